@@ -1,0 +1,326 @@
+"""The one validation layer for patient and session data (CLI, CSV import, forms).
+
+Every rule comes from ``models.schema``; one generic engine checks any column spec, and it
+is lazy: it collects every problem in a file before raising, so a user fixes a file once.
+Row numbers are file line numbers (header = line 1, first data row = line 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models import schema
+from models.schema import ID_COLUMN, DType, Feature, SessionField
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 50  # problems listed in str(); all of them stay in .errors
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+_LINES = "line_numbers"  # DataFrame.attrs key set by read_csv_strict
+
+
+@dataclass
+class RowError:
+    """One problem: where it is (file line, column) and what is allowed instead."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def location(self) -> str:
+        parts = ([f"row {self.row}"] if self.row is not None else [])
+        parts += [f"column {self.column!r}"] if self.column is not None else []
+        return ", ".join(parts) or "file"
+
+    def __str__(self) -> str:
+        return f"{self.location()}: {self.message}"
+
+
+class InputValidationError(ValueError):
+    """Raised with every problem found, so callers can show them all at once."""
+
+    def __init__(self, errors: list[RowError], source: str | None = None) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.row is not None, e.row or 0))
+        self.source = source
+        super().__init__(self._report())
+
+    def _count(self) -> str:
+        n = len(self.errors)
+        return f"{n} problem" + ("" if n == 1 else "s")
+
+    def summary(self) -> str:
+        """One line for logs and status bars: how many problems and the first one."""
+        first = f"; first: {self.errors[0]}" if self.errors else ""
+        return f"{self.source or 'input'}: {self._count()}{first}"
+
+    def _report(self) -> str:
+        lines = [f"{self.source or 'input'}: {self._count()} found:"]
+        lines += [f"  - {e}" for e in self.errors[:MAX_LISTED]]
+        if len(self.errors) > MAX_LISTED:
+            lines.append(f"  ... and {len(self.errors) - MAX_LISTED} more")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """What the engine needs to know about one column, whatever schema object it came from."""
+
+    name: str
+    dtype: DType
+    allowed: str
+    min: float | None = None
+    max: float | None = None
+    categories: tuple[str, ...] = ()
+    nullable: bool = False
+
+
+def field_allowed_text(spec: Feature | SessionField) -> str:
+    """The schema's allowed-values wording for a feature or a session field."""
+    if isinstance(spec, Feature):
+        return spec.allowed_text()
+    if spec.dtype == "category" and not spec.categories:
+        text = "a non-empty identifier"
+    else:  # reuse Feature.allowed_text so session wording matches patient wording exactly
+        text = Feature(spec.name, spec.dtype, spec.label, spec.help, "treatment", 0, spec.unit,
+                       spec.min, spec.max, spec.categories).allowed_text()
+    return text + (" (may be empty)" if spec.nullable else "")
+
+
+def _column(spec: Feature | SessionField) -> _Column:
+    return _Column(spec.name, spec.dtype, field_allowed_text(spec), spec.min, spec.max,
+                   spec.categories, getattr(spec, "nullable", False))
+
+
+_ID = _Column(ID_COLUMN, "category", "a non-empty identifier")
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def read_csv_strict(path: str | Path) -> pd.DataFrame:
+    """Read a CSV with every cell as a string, refusing files that cannot be trusted.
+
+    Uses the csv module (not pandas) so each record keeps its true file line number, which
+    is stored in ``df.attrs["line_numbers"]`` and used in every later error message.
+    """
+    path = Path(path)
+    source = path.name
+
+    def fail(message: str, row: int | None = None) -> InputValidationError:
+        return InputValidationError([RowError(row, None, message)], source)
+
+    if not path.is_file():
+        raise fail(f"file not found (or not a regular file): {path}")
+    data = path.read_bytes()
+    if not data.strip():
+        raise fail("the file is empty: no header and no data rows")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise fail("the file is UTF-16 encoded; UTF-8 is required (re-save it as CSV UTF-8)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise fail(f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start} "
+                   f"(line {line}); UTF-8 is required (re-save the file as CSV UTF-8)",
+                   line) from exc
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []  # (first line of the record, cells)
+    start = 1
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                records.append((start, record))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise fail(f"cannot parse CSV: {exc}", start) from exc
+    if not records:
+        raise fail("the file is empty: no header and no data rows")
+    header_line, header = records[0]
+    header = [name.strip() for name in header]
+    errors = [RowError(header_line, None, f"header column {i + 1} has no name")
+              for i, name in enumerate(header) if not name]
+    errors += [RowError(header_line, name, "column name appears more than once in the header")
+               for name in sorted({n for n in header if n and header.count(n) > 1})]
+    errors += [RowError(line, None, f"has {len(rec)} fields but the header has {len(header)}")
+               for line, rec in records[1:] if len(rec) != len(header)]
+    if errors:
+        raise InputValidationError(errors, source)
+    if len(records) == 1:
+        raise fail("no data rows (the file has a header only)")
+    df = pd.DataFrame([rec for _, rec in records[1:]], columns=header, dtype=str)
+    df.attrs.update(source=source, **{_LINES: [line for line, _ in records[1:]]})
+    log.debug("read %s: %d rows, %d columns", source, len(df), len(header))
+    return df
+
+
+# ---------------------------------------------------------------- the generic engine
+
+
+def _line_numbers(df: pd.DataFrame) -> np.ndarray:
+    lines = df.attrs.get(_LINES)
+    if lines is not None and len(lines) == len(df):
+        return np.asarray(lines)
+    return np.arange(len(df)) + 2  # a frame built in memory: as if read from a clean file
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Cells as stripped strings; None/NaN become "" so typed form input works too."""
+    return series.map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
+                      else str(v).strip())
+
+
+def _convert(col: _Column, raw: pd.Series, lines: np.ndarray,
+             errors: list[RowError]) -> pd.Series:
+    """Check one column lazily (appending to ``errors``) and return it typed."""
+    text = _as_text(raw)
+    empty = (text == "").to_numpy()
+
+    def report(mask: np.ndarray, message: str) -> None:
+        for pos in np.flatnonzero(mask):
+            errors.append(RowError(int(lines[pos]), col.name,
+                                   message.format(v=text.iloc[pos], a=col.allowed)))
+
+    if not col.nullable:
+        report(empty, "missing value; expected {a}")
+    if col.dtype in ("int", "float"):
+        num = pd.to_numeric(text.where(~empty), errors="coerce").astype(float).to_numpy()
+        bad = ~empty & ~np.isfinite(num)
+        report(bad, "{v!r} is not a number; expected {a}")
+        ok = ~empty & ~bad
+        if col.dtype == "int":
+            frac = ok & (np.mod(np.where(ok, num, 0), 1) != 0)
+            report(frac, "{v!r} is not a whole number; expected {a}")
+            ok &= ~frac
+        low = -np.inf if col.min is None else col.min
+        high = np.inf if col.max is None else col.max
+        report(ok & ((num < low) | (num > high)),
+               "{v} is outside the allowed range ({a})")
+        values = pd.Series(num, index=raw.index)
+        if col.dtype == "int" and not col.nullable:
+            return values.fillna(0).astype("int64")
+        return values.astype("float64")
+    if col.dtype == "bool":
+        lower = text.str.lower()
+        report((~empty & ~lower.isin(_TRUE | _FALSE)).to_numpy(),
+               "{v!r} is not a yes/no value; expected {a}")
+        flags = lower.isin(_TRUE)
+        return flags.astype(bool) if not col.nullable else flags.astype(object).where(~empty)
+    if col.categories:
+        canonical = {c.lower(): c for c in col.categories}
+        mapped = text.str.lower().map(canonical)
+        report(~empty & mapped.isna().to_numpy(), "{v!r} is not an allowed value; expected {a}")
+        return mapped.where(mapped.notna(), text).astype(object)
+    return text.astype(object)
+
+
+def _duplicates(out: pd.DataFrame, keys: list[str], lines: np.ndarray, label: str,
+                errors: list[RowError]) -> None:
+    """Name every row of every duplicated key, since any of them may be the wrong one."""
+    if any(k not in out.columns for k in keys):
+        return
+    flagged = {e.row for e in errors if e.column in keys}
+    usable = ~np.isin(lines, list(flagged))
+    key = out[keys].astype(str).agg(" / ".join, axis=1).reset_index(drop=True)[usable]
+    for value, positions in key.groupby(key).groups.items():
+        if len(positions) > 1:
+            rows = ", ".join(str(lines[p]) for p in positions)
+            for p in positions:
+                errors.append(RowError(int(lines[p]), keys[-1],
+                                       f"duplicate {label} {value!r} (rows {rows})"))
+
+
+def _bp_pairs(names: Iterable[str]) -> list[tuple[str, str]]:
+    """(systolic, diastolic) column pairs, found from the schema's naming."""
+    names = list(names)
+    pairs = []
+    for name in names:
+        for dia, sys_ in (("diastolic", "systolic"), ("dbp", "sbp")):
+            if dia in name and name.replace(dia, sys_) in names:
+                pairs.append((name.replace(dia, sys_), name))
+    return pairs
+
+
+def _validate(df: pd.DataFrame, columns: list[_Column]) -> tuple[pd.DataFrame, list[RowError]]:
+    """Column checks and row plausibility shared by patients and sessions."""
+    errors: list[RowError] = []
+    lines = _line_numbers(df)
+    out = df.copy()
+    present = [c for c in columns if c.name in df.columns]
+    errors += [RowError(None, c.name, f"required column is missing ({c.allowed})")
+               for c in columns if c.name not in df.columns]
+    if len(df) == 0:
+        errors.append(RowError(None, None, "no data rows"))
+    for col in present:
+        out[col.name] = _convert(col, df[col.name], lines, errors)
+    for sys_, dia in _bp_pairs(c.name for c in present):
+        bad = (out[dia] >= out[sys_]).to_numpy() & ~np.isin(
+            lines, [e.row for e in errors if e.column in (sys_, dia)])
+        for pos in np.flatnonzero(bad):
+            errors.append(RowError(int(lines[pos]), dia, f"diastolic {out[dia].iloc[pos]:g} "
+                                   f"is not below systolic {out[sys_].iloc[pos]:g} ({sys_})"))
+    out.attrs = dict(df.attrs)
+    return out, errors
+
+
+def _raise_if(errors: list[RowError], source: str | None, what: str, n: int) -> None:
+    if errors:
+        exc = InputValidationError(errors, source)
+        log.warning("%s", exc.summary())
+        raise exc
+    log.info("validated %d %s rows from %s", n, what, source or "memory")
+
+
+def validate_patients(df: pd.DataFrame, require_outcomes: bool = False,
+                      source: str | None = None) -> pd.DataFrame:
+    """Check patient rows against the schema and return them typed, or raise every problem.
+
+    ``source`` (default: the file name recorded by ``read_csv_strict``) prefixes messages.
+    """
+    source = source or df.attrs.get("source")
+    columns = [_ID] + [_column(f) for f in schema.FEATURES]
+    if require_outcomes:
+        columns += [_Column(name, "int", "0 or 1", 0, 1) for name in schema.outcome_names()]
+    out, errors = _validate(df, columns)
+    lines = _line_numbers(df)
+    _duplicates(out, [ID_COLUMN], lines, ID_COLUMN, errors)
+    dose, route = schema.feature("dose_mg_per_kg"), schema.feature("route")
+    if {dose.name, route.name} <= set(df.columns):
+        flagged = {(e.row, e.column) for e in errors}
+        for pos, (value, rte) in enumerate(zip(out[dose.name], out[route.name], strict=True)):
+            line = int(lines[pos])
+            if rte not in schema.ROUTE_DOSE_LIMITS or (line, dose.name) in flagged:
+                continue
+            low, high = schema.ROUTE_DOSE_LIMITS[rte]
+            if not low <= value <= high:
+                errors.append(RowError(line, dose.name, f"{value:g} {dose.unit} is outside the "
+                                       f"limits for route {rte} ({low:g} to {high:g} "
+                                       f"{dose.unit})"))
+    _raise_if(errors, source, "patient", len(df))
+    return out
+
+
+def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None = None,
+                      source: str | None = None) -> pd.DataFrame:
+    """Check session rows against ``SESSION_FIELDS`` and return them typed, or raise."""
+    source = source or df.attrs.get("source")
+    out, errors = _validate(df, [_column(f) for f in schema.SESSION_FIELDS])
+    lines = _line_numbers(df)
+    _duplicates(out, [ID_COLUMN, "session_number"], lines, "(patient_id, session_number)",
+                errors)
+    if known_patient_ids is not None and ID_COLUMN in df.columns:
+        known = {str(p) for p in known_patient_ids}
+        for pos, pid in enumerate(out[ID_COLUMN]):
+            if pid and pid not in known:
+                errors.append(RowError(int(lines[pos]), ID_COLUMN,
+                                       f"unknown patient_id {pid!r} (not among the patients)"))
+    _raise_if(errors, source, "session", len(df))
+    return out
