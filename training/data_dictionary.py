@@ -1,0 +1,111 @@
+"""Render the data dictionary (docs/data-dictionary.md) from ``models.schema``.
+
+The dictionary is generated, never hand-edited, so it cannot disagree with the schema the
+code actually validates against; a test compares the committed file with this output.
+
+Regenerate with ``python -m training.data_dictionary [path]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import get_args
+
+from models import schema
+from models.validation import field_allowed_text
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
+
+
+def _cell(text: object) -> str:
+    """Table-safe text: pipes escaped, newlines flattened."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _allowed(spec: schema.Feature) -> str:
+    """Allowed values; category codes are followed by their clinical wording."""
+    if spec.dtype != "category":
+        return spec.allowed_text()
+    codes = [f"`{c}`" + (f" ({label})" if label != c else "")
+             for c, label in zip(spec.categories, map(spec.category_label, spec.categories),
+                                 strict=True)]
+    return "one of " + ", ".join(codes)
+
+
+def render_data_dictionary() -> str:
+    """The whole dictionary as Markdown: features by group, outcomes, session fields."""
+    out = [
+        "# Data dictionary",
+        "",
+        "Generated from `models/schema.py` by `training/data_dictionary.py` — do not edit by "
+        "hand; run `python -m training.data_dictionary` after changing the schema.",
+        "All data in this project is synthetic.",
+        "",
+        f"Schema fingerprint: `{schema.schema_hash()[:16]}`",
+        "",
+        "## Identifiers",
+        "",
+        f"- `{schema.ID_COLUMN}`: required, unique, non-empty patient identifier.",
+        f"- `{schema.NAME_COLUMN}`: optional display name (synthetic).",
+        "",
+        "## Patient features",
+        "",
+        "*Model input* = used by the ML models; the others feed the eligibility screen only. "
+        "*Modifiable* = a clinician can change it when planning treatment (what-if).",
+    ]
+    header = ["name", "label", "type", "unit", "allowed values", "modifiable", "model input",
+              "help"]
+    for group in get_args(schema.Group):
+        features = [f for f in schema.FEATURES if f.group == group]
+        if not features:
+            continue
+        out += ["", f"### {group.capitalize()}", ""]
+        out += _table(header, [
+            [f"`{f.name}`", f.label, f.dtype, f.unit or "—", _allowed(f), _yes(f.modifiable),
+             _yes(f.model_input), f.help] for f in features])
+    out += ["", "### Route-specific dose limits", "",
+            "`dose_mg_per_kg` must also lie within the limits for the patient's route "
+            "(typical practice; *unsourced* as exact bounds).", ""]
+    route = schema.feature("route")
+    out += _table(["route", "meaning", "min mg/kg", "max mg/kg"], [
+        [f"`{code}`", route.category_label(code), f"{low:g}", f"{high:g}"]
+        for code, (low, high) in schema.ROUTE_DOSE_LIMITS.items()])
+    out += ["", "## Outcomes", "",
+            "One 0/1 column per outcome in `patients.csv` (derived from the session records).",
+            ""]
+    out += _table(["name", "label", "kind", "definition"], [
+        [f"`{o.name}`", o.label, o.kind, o.definition] for o in schema.OUTCOMES])
+    out += ["", "## Session fields (`sessions.csv`)", "",
+            "One row per attended session; (`patient_id`, `session_number`) is unique.", ""]
+    out += _table(["name", "label", "type", "unit", "allowed values", "may be empty", "help"], [
+        [f"`{s.name}`", s.label, s.dtype, s.unit or "—", field_allowed_text(s),
+         _yes(s.nullable), s.help or "—"] for s in schema.SESSION_FIELDS])
+    return "\n".join(out) + "\n"
+
+
+def write_data_dictionary(path: str | Path = DEFAULT_PATH) -> Path:
+    """Write the rendered dictionary (UTF-8) and return where it went."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_data_dictionary(), encoding="utf-8", newline="\n")
+    log.info("wrote data dictionary to %s", path)
+    return path
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    write_data_dictionary(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PATH)
