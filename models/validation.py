@@ -172,27 +172,32 @@ def _line_numbers(df: pd.DataFrame) -> np.ndarray:
     return np.arange(len(df)) + 2  # a frame built in memory: as if read from a clean file
 
 
-def _as_text(series: pd.Series) -> pd.Series:
+def _as_text(values: Iterable[object]) -> list[str]:
     """Cells as stripped strings; None/NaN become "" so typed form input works too."""
-    return series.map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
-                      else str(v).strip())
+    return [v.strip() if isinstance(v, str) else
+            "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+            for v in values]
 
 
 def _convert(col: _Column, raw: pd.Series, lines: np.ndarray,
-             errors: list[RowError]) -> pd.Series:
-    """Check one column lazily (appending to ``errors``) and return it typed."""
+             errors: list[RowError]) -> np.ndarray:
+    """Check one column lazily (appending to ``errors``) and return its typed values.
+
+    Works on plain arrays rather than pandas Series: a one-row form stays fast.
+    """
     text = _as_text(raw)
-    empty = (text == "").to_numpy()
+    arr = np.array(text, dtype=object)
+    empty = arr == ""
 
     def report(mask: np.ndarray, message: str) -> None:
         for pos in np.flatnonzero(mask):
             errors.append(RowError(int(lines[pos]), col.name,
-                                   message.format(v=text.iloc[pos], a=col.allowed)))
+                                   message.format(v=text[pos], a=col.allowed)))
 
     if not col.nullable:
         report(empty, "missing value; expected {a}")
     if col.dtype in ("int", "float"):
-        num = pd.to_numeric(text.where(~empty), errors="coerce").astype(float).to_numpy()
+        num = pd.to_numeric(np.where(empty, "nan", arr), errors="coerce").astype(float)
         bad = ~empty & ~np.isfinite(num)
         report(bad, "{v!r} is not a number; expected {a}")
         ok = ~empty & ~bad
@@ -202,24 +207,23 @@ def _convert(col: _Column, raw: pd.Series, lines: np.ndarray,
             ok &= ~frac
         low = -np.inf if col.min is None else col.min
         high = np.inf if col.max is None else col.max
-        report(ok & ((num < low) | (num > high)),
-               "{v} is outside the allowed range ({a})")
-        values = pd.Series(num, index=raw.index)
-        if col.dtype == "int" and not col.nullable:
-            return values.fillna(0).astype("int64")
-        return values.astype("float64")
+        report(ok & ((num < low) | (num > high)), "{v} is outside the allowed range ({a})")
+        if col.dtype == "int" and not col.nullable:  # nullable ints come back as float64
+            return np.where(ok, num, 0).astype("int64")
+        return num
     if col.dtype == "bool":
-        lower = text.str.lower()
-        report((~empty & ~lower.isin(_TRUE | _FALSE)).to_numpy(),
+        lower = [t.lower() for t in text]
+        report(~empty & np.array([t not in _TRUE | _FALSE for t in lower], dtype=bool),
                "{v!r} is not a yes/no value; expected {a}")
-        flags = lower.isin(_TRUE)
-        return flags.astype(bool) if not col.nullable else flags.astype(object).where(~empty)
+        flags = np.array([t in _TRUE for t in lower], dtype=bool)
+        return flags if not col.nullable else np.where(empty, None, flags)
     if col.categories:
         canonical = {c.lower(): c for c in col.categories}
-        mapped = text.str.lower().map(canonical)
-        report(~empty & mapped.isna().to_numpy(), "{v!r} is not an allowed value; expected {a}")
-        return mapped.where(mapped.notna(), text).astype(object)
-    return text.astype(object)
+        mapped = np.array([canonical.get(t.lower(), t) for t in text], dtype=object)
+        report(~empty & np.array([t.lower() not in canonical for t in text], dtype=bool),
+               "{v!r} is not an allowed value; expected {a}")
+        return mapped
+    return arr
 
 
 def _duplicates(out: pd.DataFrame, keys: list[str], lines: np.ndarray, label: str,
@@ -229,13 +233,14 @@ def _duplicates(out: pd.DataFrame, keys: list[str], lines: np.ndarray, label: st
         return
     flagged = {e.row for e in errors if e.column in keys}
     usable = ~np.isin(lines, list(flagged))
-    key = out[keys].astype(str).agg(" / ".join, axis=1).reset_index(drop=True)[usable]
-    for value, positions in key.groupby(key).groups.items():
-        if len(positions) > 1:
-            rows = ", ".join(str(lines[p]) for p in positions)
-            for p in positions:
-                errors.append(RowError(int(lines[p]), keys[-1],
-                                       f"duplicate {label} {value!r} (rows {rows})"))
+    parts = [out[c].astype(str).to_numpy() for c in keys]
+    key = pd.Series([" / ".join(k) for k in zip(*parts, strict=True)])[usable]
+    repeated = key[key.duplicated(keep=False)]
+    for value, positions in repeated.groupby(repeated).groups.items():
+        rows = ", ".join(str(lines[p]) for p in positions)
+        for p in positions:
+            errors.append(RowError(int(lines[p]), keys[-1],
+                                   f"duplicate {label} {value!r} (rows {rows})"))
 
 
 def _bp_pairs(names: Iterable[str]) -> list[tuple[str, str]]:
@@ -251,16 +256,18 @@ def _bp_pairs(names: Iterable[str]) -> list[tuple[str, str]]:
 
 def _validate(df: pd.DataFrame, columns: list[_Column]) -> tuple[pd.DataFrame, list[RowError]]:
     """Column checks and row plausibility shared by patients and sessions."""
-    errors: list[RowError] = []
     lines = _line_numbers(df)
-    out = df.copy()
+    if df.columns.has_duplicates:  # pandas cannot index these; report them and stop here
+        return df, [RowError(None, str(name), "column name appears more than once")
+                    for name in df.columns[df.columns.duplicated()].unique()]
+    errors: list[RowError] = []
     present = [c for c in columns if c.name in df.columns]
     errors += [RowError(None, c.name, f"required column is missing ({c.allowed})")
                for c in columns if c.name not in df.columns]
     if len(df) == 0:
         errors.append(RowError(None, None, "no data rows"))
-    for col in present:
-        out[col.name] = _convert(col, df[col.name], lines, errors)
+    typed = {c.name: _convert(c, df[c.name], lines, errors) for c in present}
+    out = pd.DataFrame({name: typed.get(name, df[name]) for name in df.columns}, index=df.index)
     for sys_, dia in _bp_pairs(c.name for c in present):
         bad = (out[dia] >= out[sys_]).to_numpy() & ~np.isin(
             lines, [e.row for e in errors if e.column in (sys_, dia)])
@@ -310,7 +317,11 @@ def validate_patients(df: pd.DataFrame, require_outcomes: bool = False,
 
 def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None = None,
                       source: str | None = None) -> pd.DataFrame:
-    """Check session rows against ``SESSION_FIELDS`` and return them typed, or raise."""
+    """Check session rows against ``SESSION_FIELDS`` and return them typed, or raise.
+
+    Nullable integer fields (e.g. ``pcl5``) come back as float64 with NaN for empty cells,
+    so downstream numpy/LightGBM code needs no special missing-value type.
+    """
     source = source or df.attrs.get("source")
     out, errors = _validate(df, [_column(f) for f in schema.SESSION_FIELDS])
     lines = _line_numbers(df)
