@@ -1,0 +1,35 @@
+# The two newcomer commands: `make run` (set up + dashboard) and `make test` (set up + all tests).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test setup setup-dev system-deps lint benchmark clean
+
+$(BIN)/kapcds: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/kapcds
+
+setup: $(BIN)/kapcds
+
+## make run: install, train a first model from data_samples/ if none, seed the store, serve.
+run: setup
+	$(BIN)/kapcds dashboard --port $(PORT)
+
+## make test: install Python and Debian test dependencies, start PostgreSQL, run every test.
+test: setup system-deps
+	bash scripts/run-tests.sh
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+lint: setup
+	$(BIN)/ruff check .
+
+benchmark: setup
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
