@@ -1,0 +1,22 @@
+"""The clinical store: patients, treatment plans, sessions and decisions via SQLAlchemy.
+
+Embedded SQLite by default, any SQLAlchemy URL (PostgreSQL) by setting
+``KAPCDS_DATABASE_URL``. Start-up: ``engine = make_engine(); upgrade(engine)``; then the
+functions in ``records.repository`` with sessions from ``session_factory(engine)``.
+"""
+
+from records.db import make_engine, session_factory
+from records.errors import (
+    AppendOnlyError,
+    DuplicateRecordError,
+    RecordError,
+    RecordImportError,
+    RecordNotFoundError,
+    StaleRecordError,
+)
+from records.migrate import upgrade
+
+__all__ = [
+    "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",
+    "RecordNotFoundError", "StaleRecordError", "make_engine", "session_factory", "upgrade",
+]

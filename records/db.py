@@ -1,0 +1,64 @@
+"""Engine and session construction for the clinical store.
+
+SQLite is the embedded default; every SQLite connection gets WAL (readers do not block the
+single writer, which suits a dashboard with several users) and enforced foreign keys
+(SQLite leaves them off unless asked on each connection).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from kapcds.config import default_database_url
+
+log = logging.getLogger(__name__)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL, or None for in-memory / non-SQLite URLs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` (default: ``KAPCDS_DATABASE_URL`` or the per-user SQLite file).
+
+    Extra keyword arguments go to ``sqlalchemy.create_engine``.
+    """
+    url = url or default_database_url()
+    path = _sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    is_sqlite = make_url(url).get_backend_name() == "sqlite"
+    if not is_sqlite:
+        kwargs.setdefault("pool_pre_ping", True)  # a dashboard outlives server restarts
+    engine = create_engine(url, **kwargs)
+    if is_sqlite:
+        event.listen(engine, "connect", _on_sqlite_connect)
+    log.debug("engine for %s", engine.url.render_as_string(hide_password=True))
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit (no lazy reloads)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)

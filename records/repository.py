@@ -1,0 +1,251 @@
+"""What the dashboard's service layer calls to read and write the clinical store.
+
+Transactions: single-record writers (``add_patient``, ``update_patient``, ``add_session``,
+``record_decision``) flush and return; the caller commits (one unit of work per user
+action). ``import_patients_and_sessions`` and ``seed_from_samples`` own their transaction
+(all or nothing). Decisions are append-only: nothing here updates or deletes one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
+from models.validation import validate_patients, validate_sessions
+from records.bulk import import_patients_and_sessions, seed_from_samples
+from records.errors import DuplicateRecordError, RecordNotFoundError, StaleRecordError
+from records.frames import patients_frame, sessions_frame
+from records.rows import (
+    FEATURE_TYPES,
+    SESSION_TYPES,
+    check_names,
+    frame_records,
+    raise_errors,
+)
+from records.tables import (
+    DECISIONS,
+    PLAN_FIELDS,
+    SESSION_COLUMNS,
+    Decision,
+    Patient,
+    TreatmentPlan,
+    TreatmentSession,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "add_patient", "add_session", "decisions_for", "get_patient", "import_patients_and_sessions",
+    "list_patients", "next_patient_id", "patient_count", "patients_frame", "plans_for",
+    "record_decision", "seed_from_samples", "sessions_for", "sessions_frame", "update_patient",
+]
+
+ID_PREFIX, ID_DIGITS = "KAP-", 5
+PATIENT_EDITABLE = frozenset([NAME_COLUMN, *feature_names()])
+SESSION_EXTRAS = ("concomitant_medications", "notes")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_patients(session: Session, search: str | None = None,
+                  limit: int | None = None) -> list[Patient]:
+    """Patients ordered by patient_id; ``search`` matches id or name, case-insensitively."""
+    stmt = select(Patient).order_by(Patient.patient_id)
+    if search and search.strip():
+        pattern = f"%{_escape_like(search.strip())}%"
+        stmt = stmt.where(Patient.patient_id.ilike(pattern, escape="\\")
+                          | Patient.name.ilike(pattern, escape="\\"))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def get_patient(session: Session, patient_id: str) -> Patient | None:
+    """The patient with this id as stored now (None if unknown)."""
+    stmt = (select(Patient).where(Patient.patient_id == patient_id)
+            .execution_options(populate_existing=True))
+    return session.scalars(stmt).one_or_none()
+
+
+def _require(session: Session, patient_id: str) -> Patient:
+    patient = get_patient(session, patient_id)
+    if patient is None:
+        raise RecordNotFoundError(f"no patient {patient_id!r} in the store")
+    return patient
+
+
+def patient_count(session: Session) -> int:
+    """How many patients the store holds."""
+    return int(session.scalar(select(func.count()).select_from(Patient)) or 0)
+
+
+def next_patient_id(session: Session) -> str:
+    """The next free id in the KAP-00001 series."""
+    pattern = ID_PREFIX + "_" * ID_DIGITS
+    last = session.scalar(select(func.max(Patient.patient_id))
+                          .where(Patient.patient_id.like(pattern)))
+    number = int(last[len(ID_PREFIX):]) + 1 if last and last[len(ID_PREFIX):].isdigit() else 1
+    return f"{ID_PREFIX}{number:0{ID_DIGITS}d}"
+
+
+def _validated_patient(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """One patient's values checked by the project's validation layer, as Python values."""
+    frame = pd.DataFrame([dict(values)])
+    raise_errors(check_names(frame), source)
+    typed = validate_patients(frame, source=source)
+    row = frame_records(typed, FEATURE_TYPES)[0]
+    row[NAME_COLUMN] = str(values[NAME_COLUMN]).strip()
+    return row
+
+
+def _plan(patient: Patient) -> TreatmentPlan:
+    return TreatmentPlan(patient=patient, **{name: getattr(patient, name)
+                                             for name in PLAN_FIELDS})
+
+
+def add_patient(session: Session, data: Mapping[str, Any]) -> Patient:
+    """Add a patient (every schema feature required: no silent defaults) and its first plan.
+
+    Without a ``patient_id`` the next KAP-xxxxx id is used. Raises ``InputValidationError``
+    for invalid values and ``DuplicateRecordError`` for a taken id.
+    """
+    unknown = set(data) - PATIENT_EDITABLE - {ID_COLUMN, "is_synthetic"}
+    if unknown:
+        raise ValueError(f"unknown patient field(s): {', '.join(sorted(unknown))}")
+    patient_id = str(data.get(ID_COLUMN) or "").strip() or next_patient_id(session)
+    if get_patient(session, patient_id) is not None:
+        raise DuplicateRecordError(f"patient {patient_id!r} already exists")
+    values = _validated_patient({**data, ID_COLUMN: patient_id}, f"patient {patient_id}")
+    patient = Patient(patient_id=patient_id, is_synthetic=bool(data.get("is_synthetic", False)),
+                      **values)
+    session.add(patient)
+    session.add(_plan(patient))
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise DuplicateRecordError(f"patient {patient_id!r} could not be saved: "
+                                   f"{exc.orig}") from exc
+    log.info("added patient %s", patient_id)
+    return patient
+
+
+def update_patient(session: Session, patient_id: str, data: Mapping[str, Any],
+                   expected_version: int) -> Patient:
+    """Change a patient's name/features, refusing if it changed since ``expected_version``.
+
+    A changed treatment plan is also appended to the plan history.
+    """
+    unknown = set(data) - PATIENT_EDITABLE
+    if unknown:
+        raise ValueError(f"these patient fields cannot be changed: {', '.join(sorted(unknown))}")
+    patient = _require(session, patient_id)
+    stale = (f"patient {patient_id} was changed by someone else since you opened it (you had "
+             f"version {expected_version}, the store has version {{}}); reload the patient, "
+             "re-apply your changes and save again")
+    if patient.version != expected_version:
+        raise StaleRecordError(stale.format(patient.version))
+    current = {NAME_COLUMN: patient.name, **patient.features()}
+    values = _validated_patient({**current, **data, ID_COLUMN: patient_id},
+                                f"patient {patient_id}")
+    changed = {k: v for k, v in values.items() if current[k] != v}
+    for key, value in changed.items():
+        setattr(patient, key, value)
+    if changed.keys() & set(PLAN_FIELDS):
+        session.add(_plan(patient))
+    try:
+        session.flush()
+    except StaleDataError as exc:  # saved by someone else between our read and write
+        session.rollback()
+        raise StaleRecordError(stale.format("newer")) from exc
+    log.info("updated patient %s (%s) to version %s", patient_id,
+             ", ".join(sorted(changed)) or "no changes", patient.version)
+    return patient
+
+
+def plans_for(session: Session, patient_id: str) -> list[TreatmentPlan]:
+    """The patient's treatment plans, oldest first (the last one is the current plan)."""
+    patient = _require(session, patient_id)
+    stmt = (select(TreatmentPlan).where(TreatmentPlan.patient_pk == patient.id)
+            .order_by(TreatmentPlan.id))
+    return list(session.scalars(stmt))
+
+
+def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> TreatmentSession:
+    """Record one attended session (every ``SESSION_FIELDS`` value, plus optional notes)."""
+    allowed = set(SESSION_COLUMNS) | set(SESSION_EXTRAS)
+    unknown = set(data) - allowed - {ID_COLUMN}
+    if unknown:
+        raise ValueError(f"unknown session field(s): {', '.join(sorted(unknown))}")
+    patient = _require(session, patient_id)
+    source = f"session of patient {patient_id}"
+    frame = pd.DataFrame([{**{k: data.get(k) for k in SESSION_COLUMNS}, ID_COLUMN: patient_id}])
+    typed = validate_sessions(frame, known_patient_ids=[patient_id], source=source)
+    row = frame_records(typed, {k: SESSION_TYPES[k] for k in SESSION_COLUMNS})[0]
+    taken = session.scalar(select(TreatmentSession.id).where(
+        TreatmentSession.patient_pk == patient.id,
+        TreatmentSession.session_number == row["session_number"]))
+    if taken is not None:
+        raise DuplicateRecordError(f"patient {patient_id} already has session "
+                                   f"{row['session_number']}")
+    extras = {k: (str(data[k]).strip() or None) if data.get(k) is not None else None
+              for k in SESSION_EXTRAS}
+    record = TreatmentSession(patient=patient, **row, **extras)
+    session.add(record)
+    session.flush()
+    log.info("recorded session %s of patient %s", row["session_number"], patient_id)
+    return record
+
+
+def sessions_for(session: Session, patient_id: str) -> list[TreatmentSession]:
+    """The patient's sessions in session order."""
+    patient = _require(session, patient_id)
+    stmt = (select(TreatmentSession).where(TreatmentSession.patient_pk == patient.id)
+            .order_by(TreatmentSession.session_number))
+    return list(session.scalars(stmt))
+
+
+def record_decision(session: Session, patient_id: str, *, decision: str, suggested: str,
+                    clinician: str, reason: str | None = None,
+                    model_version: str | None = None) -> Decision:
+    """Append a clinician's decision; a reason is required when it departs from the suggestion.
+
+    The suggestion is what the eligibility screen and model proposed, so an override is
+    always explained in the record.
+    """
+    for label, value in (("decision", decision), ("suggested", suggested)):
+        if value not in DECISIONS:
+            raise ValueError(f"{label} must be one of {', '.join(DECISIONS)}, not {value!r}")
+    clinician = (clinician or "").strip()
+    if not clinician:
+        raise ValueError("the deciding clinician must be named")
+    reason = (reason or "").strip() or None
+    if decision != suggested and reason is None:
+        raise ValueError(f"a reason is required when the decision ({decision}) differs from "
+                         f"the suggestion ({suggested})")
+    patient = _require(session, patient_id)
+    record = Decision(patient=patient, decision=decision, suggested=suggested, reason=reason,
+                      clinician=clinician, model_version=model_version)
+    session.add(record)
+    session.flush()
+    log.info("decision %s for %s by %s (suggested %s)", decision, patient_id, clinician,
+             suggested)
+    return record
+
+
+def decisions_for(session: Session, patient_id: str) -> list[Decision]:
+    """The patient's decisions, oldest first."""
+    patient = _require(session, patient_id)
+    stmt = (select(Decision).where(Decision.patient_pk == patient.id)
+            .order_by(Decision.created_at, Decision.id))
+    return list(session.scalars(stmt))
