@@ -95,6 +95,9 @@ def simulate_series(p: pd.DataFrame, rng: np.random.Generator, s: EffectSettings
             + rng.normal(0, s.sbp_rise_sd, (n, k_max)))
     sbp_post = np.clip(np.round(sbp_pre + rise), 70, 250)
     dbp_post = np.clip(np.round(dbp_pre + 0.6 * rise + rng.normal(0, 4, (n, k_max))), 35, 150)
+    # Pulse pressure stays physiological: diastolic at least 15 mmHg below systolic.
+    dbp_pre = np.minimum(dbp_pre, sbp_pre - 15)
+    dbp_post = np.minimum(dbp_post, sbp_post - 15)
     bp_event = hypertensive_event(sbp_pre, sbp_post, dbp_post)
 
     improvement = (baseline - phq9) / np.maximum(baseline, 1)

@@ -128,3 +128,15 @@ def test_planted_directions_show_in_the_oracle(cohort):
     assert benzo[True] < benzo[False]
     age = np.corrcoef(data["age"], data["p_hypertensive_reaction"])[0, 1]
     assert age > 0.05
+
+
+def test_committed_samples_pass_the_validation_layer():
+    """The shipped cohort is valid input for train/evaluate/import (same checks as users get)."""
+    from models.validation import read_csv_strict, validate_patients, validate_sessions
+
+    patients = validate_patients(read_csv_strict(config.DATA_SAMPLES_DIR / "patients.csv"),
+                                 require_outcomes=True)
+    sessions = validate_sessions(read_csv_strict(config.DATA_SAMPLES_DIR / "sessions.csv"),
+                                 known_patient_ids=patients["patient_id"])
+    assert len(patients) == config.SAMPLE_PATIENTS
+    assert len(sessions) == patients["sessions_attended"].sum()
