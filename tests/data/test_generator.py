@@ -139,4 +139,4 @@ def test_committed_samples_pass_the_validation_layer():
     sessions = validate_sessions(read_csv_strict(config.DATA_SAMPLES_DIR / "sessions.csv"),
                                  known_patient_ids=patients["patient_id"])
     assert len(patients) == config.SAMPLE_PATIENTS
-    assert len(sessions) == patients["sessions_attended"].sum()
+    assert len(sessions) == patients["sessions_attended"].astype(int).sum()
