@@ -3,35 +3,221 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kapcds import config
+
+Progress = Callable[[int, int, str], None]
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Progress]:
+    """A tqdm bar on stderr driven by the (step, total, message) callbacks of long jobs."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, unit="step", file=sys.stderr, leave=False, disable=None)
+
+    def update(step: int, total: int, message: str) -> None:
+        bar.total = total
+        bar.set_postfix_str(message[:40])
+        bar.update(step - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` only as a whole: a failure leaves no partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _registry(args: argparse.Namespace):
+    from models.registry import Registry
+
+    return Registry(args.registry)
+
+
+def _load_model(args: argparse.Namespace):
+    from kapcds.bootstrap import ensure_model
+
+    if getattr(args, "version", None) is None:
+        with progress_bar("first run: training from data_samples") as update:
+            ensure_model(args.registry, progress=update)
+    return _registry(args).load(getattr(args, "version", None))
 
 
 def _generate(args: argparse.Namespace) -> int:
     from training.generate import generate_cohort, write_cohort
 
+    if args.patients < 1:
+        raise ValueError("--patients must be at least 1")
     cohort = generate_cohort(args.patients, args.seed, with_truth=args.with_truth)
     for path in write_cohort(cohort, args.out):
         sys.stdout.write(f"{path}\n")
     return 0
 
 
-def register_generate(sub: argparse._SubParsersAction) -> None:
-    """`kapcds generate`: write a synthetic cohort."""
-    parser = sub.add_parser("generate", help="generate a synthetic KAP cohort",
-                            description="Generate a seeded, reproducible synthetic cohort: "
-                            "patients.csv and sessions.csv (and truth.csv + effects.json "
-                            "with --with-truth).")
-    parser.add_argument("--patients", type=int, default=config.SAMPLE_PATIENTS,
-                        help="number of patients (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=config.SAMPLE_SEED,
-                        help="random seed (default %(default)s)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--with-truth", action="store_true",
-                        help="also write each patient's true outcome probabilities")
-    parser.set_defaults(handler=_generate)
+def _train(args: argparse.Namespace) -> int:
+    from kapcds.bootstrap import train_and_register
+
+    with progress_bar("training") as update:
+        version = train_and_register(args.data, args.registry, promote=args.promote,
+                                     seed=args.seed, progress=update)
+    sys.stdout.write(f"{version}\n")
+    return 0
 
 
-REGISTRARS = [register_generate]
+def _evaluate(args: argparse.Namespace) -> int:
+    from training.data import load_dataset
+    from training.evaluate import evaluate_model_set, metrics_table
+
+    patients, _ = load_dataset(args.data)
+    model_set, card = _load_model(args)
+    table = metrics_table(evaluate_model_set(model_set, patients, n_boot=args.bootstrap))
+    sys.stdout.write(f"model version {card['version']} on {len(patients)} patients "
+                     f"from {args.data} (95 % bootstrap CIs)\n")
+    sys.stdout.write(_format_metrics(table) + "\n")
+    return 0
+
+
+def _format_metrics(table) -> str:
+    columns = ["outcome", "n", "prevalence"]
+    out = table[columns].copy()
+    for metric in ("auc", "pr_auc", "brier", "calibration_intercept", "calibration_slope"):
+        out[metric] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in zip(
+            table[metric], table[f"{metric}_lo"], table[f"{metric}_hi"], strict=True)]
+    out["prevalence"] = out["prevalence"].map("{:.3f}".format)
+    return out.to_string(index=False)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from models.predict import predict_frame
+    from training.data import load_patients
+
+    patients = load_patients(args.input)
+    model_set, _ = _load_model(args)
+    result = predict_frame(model_set, patients, explain=args.explain)
+    write_atomically(args.output, result.to_csv(index=False, lineterminator="\n"))
+    sys.stdout.write(f"wrote {len(result)} predictions to {args.output}\n")
+    return 0
+
+
+def _versions(args: argparse.Namespace) -> int:
+    for entry in _registry(args).versions():
+        marker = "*" if entry.get("current") else " "
+        sys.stdout.write(f"{marker} {entry['id']}  {entry.get('created', '')}\n")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    registry.verify(args.version)
+    registry.promote(args.version)
+    sys.stdout.write(f"current model version: {args.version}\n")
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from kapcds.bootstrap import ensure_ready
+
+    with progress_bar("preparing model and store") as update:
+        ensure_ready(progress=update)
+    app = config.PROJECT_ROOT / "dashboard" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app),
+               "--server.port", str(args.port), "--server.headless",
+               "true" if args.headless else "false", "--browser.gatherUsageStats", "false"]
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+def _add_registry(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--registry", type=Path, default=config.default_registry_dir(),
+                        help="model registry folder (default: %(default)s)")
+
+
+def _add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", default=None,
+                        help="model version (default: the current one)")
+
+
+def register_all(sub: argparse._SubParsersAction) -> None:
+    """Add every sub-command to the parser."""
+    p = sub.add_parser("generate", help="generate a synthetic KAP cohort",
+                       description="Write patients.csv and sessions.csv of a seeded, "
+                       "reproducible synthetic cohort (truth.csv + effects.json with "
+                       "--with-truth).")
+    p.add_argument("--patients", type=int, default=config.SAMPLE_PATIENTS,
+                   help="number of patients (default %(default)s)")
+    p.add_argument("--seed", type=int, default=config.SAMPLE_SEED,
+                   help="random seed (default %(default)s)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--with-truth", action="store_true",
+                   help="also write each patient's true outcome probabilities")
+    p.set_defaults(handler=_generate)
+
+    p = sub.add_parser("train", help="train a model set and register it",
+                       description="Train one calibrated LightGBM model per outcome, the "
+                       "PHQ-9 trajectory model and the OOD detector; print the new version.")
+    p.add_argument("--data", type=Path, default=config.DATA_SAMPLES_DIR,
+                   help="folder with patients.csv and sessions.csv (default: data_samples/)")
+    _add_registry(p)
+    p.add_argument("--seed", type=int, default=0, help="split and model seed")
+    p.add_argument("--promote", action="store_true", help="make the new version current")
+    p.set_defaults(handler=_train)
+
+    p = sub.add_parser("evaluate", help="metrics of a model version on labelled data",
+                       description="ROC AUC, PR AUC, Brier, calibration intercept and slope "
+                       "per outcome, each with a bootstrap 95 % CI.")
+    _add_registry(p)
+    p.add_argument("--data", type=Path, default=config.DATA_SAMPLES_DIR,
+                   help="folder with labelled patients.csv and sessions.csv")
+    _add_version(p)
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
+    p.set_defaults(handler=_evaluate)
+
+    p = sub.add_parser("predict", help="predict (and explain) every outcome for a CSV",
+                       description="One row per patient: <outcome>_probability, eligibility "
+                       "and OOD columns; with --explain the base value and SHAP contribution "
+                       "(calibrated log-odds) per clinical feature.")
+    _add_registry(p)
+    p.add_argument("--input", type=Path, required=True, help="patients CSV")
+    p.add_argument("--output", type=Path, required=True, help="output CSV (written whole)")
+    p.add_argument("--explain", action="store_true", help="add SHAP columns")
+    _add_version(p)
+    p.set_defaults(handler=_predict)
+
+    p = sub.add_parser("versions", help="list registered model versions (* = current)")
+    _add_registry(p)
+    p.set_defaults(handler=_versions)
+
+    p = sub.add_parser("promote", help="make a registered version current",
+                       description="Verify a version's manifest and make it current.")
+    _add_registry(p)
+    p.add_argument("version", help="version id (see `kapcds versions`)")
+    p.set_defaults(handler=_promote)
+
+    p = sub.add_parser("dashboard", help="start the Streamlit dashboard",
+                       description="Train a first model from data_samples/ and seed the "
+                       "store if needed, then serve the dashboard.")
+    p.add_argument("--port", type=int, default=8501, help="port (default %(default)s)")
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.set_defaults(handler=_dashboard)
+
+
+REGISTRARS = [register_all]

@@ -281,7 +281,7 @@ def _validate(df: pd.DataFrame, columns: list[_Column]) -> tuple[pd.DataFrame, l
 def _raise_if(errors: list[RowError], source: str | None, what: str, n: int) -> None:
     if errors:
         exc = InputValidationError(errors, source)
-        log.warning("%s", exc.summary())
+        log.info("%s", exc.summary())
         raise exc
     log.info("validated %d %s rows from %s", n, what, source or "memory")
 
