@@ -64,7 +64,7 @@ def _stored_ids(session: Session, patient_ids: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(patient_ids):
         stmt = select(Patient.patient_id, Patient.id).where(Patient.patient_id.in_(chunk))
-        found.update(session.execute(stmt).tuples().all())
+        found.update(session.execute(stmt).all())
     return found
 
 
@@ -92,20 +92,20 @@ def _check_session_numbers(session: Session, df: pd.DataFrame, lines: list[int],
     for chunk in _chunks(keys):
         stmt = select(TreatmentSession.patient_pk, TreatmentSession.session_number).where(
             tuple_(TreatmentSession.patient_pk, TreatmentSession.session_number).in_(chunk))
-        taken.update(session.execute(stmt).tuples().all())
+        taken.update(session.execute(stmt).all())
     return [RowError(line, "session_number", f"patient {pid!r} already has session {n}")
             for line, pid, n in zip(lines, df[ID_COLUMN], df["session_number"], strict=True)
             if pid in stored and (stored[pid], int(n)) in taken]
 
 
 def _insert_patients(session: Session, df: pd.DataFrame, is_synthetic: bool) -> None:
+    if df.empty:
+        return
     now = utcnow()
     rows = frame_records(df, FEATURE_TYPES)
     for row, pid, name in zip(rows, df[ID_COLUMN], df[NAME_COLUMN], strict=True):
         row.update(patient_id=str(pid), name=str(name).strip(), is_synthetic=is_synthetic,
                    created_at=now, updated_at=now, version=1)
-    if not rows:
-        return
     session.execute(insert(Patient.__table__), rows)  # Core: one executemany
     plans = [{"patient_pk": None, "created_at": now, **{k: r[k] for k in PLAN_FIELDS}}
              for r in rows]

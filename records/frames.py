@@ -7,7 +7,7 @@ One SELECT, rows fetched as tuples and turned into typed columns: no ORM objects
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import DateTime, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
@@ -22,7 +22,7 @@ def patients_frame(session: Session) -> pd.DataFrame:
     table = Patient.__table__
     names = [ID_COLUMN, NAME_COLUMN, *feature_names()]
     stmt = select(*[table.c[name] for name in names]).order_by(table.c.patient_id)
-    rows = session.execute(stmt).tuples().all()
+    rows = session.execute(stmt).all()
     return typed_frame(names, rows, {**ID_TYPES, **FEATURE_TYPES})
 
 
@@ -33,12 +33,14 @@ def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFr
     """
     patients, sessions = Patient.__table__, TreatmentSession.__table__
     names = [ID_COLUMN, *SESSION_COLUMNS, *SESSION_EXTRA_COLUMNS]
-    stmt = (select(patients.c.patient_id, *[sessions.c[n] for n in names[1:]])
+    columns = [sessions.c[n] for n in names[1:]]
+    columns[-1] = type_coerce(sessions.c.recorded_at, DateTime(timezone=True))  # pandas: UTC
+    stmt = (select(patients.c.patient_id, *columns)
             .join_from(sessions, patients, sessions.c.patient_pk == patients.c.id)
             .order_by(patients.c.patient_id, sessions.c.session_number))
     if patient_id is not None:
         stmt = stmt.where(patients.c.patient_id == patient_id)
-    rows = session.execute(stmt).tuples().all()
+    rows = session.execute(stmt).all()
     frame = typed_frame(names, rows, {**SESSION_TYPES, **ID_TYPES},
                         nullable=SESSION_NULLABLE)
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True)

@@ -30,12 +30,24 @@ def python_value(value: Any, dtype: DType) -> Any:
     return _PY[dtype](value)
 
 
+def _python_column(series: pd.Series, dtype: DType) -> list[Any]:
+    """A column as Python values, vectorised unless it has missing cells."""
+    if series.isna().any():
+        return [python_value(value, dtype) for value in series.tolist()]
+    if dtype == "int":
+        return series.astype("int64").tolist()
+    if dtype == "float":
+        return series.astype("float64").tolist()
+    if dtype == "bool" and series.dtype == bool:
+        return series.tolist()
+    return [_PY[dtype](value) for value in series.tolist()]
+
+
 def frame_records(df: pd.DataFrame, types: dict[str, DType]) -> list[dict[str, Any]]:
     """Rows of ``df`` restricted to ``types``' columns, as plain Python dicts."""
     names = list(types)
-    return [{name: python_value(value, types[name]) for name, value in zip(names, row,
-                                                                          strict=True)}
-            for row in df[names].itertuples(index=False, name=None)]
+    columns = [_python_column(df[name], types[name]) for name in names]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def line_numbers(df: pd.DataFrame) -> list[int]:
