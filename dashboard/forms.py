@@ -1,0 +1,124 @@
+"""Form widgets built from ``models.schema``: labels, units, allowed ranges and help text.
+
+Number inputs carry no min/max of their own: the validation layer is the single judge of
+what is allowed, and its message appears under the field (a placeholder per field), so the
+form and a CSV import give the same answer for the same value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from dashboard.components import field_errors
+from dashboard.service_entry import GENERAL, FormErrors
+from models.schema import FEATURES, Feature, SessionField
+from models.validation import field_allowed_text
+
+GROUP_TITLES = {
+    "demographics": "Demographics", "diagnosis": "Diagnosis and indications",
+    "scales": "Baseline scales", "history": "History", "vitals": "Screening vitals",
+    "comorbidity": "Comorbidities and exclusions", "medication": "Medication",
+    "social": "Social", "treatment": "Treatment plan",
+}
+Placeholders = dict[str, Any]
+
+
+def _label(label: str, unit: str) -> str:
+    return f"{label} ({unit})" if unit else label
+
+
+def _number(label: str, value: Any, dtype: str, key: str, help_text: str,
+            nullable: bool = False) -> Any:
+    if value is None and nullable:
+        current = None
+    elif dtype == "int":
+        current = int(round(float(value)))
+    else:
+        current = float(value)
+    if dtype == "int":
+        return st.number_input(label, value=current, step=1, key=key, help=help_text)
+    return st.number_input(label, value=current, step=0.05, format="%.2f", key=key,
+                           help=help_text)
+
+
+def feature_input(spec: Feature, value: Any, key: str) -> Any:
+    """One patient input, typed by the schema, with its unit and allowed values as help."""
+    help_text = f"{spec.help} Allowed: {spec.allowed_text()}."
+    label = _label(spec.label, spec.unit)
+    if spec.dtype == "bool":
+        return st.checkbox(label, value=bool(value), key=key, help=help_text)
+    if spec.dtype == "category":
+        options = list(spec.categories)
+        index = options.index(value) if value in options else 0
+        return st.selectbox(label, options, index=index, key=key, help=help_text,
+                            format_func=spec.category_label)
+    return _number(label, value, spec.dtype, key, help_text)
+
+
+def session_input(spec: SessionField, value: Any, key: str) -> Any:
+    """One session field, typed by the schema."""
+    help_text = f"{spec.help} Allowed: {field_allowed_text(spec)}.".strip()
+    label = _label(spec.label, spec.unit)
+    if spec.dtype == "bool":
+        return st.checkbox(label, value=bool(value), key=key, help=help_text)
+    if spec.dtype == "category":
+        options = list(spec.categories)
+        index = options.index(value) if value in options else 0
+        return st.selectbox(label, options, index=index, key=key, help=help_text)
+    return _number(label, value, spec.dtype, key, help_text, nullable=spec.nullable)
+
+
+def patient_fields(values: Mapping[str, Any], prefix: str,
+                   columns: int = 3) -> tuple[dict[str, Any], Placeholders]:
+    """Every schema feature grouped as in the schema; returns values and error slots."""
+    out: dict[str, Any] = {}
+    slots: Placeholders = {}
+    groups: dict[str, list[Feature]] = {}
+    for spec in FEATURES:
+        groups.setdefault(spec.group, []).append(spec)
+    for group, specs in groups.items():
+        st.markdown(f"**{GROUP_TITLES.get(group, group)}**")
+        cols = st.columns(columns)
+        for i, spec in enumerate(specs):
+            with cols[i % columns]:
+                out[spec.name] = feature_input(spec, values.get(spec.name, spec.default),
+                                               f"{prefix}_{spec.name}")
+                slots[spec.name] = st.empty()
+    return out, slots
+
+
+def session_fields(specs: list[SessionField], values: Mapping[str, Any], prefix: str,
+                   columns: int = 4) -> tuple[dict[str, Any], Placeholders]:
+    """The given session fields in a grid; returns values and error slots."""
+    out: dict[str, Any] = {}
+    slots: Placeholders = {}
+    cols = st.columns(columns)
+    for i, spec in enumerate(specs):
+        with cols[i % columns]:
+            out[spec.name] = session_input(spec, values.get(spec.name), f"{prefix}_{spec.name}")
+            slots[spec.name] = st.empty()
+    return out, slots
+
+
+def show_errors(error: FormErrors, slots: Placeholders, general: Any | None = None) -> None:
+    """Put each message under its field; the rest (and unknown fields) in ``general``."""
+    leftovers: list[str] = []
+    for name, messages in error.by_field.items():
+        if name in slots and name != GENERAL:
+            with slots[name].container():
+                field_errors(messages)
+        else:
+            prefix = "" if name == GENERAL else f"{name}: "
+            leftovers += [prefix + m for m in messages]
+    if leftovers:
+        target = general.container() if general is not None else st.container()
+        with target:
+            st.error("Nothing was saved. " + " ".join(leftovers), icon=":material/error:")
+    elif error.by_field:
+        box = general.container() if general is not None else st.container()
+        with box:
+            st.error("Nothing was saved: correct the fields marked below.",
+                     icon=":material/error:")

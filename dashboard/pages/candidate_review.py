@@ -1,0 +1,137 @@
+"""Candidate review: find a patient, then screen, predictions with uncertainty, explanation,
+OOD warnings and the clinician's decision (append-only)."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components, forms, resources, services
+from dashboard.service_cohort import risk_distributions
+from dashboard.service_entry import FormErrors, save_decision
+from models.schema import FEATURES, OUTCOMES, feature, outcome
+
+ws = components.start_page("Candidate review")
+cohort = resources.cohort(ws)
+LABELS = {f.name: f.label for f in FEATURES}
+OUTCOME_NAMES = [o.name for o in OUTCOMES]
+
+left, right = st.columns([2, 3], gap="large")
+
+with left:
+    search = st.text_input("Search by patient id or name", key="cr_search",
+                           placeholder="e.g. KAP-00012 or a surname")
+    statuses = st.multiselect("Eligibility", list(services.STATUS_LABELS), key="cr_status",
+                              format_func=services.STATUS_LABELS.get)
+    f1, f2 = st.columns(2)
+    risk_outcome = f1.selectbox("Predicted outcome at least…", [None, *OUTCOME_NAMES],
+                                key="cr_risk_outcome",
+                                format_func=lambda n: "(any)" if n is None else outcome(n).label)
+    risk_min = f2.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min",
+                         disabled=risk_outcome is None)
+    found = services.find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
+    st.caption(f"{len(found):,} of {len(cohort):,} patients match")
+    probability = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
+    st.dataframe(services.patient_list(found), hide_index=True, height=360,
+                 column_config={o.label: probability for o in OUTCOMES})
+    patient_id = components.patient_picker(cohort, found.index, key="cr_patient",
+                                           label="Open patient")
+
+if patient_id is None:
+    right.info("No patient matches the search and filters.")
+    st.stop()
+
+assessment = services.assess_patient(ws, cohort, patient_id)
+with right:
+    st.subheader(f"{assessment.name} · {assessment.patient_id}")
+    values = assessment.values
+    st.caption(", ".join(spec.format_value(values[spec.name]) for spec in FEATURES
+                         if spec.name in ("age", "sex", "primary_diagnosis", "phq9_baseline")))
+    result = assessment.eligibility
+    status = services.STATUS_LABELS[result.status]
+    show = {"eligible": st.success, "eligible_with_cautions": st.warning}.get(result.status,
+                                                                              st.error)
+    show(f"Screen: {status}. {result.summary}")
+    with st.expander("Eligibility checklist (clinical-reference §4)",
+                     expanded=result.status != "eligible"):
+        for finding in result.indications:
+            st.markdown(f":green[✔ indication] · {finding.label} — {finding.reason}")
+        for finding in result.exclusions:
+            st.markdown(f":red[✖ exclusion] · {finding.label} — {finding.reason}")
+        for finding in result.cautions:
+            st.markdown(f":orange[⚠ caution] · {finding.label} — {finding.reason}")
+    for sentence in assessment.ood:
+        st.warning(sentence, icon=":material/travel_explore:")
+    if not assessment.ood:
+        st.caption("Inputs lie within the range of the training data.")
+
+    st.markdown("**Predicted outcomes** (model version "
+                f"`{assessment.model_version}`)")
+    table = pd.DataFrame([{
+        "outcome": r.label, "predicted": r.probability,
+        "cohort percentile": f"{r.percentile:.0f}",
+        "what similar predictions meant on unseen patients": r.calibration,
+        "model ROC AUC": r.auc} for r in assessment.risks])
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"predicted": probability})
+    st.caption("Uncertainty: not a confidence interval for this patient. It is the observed "
+               "rate, with a Wilson 95 % interval, among held-out test patients whose "
+               "prediction fell in the same 10-point bin (from the model card); the "
+               "percentile places the prediction among the patients in the store.")
+    st.plotly_chart(charts.risk_profile({r.label: r.probability for r in assessment.risks},
+                                        risk_distributions(cohort)), key="cr_profile")
+
+
+@st.fragment
+def explanation_panel(patient_id: str) -> None:
+    """Only this panel reruns when the clinician picks another outcome or scale."""
+    c1, c2 = st.columns([2, 1])
+    name = c1.selectbox("Explain outcome", OUTCOME_NAMES, key="cr_outcome",
+                        format_func=lambda n: outcome(n).label)
+    scale = c2.radio("Scale", ["probability", "log-odds"], horizontal=True, key="cr_scale")
+    explained = services.explain_outcome(ws, cohort, patient_id, name)
+    labels = {n: f"{LABELS[n]} = {feature(n).format_value(values[n])}"
+              for n in explained.explanation.contributions.index}
+    st.plotly_chart(charts.shap_waterfall(
+        explained.explanation.base, explained.explanation.contributions, labels, scale,
+        title=f"Why {explained.label.lower()} is predicted at "
+              f"{explained.explanation.proba:.0%}"), key="cr_waterfall")
+    st.markdown(f"**Largest effects on {explained.label.lower()}**")
+    for sentence in explained.sentences:
+        st.markdown(f"- {sentence}")
+    st.caption("Exact TreeSHAP on the calibrated log-odds: baseline + contributions = the "
+               "prediction. Associations in synthetic data, not causes.")
+
+
+@st.fragment
+def decision_panel(patient_id: str, suggestion: str) -> None:
+    """Record a decision; only this panel reruns on submit."""
+    labels = services.DECISION_LABELS
+    st.markdown(f"**Suggested by the screen:** {labels[suggestion]}")
+    with st.form(f"decision_{patient_id}", clear_on_submit=False):
+        general = st.empty()
+        decision = st.radio("Decision", list(labels), format_func=labels.get, horizontal=True,
+                            index=list(labels).index(suggestion), key=f"dec_{patient_id}")
+        clinician = st.text_input("Clinician", key=f"dec_clin_{patient_id}")
+        clinician_slot = st.empty()
+        reason = st.text_area("Reason (required when the decision differs from the "
+                              "suggestion)", key=f"dec_reason_{patient_id}")
+        reason_slot = st.empty()
+        if st.form_submit_button("Record decision", type="primary"):
+            try:
+                save_decision(ws, patient_id, decision=decision, suggested=suggestion,
+                              clinician=clinician, reason=reason)
+                st.success(f"Decision recorded: {labels[decision]}.")
+            except FormErrors as error:
+                forms.show_errors(error, {"reason": reason_slot, "clinician": clinician_slot},
+                                  general)
+    history = services.decision_history(ws, patient_id)
+    if history:
+        st.markdown("**Decisions so far** (append-only)")
+        st.dataframe(pd.DataFrame(history), hide_index=True, width="stretch")
+
+
+with right:
+    st.divider()
+    explanation_panel(patient_id)
+    st.divider()
+    decision_panel(patient_id, assessment.suggestion)
+    components.model_card(ws.card, ws.version)

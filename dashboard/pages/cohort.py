@@ -1,0 +1,53 @@
+"""Cohort overview: the population, predicted-risk distributions, global SHAP importance and
+the alerts of patients still in treatment."""
+
+import streamlit as st
+
+from dashboard import charts, components, resources
+from dashboard.service_cohort import population_summary, risk_distributions
+from models.schema import OUTCOMES, outcome
+
+ws = components.start_page("Cohort overview")
+cohort = resources.cohort(ws)
+
+if cohort.empty:
+    st.info("The store has no patients yet.")
+    st.stop()
+summary = population_summary(cohort)
+headline = summary["headline"]
+cols = st.columns(len(headline))
+for col, (label, value) in zip(cols, headline.items(), strict=True):
+    col.metric(label.capitalize(), f"{value:,.0f}" if label == "patients" else f"{value:.1f}")
+left, right = st.columns(2)
+left.markdown("**Eligibility (rule-based screen)**")
+left.dataframe(summary["eligibility"], hide_index=True, width="stretch")
+right.markdown("**Indications** (a patient may have several)")
+right.dataframe(summary["indications"], hide_index=True, width="stretch")
+
+st.plotly_chart(charts.risk_histograms(risk_distributions(cohort)), key="co_hist")
+st.caption(f"Predictions of model version {ws.version} for every patient in the store, "
+           "computed once per model version and patient set.")
+
+st.subheader("What drives the predictions")
+name = st.selectbox("Outcome", [o.name for o in OUTCOMES], key="co_outcome",
+                    format_func=lambda n: outcome(n).label)
+explained = resources.cohort_explanations(ws)[name]
+left, right = st.columns([2, 3])
+with left:
+    st.plotly_chart(charts.importance_bar(explained.importance,
+                                          title="Global importance (mean |SHAP|)"),
+                    key="co_importance")
+with right:
+    st.plotly_chart(charts.beeswarm(explained.beeswarm, title="Each patient's contribution "
+                                    "(colour = the input's value)"), key="co_beeswarm")
+st.caption(f"Exact TreeSHAP on {explained.n_patients:,} patients, calibrated log-odds scale.")
+
+st.subheader("Alerts at the latest session")
+scope = st.radio("Patients", ["still in treatment", "everyone with sessions"],
+                 horizontal=True, key="co_scope")
+alerts, checked = resources.alerts_overview(ws, only_in_treatment=scope == "still in treatment")
+st.caption(f"{checked:,} patients checked; {alerts['patient_id'].nunique():,} with alerts.")
+if alerts.empty:
+    st.info("No alerts for these patients.")
+else:
+    st.dataframe(alerts, hide_index=True, width="stretch")

@@ -1,0 +1,48 @@
+"""Compare patients: two to four side by side, inputs and predictions aligned feature by feature."""
+
+import streamlit as st
+
+from dashboard import charts, components, resources, services
+from models.schema import FEATURES, NAME_COLUMN, OUTCOMES, outcome
+
+ws = components.start_page("Compare patients")
+cohort = resources.cohort(ws)
+LABELS = {f.name: f.label for f in FEATURES}
+
+ids = list(cohort.index)
+if len(ids) < 2:
+    st.info("At least two patients are needed to compare.")
+    st.stop()
+if "cmp_patients" not in st.session_state:
+    first = st.session_state.get(components.PATIENT_KEY, ids[0])
+    first = first if first in cohort.index else ids[0]
+    st.session_state["cmp_patients"] = [first, next(p for p in ids if p != first)]
+names = cohort[NAME_COLUMN]
+chosen = st.multiselect("Patients (2 to 4)", ids, key="cmp_patients",
+                        max_selections=services.MAX_COMPARE,
+                        format_func=lambda pid: f"{pid} — {names.get(pid, '')}")
+name = st.selectbox("Outcome to explain", [o.name for o in OUTCOMES], key="cmp_outcome",
+                    format_func=lambda n: outcome(n).label)
+if len(chosen) < 2:
+    st.info("Choose at least two patients.")
+    st.stop()
+
+comparison = services.compare_patients(ws, cohort, chosen, name)
+left, right = st.columns(2, gap="large")
+with left:
+    st.plotly_chart(charts.compare_risks(comparison.risks), key="cmp_risks")
+with right:
+    st.plotly_chart(charts.compare_contributions(
+        comparison.contributions, LABELS,
+        title=f"What drives {outcome(name).label.lower()}, feature by feature"),
+        key="cmp_contrib")
+
+st.subheader("Eligibility")
+st.dataframe({pid: [services.STATUS_LABELS[cohort.loc[pid, "eligibility_status"]]]
+              for pid in comparison.patient_ids}, hide_index=True)
+
+st.subheader("Inputs side by side")
+only_diff = st.toggle("Show only inputs that differ", value=True, key="cmp_only_diff")
+inputs = comparison.inputs.loc[comparison.differing] if only_diff else comparison.inputs
+st.caption(f"{len(comparison.differing)} of {len(comparison.inputs)} inputs differ.")
+st.dataframe(inputs, width="stretch", height=min(35 * (len(inputs) + 1) + 3, 700))

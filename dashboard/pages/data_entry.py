@@ -1,0 +1,96 @@
+"""Data entry: add or edit a patient with a form built from the schema, or import CSV files
+all-or-nothing with a row-by-row error table."""
+
+import streamlit as st
+
+from dashboard import components, forms, resources
+from dashboard.service_entry import (
+    FormErrors,
+    StaleEditError,
+    create_patient,
+    import_csv,
+    load_for_edit,
+    save_patient,
+)
+from models.schema import defaults
+
+ws = components.start_page("Data entry")
+cohort = resources.cohort(ws)
+
+flash = st.session_state.pop("de_flash", None)
+if flash:
+    st.success(flash)
+add_tab, edit_tab, import_tab = st.tabs(["Add patient", "Edit patient", "Import CSV"])
+
+with add_tab:
+    with st.form("add_patient"):
+        general = st.empty()
+        c1, c2 = st.columns(2)
+        name = c1.text_input("Name", key="add_name", help="The patient's (synthetic) name.")
+        name_slot = c1.empty()
+        patient_id = c2.text_input("Patient id (optional)", key="add_id",
+                                   help="Leave empty for the next free KAP-xxxxx id.")
+        id_slot = c2.empty()
+        values, slots = forms.patient_fields(defaults(), "add")
+        if st.form_submit_button("Add patient", type="primary"):
+            try:
+                new_id = create_patient(ws, {**values, "name": name,
+                                             "patient_id": patient_id.strip() or None})
+            except FormErrors as error:
+                forms.show_errors(error, {**slots, "name": name_slot, "patient_id": id_slot},
+                                  general)
+            else:
+                st.session_state["de_flash"] = f"Patient {new_id} added."
+                st.session_state[components.PATIENT_KEY] = new_id
+                st.rerun()
+
+with edit_tab:
+    edit_id = components.patient_picker(cohort, cohort.index, key="edit_patient",
+                                        label="Patient to edit")
+    if edit_id is not None:
+        stored, current_version = load_for_edit(ws, edit_id)
+        opened = st.session_state.setdefault("edit_opened", {})
+        base_version = opened.setdefault(edit_id, current_version)
+        st.caption(f"Editing version {base_version} (stored: version {current_version}).")
+        if current_version != base_version:
+            st.info("This patient was changed after you opened it.")
+        prefix = f"edit_{edit_id}_{base_version}"
+        with st.form(f"edit_form_{edit_id}"):
+            general = st.empty()
+            name = st.text_input("Name", value=stored["name"], key=f"{prefix}_name")
+            name_slot = st.empty()
+            values, slots = forms.patient_fields(stored, prefix)
+            if st.form_submit_button("Save changes", type="primary"):
+                try:
+                    version = save_patient(ws, edit_id, {**values, "name": name},
+                                           expected_version=base_version)
+                except StaleEditError as error:
+                    general.error(f"Not saved: someone else saved this patient first. {error}",
+                                  icon=":material/sync_problem:")
+                except FormErrors as error:
+                    forms.show_errors(error, {**slots, "name": name_slot}, general)
+                else:
+                    opened[edit_id] = version
+                    st.session_state["de_flash"] = f"Patient {edit_id} saved (version {version})."
+                    st.rerun()
+        if current_version != base_version and st.button("Reload the stored version",
+                                                         key=f"reload_{edit_id}"):
+            opened[edit_id] = current_version
+            st.rerun()
+
+with import_tab:
+    st.write("Upload new patients (patients.csv), sessions (sessions.csv) or both. Every row "
+             "is checked first; if any row has a problem, nothing is imported.")
+    c1, c2 = st.columns(2)
+    patients_file = c1.file_uploader("Patients CSV", type=["csv"], key="imp_patients")
+    sessions_file = c2.file_uploader("Sessions CSV", type=["csv"], key="imp_sessions")
+    if st.button("Import", type="primary", key="imp_go"):
+        outcome = import_csv(
+            ws, (patients_file.name, patients_file.getvalue()) if patients_file else None,
+            (sessions_file.name, sessions_file.getvalue()) if sessions_file else None)
+        if outcome.ok:
+            st.success(f"Imported {outcome.patients} patients and {outcome.sessions} sessions.")
+        else:
+            st.error(f"Nothing was imported: {len(outcome.errors)} problem(s). Fix the rows "
+                     "below and upload again.", icon=":material/error:")
+            st.dataframe(outcome.errors, hide_index=True, width="stretch")
