@@ -1,0 +1,52 @@
+"""Batch prediction: one row per patient with every outcome, eligibility and OOD flags.
+
+This is what the CLI's ``predict`` writes to CSV and what the dashboard's tables read, so
+the column names here are a contract (see docs/contracts.md).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from models.eligibility import screen_frame
+from models.explain import explain_frame
+from models.modelset import ModelSet
+from models.schema import ID_COLUMN
+
+log = logging.getLogger(__name__)
+
+SHAP_SEPARATOR = "__shap__"
+
+
+def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
+                  explain: bool = False) -> pd.DataFrame:
+    """Predict every outcome for raw patient rows.
+
+    Columns: ``patient_id``, ``<outcome>_probability`` per outcome; with ``explain``,
+    ``<outcome>_base`` and ``<outcome>__shap__<feature>`` (calibrated log-odds, so base +
+    the row's contributions == logit of the probability); then ``eligibility_status``,
+    ``exclusions``, ``cautions``, ``ood_overall``, ``ood_features``.
+    """
+    out = pd.DataFrame(index=patients_df.index)
+    if ID_COLUMN in patients_df:
+        out[ID_COLUMN] = patients_df[ID_COLUMN].astype(str)
+    proba = model_set.predict_proba(patients_df)
+    for name in model_set.outcomes:
+        out[f"{name}_probability"] = proba[name]
+    if explain:
+        blocks = [out]
+        for name in model_set.outcomes:
+            explanation = explain_frame(model_set, patients_df, name)
+            block = explanation.contributions.add_prefix(f"{name}{SHAP_SEPARATOR}")
+            block.insert(0, f"{name}_base", explanation.base)
+            blocks.append(block)
+        out = pd.concat(blocks, axis=1)
+    out = pd.concat([out, screen_frame(patients_df)], axis=1)
+    flags = model_set.ood.flags(patients_df)
+    out["ood_overall"] = flags["ood_overall"]
+    out["ood_features"] = flags["ood_features"]
+    log.info("predicted %d patients (%d flagged out of distribution)", len(out),
+             int(flags["ood_overall"].sum()))
+    return out

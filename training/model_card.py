@@ -1,0 +1,141 @@
+"""The model card: what a version is for, what it was trained on and how well it did.
+
+Stored as JSON beside the models (machine-readable for the model lab) and as Markdown
+(for people); both come from the same dict so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+from models.schema import outcome, schema_hash
+
+INTENDED_USE = (
+    "Decision support for clinicians running ketamine-assisted psychotherapy (KAP): an "
+    "estimate of each patient's chance of response and remission and risk of side effects "
+    "over an induction series, with an explanation and out-of-distribution warnings, to "
+    "inform (never replace) a clinician's judgement. Also for teaching (what-if explorer)."
+)
+OUT_OF_SCOPE = (
+    "Use on real patients: every model here is trained on synthetic data only.",
+    "Diagnosis, or screening for eligibility (the rule-based screen does that, not the models).",
+    "Automated decisions of any kind without a clinician reviewing the case.",
+    "Children and adolescents (the cohort is adults 18+).",
+    "Routes, doses or indications outside the training ranges (see the OOD flags).",
+)
+LIMITS = (
+    "Synthetic cohort: effect directions follow the published literature, but effect sizes "
+    "marked unsourced are assumptions; metrics show how well the models recover the "
+    "generator's rules, not clinical validity.",
+    "Small data: confidence intervals are wide, especially for rare side effects and small "
+    "subgroups.",
+    "Calibration is fitted on the validation split (Platt scaling of the raw margin); it "
+    "must be rechecked on any new population.",
+    "The PHQ-9 trajectory band is learned from attended sessions only, so later sessions "
+    "over-represent patients who stayed in treatment.",
+    "Associations, not causes: a what-if change shows what the model predicts, not what the "
+    "change would do to a patient.",
+    "The OOD detector stores standardised training rows for its nearest-neighbour check.",
+)
+PACKAGES = ("lightgbm", "shap", "scikit-learn", "pandas", "numpy", "joblib")
+
+
+def package_versions() -> dict[str, str]:
+    """Python and key package versions, recorded so a version can be reproduced."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def build_card(report: dict[str, Any], train_summary: dict[str, Any],
+               training_seconds: float, data: dict[str, Any] | None = None,
+               created_utc: str | None = None) -> dict[str, Any]:
+    """Assemble the card from the test-split report and the training summary."""
+    outcomes = report.get("outcomes", {})
+    metrics = {name: {key: entry[key] for key in ("n", "prevalence", "auc", "pr_auc", "brier",
+                                                  "calibration_intercept",
+                                                  "calibration_slope")}
+               for name, entry in outcomes.items()}
+    return {
+        "title": "KAP-CDS outcome models",
+        "created_utc": created_utc or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "intended_use": INTENDED_USE,
+        "out_of_scope": list(OUT_OF_SCOPE),
+        "training_data": {"description": "Synthetic KAP cohort from training.generate (a "
+                          "documented causal model; see docs).", **(data or {}),
+                          "splits": {k: train_summary.get(k) for k in
+                                     ("n_train", "n_valid", "n_test")}},
+        "models": {"algorithm": "LightGBM gradient-boosted trees, one binary model per "
+                   "outcome, Platt-calibrated on the validation split; LightGBM quantile "
+                   "regression for the PHQ-9 band; nearest-neighbour OOD detector",
+                   "outcomes": train_summary.get("outcomes", {}),
+                   "params": train_summary.get("params", {})},
+        "metrics": metrics,
+        "subgroups": {name: entry.get("subgroups", []) for name, entry in outcomes.items()},
+        "evaluation": {"split": "held-out test patients", "n_bootstrap":
+                       report.get("n_bootstrap")},
+        "limits": list(LIMITS),
+        "packages": package_versions(),
+        "schema_hash": schema_hash(),
+        "training_seconds": round(float(training_seconds), 2),
+    }
+
+
+def _ci(entry: dict[str, Any], digits: int = 3) -> str:
+    value, lo, hi = entry.get("value"), entry.get("lo"), entry.get("hi")
+    if value is None:
+        return "n/a"
+    if lo is None or hi is None:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+
+
+def render_card_markdown(card: dict[str, Any]) -> str:
+    """The card as Markdown for people (model lab page and the registry folder)."""
+    lines = [f"# {card.get('title', 'Model card')}", ""]
+    if card.get("version"):
+        lines.append(f"Version `{card['version']}`, created {card.get('created_utc')} (UTC).")
+    lines += ["", "**Synthetic data only: not for use with real patients.**", "",
+              "## Intended use", "", card.get("intended_use", ""), "", "## Out of scope", ""]
+    lines += [f"- {item}" for item in card.get("out_of_scope", [])]
+    data = card.get("training_data", {})
+    lines += ["", "## Training data", "", data.get("description", "")]
+    for key, value in data.items():
+        if key != "description":
+            lines.append(f"- {key}: {value}")
+    lines += ["", "## Metrics (held-out test patients, 95 % bootstrap CI)", "",
+              "| outcome | n | prevalence | ROC AUC | PR AUC | Brier | cal. intercept | "
+              "cal. slope |", "|---|---|---|---|---|---|---|---|"]
+    for name, m in card.get("metrics", {}).items():
+        label = outcome(name).label if _known(name) else name
+        lines.append(f"| {label} | {m['n']} | {m['prevalence']:.1%} | {_ci(m['auc'])} | "
+                     f"{_ci(m['pr_auc'])} | {_ci(m['brier'])} | "
+                     f"{_ci(m['calibration_intercept'], 2)} | "
+                     f"{_ci(m['calibration_slope'], 2)} |")
+    lines += ["", "## Subgroups (ROC AUC, n)", ""]
+    for name, rows in card.get("subgroups", {}).items():
+        cells = ", ".join(f"{r['variable']}={r['level']}: "
+                          f"{'n/a' if r['auc'] is None else format(r['auc'], '.2f')} "
+                          f"(n={r['n']})" for r in rows)
+        lines.append(f"- **{name}**: {cells}")
+    lines += ["", "## Limits", ""] + [f"- {item}" for item in card.get("limits", [])]
+    lines += ["", "## Reproducibility", "",
+              f"- schema hash: `{card.get('schema_hash')}`",
+              f"- training time: {card.get('training_seconds')} s"]
+    lines += [f"- {k}: {v}" for k, v in card.get("packages", {}).items()]
+    return "\n".join(lines) + "\n"
+
+
+def _known(name: str) -> bool:
+    try:
+        outcome(name)
+    except KeyError:
+        return False
+    return True

@@ -1,0 +1,138 @@
+"""Fit a complete model set: split patients, train every model, evaluate, write the card.
+
+The model lab page and the ``kapcds train`` command both call ``train_model_set``; it
+neither reads nor writes files (registering is a separate, explicit step).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from models.estimators import DEFAULT_PARAMS, OutcomeModel, TrajectoryModel
+from models.features import to_model_frame
+from models.modelset import ModelSet
+from models.ood import OODDetector
+from models.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
+from training.evaluate import evaluate_model_set
+from training.model_card import build_card
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class TrainResult:
+    """A trained (unregistered) model set, its card, and the held-out test patient ids."""
+
+    model_set: ModelSet
+    card: dict[str, Any]
+    test_ids: list[str]
+
+
+def _strata(patients: pd.DataFrame, outcomes: list[str], min_count: int) -> pd.Series | None:
+    """Stratify on response x the rarest outcome, falling back to coarser keys if tiny."""
+    rarest = min(outcomes, key=lambda o: min(patients[o].mean(), 1 - patients[o].mean()))
+    candidates = [[outcomes[0], rarest], [rarest], [outcomes[0]]]
+    for columns in candidates:
+        key = patients[list(dict.fromkeys(columns))].astype(int).astype(str).agg("".join, axis=1)
+        if key.value_counts().min() >= min_count:
+            return key
+    return None
+
+
+def split_patients(patients: pd.DataFrame, test_fraction: float, valid_fraction: float,
+                   seed: int) -> tuple[pd.Index, pd.Index, pd.Index]:
+    """Stratified train/valid/test split by patient (row index labels)."""
+    outcomes = [o for o in outcome_names() if o in patients]
+    strata = _strata(patients, outcomes, min_count=10)
+    rest, test = train_test_split(patients.index, test_size=test_fraction, random_state=seed,
+                                  stratify=strata)
+    strata_rest = strata.loc[rest] if strata is not None else None
+    train, valid = train_test_split(rest, test_size=valid_fraction / (1 - test_fraction),
+                                    random_state=seed + 1, stratify=strata_rest)
+    return pd.Index(train), pd.Index(valid), pd.Index(test)
+
+
+def train_model_set(
+    patients: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    valid_fraction: float = 0.2,
+    progress: Progress | None = None,
+    data_description: dict[str, Any] | None = None,
+    n_bootstrap: int = 200,
+) -> TrainResult:
+    """Train one calibrated model per outcome, the trajectory model and the OOD detector.
+
+    ``data_description`` (e.g. ``{"n_patients": 2000, "seed": 7}``) goes into the card.
+    """
+    started = time.perf_counter()
+    outcomes = [o for o in outcome_names() if o in patients]
+    if not outcomes:
+        raise ValueError("patients has no outcome columns; nothing to train")
+    patients = patients.reset_index(drop=True)
+    total = len(outcomes) + 4
+    step = 0
+
+    def report(message: str) -> None:
+        nonlocal step
+        step += 1
+        log.info("[%d/%d] %s", step, total, message)
+        if progress is not None:
+            progress(step, total, message)
+
+    train, valid, test = split_patients(patients, test_fraction, valid_fraction, seed)
+    X = to_model_frame(patients)
+    models: dict[str, OutcomeModel] = {}
+    summary: dict[str, Any] = {"n_train": len(train), "n_valid": len(valid),
+                               "n_test": len(test), "seed": seed,
+                               "params": {**DEFAULT_PARAMS, **(params or {})}, "outcomes": {}}
+    for name in outcomes:
+        y = patients[name].astype(int)
+        model = OutcomeModel(params=params, seed=seed).fit(
+            X.loc[train], y.loc[train], X.loc[valid], y.loc[valid])
+        models[name] = model
+        summary["outcomes"][name] = {
+            "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
+            "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}
+        report(f"trained {name} ({model.best_iteration_} trees)")
+
+    train_ids = set(patients.loc[train, ID_COLUMN].astype(str))
+    train_sessions = sessions[sessions[ID_COLUMN].astype(str).isin(train_ids)]
+    trajectory = TrajectoryModel(seed=seed).fit(patients.loc[train], train_sessions)
+    report("trained PHQ-9 trajectory model")
+    ood = OODDetector().fit(X.loc[train])
+    report("fitted out-of-distribution detector")
+
+    model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
+                         feature_names=model_feature_names(), schema_hash=schema_hash(),
+                         train_summary=summary)
+    evaluation = evaluate_model_set(model_set, patients.loc[test], n_boot=n_bootstrap,
+                                    seed=seed)
+    report("evaluated on the test split")
+    seconds = time.perf_counter() - started
+    summary["training_seconds"] = seconds
+    card = build_card(evaluation, summary, seconds, data={
+        "n_patients": int(len(patients)), "n_sessions": int(len(sessions)),
+        **(data_description or {})})
+    card["evaluation"]["report"] = evaluation
+    report("model card written")
+    test_ids = patients.loc[test, ID_COLUMN].astype(str).tolist()
+    log.info("trained model set on %d patients in %.1f s", len(patients), seconds)
+    return TrainResult(model_set=model_set, card=card, test_ids=test_ids)
+
+
+def prevalence_table(patients: pd.DataFrame) -> pd.Series:
+    """Observed prevalence of each outcome (quick data check before training)."""
+    return pd.Series({o: float(np.mean(patients[o])) for o in outcome_names() if o in patients})
