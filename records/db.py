@@ -50,7 +50,9 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     is_sqlite = make_url(url).get_backend_name() == "sqlite"
-    if not is_sqlite:
+    if is_sqlite:  # wait for the single writer rather than fail after pysqlite's 5 s
+        kwargs["connect_args"] = {"timeout": 30, **kwargs.get("connect_args", {})}
+    else:
         kwargs.setdefault("pool_pre_ping", True)  # a dashboard outlives server restarts
     engine = create_engine(url, **kwargs)
     if is_sqlite:

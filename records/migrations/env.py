@@ -8,6 +8,7 @@ application (no ``fileConfig``).
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from records.db import make_engine
 from records.tables import Base
@@ -16,7 +17,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _run(connection) -> None:  # noqa: ANN001 - alembic passes a Connection
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
