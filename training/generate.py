@@ -20,6 +20,8 @@ import pandas as pd
 from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, SESSION_FIELDS, outcome_names
 from training.cohort_patients import draw_names, draw_patients
 from training.cohort_sessions import simulate_series
+from training.followup import FollowupSettings, oracle_relapse
+from training.followup_records import csv_text, generate_followup
 from training.generator_settings import (
     PLANTED_CATEGORY_ORDER,
     PLANTED_DIRECTIONS,
@@ -42,16 +44,26 @@ class Cohort:
     truth: pd.DataFrame | None
     settings: EffectSettings
     seed: int
+    followup: pd.DataFrame | None = None  # one row per patient (training.followup_records)
+    followup_sessions: pd.DataFrame | None = None  # follow-up visits, maintenance sessions
+    followup_settings: FollowupSettings | None = None
 
 
 def generate_cohort(n_patients: int, seed: int, settings: EffectSettings | None = None,
                     with_truth: bool = False, oracle_replicates: int = ORACLE_REPLICATES,
-                    id_offset: int = 0) -> Cohort:
-    """Generate ``n_patients`` synthetic patients with their induction series."""
+                    id_offset: int = 0,
+                    followup_settings: FollowupSettings | None = None) -> Cohort:
+    """Generate ``n_patients`` synthetic patients with their induction series and follow-up.
+
+    The follow-up uses a fourth random stream (``spawn(4)[3]``; spawn(4)'s first three
+    children equal spawn(3)'s), so adding it left the existing files byte-identical.
+    """
     if n_patients < 1:
         raise ValueError("n_patients must be at least 1")
     settings = settings or EffectSettings()
-    base_seq, series_seq, oracle_seq = np.random.SeedSequence(seed).spawn(3)
+    base_seq, series_seq, oracle_seq, followup_seq = np.random.SeedSequence(seed).spawn(4)
+    followup_settings = followup_settings or FollowupSettings()
+    followup_record_seq, followup_oracle_seq = followup_seq.spawn(2)
     base_rng = np.random.default_rng(base_seq)
     features = draw_patients(n_patients, base_rng)
     ids = [f"KAP-{i + 1 + id_offset:05d}" for i in range(n_patients)]
@@ -62,11 +74,21 @@ def generate_cohort(n_patients: int, seed: int, settings: EffectSettings | None 
     sessions = _sessions_frame(features, series)
     outcomes = derive_outcomes(features, sessions)
     patients = features.join(outcomes, on=ID_COLUMN)
+    followup, followup_sessions = generate_followup(
+        patients, sessions, np.random.default_rng(followup_record_seq), followup_settings)
     truth = None
     if with_truth:
         truth = oracle_probabilities(features, settings, np.random.default_rng(oracle_seq),
                                      oracle_replicates)
-    return Cohort(patients, sessions, truth, settings, seed)
+        followed = followup["series_completed"].to_numpy(dtype=bool)
+        state = features.assign(**followup[["phq9_end_of_series", "maintenance_schedule"]])
+        p_relapse = np.full(len(features), np.nan)
+        p_relapse[followed] = oracle_relapse(
+            state.loc[followed].reset_index(drop=True), followup_settings,
+            np.random.default_rng(followup_oracle_seq), oracle_replicates)
+        truth["p_relapse"] = p_relapse
+    return Cohort(patients, sessions, truth, settings, seed, followup, followup_sessions,
+                  followup_settings)
 
 
 def oracle_probabilities(features: pd.DataFrame, settings: EffectSettings,
@@ -136,6 +158,9 @@ def write_cohort(cohort: Cohort, out_dir: Path | str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {"patients.csv": _to_csv_text(cohort.patients[patient_columns()]),
              "sessions.csv": _to_csv_text(cohort.sessions)}
+    if cohort.followup is not None and cohort.followup_sessions is not None:
+        files["followup.csv"] = csv_text(cohort.followup)
+        files["followup_sessions.csv"] = csv_text(cohort.followup_sessions)
     if cohort.truth is not None:
         files["truth.csv"] = cohort.truth.to_csv(index=False, lineterminator="\n",
                                                  float_format="%.4f")

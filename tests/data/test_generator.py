@@ -23,7 +23,8 @@ def test_committed_samples_regenerate_identically(tmp_path):
     """data_samples/ is exactly what the generator makes with the documented seed."""
     cohort = generate_cohort(config.SAMPLE_PATIENTS, config.SAMPLE_SEED, with_truth=True)
     write_cohort(cohort, tmp_path)
-    for name in ("patients.csv", "sessions.csv", "truth.csv", "effects.json"):
+    for name in ("patients.csv", "sessions.csv", "truth.csv", "effects.json", "followup.csv",
+                 "followup_sessions.csv"):
         assert filecmp.cmp(tmp_path / name, config.DATA_SAMPLES_DIR / name, shallow=False), name
 
 
@@ -45,7 +46,8 @@ def test_oracle_does_not_change_the_cohort():
 def test_columns_follow_the_schema(cohort):
     assert list(cohort.patients[patient_columns()].columns) == patient_columns()
     assert list(cohort.sessions.columns) == [f.name for f in SESSION_FIELDS]
-    assert list(cohort.truth.columns) == ["patient_id"] + [f"p_{o}" for o in outcome_names()]
+    assert list(cohort.truth.columns) == (["patient_id"] + [f"p_{o}" for o in outcome_names()]
+                                          + ["p_relapse"])
 
 
 def test_values_stay_inside_schema_ranges(cohort):
