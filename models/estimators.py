@@ -55,7 +55,7 @@ TRAJECTORY_PARAMS: dict[str, Any] = {
     "objective": "quantile",
     "learning_rate": 0.05,
     "num_leaves": 15,
-    "min_data_in_leaf": 50,
+    "min_data_in_leaf": 80,
     "min_data_per_group": 50,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
@@ -261,35 +261,55 @@ def session_frame(patients: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFram
 class TrajectoryModel:
     """Quantile regression (10th/50th/90th centile) of PHQ-9 at each session.
 
-    The band is the expected course a clinician compares observed scores against.
+    The band is the expected course a clinician compares observed scores against. Quantile
+    boosters under-cover on new patients (about 67 % instead of 80 % measured), so the
+    band is widened by split-conformal calibration (CQR) on held-out patients.
     """
 
-    def __init__(self, params: dict[str, Any] | None = None, n_rounds: int = 250,
-                 seed: int = 0) -> None:
+    def __init__(self, params: dict[str, Any] | None = None, n_rounds: int = 200,
+                 seed: int = 0, coverage: float = 0.8,
+                 calibration_fraction: float = 0.25) -> None:
         self.params = params
         self.n_rounds = n_rounds
         self.seed = seed
+        self.coverage = coverage
+        self.calibration_fraction = calibration_fraction
 
     def fit(self, patients: pd.DataFrame, sessions: pd.DataFrame) -> TrajectoryModel:
-        """Fit one quantile booster per centile on session rows joined to patients."""
+        """Fit the quantile boosters on most patients, conformal width on the rest."""
         X = session_frame(patients, sessions)
         y = sessions.loc[X.index, "phq9"].astype(float).to_numpy()
+        ids = sessions.loc[X.index, "patient_id"].astype(str).to_numpy()
+        unique = np.unique(ids)
+        rng = np.random.default_rng(self.seed)
+        n_cal = int(round(len(unique) * self.calibration_fraction))
+        calibration = np.isin(ids, rng.choice(unique, size=n_cal, replace=False))
         self.feature_names_ = list(X.columns)
         self.boosters_: dict[float, lgb.Booster] = {}
         for alpha in QUANTILES:
             params = {**TRAJECTORY_PARAMS, **(self.params or {}), "alpha": alpha,
                       "seed": self.seed}
-            data = lgb.Dataset(X, label=y, categorical_feature="auto")
+            data = lgb.Dataset(X[~calibration], label=y[~calibration],
+                               categorical_feature="auto")
             self.boosters_[alpha] = lgb.train(params, data, num_boost_round=self.n_rounds)
+        self.widen_ = 0.0
+        if calibration.any():
+            band = self.predict_quantiles(X[calibration]).to_numpy()
+            scores = np.maximum(band[:, 0] - y[calibration], y[calibration] - band[:, 2])
+            level = min(1.0, np.ceil((len(scores) + 1) * self.coverage) / len(scores))
+            self.widen_ = float(np.quantile(scores, level, method="higher"))
         self.max_session_ = int(X["session_number"].max())
-        log.info("trajectory model: %d session rows, up to session %d", len(X),
-                 self.max_session_)
+        log.info("trajectory model: %d session rows, up to session %d, band widened by %.2f",
+                 len(X), self.max_session_, self.widen_)
         return self
 
     def predict_quantiles(self, X: pd.DataFrame) -> pd.DataFrame:
         """q10/q50/q90 for session rows (model inputs + session_number), sorted and clipped."""
-        raw = np.column_stack([self.boosters_[a].predict(X[self.feature_names_])
-                               for a in QUANTILES])
+        raw = np.sort(np.column_stack([self.boosters_[a].predict(X[self.feature_names_])
+                                       for a in QUANTILES]), axis=1)
+        widen = getattr(self, "widen_", 0.0)
+        raw[:, 0] -= widen
+        raw[:, 2] += widen
         raw = np.clip(np.sort(raw, axis=1), *PHQ9_RANGE)
         return pd.DataFrame(raw, index=X.index, columns=["q10", "q50", "q90"])
 

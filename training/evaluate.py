@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-from sklearn.metrics import average_precision_score
 
 from models.estimators import logit
 from models.modelset import ModelSet
@@ -43,6 +42,30 @@ def auc_batch(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
 
 
+def average_precision_batch(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Average precision (PR AUC, as sklearn's ``average_precision_score``) per row.
+
+    AP = (1/P) * sum over positives of the precision at the end of that positive's tie
+    group when scores are sorted in descending order; ties are handled as sklearn does.
+    """
+    y, p = np.atleast_2d(y).astype(float), np.atleast_2d(p).astype(float)
+    order = np.argsort(-p, axis=1, kind="stable")
+    ys = np.take_along_axis(y, order, axis=1)
+    ps = np.take_along_axis(p, order, axis=1)
+    n = ys.shape[1]
+    cum_tp = np.cumsum(ys, axis=1)
+    group_end = np.ones_like(ps, dtype=bool)
+    group_end[:, :-1] = ps[:, :-1] != ps[:, 1:]
+    positions = np.broadcast_to(np.arange(n), ps.shape)
+    end_index = np.where(group_end, positions, n - 1)
+    end_index = np.minimum.accumulate(end_index[:, ::-1], axis=1)[:, ::-1]
+    precision_at_end = np.take_along_axis(cum_tp, end_index, axis=1) / (end_index + 1)
+    n_pos = ys.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ap = (ys * precision_at_end).sum(axis=1) / n_pos
+    return np.where((n_pos > 0) & (n_pos < n), ap, np.nan)
+
+
 def logistic_batch(x: np.ndarray, y: np.ndarray, fix_slope: bool = False,
                    iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
     """Logistic fit y ~ b + a*x per row of (B, n) matrices by Newton's method.
@@ -60,15 +83,18 @@ def logistic_batch(x: np.ndarray, y: np.ndarray, fix_slope: bool = False,
         w = p * (1 - p)
         r = y - p
         if fix_slope:
-            b = b + r.sum(axis=1) / (w.sum(axis=1) + ridge)
-            continue
-        g_a, g_b = (r * x).sum(axis=1), r.sum(axis=1)
-        h_aa = (w * x * x).sum(axis=1) + ridge
-        h_ab = (w * x).sum(axis=1)
-        h_bb = w.sum(axis=1) + ridge
-        det = h_aa * h_bb - h_ab**2
-        a = a + (h_bb * g_a - h_ab * g_b) / det
-        b = b + (h_aa * g_b - h_ab * g_a) / det
+            step_a, step_b = np.zeros_like(a), r.sum(axis=1) / (w.sum(axis=1) + ridge)
+        else:
+            g_a, g_b = (r * x).sum(axis=1), r.sum(axis=1)
+            h_aa = (w * x * x).sum(axis=1) + ridge
+            h_ab = (w * x).sum(axis=1)
+            h_bb = w.sum(axis=1) + ridge
+            det = h_aa * h_bb - h_ab**2
+            step_a = (h_bb * g_a - h_ab * g_b) / det
+            step_b = (h_aa * g_b - h_ab * g_a) / det
+        a, b = a + step_a, b + step_b
+        if max(np.max(np.abs(step_a)), np.max(np.abs(step_b))) < 1e-9:
+            break
     return a, b
 
 
@@ -77,10 +103,9 @@ def _metric_batch(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     z = logit(p)
     slope, _ = logistic_batch(z, y)
     _, intercept = logistic_batch(z, y, fix_slope=True)
-    pr = np.array([average_precision_score(yy, pp) if 0 < yy.sum() < len(yy) else np.nan
-                   for yy, pp in zip(y, p, strict=True)])
-    return {"auc": auc_batch(y, p), "pr_auc": pr, "brier": ((p - y) ** 2).mean(axis=1),
-            "calibration_intercept": intercept, "calibration_slope": slope}
+    return {"auc": auc_batch(y, p), "pr_auc": average_precision_batch(y, p),
+            "brier": ((p - y) ** 2).mean(axis=1), "calibration_intercept": intercept,
+            "calibration_slope": slope}
 
 
 def _clean(value: float) -> float | None:
