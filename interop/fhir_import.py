@@ -24,6 +24,7 @@ from interop.fhir_result import (
     blocking_fields,
     can_predict,
     can_screen,
+    complete,
     screen_blocking_fields,
 )
 from interop.fhir_store import IncompleteImportError, import_into_store
@@ -33,8 +34,8 @@ from models import schema
 log = logging.getLogger(__name__)
 
 __all__ = ["FhirImportError", "ImportResult", "IncompleteImportError", "blocking_fields",
-           "can_predict", "can_screen", "import_bundle", "import_into_store", "import_ndjson",
-           "import_ndjson_all", "screen_blocking_fields"]
+           "can_predict", "can_screen", "complete", "import_bundle", "import_into_store",
+           "import_ndjson", "import_ndjson_all", "screen_blocking_fields"]
 
 _SUBJECT_FIELDS = ("subject", "patient")
 

@@ -6,12 +6,17 @@ the FHIR models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from models import schema
 from models.eligibility import _REQUIRED as _SCREEN_INPUTS  # the screen's required inputs
+
+log = logging.getLogger(__name__)
+ENTERED = "entered by clinician"
 
 
 @dataclass
@@ -61,3 +66,23 @@ def can_predict(result: ImportResult) -> bool:
 def can_screen(result: ImportResult) -> bool:
     """True only when every eligibility-screen input is present."""
     return not screen_blocking_fields(result)
+
+
+def complete(result: ImportResult, values: Mapping[str, Any]) -> ImportResult:
+    """A copy of ``result`` with values the clinician entered (gaps filled, or imported
+    values corrected); their evidence reads ``entered by clinician``. None is ignored."""
+    entered = {k: v for k, v in values.items() if v is not None}
+    unknown = sorted(set(entered) - set(schema.feature_names()))
+    if unknown:
+        raise ValueError(f"unknown feature(s): {', '.join(unknown)}")
+    changed = [k for k, v in entered.items() if k in result.patient and result.patient[k] != v]
+    if changed:
+        log.info("clinician changed imported value(s): %s", ", ".join(changed))
+    patient = {**result.patient, **entered}
+    names = schema.feature_names()
+    evidence = {**result.evidence, **{k: [ENTERED] for k in entered
+                                      if k not in result.patient or k in changed}}
+    return replace(result, patient={n: patient[n] for n in names if n in patient},
+                   found=[n for n in names if n in patient],
+                   missing=[n for n in names if n not in patient],
+                   evidence={n: evidence[n] for n in names if n in patient})

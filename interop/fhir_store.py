@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from interop.fhir_parse import FhirImportError
-from interop.fhir_result import ImportResult
+from interop.fhir_result import ImportResult, complete
 from models import schema
 from models.schema import ID_COLUMN, NAME_COLUMN
 
@@ -34,23 +34,6 @@ class IncompleteImportError(FhirImportError):
                          f"have not been entered: {labels}. Nothing was saved.")
 
 
-def merged_values(result: ImportResult,
-                  completions: Mapping[str, Any] | None = None) -> tuple[dict[str, Any],
-                                                                          list[str]]:
-    """Imported values with the clinician's entries on top, and the gaps still open."""
-    completions = dict(completions or {})
-    unknown = sorted(set(completions) - set(schema.feature_names()))
-    if unknown:
-        raise ValueError(f"unknown feature(s) in completions: {', '.join(unknown)}")
-    changed = [k for k, v in completions.items() if k in result.patient
-               and result.patient[k] != v]
-    if changed:
-        log.info("clinician changed imported value(s): %s", ", ".join(changed))
-    values = {**result.patient, **{k: v for k, v in completions.items() if v is not None}}
-    gaps = [n for n in schema.feature_names() if n not in values]
-    return values, gaps
-
-
 def import_into_store(session: Session, result: ImportResult, patient_id: str | None = None,
                       *, name: str | None = None, completions: Mapping[str, Any] | None = None,
                       is_synthetic: bool = False, commit: bool = True) -> Patient:
@@ -62,9 +45,10 @@ def import_into_store(session: Session, result: ImportResult, patient_id: str | 
     """
     from records import repository  # the store is optional for parsing-only callers
 
-    values, gaps = merged_values(result, completions)
-    if gaps:
-        raise IncompleteImportError(gaps)
+    completed = complete(result, completions or {})
+    if completed.missing:
+        raise IncompleteImportError(completed.missing)
+    values = completed.patient
     display = name or result.name or (f"FHIR Patient/{result.fhir_patient_id}"
                                       if result.fhir_patient_id else None)
     if not display:

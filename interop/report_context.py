@@ -97,8 +97,8 @@ def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
     effects = explanation.effects.reindex(
         explanation.effects.abs().sort_values(ascending=False, kind="stable").index)
     effects = effects[effects.abs() > 5e-4].head(top)
-    sessions = sessions_frame.sort_values("session_number") if len(sessions_frame) else \
-        sessions_frame
+    sessions = sessions_frame.sort_values("session_number")
+    sessions.attrs = {}  # validated frames carry per-row line numbers, deep-copied by every op
     last = int(sessions["session_number"].max()) if len(sessions) else 0
     band = model_set.trajectory.predict_band(frame, max(int(values["planned_sessions"]), last))
     baseline = float(values["phq9_baseline"])

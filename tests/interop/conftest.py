@@ -18,3 +18,27 @@ def db(tmp_path: Path) -> Iterator[Session]:
     with session_factory(engine)() as session:
         yield session
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def cohort():
+    """The committed sample cohort, validated (patients with outcomes, sessions)."""
+    from kapcds.config import DATA_SAMPLES_DIR
+    from models.validation import read_csv_strict, validate_patients, validate_sessions
+
+    patients = validate_patients(read_csv_strict(DATA_SAMPLES_DIR / "patients.csv"),
+                                 require_outcomes=True)
+    sessions = validate_sessions(read_csv_strict(DATA_SAMPLES_DIR / "sessions.csv"))
+    return patients, sessions
+
+
+@pytest.fixture(scope="session")
+def trained(cohort):
+    """A small model set and card trained on 400 sample patients (a few seconds)."""
+    train = pytest.importorskip("training.train", reason="model layer not available yet")
+    patients, sessions = cohort
+    subset = patients.iloc[:400]
+    result = train.train_model_set(subset, sessions[sessions["patient_id"].isin(
+        subset["patient_id"])], n_bootstrap=10, seed=3)
+    card = {**result.card, "version": "20250601T000000Z-test00"}
+    return result.model_set, card

@@ -192,3 +192,18 @@ def full_record(pid: str = PID) -> list[dict[str, Any]]:
         condition("c-trd", SNOMED, "1153570009", subject=s),
         condition("c-htn", ICD10CM, "I10", subject=s),
     ]
+
+
+# What a clinician enters for the gaps of full_record() (plan fields and unstated history).
+COMPLETIONS = {
+    "primary_diagnosis": "trd", "dx_chronic_anxiety": False, "dx_ptsd": False,
+    "dx_suicidality": False, "dx_chronic_pain": False, "anxious_depression": False,
+    "pcl5_baseline": 20, "cssrs_baseline": 1, "failed_ad_trials": 3, "prior_ect": False,
+    "past_suicide_attempt": False, "family_history_aud": False, "substance_use": "none",
+    "psychosis_history": False, "ace_score": 2, "hypertension": "controlled",
+    "heart_disease": "none", "liver_disease": "none", "vascular_contraindication": False,
+    "raised_icp": False, "pregnant": False, "maoi": False, "stimulant": False,
+    "opioid": False, "benzo_dose_mg": 0.0, "support_system": "strong", "route": "iv",
+    "dose_mg_per_kg": 0.5, "psychotherapy": "integrated", "sessions_per_week": 2,
+    "planned_sessions": 6,
+}

@@ -1,0 +1,109 @@
+"""The printable report: rendered, then read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+import pytest
+from pypdf import PdfReader
+
+from interop.report import DISCLAIMER, PredictionLine, ReportContext, render_patient_report
+from interop.report_context import build_report_context
+
+WHEN = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
+
+
+def read(pdf: bytes) -> PdfReader:
+    assert pdf.startswith(b"%PDF")
+    return PdfReader(io.BytesIO(pdf))
+
+
+def page_text(reader: PdfReader) -> list[str]:
+    return [" ".join(page.extract_text().split()) for page in reader.pages]
+
+
+def image_count(reader: PdfReader) -> int:
+    return sum(len(page.images) for page in reader.pages)
+
+
+def minimal_context(**changes) -> ReportContext:
+    ctx = ReportContext(
+        patient_id="KAP-00009", patient_name="Sam Synthetic", model_version="v-test",
+        eligibility_status="not_eligible",
+        eligibility_summary="Not eligible. Exclusion: Pregnancy (Pregnancy: yes).",
+        eligibility_reasons=["Exclusion: Pregnancy (Pregnancy: yes)"],
+        predictions=[PredictionLine("Response", "benefit", 0.42, "observed 40 %",
+                                    (0.4, 0.3, 0.5), "0.70")],
+        generated_at=WHEN)
+    for key, value in changes.items():
+        setattr(ctx, key, value)
+    return ctx
+
+
+def test_disclaimer_on_every_page_even_for_long_reports():
+    ctx = minimal_context(alerts=[f"Session {i} · worsening (high): PHQ-9 up"
+                                  for i in range(1, 120)])
+    reader = read(render_patient_report(ctx))
+    texts = page_text(reader)
+    assert len(texts) >= 3
+    for text in texts:
+        assert "SYNTHETIC DATA — DECISION SUPPORT ONLY" in text
+        assert "not for use with real patients" in text
+
+
+def test_minimal_context_renders_with_empty_sections():
+    reader = read(render_patient_report(minimal_context(predictions=[])))
+    text = " ".join(page_text(reader))
+    assert "Not eligible" in text and "No predictions available" in text
+    assert "No sessions recorded yet" in text and "No alerts" in text
+
+
+def test_withheld_predictions_are_explained_not_shown():
+    ctx = minimal_context(predictions_withheld="missing Route, Dose (enter them first)")
+    text = " ".join(page_text(read(render_patient_report(ctx))))
+    assert "Predictions withheld: missing Route, Dose" in text and "42%" not in text
+
+
+def test_full_report_from_the_model_layer(trained, cohort):
+    model_set, card = trained
+    patients, sessions = cohort
+    pid = "KAP-00015"  # not eligible (uncontrolled hypertension), 3 sessions with BP alerts
+    row = patients.set_index("patient_id").loc[pid].to_dict() | {"patient_id": pid}
+    ctx = build_report_context(model_set, card, row, sessions[sessions.patient_id == pid],
+                               generated_at=WHEN)
+    assert ctx.eligibility_status == "not_eligible" and len(ctx.phq9) == 3
+    assert len(ctx.predictions) == 6 and ctx.band and ctx.alerts
+    assert all(p.uncertainty for p in ctx.predictions)
+    pdf = render_patient_report(ctx)
+    reader = read(pdf)
+    texts = page_text(reader)
+    text = " ".join(texts)
+    assert 2 <= len(texts) <= 4
+    assert all(DISCLAIMER.split(".")[0] in t for t in texts)
+    assert "Not eligible" in text and "Uncontrolled hypertension" in text
+    for line in ctx.predictions:
+        assert line.label in text and f"{line.probability:.0%}" in text
+    assert ctx.explanation_sentences[0][:40] in text
+    assert "Post-dose BP" in text and "Model card (summary)" in text
+    assert image_count(reader) >= 3  # predictions, explanation, progress charts
+    assert "20250601T000000Z-test00" in text
+
+
+def test_report_for_a_patient_without_sessions(trained, cohort):
+    model_set, card = trained
+    patients, sessions = cohort
+    row = patients.iloc[0].to_dict()
+    empty = sessions.iloc[0:0]
+    ctx = build_report_context(model_set, card, row, empty, explain_outcome="dropout")
+    assert ctx.phq9 == [] and ctx.band and ctx.explanation_outcome == "Dropout"
+    text = " ".join(page_text(read(render_patient_report(ctx))))
+    assert "No sessions recorded yet" in text and "Why: Dropout" in text
+
+
+@pytest.mark.parametrize("status", ["eligible", "eligible_with_cautions", "no_indication"])
+def test_every_status_renders(status):
+    text = " ".join(page_text(read(render_patient_report(
+        minimal_context(eligibility_status=status)))))
+    assert {"eligible": "Eligible", "eligible_with_cautions": "Eligible with cautions",
+            "no_indication": "No indication"}[status] in text
