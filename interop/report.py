@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import matplotlib
@@ -24,7 +26,9 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    Flowable,
     Image,
     KeepTogether,
     Paragraph,
@@ -138,7 +142,7 @@ def _table(rows: list[list[Paragraph]], widths: list[float], header: bool = True
     return table
 
 
-def _inputs(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # type: ignore[type-arg]
+def _inputs(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     if not ctx.inputs:
         return []
     half = (len(ctx.inputs) + 1) // 2
@@ -149,7 +153,7 @@ def _inputs(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # type: 
                                               header=False)]
 
 
-def _eligibility(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # type: ignore
+def _eligibility(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     label, colour = STATUS.get(ctx.eligibility_status, (ctx.eligibility_status, "#000000"))
     return [_p("Eligibility screen (rule-based, clinical-reference §4)", s["h2"]),
             Paragraph(f'<font name="{BOLD}" color="{colour}">{escape(label)}</font>',
@@ -157,8 +161,8 @@ def _eligibility(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # t
             *_bullets(ctx.eligibility_reasons, s, "No findings.")]
 
 
-def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # type: ignore
-    out: list = [_p("Predicted outcomes over the induction series", s["h2"])]  # type: ignore
+def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    out: list[Flowable] = [_p("Predicted outcomes over the induction series", s["h2"])]
     if ctx.predictions_withheld:
         return out + [_p(f"Predictions withheld: {ctx.predictions_withheld}", s["body"])]
     if not ctx.predictions:
@@ -180,10 +184,10 @@ def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # t
     return out
 
 
-def _explanation(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # type: ignore
+def _explanation(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     if not ctx.explanation_sentences and not ctx.explanation_effects:
         return []
-    out: list = [_p(f"Why: {ctx.explanation_outcome}", s["h2"])]  # type: ignore[type-arg]
+    out: list[Flowable] = [_p(f"Why: {ctx.explanation_outcome}", s["h2"])]
     out += _bullets(ctx.explanation_sentences, s, "")
     if ctx.explanation_effects:
         out.append(_image(report_charts.explanation_chart(
@@ -194,8 +198,8 @@ def _explanation(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # t
     return out
 
 
-def _progress(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # type: ignore
-    out: list = [_p("Treatment progress", s["h2"])]  # type: ignore[type-arg]
+def _progress(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    out: list[Flowable] = [_p("Treatment progress", s["h2"])]
     if ctx.progress_status:
         out.append(_p(f"Status: {ctx.progress_status}", s["body"]))
     if not ctx.phq9:
@@ -206,8 +210,9 @@ def _progress(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list:  # type
     return [KeepTogether(out)]
 
 
-def _decorate(ctx: ReportContext):  # type: ignore[no-untyped-def]
-    def draw(canvas, doc) -> None:  # type: ignore[no-untyped-def]
+def _decorate(ctx: ReportContext) -> Callable[[Canvas, Any], None]:
+    """Header (patient, model version, page) and the disclaimer footer of every page."""
+    def draw(canvas: Canvas, doc: Any) -> None:
         width, height = A4
         canvas.saveState()
         canvas.setFont(FONT, 7.5)
@@ -231,7 +236,7 @@ def render_patient_report(context: ReportContext) -> bytes:
     _fonts()
     s = _styles()
     when = (context.generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
-    story: list = [  # type: ignore[type-arg]
+    story: list[Flowable] = [
         _p(f"Patient report: {context.patient_name} ({context.patient_id})", s["title"]),
         _p(f"Generated {when} · model version {context.model_version} · decision support, "
            "not a decision", s["small"]), Spacer(1, 4),
