@@ -47,9 +47,12 @@ def _years(born: date, on: date) -> int:
 def _age(birth: str, on: date, draft: Draft, ref: str) -> None:
     """Age on ``on``; a partial birth date (``1980`` or ``1980-05``) counts only when every
     possible birthday gives the same age."""
-    parts = [int(p) for p in birth.split("-")]
+    parts = [int(p) for p in birth[:10].split("-")]
     if len(parts) == 3:
-        draft.set("age", _years(date(*parts), on), [ref])
+        try:
+            draft.set("age", _years(date(*parts), on), [ref])
+        except ValueError:
+            draft.warn(f"{ref}: birth date {birth} is not a calendar date; enter the age")
         return
     first_month, last_month = (parts[1], parts[1]) if len(parts) == 2 else (1, 12)
     earliest = date(parts[0], first_month, 1)
@@ -182,6 +185,22 @@ def import_ndjson_all(data: str | bytes | Path | Iterable[str] | list[str | byte
                       reference_date: date | None = None) -> list[ImportResult]:
     """Import every patient of a bulk export (validated once; one result per Patient)."""
     parsed = parse_ndjson(data)
-    ids = [str(e.resource.get("id")) for e in parsed.entries if e.type == "Patient"]
-    return [_build(Parsed(parsed.entries, parsed.ignored, list(parsed.warnings)), pid,
-                   reference_date, "ndjson") for pid in ids]
+    patients = [e for e in parsed.entries if e.type == "Patient"]
+    shared = [e for e in parsed.entries if e.type == "Medication"]
+    by_subject: dict[str, list[Entry]] = {}
+    for entry in parsed.entries:
+        subject = _subject(entry)
+        if subject is not None and entry.type not in ("Patient", "Medication"):
+            by_subject.setdefault(subject, []).append(entry)
+    orphans = sum(1 for e in parsed.entries if e.type not in ("Patient", "Medication")
+                  and _subject(e) is None)
+    warnings = list(parsed.warnings)
+    if orphans:
+        warnings.append(f"{orphans} resource(s) name no patient; not attributed to anyone")
+    results = []
+    for patient in patients:  # grouped first, so a large export is not rescanned per patient
+        own = [e for key in _patient_keys(patient) for e in by_subject.get(key, [])]
+        subset = Parsed([patient, *shared, *own], parsed.ignored, list(warnings))
+        results.append(_build(subset, str(patient.resource.get("id")), reference_date,
+                              "ndjson"))
+    return results

@@ -135,6 +135,8 @@ def parse_bundle(data: str | bytes | Mapping[str, Any], source: str = "bundle") 
     parsed = Parsed()
     for index, entry in enumerate(data.get("entry", [])):
         where = f"{source} entry {index}"
+        if not isinstance(entry, dict):
+            raise FhirImportError(f"{where}: a Bundle entry must be a JSON object")
         if "resource" not in entry:
             continue  # e.g. a transaction DELETE: nothing to read
         method = (entry.get("request") or {}).get("method")

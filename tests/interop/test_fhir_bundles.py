@@ -195,3 +195,21 @@ def test_ndjson_errors_name_the_file_and_line(tmp_path: Path):
         import_ndjson(ndjson([patient(), bad]))
     with pytest.raises(FhirImportError, match="a Bundle inside NDJSON"):
         import_ndjson(ndjson([bundle([patient()])]))
+
+
+def test_large_bulk_export_is_grouped_by_patient():
+    resources = []
+    for i in range(300):
+        pid = f"p{i}"
+        resources += [patient(pid, gender="male" if i % 2 else "female"),
+                      observation(f"phq-{i}", "44261-6", i % 28, subject=f"Patient/{pid}"),
+                      observation(f"hr-{i}", "8867-4", quantity(60 + i % 40, "/min"),
+                                  subject=f"Patient/{pid}")]
+    orphan = observation("orphan", "44261-6", 5)
+    del orphan["subject"]
+    results = import_ndjson_all(ndjson(resources + [orphan]), reference_date=REF_DATE)
+    assert len(results) == 300
+    assert [r.patient["phq9_baseline"] for r in results[:30]] == [i % 28 for i in range(30)]
+    assert results[299].patient["heart_rate"] == 60 + 299 % 40
+    assert results[0].evidence["phq9_baseline"] == ["Observation/phq-0"]
+    assert any("name no patient" in w for w in results[0].warnings)
