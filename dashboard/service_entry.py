@@ -18,7 +18,12 @@ import pandas as pd
 
 from dashboard.services import Workspace
 from models.schema import ID_COLUMN
-from models.validation import InputValidationError, RowError, read_csv_strict
+from models.validation import (
+    InputValidationError,
+    RowError,
+    read_csv_strict,
+    validate_patients,
+)
 from records.db import session_factory
 from records.errors import (
     DuplicateRecordError,
@@ -34,6 +39,7 @@ from records.repository import (
     record_decision,
     update_patient,
 )
+from records.rows import check_names
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +101,21 @@ def save_decision(ws: Workspace, patient_id: str, *, decision: str, suggested: s
         raise FormErrors.general(str(error)) from error
 
 
+def _precheck_patient(values: Mapping[str, Any]) -> None:
+    """Collect name and schema problems together (the store stops at the first kind)."""
+    frame = pd.DataFrame([{**values, ID_COLUMN: values.get(ID_COLUMN) or "new"}])
+    errors = check_names(frame)
+    try:
+        validate_patients(frame, source="form")
+    except InputValidationError as error:
+        errors += error.errors
+    if errors:
+        raise FormErrors.from_validation(InputValidationError(errors, "form"))
+
+
 def create_patient(ws: Workspace, values: Mapping[str, Any]) -> str:
     """Add a patient (next free id unless one is given); returns the id."""
+    _precheck_patient(values)
     try:
         with session_factory(ws.engine)() as session:
             patient = add_patient(session, dict(values))
@@ -125,6 +144,7 @@ def save_patient(ws: Workspace, patient_id: str, values: Mapping[str, Any],
 
     Raises ``StaleEditError`` when someone else saved first (nothing is overwritten).
     """
+    _precheck_patient({ID_COLUMN: patient_id, **values})
     try:
         with session_factory(ws.engine)() as session:
             patient = update_patient(session, patient_id, dict(values), expected_version)

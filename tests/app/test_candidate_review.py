@@ -1,0 +1,106 @@
+"""Candidate review: search and filters narrow the list, the outcome picker changes the
+explanation, and a decision that departs from the suggestion needs a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from apptest_helpers import plotly_figures, texts
+from streamlit.testing.v1 import AppTest
+
+from dashboard.services import Workspace
+from records.db import session_factory
+from records.repository import decisions_for
+
+PID = "KAP-00001"
+
+
+def _open(open_page: Callable[[str], AppTest], search: str = PID) -> AppTest:
+    at = open_page("candidate_review")
+    at.text_input(key="cr_search").set_value(search).run()
+    assert not at.exception
+    return at
+
+
+def _sentences(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if "percentage point" in m.value]
+
+
+def _waterfall_title(at: AppTest) -> str:
+    return next(f["layout"]["title"]["text"] for f in plotly_figures(at)
+                if f["data"][0]["type"] == "waterfall")
+
+
+def test_search_filters_the_list(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("candidate_review")
+    everyone = len(at.dataframe[0].value)
+    at.text_input(key="cr_search").set_value("KAP-0001").run()
+    found = at.dataframe[0].value
+    assert 0 < len(found) < everyone
+    assert found["Patient"].str.contains("KAP-0001").all()
+    assert at.selectbox(key="cr_patient").value.startswith("KAP-0001")
+
+
+def test_status_and_risk_filters(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("candidate_review")
+    at.multiselect(key="cr_status").set_value(["not_eligible"]).run()
+    assert set(at.dataframe[0].value["Eligibility"]) == {"not eligible"}
+    at.multiselect(key="cr_status").set_value([]).run()
+    at.selectbox(key="cr_risk_outcome").set_value("hypertensive_reaction").run()
+    at.slider(key="cr_risk_min").set_value(30).run()
+    risky = at.dataframe[0].value
+    assert (risky["Hypertensive reaction"] >= 0.30).all()
+
+
+def test_no_match_says_so(open_page: Callable[[str], AppTest]) -> None:
+    at = _open(open_page, "no such patient zzz")
+    assert "No patient matches" in texts(at.info)
+
+
+def test_outcome_picker_changes_the_explanation(open_page: Callable[[str], AppTest]) -> None:
+    at = _open(open_page)
+    assert "Largest effects on response" in texts(at.markdown)
+    title = _waterfall_title(at)
+    assert title.startswith("Why response is predicted at")
+    before = _sentences(at)
+    assert before and all("chance of response" in s for s in before)
+    at.selectbox(key="cr_outcome").set_value("nausea_vomiting").run()
+    assert "Largest effects on nausea or vomiting" in texts(at.markdown)
+    after = _sentences(at)
+    assert after and all("risk of nausea or vomiting" in s for s in after)
+    assert _waterfall_title(at).startswith("Why nausea or vomiting is predicted at")
+
+
+
+def test_assessment_shows_screen_predictions_and_uncertainty(
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
+    at = _open(open_page)
+    assert "Screen:" in texts([*at.success, *at.warning, *at.error])
+    table = next(d.value for d in at.dataframe if "cohort percentile" in d.value.columns)
+    assert len(table) == len(workspace.model_set.outcomes)
+    assert table["predicted"].between(0, 1).all()
+    assert table["what similar predictions meant on unseen patients"].str.contains(
+        "95 % CI").any()
+
+
+def test_decision_differing_without_reason_is_refused(open_page: Callable[[str], AppTest],
+                                                      workspace: Workspace) -> None:
+    at = _open(open_page, "KAP-00002")
+    pid = at.selectbox(key="cr_patient").value
+    suggestion = at.radio(key=f"dec_{pid}").value
+    other = next(d for d in ("proceed", "do_not_proceed") if d != suggestion)
+    at.radio(key=f"dec_{pid}").set_value(other)
+    at.text_input(key=f"dec_clin_{pid}").set_value("Dr Test")
+    at.form_submit_button[0].click().run()
+    assert "A reason is required" in texts(at.error)
+    with session_factory(workspace.engine)() as session:
+        assert decisions_for(session, pid) == []
+    at.text_area(key=f"dec_reason_{pid}").set_value("Patient preference after discussion")
+    at.form_submit_button[0].click().run()
+    assert "Decision recorded" in texts(at.success)
+    with session_factory(workspace.engine)() as session:
+        stored = decisions_for(session, pid)
+    assert [(d.decision, d.suggested, d.model_version) for d in stored] == [
+        (other, suggestion, workspace.version)]
+    history = next(d.value for d in at.dataframe if "clinician" in d.value.columns)
+    assert list(history["reason"]) == ["Patient preference after discussion"]

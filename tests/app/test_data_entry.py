@@ -1,0 +1,127 @@
+"""Data entry: the schema-built form adds and edits patients, refuses bad values next to
+the field, refuses a stale edit, and imports CSV files all-or-nothing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pandas as pd
+from apptest_helpers import n_patients, texts
+from streamlit.testing.v1 import AppTest
+
+from dashboard.services import Workspace
+from kapcds.config import DATA_SAMPLES_DIR
+from records.db import session_factory
+from records.repository import get_patient, update_patient
+
+
+def test_add_patient(open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
+    at = open_page("data_entry")
+    before = n_patients(workspace)
+    at.text_input(key="add_name").set_value("Ada Testcase")
+    at.number_input(key="add_age").set_value(51)
+    at.form_submit_button(key="FormSubmitter:add_patient-Add patient").click().run()
+    assert not at.exception
+    assert "added" in texts(at.success)
+    assert n_patients(workspace) == before + 1
+
+
+def test_bad_values_are_shown_next_to_their_fields(open_page: Callable[[str], AppTest],
+                                                   workspace: Workspace) -> None:
+    at = open_page("data_entry")
+    before = n_patients(workspace)
+    at.number_input(key="add_dose_mg_per_kg").set_value(3.0)  # route iv allows 0.2–1.0
+    at.number_input(key="add_diastolic_bp").set_value(130)
+    at.form_submit_button(key="FormSubmitter:add_patient-Add patient").click().run()
+    errors = [e.value for e in at.error]
+    assert any("outside the limits for route iv" in e for e in errors)
+    assert any("diastolic 130 is not below systolic" in e for e in errors)
+    assert any("missing value; expected a name" in e for e in errors)
+    assert n_patients(workspace) == before
+
+
+def test_edit_saves_a_new_version(open_page: Callable[[str], AppTest],
+                                  workspace: Workspace) -> None:
+    pid = "KAP-00020"
+    at = open_page("data_entry")
+    at.selectbox(key="edit_patient").set_value(pid).run()
+    version = _version(workspace, pid)
+    at.number_input(key=f"edit_{pid}_{version}_bmi").set_value(31.5)
+    at.form_submit_button(key=f"FormSubmitter:edit_form_{pid}-Save changes").click().run()
+    assert f"Patient {pid} saved (version {version + 1})." in texts(at.success)
+    assert _version(workspace, pid) == version + 1
+
+
+def test_stale_edit_is_refused_with_a_clear_message(open_page: Callable[[str], AppTest],
+                                                    workspace: Workspace) -> None:
+    pid = "KAP-00021"
+    at = open_page("data_entry")
+    at.selectbox(key="edit_patient").set_value(pid).run()
+    opened = _version(workspace, pid)
+    with session_factory(workspace.engine)() as session:  # a colleague saves first
+        update_patient(session, pid, {"ace_score": 7}, expected_version=opened)
+        session.commit()
+    at.number_input(key=f"edit_{pid}_{opened}_bmi").set_value(22.0)
+    at.form_submit_button(key=f"FormSubmitter:edit_form_{pid}-Save changes").click().run()
+    assert "someone else saved this patient first" in texts(at.error)
+    with session_factory(workspace.engine)() as session:
+        patient = get_patient(session, pid)
+        assert patient is not None and patient.ace_score == 7 and patient.bmi != 22.0
+    at.button(key=f"reload_{pid}").click().run()
+    assert f"Editing version {opened + 1}" in texts(at.caption)
+
+
+def _version(workspace: Workspace, pid: str) -> int:
+    with session_factory(workspace.engine)() as session:
+        patient = get_patient(session, pid)
+        assert patient is not None
+        return int(patient.version)
+
+
+def _sample(rows: int, prefix: str) -> tuple[bytes, bytes]:
+    patients = pd.read_csv(DATA_SAMPLES_DIR / "patients.csv", dtype=str).head(rows)
+    sessions = pd.read_csv(DATA_SAMPLES_DIR / "sessions.csv", dtype=str)
+    sessions = sessions[sessions["patient_id"].isin(patients["patient_id"])]
+    new_ids = {old: f"{prefix}-{i:03d}" for i, old in enumerate(patients["patient_id"])}
+    patients["patient_id"] = patients["patient_id"].map(new_ids)
+    sessions = sessions.assign(patient_id=sessions["patient_id"].map(new_ids))
+    return _csv(patients), _csv(sessions)
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8")
+
+
+def test_csv_import_reports_every_bad_row_and_saves_nothing(
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
+    patients, sessions = _sample(4, "BAD")
+    frame = pd.read_csv(io.BytesIO(patients), dtype=str)
+    frame.loc[1, "age"] = "old"  # file row 3
+    frame.loc[2, "diastolic_bp"] = "170"  # file row 4
+    before = n_patients(workspace)
+    at = open_page("data_entry")
+    at.get("file_uploader")[0].set_value(("patients.csv", _csv(frame), "text/csv"))
+    at.get("file_uploader")[1].set_value(("sessions.csv", sessions, "text/csv"))
+    at.button(key="imp_go").click().run()
+    assert "Nothing was imported" in texts(at.error)
+    table = at.dataframe[-1].value
+    assert {"file", "row", "column", "problem"} <= set(table.columns)
+    assert {(3, "age"), (4, "diastolic_bp")} <= set(zip(table["row"], table["column"],
+                                                        strict=True))
+    assert n_patients(workspace) == before
+
+
+def test_csv_import_commits_patients_and_sessions(open_page: Callable[[str], AppTest],
+                                                   workspace: Workspace) -> None:
+    patients, sessions = _sample(3, "IMP")
+    n_rows = len(pd.read_csv(io.BytesIO(sessions)))
+    before = n_patients(workspace)
+    at = open_page("data_entry")
+    at.get("file_uploader")[0].set_value(("patients.csv", patients, "text/csv"))
+    at.get("file_uploader")[1].set_value(("sessions.csv", sessions, "text/csv"))
+    at.button(key="imp_go").click().run()
+    assert f"Imported 3 patients and {n_rows} sessions." in texts(at.success)
+    assert n_patients(workspace) == before + 3
