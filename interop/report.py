@@ -244,7 +244,9 @@ def render_patient_report(context: ReportContext) -> bytes:
         *_explanation(context, s), *_progress(context, s),
         KeepTogether([_p("Alerts", s["h2"]), *_bullets(context.alerts, s, "No alerts.")]),
         KeepTogether([_p("Out-of-distribution checks", s["h2"]), *_bullets(
-            context.ood, s, "All inputs lie within what the models were trained on.")]),
+            context.ood, s, "All inputs lie within what the models were trained on."
+            if context.predictions and not context.predictions_withheld
+            else "Not checked: no predictions were made.")]),
         KeepTogether([_p("Model card (summary)", s["h2"]),
                       *_bullets(context.model_card, s, "No model card available.")]),
         Spacer(1, 6), _p(DISCLAIMER, s["small"]),

@@ -63,6 +63,7 @@ def test_withheld_predictions_are_explained_not_shown():
     ctx = minimal_context(predictions_withheld="missing Route, Dose (enter them first)")
     text = " ".join(page_text(read(render_patient_report(ctx))))
     assert "Predictions withheld: missing Route, Dose" in text and "42%" not in text
+    assert "Not checked: no predictions were made" in text
 
 
 def test_full_report_from_the_model_layer(trained, cohort):
