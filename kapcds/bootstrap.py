@@ -36,12 +36,14 @@ def train_and_register(data_dir: Path, registry_dir: Path, promote: bool,
                        params: dict | None = None) -> str:
     """Train a model set on a validated cohort folder and register it; return the version."""
     from models.registry import Registry
-    from training.data import load_dataset
+    from training.data import load_dataset, load_followup
     from training.train import train_model_set
 
     patients, sessions = load_dataset(data_dir)
+    followup = load_followup(data_dir, known_patient_ids=patients["patient_id"])
     result = train_model_set(patients, sessions, params=params, seed=seed, progress=progress,
-                             data_description={"source": str(data_dir), "synthetic": True})
+                             data_description={"source": str(data_dir), "synthetic": True},
+                             followup=followup)
     registry = Registry(registry_dir)
     version = registry.register(result.model_set, result.card)
     if promote:

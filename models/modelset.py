@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from models.estimators import OutcomeModel, TrajectoryModel
 from models.features import to_model_frame
 from models.ood import OODDetector
+
+if TYPE_CHECKING:  # models.relapse imports models.explain, which imports this module
+    from models.relapse import RelapseModel
 
 
 @dataclass
@@ -26,6 +29,7 @@ class ModelSet:
     feature_names: list[str]
     schema_hash: str
     train_summary: dict[str, Any] = field(default_factory=dict)
+    relapse: RelapseModel | None = None  # relapse within 8 weeks (trained with follow-up)
 
     @property
     def outcomes(self) -> list[str]:

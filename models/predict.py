@@ -13,6 +13,7 @@ import pandas as pd
 from models.eligibility import screen_frame
 from models.explain import explain_frame
 from models.modelset import ModelSet
+from models.relapse import completed_responders
 from models.schema import ID_COLUMN
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,10 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
     Columns: ``patient_id``, ``<outcome>_probability`` per outcome; with ``explain``,
     ``<outcome>_base`` and ``<outcome>__shap__<feature>`` (calibrated log-odds, so base +
     the row's contributions == logit of the probability); then ``eligibility_status``,
-    ``exclusions``, ``cautions``, ``ood_overall``, ``ood_features``.
+    ``exclusions``, ``cautions``, ``ood_overall``, ``ood_features``. When the model set has
+    a relapse model: ``relapse_probability`` (relapse within 8 weeks) for rows of
+    completed-series responders that give ``phq9_end_of_series`` (plan from
+    ``maintenance_schedule``, default none), empty for everyone else.
     """
     out = pd.DataFrame(index=patients_df.index)
     if ID_COLUMN in patients_df:
@@ -43,6 +47,8 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
             block.insert(0, f"{name}_base", explanation.base)
             blocks.append(block)
         out = pd.concat(blocks, axis=1)
+    if getattr(model_set, "relapse", None) is not None:
+        out["relapse_probability"] = _relapse_probability(model_set, patients_df)
     out = pd.concat([out, screen_frame(patients_df)], axis=1)
     flags = model_set.ood.flags(patients_df)
     out["ood_overall"] = flags["ood_overall"]
@@ -50,3 +56,16 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
     log.info("predicted %d patients (%d flagged out of distribution)", len(out),
              int(flags["ood_overall"].sum()))
     return out
+
+
+def _relapse_probability(model_set: ModelSet, patients_df: pd.DataFrame) -> pd.Series:
+    """Relapse risk where it is defined (completed series, responder); NaN elsewhere."""
+    result = pd.Series(float("nan"), index=patients_df.index)
+    rows = completed_responders(patients_df)
+    if rows.any():
+        frame = patients_df.loc[rows]
+        if "maintenance_schedule" not in frame:
+            frame = frame.assign(maintenance_schedule="none")
+        frame = frame.assign(maintenance_schedule=frame["maintenance_schedule"].fillna("none"))
+        result.loc[rows] = model_set.relapse.predict_proba(frame)
+    return result

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
+from models.followup_validation import validate_followup, validate_followup_sessions
 from models.validation import read_csv_strict, validate_patients, validate_sessions
 
 
@@ -27,3 +29,17 @@ def load_dataset(folder: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
                                  known_patient_ids=patients["patient_id"],
                                  source=sessions_path.name)
     return patients, sessions
+
+
+def load_followup(folder: Path | str, known_patient_ids: Iterable[str] | None = None,
+                  sessions: bool = False) -> pd.DataFrame | None:
+    """``followup.csv`` (or, with ``sessions``, ``followup_sessions.csv``) when present.
+
+    Optional: cohorts made before follow-up existed have neither file (returns None).
+    """
+    path = Path(folder) / ("followup_sessions.csv" if sessions else "followup.csv")
+    if not path.is_file():
+        return None
+    check = validate_followup_sessions if sessions else validate_followup
+    return check(read_csv_strict(path), known_patient_ids=known_patient_ids,
+                 source=path.name)

@@ -23,6 +23,7 @@ from models.ood import OODDetector
 from models.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
 from training.evaluate import evaluate_model_set
 from training.model_card import build_card
+from training.train_relapse import train_relapse
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,20 @@ def train_model_set(
     progress: Progress | None = None,
     data_description: dict[str, Any] | None = None,
     n_bootstrap: int = 200,
+    followup: pd.DataFrame | None = None,
 ) -> TrainResult:
     """Train one calibrated model per outcome, the trajectory model and the OOD detector.
 
     ``data_description`` (e.g. ``{"n_patients": 2000, "seed": 7}``) goes into the card.
+    With ``followup`` (followup.csv rows) the relapse model is trained too, on the same
+    patient split, and its test metrics join the card as outcome ``relapse``.
     """
     started = time.perf_counter()
     outcomes = [o for o in outcome_names() if o in patients]
     if not outcomes:
         raise ValueError("patients has no outcome columns; nothing to train")
     patients = patients.reset_index(drop=True)
-    total = len(outcomes) + 4
+    total = len(outcomes) + 4 + (followup is not None)
     step = 0
 
     def report(message: str) -> None:
@@ -115,11 +119,19 @@ def train_model_set(
     ood = OODDetector().fit(X.loc[train])
     report("fitted out-of-distribution detector")
 
+    relapse, relapse_report = None, None
+    if followup is not None:
+        relapse, relapse_report, summary["relapse"] = train_relapse(
+            patients, followup, train, valid, test, params, seed, n_bootstrap)
+        report("trained relapse model" if relapse else "relapse model skipped (too few)")
+
     model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
                          feature_names=model_feature_names(), schema_hash=schema_hash(),
-                         train_summary=summary)
+                         train_summary=summary, relapse=relapse)
     evaluation = evaluate_model_set(model_set, patients.loc[test], n_boot=n_bootstrap,
                                     seed=seed)
+    if relapse_report is not None:
+        evaluation["outcomes"]["relapse"] = relapse_report
     report("evaluated on the test split")
     seconds = time.perf_counter() - started
     summary["training_seconds"] = seconds
