@@ -35,10 +35,11 @@ def cohort():
 @pytest.fixture(scope="session")
 def trained(cohort):
     """A small model set and card trained on 400 sample patients (a few seconds)."""
-    train = pytest.importorskip("training.train", reason="model layer not available yet")
+    from training.train import train_model_set
+
     patients, sessions = cohort
     subset = patients.iloc[:400]
-    result = train.train_model_set(subset, sessions[sessions["patient_id"].isin(
+    result = train_model_set(subset, sessions[sessions["patient_id"].isin(
         subset["patient_id"])], n_bootstrap=10, seed=3)
     card = {**result.card, "version": "20250601T000000Z-test00"}
     return result.model_set, card
