@@ -106,6 +106,17 @@ _ID = _Column(ID_COLUMN, "category", "a non-empty identifier")
 # ---------------------------------------------------------------- reading files
 
 
+class LineNumbers(tuple):
+    """File line of each row, kept in ``DataFrame.attrs``.
+
+    Immutable, so pandas' deep copy of ``attrs`` on every operation can share it instead of
+    copying thousands of ints each time (that made per-patient views take seconds).
+    """
+
+    def __deepcopy__(self, memo: dict) -> LineNumbers:
+        return self
+
+
 def read_csv_strict(path: str | Path) -> pd.DataFrame:
     """Read a CSV with every cell as a string, refusing files that cannot be trusted.
 
@@ -157,7 +168,7 @@ def read_csv_strict(path: str | Path) -> pd.DataFrame:
     if len(records) == 1:
         raise fail("no data rows (the file has a header only)")
     df = pd.DataFrame([rec for _, rec in records[1:]], columns=header, dtype=str)
-    df.attrs.update(source=source, **{_LINES: [line for line, _ in records[1:]]})
+    df.attrs.update(source=source, **{_LINES: LineNumbers(line for line, _ in records[1:])})
     log.debug("read %s: %d rows, %d columns", source, len(df), len(header))
     return df
 
