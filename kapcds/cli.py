@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from kapcds import commands
+from kapcds import commands, commands_interop, commands_scale, commands_security
 
 log = logging.getLogger("kapcds")
 
@@ -24,8 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in commands.REGISTRARS:
-        register(sub)
+    for module in (commands, commands_interop, commands_scale, commands_security):
+        module.register_all(sub)
     return parser
 
 

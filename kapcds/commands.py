@@ -219,5 +219,3 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--headless", action="store_true", help="do not open a browser")
     p.set_defaults(handler=_dashboard)
 
-
-REGISTRARS = [register_all]
