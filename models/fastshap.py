@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 ROUTES = ("table", "poly", "reference")
 DEFAULT_TABLE_MAX_DEPTH = 14  # 2^14 doubles = 128 KiB for one leaf at most
 DEFAULT_TABLE_BUDGET_MB = 256.0
+PARALLEL_MIN_ROWS = 64  # below this, threads cost more than they save (benchmarks/)
 DEFAULT_CHUNK = 1024  # rows per parallel task; measured best of 64..4096 (benchmarks/)
 
 
@@ -188,7 +189,8 @@ class FastTreeShap:
             # Enough chunks to keep every thread busy, but long enough inner loops.
             threads = max(1, numba_threads())
             chunk = int(min(self.chunk_size, max(16, -(-n // threads))))
-            kernels.shap_kernel(
+            kernel = kernels.shap_kernel if n >= PARALLEL_MIN_ROWS else kernels.shap_kernel_serial
+            kernel(
                 np.ascontiguousarray(matrix, dtype=np.float64), out, chunk,
                 forest.max_tree_nodes, *forest.tree_arrays(), self._leaf_inv_z,
                 self._leaf_tbl, self._tables, self._gl_t, self._gl_w)

@@ -127,8 +127,7 @@ if NUMBA_AVAILABLE:
             else:
                 ot[f, i] -= cold
 
-    @njit(cache=True, parallel=True)
-    def shap_kernel(X, out, chunk, max_nodes, int_start, leaf_start, node_is_cat, node_feat,
+    def _shap_kernel(X, out, chunk, max_nodes, int_start, leaf_start, node_is_cat, node_feat,
                     node_thr, node_default_left, node_missing, node_left, node_right,
                     node_pos, node_cat_start, node_cat_words, cat_words, leaf_value, leaf_d,
                     leaf_off, leaf_feat, leaf_z, leaf_inv_z, leaf_tbl, tables, gl_t, gl_w):
@@ -183,6 +182,11 @@ if NUMBA_AVAILABLE:
             for i in range(m):
                 for f in range(n_out):
                     out[lo + i, f] += ot[f, i]
+
+    # One source, two compilations: small batches skip the thread-pool hand-off, which
+    # costs more than the work itself (and much more on a loaded machine).
+    shap_kernel = njit(cache=True, parallel=True)(_shap_kernel)
+    shap_kernel_serial = njit(cache=True)(_shap_kernel)
 
     @njit(cache=True)
     def build_tables(leaf_value, leaf_d, leaf_off, leaf_z, leaf_tbl, weights, tables):

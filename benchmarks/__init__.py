@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): throughput, latency, training time and memory on this machine."""

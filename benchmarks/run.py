@@ -1,0 +1,90 @@
+"""``python -m benchmarks.run [--quick] [--only a,b]``: run the benchmarks, print, save JSON.
+
+Measures register themselves in ``benchmarks.common.MEASURES`` (see ``register``); add a
+module with a registered function and import it below to extend the run (for example the
+dashboard's time to first render).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import shap_measures, system_measures  # noqa: F401  (they register)
+from benchmarks.common import MEASURES, Context, format_table, machine_info, peak_rss_mb
+
+log = logging.getLogger("benchmarks")
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def run(names: list[str], quick: bool) -> dict[str, Any]:
+    """Run the named measures in order; one failing measure does not stop the others."""
+    ctx = Context(quick=quick)
+    report: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                              "quick": quick, "machine": machine_info(), "results": {}}
+    for name in names:
+        log.info("running %s", name)
+        started = time.perf_counter()
+        try:
+            result = MEASURES[name](ctx)
+        except Exception as exc:  # keep the other measures; record the failure
+            log.exception("measure %s failed", name)
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        result["seconds"] = round(time.perf_counter() - started, 1)
+        report["results"][name] = result
+    report["peak_rss_mb"] = peak_rss_mb()
+    return report
+
+
+def render(report: dict[str, Any]) -> str:
+    """All result tables as text, with the machine line first."""
+    machine = report["machine"]
+    parts = [f"{machine['cpu']}, {machine['nproc']} cores, numba threads "
+             f"{machine['numba_threads']}, load {machine['load_average']}"]
+    for name, result in report["results"].items():
+        parts.append(f"\n== {name} ({result.get('seconds', 0)} s)")
+        parts.append(result.get("error") or format_table(result.get("rows", [])))
+    parts.append(f"\npeak RSS {report['peak_rss_mb']:.0f} MiB")
+    return "\n".join(parts)
+
+
+def write_json(report: dict[str, Any], path: Path) -> None:
+    """Atomic write, so a crashed run never leaves half a results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".latest.", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(report, stream, indent=2, default=str)
+        stream.write("\n")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller cohorts, fewer repeats, no 100k training")
+    parser.add_argument("--only", default="", help=f"comma list of {', '.join(MEASURES)}")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results path")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(MEASURES)
+    unknown = [n for n in names if n not in MEASURES]
+    if unknown:
+        parser.error(f"unknown measure(s): {', '.join(unknown)}")
+    report = run(names, args.quick)
+    write_json(report, args.out)
+    sys.stdout.write(render(report) + "\n")
+    log.info("wrote %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""Training time, single-patient latency and peak memory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import (
+    Context,
+    peak_rss_mb,
+    percentile,
+    register,
+    timed,
+    traced_peak_mb,
+)
+from benchmarks.shap_measures import (
+    default_model,
+    explain_frame,
+    project_model_set,
+    shap_tree_explainer_values,
+)
+from models.fastshap import FastTreeShap
+from training.generate import generate_cohort
+
+log = logging.getLogger(__name__)
+
+
+@register("training")
+def training(ctx: Context) -> dict[str, Any]:
+    """(b) train_model_set wall time at 2k / 20k / 100k patients, split by step."""
+    from training.train import train_model_set
+
+    sizes = (2_000, 20_000) if ctx.quick else (2_000, 20_000, 100_000)
+    rows = []
+    for n in sizes:
+        generate_s, cohort = timed(lambda n=n: generate_cohort(n, ctx.seed + 2))
+        marks: list[tuple[float, str]] = []
+        started = time.perf_counter()
+
+        def progress(step: int, total: int, message: str,
+                     marks: list[tuple[float, str]] = marks) -> None:
+            marks.append((time.perf_counter(), message))
+
+        train_s, result = timed(lambda c=cohort, p=progress: train_model_set(
+            c.patients, c.sessions, seed=0, progress=p))
+        outcome_s = 0.0
+        previous = started
+        for stamp, message in marks:
+            if message.startswith("trained ") and "trajectory" not in message:
+                outcome_s += stamp - previous
+            previous = stamp
+        trees = {name: int(m.best_iteration_)
+                 for name, m in result.model_set.outcome_models.items()}
+        rows.append({"patients": n, "generate_s": generate_s, "outcome_models_s": outcome_s,
+                     "train_model_set_s": train_s, "trees": sum(trees.values()),
+                     "steps": [(round(s - started, 2), m) for s, m in marks],
+                     "trees_per_outcome": trees})
+        log.info("trained %d patients in %.1f s", n, train_s)
+        del cohort, result
+    table = [{k: r[k] for k in ("patients", "generate_s", "outcome_models_s",
+                                "train_model_set_s", "trees")} for r in rows]
+    return {"rows": table, "detail": rows}
+
+
+def _fast_explainers(model_set: Any) -> dict[str, FastTreeShap]:
+    return {name: FastTreeShap(model.booster_)
+            for name, model in model_set.outcome_models.items()}
+
+
+def _project_path(model_set: Any, row: pd.DataFrame) -> None:
+    """What the app does today: calibrated probabilities + pred_contrib explanations."""
+    from models.explain import explain_frame as project_explain
+
+    model_set.predict_proba(row)
+    for name in model_set.outcomes:
+        project_explain(model_set, row, name)
+
+
+def _fast_path(model_set: Any, explainers: dict[str, FastTreeShap], row: pd.DataFrame) -> None:
+    """Same numbers via FastTreeShap: margin = row sum of SHAP values (additivity)."""
+    X = model_set.model_frame(row)
+    for name, model in model_set.outcome_models.items():
+        phi = explainers[name].shap_values(X[model.feature_names_])
+        logit = model.a_ * phi.sum(axis=1) + model.b_
+        _ = 1.0 / (1.0 + np.exp(-logit))
+
+
+@register("single_patient")
+def single_patient(ctx: Context) -> dict[str, Any]:
+    """(c) One patient, all outcomes, predict + explain: p50/p95 latency."""
+    model_set = project_model_set(ctx)
+    explainers = _fast_explainers(model_set)
+    n = 100 if ctx.quick else 300
+    patients = generate_cohort(n, ctx.seed + 3).patients
+    rows_in = [patients.iloc[[i]] for i in range(n)]
+    for row in rows_in[:5]:  # warm caches and compiled code
+        _project_path(model_set, row)
+        _fast_path(model_set, explainers, row)
+    times: dict[str, list[float]] = {"predict only": [], "predict + explain (pred_contrib)": [],
+                                     "predict + explain (FastTreeShap)": []}
+    for row in rows_in:
+        times["predict only"].append(timed(lambda r=row: model_set.predict_proba(r))[0])
+        times["predict + explain (pred_contrib)"].append(
+            timed(lambda r=row: _project_path(model_set, r))[0])
+        times["predict + explain (FastTreeShap)"].append(
+            timed(lambda r=row: _fast_path(model_set, explainers, r))[0])
+    rows = [{"path": label, "outcomes": len(model_set.outcomes), "calls": len(values),
+             "p50_ms": 1e3 * percentile(values, 50), "p95_ms": 1e3 * percentile(values, 95)}
+            for label, values in times.items()]
+    return {"rows": rows}
+
+
+@register("memory")
+def memory(ctx: Context) -> dict[str, Any]:
+    """(d) Peak memory: traced numpy/Python peaks per cohort explanation, and process RSS."""
+    import shap
+
+    booster = default_model(ctx)
+    X = explain_frame(ctx)
+    fast = FastTreeShap(booster)
+    fast.shap_values(X.head(8))
+    explainer = shap.TreeExplainer(booster)
+    ours_s, ours_mb = traced_peak_mb(lambda: fast.shap_values(X))
+    shap_s, shap_mb = traced_peak_mb(lambda: shap_tree_explainer_values(explainer, X))
+    build_s, build_mb = traced_peak_mb(lambda: FastTreeShap(booster))
+    rows = [
+        {"what": f"FastTreeShap.shap_values, {len(X)} patients", "traced_peak_mb": ours_mb,
+         "seconds": ours_s},
+        {"what": f"shap.TreeExplainer.shap_values, {len(X)} patients",
+         "traced_peak_mb": shap_mb, "seconds": shap_s},
+        {"what": "FastTreeShap build (parse + tables)", "traced_peak_mb": build_mb,
+         "seconds": build_s},
+        {"what": f"FastTreeShap weight tables ({fast.forest.stats.get('leaves', 0)} leaves)"
+         if fast.forest is not None else "tables", "traced_peak_mb": fast.table_bytes / 2**20,
+         "seconds": 0.0},
+        {"what": "process peak RSS (whole run so far)", "traced_peak_mb": peak_rss_mb(),
+         "seconds": 0.0},
+    ]
+    return {"rows": rows}
