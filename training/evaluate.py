@@ -206,7 +206,9 @@ def evaluate_model_set(model_set: ModelSet, patients: pd.DataFrame,
 def metrics_table(report: dict[str, Any]) -> pd.DataFrame:
     """One row per outcome: n, prevalence and each metric with its CI."""
     rows = []
-    for name in [o for o in outcome_names() if o in report["outcomes"]]:
+    known = [o for o in outcome_names() if o in report["outcomes"]]
+    extra = [o for o in report["outcomes"] if o not in known]  # e.g. relapse
+    for name in known + extra:
         entry = report["outcomes"][name]
         row: dict[str, Any] = {"outcome": name, "n": entry["n"],
                                "prevalence": entry["prevalence"]}

@@ -112,11 +112,14 @@ def train_model_set(
             "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}
         report(f"trained {name} ({model.best_iteration_} trees)")
 
-    train_ids = set(patients.loc[train, ID_COLUMN].astype(str))
-    train_sessions = sessions[sessions[ID_COLUMN].astype(str).isin(train_ids)]
-    trajectory = TrajectoryModel(seed=seed).fit(patients.loc[train], train_sessions)
+    # The outcome models cross-validate on train + valid (see OutcomeModel.fit), so the
+    # trajectory model and the OOD ranges cover the same patients.
+    seen = train.append(valid)
+    seen_ids = set(patients.loc[seen, ID_COLUMN].astype(str))
+    seen_sessions = sessions[sessions[ID_COLUMN].astype(str).isin(seen_ids)]
+    trajectory = TrajectoryModel(seed=seed).fit(patients.loc[seen], seen_sessions)
     report("trained PHQ-9 trajectory model")
-    ood = OODDetector().fit(X.loc[train])
+    ood = OODDetector().fit(X.loc[seen])
     report("fitted out-of-distribution detector")
 
     relapse, relapse_report = None, None
