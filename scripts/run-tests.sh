@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: starts a throwaway PostgreSQL server for the store tests when the
-# Debian server is installed, then pytest (unit, data, model, records, app, e2e, interop).
+# Debian server is installed (stopped again at the end), then ruff and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 if [ -z "${KAPCDS_TEST_POSTGRES_URL:-}" ] && compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   eval "$(bash .ci/postgres.sh)"
+  trap 'bash .ci/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 export MPLBACKEND=Agg
 "$BIN/ruff" check .
-exec "$BIN/pytest" -q -p no:cacheprovider "$@"
+"$BIN/pytest" -q -p no:cacheprovider "$@"
