@@ -51,20 +51,12 @@ RARE_PREVALENCE = 0.2
 # within ~0.15 of slope-calibrated; the prior halves the spread of calibration slopes.
 PLATT_PRIOR_SD = 0.15
 
+# The quantile boosters share the conservative settings; leaves hold at least 80 session
+# rows because rows of one patient are correlated.
 TRAJECTORY_PARAMS: dict[str, Any] = {
-    "objective": "quantile",
-    "learning_rate": 0.05,
-    "num_leaves": 15,
-    "min_data_in_leaf": 80,
+    **{k: v for k, v in DEFAULT_PARAMS.items() if k not in ("metric", "cat_smooth")},
+    "objective": "quantile", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 80,
     "min_data_per_group": 50,
-    "feature_fraction": 0.8,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 5.0,
-    "num_threads": 1,
-    "deterministic": True,
-    "force_row_wise": True,
-    "verbose": -1,
 }
 QUANTILES = (0.1, 0.5, 0.9)
 PHQ9_RANGE = (0.0, 27.0)
@@ -175,11 +167,11 @@ class OutcomeModel:
         # Keep only the trees up to the best iteration so every consumer (predict,
         # pred_contrib, shap.TreeExplainer) sees the same model.
         self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-        self.best_iteration_ = int(best)
+        self.best_iteration_ = int(best)  # number of trees kept
         a, b = fit_platt(margin, y_cal, prior_sd=PLATT_PRIOR_SD)
         if a <= 0:  # a flat or inverted map would break monotonicity; keep the raw scale
-            log.warning("Platt slope %.3f not positive; falling back to identity map", a)
-            a, b = 1.0, 0.0
+            log.warning("Platt slope %.3f not positive; keeping the raw margin", a)
+            a, b = 1.0, -float(np.log(self.positive_weight_))
         self.a_, self.b_ = a, b
         log.info("outcome model: %d trees, Platt a=%.3f b=%.3f", best, a, b)
         return self
