@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -33,3 +34,30 @@ def default_database_url() -> str:
     if url:
         return url
     return f"sqlite:///{home_dir() / 'kapcds.sqlite3'}"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Sign-in and session rules; each can be set by an environment variable (tests use it)."""
+
+    lockout_attempts: int = 5  # KAPCDS_LOCKOUT_ATTEMPTS: failed sign-ins before a lock
+    lockout_minutes: int = 15  # KAPCDS_LOCKOUT_MINUTES: how long the lock lasts
+    session_idle_minutes: int = 30  # KAPCDS_SESSION_IDLE_MINUTES: idle time before sign-out
+    bcrypt_rounds: int = 12  # KAPCDS_BCRYPT_ROUNDS: cost factor (2**rounds iterations)
+    min_password_length: int = 12  # KAPCDS_MIN_PASSWORD_LENGTH
+
+
+def security_settings() -> SecuritySettings:
+    """The security settings in force (read on each call, so a changed variable applies)."""
+    return SecuritySettings(
+        lockout_attempts=_env_int("KAPCDS_LOCKOUT_ATTEMPTS", 5),
+        lockout_minutes=_env_int("KAPCDS_LOCKOUT_MINUTES", 15),
+        session_idle_minutes=_env_int("KAPCDS_SESSION_IDLE_MINUTES", 30),
+        bcrypt_rounds=_env_int("KAPCDS_BCRYPT_ROUNDS", 12),
+        min_password_length=_env_int("KAPCDS_MIN_PASSWORD_LENGTH", 12),
+    )

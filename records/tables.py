@@ -20,13 +20,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from models.schema import FEATURES, SESSION_FIELDS, DType
-from records.errors import AppendOnlyError
+from records.append_only import guard
 
 CATEGORY_LENGTH = 32
 DECISIONS = ("proceed", "proceed_with_cautions", "do_not_proceed")
@@ -182,12 +181,4 @@ class Decision(Base):
     patient: Mapped[Patient] = relationship()
 
 
-@event.listens_for(Decision, "before_update")
-def _refuse_decision_update(_mapper: Any, _connection: Any, target: Decision) -> None:
-    raise AppendOnlyError(f"decision {target.id} is append-only and cannot be changed; "
-                          "record a new decision instead")
-
-
-@event.listens_for(Decision, "before_delete")
-def _refuse_decision_delete(_mapper: Any, _connection: Any, target: Decision) -> None:
-    raise AppendOnlyError(f"decision {target.id} is append-only and cannot be deleted")
+guard(Decision, "decision", "record a new decision instead")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from records.append_only import create_triggers, drop_triggers
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -139,27 +141,11 @@ def upgrade() -> None:
 
 def _append_only_triggers() -> None:
     """Make the database itself refuse UPDATE/DELETE on decisions, whoever connects."""
-    dialect = op.get_bind().dialect.name
-    message = "decisions are append-only: record a new decision instead"
-    if dialect == "sqlite":
-        for action in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER decisions_no_{action.lower()} BEFORE {action} ON "
-                       f"decisions BEGIN SELECT RAISE(ABORT, '{message}'); END")
-    elif dialect == "postgresql":
-        op.execute("CREATE FUNCTION decisions_append_only() RETURNS trigger LANGUAGE plpgsql "
-                   f"AS $$ BEGIN RAISE EXCEPTION '{message}'; END $$")
-        op.execute("CREATE TRIGGER decisions_append_only BEFORE UPDATE OR DELETE ON decisions "
-                   "FOR EACH ROW EXECUTE FUNCTION decisions_append_only()")
+    create_triggers(op, "decisions", "decisions are append-only: record a new decision instead")
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS decisions_no_update")
-        op.execute("DROP TRIGGER IF EXISTS decisions_no_delete")
-    elif dialect == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS decisions_append_only ON decisions")
-        op.execute("DROP FUNCTION IF EXISTS decisions_append_only()")
+    drop_triggers(op, "decisions")
     op.drop_index("ix_decisions_patient_pk", table_name="decisions")
     op.drop_table("decisions")
     op.drop_table("sessions")
