@@ -31,8 +31,8 @@ SIDE_EFFECTS = ("nausea", "vomiting", "headache", "dizziness", "sedation")
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
     fig.update_layout(title={"text": title, "x": 0.0}, height=height, template="plotly_white",
-                      margin={"l": 10, "r": 10, "t": 50, "b": 40},
-                      legend={"orientation": "h", "y": -0.15})
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})
     return fig
 
 
@@ -69,7 +69,10 @@ def shap_waterfall(base: float, contributions: pd.Series, labels: Mapping[str, s
         decreasing={"marker": {"color": DOWN}}, totals={"marker": {"color": NEUTRAL}},
         connector={"line": {"color": "#bbbbbb"}}))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=axis)
+    path = np.concatenate([[start], start + np.cumsum(values)])
+    low, high = float(path.min()), float(path.max())
+    pad = max(0.35 * (high - low), 0.5 if scale == "log-odds" else 5.0)
+    fig.update_xaxes(title=axis, range=[low - pad, high + pad])  # zoom on the steps
     return _layout(fig, title, height=120 + 34 * (len(values) + 2))
 
 
@@ -109,9 +112,11 @@ def phq9_trajectory(sessions: pd.DataFrame, band: pd.DataFrame, baseline: float,
                              name="observed PHQ-9", line={"color": "#222222"},
                              marker={"size": 8}))
     fig.add_hline(y=baseline * (1 - RESPONSE_DROP), line={"dash": "dot", "color": "#27ae60"},
-                  annotation_text="response (50 % below baseline)")
+                  annotation_text="response (50 % below baseline)",
+                  annotation_position="top left")
     fig.add_hline(y=REMISSION_BELOW, line={"dash": "dot", "color": "#8e44ad"},
-                  annotation_text=f"remission (< {REMISSION_BELOW})")
+                  annotation_text=f"remission (< {REMISSION_BELOW})",
+                  annotation_position="bottom left")
     fig.update_xaxes(title="session (0 = baseline)", dtick=1)
     fig.update_yaxes(title="PHQ-9 (points)", range=[0, 27])
     return _layout(fig, title)
@@ -145,8 +150,8 @@ def side_effects_chart(sessions: pd.DataFrame,
                         vertical_spacing=0.08)
     x = sessions["session_number"]
     colours = [UP if v >= CADSS_SIGNIFICANT else "#a9cce3" for v in sessions["cadss"]]
-    fig.add_trace(go.Bar(x=x, y=sessions["cadss"], marker_color=colours, name="CADSS"),
-                  row=1, col=1)
+    fig.add_trace(go.Bar(x=x, y=sessions["cadss"], marker_color=colours, name="CADSS",
+                         showlegend=False), row=1, col=1)
     fig.add_hline(y=CADSS_SIGNIFICANT, line={"dash": "dash", "color": UP}, row=1, col=1,
                   annotation_text=f"significant (≥ {CADSS_SIGNIFICANT})")
     for effect in SIDE_EFFECTS:
@@ -184,7 +189,7 @@ def compare_contributions(contributions: pd.DataFrame, labels: Mapping[str, str]
                              y=[labels.get(n, n) for n in order], orientation="h", name=pid,
                              marker_color=PATIENT_COLOURS[i % len(PATIENT_COLOURS)]))
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title="contribution (log-odds; right = raises the probability)",
+    fig.update_xaxes(title="contribution (log-odds; > 0 raises the probability)",
                      zeroline=True, zerolinecolor="#555555")
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, title, height=140 + 18 * len(order) * len(contributions.columns))

@@ -7,14 +7,14 @@ form and a CSV import give the same answer for the same value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
 from dashboard.components import field_errors
 from dashboard.service_entry import GENERAL, FormErrors
-from models.schema import FEATURES, Feature, SessionField
+from models.schema import FEATURES, Feature, SessionField, feature
 from models.validation import field_allowed_text
 
 GROUP_TITLES = {
@@ -58,6 +58,14 @@ def feature_input(spec: Feature, value: Any, key: str) -> Any:
     return _number(label, value, spec.dtype, key, help_text)
 
 
+def _category_label(name: str) -> Callable[[str], str]:
+    """Clinical wording of a session category, borrowed from the same-named patient feature."""
+    try:
+        return feature(name).category_label
+    except KeyError:
+        return str
+
+
 def session_input(spec: SessionField, value: Any, key: str) -> Any:
     """One session field, typed by the schema."""
     help_text = f"{spec.help} Allowed: {field_allowed_text(spec)}.".strip()
@@ -67,7 +75,8 @@ def session_input(spec: SessionField, value: Any, key: str) -> Any:
     if spec.dtype == "category":
         options = list(spec.categories)
         index = options.index(value) if value in options else 0
-        return st.selectbox(label, options, index=index, key=key, help=help_text)
+        return st.selectbox(label, options, index=index, key=key, help=help_text,
+                            format_func=_category_label(spec.name))
     return _number(label, value, spec.dtype, key, help_text, nullable=spec.nullable)
 
 
@@ -79,7 +88,8 @@ def patient_fields(values: Mapping[str, Any], prefix: str,
     groups: dict[str, list[Feature]] = {}
     for spec in FEATURES:
         groups.setdefault(spec.group, []).append(spec)
-    for group, specs in groups.items():
+    for group, in_group in groups.items():
+        specs = sorted(in_group, key=lambda f: f.dtype == "bool")  # yes/no boxes last
         st.markdown(f"**{GROUP_TITLES.get(group, group)}**")
         cols = st.columns(columns)
         for i, spec in enumerate(specs):

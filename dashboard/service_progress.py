@@ -105,4 +105,7 @@ def sessions_table(sessions: pd.DataFrame) -> pd.DataFrame:
     for spec in SESSION_FIELDS:
         if spec.name in sessions.columns and spec.name != "patient_id":
             labels[spec.name] = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
-    return sessions[list(labels)].rename(columns=labels).reset_index(drop=True)
+    table = sessions[list(labels)].copy()
+    if "route" in table:
+        table["route"] = table["route"].map(feature("route").category_label)
+    return table.rename(columns=labels).reset_index(drop=True)

@@ -127,6 +127,7 @@ class OutcomeRisk:
     observed_hi: float | None = None
     n_similar: int = 0
     auc: str = ""
+    similar: str = ""  # the prediction bin the calibration evidence comes from
 
 
 @dataclass
@@ -189,10 +190,10 @@ def outcome_risk(card: dict[str, Any], cohort: pd.DataFrame, name: str, p: float
                            "no calibration data in this model card", auc=_auc_text(card, name))
     n, observed = int(row["n"]), float(row["observed"])
     lo, hi = wilson(observed * n, n)
-    text = (f"held-out patients predicted {row['bin_lo']:.0%}–{row['bin_hi']:.0%}: "
-            f"{observed:.0%} had it (95 % CI {lo:.0%}–{hi:.0%}, n = {n})")
+    text = (f"{observed:.0%} ({lo:.0%}–{hi:.0%}) of {n} predicted "
+            f"{row['bin_lo']:.0%}–{row['bin_hi']:.0%}")
     return OutcomeRisk(name, spec.label, spec.kind, p, percentile, text, observed, lo, hi, n,
-                       _auc_text(card, name))
+                       _auc_text(card, name), f"{row['bin_lo']:.0%}–{row['bin_hi']:.0%}")
 
 
 def suggest_decision(result: EligibilityResult) -> str:

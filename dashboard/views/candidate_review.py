@@ -66,16 +66,22 @@ with right:
     st.markdown("**Predicted outcomes** (model version "
                 f"`{assessment.model_version}`)")
     table = pd.DataFrame([{
-        "outcome": r.label, "predicted": r.probability,
-        "cohort percentile": f"{r.percentile:.0f}",
-        "what similar predictions meant on unseen patients": r.calibration,
-        "model ROC AUC": r.auc} for r in assessment.risks])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"predicted": probability})
-    st.caption("Uncertainty: not a confidence interval for this patient. It is the observed "
-               "rate, with a Wilson 95 % interval, among held-out test patients whose "
-               "prediction fell in the same 10-point bin (from the model card); the "
-               "percentile places the prediction among the patients in the store.")
+        "outcome": r.label, "predicted": r.probability, "cohort percentile": r.percentile,
+        "test patients predicted": r.similar, "n": r.n_similar, "had it": r.observed,
+        "95 % CI": "" if r.observed is None else f"{r.observed_lo:.0%}–{r.observed_hi:.0%}"}
+        for r in assessment.risks])
+    share = st.column_config.NumberColumn(format="percent", width="small")
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "predicted": st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                     max_value=1),
+        "cohort percentile": st.column_config.NumberColumn("percentile", format="%.0f",
+                                                           width="small"),
+        "n": st.column_config.NumberColumn(width="small"), "had it": share})
+    st.caption("Uncertainty is not a confidence interval for this patient: 'had it' is how "
+               "often the outcome happened among the n held-out test patients whose "
+               "prediction fell in the same 10-point bin (model card), with a Wilson 95 % "
+               "interval. The percentile places the prediction among the patients in the "
+               "store. Discrimination (ROC AUC with CI) is in the model card below.")
     st.plotly_chart(charts.risk_profile({r.label: r.probability for r in assessment.risks},
                                         risk_distributions(cohort)), key="cr_profile")
 

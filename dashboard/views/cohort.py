@@ -17,7 +17,8 @@ summary = population_summary(cohort)
 headline = summary["headline"]
 cols = st.columns(len(headline))
 for col, (label, value) in zip(cols, headline.items(), strict=True):
-    col.metric(label.capitalize(), f"{value:,.0f}" if label == "patients" else f"{value:.1f}")
+    text = f"{value:,.0f}" if label == "patients" else f"{value:.1f}"
+    col.metric(label[:1].upper() + label[1:], text)
 left, right = st.columns(2)
 left.markdown("**Eligibility (rule-based screen)**")
 left.dataframe(summary["eligibility"], hide_index=True, width="stretch")
@@ -47,7 +48,11 @@ scope = st.radio("Patients", ["still in treatment", "everyone with sessions"],
                  horizontal=True, key="co_scope")
 alerts, checked = resources.alerts_overview(ws, only_in_treatment=scope == "still in treatment")
 st.caption(f"{checked:,} patients checked; {alerts['patient_id'].nunique():,} with alerts.")
-if alerts.empty:
+if checked == 0 and scope == "still in treatment":
+    st.info("No patient is still in treatment: every patient with sessions has finished or "
+            "stopped the series. Choose 'everyone with sessions' to see the alerts raised at "
+            "their last session.")
+elif alerts.empty:
     st.info("No alerts for these patients.")
 else:
     st.dataframe(alerts, hide_index=True, width="stretch")

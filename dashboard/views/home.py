@@ -11,23 +11,23 @@ sessions = resources.all_sessions(ws)
 st.write("Decision support for ketamine-assisted psychotherapy: eligibility screening, "
          "predicted response and side-effect risks with their uncertainty and explanation, "
          "and treatment monitoring. Every model here was trained on synthetic data.")
-cols = st.columns(4)
+cols = st.columns(3)
 cols[0].metric("Patients in the store", f"{len(cohort):,}")
 cols[1].metric("Recorded sessions", f"{len(sessions):,}")
 eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
 cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
-cols[3].metric("Model version", ws.version)
 
 st.subheader("Current model")
+st.caption(f"Version {ws.version}: every prediction on these pages comes from it.")
 components.model_card(ws.card, ws.version, expanded=True)
 
 st.subheader("Pages")
 for path, text in (
-        ("pages/candidate_review.py", "Candidate review: screen, predictions, explanation, "
+        ("views/candidate_review.py", "Candidate review: screen, predictions, explanation, "
                                       "decision"),
-        ("pages/compare.py", "Compare patients: two to four side by side"),
-        ("pages/progress.py", "Treatment progress: sessions, expected course, alerts"),
-        ("pages/data_entry.py", "Data entry: add or edit a patient, import CSV"),
-        ("pages/cohort.py", "Cohort overview: population, risks, global importance, alerts")):
+        ("views/compare.py", "Compare patients: two to four side by side"),
+        ("views/progress.py", "Treatment progress: sessions, expected course, alerts"),
+        ("views/data_entry.py", "Data entry: add or edit a patient, import CSV"),
+        ("views/cohort.py", "Cohort overview: population, risks, global importance, alerts")):
     st.page_link(path, label=text)
 st.caption(f"Statuses used by the screen: {', '.join(services.STATUS_LABELS.values())}.")

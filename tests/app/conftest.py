@@ -59,7 +59,7 @@ def open_page(kapcds_home: Path) -> Callable[[str], AppTest]:
 
     def _open(name: str) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-        at.switch_page(f"pages/{name}.py")
+        at.switch_page(f"views/{name}.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at

@@ -79,8 +79,8 @@ def test_assessment_shows_screen_predictions_and_uncertainty(
     table = next(d.value for d in at.dataframe if "cohort percentile" in d.value.columns)
     assert len(table) == len(workspace.model_set.outcomes)
     assert table["predicted"].between(0, 1).all()
-    assert table["what similar predictions meant on unseen patients"].str.contains(
-        "95 % CI").any()
+    assert table["had it"].between(0, 1).all() and (table["n"] > 0).all()
+    assert table["95 % CI"].str.match(r"\d+%–\d+%").all()
 
 
 def test_decision_differing_without_reason_is_refused(open_page: Callable[[str], AppTest],

@@ -1,0 +1,123 @@
+"""End-to-end fixtures: a real Streamlit server on a free port and Debian's Chromium.
+
+The server runs ``dashboard/app.py`` in a subprocess with ``KAPCDS_HOME`` in a temporary
+folder that was bootstrapped first (store seeded from ``data_samples/``, a model trained),
+so the browser sees exactly what ``kapcds dashboard`` would serve. Without Chromium the
+tests skip locally and fail under ``CI=true``, so CI cannot go green untested.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+STARTUP_TIMEOUT = 180.0  # seconds
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"streamlit not healthy after {STARTUP_TIMEOUT:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a Streamlit server on a bootstrapped temporary home."""
+    _require_chromium()
+    home = tmp_path_factory.mktemp("kapcds-e2e-home")
+    env = {**os.environ, "KAPCDS_HOME": str(home)}
+    env.pop("KAPCDS_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-c", "from kapcds.bootstrap import ensure_ready; "
+                    "ensure_ready()"], env=env, cwd=ROOT, check=True, timeout=900)
+    port = _free_port()
+    log_path = home / "streamlit.log"
+    with open(log_path, "w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+             "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser(server: str) -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A fresh page (own context: own Streamlit session) at a desktop size."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})  # type: ignore
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a full-page screenshot under tests/e2e/screenshots/ (git-ignored)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path

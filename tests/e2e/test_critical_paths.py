@@ -1,0 +1,88 @@
+"""Critical paths in a real browser: open a candidate and read the explanation, compare
+two patients, record a session and see the chart update."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import screenshot
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+expect.set_options(timeout=90_000)  # the first run of a fresh server imports LightGBM etc.
+
+BANNER = "Model trained on synthetic data — decision support, not a decision"
+
+
+def _open(page: Page, server: str, path: str) -> None:
+    page.goto(f"{server}/{path}")
+    expect(page.get_by_text(BANNER)).to_be_visible()
+
+
+def _wait_idle(page: Page) -> None:
+    """Wait until Streamlit has finished the current run (the status widget disappears)."""
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
+
+
+_TRACE_POINTS = """([title, name]) => {
+    for (const el of document.querySelectorAll('.js-plotly-plot')) {
+        const raw = el.layout && el.layout.title && el.layout.title.text;
+        const t = raw ? raw.replace(/<[^>]+>/g, '') : '';  // Streamlit bolds titles
+        if (t.startsWith(title)) {  // _fullData: arrays decoded (data may be binary)
+            const tr = (el._fullData || []).find(d => d.name === name);
+            return tr && tr.x ? tr.x.length : null;
+        }
+    }
+    return null;
+}"""
+
+
+def _trace_points(page: Page, chart_title: str, trace_name: str, at_least: int = 0) -> int:
+    """Points of one trace of the plotly chart whose title starts with ``chart_title``.
+
+    Waits until the chart is drawn (plotly loads lazily) and has ``at_least`` points.
+    """
+    page.wait_for_function(
+        f"(args) => {{ const n = ({_TRACE_POINTS})(args); return n !== null && n >= "
+        f"{at_least}; }}", arg=[chart_title, trace_name], timeout=90_000)
+    return int(page.evaluate(_TRACE_POINTS, [chart_title, trace_name]))
+
+
+def test_open_a_candidate_and_see_the_explanation(page: Page, server: str) -> None:
+    _open(page, server, "candidate_review")
+    page.get_by_label("Search by patient id or name").fill("KAP-00003")
+    page.keyboard.press("Enter")
+    _wait_idle(page)
+    expect(page.get_by_text("1 of 2,000 patients match")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^KAP-00003 · |· KAP-00003$"))).to_be_visible()
+    expect(page.get_by_text("Largest effects on response")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"chance of response by"))).not_to_have_count(0)
+    expect(page.locator(".js-plotly-plot")).not_to_have_count(0)
+    screenshot(page, "candidate_review")
+
+
+def test_compare_two_patients(page: Page, server: str) -> None:
+    _open(page, server, "compare")
+    expect(page.get_by_text("Inputs side by side")).to_be_visible()
+    _wait_idle(page)
+    assert _trace_points(page, "Predicted outcomes", "KAP-00001") == 6
+    assert _trace_points(page, "Predicted outcomes", "KAP-00002") == 6
+    expect(page.get_by_text(re.compile(r"inputs differ"))).to_be_visible()
+    screenshot(page, "compare")
+
+
+def test_record_a_session_and_see_the_chart_update(page: Page, server: str) -> None:
+    _open(page, server, "progress")
+    expect(page.get_by_text("Record a session")).to_be_visible()
+    _wait_idle(page)
+    before = _trace_points(page, "PHQ-9 against", "observed PHQ-9")
+    assert before >= 1
+    phq9 = page.get_by_label("PHQ-9 (points)", exact=True)
+    phq9.fill("5")
+    page.get_by_role("button", name="Save session").click()
+    expect(page.get_by_text(re.compile(r"Session \d+ saved\."))).to_be_visible()
+    _wait_idle(page)
+    assert _trace_points(page, "PHQ-9 against", "observed PHQ-9", before + 1) == before + 1
+    screenshot(page, "progress_after_save")
