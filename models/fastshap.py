@@ -46,6 +46,12 @@ def reference_shap_values(booster: lgb.Booster, X: Any) -> np.ndarray:
     return np.asarray(booster.predict(X, pred_contrib=True), dtype=np.float64)
 
 
+def _column_array(X: pd.DataFrame, j: int) -> Any:
+    """Column j's values without building a Series (a large share of one-row latency)."""
+    getter = getattr(X, "_get_column_array", None)  # pandas >= 1.3; public fallback below
+    return getter(j) if getter is not None else X.iloc[:, j].array
+
+
 def model_matrix(X: Any, n_features: int,
                  pandas_categorical: list[list[Any]] | None = None) -> np.ndarray:
     """The float64 matrix LightGBM itself would predict on.
@@ -58,20 +64,23 @@ def model_matrix(X: Any, n_features: int,
             raise ValueError(f"expected {n_features} feature columns, got {X.shape[1]}")
         out = np.empty((len(X), n_features), dtype=np.float64)
         cat_index = 0
-        for j in range(n_features):
-            column = X.iloc[:, j]
-            if isinstance(column.dtype, pd.CategoricalDtype):
+        for j, dtype in enumerate(X.dtypes.tolist()):
+            values = _column_array(X, j)
+            if isinstance(dtype, pd.CategoricalDtype):
                 if pandas_categorical is not None:
                     if cat_index >= len(pandas_categorical):
                         raise ValueError("more category columns than the model was trained on")
                     categories = list(pandas_categorical[cat_index])
-                    if list(column.cat.categories) != categories:
-                        column = column.cat.set_categories(categories)
+                    if list(dtype.categories) != categories:
+                        values = pd.Categorical(values).set_categories(categories)
                 cat_index += 1
-                codes = column.cat.codes.to_numpy()
-                out[:, j] = np.where(codes < 0, np.nan, codes)
-            else:
-                out[:, j] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+                codes = np.asarray(values.codes)
+                out[:, j] = codes
+                out[codes < 0, j] = np.nan
+            elif isinstance(values, np.ndarray):
+                out[:, j] = values
+            else:  # pandas extension arrays (nullable Int64/Float64/boolean): NA -> NaN
+                out[:, j] = values.to_numpy(dtype=np.float64, na_value=np.nan)
         if pandas_categorical is not None and cat_index != len(pandas_categorical):
             raise ValueError("category columns do not match the model's training frame")
         return out
@@ -93,14 +102,14 @@ def numba_threads() -> int:
 class FastTreeShap:
     """Exact path-dependent TreeSHAP for one LightGBM booster, compiled and tabulated.
 
-    Build once per model (parsing + tables take well under a second for a few hundred
-    trees), then call ``shap_values`` on any batch.
+    Build once per model (parsing + tables take about a second for a few hundred trees),
+    then call ``shap_values`` on any batch. Picklable, so it can be shipped to workers.
     """
 
     def __init__(self, booster: lgb.Booster, route: str = "table",
                  table_max_depth: int = DEFAULT_TABLE_MAX_DEPTH,
                  table_budget_mb: float = DEFAULT_TABLE_BUDGET_MB,
-                 chunk_size: int = DEFAULT_CHUNK) -> None:
+                 chunk_size: int = DEFAULT_CHUNK, parallel: bool = True) -> None:
         if route not in ROUTES:
             raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
         started = time.perf_counter()
@@ -108,6 +117,8 @@ class FastTreeShap:
         self.n_features = int(booster.num_feature())
         self.pandas_categorical = getattr(booster, "pandas_categorical", None)
         self.chunk_size = max(1, int(chunk_size))
+        # parallel=False when the caller already runs one explainer per core (e.g. Dask).
+        self.parallel = parallel
         self.requested_route = route
         self.forest: FlatForest | None = None
         if route != "reference" and not kernels.NUMBA_AVAILABLE:
@@ -189,7 +200,8 @@ class FastTreeShap:
             # Enough chunks to keep every thread busy, but long enough inner loops.
             threads = max(1, numba_threads())
             chunk = int(min(self.chunk_size, max(16, -(-n // threads))))
-            kernel = kernels.shap_kernel if n >= PARALLEL_MIN_ROWS else kernels.shap_kernel_serial
+            parallel = self.parallel and n >= PARALLEL_MIN_ROWS
+            kernel = kernels.shap_kernel if parallel else kernels.shap_kernel_serial
             kernel(
                 np.ascontiguousarray(matrix, dtype=np.float64), out, chunk,
                 forest.max_tree_nodes, *forest.tree_arrays(), self._leaf_inv_z,

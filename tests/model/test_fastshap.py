@@ -72,10 +72,22 @@ def test_equals_pred_contrib(frame, params, rounds):
     ("table", {"table_budget_mb": 0.01}),  # budget exhausted early
     ("poly", {}),
     ("table", {"chunk_size": 7}),  # ragged chunks
+    ("table", {"parallel": False}),
 ])
 def test_every_route_is_exact(frame, route, kwargs):
     X, y = frame
     _assert_exact(_train(X, y, 40, num_leaves=31), X, route=route, **kwargs)
+
+
+def test_small_batches_and_single_rows(frame):
+    """Batches below the parallel threshold take the serial kernel; same values."""
+    X, y = frame
+    booster = _train(X, y, 30)
+    explainer = FastTreeShap(booster)
+    reference = reference_shap_values(booster, X.head(40))
+    rows = np.vstack([explainer.shap_values(X.iloc[[i]]) for i in range(40)])
+    np.testing.assert_allclose(rows, reference, rtol=0, atol=TOL)
+    np.testing.assert_allclose(explainer.shap_values(X.head(40)), reference, rtol=0, atol=TOL)
 
 
 def test_equals_shap_tree_explainer(frame):
@@ -141,7 +153,7 @@ def test_project_outcome_models(trained):
     """The project's own calibrated outcome models (native categoricals, early stopping)."""
     model_set = trained.model_set
     X = model_set.model_frame(trained.test_patients)
-    for name, model in model_set.outcome_models.items():
+    for model in model_set.outcome_models.values():
         _assert_exact(model.booster_, X[model.feature_names_])
 
 
