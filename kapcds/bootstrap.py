@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,6 +71,22 @@ def ensure_model(registry_dir: Path | None = None, progress: Progress | None = N
                                   progress=progress)
 
 
+def ensure_admin(engine) -> None:
+    """A store without accounts gets ``admin``, its password from ``KAPCDS_ADMIN_PASSWORD``
+    or generated and shown once on stderr (never a fixed default, never in a log file)."""
+    from records.db import session_factory
+    from records.users import ADMIN_PASSWORD_VARIABLE, FIRST_ADMIN, create_first_admin
+
+    with session_factory(engine)() as session:
+        generated = create_first_admin(session, os.environ.get(ADMIN_PASSWORD_VARIABLE))
+    if generated:
+        sys.stderr.write(f"\nKAP-CDS first run: created the administrator account "
+                         f"'{FIRST_ADMIN}' with the password\n\n    {generated}\n\nIt is shown "
+                         "only this once: sign in and change it (or add accounts with "
+                         "`kapcds users add`).\n\n")
+        sys.stderr.flush()
+
+
 def ensure_store(url: str | None = None):
     """An engine on a migrated store, seeded with the synthetic samples when empty."""
     from records.bulk import seed_from_samples
@@ -79,6 +97,7 @@ def ensure_store(url: str | None = None):
     with _file_lock(config.home_dir() / ".store.lock"):
         upgrade(engine)
         added = seed_from_samples(engine, config.DATA_SAMPLES_DIR)
+        ensure_admin(engine)
     if added:
         log.warning("seeded the empty store with %d synthetic sample patients", added)
     return engine

@@ -50,10 +50,10 @@ class AccessDenied(PermissionError):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting, as the audit trail records it."""
+    """Who is acting, as the audit trail records it (role None: not signed in)."""
 
     username: str
-    role: str
+    role: str | None
 
 
 def check_role(role: str) -> str:

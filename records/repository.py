@@ -46,6 +46,7 @@ __all__ = [
     "add_patient", "add_session", "decisions_for", "get_patient", "import_patients_and_sessions",
     "list_patients", "next_patient_id", "patient_count", "patients_frame", "plans_for",
     "record_decision", "seed_from_samples", "sessions_for", "sessions_frame", "update_patient",
+    "update_session",
 ]
 
 ID_PREFIX, ID_DIGITS = "KAP-", 5
@@ -204,6 +205,48 @@ def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> T
     session.add(record)
     session.flush()
     log.info("recorded session %s of patient %s", row["session_number"], patient_id)
+    return record
+
+
+def update_session(session: Session, patient_id: str, session_number: int,
+                   data: Mapping[str, Any], expected_version: int) -> TreatmentSession:
+    """Correct a recorded session, refusing if it changed since ``expected_version``."""
+    allowed = (set(SESSION_COLUMNS) | set(SESSION_EXTRAS)) - {"session_number"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValueError(f"these session fields cannot be changed: {', '.join(sorted(unknown))}")
+    patient = _require(session, patient_id)
+    record = session.scalars(select(TreatmentSession).where(
+        TreatmentSession.patient_pk == patient.id,
+        TreatmentSession.session_number == session_number)
+        .execution_options(populate_existing=True)).one_or_none()
+    if record is None:
+        raise RecordNotFoundError(f"patient {patient_id} has no session {session_number}")
+    stale = (f"session {session_number} of patient {patient_id} was changed by someone else "
+             f"since you opened it (you had version {expected_version}, the store has version "
+             "{}); reload the session, re-apply your changes and save again")
+    if record.version != expected_version:
+        raise StaleRecordError(stale.format(record.version))
+    current = {k: getattr(record, k) for k in SESSION_COLUMNS}
+    frame = pd.DataFrame([{**current, **{k: data[k] for k in data if k in SESSION_COLUMNS},
+                           ID_COLUMN: patient_id}])
+    typed = validate_sessions(frame, known_patient_ids=[patient_id],
+                              source=f"session {session_number} of patient {patient_id}")
+    row = frame_records(typed, {k: SESSION_TYPES[k] for k in SESSION_COLUMNS})[0]
+    for key, value in row.items():
+        if getattr(record, key) != value:
+            setattr(record, key, value)
+    for key in SESSION_EXTRAS:
+        if key in data:
+            setattr(record, key, (str(data[key]).strip() or None) if data[key] is not None
+                    else None)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        session.rollback()
+        raise StaleRecordError(stale.format("newer")) from exc
+    log.info("updated session %s of patient %s to version %s", session_number, patient_id,
+             record.version)
     return record
 
 

@@ -15,7 +15,8 @@ from records.db import make_engine
 from records.migrate import current_revision, downgrade, head_revision, upgrade
 from records.tables import Base
 
-TABLES = {"patients", "treatment_plans", "sessions", "decisions"}
+TABLES = {"patients", "treatment_plans", "sessions", "decisions", "users", "audit_log",
+          "audit_chain"}
 
 
 def test_upgrade_creates_every_table_from_empty(engine: Engine) -> None:

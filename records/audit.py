@@ -1,0 +1,202 @@
+"""The audit trail (HIPAA 45 CFR 164.312(b)): record, verify the hash chain, read, export.
+
+``record`` appends one entry inside the caller's transaction, so an action and its audit
+entry are saved together or not at all; ``record_now`` commits an entry on its own (for
+views, sign-ins and failures whose own transaction was rolled back).
+
+Chain: each entry's ``hash`` is the SHA-256 of a canonical JSON serialisation of the entry
+(sorted keys, no spaces, UTC time with microseconds) that includes the previous entry's
+hash. Appends lock the single ``audit_chain`` row first (an UPDATE: SQLite's write lock,
+a row lock on PostgreSQL), so concurrent writers take turns and never fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from records.db import session_factory
+from records.errors import RecordError
+from records.policy import CATEGORIES, Actor
+from records.tables import utcnow
+from records.tables_security import GENESIS_HASH, OUTCOMES, AuditChain, AuditEntry
+
+log = logging.getLogger(__name__)
+
+ACTIONS = (
+    "login", "logout", "session_timeout", "access_denied", "page_view",
+    "patient_view", "patient_create", "patient_edit", "session_create", "session_edit",
+    "import", "export", "prediction_view", "decision",
+    "model_training", "model_promotion",
+    "user_create", "user_disable", "user_enable", "role_change", "password_change",
+    "audit_view", "audit_export", "audit_verify", "backup", "restore",
+)
+HASHED_FIELDS = ("id", "at", "username", "role", "patient_id", "action", "category",
+                 "outcome", "detail", "prev_hash")
+COLUMNS = (*HASHED_FIELDS, "hash")
+FORMAT = 1  # part of every hash; bump (with a migration note) if the serialisation changes
+_CHAIN = AuditChain.__table__
+_LOG = AuditEntry.__table__
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(fields: dict[str, Any]) -> bytes:
+    """The bytes an entry's hash is computed over (every hashed field plus the format)."""
+    data = {name: fields[name] for name in HASHED_FIELDS}
+    data["at"] = _iso(data["at"])
+    data["format"] = FORMAT
+    return json.dumps(data, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def entry_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical serialisation."""
+    return hashlib.sha256(canonical(fields)).hexdigest()
+
+
+def _check(action: str, category: str, outcome: str) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; add it to records.audit.ACTIONS")
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown data category {category!r}")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+
+
+def record(session: Session, actor: Actor, action: str, category: str, *,
+           patient_id: str | None = None, outcome: str = "success",
+           detail: str | None = None) -> AuditEntry:
+    """Append one entry in the caller's transaction (the caller commits)."""
+    _check(action, category, outcome)
+    head = session.execute(update(_CHAIN).where(_CHAIN.c.id == 1)
+                           .values(entries=_CHAIN.c.entries + 1)
+                           .returning(_CHAIN.c.entries, _CHAIN.c.head_hash)).one_or_none()
+    if head is None:
+        raise RecordError("the audit chain has no head row; run `python -m records.migrate "
+                          "upgrade` on this store")
+    fields: dict[str, Any] = {
+        "id": int(head.entries), "at": utcnow(), "username": (actor.username or "?")[:64],
+        "role": actor.role or None, "patient_id": patient_id, "action": action,
+        "category": category, "outcome": outcome, "detail": detail,
+        "prev_hash": head.head_hash}
+    entry = AuditEntry(**fields, hash=entry_hash(fields))
+    session.add(entry)
+    session.flush()
+    session.execute(update(_CHAIN).where(_CHAIN.c.id == 1).values(head_hash=entry.hash))
+    log.debug("audit %s %s by %s: %s", entry.id, action, entry.username, outcome)
+    return entry
+
+
+def record_now(engine: Engine, actor: Actor, action: str, category: str,
+               **details: Any) -> AuditEntry:
+    """Append one entry in its own transaction and commit it."""
+    with session_factory(engine)() as session:
+        entry = record(session, actor, action, category, **details)
+        session.commit()
+        return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of ``verify``: OK, or the first broken link and what is wrong with it."""
+
+    ok: bool
+    entries: int
+    broken_at: int | None = None
+    problem: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"OK: {self.entries} audit entries, hash chain intact"
+        return f"BROKEN at entry {self.broken_at}: {self.problem}"
+
+
+def verify(session: Session, batch: int = 2000) -> ChainReport:
+    """Recompute every hash in order; report the first entry that does not link up."""
+    previous, expected_id, checked = GENESIS_HASH, 1, 0
+    rows = session.execute(select(_LOG).order_by(_LOG.c.id).execution_options(
+        yield_per=batch))
+    for row in rows.mappings():
+        fields = dict(row)
+        if fields["id"] != expected_id:
+            return ChainReport(False, checked, expected_id,
+                               f"entry {expected_id} is missing (next is {fields['id']})")
+        if fields["prev_hash"] != previous:
+            return ChainReport(False, checked, fields["id"],
+                               "its previous-entry hash does not match the entry before it")
+        if entry_hash(fields) != fields["hash"]:
+            return ChainReport(False, checked, fields["id"],
+                               "its contents do not match its hash (the entry was altered)")
+        previous, expected_id, checked = fields["hash"], expected_id + 1, checked + 1
+    head = session.execute(select(_CHAIN.c.entries, _CHAIN.c.head_hash)
+                           .where(_CHAIN.c.id == 1)).one_or_none()
+    if head is None:
+        return ChainReport(False, checked, None, "the audit chain head row is missing")
+    if head.entries != checked or head.head_hash != previous:
+        return ChainReport(False, checked, checked + 1,
+                           f"the chain head expects {head.entries} entries but "
+                           f"{checked} link up (entries were removed from the end)")
+    return ChainReport(True, checked)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the admin page and `kapcds audit export` filter on (all optional)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    username: str | None = None
+    patient_id: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+
+
+def _select(filters: AuditFilter, newest_first: bool = False) -> Any:
+    stmt = select(_LOG)
+    for value, condition in (
+            (filters.since, lambda v: _LOG.c.at >= v), (filters.until, lambda v: _LOG.c.at < v),
+            (filters.username, lambda v: _LOG.c.username == v),
+            (filters.patient_id, lambda v: _LOG.c.patient_id == v),
+            (filters.action, lambda v: _LOG.c.action == v),
+            (filters.outcome, lambda v: _LOG.c.outcome == v)):
+        if value:
+            stmt = stmt.where(condition(value))
+    return stmt.order_by(_LOG.c.id.desc() if newest_first else _LOG.c.id)
+
+
+def iter_entries(session: Session, filters: AuditFilter | None = None,
+                 batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Matching entries oldest first as dicts (time as ISO 8601 UTC), read in batches."""
+    rows = session.execute(_select(filters or AuditFilter()).execution_options(
+        yield_per=batch))
+    for row in rows.mappings():
+        yield {**row, "at": _iso(row["at"])}
+
+
+def entries_frame(session: Session, filters: AuditFilter | None = None,
+                  limit: int | None = 500) -> pd.DataFrame:
+    """Newest matching entries first, as a table for the admin page."""
+    stmt = _select(filters or AuditFilter(), newest_first=True)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = [{**row, "at": _iso(row["at"])} for row in session.execute(stmt).mappings()]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def export_csv(session: Session, filters: AuditFilter | None = None) -> str:
+    """Matching entries as CSV text (formula-like text neutralised)."""
+    from kapcds.safety import csv_rows_text
+
+    return csv_rows_text(COLUMNS, iter_entries(session, filters))

@@ -1,0 +1,141 @@
+"""Accounts: bcrypt hashes, sign-in with lockout, disable, roles, passwords; all audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from records import users
+from records.errors import DuplicateRecordError
+from records.policy import Actor
+from records.tables import utcnow
+from records.tables_security import AuditEntry
+
+ADMIN = Actor("root-admin", "admin")
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAPCDS_BCRYPT_ROUNDS", "4")
+
+
+@pytest.fixture
+def alice(db: Session) -> str:
+    users.create_user(db, "Alice", PASSWORD, "clinician", ADMIN)
+    db.commit()
+    return "alice"
+
+
+def _log(db: Session) -> list[tuple[str, str, str, str | None]]:
+    return [(e.action, e.username, e.outcome, e.detail)
+            for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_password_is_stored_as_a_bcrypt_hash_only(db: Session, alice: str) -> None:
+    user = users.get_user(db, "ALICE ")
+    assert user is not None and user.username == "alice" and user.role == "clinician"
+    assert user.password_hash.startswith("$2b$") and PASSWORD not in user.password_hash
+    assert user.active and user.failed_attempts == 0 and user.version == 1
+
+
+def test_sign_in_succeeds_and_is_audited(db: Session, alice: str) -> None:
+    result = users.authenticate(db, "Alice", PASSWORD)
+    assert result.ok and result.role == "clinician" and result.reason == ""
+    assert users.get_user(db, alice).last_login_at is not None  # type: ignore[union-attr]
+    assert _log(db) == [("user_create", "root-admin", "success", "alice as clinician"),
+                        ("login", "alice", "success", None)]
+
+
+def test_unknown_user_and_wrong_password_fail_alike(db: Session, alice: str) -> None:
+    unknown = users.authenticate(db, "mallory", PASSWORD)
+    wrong = users.authenticate(db, "alice", "not the password")
+    assert (unknown.ok, unknown.reason) == (False, "invalid")
+    assert (wrong.ok, wrong.reason) == (False, "invalid")
+    assert _log(db)[1:] == [("login", "mallory", "failure", "invalid"),
+                            ("login", "alice", "failure", "invalid")]
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(db: Session, alice: str) -> None:
+    now = utcnow()
+    for attempt in range(4):
+        assert users.authenticate(db, alice, "wrong", now=now).reason == "invalid", attempt
+    fifth = users.authenticate(db, alice, "wrong", now=now)
+    assert fifth.reason == "locked" and fifth.locked_until == now + timedelta(minutes=15)
+    during = users.authenticate(db, alice, PASSWORD, now=now + timedelta(minutes=14))
+    assert (during.ok, during.reason) == (False, "locked")  # even the right password
+    after = users.authenticate(db, alice, PASSWORD, now=now + timedelta(minutes=16))
+    assert after.ok
+    user = users.get_user(db, alice)
+    assert user is not None and user.failed_attempts == 0 and user.locked_until is None
+
+
+def test_lockout_follows_the_settings(db: Session, alice: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAPCDS_LOCKOUT_ATTEMPTS", "2")
+    monkeypatch.setenv("KAPCDS_LOCKOUT_MINUTES", "1")
+    now = utcnow()
+    users.authenticate(db, alice, "wrong", now=now)
+    assert users.authenticate(db, alice, "wrong", now=now).reason == "locked"
+    assert users.authenticate(db, alice, PASSWORD, now=now + timedelta(seconds=61)).ok
+
+
+def test_a_disabled_account_cannot_sign_in(db: Session, alice: str) -> None:
+    users.set_active(db, alice, False, ADMIN)
+    db.commit()
+    assert users.authenticate(db, alice, PASSWORD).reason == "disabled"
+    users.set_active(db, alice, True, ADMIN)
+    db.commit()
+    assert users.authenticate(db, alice, PASSWORD).ok
+    actions = [row[0] for row in _log(db)]
+    assert actions == ["user_create", "user_disable", "login", "user_enable", "login"]
+
+
+def test_role_changes_are_checked_and_audited(store: Engine, db: Session, alice: str) -> None:
+    users.set_role(db, alice, "trainee", ADMIN)
+    db.commit()
+    assert users.get_user(db, alice).role == "trainee"  # type: ignore[union-attr]
+    assert _log(db)[-1] == ("role_change", "root-admin", "success",
+                            "alice: clinician -> trainee")
+    with pytest.raises(ValueError, match="unknown role"):
+        users.set_role(db, alice, "superuser", ADMIN)
+    with pytest.raises((IntegrityError, DBAPIError)), store.begin() as conn:  # the CHECK
+        conn.execute(text("UPDATE users SET role = 'superuser'"))
+
+
+def test_password_rules_and_changes(db: Session, alice: str) -> None:
+    with pytest.raises(ValueError, match="at least 12"):
+        users.create_user(db, "bob", "short", "trainee", ADMIN)
+    with pytest.raises(ValueError, match="at most 72 bytes"):
+        users.create_user(db, "bob", "é" * 40, "trainee", ADMIN)
+    with pytest.raises(ValueError, match="invalid username"):
+        users.create_user(db, "bob smith", PASSWORD, "trainee", ADMIN)
+    with pytest.raises(DuplicateRecordError):
+        users.create_user(db, "ALICE", PASSWORD, "trainee", ADMIN)
+    with pytest.raises(ValueError, match="current password is wrong"):
+        users.set_password(db, alice, "a brand new passphrase", Actor(alice, "clinician"),
+                           old_password="guess")
+    users.set_password(db, alice, "a brand new passphrase", Actor(alice, "clinician"),
+                       old_password=PASSWORD)
+    db.commit()
+    assert not users.authenticate(db, alice, PASSWORD).ok
+    assert users.authenticate(db, alice, "a brand new passphrase").ok
+
+
+def test_first_admin_is_created_once_with_the_given_or_a_generated_password(
+        factory: sessionmaker[Session]) -> None:
+    with factory() as db:
+        generated = users.create_first_admin(db, None)
+        assert generated and len(generated) >= 20
+        assert users.create_first_admin(db, None) is None  # never twice
+        assert users.authenticate(db, "admin", generated).role == "admin"
+        assert users.create_first_admin(db, "another password!") is None
+
+
+def test_first_admin_takes_the_configured_password(db: Session) -> None:
+    assert users.create_first_admin(db, "configured by the operator") is None
+    assert users.authenticate(db, "admin", "configured by the operator").ok
