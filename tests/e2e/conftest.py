@@ -106,7 +106,7 @@ def browser(server: str) -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     """A fresh page (own context: own Streamlit session) at a desktop size."""
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})  # type: ignore
+    context = browser.new_context(viewport={"width": 1500, "height": 2200})  # type: ignore
     page = context.new_page()
     page.set_default_timeout(90_000)
     try:
@@ -116,7 +116,10 @@ def page(browser: object) -> Iterator[object]:
 
 
 def screenshot(page: object, name: str) -> Path:
-    """Save a full-page screenshot under tests/e2e/screenshots/ (git-ignored)."""
+    """Save a screenshot under tests/e2e/screenshots/ (git-ignored).
+
+    Streamlit scrolls inside its own container, so the tall viewport is what shows more.
+    """
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]

@@ -1,0 +1,96 @@
+"""Time to first render of Candidate review with 2,000 and 5,000 patients (run by hand).
+
+    python tests/app/measure_first_render.py [--patients 2000 5000]
+
+Each size runs in its own subprocess (empty Streamlit caches, like a fresh server): the
+store is bootstrapped in a temporary KAPCDS_HOME (seeded with the 2,000 samples, model
+trained), topped up with generated patients, then AppTest opens Candidate review three
+times: cold (model load + cohort predictions), a new session (warm caches) and a rerun.
+Not a pytest test on purpose: timings depend on the machine, so nothing asserts on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+log = logging.getLogger("measure_first_render")
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+EXTRA_SEED = 424242
+
+
+def _top_up(engine: object, total: int) -> None:
+    """Add generated patients (and their sessions) until the store holds ``total``."""
+    from records.bulk import import_patients_and_sessions
+    from records.db import session_factory
+    from records.repository import patient_count
+    from training.generate import generate_cohort
+
+    with session_factory(engine)() as session:  # type: ignore[arg-type]
+        missing = total - patient_count(session)
+        if missing <= 0:
+            return
+        cohort = generate_cohort(missing, EXTRA_SEED)
+        ids = {old: f"KAP-{90000 + i:05d}" for i, old in enumerate(cohort.patients["patient_id"])}
+        patients = cohort.patients.assign(patient_id=cohort.patients["patient_id"].map(ids))
+        sessions = cohort.sessions.assign(patient_id=cohort.sessions["patient_id"].map(ids))
+        sessions = sessions.astype(object).where(sessions.notna(), None)  # pd.NA → empty
+        import_patients_and_sessions(session, patients, sessions)
+
+
+def _one(total: int) -> dict[str, float]:
+    """Run in a fresh process: bootstrap, top up, then time three renders."""
+    started = time.perf_counter()
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import resources  # noqa: F401 - import cost measured separately
+    from kapcds.bootstrap import ensure_ready
+
+    imports = time.perf_counter() - started
+    ready = ensure_ready()
+    _top_up(ready.engine, total)
+    result = {"patients": float(total), "imports_s": imports}
+    at = AppTest.from_file(str(APP), default_timeout=600)
+    for label in ("cold_s", "new_session_s", "rerun_s"):
+        if label == "new_session_s":
+            at = AppTest.from_file(str(APP), default_timeout=600)
+        if label != "rerun_s":
+            at.switch_page("views/candidate_review.py")
+        t0 = time.perf_counter()
+        at.run()
+        result[label] = time.perf_counter() - t0
+        assert not at.exception, [e.value for e in at.exception]
+        assert f"of {total:,} patients match" in " ".join(c.value for c in at.caption)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, nargs="+", default=[2000, 5000])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.child:
+        sys.stdout.write(json.dumps(_one(args.child)) + "\n")
+        return
+    for total in args.patients:
+        with tempfile.TemporaryDirectory(prefix="kapcds-measure-") as home:
+            env = {**os.environ, "KAPCDS_HOME": home}
+            env.pop("KAPCDS_DATABASE_URL", None)
+            out = subprocess.run([sys.executable, __file__, "--child", str(total)], env=env,
+                                 check=True, capture_output=True, text=True).stdout
+            row = json.loads(out.strip().splitlines()[-1])
+            log.info("%5d patients: imports %.1f s | cold first render %.2f s | new session "
+                     "%.2f s | rerun %.2f s", total, row["imports_s"], row["cold_s"],
+                     row["new_session_s"], row["rerun_s"])
+
+
+if __name__ == "__main__":
+    main()
