@@ -193,8 +193,8 @@ FEATURES: tuple[Feature, ...] = (
             model_input=False),
     Feature("stimulant", "bool", "Takes a stimulant", "Concurrent stimulant: caution.",
             "medication", False, model_input=False),
-    Feature("opioid", "bool", "Takes an opioid", "Concurrent opioid: caution.", "medication",
-            False, model_input=False),
+    Feature("opioid", "bool", "Takes an opioid", "Concurrent opioid: caution; also linked "
+            "to more nausea.", "medication", False),
     Feature("support_system", "category", "Support system", "A support network matters for "
             "KAP (seed article).", "social", "moderate",
             categories=("weak", "moderate", "strong"),
