@@ -75,10 +75,14 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from kapcds.bootstrap import train_and_register
+    from kapcds.commands_security import audited
 
-    with progress_bar("training") as update:
-        version = train_and_register(args.data, args.registry, promote=args.promote,
-                                     seed=args.seed, progress=update)
+    promoted = ", promoted" if args.promote else ""
+    with audited("model_training", "model", f"from {args.data}{promoted}") as note:
+        with progress_bar("training") as update:
+            version = train_and_register(args.data, args.registry, promote=args.promote,
+                                         seed=args.seed, progress=update)
+        note["detail"] = f"version {version} from {args.data}{promoted}"
     sys.stdout.write(f"{version}\n")
     return 0
 
@@ -107,13 +111,14 @@ def _format_metrics(table) -> str:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from kapcds.safety import csv_text
     from models.predict import predict_frame
     from training.data import load_patients
 
     patients = load_patients(args.input)
     model_set, _ = _load_model(args)
     result = predict_frame(model_set, patients, explain=args.explain)
-    write_atomically(args.output, result.to_csv(index=False, lineterminator="\n"))
+    write_atomically(args.output, csv_text(result))  # text cells safe for spreadsheets
     sys.stdout.write(f"wrote {len(result)} predictions to {args.output}\n")
     return 0
 
@@ -126,9 +131,12 @@ def _versions(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    registry = _registry(args)
-    registry.verify(args.version)
-    registry.promote(args.version)
+    from kapcds.commands_security import audited
+
+    with audited("model_promotion", "model", f"version {args.version}"):
+        registry = _registry(args)
+        registry.verify(args.version)
+        registry.promote(args.version)
     sys.stdout.write(f"current model version: {args.version}\n")
     return 0
 

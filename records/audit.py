@@ -18,9 +18,8 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -29,6 +28,9 @@ from records.errors import RecordError
 from records.policy import CATEGORIES, Actor
 from records.tables import utcnow
 from records.tables_security import GENESIS_HASH, OUTCOMES, AuditChain, AuditEntry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,8 @@ def iter_entries(session: Session, filters: AuditFilter | None = None,
 def entries_frame(session: Session, filters: AuditFilter | None = None,
                   limit: int | None = 500) -> pd.DataFrame:
     """Newest matching entries first, as a table for the admin page."""
+    import pandas as pd
+
     stmt = _select(filters or AuditFilter(), newest_first=True)
     if limit is not None:
         stmt = stmt.limit(limit)

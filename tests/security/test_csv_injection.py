@@ -1,0 +1,63 @@
+"""CSV exports neutralise spreadsheet formulas in text cells (one helper for every export)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from kapcds import commands
+from kapcds.config import DATA_SAMPLES_DIR
+from kapcds.safety import csv_rows_text, csv_text, escape_cell
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+    ("Jane Doe", "Jane Doe"), ("KAP-00001", "KAP-00001"), ("", ""), (" =1", " =1"),
+    (-1, -1), (2.5, 2.5), (None, None)])
+def test_escape_cell(value: Any, expected: Any) -> None:
+    assert escape_cell(value) == expected
+
+
+def test_text_columns_are_escaped_and_numbers_are_not() -> None:
+    frame = pd.DataFrame({"name": ["=cmd|' /C calc'!A0", "Ann"], "delta": [-1.5, 2.0],
+                          "n": [-3, 4], "label": pd.Categorical(["-x", "y"])})
+    rows = list(csv.DictReader(io.StringIO(csv_text(frame))))
+    assert rows[0] == {"name": "'=cmd|' /C calc'!A0", "delta": "-1.5", "n": "-3", "label": "'-x"}
+    assert rows[1] == {"name": "Ann", "delta": "2.0", "n": "4", "label": "y"}
+    assert frame.loc[0, "name"].startswith("=")  # the caller's frame is untouched
+
+
+def test_row_writer_escapes_too() -> None:
+    text = csv_rows_text(["a", "b"], [{"a": "@x", "b": 1}, {"a": "ok", "b": -2}])
+    assert text.splitlines() == ["a,b", "'@x,1", "ok,-2"]
+
+
+def test_predict_output_escapes_text_columns(tmp_path: Path, cli: Callable[..., Any],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kapcds predict` writes through the same helper (model replaced by a stub)."""
+    patients = pd.read_csv(DATA_SAMPLES_DIR / "patients.csv", dtype=str,
+                           keep_default_na=False).head(2)
+    patients.loc[0, "patient_id"] = '=HYPERLINK("http://evil","x")'
+    source = tmp_path / "in.csv"
+    patients.to_csv(source, index=False)
+
+    def fake_predict(_model_set: Any, frame: pd.DataFrame, explain: bool = False) -> Any:
+        return pd.DataFrame({"patient_id": frame["patient_id"].astype(str),
+                             "response_probability": [0.4, -0.0],
+                             "ood_features": ["-bmi", ""]})
+
+    monkeypatch.setattr(commands, "_load_model", lambda args: (None, {}))
+    monkeypatch.setattr("models.predict.predict_frame", fake_predict)
+    out = tmp_path / "out.csv"
+    result = cli("predict", "--input", str(source), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows[0]["patient_id"] == '\'=HYPERLINK("http://evil","x")'
+    assert rows[0]["ood_features"] == "'-bmi" and rows[0]["response_probability"] == "0.4"
