@@ -60,7 +60,8 @@ def shap_waterfall(base: float, contributions: pd.Series, labels: Mapping[str, s
         values, start, end = steps, float(base), float(cumulative[-1])
         axis, fmt = "log-odds", "{:+.2f}"
     fig = go.Figure(go.Waterfall(
-        orientation="h", measure=["absolute", *["relative"] * len(values), "total"],
+        name="contributions", orientation="h",
+        measure=["absolute", *["relative"] * len(values), "total"],
         y=["baseline (average patient)", *names, "this patient"],
         x=[start, *values, end], text=[f"{start:.1f}" if scale == "probability" else
                                        f"{start:.2f}", *[fmt.format(v) for v in values],

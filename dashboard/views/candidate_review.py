@@ -73,7 +73,9 @@ with right:
     share = st.column_config.NumberColumn(format="percent", width="small")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "predicted": st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                     max_value=1),
+                                                     max_value=1, width="small"),
+        "test patients predicted": st.column_config.TextColumn("bin", width="small"),
+        "95 % CI": st.column_config.TextColumn(width="small"),
         "cohort percentile": st.column_config.NumberColumn("percentile", format="%.0f",
                                                            width="small"),
         "n": st.column_config.NumberColumn(width="small"), "had it": share})

@@ -59,7 +59,8 @@ def test_open_a_candidate_and_see_the_explanation(page: Page, server: str) -> No
     expect(page.get_by_text(re.compile(r"^KAP-00003 · |· KAP-00003$"))).to_be_visible()
     expect(page.get_by_text("Largest effects on response")).to_be_visible()
     expect(page.get_by_text(re.compile(r"chance of response by"))).not_to_have_count(0)
-    expect(page.locator(".js-plotly-plot")).not_to_have_count(0)
+    assert _trace_points(page, "Predicted risks against the cohort", "this patient") == 6
+    assert _trace_points(page, "Why response is predicted at", "contributions") >= 3
     screenshot(page, "candidate_review")
 
 
@@ -69,7 +70,9 @@ def test_compare_two_patients(page: Page, server: str) -> None:
     _wait_idle(page)
     assert _trace_points(page, "Predicted outcomes", "KAP-00001") == 6
     assert _trace_points(page, "Predicted outcomes", "KAP-00002") == 6
+    assert _trace_points(page, "What drives response, feature by feature", "KAP-00002") > 0
     expect(page.get_by_text(re.compile(r"inputs differ"))).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(2)
     screenshot(page, "compare")
 
 
