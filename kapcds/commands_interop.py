@@ -3,7 +3,120 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from kapcds import config
+
+
+def _store_session():
+    from kapcds.bootstrap import ensure_store
+    from records.db import session_factory
+
+    return session_factory(ensure_store())()
+
+
+def _fhir_files(target: Path) -> list[Path]:
+    if target.is_dir():
+        files = sorted(p for p in target.iterdir()
+                       if p.suffix.lower() in (".json", ".ndjson") and p.is_file())
+        if not files:
+            raise FileNotFoundError(f"no .json or .ndjson files in {target}")
+        return files
+    if not target.is_file():
+        raise FileNotFoundError(f"{target} does not exist")
+    return [target]
+
+
+def _parse_settings(pairs: list[str]) -> dict[str, str]:
+    """``FEATURE=VALUE`` pairs the clinician gives for inputs the FHIR data lacks."""
+    from models.schema import feature
+
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--set {pair!r}: expected FEATURE=VALUE")
+        feature(name.strip())  # KeyError names an unknown feature
+        values[name.strip()] = value.strip()
+    return values
+
+
+def _import_fhir(args: argparse.Namespace) -> int:
+    from interop.fhir_import import import_bundle, import_ndjson_all
+    from interop.fhir_store import import_into_store
+
+    results = []
+    for path in _fhir_files(args.target):  # parse everything first: all or nothing
+        if path.suffix.lower() == ".ndjson":
+            results.extend(import_ndjson_all(path))
+        else:
+            results.append(import_bundle(path))
+    for result in results:
+        who = result.name or result.fhir_patient_id or "patient"
+        sys.stdout.write(f"{who}: found {len(result.found)} inputs; "
+                         f"missing {len(result.missing)}: {', '.join(result.missing) or '-'}\n")
+        for warning in result.warnings:
+            sys.stdout.write(f"  warning: {warning}\n")
+    if args.dry_run:
+        return 0
+    completions = _parse_settings(args.set)
+    if completions and len(results) > 1:
+        raise ValueError("--set fills gaps of a single patient; this input has "
+                         f"{len(results)} patients")
+    with _store_session() as session:
+        saved = [import_into_store(session, result, completions=completions, commit=False)
+                 for result in results]
+        session.commit()
+    for patient in saved:
+        sys.stdout.write(f"saved as {patient.patient_id}\n")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from interop.report import render_patient_report
+    from interop.report_context import build_report_context
+    from kapcds.bootstrap import ensure_model
+    from kapcds.files import write_atomically
+    from models.registry import Registry
+    from models.schema import ID_COLUMN, NAME_COLUMN
+    from records.repository import get_patient, sessions_frame
+
+    ensure_model(args.registry)
+    model_set, card = Registry(args.registry).load(args.version)
+    with _store_session() as session:
+        patient = get_patient(session, args.patient_id)
+        if patient is None:
+            raise LookupError(f"no patient {args.patient_id!r} in the store")
+        row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
+        sessions = sessions_frame(session, args.patient_id)
+    context = build_report_context(model_set, card, row, sessions,
+                                   explain_outcome=args.outcome)
+    out = args.out or Path(f"{args.patient_id}-report.pdf")
+    write_atomically(out, render_patient_report(context))
+    sys.stdout.write(f"{out}\n")
+    return 0
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands to the parser."""
+    p = sub.add_parser("import-fhir", help="import patients from FHIR R4 bundles or NDJSON",
+                       description="Read FHIR R4 Bundles (JSON) or NDJSON bulk exports, say "
+                       "what was found and what is missing, and save complete patients "
+                       "(all or nothing). Missing inputs are never guessed.")
+    p.add_argument("target", type=Path, help="a .json/.ndjson file or a folder of them")
+    p.add_argument("--dry-run", action="store_true", help="report only; save nothing")
+    p.add_argument("--set", action="append", default=[], metavar="FEATURE=VALUE",
+                   help="enter an input the FHIR data lacks (repeatable; validated)")
+    p.set_defaults(handler=_import_fhir)
+
+    p = sub.add_parser("report", help="printable PDF report for one stored patient",
+                       description="Eligibility, predictions with uncertainty, the "
+                       "explanation, treatment progress, alerts and the model card summary.")
+    p.add_argument("patient_id", help="e.g. KAP-00001")
+    p.add_argument("--out", type=Path, default=None, help="PDF path (default: ID-report.pdf)")
+    p.add_argument("--outcome", default="response", help="outcome to explain")
+    p.add_argument("--registry", type=Path, default=config.default_registry_dir(),
+                   help="model registry folder (default: %(default)s)")
+    p.add_argument("--version", default=None, help="model version (default: current)")
+    p.set_defaults(handler=_report)

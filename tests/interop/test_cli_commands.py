@@ -1,0 +1,67 @@
+"""`kapcds import-fhir` and `kapcds report` from the command line."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+from fhir_builders import bundle, full_record
+from pypdf import PdfReader
+
+from interop.fhir_import import import_bundle
+from kapcds.cli import main
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "test-admin-password-1")
+    monkeypatch.delenv("KAPCDS_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_import_fhir_refuses_gaps_then_saves_when_they_are_entered(home):
+    path = home / "bundle.json"
+    path.write_text(json.dumps(bundle(full_record())), encoding="utf-8")
+    gaps = import_bundle(path).missing
+    assert gaps, "the hand-built record leaves some inputs to the clinician"
+    code, out, err = run("import-fhir", str(path))
+    assert code == 1
+    assert "Nothing was saved" in err
+    for name in gaps:
+        assert name in err
+    settings = []
+    for name in gaps:
+        from models.schema import feature
+
+        spec = feature(name)
+        value = spec.categories[0] if spec.dtype == "category" else spec.default
+        settings += ["--set", f"{name}={str(value).lower()}"]
+    code, out, err = run("import-fhir", str(path), *settings)
+    assert code == 0, err
+    assert "saved as KAP-" in out
+
+
+def test_report_writes_a_pdf_for_a_stored_patient(home):
+    out_pdf = home / "r.pdf"
+    code, out, err = run("report", "KAP-00003", "--out", str(out_pdf),
+                         "--registry", str(home / "registry"))
+    assert code == 0, err
+    reader = PdfReader(str(out_pdf))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "KAP-00003" in text and "SYNTHETIC DATA" in text.upper()
+
+
+def test_report_for_unknown_patient_is_a_clear_error(home):
+    code, _, err = run("report", "KAP-99999", "--registry", str(home / "registry"))
+    assert code == 1
+    assert "KAP-99999" in err
