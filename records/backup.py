@@ -78,13 +78,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def copy_database(source: Path, target: Path) -> None:
-    """SQLite online backup: a consistent copy even while other connections write."""
+def copy_database(source: Path, target: Path, standalone: bool = False) -> None:
+    """SQLite online backup: a consistent copy even while other connections write.
+
+    ``standalone`` leaves the copy in rollback-journal mode: one self-contained file (a
+    WAL-mode copy would grow -wal/-shm files beside it whenever it is opened).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target, timeout=30)
     try:
         src.backup(dst)
+        if standalone:
+            dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         dst.close()
         src.close()
@@ -128,6 +134,18 @@ def _copy_registry(source: Path, target: Path) -> tuple[list[str], str | None]:
     return versions, current
 
 
+def _check_copy(database: Path) -> tuple[dict[str, int], audit.ChainReport]:
+    """Counts and chain of a standalone copy, read from a scratch copy (left untouched)."""
+    with tempfile.TemporaryDirectory(prefix="kapcds-check-") as scratch:
+        probe = Path(scratch) / DATABASE_FILE
+        shutil.copyfile(database, probe)
+        engine = make_engine(f"sqlite:///{probe}")
+        try:
+            return store_counts(engine), chain_report(engine)
+        finally:
+            engine.dispose()
+
+
 def backup(out_dir: Path, url: str | None = None, registry_dir: Path | None = None,
            actor: Actor | None = None) -> BackupReport:
     """Write a checked backup of the store and the registry to the new folder ``out_dir``."""
@@ -149,15 +167,9 @@ def backup(out_dir: Path, url: str | None = None, registry_dir: Path | None = No
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-"))
         try:
-            copy_database(database, tmp / DATABASE_FILE)
+            copy_database(database, tmp / DATABASE_FILE, standalone=True)
             versions, current = _copy_registry(registry_dir, tmp / REGISTRY_DIR)
-            copy = make_engine(f"sqlite:///{tmp / DATABASE_FILE}")
-            try:
-                counts, chain = store_counts(copy), chain_report(copy)
-            finally:
-                copy.dispose()
-            for leftover in tmp.glob(f"{DATABASE_FILE}-*"):  # -wal/-shm of the check above
-                leftover.unlink()
+            counts, chain = _check_copy(tmp / DATABASE_FILE)
             files = {str(p.relative_to(tmp)): sha256_file(p)
                      for p in sorted(tmp.rglob("*")) if p.is_file()}
             report = BackupReport(str(out_dir), revision, counts, str(chain), versions, current)

@@ -1,0 +1,173 @@
+"""Backups: restore brings back every patient, session, decision, account and audit entry
+(the chain still verifies) and the registry (the current model still loads)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from security_helpers import patient, register
+from sqlalchemy import Engine
+
+from kapcds import config
+from models.registry import Registry
+from records import audit, repository
+from records.backup import BackupError, backup, sha256_file, store_counts
+from records.db import make_engine, session_factory
+from records.migrate import upgrade
+from records.policy import IDENTIFIED, Actor
+from records.restore import restore
+from records.users import authenticate, create_user
+
+DR = Actor("dr.rivera", "clinician")
+
+
+def _session(number: int) -> dict[str, Any]:
+    return {"session_number": number, "day": 3 * number, "route": "iv", "dose_mg_per_kg": 0.5,
+            "phq9": 18 - number, "phq9_item9": 0, "gad7": 10, "pcl5": None, "cssrs": 0,
+            "sbp_pre": 122, "dbp_pre": 78, "hr_pre": 72, "sbp_post": 138, "dbp_post": 86,
+            "hr_post": 80, "cadss": 8, "nausea": False, "vomiting": False, "headache": False,
+            "dizziness": False, "sedation": True, "minutes_to_discharge": 95,
+            "dropout_after": False, "notes": f"session {number}"}
+
+
+def _fill(engine: Engine) -> None:
+    with session_factory(engine)() as db:
+        for n in range(1, 4):
+            repository.add_patient(db, patient(n))
+            repository.add_session(db, f"KAP-{n:05d}", _session(1))
+            audit.record(db, DR, "patient_create", IDENTIFIED, patient_id=f"KAP-{n:05d}")
+        repository.add_session(db, "KAP-00001", _session(2))
+        repository.record_decision(db, "KAP-00001", decision="proceed", suggested="proceed",
+                                   clinician="Dr Rivera")
+        create_user(db, "alice", "a long enough pass", "clinician", DR)
+        db.commit()
+
+
+def _frames(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with session_factory(engine)() as db:
+        return repository.patients_frame(db), repository.sessions_frame(db)
+
+
+@pytest.fixture
+def store() -> Engine:
+    engine = make_engine()
+    upgrade(engine)
+    _fill(engine)
+    register(config.default_registry_dir(), "backed-up")
+    yield engine
+    engine.dispose()
+
+
+def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    before_counts, (patients, sessions) = store_counts(store), _frames(store)
+    report = backup(tmp_path / "bk")
+    assert report.counts == {**before_counts, "audit_entries": before_counts[
+        "audit_entries"] + 1}  # the backup itself is audited, and included
+    assert report.chain.startswith("OK") and len(report.registry_versions) == 1
+    manifest = json.loads((tmp_path / "bk" / "backup.json").read_text())
+    assert "kapcds.sqlite3" in manifest["files"] and len(manifest["files"]) == 6
+
+    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "new-home"))
+    restored = restore(tmp_path / "bk")
+    assert restored.current_version == report.current_version
+    assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == [
+        "backup.json", "kapcds.sqlite3", "registry"]  # one self-contained file, untouched
+    engine = make_engine()
+    try:
+        counts = store_counts(engine)
+        assert counts == {**report.counts, "audit_entries": report.counts["audit_entries"] + 1}
+        new_patients, new_sessions = _frames(engine)
+        pd.testing.assert_frame_equal(new_patients, patients)
+        pd.testing.assert_frame_equal(new_sessions, sessions)
+        with session_factory(engine)() as db:
+            assert audit.verify(db).ok
+            assert [d.decision for d in repository.decisions_for(db, "KAP-00001")] == [
+                "proceed"]
+            assert authenticate(db, "alice", "a long enough pass").ok
+            assert [e["action"] for e in audit.iter_entries(db)][-3:] == [
+                "backup", "restore", "login"]
+    finally:
+        engine.dispose()
+    model_set, _ = Registry(config.default_registry_dir()).load()
+    assert model_set.train_summary == {"tag": "backed-up"}
+
+
+def test_a_store_with_data_is_replaced_only_when_forced(store: Engine, tmp_path: Path) -> None:
+    backup(tmp_path / "bk")
+    with session_factory(store)() as db:
+        repository.add_patient(db, patient(9))
+        db.commit()
+    with pytest.raises(BackupError, match="already holds data.*--force"):
+        restore(tmp_path / "bk")
+    restore(tmp_path / "bk", force=True)
+    kept = list(config.home_dir().glob("kapcds.sqlite3.before-restore-*"))
+    assert len(kept) == 1
+    with session_factory(store)() as db:
+        assert repository.get_patient(db, "KAP-00009") is None
+        assert audit.verify(db).ok
+    conn = sqlite3.connect(kept[0])
+    try:
+        assert conn.execute("SELECT count(*) FROM patients").fetchone()[0] == 4
+    finally:
+        conn.close()
+
+
+def test_a_tampered_backup_is_refused(store: Engine, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    backup(tmp_path / "bk")
+    card = next((tmp_path / "bk" / "registry" / "versions").iterdir()) / "model_card.json"
+    card.write_text(card.read_text() + " ")
+    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "other"))
+    with pytest.raises(BackupError, match="model_card.json does not match its SHA-256"):
+        restore(tmp_path / "bk")
+    assert not (tmp_path / "other" / "kapcds.sqlite3").exists()
+
+
+def test_a_backup_with_a_broken_audit_chain_is_refused(store: Engine, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    backup(tmp_path / "bk")
+    database = tmp_path / "bk" / "kapcds.sqlite3"
+    conn = sqlite3.connect(database)  # someone edits history inside the backup…
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    conn.execute("UPDATE audit_log SET patient_id = 'KAP-00003' WHERE id = 1")
+    conn.commit()
+    conn.close()
+    manifest_path = tmp_path / "bk" / "backup.json"  # …and even fixes the file hash
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["kapcds.sqlite3"] = sha256_file(database)
+    manifest_path.write_text(json.dumps(manifest))
+    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "other"))
+    with pytest.raises(BackupError, match="audit trail does not verify.*entry 1"):
+        restore(tmp_path / "bk")
+
+
+def test_backup_refuses_what_it_cannot_do(store: Engine, tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(BackupError, match="not empty"):
+        backup(tmp_path / "full")
+    with pytest.raises(BackupError, match="pg_dump"):
+        backup(tmp_path / "pg", url="postgresql+psycopg://u:p@localhost/db")
+    with pytest.raises(BackupError, match="not a KAP-CDS backup"):
+        restore(tmp_path / "full")
+
+
+def test_cli_backup_and_restore(store: Engine, tmp_path: Path, cli: Callable[..., Any],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    made = cli("backup", "--out", str(tmp_path / "bk"))
+    assert made.returncode == 0, made.stderr
+    assert "'patients': 3" in made.stdout and "OK:" in made.stdout
+    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "new-home"))
+    back = cli("restore", str(tmp_path / "bk"),
+               "--registry", str(tmp_path / "new-home" / "registry"))
+    assert back.returncode == 0, back.stderr
+    assert "'patients': 3" in back.stdout and "hash chain intact" in back.stdout
+    again = cli("restore", str(tmp_path / "bk"))
+    assert again.returncode == 1 and "--force" in again.stderr
