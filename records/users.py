@@ -230,3 +230,12 @@ def create_first_admin(session: Session, password: str | None) -> str | None:
         return None
     log.warning("created the first administrator account %r", FIRST_ADMIN)
     return generated
+
+
+def idle_expired(last_seen: datetime | None, now: datetime | None = None,
+                 settings: SecuritySettings | None = None) -> bool:
+    """Whether a signed-in session has been idle longer than the setting allows."""
+    if last_seen is None:
+        return True
+    idle = timedelta(minutes=(settings or security_settings()).session_idle_minutes)
+    return (now or utcnow()) - last_seen > idle

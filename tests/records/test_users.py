@@ -139,3 +139,12 @@ def test_first_admin_is_created_once_with_the_given_or_a_generated_password(
 def test_first_admin_takes_the_configured_password(db: Session) -> None:
     assert users.create_first_admin(db, "configured by the operator") is None
     assert users.authenticate(db, "admin", "configured by the operator").ok
+
+
+def test_idle_sessions_expire_after_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = utcnow()
+    assert not users.idle_expired(now - timedelta(minutes=29), now)
+    assert users.idle_expired(now - timedelta(minutes=31), now)
+    assert users.idle_expired(None, now)
+    monkeypatch.setenv("KAPCDS_SESSION_IDLE_MINUTES", "5")
+    assert users.idle_expired(now - timedelta(minutes=6), now)
