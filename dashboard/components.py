@@ -6,6 +6,7 @@ notes typed by users cannot inject markup.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -18,6 +19,14 @@ from models.schema import NAME_COLUMN
 
 BANNER_TEXT = "Model trained on synthetic data — decision support, not a decision"
 PATIENT_KEY = "patient_id"  # the patient shared between pages
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def plain(text: object) -> str:
+    """User text made inert inside Markdown (names and ids typed or imported by users)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def banner(version: str | None) -> None:

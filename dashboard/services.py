@@ -20,7 +20,7 @@ from models.eligibility import EligibilityResult, screen
 from models.explain import PatientExplanation, explain_frame, sentences
 from models.modelset import ModelSet
 from models.predict import predict_frame
-from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, OUTCOMES, feature, outcome
+from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, OUTCOMES, outcome
 from records.db import session_factory
 from records.repository import decisions_for, get_patient, patients_frame
 from records.tables import Patient, TreatmentSession
@@ -295,10 +295,3 @@ def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str]
     differing = [label for label, values in inputs.iterrows() if values.nunique() > 1]
     return Comparison(ids, inputs, risks, contributions, name, differing)
 
-
-def feature_label(name: str) -> str:
-    """Clinical label of a feature (the name itself if the schema does not know it)."""
-    try:
-        return feature(name).label
-    except KeyError:
-        return name

@@ -41,7 +41,8 @@ if patient_id is None:
 
 assessment = services.assess_patient(ws, cohort, patient_id)
 with right:
-    st.subheader(f"{assessment.name} · {assessment.patient_id}")
+    st.subheader(f"{components.plain(assessment.name)} · "
+                 f"{components.plain(assessment.patient_id)}")
     values = assessment.values
     st.caption(", ".join(spec.format_value(values[spec.name]) for spec in FEATURES
                          if spec.name in ("age", "sex", "primary_diagnosis", "phq9_baseline")))

@@ -21,7 +21,7 @@ if flash:
     st.success(flash)
 
 progress = patient_progress(ws, cohort, patient_id)
-st.subheader(f"{progress.name} · {progress.patient_id}")
+st.subheader(f"{components.plain(progress.name)} · {components.plain(progress.patient_id)}")
 st.caption(f"Plan: {progress.plan}")
 attended = len(progress.sessions)
 cols = st.columns(4)

@@ -133,3 +133,10 @@ def test_compare_charts_align_features() -> None:
     assert list(figure.data[0].y) == list(figure.data[1].y) == ["BMI", "Age", "sex"]
     risks = pd.DataFrame({"A": [0.5], "B": [0.25]}, index=["Response"])
     assert [t.name for t in charts.compare_risks(risks).data] == ["A", "B"]
+
+
+def test_user_text_is_inert_in_markdown() -> None:
+    from dashboard.components import plain
+
+    assert plain("[x](http://evil) **b**") == r"\[x\]\(http\://evil\) \*\*b\*\*"
+    assert plain("Novak, Avery") == "Novak, Avery"
