@@ -45,6 +45,9 @@ def _parse_settings(pairs: list[str]) -> dict[str, str]:
 def _import_fhir(args: argparse.Namespace) -> int:
     from interop.fhir_import import import_bundle, import_ndjson_all
     from interop.fhir_store import import_into_store
+    from kapcds.commands_security import operator
+    from records import audit
+    from records.policy import IDENTIFIED
 
     results = []
     for path in _fhir_files(args.target):  # parse everything first: all or nothing
@@ -67,6 +70,9 @@ def _import_fhir(args: argparse.Namespace) -> int:
     with _store_session() as session:
         saved = [import_into_store(session, result, completions=completions, commit=False)
                  for result in results]
+        for patient in saved:  # audited in the same transaction as the import
+            audit.record(session, operator(), "import", IDENTIFIED,
+                         patient_id=patient.patient_id, detail=f"FHIR {args.target}")
         session.commit()
     for patient in saved:
         sys.stdout.write(f"saved as {patient.patient_id}\n")
@@ -77,9 +83,11 @@ def _report(args: argparse.Namespace) -> int:
     from interop.report import render_patient_report
     from interop.report_context import build_report_context
     from kapcds.bootstrap import ensure_model
+    from kapcds.commands_security import record_cli
     from kapcds.files import write_atomically
     from models.registry import Registry
     from models.schema import ID_COLUMN, NAME_COLUMN
+    from records.policy import IDENTIFIED
     from records.repository import get_patient, sessions_frame
 
     ensure_model(args.registry)
@@ -94,6 +102,7 @@ def _report(args: argparse.Namespace) -> int:
                                    explain_outcome=args.outcome)
     out = args.out or Path(f"{args.patient_id}-report.pdf")
     write_atomically(out, render_patient_report(context))
+    record_cli("export", IDENTIFIED, patient_id=args.patient_id, detail=f"PDF report {out}")
     sys.stdout.write(f"{out}\n")
     return 0
 

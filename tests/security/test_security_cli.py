@@ -107,3 +107,27 @@ def test_train_and_promote_are_audited(cli: Callable[..., Any],
     assert entries[1] == ("model_promotion", "model", "success", f"version {version}")
     assert entries[2][:3] == ("model_promotion", "model", "failure")
     assert "no-such-version" in entries[2][3]
+
+
+def test_fhir_import_is_audited_with_the_patients(cli: Callable[..., Any], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import and its audit entries are one transaction (parsing stubbed here)."""
+    from types import SimpleNamespace
+
+    from security_helpers import patient
+
+    from records import repository
+
+    source = tmp_path / "bundle.json"
+    source.write_text("{}")
+    parsed = SimpleNamespace(name="x", fhir_patient_id="f1", found=[], missing=[], warnings=[])
+    monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "first admin password")
+    monkeypatch.setattr("interop.fhir_import.import_bundle", lambda path: parsed)
+    monkeypatch.setattr("interop.fhir_store.import_into_store",
+                        lambda session, result, **k: repository.add_patient(
+                            session, patient(90001)))
+    result = cli("import-fhir", str(source))
+    assert result.returncode == 0, result.stderr
+    imports = [(e["action"], e["patient_id"], e["category"]) for e in _entries()
+               if e["action"] == "import"]
+    assert imports == [("import", "KAP-90001", "identified")]
