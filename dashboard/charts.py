@@ -14,7 +14,6 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from models.estimators import sigmoid
 from models.schema import (
     CADSS_SIGNIFICANT,
     POST_DOSE_DBP_ALERT,
@@ -36,36 +35,32 @@ def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
     return fig
 
 
-def shap_waterfall(base: float, contributions: pd.Series, labels: Mapping[str, str],
+def shap_waterfall(base: float, steps: pd.Series, labels: Mapping[str, str],
                    scale: str = "probability", top: int = 10, title: str = "") -> go.Figure:
-    """Baseline → prediction as a waterfall of per-feature contributions.
+    """Baseline → prediction as a waterfall of additive per-feature steps.
 
-    ``contributions`` are calibrated log-odds (they add up exactly on that scale). On the
-    probability scale each step is the change in probability when the features are added
-    in order of impact, so the bars still end exactly at the predicted probability.
+    Pass the calibrated log-odds base and contributions (``scale="log-odds"``), or the
+    baseline probability and probability effects in percentage points (``"probability"``,
+    the same allocation the explanation sentences use, so chart and text agree). Either
+    way the steps add up exactly to the prediction; the largest ``top`` are shown.
     """
-    order = contributions.abs().sort_values(ascending=False, kind="stable").index
+    order = steps.abs().sort_values(ascending=False, kind="stable").index
     shown, rest = list(order[:top]), list(order[top:])
     names = [labels.get(n, n) for n in shown]
-    steps = [float(contributions[n]) for n in shown]
+    values = [float(steps[n]) for n in shown]
     if rest:
         names.append(f"{len(rest)} other inputs")
-        steps.append(float(contributions[rest].sum()))
-    cumulative = base + np.cumsum([0.0, *steps])
-    if scale == "probability":
-        points = sigmoid(cumulative) * 100
-        values, start, end = list(np.diff(points)), float(points[0]), float(points[-1])
-        axis, fmt = "probability (percentage points)", "{:+.1f}"
-    else:
-        values, start, end = steps, float(base), float(cumulative[-1])
-        axis, fmt = "log-odds", "{:+.2f}"
+        values.append(float(steps[rest].sum()))
+    start = float(base)
+    end = start + float(np.sum(values))
+    digits = 1 if scale == "probability" else 2
+    axis = "probability (%)" if scale == "probability" else "log-odds"
     fig = go.Figure(go.Waterfall(
         name="contributions", orientation="h",
         measure=["absolute", *["relative"] * len(values), "total"],
-        y=["baseline (average patient)", *names, "this patient"],
-        x=[start, *values, end], text=[f"{start:.1f}" if scale == "probability" else
-                                       f"{start:.2f}", *[fmt.format(v) for v in values],
-                                       f"{end:.1f}" if scale == "probability" else f"{end:.2f}"],
+        y=["baseline (average patient)", *names, "this patient"], x=[start, *values, end],
+        text=[f"{start:.{digits}f}", *[f"{v:+.{digits}f}" for v in values],
+              f"{end:.{digits}f}"],
         textposition="outside", increasing={"marker": {"color": UP}},
         decreasing={"marker": {"color": DOWN}}, totals={"marker": {"color": NEUTRAL}},
         connector={"line": {"color": "#bbbbbb"}}))

@@ -90,7 +90,7 @@ with right:
 
 
 @st.fragment
-def explanation_panel(patient_id: str) -> None:
+def explanation_panel(patient_id: str, values: dict) -> None:
     """Only this panel reruns when the clinician picks another outcome or scale."""
     c1, c2 = st.columns([2, 1])
     name = c1.selectbox("Explain outcome", OUTCOME_NAMES, key="cr_outcome",
@@ -99,15 +99,19 @@ def explanation_panel(patient_id: str) -> None:
     explained = services.explain_outcome(ws, cohort, patient_id, name)
     labels = {n: f"{LABELS[n]} = {feature(n).format_value(values[n])}"
               for n in explained.explanation.contributions.index}
+    e = explained.explanation
+    base, steps = ((e.base_proba * 100, e.effects * 100) if scale == "probability"
+                   else (e.base, e.contributions))
     st.plotly_chart(charts.shap_waterfall(
-        explained.explanation.base, explained.explanation.contributions, labels, scale,
+        base, steps, labels, scale,
         title=f"Why {explained.label.lower()} is predicted at "
               f"{explained.explanation.proba:.0%}"), key="cr_waterfall")
     st.markdown(f"**Largest effects on {explained.label.lower()}**")
     for sentence in explained.sentences:
         st.markdown(f"- {sentence}")
-    st.caption("Exact TreeSHAP on the calibrated log-odds: baseline + contributions = the "
-               "prediction. Associations in synthetic data, not causes.")
+    st.caption("Exact TreeSHAP on the calibrated log-odds (baseline + contributions = the "
+               "prediction); the probability view shares the same change out in proportion, "
+               "so its steps also add up exactly. Associations in synthetic data, not causes.")
 
 
 @st.fragment
@@ -140,7 +144,7 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
 
 with right:
     st.divider()
-    explanation_panel(patient_id)
+    explanation_panel(patient_id, assessment.values)
     st.divider()
     decision_panel(patient_id, assessment.suggestion)
     components.model_card(ws.card, ws.version)

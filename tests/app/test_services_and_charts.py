@@ -97,9 +97,12 @@ def test_explanation_adds_up_and_waterfall_ends_at_the_prediction(
     explained = services.explain_outcome(workspace, cohort, "KAP-00007", "remission")
     e = explained.explanation
     assert e.base + e.contributions.sum() == pytest.approx(e.logit, abs=1e-6)
-    for scale, end in (("probability", e.proba * 100), ("log-odds", e.logit)):
-        figure = charts.shap_waterfall(e.base, e.contributions, {}, scale)
+    for base, steps, scale, end in (
+            (e.base_proba * 100, e.effects * 100, "probability", e.proba * 100),
+            (e.base, e.contributions, "log-odds", e.logit)):
+        figure = charts.shap_waterfall(base, steps, {}, scale, top=5)
         assert figure.data[0].x[-1] == pytest.approx(end, abs=1e-6)
+        assert len(figure.data[0].x) == 5 + 3  # baseline, 5 steps, the rest, the patient
 
 
 def test_progress_band_and_cohort_views(workspace: Workspace) -> None:
