@@ -4,6 +4,7 @@ the alerts of patients still in treatment."""
 import streamlit as st
 
 from dashboard import charts, components, resources
+from dashboard.durability import render_durability
 from dashboard.service_cohort import population_summary, risk_distributions
 from models.schema import OUTCOMES, outcome
 
@@ -56,3 +57,5 @@ elif alerts.empty:
     st.info("No alerts for these patients.")
 else:
     st.dataframe(alerts, hide_index=True, width="stretch")
+
+render_durability(model_set=ws.model_set)

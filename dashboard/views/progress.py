@@ -4,6 +4,7 @@
 import streamlit as st
 
 from dashboard import charts, components, forms, resources
+from dashboard.durability import render_durability
 from dashboard.service_entry import FormErrors, save_session
 from dashboard.service_progress import patient_progress, sessions_table
 from models.schema import SESSION_FIELDS
@@ -52,6 +53,8 @@ if attended:
     st.dataframe(sessions_table(progress.sessions), hide_index=True, width="stretch")
 else:
     st.info("No sessions recorded yet.")
+
+render_durability(patient_id, cohort=cohort, model_set=ws.model_set, sessions=progress.sessions)
 
 st.subheader("Record a session")
 defaults = progress.next_session
