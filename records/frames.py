@@ -11,19 +11,32 @@ from sqlalchemy import DateTime, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
+from records.gaps import prediction_blockers
 from records.rows import FEATURE_TYPES, ID_TYPES, SESSION_NULLABLE, SESSION_TYPES, typed_frame
 from records.tables import SESSION_COLUMNS, Patient, TreatmentSession
 
 SESSION_EXTRA_COLUMNS = ("concomitant_medications", "notes", "recorded_at")
 
 
-def patients_frame(session: Session) -> pd.DataFrame:
-    """Every patient: ``patient_id``, ``name`` and each schema feature, ordered by id."""
+def patients_frame(session: Session, *, predictable_only: bool = False) -> pd.DataFrame:
+    """Every patient: ``patient_id``, ``name``, each schema feature and ``data_gaps``.
+
+    ``data_gaps`` (a list per row) names features holding only a placeholder, so services
+    can hide predictions for them; ``predictable_only`` drops patients with a gap in a
+    model input (for training and cohort statistics, which must not see placeholders).
+    """
     table = Patient.__table__
     names = [ID_COLUMN, NAME_COLUMN, *feature_names()]
-    stmt = select(*[table.c[name] for name in names]).order_by(table.c.patient_id)
+    stmt = (select(*[table.c[name] for name in names], table.c.data_gaps)
+            .order_by(table.c.patient_id))
     rows = session.execute(stmt).all()
-    return typed_frame(names, rows, {**ID_TYPES, **FEATURE_TYPES})
+    frame = typed_frame(names, [row[:-1] for row in rows], {**ID_TYPES, **FEATURE_TYPES})
+    gaps = [list(row[-1] or []) for row in rows]
+    frame["data_gaps"] = pd.Series(gaps, index=frame.index, dtype=object)
+    if predictable_only:
+        keep = [not prediction_blockers(g) for g in gaps]
+        frame = frame[keep].reset_index(drop=True)
+    return frame
 
 
 def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFrame:

@@ -9,7 +9,7 @@ action). ``import_patients_and_sessions`` and ``seed_from_samples`` own their tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -18,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
+from models.schema import ID_COLUMN, NAME_COLUMN, defaults, feature_names
 from models.validation import validate_patients, validate_sessions
 from records.bulk import import_patients_and_sessions, seed_from_samples
 from records.errors import DuplicateRecordError, RecordNotFoundError, StaleRecordError
 from records.frames import patients_frame, sessions_frame
+from records.gaps import gap_list
 from records.rows import (
     FEATURE_TYPES,
     SESSION_TYPES,
@@ -43,8 +44,9 @@ from records.tables import (
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "add_patient", "add_session", "decisions_for", "get_patient", "import_patients_and_sessions",
-    "list_patients", "next_patient_id", "patient_count", "patients_frame", "plans_for",
+    "add_patient", "add_session", "confirm_fields", "decisions_for", "get_patient",
+    "import_patients_and_sessions", "list_patients", "next_patient_id", "patient_count",
+    "patients_frame", "plans_for",
     "record_decision", "seed_from_samples", "sessions_for", "sessions_frame", "update_patient",
     "update_session",
 ]
@@ -114,21 +116,29 @@ def _plan(patient: Patient) -> TreatmentPlan:
                                              for name in PLAN_FIELDS})
 
 
-def add_patient(session: Session, data: Mapping[str, Any]) -> Patient:
-    """Add a patient (every schema feature required: no silent defaults) and its first plan.
+def add_patient(session: Session, data: Mapping[str, Any], *, gaps: Iterable[str] = (),
+                import_source: Mapping[str, Any] | None = None) -> Patient:
+    """Add a patient and its first plan; every feature not in ``gaps`` is required.
 
-    Without a ``patient_id`` the next KAP-xxxxx id is used. Raises ``InputValidationError``
-    for invalid values and ``DuplicateRecordError`` for a taken id.
+    A feature in ``gaps`` is stored as the schema-default placeholder (the columns are NOT
+    NULL) and listed in ``data_gaps``, so it is shown as missing and never used to predict
+    until the clinician fills it in: nothing is guessed silently. Without a ``patient_id``
+    the next KAP-xxxxx id is used. Raises ``InputValidationError`` for invalid values and
+    ``DuplicateRecordError`` for a taken id.
     """
     unknown = set(data) - PATIENT_EDITABLE - {ID_COLUMN, "is_synthetic"}
     if unknown:
         raise ValueError(f"unknown patient field(s): {', '.join(sorted(unknown))}")
+    listed = gap_list(gaps)
     patient_id = str(data.get(ID_COLUMN) or "").strip() or next_patient_id(session)
     if get_patient(session, patient_id) is not None:
         raise DuplicateRecordError(f"patient {patient_id!r} already exists")
-    values = _validated_patient({**data, ID_COLUMN: patient_id}, f"patient {patient_id}")
+    placeholders = {name: value for name, value in defaults().items() if name in listed}
+    values = _validated_patient({**data, **placeholders, ID_COLUMN: patient_id},
+                                f"patient {patient_id}")
     patient = Patient(patient_id=patient_id, is_synthetic=bool(data.get("is_synthetic", False)),
-                      **values)
+                      data_gaps=listed,
+                      import_source=dict(import_source) if import_source else None, **values)
     session.add(patient)
     session.add(_plan(patient))
     try:
@@ -137,16 +147,21 @@ def add_patient(session: Session, data: Mapping[str, Any]) -> Patient:
         session.rollback()
         raise DuplicateRecordError(f"patient {patient_id!r} could not be saved: "
                                    f"{exc.orig}") from exc
-    log.info("added patient %s", patient_id)
+    log.info("added patient %s%s", patient_id,
+             f" with {len(listed)} gap(s): {', '.join(listed)}" if listed else "")
     return patient
 
 
 def update_patient(session: Session, patient_id: str, data: Mapping[str, Any],
-                   expected_version: int) -> Patient:
+                   expected_version: int, *, confirmed: Iterable[str] = ()) -> Patient:
     """Change a patient's name/features, refusing if it changed since ``expected_version``.
 
-    A changed treatment plan is also appended to the plan history.
+    A gap is filled (removed from ``data_gaps``) when its value is changed from the
+    placeholder or the field is in ``confirmed`` (the placeholder value is in fact right);
+    forms send every field, so an untouched placeholder must not count as entered. A
+    changed treatment plan is also appended to the plan history.
     """
+    confirmed_set = set(gap_list(confirmed))
     unknown = set(data) - PATIENT_EDITABLE
     if unknown:
         raise ValueError(f"these patient fields cannot be changed: {', '.join(sorted(unknown))}")
@@ -162,6 +177,10 @@ def update_patient(session: Session, patient_id: str, data: Mapping[str, Any],
     changed = {k: v for k, v in values.items() if current[k] != v}
     for key, value in changed.items():
         setattr(patient, key, value)
+    filled = set(patient.data_gaps or []) & (set(changed) | confirmed_set)
+    if filled:
+        patient.data_gaps = [g for g in patient.data_gaps if g not in filled]
+        log.info("patient %s: gap(s) filled: %s", patient_id, ", ".join(sorted(filled)))
     if changed.keys() & set(PLAN_FIELDS):
         session.add(_plan(patient))
     try:
@@ -172,6 +191,12 @@ def update_patient(session: Session, patient_id: str, data: Mapping[str, Any],
     log.info("updated patient %s (%s) to version %s", patient_id,
              ", ".join(sorted(changed)) or "no changes", patient.version)
     return patient
+
+
+def confirm_fields(session: Session, patient_id: str, fields: Iterable[str],
+                   expected_version: int) -> Patient:
+    """Mark gap fields as confirmed: the clinician checked that the stored value is right."""
+    return update_patient(session, patient_id, {}, expected_version, confirmed=fields)
 
 
 def plans_for(session: Session, patient_id: str) -> list[TreatmentPlan]:

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -112,6 +113,11 @@ class Patient(PatientFeatures, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer)
+    # Features whose stored value is only the schema-default placeholder (never used to
+    # predict); emptied as the clinician enters or confirms each one (revision 0003).
+    data_gaps: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Where an imported patient came from: format, FHIR id, source ids, warnings, time.
+    import_source: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -16,7 +16,7 @@ DTYPES = {"int": "int64", "float": "float64", "bool": "bool", "category": "objec
 
 def test_patients_frame_has_schema_columns_and_dtypes(db: Session, make_patient: Row) -> None:
     empty = repo.patients_frame(db)
-    assert list(empty.columns) == ["patient_id", "name", *feature_names()]
+    assert list(empty.columns) == ["patient_id", "name", *feature_names(), "data_gaps"]
     repo.add_patient(db, make_patient(2, bmi=31.5, dx_ptsd=True, route="im",
                                       dose_mg_per_kg=0.6))
     repo.add_patient(db, make_patient(1))
