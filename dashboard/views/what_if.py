@@ -1,0 +1,166 @@
+"""What-if explorer (trainees): change what the clinic controls and watch the predictions and
+the explanation move; save scenarios, find the smallest change that reaches a target, and see
+how one input moves the prediction for this patient and for the cohort.
+
+Patients appear only under a stable pseudonym (de-identified); every widget is built from
+``models.schema``.
+"""
+
+import streamlit as st
+
+from dashboard import charts, charts_lab, components, resources
+from dashboard import service_whatif as svc
+from models.counterfactual import Target, find_counterfactuals
+from models.dependence import dependence
+from models.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
+
+ws = components.start_page("What-if explorer")
+PREFIX = "wi_in_"
+OUTCOME_NAMES = [o.name for o in OUTCOMES]
+
+
+patients = svc.deidentified_patients(resources.cohort(ws))  # cheap (HMAC per row)
+source = st.radio("Start from", ["a de-identified patient", "a blank template"],
+                  horizontal=True, key="wi_source")
+if source == "a de-identified patient" and not patients.empty:
+    pseudo = st.selectbox("Patient (pseudonym)", list(patients.index), key="wi_patient")
+    baseline = svc.inputs_from(patients.loc[pseudo])
+    loaded = f"patient:{pseudo}"
+else:
+    baseline, loaded = svc.inputs_from(None), "template"
+st.caption("Trainee view: de-identified patients only (stable pseudonyms; no names, ids or "
+           "notes).")
+
+if st.session_state.get("wi_loaded") != loaded:  # a new starting point resets every input
+    for name, value in baseline.items():
+        st.session_state[PREFIX + name] = value
+    st.session_state["wi_loaded"] = loaded
+
+
+def _widget(name: str) -> None:
+    """One input widget from its schema definition (dose limits follow the chosen route)."""
+    spec, key = feature(name), PREFIX + name
+    if spec.dtype == "category":
+        st.selectbox(spec.label, list(spec.categories), key=key, help=spec.help,
+                     format_func=spec.category_label)
+    elif spec.dtype == "bool":
+        st.checkbox(spec.label, key=key, help=spec.help)
+    elif name == "dose_mg_per_kg":
+        lo, hi = ROUTE_DOSE_LIMITS[st.session_state[PREFIX + "route"]]
+        st.session_state[key] = min(max(float(st.session_state[key]), lo), hi)
+        st.number_input(f"{spec.label} ({spec.unit}, {lo:g}–{hi:g} for this route)",
+                        min_value=lo, max_value=hi, step=0.05, key=key, help=spec.help)
+    elif spec.dtype == "int":
+        st.number_input(f"{spec.label} ({spec.unit})", min_value=int(spec.min),
+                        max_value=int(spec.max), step=1, key=key, help=spec.help)
+    else:
+        st.number_input(f"{spec.label} ({spec.unit})", min_value=float(spec.min),
+                        max_value=float(spec.max), step=0.5, key=key, help=spec.help)
+
+
+@st.fragment
+def scenario_panel(baseline: dict) -> None:
+    """Inputs, predictions and explanation rerun alone as the trainee edits."""
+    st.subheader("What the clinic can change")
+    cols = st.columns(3)
+    for i, name in enumerate(svc.CLINIC):
+        with cols[i % 3]:
+            _widget(name)
+    with st.expander("What the patient brings", expanded=False):
+        cols = st.columns(3)
+        for i, name in enumerate(svc.PATIENT):
+            with cols[i % 3]:
+                _widget(name)
+    scenario = svc.inputs_from({n: st.session_state[PREFIX + n] for n in svc.FEATURE_NAMES})
+    st.session_state["wi_scenario"] = scenario
+    for sentence in ws.model_set.ood.explain_flags(scenario):
+        st.warning(sentence, icon=":material/travel_explore:")
+
+    st.subheader("Baseline vs scenario")
+    proba = svc.predict(ws.model_set, {"baseline": baseline, "scenario": scenario})
+    percent = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
+    st.dataframe(svc.prediction_table(proba), hide_index=True, key="wi_predictions",
+                 column_config={"baseline": percent, "scenario": percent,
+                                "change (points)": st.column_config.NumberColumn(
+                                    format="%+.1f")})
+    changes = svc.changed_inputs(baseline, scenario)
+    st.caption("Changed: " + ("; ".join(changes) if changes else "nothing yet"))
+    name = st.selectbox("Explain outcome", OUTCOME_NAMES, key="wi_explain",
+                        format_func=lambda n: outcome(n).label)
+    explained = svc.explain_scenarios(ws.model_set, baseline, scenario, name)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.shap_waterfall(
+        explained.base_proba * 100, explained.scenario * 100, svc.LABELS,
+        title="Scenario: from the average patient to this plan (points)"), key="wi_waterfall")
+    right.plotly_chart(charts_lab.contribution_change(
+        explained.table, title="Each input's effect, baseline vs scenario"), key="wi_change")
+    st.dataframe(explained.table, hide_index=True, key="wi_change_table",
+                 column_config={c: st.column_config.NumberColumn(format="%+.1f")
+                                for c in ("baseline effect", "scenario effect", "change")})
+
+    label = st.text_input("Scenario name", key="wi_name", placeholder="e.g. IM, taper benzo")
+    if st.button("Save scenario", key="wi_save"):
+        saved = st.session_state.setdefault("wi_scenarios", {})
+        title = label.strip() or f"scenario {len(saved) + 1}"
+        saved[title] = dict(scenario)
+        st.success(f"Saved '{title}'.")
+
+
+scenario_panel(baseline)
+
+st.subheader("Saved scenarios")
+saved = st.session_state.get("wi_scenarios", {})
+if not saved:
+    st.info("Save a scenario above to compare up to four side by side.")
+else:
+    chosen = st.multiselect("Compare (up to four)", list(saved), default=list(saved)[-4:],
+                            max_selections=svc.MAX_COMPARED, key="wi_compare")
+    if chosen:
+        table = svc.compare_table(ws.model_set, baseline, {n: saved[n] for n in chosen})
+        st.plotly_chart(charts.compare_risks(table.drop(index="changed inputs").astype(float)),
+                        key="wi_compare_chart")
+        st.dataframe(table.astype(str), key="wi_compare_table")
+
+current = st.session_state.get("wi_scenario", baseline)
+st.subheader("Smallest change that reaches a target")
+c1, c2, c3 = st.columns(3)
+goal = c1.selectbox("Outcome", OUTCOME_NAMES, key="wi_cf_outcome",
+                    format_func=lambda n: outcome(n).label)
+kind = outcome(goal).kind
+direction = "above" if kind == "benefit" else "below"
+threshold = c2.slider(f"Probability {direction} (%)", 1, 99, 60 if kind == "benefit" else 10,
+                      key="wi_cf_threshold")
+c3.caption("Searches only the inputs the clinic controls, within the schema ranges and the "
+           "route's dose limits; ranked by the number of inputs changed, then the size of "
+           "the change (each number's change as a share of its allowed range, 1 per changed "
+           "category).")
+if c3.button("Find options", key="wi_cf_run"):
+    st.session_state["wi_cf_result"] = find_counterfactuals(
+        ws.model_set, current, [Target(goal, direction, threshold / 100)])
+result = st.session_state.get("wi_cf_result")
+if result is not None:
+    if result.already_met:
+        st.success(result.message)
+    elif not result.options:
+        st.info(result.message, icon=":material/block:")
+    else:
+        st.caption(f"Target: {result.targets[0].describe()}. {result.message}")
+        st.dataframe(svc.options_table(result), hide_index=True, key="wi_cf_table",
+                     column_config={o.label: st.column_config.NumberColumn(format="percent")
+                                    for o in OUTCOMES})
+
+st.subheader("How one input moves the prediction")
+d1, d2 = st.columns(2)
+inputs = [f.name for f in FEATURES if f.model_input]
+dep_feature = d1.selectbox("Input", inputs, index=inputs.index("dose_mg_per_kg"),
+                           key="wi_dep_feature", format_func=lambda n: feature(n).label)
+dep_outcome = d2.selectbox("Outcome", OUTCOME_NAMES, key="wi_dep_outcome",
+                           format_func=lambda n: outcome(n).label)
+dep = dependence(ws.model_set, current, resources.cohort(ws), dep_feature, dep_outcome)
+spec = feature(dep_feature)
+st.plotly_chart(charts_lab.dependence_chart(
+    dep.curve, dep.patient_value, f"{spec.label} {spec.unit}".strip(),
+    title=f"P({outcome(dep_outcome).label.lower()}) across the allowed range"), key="wi_dep")
+st.caption(f"Red: this scenario with only {spec.label.lower()} varied (ICE). Grey: "
+           f"{dep.note} ({dep.n_cohort}), each with the same input varied (partial "
+           "dependence). Beyond the training data's range the model extrapolates.")

@@ -1,0 +1,68 @@
+"""What-if explorer: de-identified, schema widgets, live predictions, scenarios, counterfactuals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from apptest_helpers import plotly_figures, texts
+from streamlit.testing.v1 import AppTest
+
+from dashboard import services
+from dashboard.components import BANNER_TEXT
+from models.schema import NAME_COLUMN
+
+VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "what_if.py"
+
+
+@pytest.fixture
+def page(kapcds_home: Path) -> AppTest:
+    """The page on its own (the router registers it separately)."""
+    at = AppTest.from_file(str(VIEW), default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _scenario(at: AppTest) -> list[float]:
+    table = next(d.value for d in at.dataframe if "scenario" in d.value.columns)
+    return [round(float(v), 6) for v in table["scenario"]]
+
+
+def test_renders_deidentified_with_banner(page: AppTest, workspace) -> None:
+    assert BANNER_TEXT in texts(page.warning)
+    options = page.selectbox(key="wi_patient").options
+    assert options and all(o.startswith("P-") for o in options)
+    cohort = services.cohort_table(workspace)  # the store's names and ids must never appear
+    shown = " ".join(options) + texts(page.markdown) + texts(page.caption)
+    names = set(cohort[NAME_COLUMN].head(50))
+    assert not any(name in shown for name in names)
+    assert not any(pid in shown for pid in cohort.index[:50])
+    assert len(plotly_figures(page)) >= 3
+
+
+def test_widget_change_updates_predictions_and_saves(page: AppTest) -> None:
+    before = _scenario(page)
+    page.selectbox(key="wi_in_psychotherapy").set_value("none").run()
+    page.selectbox(key="wi_in_route").set_value("oral_sublingual").run()
+    assert not page.exception
+    assert _scenario(page) != before
+    dose = page.number_input(key="wi_in_dose_mg_per_kg")
+    assert dose.min == 0.5 and dose.max == 3.0
+    page.text_input(key="wi_name").input("oral, no therapy").run()
+    page.button(key="wi_save").click().run()
+    assert "oral, no therapy" in page.multiselect(key="wi_compare").value
+    table = next(d.value for d in page.dataframe if "changed inputs" in d.value.index)
+    assert "Route" in table.loc["changed inputs", "oral, no therapy"]
+
+
+def test_counterfactual_panel(page: AppTest) -> None:
+    page.slider(key="wi_cf_threshold").set_value(99).run()
+    page.button(key="wi_cf_run").click().run()
+    shown = texts(page.info) + texts(page.success)
+    assert "Not reachable within the clinical limits" in shown or any(
+        "inputs changed" in d.value.columns for d in page.dataframe)
+    page.slider(key="wi_cf_threshold").set_value(5).run()
+    page.button(key="wi_cf_run").click().run()
+    assert "already meets" in texts(page.success) or any(
+        "inputs changed" in d.value.columns for d in page.dataframe)
