@@ -42,6 +42,11 @@ def _parse_settings(pairs: list[str]) -> dict[str, str]:
     return values
 
 
+def _format_of(target: Path) -> str:
+    """The import_source format recorded with each saved patient."""
+    return "FHIR R4 NDJSON" if target.suffix.lower() == ".ndjson" else "FHIR R4"
+
+
 def _import_fhir(args: argparse.Namespace) -> int:
     from interop.fhir_import import import_bundle, import_ndjson_all
     from interop.fhir_store import import_into_store
@@ -68,14 +73,19 @@ def _import_fhir(args: argparse.Namespace) -> int:
         raise ValueError("--set fills gaps of a single patient; this input has "
                          f"{len(results)} patients")
     with _store_session() as session:
-        saved = [import_into_store(session, result, completions=completions, commit=False)
+        saved = [import_into_store(session, result, completions=completions, commit=False,
+                                   source_format=_format_of(args.target))
                  for result in results]
         for patient in saved:  # audited in the same transaction as the import
             audit.record(session, operator(), "import", IDENTIFIED,
                          patient_id=patient.patient_id, detail=f"FHIR {args.target}")
         session.commit()
-    for patient in saved:
-        sys.stdout.write(f"saved as {patient.patient_id}\n")
+    for patient in saved:  # gaps are saved and listed, never guessed (issue 7)
+        gaps = list(patient.data_gaps or [])
+        sys.stdout.write(f"saved as {patient.patient_id} "
+                         + (f"with {len(gaps)} gap(s) to fill in: {', '.join(gaps)}; "
+                            "predictions stay hidden until model inputs are filled\n"
+                            if gaps else "(complete)\n"))
     return 0
 
 
@@ -111,8 +121,9 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands to the parser."""
     p = sub.add_parser("import-fhir", help="import patients from FHIR R4 bundles or NDJSON",
                        description="Read FHIR R4 Bundles (JSON) or NDJSON bulk exports, say "
-                       "what was found and what is missing, and save complete patients "
-                       "(all or nothing). Missing inputs are never guessed.")
+                       "what was found and what is missing, and save the patients (all or "
+                       "nothing) with their gaps listed. Missing inputs are never guessed; "
+                       "predictions stay hidden until the gaps are filled.")
     p.add_argument("target", type=Path, help="a .json/.ndjson file or a folder of them")
     p.add_argument("--dry-run", action="store_true", help="report only; save nothing")
     p.add_argument("--set", action="append", default=[], metavar="FEATURE=VALUE",

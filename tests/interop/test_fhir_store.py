@@ -1,4 +1,4 @@
-"""Saving an import: all or nothing, gaps filled by the clinician, nothing guessed."""
+"""Saving an import: one transaction, gaps saved and listed (issue 7), nothing guessed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fhir_builders import COMPLETIONS, REF_DATE, bundle, full_record
 from sqlalchemy.orm import Session
 
 from interop.fhir_import import IncompleteImportError, import_bundle, import_into_store
+from models.schema import defaults
 from models.validation import InputValidationError
 from records import DuplicateRecordError, repository
 
@@ -16,15 +17,33 @@ def result():
     return import_bundle(bundle(full_record()), reference_date=REF_DATE)
 
 
-def test_incomplete_import_is_refused_and_nothing_saved(db: Session, result):
+def test_import_with_gaps_is_saved_with_the_gaps_listed(db: Session, result):
+    assert result.missing
+    patient = import_into_store(db, result)
+    stored = repository.get_patient(db, patient.patient_id)
+    assert stored is not None and stored.data_gaps == result.missing
+    features = stored.features()
+    for name in result.missing:  # a placeholder, listed as a gap, never a guess
+        assert features[name] == defaults()[name]
+    for name, value in result.patient.items():
+        assert features[name] == value
+    source = stored.import_source
+    assert source is not None and source["fhir_patient_id"] == result.fhir_patient_id
+    assert source["source_ids"] == result.source_ids and source["warnings"] == result.warnings
+    assert source["format"] and source["imported_at"]
+
+
+def test_completions_fill_some_gaps_and_the_rest_stay_listed(db: Session, result):
+    partial = dict(list(COMPLETIONS.items())[:5])
+    patient = import_into_store(db, result, completions=partial)
+    assert patient.data_gaps == [n for n in result.missing if n not in partial]
+
+
+def test_complete_only_mode_refuses_gaps_and_saves_nothing(db: Session, result):
     with pytest.raises(IncompleteImportError) as info:
-        import_into_store(db, result)
+        import_into_store(db, result, allow_gaps=False)
     assert set(info.value.gaps) == set(result.missing)
     assert "Nothing was saved" in str(info.value)
-    assert repository.patient_count(db) == 0
-    partial = dict(list(COMPLETIONS.items())[:5])
-    with pytest.raises(IncompleteImportError):
-        import_into_store(db, result, completions=partial)
     assert repository.patient_count(db) == 0
 
 
@@ -36,6 +55,7 @@ def test_completed_import_is_saved_with_fhir_values(db: Session, result):
     for name, value in result.patient.items():
         assert features[name] == value
     assert features["route"] == "iv" and patient.patient_id == "KAP-00001"
+    assert stored.data_gaps == []
 
 
 def test_given_patient_id_and_duplicate_refused(db: Session, result):
