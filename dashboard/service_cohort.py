@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.alerts import cohort_alerts, in_treatment
+from dashboard.service_gaps import predictable
 from dashboard.services import STATUS_LABELS, Workspace, probability_column
 from models.explain import explain_frame
 from models.schema import DIAGNOSES, DIAGNOSIS_LABELS, FEATURES, OUTCOMES, feature
@@ -36,7 +37,9 @@ class CohortExplanation:
 
 
 def population_summary(cohort: pd.DataFrame) -> dict[str, pd.DataFrame | dict[str, float]]:
-    """Headline numbers, eligibility counts and indications for the whole store."""
+    """Headline numbers, eligibility counts and indications (patients without gaps in model
+    inputs: placeholders must not shift cohort statistics)."""
+    cohort = predictable(cohort)
     n = len(cohort)
     headline = {
         "patients": float(n),
@@ -55,7 +58,8 @@ def population_summary(cohort: pd.DataFrame) -> dict[str, pd.DataFrame | dict[st
 
 
 def risk_distributions(cohort: pd.DataFrame) -> pd.DataFrame:
-    """Long table (outcome label, probability) of every stored patient's predictions."""
+    """Long table (outcome label, probability) of every predictable patient's predictions."""
+    cohort = predictable(cohort)
     parts = [pd.DataFrame({"outcome": spec.label,
                            "probability": cohort[probability_column(spec.name)].to_numpy()})
              for spec in OUTCOMES if probability_column(spec.name) in cohort]
@@ -93,7 +97,9 @@ def explain_cohort_outcome(ws: Workspace, sample: pd.DataFrame, name: str) -> Co
 
 def cohort_explanations(ws: Workspace, cohort: pd.DataFrame,
                         seed: int = 0) -> dict[str, CohortExplanation]:
-    """Global SHAP for every outcome on (a seeded sample of at most MAX_EXPLAINED) patients."""
+    """Global SHAP for every outcome on (a seeded sample of at most MAX_EXPLAINED) patients
+    without gaps in model inputs."""
+    cohort = predictable(cohort)
     sample = cohort if len(cohort) <= MAX_EXPLAINED else cohort.sample(MAX_EXPLAINED,
                                                                        random_state=seed)
     out = {name: explain_cohort_outcome(ws, sample, name) for name in ws.model_set.outcomes}

@@ -16,6 +16,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from dashboard.service_gaps import (  # noqa: F401 - needs_message is for the pages
+    INCOMPLETE,
+    PREDICTION_GAPS,
+    SCREEN_GAPS,
+    mark_gaps,
+    needs_message,
+)
 from models.eligibility import EligibilityResult, screen
 from models.explain import PatientExplanation, explain_frame, sentences
 from models.modelset import ModelSet
@@ -30,6 +37,7 @@ log = logging.getLogger(__name__)
 STATUS_LABELS = {
     "eligible": "eligible", "eligible_with_cautions": "eligible with cautions",
     "not_eligible": "not eligible", "no_indication": "no indication",
+    INCOMPLETE: "inputs missing",
 }
 DECISION_LABELS = {"proceed": "proceed", "proceed_with_cautions": "proceed with cautions",
                    "do_not_proceed": "do not proceed"}
@@ -82,6 +90,7 @@ def cohort_table(ws: Workspace) -> pd.DataFrame:
     predicted = predict_frame(ws.model_set, patients).drop(columns=[ID_COLUMN])
     table = pd.concat([patients, predicted], axis=1)
     table.index = table[ID_COLUMN].astype(str)
+    mark_gaps(table)  # placeholders never become predictions (issue 7)
     log.info("cohort table: %d patients, model %s", len(table), ws.version)
     return table
 
@@ -138,12 +147,14 @@ class Assessment:
     name: str
     version: int
     values: dict[str, Any]
-    eligibility: EligibilityResult
+    eligibility: EligibilityResult | None  # None while a screen input is a data gap
     risks: list[OutcomeRisk]
     ood: list[str]
     suggestion: str
     model_version: str
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    prediction_needs: list[str] = field(default_factory=list)  # missing model inputs
+    screen_needs: list[str] = field(default_factory=list)  # missing screen inputs
 
 
 def wilson(successes: float, n: int, z: float = WILSON_Z) -> tuple[float, float]:
@@ -182,7 +193,8 @@ def outcome_risk(card: dict[str, Any], cohort: pd.DataFrame, name: str, p: float
     bin, i.e. how far such a number has been from reality on unseen patients.
     """
     spec = outcome(name)
-    column = cohort[probability_column(name)] if len(cohort) else pd.Series(dtype=float)
+    column = (cohort[probability_column(name)].dropna() if len(cohort)
+              else pd.Series(dtype=float))
     percentile = float((column < p).mean() * 100) if len(column) else float("nan")
     row = _calibration_bin(card, name, p)
     if row is None:
@@ -214,20 +226,29 @@ def inputs_of(row: pd.Series) -> dict[str, Any]:
 
 
 def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Assessment:
-    """Eligibility, every prediction with uncertainty and percentile, OOD flags, decisions."""
+    """Eligibility, every prediction with uncertainty and percentile, OOD flags, decisions.
+
+    With a model input missing (a data gap) there are no risks, only ``prediction_needs``;
+    with a screen input missing the screen cannot run (``eligibility`` is None) and the
+    suggestion is not to proceed until ``screen_needs`` are filled in.
+    """
     row = patient_row(cohort, patient_id)
     values = inputs_of(row)
-    result = screen(values)
-    risks = [outcome_risk(ws.card, cohort, spec.name,
-                          float(row[probability_column(spec.name)]))
-             for spec in OUTCOMES if probability_column(spec.name) in row.index]
+    needs = list(row.get(PREDICTION_GAPS, []) or [])
+    screen_needs = list(row.get(SCREEN_GAPS, []) or [])
+    result = None if screen_needs else screen(values)
+    risks = [] if needs else [
+        outcome_risk(ws.card, cohort, spec.name, float(row[probability_column(spec.name)]))
+        for spec in OUTCOMES if probability_column(spec.name) in row.index]
     with session_factory(ws.engine)() as session:
         stored_patient = get_patient(session, patient_id)
     if stored_patient is None:
         raise KeyError(f"no patient {patient_id!r} in the store")
+    ood = [] if needs else ws.model_set.ood.explain_flags(values)
+    suggestion = "do_not_proceed" if result is None else suggest_decision(result)
     return Assessment(patient_id, str(row[NAME_COLUMN]), int(stored_patient.version), values,
-                      result, risks, ws.model_set.ood.explain_flags(values),
-                      suggest_decision(result), ws.version, decision_history(ws, patient_id))
+                      result, risks, ood, suggestion, ws.version,
+                      decision_history(ws, patient_id), needs, screen_needs)
 
 
 def decision_history(ws: Workspace, patient_id: str) -> list[dict[str, Any]]:
@@ -292,6 +313,9 @@ def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str]
     frame = cohort.loc[ids, [f.name for f in FEATURES]]
     contributions = explain_frame(ws.model_set, frame, name).contributions.T
     contributions.columns = ids
+    for pid, r in zip(ids, rows, strict=True):  # placeholders explain nothing (issue 7)
+        if r.get(PREDICTION_GAPS):
+            contributions[pid] = float("nan")
     differing = [label for label, values in inputs.iterrows() if values.nunique() > 1]
     return Comparison(ids, inputs, risks, contributions, name, differing)
 

@@ -4,7 +4,7 @@ OOD warnings and the clinician's decision (append-only)."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, forms, resources, services
+from dashboard import charts, components, forms, report_button, resources, services
 from dashboard.service_cohort import risk_distributions
 from dashboard.service_entry import FormErrors, save_decision
 from models.schema import FEATURES, OUTCOMES, feature, outcome
@@ -47,46 +47,55 @@ with right:
     st.caption(", ".join(spec.format_value(values[spec.name]) for spec in FEATURES
                          if spec.name in ("age", "sex", "primary_diagnosis", "phq9_baseline")))
     result = assessment.eligibility
-    status = services.STATUS_LABELS[result.status]
-    show = {"eligible": st.success, "eligible_with_cautions": st.warning}.get(result.status,
-                                                                              st.error)
-    show(f"Screen: {status}. {result.summary}")
-    with st.expander("Eligibility checklist (clinical-reference §4)",
-                     expanded=result.status != "eligible"):
-        for finding in result.indications:
-            st.markdown(f":green[✔ indication] · {finding.label} — {finding.reason}")
-        for finding in result.exclusions:
-            st.markdown(f":red[✖ exclusion] · {finding.label} — {finding.reason}")
-        for finding in result.cautions:
-            st.markdown(f":orange[⚠ caution] · {finding.label} — {finding.reason}")
+    if result is None:  # a screen input is a data gap: no screen, nothing guessed
+        st.warning(services.needs_message(assessment.screen_needs, "Eligibility screen needs")
+                   + ". Fill them in on the Data entry page.", icon=":material/rule:")
+    else:
+        status = services.STATUS_LABELS[result.status]
+        show = {"eligible": st.success, "eligible_with_cautions": st.warning}.get(result.status,
+                                                                                  st.error)
+        show(f"Screen: {status}. {result.summary}")
+        with st.expander("Eligibility checklist (clinical-reference §4)",
+                         expanded=result.status != "eligible"):
+            for finding in result.indications:
+                st.markdown(f":green[✔ indication] · {finding.label} — {finding.reason}")
+            for finding in result.exclusions:
+                st.markdown(f":red[✖ exclusion] · {finding.label} — {finding.reason}")
+            for finding in result.cautions:
+                st.markdown(f":orange[⚠ caution] · {finding.label} — {finding.reason}")
     for sentence in assessment.ood:
         st.warning(sentence, icon=":material/travel_explore:")
     if not assessment.ood:
         st.caption("Inputs lie within the range of the training data.")
 
-    st.markdown("**Predicted outcomes** (model version "
-                f"`{assessment.model_version}`)")
-    table = pd.DataFrame([{
-        "outcome": r.label, "predicted": r.probability, "cohort percentile": r.percentile,
-        "test patients predicted": r.similar, "n": r.n_similar, "had it": r.observed,
-        "95 % CI": "" if r.observed is None else f"{r.observed_lo:.0%}–{r.observed_hi:.0%}"}
-        for r in assessment.risks])
-    share = st.column_config.NumberColumn(format="percent", width="small")
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "predicted": st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                     max_value=1, width="small"),
-        "test patients predicted": st.column_config.TextColumn("bin", width="small"),
-        "95 % CI": st.column_config.TextColumn(width="small"),
-        "cohort percentile": st.column_config.NumberColumn("percentile", format="%.0f",
-                                                           width="small"),
-        "n": st.column_config.NumberColumn(width="small"), "had it": share})
-    st.caption("Uncertainty is not a confidence interval for this patient: 'had it' is how "
-               "often the outcome happened among the n held-out test patients whose "
-               "prediction fell in the same 10-point bin (model card), with a Wilson 95 % "
-               "interval. The percentile places the prediction among the patients in the "
-               "store. Discrimination (ROC AUC with CI) is in the model card below.")
-    st.plotly_chart(charts.risk_profile({r.label: r.probability for r in assessment.risks},
-                                        risk_distributions(cohort)), key="cr_profile")
+    if assessment.prediction_needs:  # issue 7: never predict from a placeholder
+        st.warning(services.needs_message(assessment.prediction_needs, "Predictions need")
+                   + ". Fill them in on the Data entry page to see predictions.",
+                   icon=":material/block:")
+    else:
+        st.markdown("**Predicted outcomes** (model version "
+                    f"`{assessment.model_version}`)")
+        table = pd.DataFrame([{
+            "outcome": r.label, "predicted": r.probability, "cohort percentile": r.percentile,
+            "test patients predicted": r.similar, "n": r.n_similar, "had it": r.observed,
+            "95 % CI": "" if r.observed is None else f"{r.observed_lo:.0%}–{r.observed_hi:.0%}"}
+            for r in assessment.risks])
+        share = st.column_config.NumberColumn(format="percent", width="small")
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "predicted": st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                         max_value=1, width="small"),
+            "test patients predicted": st.column_config.TextColumn("bin", width="small"),
+            "95 % CI": st.column_config.TextColumn(width="small"),
+            "cohort percentile": st.column_config.NumberColumn("percentile", format="%.0f",
+                                                               width="small"),
+            "n": st.column_config.NumberColumn(width="small"), "had it": share})
+        st.caption("Uncertainty is not a confidence interval for this patient: 'had it' is how "
+                   "often the outcome happened among the n held-out test patients whose "
+                   "prediction fell in the same 10-point bin (model card), with a Wilson 95 % "
+                   "interval. The percentile places the prediction among the patients in the "
+                   "store. Discrimination (ROC AUC with CI) is in the model card below.")
+        st.plotly_chart(charts.risk_profile({r.label: r.probability for r in assessment.risks},
+                                            risk_distributions(cohort)), key="cr_profile")
 
 
 @st.fragment
@@ -144,7 +153,9 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
 
 with right:
     st.divider()
-    explanation_panel(patient_id, assessment.values)
+    if not assessment.prediction_needs:
+        explanation_panel(patient_id, assessment.values)
     st.divider()
     decision_panel(patient_id, assessment.suggestion)
+    report_button.render(ws, cohort, patient_id, key="cr_report")
     components.model_card(ws.card, ws.version)

@@ -3,7 +3,7 @@ all-or-nothing with a row-by-row error table."""
 
 import streamlit as st
 
-from dashboard import components, forms, resources
+from dashboard import components, fhir_panel, forms, resources
 from dashboard.service_entry import (
     FormErrors,
     StaleEditError,
@@ -94,3 +94,4 @@ with import_tab:
             st.error(f"Nothing was imported: {len(outcome.errors)} problem(s). Fix the rows "
                      "below and upload again.", icon=":material/error:")
             st.dataframe(outcome.errors, hide_index=True, width="stretch")
+    fhir_panel.render(ws)

@@ -3,7 +3,7 @@
 
 import streamlit as st
 
-from dashboard import charts, components, forms, resources
+from dashboard import charts, components, forms, report_button, resources
 from dashboard.durability import render_durability
 from dashboard.service_entry import FormErrors, save_session
 from dashboard.service_progress import patient_progress, sessions_table
@@ -24,6 +24,7 @@ if flash:
 progress = patient_progress(ws, cohort, patient_id)
 st.subheader(f"{components.plain(progress.name)} · {components.plain(progress.patient_id)}")
 st.caption(f"Plan: {progress.plan}")
+report_button.render(ws, cohort, patient_id, key="pr_report")
 attended = len(progress.sessions)
 cols = st.columns(4)
 cols[0].metric("Sessions attended", f"{attended} of {progress.planned_sessions}")

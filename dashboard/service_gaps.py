@@ -1,0 +1,54 @@
+"""Keeping placeholders out of predictions (issue 7; no Streamlit here).
+
+A patient saved with gaps holds schema-default placeholders for the missing inputs. The
+cohort table still lists such a patient (so it can be opened and completed), but its
+predictions are blanked and cohort statistics leave it out: a placeholder is never shown
+as if it were the patient's value.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from records.gaps import labels, prediction_blockers, screen_blockers
+
+log = logging.getLogger(__name__)
+
+GAPS = "data_gaps"
+PREDICTION_GAPS = "prediction_gaps"
+SCREEN_GAPS = "screen_gaps"
+INCOMPLETE = "incomplete"  # eligibility status while screen inputs are missing
+
+
+def mark_gaps(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the blocker columns and blank what placeholders would have produced."""
+    gaps = table[GAPS] if GAPS in table else pd.Series([[]] * len(table), index=table.index)
+    table[PREDICTION_GAPS] = [prediction_blockers(g) for g in gaps]
+    table[SCREEN_GAPS] = [screen_blockers(g) for g in gaps]
+    blocked = table[PREDICTION_GAPS].map(bool).to_numpy(dtype=bool)
+    if blocked.any():
+        for column in [c for c in table.columns if c.endswith("_probability")]:
+            table[column] = table[column].astype(float)
+            table.loc[blocked, column] = np.nan
+        table.loc[blocked, "ood_overall"] = False
+        log.info("%d patient(s) with missing model inputs: predictions hidden",
+                 int(blocked.sum()))
+    unscreened = table[SCREEN_GAPS].map(bool).to_numpy(dtype=bool)
+    if unscreened.any() and "eligibility_status" in table:
+        table.loc[unscreened, "eligibility_status"] = INCOMPLETE
+    return table
+
+
+def predictable(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Patients whose model inputs are all real values (for cohort views and statistics)."""
+    if PREDICTION_GAPS not in cohort or cohort.empty:
+        return cohort
+    return cohort[~cohort[PREDICTION_GAPS].map(bool).to_numpy(dtype=bool)]
+
+
+def needs_message(names: list[str], what: str = "predictions need") -> str:
+    """``predictions need: PHQ-9 at baseline, BMI`` (labels as the clinician knows them)."""
+    return f"{what}: {labels(names)}" if names else ""

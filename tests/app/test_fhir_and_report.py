@@ -1,0 +1,112 @@
+"""Issue 7 on the pages: a patient with a blocking gap shows no prediction until the gap is
+filled; the FHIR upload panel saves with gaps; the PDF report downloads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from apptest_helpers import texts
+from streamlit.testing.v1 import AppTest
+
+from dashboard import services
+from dashboard.report_button import build_pdf
+from dashboard.service_fhir import describe, parse_upload
+from models.schema import defaults, model_feature_names
+from records.db import session_factory
+from records.repository import add_patient, get_patient, update_patient
+
+GAP_ID = "GAP-00001"  # outside the KAP- series, so other tests' next ids do not move
+BLOCKING = "phq9_baseline" if "phq9_baseline" in model_feature_names() else \
+    model_feature_names()[0]
+
+
+def _bundle(pid: str = "fhir-apptest") -> bytes:
+    patient = {"resourceType": "Patient", "id": pid, "gender": "female",
+               "birthDate": "1980-03-15",
+               "name": [{"use": "official", "family": "Upload", "given": ["Robin"]}]}
+    return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": f"http://example.org/fhir/Patient/{pid}", "resource": patient}]}).encode()
+
+
+@pytest.fixture(scope="module")
+def gap_patient(workspace: services.Workspace) -> str:
+    """A stored patient whose baseline PHQ-9 (a model input) is a data gap."""
+    with session_factory(workspace.engine)() as session:
+        if get_patient(session, GAP_ID) is None:
+            add_patient(session, {**defaults(), "patient_id": GAP_ID, "name": "Gap Patient"},
+                        gaps=[BLOCKING])
+            session.commit()
+    return GAP_ID
+
+
+def _fill(workspace: services.Workspace, patient_id: str) -> None:
+    with session_factory(workspace.engine)() as session:
+        patient = get_patient(session, patient_id)
+        assert patient is not None
+        value = 17 if BLOCKING == "phq9_baseline" else None
+        update_patient(session, patient_id, {BLOCKING: value}, patient.version,
+                       confirmed=[] if value is not None else [BLOCKING])
+        session.commit()
+
+
+def _review(open_page: Callable[[str], AppTest], patient_id: str) -> AppTest:
+    at = open_page("candidate_review")
+    at.text_input(key="cr_search").set_value(patient_id).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_blocking_gap_hides_predictions_until_filled(
+        open_page: Callable[[str], AppTest], workspace: services.Workspace,
+        gap_patient: str) -> None:
+    cohort = services.cohort_table(workspace)
+    assessment = services.assess_patient(workspace, cohort, gap_patient)
+    assert assessment.risks == [] and assessment.prediction_needs == [BLOCKING]
+    assert services.needs_message(assessment.prediction_needs).startswith("predictions need:")
+    at = _review(open_page, gap_patient)
+    warnings = texts(at.warning)
+    assert "Predictions need:" in warnings
+    assert not any("Predicted outcomes" in m.value for m in at.markdown)
+    assert "The PDF report needs" in texts(at.caption)
+    assert not at.get("download_button")
+
+    _fill(workspace, gap_patient)
+    cohort = services.cohort_table(workspace)
+    assessment = services.assess_patient(workspace, cohort, gap_patient)
+    assert assessment.prediction_needs == [] and len(assessment.risks) > 0
+    at = _review(open_page, gap_patient)
+    assert "Predictions need:" not in texts(at.warning)
+    assert any("Predicted outcomes" in m.value for m in at.markdown)
+
+
+def test_pdf_download_button_on_review_and_progress(
+        open_page: Callable[[str], AppTest], workspace: services.Workspace) -> None:
+    at = _review(open_page, "KAP-00001")
+    assert [b.proto.label for b in at.get("download_button")] == ["Download PDF report"]
+    at = open_page("progress")
+    assert len(at.get("download_button")) == 1
+    assert build_pdf(workspace, "KAP-00001").startswith(b"%PDF")
+
+
+def test_fhir_panel_renders_and_saves_with_gaps(
+        open_page: Callable[[str], AppTest], workspace: services.Workspace) -> None:
+    results = parse_upload("upload.json", _bundle())
+    row = describe(results[0])
+    assert row["found"] and row["predictions need"] != "-"
+    at = open_page("data_entry")
+    assert at.get("file_uploader"), "the FHIR upload control is on the page"
+    at.session_state["fhir_upload"] = ("upload.json", _bundle())
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.dataframe) >= 1
+    at.button(key="fhir_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    saved = at.session_state["fhir_saved"]
+    assert len(saved) == 1 and saved[0].gaps and saved[0].blocking
+    assert "Predictions for" in texts(at.info)
+    with session_factory(workspace.engine)() as session:
+        stored = get_patient(session, saved[0].patient_id)
+        assert stored is not None and stored.data_gaps == saved[0].gaps
+        assert stored.import_source["format"] == "FHIR R4"  # type: ignore[index]
