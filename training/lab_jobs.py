@@ -114,3 +114,16 @@ class JobRunner:
     def shutdown(self) -> None:
         """Stop accepting jobs and wait for the running one."""
         self._pool.shutdown(wait=True)
+
+
+_SHARED: JobRunner | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_runner() -> JobRunner:
+    """The process-wide runner (one training at a time on a shared machine)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = JobRunner()
+        return _SHARED

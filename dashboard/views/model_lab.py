@@ -1,0 +1,186 @@
+"""Model lab (data scientists): train in the background on sample, generated or uploaded
+data; evaluate a version (ROC/PR, calibration, decision curve, subgroups, global SHAP);
+compare a candidate with the current version and promote it explicitly."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, charts_lab, components
+from dashboard import service_lab as lab
+from kapcds import config
+from models.registry import Registry
+from models.schema import OUTCOMES, outcome
+from records.audit import record_now
+from records.policy import MODEL, Actor
+from training.lab_jobs import shared_runner
+from training.model_card import render_card_markdown
+
+ws = components.start_page("Model lab")
+registry = Registry(config.default_registry_dir())
+runner = shared_runner()
+OUTCOME_NAMES = [o.name for o in OUTCOMES]
+
+
+def _actor() -> Actor:
+    """The signed-in user if the router put one in the session, else an anonymous entry."""
+    actor = st.session_state.get("actor")
+    return actor if isinstance(actor, Actor) else Actor("dashboard", None)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model version…")
+def _load(root: str, version: str) -> tuple:
+    return Registry(root).load(version)
+
+
+train_tab, eval_tab, compare_tab = st.tabs(["Train", "Evaluate", "Compare and promote"])
+
+with train_tab:
+    source = st.radio("Training data", ["data_samples/", "generate a synthetic cohort",
+                                        "upload a CSV pair"], horizontal=True, key="ml_source")
+    knobs: dict[str, float] = {}
+    if source == "generate a synthetic cohort":
+        g1, g2 = st.columns(2)
+        n_patients = g1.number_input("Patients", 200, 20_000, 2000, 100, key="ml_n")
+        gen_seed = g2.number_input("Generator seed", 0, 10**9, 1, key="ml_gen_seed")
+        cols = st.columns(len(lab.KNOBS))
+        for col, (name, label) in zip(cols, lab.KNOBS.items(), strict=True):
+            knobs[name] = col.number_input(label, value=lab.default_knobs()[name], step=0.05,
+                                           format="%.2f", key=f"ml_knob_{name}")
+    elif source == "upload a CSV pair":
+        up1, up2 = st.columns(2)
+        patients_file = up1.file_uploader("patients.csv", type="csv", key="ml_up_patients")
+        sessions_file = up2.file_uploader("sessions.csv", type="csv", key="ml_up_sessions")
+        st.caption("Files are read as CSV text and validated row by row; nothing is used if "
+                   "any row is invalid, and uploads are never unpickled.")
+    st.markdown("**Hyperparameters** (defaults from `models.estimators.DEFAULT_PARAMS`)")
+    params: dict[str, float] = {}
+    cols = st.columns(len(lab.TUNABLE))
+    for col, (name, why) in zip(cols, lab.TUNABLE.items(), strict=True):
+        default = lab.default_params()[name]
+        step = 1 if isinstance(default, int) else 0.01
+        params[name] = col.number_input(name, value=default, step=step, help=why,
+                                        key=f"ml_param_{name}")
+    t1, t2 = st.columns(2)
+    seed = t1.number_input("Split/training seed", 0, 10**6, 0, key="ml_seed")
+    n_boot = t2.number_input("Bootstrap resamples (CIs)", 10, 1000, 200, 10, key="ml_boot")
+
+    if st.button("Train in the background", key="ml_train", type="primary"):
+        data: object = None
+        if source == "data_samples/":
+            data, described = lab.sample_data(), {"source": "data_samples/"}
+        elif source == "generate a synthetic cohort":
+            data = lab.generated_data(int(n_patients), int(gen_seed), knobs)
+            described = {"source": "generated", "n": int(n_patients), "seed": int(gen_seed),
+                         "effect_settings": knobs}
+        elif patients_file is None or sessions_file is None:
+            st.error("Upload both patients.csv and sessions.csv.")
+        else:
+            data = lab.uploaded_data(patients_file.getvalue(), sessions_file.getvalue())
+            described = {"source": f"upload {patients_file.name}"}
+            if isinstance(data, pd.DataFrame):
+                st.error(f"{len(data)} problem(s) in the upload; nothing was used.")
+                st.dataframe(data, hide_index=True, key="ml_upload_errors")
+                data = None
+        if data is not None:
+            patients, sessions = data
+            st.session_state["ml_job"] = runner.submit(
+                patients, sessions, params=params, seed=int(seed), n_bootstrap=int(n_boot),
+                data_description=described, description=str(described["source"]))
+            st.session_state["ml_job_patients"] = patients
+            record_now(ws.engine, _actor(), "model_training", MODEL,
+                       detail=f"lab job from {described['source']}")
+
+    @st.fragment(run_every=1.0)
+    def job_status() -> None:
+        """Polls the background job; the rest of the page stays usable meanwhile."""
+        job = runner.get(st.session_state.get("ml_job"))
+        if job is None:
+            st.caption("No training job in this session.")
+            return
+        st.progress(job.fraction, text=f"{job.description}: {job.message}")
+        if job.state == "failed":
+            st.error(f"Training failed: {job.error}")
+        elif job.finished_ok:
+            registered = st.session_state.setdefault("ml_registered", {})
+            if job.id not in registered:
+                registered[job.id] = lab.register(registry, job.result,
+                                                  st.session_state["ml_job_patients"])
+            st.success(f"Registered candidate version {registered[job.id]} (not promoted).")
+
+    job_status()
+
+versions = [row["id"] for row in registry.versions()]
+current = registry.current_version()
+
+with eval_tab:
+    e1, e2 = st.columns(2)
+    newest = versions[::-1]
+    version = e1.selectbox("Version", newest, key="ml_eval_version",
+                           index=newest.index(current) if current in newest else 0,
+                           format_func=lambda v: f"{v}{' (current)' if v == current else ''}")
+    name = e2.selectbox("Outcome", OUTCOME_NAMES, key="ml_eval_outcome",
+                        format_func=lambda n: outcome(n).label)
+    model_set, card = _load(str(registry.root), version)
+    report = card.get("evaluation", {}).get("report", {}).get("outcomes", {}).get(name)
+    if report is None:
+        st.info("This version's card holds no evaluation report for this outcome.")
+    else:
+        summary = lab.calibration_summary(report)
+        for col, (label, text) in zip(st.columns(len(summary)), summary.items(), strict=True):
+            col.metric(label, text.split(" ")[0], help=f"95 % CI {text}")
+        st.caption(f"Metrics, calibration, decision curve and subgroups: the card's report on "
+                   f"{report['n']:,} held-out test patients (95 % bootstrap CIs).")
+        data = lab.evaluation_data(model_set, card)
+        if name in data.y:
+            st.plotly_chart(charts_lab.roc_pr({version: lab.curves(data.y[name], data.p[name])}),
+                            key="ml_roc")
+            st.caption(f"ROC and PR curves: {data.source}.")
+        left, right = st.columns(2)
+        left.plotly_chart(charts_lab.calibration({version: report["calibration_curve"]},
+                                                 title="Calibration"), key="ml_cal")
+        right.plotly_chart(charts_lab.decision_curve(report["decision_curve"],
+                                                     title="Decision curve"), key="ml_dca")
+        st.markdown("**Subgroups** (largest AUC gap per variable highlighted)")
+        table = lab.subgroup_table(report)
+        if not table.empty:
+            st.dataframe(table.style.apply(
+                lambda row: ["background-color: #fdebd0" if row["largest gap"] else ""] * len(row),
+                axis=1).format({"prevalence": "{:.1%}", "auc": "{:.3f}", "brier": "{:.3f}",
+                                "AUC gap": "{:+.3f}"}, na_rep="n/a"),
+                hide_index=True, key="ml_subgroups")
+        st.plotly_chart(charts.importance_bar(lab.importance(model_set, name),
+                                              title="Global importance (mean |SHAP|, 300 "
+                                              "data_samples patients)"), key="ml_importance")
+
+with compare_tab:
+    candidates = [v for v in versions if v != current]
+    if not candidates:
+        st.info("Only the current version exists; train a candidate first.")
+    else:
+        candidate = st.selectbox("Candidate", candidates[::-1], key="ml_candidate")
+        cand_set, cand_card = _load(str(registry.root), candidate)
+        cur_set, cur_card = _load(str(registry.root), current)
+        st.markdown(f"**Candidate `{candidate}` − current `{current}`** (paired bootstrap on "
+                    "the data_samples/ held-out split, the same patients for both)")
+        st.dataframe(lab.compare_versions(cand_set, cur_set), hide_index=True,
+                     key="ml_compare", column_config={
+                         "difference": st.column_config.NumberColumn(format="%+.3f"),
+                         "current": st.column_config.NumberColumn(format="%.3f"),
+                         "candidate": st.column_config.NumberColumn(format="%.3f")})
+        cal_outcome = st.selectbox("Calibration of", OUTCOME_NAMES, key="ml_cmp_outcome",
+                                   format_func=lambda n: outcome(n).label)
+        reports = {label: c.get("evaluation", {}).get("report", {}).get("outcomes", {})
+                   .get(cal_outcome, {}).get("calibration_curve", [])
+                   for label, c in (("current", cur_card), ("candidate", cand_card))}
+        st.plotly_chart(charts_lab.calibration(reports, title="Calibration: current vs "
+                                               "candidate (each on its own test split)"),
+                        key="ml_cmp_cal")
+        confirm = st.checkbox(f"I have reviewed version {candidate} and want clinicians to "
+                              "use it", key="ml_confirm")
+        if st.button("Promote to current", key="ml_promote", disabled=not confirm):
+            registry.promote(candidate)
+            record_now(ws.engine, _actor(), "model_promotion", MODEL,
+                       detail=f"{candidate} (was {current})")
+            st.rerun()  # the banner now names the promoted version
+        with st.expander("Candidate model card"):
+            st.markdown(render_card_markdown(cand_card))

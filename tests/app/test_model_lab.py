@@ -1,0 +1,64 @@
+"""Model lab: renders the current version's evaluation, trains a tiny cohort in the background,
+registers it as a candidate, and promotes it only after an explicit confirmation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from apptest_helpers import plotly_figures, texts
+from streamlit.testing.v1 import AppTest
+
+from dashboard.components import BANNER_TEXT
+from kapcds import config
+from models.registry import Registry
+from training.lab_jobs import shared_runner
+
+VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "model_lab.py"
+
+
+@pytest.fixture
+def page(kapcds_home: Path) -> AppTest:
+    """The page on its own (the router registers it separately)."""
+    at = AppTest.from_file(str(VIEW), default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_renders_evaluation(page: AppTest) -> None:
+    assert BANNER_TEXT in texts(page.warning)
+    kinds = {trace["type"] for f in plotly_figures(page) for trace in f["data"]}
+    assert {"scatter", "bar"} <= kinds
+    assert "held-out" in texts(page.caption)
+    assert any("largest gap" in d.value.columns for d in page.dataframe
+               if hasattr(d.value, "columns"))
+    compare = page.selectbox(key="ml_candidate") if "train a candidate first" not in texts(
+        page.info) else None
+    assert compare is None or compare.options
+
+
+def test_background_training_then_promote(page: AppTest) -> None:
+    registry = Registry(config.default_registry_dir())
+    original = registry.current_version()
+    try:
+        page.radio(key="ml_source").set_value("generate a synthetic cohort").run()
+        page.number_input(key="ml_n").set_value(300).run()
+        page.number_input(key="ml_boot").set_value(10).run()
+        page.button(key="ml_train").click().run()
+        job = shared_runner().wait(page.session_state["ml_job"], timeout=180)
+        assert job.state == "done", job.error
+        page.run()
+        assert "Registered candidate version" in texts(page.success)
+        candidate = next(iter(page.session_state["ml_registered"].values()))
+        assert candidate in page.selectbox(key="ml_candidate").options
+        page.selectbox(key="ml_candidate").set_value(candidate).run()
+        assert page.button(key="ml_promote").disabled
+        assert registry.current_version() == original
+        page.checkbox(key="ml_confirm").check().run()
+        page.button(key="ml_promote").click().run()
+        assert not page.exception, [e.value for e in page.exception]
+        assert registry.current_version() == candidate
+        assert candidate in texts(page.warning)  # the banner names the promoted version
+    finally:
+        registry.promote(original)
