@@ -16,7 +16,9 @@ import streamlit as st
 from dashboard.service_gaps import PREDICTION_GAPS, needs_message
 from dashboard.services import Workspace, sessions_fingerprint
 from models.schema import ID_COLUMN, NAME_COLUMN
+from records import audit
 from records.db import session_factory
+from records.policy import IDENTIFIED
 from records.repository import get_patient, sessions_frame
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,13 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
     store = ws.engine.url.render_as_string(hide_password=True)
     version, sessions = _patient_version(ws, patient_id), sessions_fingerprint(ws.engine)
 
-    def data() -> bytes:  # runs on click only
-        return _cached_pdf(ws, store, patient_id, ws.version, version, sessions)
+    def data() -> bytes:  # runs on click only; every export is audited when signed in
+        pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions)
+        actor = getattr(ws, "actor", None)
+        if actor is not None:
+            audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
+                             detail=f"PDF report, model {ws.version}")
+        return pdf
 
     st.download_button("Download PDF report", data, file_name=f"{patient_id}-report.pdf",
                        mime=MIME, key=key, icon=":material/picture_as_pdf:",

@@ -9,18 +9,33 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dashboard.service_entry import FormErrors
 from dashboard.services import Workspace
 from interop.fhir_result import ImportResult, blocking_fields, screen_blocking_fields
 from models.validation import InputValidationError
+from records import audit
 from records.db import session_factory
 from records.errors import RecordError
 from records.gaps import labels
+from records.policy import IDENTIFIED
 from records.repository import confirm_fields, get_patient
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def _audit(session: Session, ws: Workspace, action: str, patient_id: str,
+           detail: str) -> None:
+    """Audit in the write's own transaction when a user is signed in (``ws.actor``, set by
+    the sign-in pages); role checks belong to the service_audit ``require`` layer."""
+    actor = getattr(ws, "actor", None)
+    if actor is not None:
+        audit.record(session, actor, action, IDENTIFIED, patient_id=patient_id, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,9 @@ def save_imports(ws: Workspace, results: list[ImportResult],
                      for r in results]
             out = [SavedImport(p.patient_id, p.name, list(p.data_gaps),
                                blocking_fields(r)) for p, r in zip(saved, results, strict=True)]
+            for item in out:
+                _audit(session, ws, "import", item.patient_id,
+                       f"FHIR {file_name}; gaps: {', '.join(item.gaps) or 'none'}")
             session.commit()
     except InputValidationError as error:
         raise FormErrors.from_validation(error) from error
@@ -101,6 +119,7 @@ def confirm(ws: Workspace, patient_id: str, fields: list[str], expected_version:
     try:
         with session_factory(ws.engine)() as session:
             patient = confirm_fields(session, patient_id, fields, expected_version)
+            _audit(session, ws, "patient_edit", patient_id, f"confirmed: {', '.join(fields)}")
             session.commit()
             return int(patient.version)
     except (RecordError, ValueError) as error:

@@ -110,3 +110,31 @@ def test_fhir_panel_renders_and_saves_with_gaps(
         stored = get_patient(session, saved[0].patient_id)
         assert stored is not None and stored.data_gaps == saved[0].gaps
         assert stored.import_source["format"] == "FHIR R4"  # type: ignore[index]
+
+
+def test_saved_import_and_confirmation_are_audited_when_signed_in(
+        workspace: services.Workspace) -> None:
+    from dataclasses import dataclass
+
+    from dashboard.service_fhir import confirm, open_gaps, save_imports
+    from records.audit import entries_frame
+    from records.policy import Actor
+
+    @dataclass(frozen=True)
+    class Signed(services.Workspace):
+        actor: Actor | None = None
+
+    ws = Signed(workspace.engine, workspace.model_set, workspace.card, workspace.version,
+                Actor("dr-test", "clinician"))
+    saved = save_imports(ws, parse_upload("audited.json", _bundle("fhir-audited")),
+                         "audited.json")
+    pid = saved[0].patient_id
+    gaps, version = open_gaps(ws, pid)
+    assert gaps == saved[0].gaps
+    assert confirm(ws, pid, gaps[:1], version) == version + 1
+    assert open_gaps(ws, pid)[0] == gaps[1:]
+    with session_factory(workspace.engine)() as session:
+        frame = entries_frame(session)
+    mine = frame[frame["patient_id"] == pid]
+    assert set(mine["action"]) == {"import", "patient_edit"}
+    assert set(mine["username"]) == {"dr-test"}
