@@ -63,6 +63,7 @@ def write_json(report: dict[str, Any], path: Path) -> None:
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         json.dump(report, stream, indent=2, default=str)
         stream.write("\n")
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
