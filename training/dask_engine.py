@@ -1,0 +1,144 @@
+"""Score a partitioned parquet cohort on a Dask cluster: predictions + exact SHAP.
+
+Each partition goes through ``score_frame``, the single-machine path: the columns of
+``models.predict.predict_frame(model_set, df, explain=True)``, with the SHAP block computed
+by FastTreeShap instead of ``pred_contrib`` (same values to ~1e-12, many times faster).
+The model set and its explainers are built once on the client and shipped once to each
+worker as a single graph key, so nothing is re-parsed per partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.explain import aggregate_to_clinical
+from models.fastshap import FastTreeShap
+from models.predict import SHAP_SEPARATOR, predict_frame
+from models.schema import ID_COLUMN
+
+log = logging.getLogger(__name__)
+
+PARTITION_PREFIX = "part-"
+
+
+class PartitionScorer:
+    """A model set plus one FastTreeShap per outcome; picklable, built once.
+
+    ``parallel=False`` by default: Dask already runs one partition per worker thread, so
+    numba threads inside each would only oversubscribe the cores.
+    """
+
+    def __init__(self, model_set: Any, explain: bool = True, parallel: bool = False) -> None:
+        self.model_set = model_set
+        self.explain = explain
+        self.explainers = {name: FastTreeShap(model.booster_, parallel=parallel)
+                           for name, model in model_set.outcome_models.items()} if explain else {}
+        self.empty = pd.DataFrame()  # the output schema, set once a sample has been scored
+
+    def __call__(self, patients: pd.DataFrame) -> pd.DataFrame:
+        return score_frame(self.model_set, patients, self.explain, self.explainers)
+
+
+def _shap_blocks(model_set: Any, patients: pd.DataFrame,
+                 explainers: dict[str, FastTreeShap]) -> list[pd.DataFrame]:
+    """Per outcome: ``<outcome>_base`` then ``<outcome>__shap__<feature>`` (calibrated log-odds)."""
+    X = model_set.model_frame(patients)
+    blocks = []
+    for name, model in model_set.outcome_models.items():
+        explainer = explainers.get(name) or FastTreeShap(model.booster_)
+        values = explainer.shap_values(X[model.feature_names_])
+        base = float(model.a_ * values[0, -1] + model.b_) if len(values) else np.nan
+        contributions = aggregate_to_clinical(pd.DataFrame(
+            values[:, :-1] * model.a_, index=patients.index, columns=model.feature_names_))
+        block = contributions.add_prefix(f"{name}{SHAP_SEPARATOR}")
+        block.insert(0, f"{name}_base", base)
+        blocks.append(block)
+    return blocks
+
+
+def score_frame(model_set: Any, patients: pd.DataFrame, explain: bool = True,
+                explainers: dict[str, FastTreeShap] | None = None) -> pd.DataFrame:
+    """The single-machine path for one frame (the same columns as predict_frame)."""
+    out = predict_frame(model_set, patients, explain=False)
+    if not explain:
+        return out
+    head = [c for c in out.columns if c == ID_COLUMN or c.endswith("_probability")
+            and c[: -len("_probability")] in model_set.outcome_models]
+    rest = [c for c in out.columns if c not in head]
+    blocks = _shap_blocks(model_set, patients, explainers or {})
+    return pd.concat([out[head], *blocks, out[rest]], axis=1)
+
+
+def write_partitioned(patients: pd.DataFrame, directory: Path | str,
+                      rows_per_partition: int) -> list[Path]:
+    """Write a cohort as ``part-00000.parquet``, ... (one Dask partition per file)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, start in enumerate(range(0, len(patients), max(1, rows_per_partition))):
+        path = directory / f"{PARTITION_PREFIX}{number:05d}.parquet"
+        patients.iloc[start:start + rows_per_partition].to_parquet(path, index=False)
+        paths.append(path)
+    log.info("wrote %d patients in %d partitions to %s", len(patients), len(paths), directory)
+    return paths
+
+
+@contextmanager
+def local_client(n_workers: int = 2, processes: bool = False,
+                 threads_per_worker: int = 1) -> Iterator[Any]:
+    """A LocalCluster + Client that are closed on exit (no dashboard server)."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=n_workers, processes=processes,
+                           threads_per_worker=threads_per_worker, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _score_partition(partition: pd.DataFrame, scorer: PartitionScorer) -> pd.DataFrame:
+    if partition.empty:  # LightGBM refuses empty input; keep the schema
+        return scorer.empty
+    return scorer(partition)
+
+
+def score_parquet(source: Path | str, model_set: Any, client: Any = None,
+                  destination: Path | str | None = None, explain: bool = True,
+                  n_workers: int = 2, processes: bool = False) -> pd.DataFrame | None:
+    """Score every patient of a (partitioned) parquet cohort on Dask.
+
+    Returns the scored frame (rows in file order), or writes it to ``destination`` as
+    partitioned parquet and returns None. Without ``client`` a LocalCluster is started.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    if client is None:
+        with local_client(n_workers=n_workers, processes=processes) as own:
+            return score_parquet(source, model_set, own, destination, explain)
+    scorer = PartitionScorer(model_set, explain=explain)
+    with dask.config.set({"dataframe.convert-string": False}):
+        cohort = dd.read_parquet(str(source))
+        sample = cohort.partitions[0].head(2)
+        meta = scorer(sample).iloc[:0]
+        scorer.empty = meta
+        shipped = dask.delayed(scorer, pure=True)
+        scored = cohort.map_partitions(_score_partition, shipped, meta=meta)
+        if destination is not None:
+            scored.to_parquet(str(destination), write_index=False)
+            log.info("scored %s -> %s", source, destination)
+            return None
+        result = client.compute(scored).result()
+    log.info("scored %d patients from %s on %d partitions", len(result), source,
+             cohort.npartitions)
+    return result
