@@ -131,9 +131,6 @@ class FastTreeShap:
                 log.warning("FastTreeShap falls back to pred_contrib: %s", exc)
                 route = "reference"
         self.route = route
-        self.expected_value = (self.forest.expected_value if self.forest is not None
-                               else float(reference_shap_values(
-                                   booster, np.zeros((1, self.n_features)))[0, -1]))
         if self.forest is not None:
             max_depth = table_max_depth if route == "table" else -1
             self._prepare(max_depth, table_budget_mb)
@@ -172,6 +169,13 @@ class FastTreeShap:
                                  shapley_weights(), self._tables)
         forest.stats.update({"tabulated_leaves": int((tbl >= 0).sum()),
                              "table_mb": round(used * 8 / 2**20, 2)})
+
+    @property
+    def expected_value(self) -> float:
+        """The last column of every row: mean raw margin over the training cover."""
+        if self.forest is not None:
+            return self.forest.expected_value
+        return float(reference_shap_values(self.booster, np.zeros((1, self.n_features)))[0, -1])
 
     @property
     def table_bytes(self) -> int:

@@ -180,6 +180,19 @@ def test_unsupported_model_falls_back(frame, caplog):
                                   reference_shap_values(booster, X.head(5)))
 
 
+def test_linear_trees_behave_like_lightgbm(caplog):
+    """LightGBM has no TreeSHAP for linear trees; the fallback raises the same error."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    booster = lgb.train({"objective": "regression", "linear_tree": True, "verbose": -1},
+                        lgb.Dataset(X, X[:, 0] * 2 + X[:, 1]), num_boost_round=3)
+    with caplog.at_level(logging.WARNING, logger="models.fastshap"):
+        explainer = FastTreeShap(booster)
+    assert explainer.route == "reference" and "linear" in caplog.text
+    with pytest.raises(lgb.basic.LightGBMError, match="linear"):
+        explainer.shap_values(X)
+
+
 def test_rejects_wrong_width(frame):
     X, y = frame
     explainer = FastTreeShap(_train(X, y, 3))
