@@ -226,11 +226,34 @@ class OutcomeModel:
         """Calibrated probability of the outcome (1-D)."""
         return sigmoid(self.predict_logit(X))
 
-    def raw_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Exact TreeSHAP on the raw margin: (per-feature matrix, expected value per row)."""
-        contrib = np.asarray(self.booster_.predict(self._frame(X), pred_contrib=True),
-                             dtype=float)
+    def raw_contributions(self, X: pd.DataFrame,
+                          reference: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Exact TreeSHAP on the raw margin: (per-feature matrix, expected value per row).
+
+        Uses the compiled ``FastTreeShap`` (20-50x LightGBM's own TreeSHAP, equal to 1e-9);
+        ``reference=True`` takes LightGBM's ``pred_contrib``, the path tests compare against.
+        """
+        frame = self._frame(X)
+        if reference:
+            contrib = np.asarray(self.booster_.predict(frame, pred_contrib=True), dtype=float)
+        else:
+            contrib = self._fast_explainer().shap_values(frame)
         return contrib[:, :-1], contrib[:, -1]
+
+    def _fast_explainer(self):
+        """Built once per fitted model and kept out of the pickle (cheap to rebuild)."""
+        explainer = self.__dict__.get("_fast_shap")
+        if explainer is None:
+            from models.fastshap import FastTreeShap
+
+            explainer = FastTreeShap(self.booster_, parallel=True)
+            self.__dict__["_fast_shap"] = explainer
+        return explainer
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_fast_shap", None)
+        return state
 
     def feature_importance(self) -> pd.Series:
         """Total gain per model feature (for the model card and cohort views)."""
