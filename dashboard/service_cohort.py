@@ -37,19 +37,23 @@ class CohortExplanation:
 
 
 def population_summary(cohort: pd.DataFrame) -> dict[str, pd.DataFrame | dict[str, float]]:
-    """Headline numbers, eligibility counts and indications (patients without gaps in model
-    inputs: placeholders must not shift cohort statistics)."""
-    cohort = predictable(cohort)
+    """Headline numbers, eligibility counts and indications for the whole store.
+
+    ``patients`` and the eligibility counts (which show 'inputs missing') cover everyone;
+    the other statistics only patients without gaps in model inputs, so placeholders never
+    shift them.
+    """
+    everyone, cohort = cohort, predictable(cohort)
     n = len(cohort)
     headline = {
-        "patients": float(n),
+        "patients": float(len(everyone)),
         "median age": float(cohort["age"].median()) if n else float("nan"),
         "female (%)": float((cohort["sex"] == "female").mean() * 100) if n else float("nan"),
         "median baseline PHQ-9": float(cohort["phq9_baseline"].median()) if n else float("nan"),
         "unusual inputs (%)": float(cohort["ood_overall"].astype(bool).mean() * 100)
         if n else float("nan"),
     }
-    status = (cohort["eligibility_status"].map(STATUS_LABELS).value_counts()
+    status = (everyone["eligibility_status"].map(STATUS_LABELS).value_counts()
               .rename_axis("eligibility").reset_index(name="patients"))
     indications = pd.DataFrame({
         "indication": list(DIAGNOSIS_LABELS),
