@@ -18,6 +18,7 @@ from dashboard.services import Workspace, sessions_fingerprint
 from models.schema import ID_COLUMN, NAME_COLUMN
 from records import audit
 from records.db import session_factory
+from records.gaps import prediction_blockers
 from records.policy import IDENTIFIED
 from records.repository import get_patient, sessions_frame
 
@@ -34,6 +35,9 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
         patient = get_patient(session, patient_id)
         if patient is None:
             raise KeyError(f"no patient {patient_id!r} in the store")
+        needs = prediction_blockers(patient.data_gaps or [])
+        if needs:  # the report prints predictions: never from placeholders
+            raise ValueError(f"{patient_id}: {needs_message(needs)}")
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, patient_id)
     context = build_report_context(ws.model_set, ws.card, row, sessions,

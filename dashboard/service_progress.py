@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.alerts import Alert, response_status, session_alerts
+from dashboard.service_gaps import PREDICTION_GAPS, needs_message
 from dashboard.services import Workspace, patient_row
 from models.schema import FEATURES, NAME_COLUMN, SESSION_FIELDS, feature
 from records.db import session_factory
@@ -91,11 +92,16 @@ def patient_progress(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Pr
     inputs = cohort.loc[[patient_id], [f.name for f in FEATURES]]
     band = ws.model_set.trajectory.predict_band(inputs, n_band)
     baseline = float(row["phq9_baseline"])
+    status = response_status(baseline, sessions)
+    needs = list(row.get(PREDICTION_GAPS, []) or [])
+    if needs:  # issue 7: no expected course from placeholders
+        band = band.iloc[0:0]
+        status = f"{status} · expected course hidden: {needs_message(needs)}"
     return Progress(
         patient_id=patient_id, name=str(row[NAME_COLUMN]), baseline_phq9=baseline,
         planned_sessions=int(row["planned_sessions"]), plan=_plan_text(row), sessions=sessions,
         band=band, alerts=session_alerts(patient_id, baseline, sessions),
-        status=response_status(baseline, sessions),
+        status=status,
         next_session=next_session_defaults(row, sessions))
 
 

@@ -97,17 +97,22 @@ def _report(args: argparse.Namespace) -> int:
     from kapcds.files import write_atomically
     from models.registry import Registry
     from models.schema import ID_COLUMN, NAME_COLUMN
+    from records.gaps import labels, prediction_blockers
     from records.policy import IDENTIFIED
     from records.repository import get_patient, sessions_frame
 
-    ensure_model(args.registry)
-    model_set, card = Registry(args.registry).load(args.version)
     with _store_session() as session:
         patient = get_patient(session, args.patient_id)
         if patient is None:
             raise LookupError(f"no patient {args.patient_id!r} in the store")
+        blockers = prediction_blockers(patient.data_gaps or [])
+        if blockers:  # issue 7: a report would print predictions made from placeholders
+            raise ValueError(f"{args.patient_id}: no report while inputs are missing; "
+                             f"predictions need: {labels(blockers)}")
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, args.patient_id)
+    ensure_model(args.registry)  # after the checks: a refused report trains nothing
+    model_set, card = Registry(args.registry).load(args.version)
     context = build_report_context(model_set, card, row, sessions,
                                    explain_outcome=args.outcome)
     out = args.out or Path(f"{args.patient_id}-report.pdf")

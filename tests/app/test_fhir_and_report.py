@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import services
 from dashboard.report_button import build_pdf
 from dashboard.service_fhir import describe, parse_upload
+from dashboard.service_progress import patient_progress
 from models.schema import defaults, model_feature_names
 from records.db import session_factory
 from records.repository import add_patient, get_patient, update_patient
@@ -72,10 +73,16 @@ def test_blocking_gap_hides_predictions_until_filled(
     assert "The PDF report needs" in texts(at.caption)
     assert not at.get("download_button")
 
+    progress = patient_progress(workspace, cohort, gap_patient)
+    assert progress.band.empty and "predictions need:" in progress.status
+    with pytest.raises(ValueError, match="predictions need:"):
+        build_pdf(workspace, gap_patient)
+
     _fill(workspace, gap_patient)
     cohort = services.cohort_table(workspace)
     assessment = services.assess_patient(workspace, cohort, gap_patient)
     assert assessment.prediction_needs == [] and len(assessment.risks) > 0
+    assert not patient_progress(workspace, cohort, gap_patient).band.empty
     at = _review(open_page, gap_patient)
     assert "Predictions need:" not in texts(at.warning)
     assert any("Predicted outcomes" in m.value for m in at.markdown)

@@ -40,6 +40,9 @@ def test_import_fhir_saves_with_gaps_listed_and_set_fills_them(home):
     assert re.search(r"saved as KAP-\d+ with \d+ gap\(s\)", out), out
     for name in gaps:
         assert name in out
+    gap_id = re.search(r"saved as (KAP-\d+) with", out).group(1)  # type: ignore[union-attr]
+    code, _, err = run("report", gap_id, "--registry", str(home / "registry"))
+    assert code == 1 and "predictions need:" in err  # no PDF from placeholders
     settings = []
     for name in gaps:
         from models.schema import feature
