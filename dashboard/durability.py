@@ -18,6 +18,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboard import followup_service as svc
+from dashboard.service_gaps import PREDICTION_GAPS, needs_message
 from models.followup_alerts import DEFAULT_THRESHOLDS, FollowupThresholds
 from models.followup_schema import RELAPSE_HORIZON_WEEKS, schedule_label
 
@@ -188,9 +189,12 @@ def _render_patient(patient_id: str, cohort: pd.DataFrame | None, model_set: Any
     planned = int(patient["planned_sessions"]) if patient is not None else None
     end = svc.series_end(patient_id, data, sessions, planned)
     relapse = getattr(model_set, "relapse", None)
-    risks = (svc.plan_risks(relapse, patient, end)
-             if relapse is not None and patient is not None and end is not None else None)
-    if risks is not None:
+    needs = list(patient.get(PREDICTION_GAPS, []) or []) if patient is not None else []
+    risks = (svc.plan_risks(relapse, patient, end) if not needs and relapse is not None
+             and patient is not None and end is not None else None)
+    if needs:  # issue 7: no relapse risk from placeholders
+        st.info(f"Relapse risk is hidden: {needs_message(needs)}.", icon=":material/block:")
+    elif risks is not None:
         st.plotly_chart(plan_risk_figure(risks), key=f"{key}_{patient_id}_plans")
         st.caption("The relapse model's estimate for this patient under each plan "
                    "(associations learned from synthetic data, not a causal effect).")

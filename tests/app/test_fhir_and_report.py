@@ -77,6 +77,12 @@ def test_blocking_gap_hides_predictions_until_filled(
     assert progress.band.empty and "predictions need:" in progress.status
     with pytest.raises(ValueError, match="predictions need:"):
         build_pdf(workspace, gap_patient)
+    page = open_page("progress")
+    page.session_state["pr_patient"] = gap_patient
+    page.run()
+    assert not page.exception, [e.value for e in page.exception]
+    assert "expected course hidden" in texts(page.markdown)
+    assert "The PDF report needs" in texts(page.caption)
 
     _fill(workspace, gap_patient)
     cohort = services.cohort_table(workspace)
