@@ -12,10 +12,11 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from dashboard import resources
+from dashboard import auth, resources
+from dashboard.service_audit import SignedInWorkspace, with_actor
 from dashboard.service_model import card_summary
-from dashboard.services import Workspace
 from models.schema import NAME_COLUMN
+from records.policy import IDENTIFIED
 
 BANNER_TEXT = "Model trained on synthetic data — decision support, not a decision"
 PATIENT_KEY = "patient_id"  # the patient shared between pages
@@ -35,9 +36,14 @@ def banner(version: str | None) -> None:
     st.warning(BANNER_TEXT + suffix, icon=":material/science:")
 
 
-def start_page(title: str) -> Workspace:
-    """Every page's first lines: the workspace, the banner, the title."""
-    ws = resources.workspace()
+def start_page(title: str, page: str | None = None) -> SignedInWorkspace:
+    """Every page's first lines: the role check, the workspace, the banner, the title.
+
+    ``page`` defaults to the calling view's file name; a role that may not open it gets an
+    error and the page stops here (so a page is never reachable by URL alone).
+    """
+    actor = auth.require_page(page or auth.caller_page(1))
+    ws = with_actor(resources.workspace(), actor)
     banner(ws.version)
     st.title(title)
     return ws
@@ -56,6 +62,7 @@ def patient_picker(cohort: pd.DataFrame, ids: Sequence[str], key: str,
     chosen = st.selectbox(label, options, key=key,
                           format_func=lambda pid: f"{pid} — {names.get(pid, '')}")
     st.session_state[PATIENT_KEY] = chosen
+    auth.audit_view("patient_view", IDENTIFIED, patient_id=chosen)
     return chosen
 
 

@@ -2,7 +2,9 @@
 
 Each function is one unit of work (commit or nothing) and turns the store's and the
 validation layer's exceptions into ``FormErrors`` keyed by field, so a page can show each
-message next to the field or file row it is about.
+message next to the field or file row it is about. Each write is allowed only for a role
+that may see identified patient data, and is audited in the same transaction (a write the
+store refuses is audited as a failure).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.service_audit import record_failure, require
 from dashboard.services import Workspace
+from kapcds.safety import UnsafePathError, safe_path
 from models.schema import ID_COLUMN
 from models.validation import (
     InputValidationError,
@@ -24,6 +28,7 @@ from models.validation import (
     read_csv_strict,
     validate_patients,
 )
+from records import audit
 from records.db import session_factory
 from records.errors import (
     DuplicateRecordError,
@@ -31,13 +36,16 @@ from records.errors import (
     RecordNotFoundError,
     StaleRecordError,
 )
+from records.policy import IDENTIFIED
 from records.repository import (
     add_patient,
     add_session,
     get_patient,
     import_patients_and_sessions,
     record_decision,
+    sessions_for,
     update_patient,
+    update_session,
 )
 from records.rows import check_names
 
@@ -66,20 +74,61 @@ class FormErrors(Exception):
 
 
 class StaleEditError(Exception):
-    """Someone else saved the patient after this form was opened."""
+    """Someone else saved the patient (or session) after this form was opened."""
 
 
 def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any]) -> int:
     """Validate and store one attended session; returns its session number."""
+    actor = require(ws, IDENTIFIED)
     try:
         with session_factory(ws.engine)() as session:
             record = add_session(session, patient_id, dict(values))
+            audit.record(session, actor, "session_create", IDENTIFIED, patient_id=patient_id,
+                         detail=f"session {record.session_number}")
             session.commit()
             return int(record.session_number)
     except InputValidationError as error:
         raise FormErrors.from_validation(error) from error
     except DuplicateRecordError as error:
+        record_failure(ws, "session_create", IDENTIFIED, patient_id, error)
         raise FormErrors({"session_number": [str(error)]}) from error
+    except (RecordNotFoundError, ValueError) as error:
+        raise FormErrors.general(str(error)) from error
+
+
+def load_session_for_edit(ws: Workspace, patient_id: str,
+                          session_number: int) -> tuple[dict[str, Any], int]:
+    """A recorded session's values (and notes) and the version a correction is based on."""
+    with session_factory(ws.engine)() as session:
+        record = next((r for r in sessions_for(session, patient_id)
+                       if r.session_number == session_number), None)
+        if record is None:
+            raise RecordNotFoundError(f"patient {patient_id} has no session {session_number}")
+        values = {c.name: getattr(record, c.name) for c in record.__table__.columns
+                  if c.name not in ("id", "patient_pk", "recorded_at", "version")}
+        return values, int(record.version)
+
+
+def correct_session(ws: Workspace, patient_id: str, session_number: int,
+                    values: Mapping[str, Any], expected_version: int) -> int:
+    """Save a correction of a recorded session made on ``expected_version``; new version.
+
+    Raises ``StaleEditError`` when someone else saved that session first.
+    """
+    actor = require(ws, IDENTIFIED)
+    try:
+        with session_factory(ws.engine)() as session:
+            record = update_session(session, patient_id, session_number, dict(values),
+                                    expected_version)
+            audit.record(session, actor, "session_edit", IDENTIFIED, patient_id=patient_id,
+                         detail=f"session {session_number} -> version {record.version}")
+            session.commit()
+            return int(record.version)
+    except StaleRecordError as error:
+        record_failure(ws, "session_edit", IDENTIFIED, patient_id, error)
+        raise StaleEditError(str(error)) from error
+    except InputValidationError as error:
+        raise FormErrors.from_validation(error) from error
     except (RecordNotFoundError, ValueError) as error:
         raise FormErrors.general(str(error)) from error
 
@@ -92,12 +141,16 @@ def save_decision(ws: Workspace, patient_id: str, *, decision: str, suggested: s
                                      "suggestion."]})
     if not clinician.strip():
         raise FormErrors({"clinician": ["Name the deciding clinician."]})
+    actor = require(ws, IDENTIFIED)
     try:
         with session_factory(ws.engine)() as session:
             record_decision(session, patient_id, decision=decision, suggested=suggested,
                             clinician=clinician, reason=reason, model_version=ws.version)
+            audit.record(session, actor, "decision", IDENTIFIED, patient_id=patient_id,
+                         detail=f"{decision} (suggested {suggested}; model {ws.version})")
             session.commit()
     except (RecordError, ValueError) as error:
+        record_failure(ws, "decision", IDENTIFIED, patient_id, error)
         raise FormErrors.general(str(error)) from error
 
 
@@ -116,14 +169,18 @@ def _precheck_patient(values: Mapping[str, Any]) -> None:
 def create_patient(ws: Workspace, values: Mapping[str, Any]) -> str:
     """Add a patient (next free id unless one is given); returns the id."""
     _precheck_patient(values)
+    actor = require(ws, IDENTIFIED)
     try:
         with session_factory(ws.engine)() as session:
             patient = add_patient(session, dict(values))
+            audit.record(session, actor, "patient_create", IDENTIFIED,
+                         patient_id=patient.patient_id)
             session.commit()
             return patient.patient_id
     except InputValidationError as error:
         raise FormErrors.from_validation(error) from error
     except DuplicateRecordError as error:
+        record_failure(ws, "patient_create", IDENTIFIED, values.get(ID_COLUMN), error)
         raise FormErrors({ID_COLUMN: [str(error)]}) from error
     except ValueError as error:
         raise FormErrors.general(str(error)) from error
@@ -145,12 +202,16 @@ def save_patient(ws: Workspace, patient_id: str, values: Mapping[str, Any],
     Raises ``StaleEditError`` when someone else saved first (nothing is overwritten).
     """
     _precheck_patient({ID_COLUMN: patient_id, **values})
+    actor = require(ws, IDENTIFIED)
     try:
         with session_factory(ws.engine)() as session:
             patient = update_patient(session, patient_id, dict(values), expected_version)
+            audit.record(session, actor, "patient_edit", IDENTIFIED, patient_id=patient_id,
+                         detail=f"version {expected_version} -> {patient.version}")
             session.commit()
             return int(patient.version)
     except StaleRecordError as error:
+        record_failure(ws, "patient_edit", IDENTIFIED, patient_id, error)
         raise StaleEditError(str(error)) from error
     except InputValidationError as error:
         raise FormErrors.from_validation(error) from error
@@ -181,7 +242,10 @@ def _error_table(errors: list[RowError], source: str) -> pd.DataFrame:
 
 def import_csv(ws: Workspace, patients: tuple[str, bytes] | None,
                sessions: tuple[str, bytes] | None) -> ImportOutcome:
-    """Import uploaded ``(file name, bytes)`` CSVs all-or-nothing, with a row-by-row report."""
+    """Import uploaded ``(file name, bytes)`` CSVs all-or-nothing, with a row-by-row report.
+
+    Uploads are parsed as CSV text only (never unpickled) in a private temporary folder.
+    """
     if patients is None and sessions is None:
         return ImportOutcome(errors=_error_table(
             [RowError(None, None, "upload a patients file, a sessions file or both")], ""))
@@ -192,7 +256,11 @@ def import_csv(ws: Workspace, patients: tuple[str, bytes] | None,
             if upload is None:
                 continue
             name, data = upload
-            path = Path(folder) / (Path(name).name or f"{key}.csv")
+            try:
+                path = safe_path(folder, Path(str(name)).name or f"{key}.csv")
+            except UnsafePathError as error:
+                problems.append(_error_table([RowError(None, None, str(error))], key))
+                continue
             path.write_bytes(data)
             try:
                 frames[key] = read_csv_strict(path)
@@ -200,13 +268,20 @@ def import_csv(ws: Workspace, patients: tuple[str, bytes] | None,
                 problems.append(_error_table(error.errors, path.name))
     if problems:
         return ImportOutcome(errors=pd.concat(problems, ignore_index=True))
+    actor = require(ws, IDENTIFIED)
     patients_df = frames.get("patients", pd.DataFrame(columns=[ID_COLUMN]))
+    sessions_df = frames.get("sessions")
+    files = ", ".join(f"{upload[0]}" for upload in (patients, sessions) if upload)
+    detail = (f"{len(patients_df)} patients, {0 if sessions_df is None else len(sessions_df)} "
+              f"sessions from {files}")
     try:
         with session_factory(ws.engine)() as session:
-            summary = import_patients_and_sessions(session, patients_df, frames.get("sessions"))
+            audit.record(session, actor, "import", IDENTIFIED, detail=detail)  # same commit
+            summary = import_patients_and_sessions(session, patients_df, sessions_df)
     except InputValidationError as error:
         return ImportOutcome(errors=_error_table(error.errors, error.source or ""))
     except RecordError as error:
+        record_failure(ws, "import", IDENTIFIED, None, error)
         return ImportOutcome(errors=_error_table([RowError(None, None, str(error))], ""))
     log.info("dashboard import: %d patients, %d sessions", summary.patients, summary.sessions)
     return ImportOutcome(patients=summary.patients, sessions=summary.sessions)

@@ -4,10 +4,11 @@ OOD warnings and the clinician's decision (append-only)."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, forms, report_button, resources, services
+from dashboard import auth, charts, components, forms, report_button, resources, services
 from dashboard.service_cohort import risk_distributions
 from dashboard.service_entry import FormErrors, save_decision
 from models.schema import FEATURES, OUTCOMES, feature, outcome
+from records.policy import IDENTIFIED
 
 ws = components.start_page("Candidate review")
 cohort = resources.cohort(ws)
@@ -40,6 +41,7 @@ if patient_id is None:
     st.stop()
 
 assessment = services.assess_patient(ws, cohort, patient_id)
+auth.audit_view("prediction_view", IDENTIFIED, patient_id, detail=f"model {ws.version}")
 with right:
     st.subheader(f"{components.plain(assessment.name)} · "
                  f"{components.plain(assessment.patient_id)}")

@@ -5,8 +5,11 @@ import streamlit as st
 
 from dashboard import charts, components, resources
 from dashboard.durability import render_durability
+from dashboard.service_audit import audited_download
 from dashboard.service_cohort import population_summary, risk_distributions
+from dashboard.service_export import predictions_csv, rows_for
 from models.schema import OUTCOMES, outcome
+from records.policy import patient_view
 
 ws = components.start_page("Cohort overview")
 cohort = resources.cohort(ws)
@@ -55,7 +58,16 @@ if checked == 0 and scope == "still in treatment":
             "their last session.")
 elif alerts.empty:
     st.info("No alerts for these patients.")
-else:
-    st.dataframe(alerts, hide_index=True, width="stretch")
+else:  # trainees see pseudonyms, data scientists no names (records.policy)
+    st.dataframe(rows_for(alerts, ws.actor.role), hide_index=True, width="stretch")
+
+st.download_button(
+    "Download every patient's predictions (CSV)", key="co_download", mime="text/csv",
+    file_name=f"kapcds-predictions-{ws.version}.csv", icon=":material/download:",
+    data=audited_download(ws, "export", patient_view(ws.actor.role) or "aggregate",
+                          lambda: predictions_csv(cohort, ws.actor.role),
+                          detail=f"cohort predictions, model {ws.version}"),
+    help="As your role may see them: names for clinicians, none for data scientists, "
+         "pseudonyms and no identifiers for trainees.")
 
 render_durability(model_set=ws.model_set)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from dashboard import charts, components, resources, services
+from dashboard import auth, charts, components, resources, services
 from models.schema import FEATURES, NAME_COLUMN, OUTCOMES, outcome
+from records.policy import IDENTIFIED
 
 ws = components.start_page("Compare patients")
 cohort = resources.cohort(ws)
@@ -28,6 +29,8 @@ if len(chosen) < 2:
     st.stop()
 
 comparison = services.compare_patients(ws, cohort, chosen, name)
+for shown in comparison.patient_ids:  # each patient's record and predictions were shown
+    auth.audit_view("prediction_view", IDENTIFIED, shown, detail=f"compare, model {ws.version}")
 left, right = st.columns(2, gap="large")
 with left:
     st.plotly_chart(charts.compare_risks(comparison.risks), key="cmp_risks")

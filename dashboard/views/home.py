@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import components, resources, services
+from dashboard import auth, components, resources, services
+from records.policy import may_open
 
 ws = components.start_page("KAP-CDS clinician workspace")
 cohort = resources.cohort(ws)
@@ -22,12 +23,16 @@ st.caption(f"Version {ws.version}: every prediction on these pages comes from it
 components.model_card(ws.card, ws.version, expanded=True)
 
 st.subheader("Pages")
-for path, text in (
-        ("views/candidate_review.py", "Candidate review: screen, predictions, explanation, "
-                                      "decision"),
-        ("views/compare.py", "Compare patients: two to four side by side"),
-        ("views/progress.py", "Treatment progress: sessions, expected course, alerts"),
-        ("views/data_entry.py", "Data entry: add or edit a patient, import CSV"),
-        ("views/cohort.py", "Cohort overview: population, risks, global importance, alerts")):
-    st.page_link(path, label=text)
+for key, text in (
+        ("candidate_review", "Candidate review: screen, predictions, explanation, decision"),
+        ("compare", "Compare patients: two to four side by side"),
+        ("progress", "Treatment progress: sessions, expected course, alerts"),
+        ("data_entry", "Data entry: add or edit a patient, import CSV"),
+        ("cohort", "Cohort overview: population, risks, global importance, alerts"),
+        ("what_if", "What-if explorer: change inputs, watch predictions move (de-identified)"),
+        ("model_lab", "Model lab: retrain, evaluate, compare versions, promote"),
+        ("audit", "Audit log: who did what, when; verify and export"),
+        ("users", "Users: accounts and roles")):
+    if may_open(ws.actor.role, key) and (auth.VIEWS / f"{key}.py").is_file():
+        st.page_link(f"views/{key}.py", label=text)
 st.caption(f"Statuses used by the screen: {', '.join(services.STATUS_LABELS.values())}.")

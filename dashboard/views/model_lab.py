@@ -22,9 +22,8 @@ OUTCOME_NAMES = [o.name for o in OUTCOMES]
 
 
 def _actor() -> Actor:
-    """The signed-in user if the router put one in the session, else an anonymous entry."""
-    actor = st.session_state.get("actor")
-    return actor if isinstance(actor, Actor) else Actor("dashboard", None)
+    """The signed-in user (``components.start_page`` has checked their role)."""
+    return ws.actor  # type: ignore[return-value]
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model version…")

@@ -7,6 +7,7 @@ from dashboard import charts, components, forms, report_button, resources
 from dashboard.durability import render_durability
 from dashboard.service_entry import FormErrors, save_session
 from dashboard.service_progress import patient_progress, sessions_table
+from dashboard.session_correction import render_correction
 from models.schema import SESSION_FIELDS
 
 ws = components.start_page("Treatment progress")
@@ -73,3 +74,5 @@ with st.form(f"session_form_{patient_id}"):
         else:
             st.session_state["pr_flash"] = f"Session {number} saved."
             st.rerun()
+
+render_correction(ws, patient_id, [int(n) for n in progress.sessions["session_number"]])

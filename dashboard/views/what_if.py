@@ -8,11 +8,12 @@ Patients appear only under a stable pseudonym (de-identified); every widget is b
 
 import streamlit as st
 
-from dashboard import charts, charts_lab, components, resources
+from dashboard import auth, charts, charts_lab, components, resources
 from dashboard import service_whatif as svc
 from models.counterfactual import Target, find_counterfactuals
 from models.dependence import dependence
 from models.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
+from records.policy import DEIDENTIFIED
 
 ws = components.start_page("What-if explorer")
 PREFIX = "wi_in_"
@@ -25,6 +26,7 @@ source = st.radio("Start from", ["a de-identified patient", "a blank template"],
 if source == "a de-identified patient" and not patients.empty:
     pseudo = st.selectbox("Patient (pseudonym)", list(patients.index), key="wi_patient")
     baseline = svc.inputs_from(patients.loc[pseudo])
+    auth.audit_view("prediction_view", DEIDENTIFIED, detail=f"what-if from {pseudo}")
     loaded = f"patient:{pseudo}"
 else:
     baseline, loaded = svc.inputs_from(None), "template"

@@ -1,4 +1,4 @@
-"""Small helpers shared by the app tests (reading plotly specs and store counts)."""
+"""Small helpers shared by the app tests (signing in, plotly specs, store counts)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,22 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from dashboard.auth import AUTH_KEY
 from dashboard.services import Workspace
 from records.db import session_factory
 from records.repository import patient_count, sessions_frame
+from records.tables import utcnow
+
+USERS = {"clinician": "test-clinician", "data_scientist": "test-data-scientist",
+         "trainee": "test-trainee", "admin": "admin"}  # made by the kapcds_home fixture
+
+
+def sign_in(at: AppTest, role: str = "clinician") -> AppTest:
+    """Start ``at``'s session signed in as the test account of ``role`` (what a successful
+    sign-in form leaves in the session; the form itself is tested in test_auth.py)."""
+    at.session_state[AUTH_KEY] = {"username": USERS[role], "role": role,
+                                  "last_seen": utcnow()}
+    return at
 
 
 def plotly_figures(at: AppTest) -> list[dict[str, Any]]:
@@ -35,3 +48,25 @@ def n_sessions(ws: Workspace, patient_id: str) -> int:
 def texts(elements: Any) -> str:
     """All values of an element list as one string (for 'message shown' checks)."""
     return "\n".join(str(e.value) for e in elements)
+
+
+def audit_entries(ws: Workspace, action: str | None = None,
+                  user: str | None = None) -> list[dict[str, Any]]:
+    """The audit trail's entries (oldest first), optionally of one action or user."""
+    from records.audit import AuditFilter, iter_entries
+
+    with session_factory(ws.engine)() as session:
+        return list(iter_entries(session, AuditFilter(action=action, username=user)))
+
+
+def shown_text(at: AppTest) -> str:
+    """Everything a page shows as text: messages, headings, options and table cells."""
+    parts = [str(e.value) for kind in ("title", "subheader", "header", "markdown", "caption",
+                                       "text", "info", "warning", "error", "success", "metric")
+             for e in at.get(kind)]
+    for kind in ("selectbox", "multiselect", "radio"):
+        for widget in at.get(kind):
+            parts += [str(o) for o in widget.options]
+    for frame in at.get("dataframe"):
+        parts.append(frame.value.to_csv())
+    return "\n".join(parts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptest_helpers import plotly_figures, texts
+from apptest_helpers import plotly_figures, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
@@ -18,7 +18,7 @@ VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "what_if.py
 @pytest.fixture
 def page(kapcds_home: Path) -> AppTest:
     """The page on its own (the router registers it separately)."""
-    at = AppTest.from_file(str(VIEW), default_timeout=180)
+    at = sign_in(AppTest.from_file(str(VIEW), default_timeout=180), "trainee")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
