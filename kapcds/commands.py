@@ -80,8 +80,14 @@ def _train(args: argparse.Namespace) -> int:
     promoted = ", promoted" if args.promote else ""
     with audited("model_training", "model", f"from {args.data}{promoted}") as note:
         with progress_bar("training") as update:
-            version = train_and_register(args.data, args.registry, promote=args.promote,
-                                         seed=args.seed, progress=update)
+            if getattr(args, "engine", "local") == "dask":
+                from kapcds.commands_scale import train_and_register_dask
+
+                version = train_and_register_dask(args.data, args.registry, args.promote,
+                                                  args.seed, update, args.scheduler)
+            else:
+                version = train_and_register(args.data, args.registry, promote=args.promote,
+                                             seed=args.seed, progress=update)
         note["detail"] = f"version {version} from {args.data}{promoted}"
     sys.stdout.write(f"{version}\n")
     return 0
@@ -187,6 +193,10 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     _add_registry(p)
     p.add_argument("--seed", type=int, default=0, help="split and model seed")
     p.add_argument("--promote", action="store_true", help="make the new version current")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="fit the outcome boosters in-process or on Dask (see docs/scaling.md)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address for --engine "
+                   "dask, e.g. tcp://host:8786 (default: a local 2-worker cluster)")
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("evaluate", help="metrics of a model version on labelled data",

@@ -63,6 +63,10 @@ def split_patients(patients: pd.DataFrame, test_fraction: float, valid_fraction:
     return pd.Index(train), pd.Index(valid), pd.Index(test)
 
 
+# (X, y, train index, valid index) -> a fitted OutcomeModel; the engine-specific step.
+FitOutcome = Callable[[pd.DataFrame, pd.Series, pd.Index, pd.Index], OutcomeModel]
+
+
 def train_model_set(
     patients: pd.DataFrame,
     sessions: pd.DataFrame,
@@ -80,6 +84,35 @@ def train_model_set(
     ``data_description`` (e.g. ``{"n_patients": 2000, "seed": 7}``) goes into the card.
     With ``followup`` (followup.csv rows) the relapse model is trained too, on the same
     patient split, and its test metrics join the card as outcome ``relapse``.
+    """
+
+    def fit_local(X: pd.DataFrame, y: pd.Series, train: pd.Index,
+                  valid: pd.Index) -> OutcomeModel:
+        return OutcomeModel(params=params, seed=seed).fit(
+            X.loc[train], y.loc[train], X.loc[valid], y.loc[valid])
+
+    return train_model_set_with(fit_local, patients, sessions, params, seed, test_fraction,
+                                valid_fraction, progress, data_description, n_bootstrap,
+                                followup)
+
+
+def train_model_set_with(
+    fit_outcome: FitOutcome,
+    patients: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    valid_fraction: float = 0.2,
+    progress: Progress | None = None,
+    data_description: dict[str, Any] | None = None,
+    n_bootstrap: int = 200,
+    followup: pd.DataFrame | None = None,
+) -> TrainResult:
+    """``train_model_set`` with the outcome fit supplied by the caller (e.g. on Dask).
+
+    Everything else (split, trajectory, OOD, relapse, evaluation, card) is shared, so a
+    model set trained on a cluster is the same kind of object as one trained locally.
     """
     started = time.perf_counter()
     outcomes = [o for o in outcome_names() if o in patients]
@@ -104,8 +137,7 @@ def train_model_set(
                                "params": {**DEFAULT_PARAMS, **(params or {})}, "outcomes": {}}
     for name in outcomes:
         y = patients[name].astype(int)
-        model = OutcomeModel(params=params, seed=seed).fit(
-            X.loc[train], y.loc[train], X.loc[valid], y.loc[valid])
+        model = fit_outcome(X, y, train, valid)
         models[name] = model
         summary["outcomes"][name] = {
             "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
