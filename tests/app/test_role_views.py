@@ -77,6 +77,16 @@ def test_trainee_pages_show_no_names_or_ids(open_page: Callable[..., AppTest], p
     assert not _leaks(shown_text(at), identities)
 
 
+@pytest.mark.parametrize("page", ["cohort", "model_lab"])
+def test_data_scientist_pages_show_no_names(open_page: Callable[..., AppTest], page: str,
+                                            workspace: Workspace) -> None:
+    at = open_page(page, role="data_scientist")
+    if page == "cohort":
+        at.radio(key="co_scope").set_value("everyone with sessions").run()
+    names = list(services.cohort_table(workspace)[NAME_COLUMN].astype(str))
+    assert not _leaks(shown_text(at), names)
+
+
 def test_downloads_follow_the_role(workspace: Workspace, identities: list[str]) -> None:
     cohort = services.cohort_table(workspace)
     name, pid = str(cohort[NAME_COLUMN].iloc[0]), str(cohort.index[0])
