@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import shap_measures, system_measures  # noqa: F401  (they register)
+from benchmarks import dask_measures, shap_measures, system_measures  # noqa: F401  (they register)
 from benchmarks.common import MEASURES, Context, format_table, machine_info, peak_rss_mb
 
 log = logging.getLogger("benchmarks")
