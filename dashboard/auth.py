@@ -81,8 +81,9 @@ def sign_in_page() -> None:
     if flash:
         st.info(flash, icon=":material/logout:")
     with st.form("sign_in"):
-        username = st.text_input("Username", key="signin_username")
-        password = st.text_input("Password", type="password", key="signin_password")
+        username = st.text_input("Username", key="signin_username", autocomplete="username")
+        password = st.text_input("Password", type="password", key="signin_password",
+                                 autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if not submitted:
         st.caption("Accounts are created by an administrator (`kapcds users add`).")

@@ -28,6 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 STARTUP_TIMEOUT = 180.0  # seconds
+USER, PASSWORD = "e2e-clinician", "e2e clinician password"  # made by the server fixture
 
 
 def _require_chromium() -> None:
@@ -65,10 +66,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a Streamlit server on a bootstrapped temporary home."""
     _require_chromium()
     home = tmp_path_factory.mktemp("kapcds-e2e-home")
-    env = {**os.environ, "KAPCDS_HOME": str(home)}
+    env = {**os.environ, "KAPCDS_HOME": str(home), "KAPCDS_BCRYPT_ROUNDS": "4",
+           "KAPCDS_ADMIN_PASSWORD": "e2e administrator password"}
     env.pop("KAPCDS_DATABASE_URL", None)
     subprocess.run([sys.executable, "-c", "from kapcds.bootstrap import ensure_ready; "
                     "ensure_ready()"], env=env, cwd=ROOT, check=True, timeout=900)
+    subprocess.run([sys.executable, "-m", "kapcds.cli", "users", "add", USER, "--role",
+                    "clinician", "--password-stdin"], input=PASSWORD + "\n", text=True,
+                   env=env, cwd=ROOT, check=True, timeout=120)
     port = _free_port()
     log_path = home / "streamlit.log"
     with open(log_path, "w", encoding="utf-8") as out:

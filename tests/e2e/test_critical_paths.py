@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import screenshot
+from conftest import PASSWORD, USER, screenshot
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -15,9 +15,19 @@ expect.set_options(timeout=90_000)  # the first run of a fresh server imports Li
 BANNER = "Model trained on synthetic data — decision support, not a decision"
 
 
+TITLES = {"candidate_review": "Candidate review", "compare": "Compare patients",
+          "progress": "Treatment progress"}
+
+
 def _open(page: Page, server: str, path: str) -> None:
-    page.goto(f"{server}/{path}")
+    """Sign in (a fresh browser session starts signed out), then open the page's menu item."""
+    page.goto(server)
+    page.get_by_role("textbox", name="Username").fill(USER)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(BANNER)).to_be_visible()
+    page.get_by_role("link", name=TITLES[path]).click()
+    expect(page.get_by_role("heading", name=TITLES[path])).to_be_visible()
 
 
 def _wait_idle(page: Page) -> None:
@@ -82,7 +92,9 @@ def test_record_a_session_and_see_the_chart_update(page: Page, server: str) -> N
     _wait_idle(page)
     before = _trace_points(page, "PHQ-9 against", "observed PHQ-9")
     assert before >= 1
-    phq9 = page.get_by_label("PHQ-9 (points)", exact=True)
+    form = page.get_by_test_id("stForm").filter(
+        has=page.get_by_role("button", name="Save session"))  # not the correction form
+    phq9 = form.get_by_label("PHQ-9 (points)", exact=True)
     phq9.fill("5")
     page.get_by_role("button", name="Save session").click()
     expect(page.get_by_text(re.compile(r"Session \d+ saved\."))).to_be_visible()
