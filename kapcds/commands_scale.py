@@ -115,6 +115,8 @@ def _score_dask(args: argparse.Namespace, files: list[Path], model_set: Any) -> 
 
 
 def _score(args: argparse.Namespace) -> int:
+    # absolute paths: remote workers do not share the client's working directory
+    args.input, args.output = args.input.resolve(), args.output.resolve()
     files = parquet_files(args.input)
     check_columns(files)
     if args.output.exists() and any(args.output.iterdir()):
