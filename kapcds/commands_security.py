@@ -95,15 +95,10 @@ def _users_add(args: argparse.Namespace) -> int:
 
 
 def _users_passwd(args: argparse.Namespace) -> int:
-    from records.users import set_active, set_password
+    from records.users import set_password
 
     password = _read_password(args)
-
-    def work(session: Any) -> None:
-        set_password(session, args.username, password, operator())
-        set_active(session, args.username, True, operator())  # also lifts a lockout
-
-    _with_session(work)
+    _with_session(lambda s: set_password(s, args.username, password, operator()))
     sys.stdout.write(f"password of {args.username} changed\n")
     return 0
 

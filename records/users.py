@@ -128,7 +128,7 @@ def set_role(session: Session, username: str, role: str, actor: Actor) -> User:
 
 def set_password(session: Session, username: str, new_password: str, actor: Actor,
                  old_password: str | None = None) -> User:
-    """Change a password; users changing their own give the old one (checked)."""
+    """Change a password (and lift a lockout); users changing their own give the old one."""
     user = _require(session, username)
     if old_password is not None and not _matches(old_password, user.password_hash):
         audit.record(session, actor, "password_change", SECURITY, outcome="failure",
@@ -137,6 +137,7 @@ def set_password(session: Session, username: str, new_password: str, actor: Acto
     check_password_rules(new_password)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
+    user.failed_attempts, user.locked_until = 0, None  # a new password lifts a lockout
     session.flush()
     audit.record(session, actor, "password_change", SECURITY, detail=user.username)
     return user

@@ -148,3 +148,16 @@ def test_idle_sessions_expire_after_the_setting(monkeypatch: pytest.MonkeyPatch)
     assert users.idle_expired(None, now)
     monkeypatch.setenv("KAPCDS_SESSION_IDLE_MINUTES", "5")
     assert users.idle_expired(now - timedelta(minutes=6), now)
+
+
+def test_a_password_reset_lifts_a_lockout_but_not_a_disable(db: Session, alice: str) -> None:
+    now = utcnow()
+    for _ in range(5):
+        users.authenticate(db, alice, "wrong", now=now)
+    users.set_password(db, alice, "reset by the admin", ADMIN)
+    db.commit()
+    assert users.authenticate(db, alice, "reset by the admin", now=now).ok
+    users.set_active(db, alice, False, ADMIN)
+    users.set_password(db, alice, "reset once more!", ADMIN)
+    db.commit()
+    assert users.authenticate(db, alice, "reset once more!").reason == "disabled"
