@@ -22,7 +22,7 @@ from models.estimators import DEFAULT_PARAMS
 from models.explain import global_importance
 from models.modelset import ModelSet
 from models.registry import Registry
-from models.schema import ID_COLUMN, OUTCOMES
+from models.schema import ID_COLUMN, OUTCOMES, feature
 from models.validation import (
     InputValidationError,
     read_csv_strict,
@@ -192,8 +192,9 @@ def subgroup_table(entry: dict[str, Any]) -> pd.DataFrame:
 def importance(model_set: ModelSet, outcome: str, n: int = 300) -> pd.Series:
     """Global mean |SHAP| on a sample of the bundled cohort."""
     patients, _ = sample_data()
-    return global_importance(model_set, patients.sample(min(n, len(patients)), random_state=0),
-                             outcome)
+    values = global_importance(model_set, patients.sample(min(n, len(patients)), random_state=0),
+                               outcome)
+    return values.rename(index=lambda name: feature(name).label)
 
 
 def compare_versions(candidate: ModelSet, current: ModelSet, n_boot: int = N_BOOT_COMPARE,

@@ -109,7 +109,10 @@ def explain_scenarios(model_set: ModelSet, baseline: Mapping[str, object],
                      "baseline effect": before[name] * 100, "scenario effect": after[name] * 100,
                      "change": (after[name] - before[name]) * 100})
     table = pd.DataFrame(rows)
-    table = table.reindex(table["change"].abs().sort_values(ascending=False, kind="stable").index)
+    # largest change first; among unchanged inputs, the largest effect (what matters most)
+    order = np.lexsort((-table["scenario effect"].abs().to_numpy(),
+                        -table["change"].abs().round(6).to_numpy()))
+    table = table.iloc[order]
     return ScenarioExplanation(outcome, explanation.base_proba, before, after,
                                table.reset_index(drop=True))
 
