@@ -19,7 +19,7 @@ from models.schema import ID_COLUMN, NAME_COLUMN
 from records import audit
 from records.db import session_factory
 from records.gaps import prediction_blockers
-from records.policy import IDENTIFIED
+from records.policy import IDENTIFIED, may_access
 from records.repository import get_patient, sessions_frame
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,9 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
     """A 'Download PDF report' button for ``patient_id`` (or why there is none)."""
     if patient_id is None or patient_id not in cohort.index:
         return
+    actor = getattr(ws, "actor", None)
+    if actor is None or not may_access(actor.role, IDENTIFIED):  # the PDF names the patient
+        return
     needs = list(cohort.loc[patient_id].get(PREDICTION_GAPS, []) or [])
     if needs:
         st.caption(needs_message(needs, "The PDF report needs") + " (it prints predictions).")
@@ -73,10 +76,8 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
 
     def data() -> bytes:  # runs on click only; every export is audited when signed in
         pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions)
-        actor = getattr(ws, "actor", None)
-        if actor is not None:
-            audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
-                             detail=f"PDF report, model {ws.version}")
+        audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
+                         detail=f"PDF report, model {ws.version}")
         return pdf
 
     st.download_button("Download PDF report", data, file_name=f"{patient_id}-report.pdf",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from dashboard.service_audit import record_failure, require
 from dashboard.service_entry import FormErrors
 from dashboard.services import Workspace
 from interop.fhir_result import ImportResult, blocking_fields, screen_blocking_fields
@@ -22,20 +22,8 @@ from records.gaps import labels
 from records.policy import IDENTIFIED
 from records.repository import confirm_fields, get_patient
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
-def _audit(session: Session, ws: Workspace, action: str, patient_id: str,
-           detail: str) -> None:
-    """Audit in the write's own transaction when a user is signed in (``ws.actor``, set by
-    the sign-in pages); role checks belong to the service_audit ``require`` layer."""
-    actor = getattr(ws, "actor", None)
-    if actor is not None:
-        audit.record(session, actor, action, IDENTIFIED, patient_id=patient_id, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -86,6 +74,7 @@ def save_imports(ws: Workspace, results: list[ImportResult],
     """Save every uploaded patient with its gaps in one transaction (all or nothing)."""
     from interop.fhir_store import import_into_store
 
+    actor = require(ws, IDENTIFIED)  # clinicians only; refused before anything is saved
     try:
         with session_factory(ws.engine)() as session:
             saved = [import_into_store(session, r, commit=False,
@@ -93,13 +82,15 @@ def save_imports(ws: Workspace, results: list[ImportResult],
                      for r in results]
             out = [SavedImport(p.patient_id, p.name, list(p.data_gaps),
                                blocking_fields(r)) for p, r in zip(saved, results, strict=True)]
-            for item in out:
-                _audit(session, ws, "import", item.patient_id,
-                       f"FHIR {file_name}; gaps: {', '.join(item.gaps) or 'none'}")
+            for item in out:  # audited in the import's own transaction
+                audit.record(session, actor, "import", IDENTIFIED, patient_id=item.patient_id,
+                             detail=f"FHIR {file_name}; gaps: {', '.join(item.gaps) or 'none'}")
             session.commit()
     except InputValidationError as error:
+        record_failure(ws, "import", IDENTIFIED, None, error)
         raise FormErrors.from_validation(error) from error
     except (RecordError, ValueError) as error:
+        record_failure(ws, "import", IDENTIFIED, None, error)
         raise FormErrors.general(f"Nothing was saved: {error}") from error
     log.info("saved %d FHIR patient(s) from %s", len(out), file_name)
     return out
@@ -116,11 +107,14 @@ def open_gaps(ws: Workspace, patient_id: str) -> tuple[list[str], int]:
 
 def confirm(ws: Workspace, patient_id: str, fields: list[str], expected_version: int) -> int:
     """The clinician confirms stored values of gap fields; returns the new version."""
+    actor = require(ws, IDENTIFIED)
     try:
         with session_factory(ws.engine)() as session:
             patient = confirm_fields(session, patient_id, fields, expected_version)
-            _audit(session, ws, "patient_edit", patient_id, f"confirmed: {', '.join(fields)}")
+            audit.record(session, actor, "patient_edit", IDENTIFIED, patient_id=patient_id,
+                         detail=f"confirmed stored values: {', '.join(fields)}")
             session.commit()
             return int(patient.version)
     except (RecordError, ValueError) as error:
+        record_failure(ws, "patient_edit", IDENTIFIED, patient_id, error)
         raise FormErrors.general(str(error)) from error

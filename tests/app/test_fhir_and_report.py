@@ -125,22 +125,19 @@ def test_fhir_panel_renders_and_saves_with_gaps(
         assert stored.import_source["format"] == "FHIR R4"  # type: ignore[index]
 
 
-def test_saved_import_and_confirmation_are_audited_when_signed_in(
+def test_saved_import_and_confirmation_are_audited_and_need_a_clinician(
         workspace: services.Workspace) -> None:
-    from dataclasses import dataclass
-
+    from dashboard.service_audit import with_actor
     from dashboard.service_fhir import confirm, open_gaps, save_imports
     from records.audit import entries_frame
-    from records.policy import Actor
+    from records.policy import AccessDenied, Actor
 
-    @dataclass(frozen=True)
-    class Signed(services.Workspace):
-        actor: Actor | None = None
-
-    ws = Signed(workspace.engine, workspace.model_set, workspace.card, workspace.version,
-                Actor("dr-test", "clinician"))
-    saved = save_imports(ws, parse_upload("audited.json", _bundle("fhir-audited")),
-                         "audited.json")
+    results = parse_upload("audited.json", _bundle("fhir-audited"))
+    for refused in (workspace, with_actor(workspace, Actor("ds", "data_scientist"))):
+        with pytest.raises(AccessDenied):
+            save_imports(refused, results, "audited.json")
+    ws = with_actor(workspace, Actor("dr-test", "clinician"))
+    saved = save_imports(ws, results, "audited.json")
     pid = saved[0].patient_id
     gaps, version = open_gaps(ws, pid)
     assert gaps == saved[0].gaps
