@@ -168,8 +168,8 @@ def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
 
 def calibration_summary(entry: dict[str, Any]) -> dict[str, str]:
     """Intercept, slope and Brier with 95 % CIs (from the card's report)."""
-    return {"calibration intercept": _ci(entry.get("calibration_intercept"), 2),
-            "calibration slope": _ci(entry.get("calibration_slope"), 2),
+    return {"Cal. intercept": _ci(entry.get("calibration_intercept"), 2),
+            "Cal. slope": _ci(entry.get("calibration_slope"), 2),
             "Brier": _ci(entry.get("brier")), "ROC AUC": _ci(entry.get("auc")),
             "PR AUC": _ci(entry.get("pr_auc"))}
 

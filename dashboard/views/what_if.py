@@ -93,7 +93,7 @@ def scenario_panel(baseline: dict) -> None:
     left, right = st.columns(2)
     left.plotly_chart(charts.shap_waterfall(
         explained.base_proba * 100, explained.scenario * 100, svc.LABELS,
-        title="Scenario: from the average patient to this plan (points)"), key="wi_waterfall")
+        title="Scenario explanation (points)"), key="wi_waterfall")
     right.plotly_chart(charts_lab.contribution_change(
         explained.table, title="Each input's effect, baseline vs scenario"), key="wi_change")
     st.dataframe(explained.table, hide_index=True, key="wi_change_table",

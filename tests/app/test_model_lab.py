@@ -3,12 +3,15 @@ registers it as a candidate, and promotes it only after an explicit confirmation
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
 from apptest_helpers import plotly_figures, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
+from dashboard import service_lab
 from dashboard.components import BANNER_TEXT
 from kapcds import config
 from models.registry import Registry
@@ -62,3 +65,17 @@ def test_background_training_then_promote(page: AppTest) -> None:
         assert candidate in texts(page.warning)  # the banner names the promoted version
     finally:
         registry.promote(original)
+
+
+def test_invalid_upload_lists_row_errors_and_uses_nothing() -> None:
+    with (service_lab.DATA_SAMPLES_DIR / "patients.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[:20]
+    rows[1][rows[0].index("age")] = "200"
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    sessions = "\n".join((service_lab.DATA_SAMPLES_DIR / "sessions.csv").read_text(
+        encoding="utf-8").splitlines()[:5]) + "\n"
+    result = service_lab.uploaded_data(text.getvalue().encode(), sessions.encode())
+    assert not isinstance(result, tuple)
+    hit = result[(result["file"] == "patients.csv") & (result["column"] == "age")]
+    assert list(hit["row"]) == [2]

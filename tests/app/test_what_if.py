@@ -47,6 +47,8 @@ def test_widget_change_updates_predictions_and_saves(page: AppTest) -> None:
     page.selectbox(key="wi_in_route").set_value("oral_sublingual").run()
     assert not page.exception
     assert _scenario(page) != before
+    page.number_input(key="wi_in_bmi").set_value(59.5).run()
+    assert "the model extrapolates here" in texts(page.warning)
     dose = page.number_input(key="wi_in_dose_mg_per_kg")
     assert dose.min == 0.5 and dose.max == 3.0
     page.text_input(key="wi_name").input("oral, no therapy").run()
