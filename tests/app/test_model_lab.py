@@ -79,3 +79,8 @@ def test_invalid_upload_lists_row_errors_and_uses_nothing() -> None:
     assert not isinstance(result, tuple)
     hit = result[(result["file"] == "patients.csv") & (result["column"] == "age")]
     assert list(hit["row"]) == [2]
+
+
+def test_through_the_router_as_data_scientist(open_page) -> None:
+    at = open_page("model_lab", "data_scientist")
+    assert "Model lab" in texts(at.title)

@@ -68,3 +68,9 @@ def test_counterfactual_panel(page: AppTest) -> None:
     page.button(key="wi_cf_run").click().run()
     assert "already meets" in texts(page.success) or any(
         "inputs changed" in d.value.columns for d in page.dataframe)
+
+
+def test_through_the_router_as_trainee(open_page) -> None:
+    at = open_page("what_if", "trainee")
+    assert "What-if explorer" in texts(at.title)
+    assert at.selectbox(key="wi_patient").options[0].startswith("P-")
