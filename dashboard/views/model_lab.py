@@ -89,9 +89,8 @@ with train_tab:
             record_now(ws.engine, _actor(), "model_training", MODEL,
                        detail=f"lab job from {described['source']}")
 
-    @st.fragment(run_every=1.0)
     def job_status() -> None:
-        """Polls the background job; the rest of the page stays usable meanwhile."""
+        """The job's progress; once it has finished, its result is registered as a candidate."""
         job = runner.get(st.session_state.get("ml_job"))
         if job is None:
             st.caption("No training job in this session.")
@@ -104,9 +103,19 @@ with train_tab:
             if job.id not in registered:
                 registered[job.id] = lab.register(registry, job.result,
                                                   st.session_state["ml_job_patients"])
+                st.rerun()  # the whole page, so the new candidate appears in the tabs
             st.success(f"Registered candidate version {registered[job.id]} (not promoted).")
 
-    job_status()
+    @st.fragment(run_every=1.0)
+    def poll_job() -> None:
+        """Reruns alone every second while training runs; the rest of the page stays usable."""
+        job_status()
+
+    running = runner.get(st.session_state.get("ml_job"))
+    if running is not None and running.state in ("queued", "running"):
+        poll_job()  # polls only while there is something to wait for
+    else:
+        job_status()
 
 versions = [row["id"] for row in registry.versions()]
 current = registry.current_version()
