@@ -17,7 +17,8 @@ import pytest
 from kapcds import config
 from kapcds.cli import build_parser, main
 
-COMMANDS = ["generate", "train", "evaluate", "predict", "versions", "promote", "dashboard"]
+COMMANDS = ["generate", "train", "evaluate", "predict", "versions", "promote", "dashboard",
+            "import-fhir", "report", "score", "users", "audit", "backup", "restore"]
 
 
 @dataclass
