@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from kapcds import config
+from kapcds.files import write_atomically
 
 Progress = Callable[[int, int, str], None]
 
@@ -32,19 +32,6 @@ def progress_bar(description: str) -> Iterator[Progress]:
     finally:
         bar.close()
 
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` only as a whole: a failure leaves no partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _registry(args: argparse.Namespace):

@@ -155,7 +155,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _audit_export(args: argparse.Namespace) -> int:
-    from kapcds.commands import write_atomically
+    from kapcds.files import write_atomically
     from records.audit import AuditFilter, export_csv, record
     from records.policy import AUDIT
 
