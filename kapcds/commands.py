@@ -141,8 +141,11 @@ def _dashboard(args: argparse.Namespace) -> int:
         ensure_ready(progress=update)
     app = config.PROJECT_ROOT / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app),
-               "--server.port", str(args.port), "--server.headless",
-               "true" if args.headless else "false", "--browser.gatherUsageStats", "false"]
+               "--server.port", str(args.port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false"]
+    # Headless always: a non-headless first start asks for an e-mail address on stdin,
+    # which hangs or fails without a terminal. The URL is printed; open it in a browser.
+    sys.stderr.write(f"KAP-CDS dashboard: open http://localhost:{args.port}\n")
     os.execv(sys.executable, command)
     return 0  # not reached
 
@@ -221,6 +224,7 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                        description="Train a first model from data_samples/ and seed the "
                        "store if needed, then serve the dashboard.")
     p.add_argument("--port", type=int, default=8501, help="port (default %(default)s)")
-    p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.add_argument("--headless", action="store_true",
+                   help="accepted for compatibility; the server always runs headless")
     p.set_defaults(handler=_dashboard)
 
