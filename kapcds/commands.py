@@ -142,7 +142,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     app = config.PROJECT_ROOT / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app),
                "--server.port", str(args.port), "--server.headless", "true",
-               "--browser.gatherUsageStats", "false"]
+               "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     # Headless always: a non-headless first start asks for an e-mail address on stdin,
     # which hangs or fails without a terminal. The URL is printed; open it in a browser.
     sys.stderr.write(f"KAP-CDS dashboard: open http://localhost:{args.port}\n")
