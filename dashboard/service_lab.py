@@ -33,6 +33,7 @@ from training.data import load_dataset
 from training.evaluate import auc_batch
 from training.generate import generate_cohort
 from training.generator_settings import EffectSettings
+from training.model_card import format_ci
 from training.train import TrainResult, split_patients
 
 log = logging.getLogger(__name__)
@@ -158,20 +159,12 @@ def curves(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
-    if not entry or entry.get("value") is None:
-        return "n/a"
-    if entry.get("lo") is None:
-        return f"{entry['value']:.{digits}f}"
-    return f"{entry['value']:.{digits}f} ({entry['lo']:.{digits}f}–{entry['hi']:.{digits}f})"
-
-
 def calibration_summary(entry: dict[str, Any]) -> dict[str, str]:
     """Intercept, slope and Brier with 95 % CIs (from the card's report)."""
-    return {"Cal. intercept": _ci(entry.get("calibration_intercept"), 2),
-            "Cal. slope": _ci(entry.get("calibration_slope"), 2),
-            "Brier": _ci(entry.get("brier")), "ROC AUC": _ci(entry.get("auc")),
-            "PR AUC": _ci(entry.get("pr_auc"))}
+    return {"Cal. intercept": format_ci(entry.get("calibration_intercept"), 2),
+            "Cal. slope": format_ci(entry.get("calibration_slope"), 2),
+            "Brier": format_ci(entry.get("brier")), "ROC AUC": format_ci(entry.get("auc")),
+            "PR AUC": format_ci(entry.get("pr_auc"))}
 
 
 def subgroup_table(entry: dict[str, Any]) -> pd.DataFrame:

@@ -8,16 +8,7 @@ from typing import Any
 import pandas as pd
 
 from models.schema import OUTCOMES
-
-
-def _ci(entry: dict[str, Any] | None, digits: int = 2) -> str:
-    entry = entry or {}
-    value, lo, hi = entry.get("value"), entry.get("lo"), entry.get("hi")
-    if value is None:
-        return "n/a"
-    if lo is None or hi is None:
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+from training.model_card import format_ci
 
 
 def card_metrics(card: dict[str, Any]) -> pd.DataFrame:
@@ -30,9 +21,9 @@ def card_metrics(card: dict[str, Any]) -> pd.DataFrame:
             continue
         rows.append({"outcome": spec.label, "test patients": m.get("n"),
                      "observed rate": f"{m.get('prevalence', float('nan')):.0%}",
-                     "ROC AUC (95 % CI)": _ci(m.get("auc")),
-                     "Brier (95 % CI)": _ci(m.get("brier"), 3),
-                     "calibration slope (95 % CI)": _ci(m.get("calibration_slope"))})
+                     "ROC AUC (95 % CI)": format_ci(m.get("auc"), 2),
+                     "Brier (95 % CI)": format_ci(m.get("brier"), 3),
+                     "calibration slope (95 % CI)": format_ci(m.get("calibration_slope"), 2)})
     return pd.DataFrame(rows)
 
 

@@ -88,7 +88,9 @@ def build_card(report: dict[str, Any], train_summary: dict[str, Any],
     }
 
 
-def _ci(entry: dict[str, Any], digits: int = 3) -> str:
+def format_ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
+    """``0.72 (0.68–0.77)`` from a metric entry with value/lo/hi (``n/a`` when absent)."""
+    entry = entry or {}
     value, lo, hi = entry.get("value"), entry.get("lo"), entry.get("hi")
     if value is None:
         return "n/a"
@@ -115,10 +117,10 @@ def render_card_markdown(card: dict[str, Any]) -> str:
               "cal. slope |", "|---|---|---|---|---|---|---|---|"]
     for name, m in card.get("metrics", {}).items():
         label = outcome(name).label if _known(name) else name
-        lines.append(f"| {label} | {m['n']} | {m['prevalence']:.1%} | {_ci(m['auc'])} | "
-                     f"{_ci(m['pr_auc'])} | {_ci(m['brier'])} | "
-                     f"{_ci(m['calibration_intercept'], 2)} | "
-                     f"{_ci(m['calibration_slope'], 2)} |")
+        lines.append(f"| {label} | {m['n']} | {m['prevalence']:.1%} | {format_ci(m['auc'])} | "
+                     f"{format_ci(m['pr_auc'])} | {format_ci(m['brier'])} | "
+                     f"{format_ci(m['calibration_intercept'], 2)} | "
+                     f"{format_ci(m['calibration_slope'], 2)} |")
     lines += ["", "## Subgroups (ROC AUC, n)", ""]
     for name, rows in card.get("subgroups", {}).items():
         cells = ", ".join(f"{r['variable']}={r['level']}: "
