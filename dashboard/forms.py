@@ -44,18 +44,25 @@ def _number(label: str, value: Any, dtype: str, key: str, help_text: str,
                            help=help_text)
 
 
+def _typed_input(label: str, dtype: str, categories: tuple[str, ...], value: Any, key: str,
+                 help_text: str, format_func: Callable[[str], str],
+                 nullable: bool = False) -> Any:
+    """The widget for one schema type: checkbox, selectbox or number input."""
+    if dtype == "bool":
+        return st.checkbox(label, value=bool(value), key=key, help=help_text)
+    if dtype == "category":
+        options = list(categories)
+        index = options.index(value) if value in options else 0
+        return st.selectbox(label, options, index=index, key=key, help=help_text,
+                            format_func=format_func)
+    return _number(label, value, dtype, key, help_text, nullable=nullable)
+
+
 def feature_input(spec: Feature, value: Any, key: str) -> Any:
     """One patient input, typed by the schema, with its unit and allowed values as help."""
     help_text = f"{spec.help} Allowed: {spec.allowed_text()}."
-    label = _label(spec.label, spec.unit)
-    if spec.dtype == "bool":
-        return st.checkbox(label, value=bool(value), key=key, help=help_text)
-    if spec.dtype == "category":
-        options = list(spec.categories)
-        index = options.index(value) if value in options else 0
-        return st.selectbox(label, options, index=index, key=key, help=help_text,
-                            format_func=spec.category_label)
-    return _number(label, value, spec.dtype, key, help_text)
+    return _typed_input(_label(spec.label, spec.unit), spec.dtype, spec.categories, value, key,
+                        help_text, spec.category_label)
 
 
 def _category_label(name: str) -> Callable[[str], str]:
@@ -69,15 +76,8 @@ def _category_label(name: str) -> Callable[[str], str]:
 def session_input(spec: SessionField, value: Any, key: str) -> Any:
     """One session field, typed by the schema."""
     help_text = f"{spec.help} Allowed: {field_allowed_text(spec)}.".strip()
-    label = _label(spec.label, spec.unit)
-    if spec.dtype == "bool":
-        return st.checkbox(label, value=bool(value), key=key, help=help_text)
-    if spec.dtype == "category":
-        options = list(spec.categories)
-        index = options.index(value) if value in options else 0
-        return st.selectbox(label, options, index=index, key=key, help=help_text,
-                            format_func=_category_label(spec.name))
-    return _number(label, value, spec.dtype, key, help_text, nullable=spec.nullable)
+    return _typed_input(_label(spec.label, spec.unit), spec.dtype, spec.categories, value, key,
+                        help_text, _category_label(spec.name), nullable=spec.nullable)
 
 
 def patient_fields(values: Mapping[str, Any], prefix: str,
