@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from base.files import write_atomically
 from benchmarks import dask_measures, shap_measures, system_measures  # noqa: F401  (they register)
 from benchmarks.common import MEASURES, Context, format_table, machine_info, peak_rss_mb
 
@@ -58,13 +57,7 @@ def render(report: dict[str, Any]) -> str:
 
 def write_json(report: dict[str, Any], path: Path) -> None:
     """Atomic write, so a crashed run never leaves half a results file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".latest.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(report, stream, indent=2, default=str)
-        stream.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(report, indent=2, default=str) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,7 +48,7 @@ def default_model(ctx: Context, max_depth: int = -1) -> lgb.Booster:
 
 def project_model_set(ctx: Context) -> Any:
     """The project's own model set, trained like the shipped sample (2,000 patients)."""
-    from kapcds.config import SAMPLE_PATIENTS, SAMPLE_SEED
+    from base.settings import SAMPLE_PATIENTS, SAMPLE_SEED
     from training.train import train_model_set
 
     def build() -> Any:

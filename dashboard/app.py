@@ -9,7 +9,7 @@ user's role may open (``records.policy``), and each page checks the role again i
 
 import streamlit as st
 
-from dashboard import auth, components, resources
+from dashboard.widgets import auth, components, resources
 
 st.set_page_config(page_title="KAP-CDS", page_icon=":material/psychology:", layout="wide")
 try:

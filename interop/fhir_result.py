@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from models import schema
-from models.eligibility import _REQUIRED as _SCREEN_INPUTS  # the screen's required inputs
+from models.eligibility import REQUIRED_INPUTS
 
 log = logging.getLogger(__name__)
 ENTERED = "entered by clinician"
@@ -55,7 +55,7 @@ def blocking_fields(result: ImportResult) -> list[str]:
 
 def screen_blocking_fields(result: ImportResult) -> list[str]:
     """Missing inputs of the eligibility screen (it refuses to run without them)."""
-    return [n for n in result.missing if n in _SCREEN_INPUTS]
+    return [n for n in result.missing if n in REQUIRED_INPUTS]
 
 
 def can_predict(result: ImportResult) -> bool:

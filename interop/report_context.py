@@ -1,7 +1,7 @@
 """Filling a ``ReportContext`` from the model layer for one stored patient.
 
 Uncertainty and session alerts come from the same functions the dashboard shows
-(``dashboard.services.outcome_risk`` and ``dashboard.alerts``; both are free of Streamlit),
+(``models.risk_wording`` and ``models.session_alerts``, the clinical rules of the model layer),
 so the printed report and the screen never disagree.
 """
 
@@ -19,6 +19,8 @@ from models import schema
 from models.eligibility import EligibilityResult, screen
 from models.explain import describe, explain_patient, sentences
 from models.modelset import ModelSet
+from models.risk_wording import outcome_risk
+from models.session_alerts import response_status, session_alerts
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +59,12 @@ def card_lines(card: Mapping[str, Any], version: str) -> list[str]:
 
 def _predictions(model_set: ModelSet, card: Mapping[str, Any],
                  frame: pd.DataFrame) -> list[PredictionLine]:
-    from dashboard.services import outcome_risk  # same wording as the dashboard
-
     proba = model_set.predict_proba(frame).iloc[0]
     lines = []
     for spec in schema.OUTCOMES:
         if spec.name not in proba.index:
             continue
-        risk = outcome_risk(dict(card), pd.DataFrame(), spec.name, float(proba[spec.name]))
+        risk = outcome_risk(dict(card), None, spec.name, float(proba[spec.name]))
         observed = (None if risk.observed is None else
                     (risk.observed, float(risk.observed_lo), float(risk.observed_hi)))
         lines.append(PredictionLine(spec.label, spec.kind, float(proba[spec.name]),
@@ -73,8 +73,6 @@ def _predictions(model_set: ModelSet, card: Mapping[str, Any],
 
 
 def _alerts(patient_id: str, baseline: float, sessions: pd.DataFrame) -> tuple[list[str], str]:
-    from dashboard.alerts import response_status, session_alerts
-
     alerts = [f"Session {a.session_number} · {a.kind} ({a.severity}): {a.message}"
               for a in session_alerts(patient_id, baseline, sessions)]
     return alerts, response_status(baseline, sessions)

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kapcds import config
-from kapcds.files import write_atomically
+from base import settings
+from base.files import write_atomically
 
 Progress = Callable[[int, int, str], None]
 
@@ -41,7 +41,7 @@ def _registry(args: argparse.Namespace):
 
 
 def _load_model(args: argparse.Namespace):
-    from kapcds.bootstrap import ensure_model
+    from training.first_run import ensure_model
 
     if getattr(args, "version", None) is None:
         with progress_bar("first run: training from data_samples") as update:
@@ -61,8 +61,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from kapcds.bootstrap import train_and_register
     from kapcds.commands_security import audited
+    from training.first_run import train_and_register
 
     promoted = ", promoted" if args.promote else ""
     with audited("model_training", "model", f"from {args.data}{promoted}") as note:
@@ -104,7 +104,7 @@ def _format_metrics(table) -> str:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from kapcds.safety import csv_text
+    from base.safety import csv_text
     from models.predict import predict_frame
     from training.data import load_patients
 
@@ -135,11 +135,13 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    from kapcds.bootstrap import ensure_ready
+    from records.first_run import ensure_store
+    from training.first_run import ensure_model
 
     with progress_bar("preparing model and store") as update:
-        ensure_ready(progress=update)
-    app = config.PROJECT_ROOT / "dashboard" / "app.py"
+        ensure_model(progress=update)
+    ensure_store().dispose()
+    app = settings.PROJECT_ROOT / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app),
                "--server.port", str(args.port), "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
@@ -151,7 +153,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 
 def _add_registry(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--registry", type=Path, default=config.default_registry_dir(),
+    parser.add_argument("--registry", type=Path, default=settings.default_registry_dir(),
                         help="model registry folder (default: %(default)s)")
 
 
@@ -161,14 +163,19 @@ def _add_version(parser: argparse.ArgumentParser) -> None:
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:
-    """Add every sub-command to the parser."""
+    """Add every sub-command of this module to the parser."""
+    _register_data_and_training(sub)
+    _register_models_and_dashboard(sub)
+
+
+def _register_data_and_training(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate a synthetic KAP cohort",
                        description="Write patients.csv and sessions.csv of a seeded, "
                        "reproducible synthetic cohort (truth.csv + effects.json with "
                        "--with-truth).")
-    p.add_argument("--patients", type=int, default=config.SAMPLE_PATIENTS,
+    p.add_argument("--patients", type=int, default=settings.SAMPLE_PATIENTS,
                    help="number of patients (default %(default)s)")
-    p.add_argument("--seed", type=int, default=config.SAMPLE_SEED,
+    p.add_argument("--seed", type=int, default=settings.SAMPLE_SEED,
                    help="random seed (default %(default)s)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--with-truth", action="store_true",
@@ -178,7 +185,7 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model set and register it",
                        description="Train one calibrated LightGBM model per outcome, the "
                        "PHQ-9 trajectory model and the OOD detector; print the new version.")
-    p.add_argument("--data", type=Path, default=config.DATA_SAMPLES_DIR,
+    p.add_argument("--data", type=Path, default=settings.DATA_SAMPLES_DIR,
                    help="folder with patients.csv and sessions.csv (default: data_samples/)")
     _add_registry(p)
     p.add_argument("--seed", type=int, default=0, help="split and model seed")
@@ -193,12 +200,14 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                        description="ROC AUC, PR AUC, Brier, calibration intercept and slope "
                        "per outcome, each with a bootstrap 95 % CI.")
     _add_registry(p)
-    p.add_argument("--data", type=Path, default=config.DATA_SAMPLES_DIR,
+    p.add_argument("--data", type=Path, default=settings.DATA_SAMPLES_DIR,
                    help="folder with labelled patients.csv and sessions.csv")
     _add_version(p)
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
     p.set_defaults(handler=_evaluate)
 
+
+def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict (and explain) every outcome for a CSV",
                        description="One row per patient: <outcome>_probability, eligibility "
                        "and OOD columns; with --explain the base value and SHAP contribution "

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from kapcds import config
+from base import settings
 
 
 def _store_session():
-    from kapcds.bootstrap import ensure_store
     from records.db import session_factory
+    from records.first_run import ensure_store
 
     return session_factory(ensure_store())()
 
@@ -90,16 +90,16 @@ def _import_fhir(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from base.files import write_atomically
     from interop.report import render_patient_report
     from interop.report_context import build_report_context
-    from kapcds.bootstrap import ensure_model
     from kapcds.commands_security import record_cli
-    from kapcds.files import write_atomically
     from models.registry import Registry
     from models.schema import ID_COLUMN, NAME_COLUMN
     from records.gaps import labels, prediction_blockers
     from records.policy import IDENTIFIED
     from records.repository import get_patient, sessions_frame
+    from training.first_run import ensure_model
 
     with _store_session() as session:
         patient = get_patient(session, args.patient_id)
@@ -141,7 +141,7 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p.add_argument("patient_id", help="e.g. KAP-00001")
     p.add_argument("--out", type=Path, default=None, help="PDF path (default: ID-report.pdf)")
     p.add_argument("--outcome", default="response", help="outcome to explain")
-    p.add_argument("--registry", type=Path, default=config.default_registry_dir(),
+    p.add_argument("--registry", type=Path, default=settings.default_registry_dir(),
                    help="model registry folder (default: %(default)s)")
     p.add_argument("--version", default=None, help="model version (default: current)")
     p.set_defaults(handler=_report)

@@ -9,6 +9,7 @@ paths), or in-process with ``--engine local``. Heavy imports stay inside the han
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from collections.abc import Iterator
@@ -132,22 +133,15 @@ def _score(args: argparse.Namespace) -> int:
 def train_and_register_dask(data_dir: Path, registry_dir: Path, promote: bool, seed: int = 0,
                             progress: commands.Progress | None = None,
                             scheduler: str | None = None, workers: int = 2) -> str:
-    """``bootstrap.train_and_register`` with the outcome boosters fitted on Dask."""
-    from models.registry import Registry
+    """``training.first_run.train_and_register`` with the outcome boosters fitted on Dask."""
     from training.dask_train import train_model_set_dask
-    from training.data import load_dataset, load_followup
+    from training.first_run import train_and_register
 
-    patients, sessions = load_dataset(data_dir)
-    followup = load_followup(data_dir, known_patient_ids=patients["patient_id"])
     with dask_client(scheduler, workers) as client:
-        result = train_model_set_dask(
-            patients, sessions, client, seed=seed, progress=progress, followup=followup,
-            data_description={"source": str(data_dir), "synthetic": True})
-    registry = Registry(registry_dir)
-    version = registry.register(result.model_set, result.card)
-    if promote:
-        registry.promote(version)
-    return version
+        return train_and_register(data_dir, registry_dir, promote, seed=seed,
+                                  progress=progress,
+                                  trainer=functools.partial(train_model_set_dask,
+                                                            client=client))
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kapcds import config
+from base import settings
 
 
 def operator() -> Any:
@@ -33,7 +33,7 @@ def _engine() -> Any:
     from records.db import make_engine
     from records.migrate import upgrade
 
-    engine = make_engine(config.default_database_url())
+    engine = make_engine(settings.default_database_url())
     upgrade(engine)
     return engine
 
@@ -155,7 +155,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _audit_export(args: argparse.Namespace) -> int:
-    from kapcds.files import write_atomically
+    from base.files import write_atomically
     from records.audit import AuditFilter, export_csv, record
     from records.policy import AUDIT
 
@@ -198,7 +198,7 @@ def _add_password(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_registry(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--registry", type=Path, default=config.default_registry_dir(),
+    parser.add_argument("--registry", type=Path, default=settings.default_registry_dir(),
                         help="model registry folder (default: %(default)s)")
 
 

@@ -48,7 +48,8 @@ _CAUTIONS: tuple[tuple[str, str, object], ...] = (
     ("stimulant", "stimulant", True),
     ("opioid", "opioid", True),
 )
-_REQUIRED = sorted(
+# Every input the screen reads: it cannot run while one of them is missing (a data gap).
+REQUIRED_INPUTS = sorted(
     {name for _, name, _ in _EXCLUSIONS + _CAUTIONS}
     | {f"dx_{code}" for code in schema.DIAGNOSES}
     | {"failed_ad_trials", "hypertension", "systolic_bp", "diastolic_bp", "benzo_dose_mg",
@@ -172,7 +173,7 @@ def screen(patient: Mapping[str, object], *,
     indication); otherwise no indication gives ``no_indication``. A missing or empty input
     raises ``ValueError``: a screen must never pass a patient because a field was blank.
     """
-    missing = [name for name in _REQUIRED if name not in patient or patient[name] is None
+    missing = [name for name in REQUIRED_INPUTS if name not in patient or patient[name] is None
                or (isinstance(patient[name], float) and patient[name] != patient[name])
                or str(patient[name]).strip() == ""]
     if missing:

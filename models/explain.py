@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.estimators import sigmoid
+from models.calibration import sigmoid
 from models.modelset import ModelSet
 from models.schema import feature, feature_names, outcome
 

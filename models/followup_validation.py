@@ -10,9 +10,10 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from models.csv_input import line_numbers
 from models.followup_schema import FOLLOWUP_FIELDS, FOLLOWUP_PATIENT_FIELDS
 from models.schema import ID_COLUMN, SessionField
-from models.validation import RowError, _column, _duplicates, _line_numbers, _raise_if, _validate
+from models.validation import RowError, _column, _duplicates, _raise_if, _validate
 
 
 def _check(df: pd.DataFrame, fields: tuple[SessionField, ...], what: str,
@@ -20,7 +21,7 @@ def _check(df: pd.DataFrame, fields: tuple[SessionField, ...], what: str,
            unique: list[str] | None = None) -> pd.DataFrame:
     source = source or df.attrs.get("source")
     out, errors = _validate(df, [_column(f) for f in fields])
-    lines = _line_numbers(df)
+    lines = line_numbers(df)
     if unique:
         _duplicates(out, unique, lines, " / ".join(unique), errors)
     if known_patient_ids is not None and ID_COLUMN in df.columns:

@@ -14,7 +14,6 @@ written to a temporary folder and renamed into place, so a crash never leaves ha
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -27,6 +26,8 @@ from typing import Any
 
 import joblib
 
+from base.files import sha256_file, write_atomically
+from models.card_text import render_card_markdown
 from models.modelset import ModelSet
 from models.schema import schema_hash
 
@@ -43,31 +44,9 @@ class RegistryError(RuntimeError):
     """A version is missing, tampered with, or does not match this code's schema."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _new_version_id() -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{secrets.token_hex(3)}"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename over the target."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _headline(card: dict[str, Any]) -> dict[str, Any]:
@@ -87,8 +66,6 @@ class Registry:
     def register(self, model_set: ModelSet, card: dict[str, Any],
                  card_markdown: str | None = None) -> str:
         """Store a new version (not promoted) and return its id."""
-        from training.model_card import render_card_markdown  # card rendering lives there
-
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         version = _new_version_id()
         while (self.versions_dir / version).exists():
@@ -104,7 +81,7 @@ class Registry:
             (tmp / CARD_MD).write_text(markdown, encoding="utf-8")
             files = sorted(p.name for p in tmp.iterdir() if p.is_file())
             manifest = {"version": version, "algorithm": "sha256",
-                        "files": {name: _sha256(tmp / name) for name in files}}
+                        "files": {name: sha256_file(tmp / name) for name in files}}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             os.rename(tmp, self.versions_dir / version)
         except BaseException:
@@ -136,7 +113,7 @@ class Registry:
             path = folder / name
             if Path(name).name != name or not path.is_file():
                 raise RegistryError(f"{version}: {name} is missing")
-            if _sha256(path) != expected:
+            if sha256_file(path) != expected:
                 raise RegistryError(f"{version}: {name} does not match its SHA-256 in the "
                                     "manifest (modified or corrupted); refusing to load")
         return json.loads((folder / CARD_JSON).read_text(encoding="utf-8"))
@@ -164,7 +141,7 @@ class Registry:
         self.verify(version)
         previous = self.current_version()
         self.root.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.root / CURRENT, version + "\n")
+        write_atomically(self.root / CURRENT, version + "\n")
         log.info("promoted model version %s (was %s)", version, previous)
 
     def current_version(self) -> str | None:

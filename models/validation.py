@@ -7,67 +7,22 @@ Row numbers are file line numbers (header = line 1, first data row = line 2).
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from models import schema
+from models.csv_input import line_numbers
+from models.input_errors import InputValidationError, RowError
 from models.schema import ID_COLUMN, DType, Feature, SessionField
 
 log = logging.getLogger(__name__)
 
-MAX_LISTED = 50  # problems listed in str(); all of them stay in .errors
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
-_LINES = "line_numbers"  # DataFrame.attrs key set by read_csv_strict
-
-
-@dataclass
-class RowError:
-    """One problem: where it is (file line, column) and what is allowed instead."""
-
-    row: int | None
-    column: str | None
-    message: str
-
-    def location(self) -> str:
-        parts = ([f"row {self.row}"] if self.row is not None else [])
-        parts += [f"column {self.column!r}"] if self.column is not None else []
-        return ", ".join(parts) or "file"
-
-    def __str__(self) -> str:
-        return f"{self.location()}: {self.message}"
-
-
-class InputValidationError(ValueError):
-    """Raised with every problem found, so callers can show them all at once."""
-
-    def __init__(self, errors: list[RowError], source: str | None = None) -> None:
-        self.errors = sorted(errors, key=lambda e: (e.row is not None, e.row or 0))
-        self.source = source
-        super().__init__(self._report())
-
-    def _count(self) -> str:
-        n = len(self.errors)
-        return f"{n} problem" + ("" if n == 1 else "s")
-
-    def summary(self) -> str:
-        """One line for logs and status bars: how many problems and the first one."""
-        first = f"; first: {self.errors[0]}" if self.errors else ""
-        return f"{self.source or 'input'}: {self._count()}{first}"
-
-    def _report(self) -> str:
-        lines = [f"{self.source or 'input'}: {self._count()} found:"]
-        lines += [f"  - {e}" for e in self.errors[:MAX_LISTED]]
-        if len(self.errors) > MAX_LISTED:
-            lines.append(f"  ... and {len(self.errors) - MAX_LISTED} more")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -103,84 +58,7 @@ def _column(spec: Feature | SessionField) -> _Column:
 _ID = _Column(ID_COLUMN, "category", "a non-empty identifier")
 
 
-# ---------------------------------------------------------------- reading files
-
-
-class LineNumbers(tuple):
-    """File line of each row, kept in ``DataFrame.attrs``.
-
-    Immutable, so pandas' deep copy of ``attrs`` on every operation can share it instead of
-    copying thousands of ints each time (that made per-patient views take seconds).
-    """
-
-    def __deepcopy__(self, memo: dict) -> LineNumbers:
-        return self
-
-
-def read_csv_strict(path: str | Path) -> pd.DataFrame:
-    """Read a CSV with every cell as a string, refusing files that cannot be trusted.
-
-    Uses the csv module (not pandas) so each record keeps its true file line number, which
-    is stored in ``df.attrs["line_numbers"]`` and used in every later error message.
-    """
-    path = Path(path)
-    source = path.name
-
-    def fail(message: str, row: int | None = None) -> InputValidationError:
-        return InputValidationError([RowError(row, None, message)], source)
-
-    if not path.is_file():
-        raise fail(f"file not found (or not a regular file): {path}")
-    data = path.read_bytes()
-    if not data.strip():
-        raise fail("the file is empty: no header and no data rows")
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise fail("the file is UTF-16 encoded; UTF-8 is required (re-save it as CSV UTF-8)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise fail(f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start} "
-                   f"(line {line}); UTF-8 is required (re-save the file as CSV UTF-8)",
-                   line) from exc
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []  # (first line of the record, cells)
-    start = 1
-    try:
-        for record in reader:
-            if any(cell.strip() for cell in record):
-                records.append((start, record))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise fail(f"cannot parse CSV: {exc}", start) from exc
-    if not records:
-        raise fail("the file is empty: no header and no data rows")
-    header_line, header = records[0]
-    header = [name.strip() for name in header]
-    errors = [RowError(header_line, None, f"header column {i + 1} has no name")
-              for i, name in enumerate(header) if not name]
-    errors += [RowError(header_line, name, "column name appears more than once in the header")
-               for name in sorted({n for n in header if n and header.count(n) > 1})]
-    errors += [RowError(line, None, f"has {len(rec)} fields but the header has {len(header)}")
-               for line, rec in records[1:] if len(rec) != len(header)]
-    if errors:
-        raise InputValidationError(errors, source)
-    if len(records) == 1:
-        raise fail("no data rows (the file has a header only)")
-    df = pd.DataFrame([rec for _, rec in records[1:]], columns=header, dtype=str)
-    df.attrs.update(source=source, **{_LINES: LineNumbers(line for line, _ in records[1:])})
-    log.debug("read %s: %d rows, %d columns", source, len(df), len(header))
-    return df
-
-
 # ---------------------------------------------------------------- the generic engine
-
-
-def _line_numbers(df: pd.DataFrame) -> np.ndarray:
-    lines = df.attrs.get(_LINES)
-    if lines is not None and len(lines) == len(df):
-        return np.asarray(lines)
-    return np.arange(len(df)) + 2  # a frame built in memory: as if read from a clean file
 
 
 def _as_text(values: Iterable[object]) -> list[str]:
@@ -267,7 +145,7 @@ def _bp_pairs(names: Iterable[str]) -> list[tuple[str, str]]:
 
 def _validate(df: pd.DataFrame, columns: list[_Column]) -> tuple[pd.DataFrame, list[RowError]]:
     """Column checks and row plausibility shared by patients and sessions."""
-    lines = _line_numbers(df)
+    lines = line_numbers(df)
     if df.columns.has_duplicates:  # pandas cannot index these; report them and stop here
         return df, [RowError(None, str(name), "column name appears more than once")
                     for name in df.columns[df.columns.duplicated()].unique()]
@@ -308,7 +186,7 @@ def validate_patients(df: pd.DataFrame, require_outcomes: bool = False,
     if require_outcomes:
         columns += [_Column(name, "int", "0 or 1", 0, 1) for name in schema.outcome_names()]
     out, errors = _validate(df, columns)
-    lines = _line_numbers(df)
+    lines = line_numbers(df)
     _duplicates(out, [ID_COLUMN], lines, ID_COLUMN, errors)
     dose, route = schema.feature("dose_mg_per_kg"), schema.feature("route")
     if {dose.name, route.name} <= set(df.columns):
@@ -335,7 +213,7 @@ def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None 
     """
     source = source or df.attrs.get("source")
     out, errors = _validate(df, [_column(f) for f in schema.SESSION_FIELDS])
-    lines = _line_numbers(df)
+    lines = line_numbers(df)
     _duplicates(out, [ID_COLUMN, "session_number"], lines, "(patient_id, session_number)",
                 errors)
     if known_patient_ids is not None and ID_COLUMN in df.columns:

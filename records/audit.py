@@ -201,6 +201,6 @@ def entries_frame(session: Session, filters: AuditFilter | None = None,
 
 def export_csv(session: Session, filters: AuditFilter | None = None) -> str:
     """Matching entries as CSV text (formula-like text neutralised)."""
-    from kapcds.safety import csv_rows_text
+    from base.safety import csv_rows_text
 
     return csv_rows_text(COLUMNS, iter_entries(session, filters))

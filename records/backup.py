@@ -11,7 +11,6 @@ PostgreSQL stores are backed up with the server's own tools (pg_dump), not here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,7 +25,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
-from kapcds import config
+from base import settings
+from base.files import sha256_file
 from models.registry import CURRENT, Registry, RegistryError
 from records import audit
 from records.db import make_engine, session_factory
@@ -68,14 +68,6 @@ def sqlite_path(url: str) -> Path:
         raise BackupError(f"backup/restore handles the SQLite store file; for "
                           f"{parsed.get_backend_name()} use the server's tools (pg_dump)")
     return Path(database).expanduser()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def copy_database(source: Path, target: Path, standalone: bool = False) -> None:
@@ -149,8 +141,8 @@ def _check_copy(database: Path) -> tuple[dict[str, int], audit.ChainReport]:
 def backup(out_dir: Path, url: str | None = None, registry_dir: Path | None = None,
            actor: Actor | None = None) -> BackupReport:
     """Write a checked backup of the store and the registry to the new folder ``out_dir``."""
-    url = url or config.default_database_url()
-    registry_dir = Path(registry_dir or config.default_registry_dir())
+    url = url or settings.default_database_url()
+    registry_dir = Path(registry_dir or settings.default_registry_dir())
     database = sqlite_path(url)
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):

@@ -19,15 +19,10 @@ from sqlalchemy import Engine, insert, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from kapcds.config import DATA_SAMPLES_DIR
+from base.settings import DATA_SAMPLES_DIR
+from models.csv_input import read_csv_strict
 from models.schema import ID_COLUMN, NAME_COLUMN
-from models.validation import (
-    InputValidationError,
-    RowError,
-    read_csv_strict,
-    validate_patients,
-    validate_sessions,
-)
+from models.validation import InputValidationError, RowError, validate_patients, validate_sessions
 from records.db import session_factory
 from records.errors import RecordError, RecordImportError
 from records.rows import FEATURE_TYPES, SESSION_TYPES, check_names, frame_records, line_numbers

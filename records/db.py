@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from kapcds.config import default_database_url
+from base.settings import default_database_url
 
 log = logging.getLogger(__name__)
 

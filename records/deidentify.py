@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kapcds import config
+from base import settings
 from models.schema import ID_COLUMN, NAME_COLUMN
 from records.policy import DEIDENTIFIED, IDENTIFIED, PSEUDONYMISED
 
@@ -40,7 +40,7 @@ def pseudonym_key(home: Path | None = None) -> bytes:
     configured = os.environ.get(KEY_VARIABLE)
     if configured:
         return configured.encode("utf-8")
-    path = (home or config.home_dir()) / KEY_FILE
+    path = (home or settings.home_dir()) / KEY_FILE
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from models.eligibility import REQUIRED_INPUTS
 from models.schema import feature, feature_names, model_feature_names
 
 
@@ -28,10 +29,8 @@ def prediction_blockers(gaps: Iterable[str]) -> list[str]:
 
 def screen_blockers(gaps: Iterable[str]) -> list[str]:
     """Gaps among the eligibility screen's required inputs (it cannot run without them)."""
-    from models.eligibility import _REQUIRED  # the screen's own list of inputs
-
     wanted = set(gaps)
-    return [name for name in feature_names() if name in wanted and name in _REQUIRED]
+    return [name for name in feature_names() if name in wanted and name in REQUIRED_INPUTS]
 
 
 def labels(names: Iterable[str]) -> str:

@@ -49,7 +49,7 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -> None:
     """Upgrade the database to ``revision``; a no-op when it is already there.
 
-    Takes an engine (kept open) or a URL (default: ``kapcds.config.default_database_url``).
+    Takes an engine (kept open) or a URL (default: ``base.settings.default_database_url``).
     """
     owned = not isinstance(engine_or_url, Engine)
     engine = make_engine(engine_or_url) if owned else engine_or_url

@@ -21,9 +21,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from models.schema import ID_COLUMN, NAME_COLUMN, defaults, feature_names
 from models.validation import validate_patients, validate_sessions
 from records.bulk import import_patients_and_sessions, seed_from_samples
+from records.decisions import decisions_for, record_decision
 from records.errors import DuplicateRecordError, RecordNotFoundError, StaleRecordError
 from records.frames import patients_frame, sessions_frame
 from records.gaps import gap_list
+from records.lookup import get_patient, require_patient
 from records.rows import (
     FEATURE_TYPES,
     SESSION_TYPES,
@@ -32,10 +34,8 @@ from records.rows import (
     raise_errors,
 )
 from records.tables import (
-    DECISIONS,
     PLAN_FIELDS,
     SESSION_COLUMNS,
-    Decision,
     Patient,
     TreatmentPlan,
     TreatmentSession,
@@ -71,20 +71,6 @@ def list_patients(session: Session, search: str | None = None,
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(session.scalars(stmt))
-
-
-def get_patient(session: Session, patient_id: str) -> Patient | None:
-    """The patient with this id as stored now (None if unknown)."""
-    stmt = (select(Patient).where(Patient.patient_id == patient_id)
-            .execution_options(populate_existing=True))
-    return session.scalars(stmt).one_or_none()
-
-
-def _require(session: Session, patient_id: str) -> Patient:
-    patient = get_patient(session, patient_id)
-    if patient is None:
-        raise RecordNotFoundError(f"no patient {patient_id!r} in the store")
-    return patient
 
 
 def patient_count(session: Session) -> int:
@@ -165,7 +151,7 @@ def update_patient(session: Session, patient_id: str, data: Mapping[str, Any],
     unknown = set(data) - PATIENT_EDITABLE
     if unknown:
         raise ValueError(f"these patient fields cannot be changed: {', '.join(sorted(unknown))}")
-    patient = _require(session, patient_id)
+    patient = require_patient(session, patient_id)
     stale = (f"patient {patient_id} was changed by someone else since you opened it (you had "
              f"version {expected_version}, the store has version {{}}); reload the patient, "
              "re-apply your changes and save again")
@@ -201,7 +187,7 @@ def confirm_fields(session: Session, patient_id: str, fields: Iterable[str],
 
 def plans_for(session: Session, patient_id: str) -> list[TreatmentPlan]:
     """The patient's treatment plans, oldest first (the last one is the current plan)."""
-    patient = _require(session, patient_id)
+    patient = require_patient(session, patient_id)
     stmt = (select(TreatmentPlan).where(TreatmentPlan.patient_pk == patient.id)
             .order_by(TreatmentPlan.id))
     return list(session.scalars(stmt))
@@ -213,7 +199,7 @@ def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> T
     unknown = set(data) - allowed - {ID_COLUMN}
     if unknown:
         raise ValueError(f"unknown session field(s): {', '.join(sorted(unknown))}")
-    patient = _require(session, patient_id)
+    patient = require_patient(session, patient_id)
     source = f"session of patient {patient_id}"
     frame = pd.DataFrame([{**{k: data.get(k) for k in SESSION_COLUMNS}, ID_COLUMN: patient_id}])
     typed = validate_sessions(frame, known_patient_ids=[patient_id], source=source)
@@ -240,7 +226,7 @@ def update_session(session: Session, patient_id: str, session_number: int,
     unknown = set(data) - allowed
     if unknown:
         raise ValueError(f"these session fields cannot be changed: {', '.join(sorted(unknown))}")
-    patient = _require(session, patient_id)
+    patient = require_patient(session, patient_id)
     record = session.scalars(select(TreatmentSession).where(
         TreatmentSession.patient_pk == patient.id,
         TreatmentSession.session_number == session_number)
@@ -277,43 +263,7 @@ def update_session(session: Session, patient_id: str, session_number: int,
 
 def sessions_for(session: Session, patient_id: str) -> list[TreatmentSession]:
     """The patient's sessions in session order."""
-    patient = _require(session, patient_id)
+    patient = require_patient(session, patient_id)
     stmt = (select(TreatmentSession).where(TreatmentSession.patient_pk == patient.id)
             .order_by(TreatmentSession.session_number))
-    return list(session.scalars(stmt))
-
-
-def record_decision(session: Session, patient_id: str, *, decision: str, suggested: str,
-                    clinician: str, reason: str | None = None,
-                    model_version: str | None = None) -> Decision:
-    """Append a clinician's decision; a reason is required when it departs from the suggestion.
-
-    The suggestion is what the eligibility screen and model proposed, so an override is
-    always explained in the record.
-    """
-    for label, value in (("decision", decision), ("suggested", suggested)):
-        if value not in DECISIONS:
-            raise ValueError(f"{label} must be one of {', '.join(DECISIONS)}, not {value!r}")
-    clinician = (clinician or "").strip()
-    if not clinician:
-        raise ValueError("the deciding clinician must be named")
-    reason = (reason or "").strip() or None
-    if decision != suggested and reason is None:
-        raise ValueError(f"a reason is required when the decision ({decision}) differs from "
-                         f"the suggestion ({suggested})")
-    patient = _require(session, patient_id)
-    record = Decision(patient=patient, decision=decision, suggested=suggested, reason=reason,
-                      clinician=clinician, model_version=model_version)
-    session.add(record)
-    session.flush()
-    log.info("decision %s for %s by %s (suggested %s)", decision, patient_id, clinician,
-             suggested)
-    return record
-
-
-def decisions_for(session: Session, patient_id: str) -> list[Decision]:
-    """The patient's decisions, oldest first."""
-    patient = _require(session, patient_id)
-    stmt = (select(Decision).where(Decision.patient_pk == patient.id)
-            .order_by(Decision.created_at, Decision.id))
     return list(session.scalars(stmt))

@@ -10,7 +10,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kapcds import config
+from base import settings
+from base.files import sha256_file
 from models.registry import Registry
 from records import audit
 from records.backup import (
@@ -22,7 +23,6 @@ from records.backup import (
     copy_database,
     read_manifest,
     registry_versions,
-    sha256_file,
     sqlite_path,
     store_counts,
 )
@@ -110,8 +110,8 @@ def restore(folder: Path, url: str | None = None, registry_dir: Path | None = No
     """Bring back the store and the registry from a checked backup folder."""
     folder = Path(folder)
     manifest = read_manifest(folder)
-    url = url or config.default_database_url()
-    registry_dir = Path(registry_dir or config.default_registry_dir())
+    url = url or settings.default_database_url()
+    registry_dir = Path(registry_dir or settings.default_registry_dir())
     target = sqlite_path(url)
     with tempfile.TemporaryDirectory(prefix="kapcds-restore-") as staging:
         staged = _staged_database(folder, manifest["files"][DATABASE_FILE], Path(staging))

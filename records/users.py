@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from kapcds.config import SecuritySettings, security_settings
+from base.settings import SecuritySettings, security_settings
 from records import audit
 from records.errors import DuplicateRecordError, RecordNotFoundError
 from records.policy import SECURITY, SYSTEM_ROLE, Actor, check_role

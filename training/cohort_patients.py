@@ -31,8 +31,33 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# Column order of the drawn frame (the sample files depend on it).
+PATIENT_COLUMNS = (
+    "age", "sex", "bmi", "primary_diagnosis", "dx_trd", "dx_chronic_anxiety", "dx_ptsd",
+    "dx_suicidality", "dx_chronic_pain", "anxious_depression", "phq9_baseline",
+    "gad7_baseline", "pcl5_baseline", "cssrs_baseline", "failed_ad_trials", "prior_ect",
+    "past_suicide_attempt", "family_history_aud", "substance_use", "psychosis_history",
+    "ace_score", "systolic_bp", "diastolic_bp", "heart_rate", "hypertension", "heart_disease",
+    "liver_disease", "vascular_contraindication", "raised_icp", "pregnant", "maoi",
+    "stimulant", "opioid", "support_system", "benzo_dose_mg", "route", "dose_mg_per_kg",
+    "psychotherapy", "sessions_per_week", "planned_sessions",
+)
+
+
 def draw_patients(n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Draw ``n`` baseline patients: demographics, history, vitals and the planned series."""
+    """Draw ``n`` baseline patients: demographics, history, vitals and the planned series.
+
+    The parts draw from ``rng`` in a fixed order (the sample data depend on it).
+    """
+    values = _history(n, rng)
+    values.update(_vitals(n, rng, values))
+    values.update(_dosing(n, rng, values))
+    values.update(_rare_and_plan(n, rng, values))
+    return pd.DataFrame({name: values[name] for name in PATIENT_COLUMNS})
+
+
+def _history(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Demographics, diagnoses, baseline scales and psychiatric history."""
     age = np.clip(np.round(rng.normal(43, 13, n)), 18, 85).astype(int)
     sex = _choice(rng, ("female", "male"), (0.6, 0.4), n)
     bmi = np.round(np.clip(np.exp(rng.normal(np.log(27.0), 0.19, n)), 16, 55), 1)
@@ -59,7 +84,21 @@ def draw_patients(n: int, rng: np.random.Generator) -> pd.DataFrame:
     substance = _choice(rng, ("none", "remission", "active"), (0.81, 0.165, 0.025), n)
     psychosis = rng.random(n) < 0.012
     ace = np.clip(rng.poisson(1.8 + 1.6 * dx_ptsd), 0, 10)
+    return {
+        "age": age, "sex": sex, "bmi": bmi, "primary_diagnosis": primary,
+        "dx_trd": dx_trd, "dx_chronic_anxiety": dx_anx, "dx_ptsd": dx_ptsd,
+        "dx_suicidality": dx_suic, "dx_chronic_pain": dx_pain,
+        "anxious_depression": anxious_dep, "phq9_baseline": phq9,
+        "gad7_baseline": gad7.astype(int), "pcl5_baseline": pcl5.astype(int),
+        "cssrs_baseline": cssrs.astype(int), "failed_ad_trials": failed.astype(int),
+        "prior_ect": ect, "past_suicide_attempt": attempt, "family_history_aud": family_aud,
+        "substance_use": substance, "psychosis_history": psychosis, "ace_score": ace.astype(int),
+    }
 
+
+def _vitals(n: int, rng: np.random.Generator, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Blood pressure, heart rate, cardiovascular and liver disease, pregnancy."""
+    age, bmi = v["age"], v["bmi"]
     htn_any = rng.random(n) < _sigmoid(-2.2 + 0.06 * (age - 45) + 0.08 * (bmi - 27))
     htn_unc = htn_any & (rng.random(n) < 0.12)
     hypertension = np.where(htn_unc, "uncontrolled", np.where(htn_any, "controlled", "none"))
@@ -72,10 +111,15 @@ def draw_patients(n: int, rng: np.random.Generator) -> pd.DataFrame:
     heart = np.where(rng.random(n) < 0.008, "severe",
                      np.where(rng.random(n) < 0.03 + 0.002 * (age - 18), "stable", "none"))
     liver = _choice(rng, ("none", "mild", "severe"), (0.95, 0.045, 0.005), n)
-    female = sex == "female"
-    pregnant = female & (age < 45) & (rng.random(n) < 0.008)
+    pregnant = (v["sex"] == "female") & (age < 45) & (rng.random(n) < 0.008)
+    return {"systolic_bp": sbp, "diastolic_bp": dbp, "heart_rate": heart_rate,
+            "hypertension": hypertension, "heart_disease": heart, "liver_disease": liver,
+            "pregnant": pregnant}
 
-    benzo_use = rng.random(n) < 0.28 + 0.2 * dx_anx
+
+def _dosing(n: int, rng: np.random.Generator, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Benzodiazepine dose, route and ketamine dose within the route's limits."""
+    benzo_use = rng.random(n) < 0.28 + 0.2 * v["dx_chronic_anxiety"]
     benzo = np.where(benzo_use, np.clip(np.exp(rng.normal(np.log(6), 0.7, n)), 1, 60), 0.0)
     benzo = np.round(benzo * 2) / 2
 
@@ -84,30 +128,24 @@ def draw_patients(n: int, rng: np.random.Generator) -> pd.DataFrame:
     low = np.array([ROUTE_DOSE_LIMITS[r][0] for r in route])
     high = np.array([ROUTE_DOSE_LIMITS[r][1] for r in route])
     dose = np.round(np.clip(typical * np.exp(rng.normal(0, 0.18, n)), low, high) * 20) / 20
+    return {"benzo_dose_mg": benzo, "route": route, "dose_mg_per_kg": dose}
 
-    return pd.DataFrame({
-        "age": age, "sex": sex, "bmi": bmi, "primary_diagnosis": primary,
-        "dx_trd": dx_trd, "dx_chronic_anxiety": dx_anx, "dx_ptsd": dx_ptsd,
-        "dx_suicidality": dx_suic, "dx_chronic_pain": dx_pain,
-        "anxious_depression": anxious_dep, "phq9_baseline": phq9,
-        "gad7_baseline": gad7.astype(int), "pcl5_baseline": pcl5.astype(int),
-        "cssrs_baseline": cssrs.astype(int), "failed_ad_trials": failed.astype(int),
-        "prior_ect": ect, "past_suicide_attempt": attempt, "family_history_aud": family_aud,
-        "substance_use": substance, "psychosis_history": psychosis, "ace_score": ace.astype(int),
-        "systolic_bp": sbp, "diastolic_bp": dbp, "heart_rate": heart_rate,
-        "hypertension": hypertension, "heart_disease": heart, "liver_disease": liver,
+
+def _rare_and_plan(n: int, rng: np.random.Generator,
+                   v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rare contraindications, co-medication, support, psychotherapy and the planned series."""
+    return {
         "vascular_contraindication": rng.random(n) < 0.004,
-        "raised_icp": rng.random(n) < 0.002, "pregnant": pregnant,
+        "raised_icp": rng.random(n) < 0.002,
         "maoi": rng.random(n) < 0.02, "stimulant": rng.random(n) < 0.06,
-        "opioid": rng.random(n) < 0.04 + 0.25 * dx_pain,
+        "opioid": rng.random(n) < 0.04 + 0.25 * v["dx_chronic_pain"],
         "support_system": _choice(rng, ("weak", "moderate", "strong"), (0.2, 0.45, 0.35), n),
-        "benzo_dose_mg": benzo, "route": route, "dose_mg_per_kg": dose,
         "psychotherapy": _choice(rng, ("none", "supportive", "integrated"),
                                  (0.15, 0.35, 0.5), n),
         "sessions_per_week": _choice(rng, ("1", "2", "3"), (0.3, 0.55, 0.15), n).astype(int),
         "planned_sessions": _choice(rng, ("4", "6", "8", "10", "12"),
                                     (0.1, 0.6, 0.2, 0.07, 0.03), n).astype(int),
-    })
+    }
 
 
 def draw_names(n: int, rng: np.random.Generator) -> np.ndarray:

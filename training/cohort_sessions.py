@@ -55,7 +55,10 @@ def improvement_logit(p: pd.DataFrame, s: EffectSettings) -> np.ndarray:
 
 def simulate_series(p: pd.DataFrame, rng: np.random.Generator, s: EffectSettings,
                     keep_sessions: bool = True) -> dict[str, np.ndarray]:
-    """Simulate every patient's series; arrays are (patients, max planned sessions)."""
+    """Simulate every patient's series; arrays are (patients, max planned sessions).
+
+    The steps draw from ``rng`` in a fixed order (the sample data depend on it).
+    """
     n = len(p)
     k_max = int(p["planned_sessions"].max())
     k = np.arange(1, k_max + 1)[None, :]
@@ -64,54 +67,13 @@ def simulate_series(p: pd.DataFrame, rng: np.random.Generator, s: EffectSettings
     baseline = p["phq9_baseline"].to_numpy(dtype=float)[:, None]
     planned = p["planned_sessions"].to_numpy()
 
-    z_dissociation = rng.normal(0, 1, (n, 1))
-    dissociative_route = np.isin(route, ("iv", "im"))[:, None]
-    eta = (improvement_logit(p, s)[:, None] + rng.normal(0, s.improvement_sd, (n, 1))
-           + s.dissociation_benefit * z_dissociation * dissociative_route)
-    fraction = _sigmoid(eta) * (1 - np.exp(-k / s.improvement_time_constant))
-    phq9 = np.clip(np.round(baseline * (1 - fraction) + rng.normal(0, 1.8, (n, k_max))), 0, 27)
-
-    log_cadss = (s.cadss_log_mean + s.cadss_log_sd * z_dissociation
-                 + s.cadss_dose_per_relative_unit * (relative_dose - 1)
-                 + _lookup(s.cadss_route, route)[:, None]
-                 + s.cadss_tolerance_per_session * (k - 1) + rng.normal(0, 0.4, (n, k_max)))
-    cadss = np.clip(np.round(np.exp(log_cadss) - 1), 0, 92)
-
-    nausea_logit = (s.nausea_intercept + s.nausea_female * (p["sex"].to_numpy() == "female")
-                    + _lookup(s.nausea_route, route) + s.nausea_opioid * p["opioid"].to_numpy()
-                    )[:, None] + s.nausea_dose_per_relative_unit * (relative_dose - 1)
-    nausea_logit = nausea_logit + rng.normal(0, 0.9, (n, 1))
-    nausea = rng.random((n, k_max)) < _sigmoid(nausea_logit)
-    vomiting = nausea & (rng.random((n, k_max)) < s.vomiting_given_nausea)
-
-    sbp_pre = np.round(p["systolic_bp"].to_numpy()[:, None] + rng.normal(0, 7, (n, k_max)))
-    dbp_pre = np.round(p["diastolic_bp"].to_numpy()[:, None] + rng.normal(0, 5, (n, k_max)))
-    rise = (_lookup(s.sbp_rise_route_factor, route)[:, None]
-            * (s.sbp_rise_mean + s.sbp_rise_per_year_over_45 * (p["age"].to_numpy()[:, None] - 45)
-               + _lookup(s.sbp_rise_hypertension, p["hypertension"].to_numpy())[:, None]
-               + s.sbp_rise_dose_per_relative_unit * (relative_dose - 1))
-            + s.sbp_rise_per_cadss_point * (cadss - 6)
-            + rng.normal(0, s.patient_bp_reactivity_sd, (n, 1))
-            + rng.normal(0, s.sbp_rise_sd, (n, k_max)))
-    sbp_post = np.clip(np.round(sbp_pre + rise), 70, 250)
-    dbp_post = np.clip(np.round(dbp_pre + 0.6 * rise + rng.normal(0, 4, (n, k_max))), 35, 150)
-    # Pulse pressure stays physiological: diastolic at least 15 mmHg below systolic.
-    dbp_pre = np.minimum(dbp_pre, sbp_pre - 15)
-    dbp_post = np.minimum(dbp_post, sbp_post - 15)
+    phq9, fraction, cadss = _mood_and_dissociation(p, rng, s, k, route, relative_dose, baseline)
+    nausea, vomiting = _nausea(p, rng, s, route, relative_dose, k_max)
+    sbp_pre, dbp_pre, sbp_post, dbp_post, rise = _blood_pressure(p, rng, s, route,
+                                                                 relative_dose, cadss)
     bp_event = hypertensive_event(sbp_pre, sbp_post, dbp_post)
-
-    improvement = (baseline - phq9) / np.maximum(baseline, 1)
-    drop_logit = ((s.dropout_intercept + _lookup(s.dropout_support, p["support_system"].to_numpy())
-                   + _lookup(s.dropout_substance, p["substance_use"].to_numpy())
-                   + _lookup(s.dropout_psychotherapy, p["psychotherapy"].to_numpy()))[:, None]
-                  + rng.normal(0, s.dropout_patient_sd, (n, 1))
-                  + s.dropout_first_session * (k == 1) + s.dropout_nausea * nausea
-                  + s.dropout_vomiting * vomiting + s.dropout_bp_event * bp_event
-                  + s.dropout_cadss_per_point_over_20 * np.maximum(cadss - 20, 0)
-                  + s.dropout_per_improvement * improvement)
-    stops = (rng.random((n, k_max)) < _sigmoid(drop_logit)) & (k < planned[:, None])
-    first_stop = np.where(stops.any(axis=1), stops.argmax(axis=1) + 1, k_max + 1)
-    attended = np.minimum(first_stop, planned)
+    attended = _attendance(p, rng, s, k, planned, baseline, phq9, cadss, nausea, vomiting,
+                           bp_event)
     mask = k <= attended[:, None]
 
     rows = np.arange(n)
@@ -128,6 +90,73 @@ def simulate_series(p: pd.DataFrame, rng: np.random.Generator, s: EffectSettings
                     "vomiting": vomiting, "sbp_pre": sbp_pre, "dbp_pre": dbp_pre,
                     "sbp_post": sbp_post, "dbp_post": dbp_post, "stopped_after": attended})
     return out
+
+
+def _mood_and_dissociation(p, rng, s, k, route, relative_dose, baseline):
+    """PHQ-9 per session (improvement fraction over sessions) and CADSS per session."""
+    n, k_max = len(p), k.shape[1]
+    z_dissociation = rng.normal(0, 1, (n, 1))
+    dissociative_route = np.isin(route, ("iv", "im"))[:, None]
+    eta = (improvement_logit(p, s)[:, None] + rng.normal(0, s.improvement_sd, (n, 1))
+           + s.dissociation_benefit * z_dissociation * dissociative_route)
+    fraction = _sigmoid(eta) * (1 - np.exp(-k / s.improvement_time_constant))
+    phq9 = np.clip(np.round(baseline * (1 - fraction) + rng.normal(0, 1.8, (n, k_max))), 0, 27)
+
+    log_cadss = (s.cadss_log_mean + s.cadss_log_sd * z_dissociation
+                 + s.cadss_dose_per_relative_unit * (relative_dose - 1)
+                 + _lookup(s.cadss_route, route)[:, None]
+                 + s.cadss_tolerance_per_session * (k - 1) + rng.normal(0, 0.4, (n, k_max)))
+    cadss = np.clip(np.round(np.exp(log_cadss) - 1), 0, 92)
+    return phq9, fraction, cadss
+
+
+def _nausea(p, rng, s, route, relative_dose, k_max):
+    """Nausea and vomiting per session (a patient-level propensity plus dose and route)."""
+    n = len(p)
+    nausea_logit = (s.nausea_intercept + s.nausea_female * (p["sex"].to_numpy() == "female")
+                    + _lookup(s.nausea_route, route) + s.nausea_opioid * p["opioid"].to_numpy()
+                    )[:, None] + s.nausea_dose_per_relative_unit * (relative_dose - 1)
+    nausea_logit = nausea_logit + rng.normal(0, 0.9, (n, 1))
+    nausea = rng.random((n, k_max)) < _sigmoid(nausea_logit)
+    vomiting = nausea & (rng.random((n, k_max)) < s.vomiting_given_nausea)
+    return nausea, vomiting
+
+
+def _blood_pressure(p, rng, s, route, relative_dose, cadss):
+    """Blood pressure before and ~40 min after dosing, and the systolic rise."""
+    n, k_max = cadss.shape
+    sbp_pre = np.round(p["systolic_bp"].to_numpy()[:, None] + rng.normal(0, 7, (n, k_max)))
+    dbp_pre = np.round(p["diastolic_bp"].to_numpy()[:, None] + rng.normal(0, 5, (n, k_max)))
+    rise = (_lookup(s.sbp_rise_route_factor, route)[:, None]
+            * (s.sbp_rise_mean + s.sbp_rise_per_year_over_45 * (p["age"].to_numpy()[:, None] - 45)
+               + _lookup(s.sbp_rise_hypertension, p["hypertension"].to_numpy())[:, None]
+               + s.sbp_rise_dose_per_relative_unit * (relative_dose - 1))
+            + s.sbp_rise_per_cadss_point * (cadss - 6)
+            + rng.normal(0, s.patient_bp_reactivity_sd, (n, 1))
+            + rng.normal(0, s.sbp_rise_sd, (n, k_max)))
+    sbp_post = np.clip(np.round(sbp_pre + rise), 70, 250)
+    dbp_post = np.clip(np.round(dbp_pre + 0.6 * rise + rng.normal(0, 4, (n, k_max))), 35, 150)
+    # Pulse pressure stays physiological: diastolic at least 15 mmHg below systolic.
+    dbp_pre = np.minimum(dbp_pre, sbp_pre - 15)
+    dbp_post = np.minimum(dbp_post, sbp_post - 15)
+    return sbp_pre, dbp_pre, sbp_post, dbp_post, rise
+
+
+def _attendance(p, rng, s, k, planned, baseline, phq9, cadss, nausea, vomiting, bp_event):
+    """Sessions attended: dropout hazards from support, substance use and side effects."""
+    n, k_max = phq9.shape
+    improvement = (baseline - phq9) / np.maximum(baseline, 1)
+    drop_logit = ((s.dropout_intercept + _lookup(s.dropout_support, p["support_system"].to_numpy())
+                   + _lookup(s.dropout_substance, p["substance_use"].to_numpy())
+                   + _lookup(s.dropout_psychotherapy, p["psychotherapy"].to_numpy()))[:, None]
+                  + rng.normal(0, s.dropout_patient_sd, (n, 1))
+                  + s.dropout_first_session * (k == 1) + s.dropout_nausea * nausea
+                  + s.dropout_vomiting * vomiting + s.dropout_bp_event * bp_event
+                  + s.dropout_cadss_per_point_over_20 * np.maximum(cadss - 20, 0)
+                  + s.dropout_per_improvement * improvement)
+    stops = (rng.random((n, k_max)) < _sigmoid(drop_logit)) & (k < planned[:, None])
+    first_stop = np.where(stops.any(axis=1), stops.argmax(axis=1) + 1, k_max + 1)
+    return np.minimum(first_stop, planned)
 
 
 def _session_details(p, rng, k, phq9, fraction, cadss, nausea, vomiting, sbp_pre, dbp_pre,

@@ -2,7 +2,7 @@
 
 Only the outcome boosters are distributed (``lightgbm.dask.DaskLGBMClassifier`` on the
 training split); the split, trajectory model, OOD detector, evaluation and card come from
-``training.train.train_model_set_with``, so the result is an ordinary ``ModelSet`` that the
+``training.train.train_model_set``, so the result is an ordinary ``ModelSet`` that the
 registry, explanations and dashboard use unchanged.
 
 lightgbm.dask has no early stopping, so each booster is grown to ``max_rounds`` and then cut
@@ -22,14 +22,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from models.estimators import (
-    DEFAULT_PARAMS,
-    PLATT_PRIOR_SD,
-    OutcomeModel,
-    _class_weights,
-    fit_platt,
-)
-from training.train import Progress, TrainResult, train_model_set_with
+from models.calibration import PLATT_PRIOR_SD, class_weights, fit_platt
+from models.estimators import DEFAULT_PARAMS, OutcomeModel
+from training.train import Progress, TrainResult, train_model_set
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +70,7 @@ def fit_outcome_dask(client: Any, X: pd.DataFrame, y: pd.Series, train: pd.Index
     y_valid = np.asarray(y.loc[valid], dtype=int)
     if len(np.unique(y_train)) < 2 or len(np.unique(y_valid)) < 2:
         raise ValueError("both classes must occur in the training and validation splits")
-    weight, positive_weight = _class_weights(y_train)
+    weight, positive_weight = class_weights(y_train)
     n_partitions = n_partitions or max(1, len(client.scheduler_info().get("workers", {})))
     X_train = X.loc[train]
     frame = X_train.assign(__label=y_train, __weight=weight)
@@ -122,8 +117,8 @@ def train_model_set_dask(patients: pd.DataFrame, sessions: pd.DataFrame, client:
         return fit_outcome_dask(client, X, y, train, valid, params, seed, max_rounds)
 
     description = {"engine": "dask", **(data_description or {})}
-    result = train_model_set_with(fit, patients, sessions, params, seed,
-                                  progress=progress, data_description=description,
-                                  n_bootstrap=n_bootstrap, followup=followup)
+    result = train_model_set(patients, sessions, params, seed, progress=progress,
+                             data_description=description, n_bootstrap=n_bootstrap,
+                             followup=followup, fit_outcome=fit)
     result.model_set.train_summary["engine"] = "dask"
     return result

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from models.estimators import logit
+from models.calibration import logit
 from models.modelset import ModelSet
 from models.schema import outcome_names
 

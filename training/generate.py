@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from base.files import write_atomically
 from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, SESSION_FIELDS, outcome_names
 from training.cohort_patients import draw_names, draw_patients
 from training.cohort_sessions import simulate_series
@@ -171,11 +170,7 @@ def write_cohort(cohort: Cohort, out_dir: Path | str) -> list[Path]:
     written = []
     for name, text in files.items():
         target = out_dir / name
-        handle, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        write_atomically(target, text)
         written.append(target)
     log.info("wrote %d patients and %d sessions to %s", len(cohort.patients),
              len(cohort.sessions), out_dir)

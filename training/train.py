@@ -67,6 +67,29 @@ def split_patients(patients: pd.DataFrame, test_fraction: float, valid_fraction:
 FitOutcome = Callable[[pd.DataFrame, pd.Series, pd.Index, pd.Index], OutcomeModel]
 
 
+def local_fit(params: dict[str, Any] | None, seed: int) -> FitOutcome:
+    """The in-process outcome fit: one ``OutcomeModel`` on the train/valid patients."""
+
+    def fit(X: pd.DataFrame, y: pd.Series, train: pd.Index, valid: pd.Index) -> OutcomeModel:
+        return OutcomeModel(params=params, seed=seed).fit(
+            X.loc[train], y.loc[train], X.loc[valid], y.loc[valid])
+
+    return fit
+
+
+class _Steps:
+    """Numbered progress messages, to the log and to an optional callback."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.step, self.progress = total, 0, progress
+
+    def __call__(self, message: str) -> None:
+        self.step += 1
+        log.info("[%d/%d] %s", self.step, self.total, message)
+        if self.progress is not None:
+            self.progress(self.step, self.total, message)
+
+
 def train_model_set(
     patients: pd.DataFrame,
     sessions: pd.DataFrame,
@@ -78,88 +101,38 @@ def train_model_set(
     data_description: dict[str, Any] | None = None,
     n_bootstrap: int = 200,
     followup: pd.DataFrame | None = None,
+    fit_outcome: FitOutcome | None = None,
 ) -> TrainResult:
     """Train one calibrated model per outcome, the trajectory model and the OOD detector.
 
     ``data_description`` (e.g. ``{"n_patients": 2000, "seed": 7}``) goes into the card.
     With ``followup`` (followup.csv rows) the relapse model is trained too, on the same
     patient split, and its test metrics join the card as outcome ``relapse``.
-    """
-
-    def fit_local(X: pd.DataFrame, y: pd.Series, train: pd.Index,
-                  valid: pd.Index) -> OutcomeModel:
-        return OutcomeModel(params=params, seed=seed).fit(
-            X.loc[train], y.loc[train], X.loc[valid], y.loc[valid])
-
-    return train_model_set_with(fit_local, patients, sessions, params, seed, test_fraction,
-                                valid_fraction, progress, data_description, n_bootstrap,
-                                followup)
-
-
-def train_model_set_with(
-    fit_outcome: FitOutcome,
-    patients: pd.DataFrame,
-    sessions: pd.DataFrame,
-    params: dict[str, Any] | None = None,
-    seed: int = 0,
-    test_fraction: float = 0.2,
-    valid_fraction: float = 0.2,
-    progress: Progress | None = None,
-    data_description: dict[str, Any] | None = None,
-    n_bootstrap: int = 200,
-    followup: pd.DataFrame | None = None,
-) -> TrainResult:
-    """``train_model_set`` with the outcome fit supplied by the caller (e.g. on Dask).
-
-    Everything else (split, trajectory, OOD, relapse, evaluation, card) is shared, so a
-    model set trained on a cluster is the same kind of object as one trained locally.
+    ``fit_outcome`` replaces the in-process booster fit (e.g. on Dask); everything else
+    (split, trajectory, OOD, relapse, evaluation, card) is shared, so a model set trained on
+    a cluster is the same kind of object as one trained locally.
     """
     started = time.perf_counter()
     outcomes = [o for o in outcome_names() if o in patients]
     if not outcomes:
         raise ValueError("patients has no outcome columns; nothing to train")
     patients = patients.reset_index(drop=True)
-    total = len(outcomes) + 4 + (followup is not None)
-    step = 0
-
-    def report(message: str) -> None:
-        nonlocal step
-        step += 1
-        log.info("[%d/%d] %s", step, total, message)
-        if progress is not None:
-            progress(step, total, message)
-
-    train, valid, test = split_patients(patients, test_fraction, valid_fraction, seed)
+    report = _Steps(len(outcomes) + 4 + (followup is not None), progress)
+    split = split_patients(patients, test_fraction, valid_fraction, seed)
+    train, valid, test = split
+    summary: dict[str, Any] = {"n_train": len(train), "n_valid": len(valid), "n_test": len(test),
+                               "seed": seed, "params": {**DEFAULT_PARAMS, **(params or {})},
+                               "outcomes": {}}
     X = to_model_frame(patients)
-    models: dict[str, OutcomeModel] = {}
-    summary: dict[str, Any] = {"n_train": len(train), "n_valid": len(valid),
-                               "n_test": len(test), "seed": seed,
-                               "params": {**DEFAULT_PARAMS, **(params or {})}, "outcomes": {}}
-    for name in outcomes:
-        y = patients[name].astype(int)
-        model = fit_outcome(X, y, train, valid)
-        models[name] = model
-        summary["outcomes"][name] = {
-            "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
-            "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}
-        report(f"trained {name} ({model.best_iteration_} trees)")
-
-    # The outcome models cross-validate on train + valid (see OutcomeModel.fit), so the
-    # trajectory model and the OOD ranges cover the same patients.
-    seen = train.append(valid)
-    seen_ids = set(patients.loc[seen, ID_COLUMN].astype(str))
-    seen_sessions = sessions[sessions[ID_COLUMN].astype(str).isin(seen_ids)]
-    trajectory = TrajectoryModel(seed=seed).fit(patients.loc[seen], seen_sessions)
-    report("trained PHQ-9 trajectory model")
-    ood = OODDetector().fit(X.loc[seen])
-    report("fitted out-of-distribution detector")
-
+    models = _fit_outcomes(fit_outcome or local_fit(params, seed), X, patients, outcomes,
+                           split, summary, report)
+    trajectory, ood = _fit_support_models(patients, sessions, X, train.append(valid), seed,
+                                          report)
     relapse, relapse_report = None, None
     if followup is not None:
         relapse, relapse_report, summary["relapse"] = train_relapse(
             patients, followup, train, valid, test, params, seed, n_bootstrap)
         report("trained relapse model" if relapse else "relapse model skipped (too few)")
-
     model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
                          feature_names=model_feature_names(), schema_hash=schema_hash(),
                          train_summary=summary, relapse=relapse)
@@ -168,16 +141,48 @@ def train_model_set_with(
     if relapse_report is not None:
         evaluation["outcomes"]["relapse"] = relapse_report
     report("evaluated on the test split")
-    seconds = time.perf_counter() - started
-    summary["training_seconds"] = seconds
-    card = build_card(evaluation, summary, seconds, data={
+    summary["training_seconds"] = time.perf_counter() - started
+    card = build_card(evaluation, summary, summary["training_seconds"], data={
         "n_patients": int(len(patients)), "n_sessions": int(len(sessions)),
         **(data_description or {})})
     card["evaluation"]["report"] = evaluation
     report("model card written")
-    test_ids = patients.loc[test, ID_COLUMN].astype(str).tolist()
-    log.info("trained model set on %d patients in %.1f s", len(patients), seconds)
-    return TrainResult(model_set=model_set, card=card, test_ids=test_ids)
+    return TrainResult(model_set=model_set, card=card,
+                       test_ids=patients.loc[test, ID_COLUMN].astype(str).tolist())
+
+
+def _fit_outcomes(fit: FitOutcome, X: pd.DataFrame, patients: pd.DataFrame,
+                  outcomes: list[str], split: tuple[pd.Index, pd.Index, pd.Index],
+                  summary: dict[str, Any], report: _Steps) -> dict[str, OutcomeModel]:
+    """One fitted outcome model per outcome; their fit statistics go into ``summary``."""
+    train, valid, _ = split
+    models: dict[str, OutcomeModel] = {}
+    for name in outcomes:
+        y = patients[name].astype(int)
+        model = fit(X, y, train, valid)
+        models[name] = model
+        summary["outcomes"][name] = {
+            "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
+            "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}
+        report(f"trained {name} ({model.best_iteration_} trees)")
+    return models
+
+
+def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.DataFrame,
+                        seen: pd.Index, seed: int,
+                        report: _Steps) -> tuple[TrajectoryModel, OODDetector]:
+    """The PHQ-9 trajectory model and the OOD ranges on the patients the boosters saw.
+
+    The outcome models cross-validate on train + valid (see OutcomeModel.fit), so the
+    trajectory model and the OOD ranges cover the same patients.
+    """
+    seen_ids = set(patients.loc[seen, ID_COLUMN].astype(str))
+    seen_sessions = sessions[sessions[ID_COLUMN].astype(str).isin(seen_ids)]
+    trajectory = TrajectoryModel(seed=seed).fit(patients.loc[seen], seen_sessions)
+    report("trained PHQ-9 trajectory model")
+    ood = OODDetector().fit(X.loc[seen])
+    report("fitted out-of-distribution detector")
+    return trajectory, ood
 
 
 def prevalence_table(patients: pd.DataFrame) -> pd.Series:

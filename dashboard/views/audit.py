@@ -7,13 +7,14 @@ from datetime import datetime, time, timedelta, timezone
 
 import streamlit as st
 
-from dashboard import auth, components
-from dashboard.service_audit import audited_download
+from dashboard.services.access import audited_download
+from dashboard.widgets import auth, components
 from records import audit
 from records.db import session_factory
 from records.policy import AUDIT
 
-ws = components.start_page("Audit log")
+PAGE = "audit"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "Audit log")
 ANY = "(any)"
 
 c1, c2, c3, c4 = st.columns(4)

@@ -4,13 +4,26 @@ OOD warnings and the clinician's decision (append-only)."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, charts, components, forms, report_button, resources, services
-from dashboard.service_cohort import risk_distributions
-from dashboard.service_entry import FormErrors, save_decision
+from dashboard.charts.explain import shap_waterfall
+from dashboard.charts.risk import risk_profile
+from dashboard.services.cohort import risk_distributions
+from dashboard.services.entry import save_decision
+from dashboard.services.form_errors import FormErrors
+from dashboard.services.gaps import needs_message
+from dashboard.services.patients import (
+    assess_patient,
+    decision_history,
+    explain_outcome,
+    find_patients,
+    patient_list,
+)
+from dashboard.services.workspace import DECISION_LABELS, STATUS_LABELS
+from dashboard.widgets import auth, components, forms, report_button, resources
 from models.schema import FEATURES, OUTCOMES, feature, outcome
 from records.policy import IDENTIFIED
 
-ws = components.start_page("Candidate review")
+PAGE = "candidate_review"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "Candidate review")
 cohort = resources.cohort(ws)
 LABELS = {f.name: f.label for f in FEATURES}
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
@@ -20,18 +33,18 @@ left, right = st.columns([2, 3], gap="large")
 with left:
     search = st.text_input("Search by patient id or name", key="cr_search",
                            placeholder="e.g. KAP-00012 or a surname")
-    statuses = st.multiselect("Eligibility", list(services.STATUS_LABELS), key="cr_status",
-                              format_func=services.STATUS_LABELS.get)
+    statuses = st.multiselect("Eligibility", list(STATUS_LABELS), key="cr_status",
+                              format_func=STATUS_LABELS.get)
     f1, f2 = st.columns(2)
     risk_outcome = f1.selectbox("Predicted outcome at least…", [None, *OUTCOME_NAMES],
                                 key="cr_risk_outcome",
                                 format_func=lambda n: "(any)" if n is None else outcome(n).label)
     risk_min = f2.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min",
                          disabled=risk_outcome is None)
-    found = services.find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
+    found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
     st.caption(f"{len(found):,} of {len(cohort):,} patients match")
     probability = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
-    st.dataframe(services.patient_list(found), hide_index=True, height=360,
+    st.dataframe(patient_list(found), hide_index=True, height=360,
                  column_config={o.label: probability for o in OUTCOMES})
     patient_id = components.patient_picker(cohort, found.index, key="cr_patient",
                                            label="Open patient")
@@ -40,7 +53,7 @@ if patient_id is None:
     right.info("No patient matches the search and filters.")
     st.stop()
 
-assessment = services.assess_patient(ws, cohort, patient_id)
+assessment = assess_patient(ws, cohort, patient_id)
 auth.audit_view("prediction_view", IDENTIFIED, patient_id, detail=f"model {ws.version}")
 with right:
     st.subheader(f"{components.plain(assessment.name)} · "
@@ -50,10 +63,10 @@ with right:
                          if spec.name in ("age", "sex", "primary_diagnosis", "phq9_baseline")))
     result = assessment.eligibility
     if result is None:  # a screen input is a data gap: no screen, nothing guessed
-        st.warning(services.needs_message(assessment.screen_needs, "Eligibility screen needs")
+        st.warning(needs_message(assessment.screen_needs, "Eligibility screen needs")
                    + ". Fill them in on the Data entry page.", icon=":material/rule:")
     else:
-        status = services.STATUS_LABELS[result.status]
+        status = STATUS_LABELS[result.status]
         show = {"eligible": st.success, "eligible_with_cautions": st.warning}.get(result.status,
                                                                                   st.error)
         show(f"Screen: {status}. {result.summary}")
@@ -71,7 +84,7 @@ with right:
         st.caption("Inputs lie within the range of the training data.")
 
     if assessment.prediction_needs:  # issue 7: never predict from a placeholder
-        st.warning(services.needs_message(assessment.prediction_needs, "Predictions need")
+        st.warning(needs_message(assessment.prediction_needs, "Predictions need")
                    + ". Fill them in on the Data entry page to see predictions.",
                    icon=":material/block:")
     else:
@@ -96,7 +109,7 @@ with right:
                    "prediction fell in the same 10-point bin (model card), with a Wilson 95 % "
                    "interval. The percentile places the prediction among the patients in the "
                    "store. Discrimination (ROC AUC with CI) is in the model card below.")
-        st.plotly_chart(charts.risk_profile({r.label: r.probability for r in assessment.risks},
+        st.plotly_chart(risk_profile({r.label: r.probability for r in assessment.risks},
                                             risk_distributions(cohort)), key="cr_profile")
 
 
@@ -107,13 +120,13 @@ def explanation_panel(patient_id: str, values: dict) -> None:
     name = c1.selectbox("Explain outcome", OUTCOME_NAMES, key="cr_outcome",
                         format_func=lambda n: outcome(n).label)
     scale = c2.radio("Scale", ["probability", "log-odds"], horizontal=True, key="cr_scale")
-    explained = services.explain_outcome(ws, cohort, patient_id, name)
+    explained = explain_outcome(ws, cohort, patient_id, name)
     labels = {n: f"{LABELS[n]} = {feature(n).format_value(values[n])}"
               for n in explained.explanation.contributions.index}
     e = explained.explanation
     base, steps = ((e.base_proba * 100, e.effects * 100) if scale == "probability"
                    else (e.base, e.contributions))
-    st.plotly_chart(charts.shap_waterfall(
+    st.plotly_chart(shap_waterfall(
         base, steps, labels, scale,
         title=f"Why {explained.label.lower()} is predicted at "
               f"{explained.explanation.proba:.0%}"), key="cr_waterfall")
@@ -128,7 +141,7 @@ def explanation_panel(patient_id: str, values: dict) -> None:
 @st.fragment
 def decision_panel(patient_id: str, suggestion: str) -> None:
     """Record a decision; only this panel reruns on submit."""
-    labels = services.DECISION_LABELS
+    labels = DECISION_LABELS
     st.markdown(f"**Suggested by the screen:** {labels[suggestion]}")
     with st.form(f"decision_{patient_id}", clear_on_submit=False):
         general = st.empty()
@@ -147,7 +160,7 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
             except FormErrors as error:
                 forms.show_errors(error, {"reason": reason_slot, "clinician": clinician_slot},
                                   general)
-    history = services.decision_history(ws, patient_id)
+    history = decision_history(ws, patient_id)
     if history:
         st.markdown("**Decisions so far** (append-only)")
         st.dataframe(pd.DataFrame(history), hide_index=True, width="stretch")

@@ -3,15 +3,18 @@ the alerts of patients still in treatment."""
 
 import streamlit as st
 
-from dashboard import charts, components, resources
-from dashboard.durability import render_durability
-from dashboard.service_audit import audited_download
-from dashboard.service_cohort import population_summary, risk_distributions
-from dashboard.service_export import predictions_csv, rows_for
+from dashboard.charts.explain import beeswarm, importance_bar
+from dashboard.charts.risk import risk_histograms
+from dashboard.services.access import audited_download
+from dashboard.services.cohort import population_summary, risk_distributions
+from dashboard.services.export import predictions_csv, rows_for
+from dashboard.widgets import components, resources
+from dashboard.widgets.durability import render_durability
 from models.schema import OUTCOMES, outcome
 from records.policy import patient_view
 
-ws = components.start_page("Cohort overview")
+PAGE = "cohort"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "Cohort overview")
 cohort = resources.cohort(ws)
 
 if cohort.empty:
@@ -29,7 +32,7 @@ left.dataframe(summary["eligibility"], hide_index=True, width="stretch")
 right.markdown("**Indications** (a patient may have several)")
 right.dataframe(summary["indications"], hide_index=True, width="stretch")
 
-st.plotly_chart(charts.risk_histograms(risk_distributions(cohort)), key="co_hist")
+st.plotly_chart(risk_histograms(risk_distributions(cohort)), key="co_hist")
 st.caption(f"Predictions of model version {ws.version} for every patient in the store, "
            "computed once per model version and patient set.")
 
@@ -39,11 +42,11 @@ name = st.selectbox("Outcome", [o.name for o in OUTCOMES], key="co_outcome",
 explained = resources.cohort_explanations(ws)[name]
 left, right = st.columns([2, 3])
 with left:
-    st.plotly_chart(charts.importance_bar(explained.importance,
+    st.plotly_chart(importance_bar(explained.importance,
                                           title="Global importance (mean |SHAP|)"),
                     key="co_importance")
 with right:
-    st.plotly_chart(charts.beeswarm(explained.beeswarm, title="Each patient's contribution "
+    st.plotly_chart(beeswarm(explained.beeswarm, title="Each patient's contribution "
                                     "(colour = the input's value)"), key="co_beeswarm")
 st.caption(f"Exact TreeSHAP on {explained.n_patients:,} patients, calibrated log-odds scale.")
 

@@ -2,11 +2,16 @@
 
 import streamlit as st
 
-from dashboard import auth, charts, components, resources, services
+from dashboard.charts.explain import compare_contributions
+from dashboard.charts.risk import compare_risks
+from dashboard.services.compare import MAX_COMPARE, compare_patients
+from dashboard.services.workspace import STATUS_LABELS
+from dashboard.widgets import auth, components, resources
 from models.schema import FEATURES, NAME_COLUMN, OUTCOMES, outcome
 from records.policy import IDENTIFIED
 
-ws = components.start_page("Compare patients")
+PAGE = "compare"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "Compare patients")
 cohort = resources.cohort(ws)
 LABELS = {f.name: f.label for f in FEATURES}
 
@@ -20,7 +25,7 @@ if "cmp_patients" not in st.session_state:
     st.session_state["cmp_patients"] = [first, next(p for p in ids if p != first)]
 names = cohort[NAME_COLUMN]
 chosen = st.multiselect("Patients (2 to 4)", ids, key="cmp_patients",
-                        max_selections=services.MAX_COMPARE,
+                        max_selections=MAX_COMPARE,
                         format_func=lambda pid: f"{pid} — {names.get(pid, '')}")
 name = st.selectbox("Outcome to explain", [o.name for o in OUTCOMES], key="cmp_outcome",
                     format_func=lambda n: outcome(n).label)
@@ -28,20 +33,20 @@ if len(chosen) < 2:
     st.info("Choose at least two patients.")
     st.stop()
 
-comparison = services.compare_patients(ws, cohort, chosen, name)
+comparison = compare_patients(ws, cohort, chosen, name)
 for shown in comparison.patient_ids:  # each patient's record and predictions were shown
     auth.audit_view("prediction_view", IDENTIFIED, shown, detail=f"compare, model {ws.version}")
 left, right = st.columns(2, gap="large")
 with left:
-    st.plotly_chart(charts.compare_risks(comparison.risks), key="cmp_risks")
+    st.plotly_chart(compare_risks(comparison.risks), key="cmp_risks")
 with right:
-    st.plotly_chart(charts.compare_contributions(
+    st.plotly_chart(compare_contributions(
         comparison.contributions, LABELS,
         title=f"What drives {outcome(name).label.lower()}, feature by feature"),
         key="cmp_contrib")
 
 st.subheader("Eligibility")
-st.dataframe({pid: [services.STATUS_LABELS[cohort.loc[pid, "eligibility_status"]]]
+st.dataframe({pid: [STATUS_LABELS[cohort.loc[pid, "eligibility_status"]]]
               for pid in comparison.patient_ids}, hide_index=True)
 
 st.subheader("Inputs side by side")

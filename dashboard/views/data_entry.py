@@ -3,18 +3,13 @@ all-or-nothing with a row-by-row error table."""
 
 import streamlit as st
 
-from dashboard import components, fhir_panel, forms, resources
-from dashboard.service_entry import (
-    FormErrors,
-    StaleEditError,
-    create_patient,
-    import_csv,
-    load_for_edit,
-    save_patient,
-)
+from dashboard.services.entry import create_patient, import_csv, load_for_edit, save_patient
+from dashboard.services.form_errors import FormErrors, StaleEditError
+from dashboard.widgets import components, fhir_panel, forms, resources
 from models.schema import defaults
 
-ws = components.start_page("Data entry")
+PAGE = "data_entry"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "Data entry")
 cohort = resources.cohort(ws)
 
 flash = st.session_state.pop("de_flash", None)

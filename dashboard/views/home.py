@@ -2,10 +2,12 @@
 
 import streamlit as st
 
-from dashboard import auth, components, resources, services
+from dashboard.services.workspace import STATUS_LABELS
+from dashboard.widgets import auth, components, resources
 from records.policy import may_open
 
-ws = components.start_page("KAP-CDS clinician workspace")
+PAGE = "home"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "KAP-CDS clinician workspace")
 cohort = resources.cohort(ws)
 sessions = resources.all_sessions(ws)
 
@@ -35,4 +37,4 @@ for key, text in (
         ("users", "Users: accounts and roles")):
     if may_open(ws.actor.role, key) and (auth.VIEWS / f"{key}.py").is_file():
         st.page_link(f"views/{key}.py", label=text)
-st.caption(f"Statuses used by the screen: {', '.join(services.STATUS_LABELS.values())}.")
+st.caption(f"Statuses used by the screen: {', '.join(STATUS_LABELS.values())}.")

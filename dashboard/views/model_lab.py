@@ -5,18 +5,21 @@ compare a candidate with the current version and promote it explicitly."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, charts_lab, components
-from dashboard import service_lab as lab
-from kapcds import config
+from base import settings
+from dashboard.charts.evaluation import calibration, decision_curve, roc_pr
+from dashboard.charts.explain import importance_bar
+from dashboard.services import lab
+from dashboard.widgets import components
+from models.card_text import render_card_markdown
 from models.registry import Registry
 from models.schema import OUTCOMES, outcome
 from records.audit import record_now
 from records.policy import MODEL, Actor
 from training.lab_jobs import shared_runner
-from training.model_card import render_card_markdown
 
-ws = components.start_page("Model lab")
-registry = Registry(config.default_registry_dir())
+PAGE = "model_lab"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "Model lab")
+registry = Registry(settings.default_registry_dir())
 runner = shared_runner()
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
 
@@ -140,13 +143,13 @@ with eval_tab:
                    f"{report['n']:,} held-out test patients (95 % bootstrap CIs).")
         data = lab.evaluation_data(model_set, card)
         if name in data.y:
-            st.plotly_chart(charts_lab.roc_pr({version: lab.curves(data.y[name], data.p[name])}),
+            st.plotly_chart(roc_pr({version: lab.curves(data.y[name], data.p[name])}),
                             key="ml_roc")
             st.caption(f"ROC and PR curves: {data.source}.")
         left, right = st.columns(2)
-        left.plotly_chart(charts_lab.calibration({version: report["calibration_curve"]},
+        left.plotly_chart(calibration({version: report["calibration_curve"]},
                                                  title="Calibration"), key="ml_cal")
-        right.plotly_chart(charts_lab.decision_curve(report["decision_curve"],
+        right.plotly_chart(decision_curve(report["decision_curve"],
                                                      title="Decision curve"), key="ml_dca")
         st.markdown("**Subgroups** (largest AUC gap per variable highlighted)")
         table = lab.subgroup_table(report)
@@ -156,7 +159,7 @@ with eval_tab:
                 axis=1).format({"prevalence": "{:.1%}", "auc": "{:.3f}", "brier": "{:.3f}",
                                 "AUC gap": "{:+.3f}"}, na_rep="n/a"),
                 hide_index=True, key="ml_subgroups")
-        st.plotly_chart(charts.importance_bar(lab.importance(model_set, name),
+        st.plotly_chart(importance_bar(lab.importance(model_set, name),
                                               title="Global importance (mean |SHAP|, 300 "
                                               "data_samples patients)"), key="ml_importance")
 
@@ -180,7 +183,7 @@ with compare_tab:
         reports = {label: c.get("evaluation", {}).get("report", {}).get("outcomes", {})
                    .get(cal_outcome, {}).get("calibration_curve", [])
                    for label, c in (("current", cur_card), ("candidate", cand_card))}
-        st.plotly_chart(charts_lab.calibration(reports, title="Calibration: current vs "
+        st.plotly_chart(calibration(reports, title="Calibration: current vs "
                                                "candidate (each on its own test split)"),
                         key="ml_cmp_cal")
         confirm = st.checkbox(f"I have reviewed version {candidate} and want clinicians to "

@@ -3,14 +3,17 @@
 
 import streamlit as st
 
-from dashboard import charts, components, forms, report_button, resources
-from dashboard.durability import render_durability
-from dashboard.service_entry import FormErrors, save_session
-from dashboard.service_progress import patient_progress, sessions_table
-from dashboard.session_correction import render_correction
+from dashboard.charts.sessions import bp_chart, phq9_trajectory, side_effects_chart
+from dashboard.services.entry import save_session
+from dashboard.services.form_errors import FormErrors
+from dashboard.services.progress import patient_progress, sessions_table
+from dashboard.widgets import components, forms, report_button, resources
+from dashboard.widgets.durability import render_durability
+from dashboard.widgets.session_correction import render_correction
 from models.schema import SESSION_FIELDS
 
-ws = components.start_page("Treatment progress")
+PAGE = "progress"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "Treatment progress")
 cohort = resources.cohort(ws)
 
 patient_id = components.patient_picker(cohort, cohort.index, key="pr_patient")
@@ -42,16 +45,16 @@ for alert in progress.alerts:
     show(f"Session {alert.session_number} · {alert.kind}: {alert.message}",
          icon=":material/notification_important:")
 
-st.plotly_chart(charts.phq9_trajectory(progress.sessions, progress.band,
+st.plotly_chart(phq9_trajectory(progress.sessions, progress.band,
                                        progress.baseline_phq9), key="pr_phq9")
 st.caption("Expected course: the PHQ-9 trajectory model's 10th–90th centile for patients "
            "with these inputs (learned from attended sessions of synthetic patients).")
 if attended:
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.bp_chart(progress.sessions), key="pr_bp")
+        st.plotly_chart(bp_chart(progress.sessions), key="pr_bp")
     with right:
-        st.plotly_chart(charts.side_effects_chart(progress.sessions), key="pr_side")
+        st.plotly_chart(side_effects_chart(progress.sessions), key="pr_side")
     st.dataframe(sessions_table(progress.sessions), hide_index=True, width="stretch")
 else:
     st.info("No sessions recorded yet.")

@@ -9,14 +9,15 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboard import auth, components
+from dashboard.widgets import auth, components
 from records.db import session_factory
 from records.errors import RecordError
 from records.policy import ROLES, SECURITY
 from records.tables import utcnow
 from records.users import create_user, list_users, set_active, set_password, set_role
 
-ws = components.start_page("Users")
+PAGE = "users"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "Users")
 actor = ws.actor
 flash = st.session_state.pop("us_flash", None)
 if flash:

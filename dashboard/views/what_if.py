@@ -8,14 +8,18 @@ Patients appear only under a stable pseudonym (de-identified); every widget is b
 
 import streamlit as st
 
-from dashboard import auth, charts, charts_lab, components, resources
-from dashboard import service_whatif as svc
+from dashboard.charts.explain import shap_waterfall
+from dashboard.charts.risk import compare_risks
+from dashboard.charts.scenario import contribution_change, dependence_chart
+from dashboard.services import whatif as svc
+from dashboard.widgets import auth, components, resources
 from models.counterfactual import Target, find_counterfactuals
 from models.dependence import dependence
 from models.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
 from records.policy import DEIDENTIFIED
 
-ws = components.start_page("What-if explorer")
+PAGE = "what_if"  # this page's key in records.policy (and its URL)
+ws = components.start_page(PAGE, "What-if explorer")
 PREFIX = "wi_in_"
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
 
@@ -91,10 +95,10 @@ def scenario_panel(baseline: dict) -> None:
                         format_func=lambda n: outcome(n).label)
     explained = svc.explain_scenarios(ws.model_set, baseline, scenario, name)
     left, right = st.columns(2)
-    left.plotly_chart(charts.shap_waterfall(
+    left.plotly_chart(shap_waterfall(
         explained.base_proba * 100, explained.scenario * 100, svc.LABELS,
         title="Scenario explanation (points)"), key="wi_waterfall")
-    right.plotly_chart(charts_lab.contribution_change(
+    right.plotly_chart(contribution_change(
         explained.table, title="Each input's effect, baseline vs scenario"), key="wi_change")
     st.dataframe(explained.table, hide_index=True, key="wi_change_table",
                  column_config={c: st.column_config.NumberColumn(format="%+.1f")
@@ -119,7 +123,7 @@ else:
                             max_selections=svc.MAX_COMPARED, key="wi_compare")
     if chosen:
         table = svc.compare_table(ws.model_set, baseline, {n: saved[n] for n in chosen})
-        st.plotly_chart(charts.compare_risks(table.drop(index="changed inputs").astype(float)),
+        st.plotly_chart(compare_risks(table.drop(index="changed inputs").astype(float)),
                         key="wi_compare_chart")
         st.dataframe(table.astype(str), key="wi_compare_table")
 
@@ -160,7 +164,7 @@ dep_outcome = d2.selectbox("Outcome", OUTCOME_NAMES, key="wi_dep_outcome",
                            format_func=lambda n: outcome(n).label)
 dep = dependence(ws.model_set, current, resources.cohort(ws), dep_feature, dep_outcome)
 spec = feature(dep_feature)
-st.plotly_chart(charts_lab.dependence_chart(
+st.plotly_chart(dependence_chart(
     dep.curve, dep.patient_value, f"{spec.label} {spec.unit}".strip(),
     title=f"P({outcome(dep_outcome).label.lower()}) across the allowed range"), key="wi_dep")
 st.caption(f"Red: this scenario with only {spec.label.lower()} varied (ICE). Grey: "

@@ -7,8 +7,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard.auth import AUTH_KEY
-from dashboard.services import Workspace
+from dashboard.services.workspace import Workspace
+from dashboard.widgets.auth import AUTH_KEY
 from records.db import session_factory
 from records.repository import patient_count, sessions_frame
 from records.tables import utcnow

@@ -17,8 +17,8 @@ import streamlit as st
 from apptest_helpers import USERS, sign_in
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services import Workspace
-from kapcds.bootstrap import ensure_ready
+from dashboard.services.startup import ensure_ready
+from dashboard.services.workspace import Workspace
 from models.registry import Registry
 from records.db import session_factory
 from records.policy import Actor

@@ -50,8 +50,8 @@ def _one(total: int) -> dict[str, float]:
     started = time.perf_counter()
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import resources  # noqa: F401 - import cost measured separately
-    from kapcds.bootstrap import ensure_ready
+    from dashboard.services.startup import ensure_ready
+
 
     imports = time.perf_counter() - started
     ready = ensure_ready()

@@ -10,8 +10,8 @@ import pytest
 from apptest_helpers import USERS, audit_entries, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard.auth import AUTH_KEY
-from dashboard.services import Workspace
+from dashboard.services.workspace import Workspace
+from dashboard.widgets.auth import AUTH_KEY
 from records import policy
 from records.db import session_factory
 from records.policy import Actor

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from apptest_helpers import plotly_figures, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services import Workspace
+from dashboard.services.workspace import Workspace
 from records.db import session_factory
 from records.repository import decisions_for
 

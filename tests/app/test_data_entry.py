@@ -10,8 +10,8 @@ import pandas as pd
 from apptest_helpers import n_patients, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services import Workspace
-from kapcds.config import DATA_SAMPLES_DIR
+from base.settings import DATA_SAMPLES_DIR
+from dashboard.services.workspace import Workspace
 from records.db import session_factory
 from records.repository import get_patient, update_patient
 

@@ -10,9 +10,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import durability as du
-from dashboard import followup_service as svc
-from kapcds import config
+from base import settings
+from dashboard.charts.durability import (
+    exposure_figure,
+    km_figure,
+    plan_risk_figure,
+    screens_figure,
+)
+from dashboard.services import followup as svc
 from models.followup_alerts import DEFAULT_THRESHOLDS
 from models.followup_schema import MAINTENANCE_SCHEDULES
 from models.relapse import RelapseModel
@@ -42,8 +47,8 @@ def _shape_values(fig, axis: str) -> set[float]:
 
 
 def test_read_followup_from_the_sample_folder():
-    data = svc.read_followup(config.DATA_SAMPLES_DIR)
-    assert data is not None and len(data.followup) == config.SAMPLE_PATIENTS
+    data = svc.read_followup(settings.DATA_SAMPLES_DIR)
+    assert data is not None and len(data.followup) == settings.SAMPLE_PATIENTS
     table = svc.durability_table(data.followup)
     assert len(table) == len(MAINTENANCE_SCHEDULES)
     weekly, none = (table.set_index("Maintenance plan").loc[p, "Median days to relapse"]
@@ -58,7 +63,7 @@ def test_km_figure_has_a_curve_and_band_per_plan(small):
         assert curve["survival"].is_monotonic_decreasing
         assert (curve["lo"] <= curve["survival"] + 1e-9).all()
         assert (curve["survival"] <= curve["hi"] + 1e-9).all()
-    fig = du.km_figure(curves)
+    fig = km_figure(curves)
     assert len(fig.data) == 3 * len(curves)
     assert sum("median" in (t.name or "") for t in fig.data) == len(curves)
 
@@ -72,7 +77,7 @@ def test_plan_risk_figure_matches_the_model(small):
     expected = small.model_set.relapse.predict_by_schedule(row).iloc[0]
     assert list(risks["probability"]) == pytest.approx(list(expected))
     assert risks.loc[risks["current"], "plan"].tolist() == ["weekly"]
-    fig = du.plan_risk_figure(risks)
+    fig = plan_risk_figure(risks)
     assert list(fig.data[0].y) == pytest.approx(list(expected))
     dropout = svc.series_end(small.dropout, small.data)
     assert svc.plan_risks(small.model_set.relapse, small.patients.loc[small.dropout],
@@ -81,19 +86,19 @@ def test_plan_risk_figure_matches_the_model(small):
 
 def test_exposure_and_screen_figures_draw_the_alert_thresholds(small):
     visits = svc.patient_visits(small.data, small.responder)
-    exposure = du.exposure_figure(svc.exposure_timeline(visits))
+    exposure = exposure_figure(svc.exposure_timeline(visits))
     assert {float(DEFAULT_THRESHOLDS.max_total_sessions),
             DEFAULT_THRESHOLDS.max_total_mg_per_kg} <= _shape_values(exposure, "y")
     screens = svc.screen_results(visits)
     assert list(screens["week"]) == sorted(set(screens["week"]) & {0, 4, 8, 12})
-    fig = du.screens_figure(screens)
+    fig = screens_figure(screens)
     assert len(fig.data) == 4
     assert {float(DEFAULT_THRESHOLDS.craving_at_least), float(DEFAULT_THRESHOLDS.moca_below),
             float(DEFAULT_THRESHOLDS.blunting_at_least)} <= _shape_values(fig, "y")
 
 
 def _app(patient_id, cohort, model_set, data):
-    from dashboard.durability import render_durability
+    from dashboard.widgets.durability import render_durability
 
     render_durability(patient_id, cohort=cohort, model_set=model_set, data=data)
 

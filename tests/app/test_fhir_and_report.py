@@ -10,10 +10,12 @@ import pytest
 from apptest_helpers import texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard import services
-from dashboard.report_button import build_pdf
-from dashboard.service_fhir import describe, parse_upload
-from dashboard.service_progress import patient_progress
+from dashboard.services.fhir import describe, parse_upload
+from dashboard.services.gaps import needs_message
+from dashboard.services.patients import assess_patient, cohort_table
+from dashboard.services.progress import patient_progress
+from dashboard.services.workspace import Workspace
+from dashboard.widgets.report_button import build_pdf
 from models.schema import defaults, model_feature_names
 from records.db import session_factory
 from records.repository import add_patient, get_patient, update_patient
@@ -32,7 +34,7 @@ def _bundle(pid: str = "fhir-apptest") -> bytes:
 
 
 @pytest.fixture(scope="module")
-def gap_patient(workspace: services.Workspace) -> str:
+def gap_patient(workspace: Workspace) -> str:
     """A stored patient whose baseline PHQ-9 (a model input) is a data gap."""
     with session_factory(workspace.engine)() as session:
         if get_patient(session, GAP_ID) is None:
@@ -42,7 +44,7 @@ def gap_patient(workspace: services.Workspace) -> str:
     return GAP_ID
 
 
-def _fill(workspace: services.Workspace, patient_id: str) -> None:
+def _fill(workspace: Workspace, patient_id: str) -> None:
     with session_factory(workspace.engine)() as session:
         patient = get_patient(session, patient_id)
         assert patient is not None
@@ -60,12 +62,12 @@ def _review(open_page: Callable[[str], AppTest], patient_id: str) -> AppTest:
 
 
 def test_blocking_gap_hides_predictions_until_filled(
-        open_page: Callable[[str], AppTest], workspace: services.Workspace,
+        open_page: Callable[[str], AppTest], workspace: Workspace,
         gap_patient: str) -> None:
-    cohort = services.cohort_table(workspace)
-    assessment = services.assess_patient(workspace, cohort, gap_patient)
+    cohort = cohort_table(workspace)
+    assessment = assess_patient(workspace, cohort, gap_patient)
     assert assessment.risks == [] and assessment.prediction_needs == [BLOCKING]
-    assert services.needs_message(assessment.prediction_needs).startswith("predictions need:")
+    assert needs_message(assessment.prediction_needs).startswith("predictions need:")
     at = _review(open_page, gap_patient)
     warnings = texts(at.warning)
     assert "Predictions need:" in warnings
@@ -85,8 +87,8 @@ def test_blocking_gap_hides_predictions_until_filled(
     assert "The PDF report needs" in texts(page.caption)
 
     _fill(workspace, gap_patient)
-    cohort = services.cohort_table(workspace)
-    assessment = services.assess_patient(workspace, cohort, gap_patient)
+    cohort = cohort_table(workspace)
+    assessment = assess_patient(workspace, cohort, gap_patient)
     assert assessment.prediction_needs == [] and len(assessment.risks) > 0
     assert not patient_progress(workspace, cohort, gap_patient).band.empty
     at = _review(open_page, gap_patient)
@@ -95,7 +97,7 @@ def test_blocking_gap_hides_predictions_until_filled(
 
 
 def test_pdf_download_button_on_review_and_progress(
-        open_page: Callable[[str], AppTest], workspace: services.Workspace) -> None:
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
     at = _review(open_page, "KAP-00001")
     assert [b.proto.label for b in at.get("download_button")] == ["Download PDF report"]
     at = open_page("progress")
@@ -104,7 +106,7 @@ def test_pdf_download_button_on_review_and_progress(
 
 
 def test_fhir_panel_renders_and_saves_with_gaps(
-        open_page: Callable[[str], AppTest], workspace: services.Workspace) -> None:
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
     results = parse_upload("upload.json", _bundle())
     row = describe(results[0])
     assert row["found"] and row["predictions need"] != "-"
@@ -126,9 +128,9 @@ def test_fhir_panel_renders_and_saves_with_gaps(
 
 
 def test_saved_import_and_confirmation_are_audited_and_need_a_clinician(
-        workspace: services.Workspace) -> None:
-    from dashboard.service_audit import with_actor
-    from dashboard.service_fhir import confirm, open_gaps, save_imports
+        workspace: Workspace) -> None:
+    from dashboard.services.access import with_actor
+    from dashboard.services.fhir import confirm, open_gaps, save_imports
     from records.audit import entries_frame
     from records.policy import AccessDenied, Actor
 

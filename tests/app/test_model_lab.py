@@ -11,9 +11,9 @@ import pytest
 from apptest_helpers import plotly_figures, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard import service_lab
-from dashboard.components import BANNER_TEXT
-from kapcds import config
+from base import settings
+from dashboard.services import lab as service_lab
+from dashboard.widgets.components import BANNER_TEXT
 from models.registry import Registry
 from training.lab_jobs import shared_runner
 
@@ -42,7 +42,7 @@ def test_renders_evaluation(page: AppTest) -> None:
 
 
 def test_background_training_then_promote(page: AppTest) -> None:
-    registry = Registry(config.default_registry_dir())
+    registry = Registry(settings.default_registry_dir())
     original = registry.current_version()
     try:
         page.radio(key="ml_source").set_value("generate a synthetic cohort").run()

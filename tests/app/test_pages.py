@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.components import BANNER_TEXT
-from dashboard.services import Workspace
+from dashboard.services.workspace import Workspace
+from dashboard.widgets.components import BANNER_TEXT
 
 PAGES = ("home", "candidate_review", "compare", "progress", "data_entry", "cohort")
 TITLES = {

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from apptest_helpers import n_sessions, plotly_figures, texts, trace
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services import Workspace
+from dashboard.services.workspace import Workspace
 
 
 def _open(open_page: Callable[[str], AppTest], pid: str) -> AppTest:

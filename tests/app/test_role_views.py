@@ -11,10 +11,10 @@ import pytest
 from apptest_helpers import audit_entries, shown_text, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard import services
-from dashboard.service_audit import with_actor
-from dashboard.service_export import predictions_csv
-from dashboard.services import Workspace
+from dashboard.services.access import with_actor
+from dashboard.services.export import predictions_csv
+from dashboard.services.patients import cohort_table
+from dashboard.services.workspace import Workspace
 from models.schema import NAME_COLUMN
 from records.db import session_factory
 from records.policy import Actor
@@ -28,7 +28,7 @@ APP = VIEWS.parent / "app.py"
 @pytest.fixture(scope="module")
 def identities(workspace: Workspace) -> list[str]:
     """Every stored patient's name and id: none may reach a trainee."""
-    cohort = services.cohort_table(workspace)
+    cohort = cohort_table(workspace)
     return [*cohort[NAME_COLUMN].astype(str), *cohort.index.astype(str)]
 
 
@@ -83,12 +83,12 @@ def test_data_scientist_pages_show_no_names(open_page: Callable[..., AppTest], p
     at = open_page(page, role="data_scientist")
     if page == "cohort":
         at.radio(key="co_scope").set_value("everyone with sessions").run()
-    names = list(services.cohort_table(workspace)[NAME_COLUMN].astype(str))
+    names = list(cohort_table(workspace)[NAME_COLUMN].astype(str))
     assert not _leaks(shown_text(at), names)
 
 
 def test_downloads_follow_the_role(workspace: Workspace, identities: list[str]) -> None:
-    cohort = services.cohort_table(workspace)
+    cohort = cohort_table(workspace)
     name, pid = str(cohort[NAME_COLUMN].iloc[0]), str(cohort.index[0])
     clinician = predictions_csv(cohort, "clinician")
     assert name in clinician and pid in clinician
@@ -153,7 +153,7 @@ def test_admin_reads_filters_and_verifies_the_audit_trail(open_page: Callable[..
     actions = [e["action"] for e in audit_entries(workspace, user="admin")]
     assert "audit_view" in actions and "audit_verify" in actions
     export = with_actor(workspace, Actor("admin", "admin"))  # what the download runs
-    from dashboard.service_audit import audited_download
+    from dashboard.services.access import audited_download
 
     text = audited_download(export, "audit_export", "audit", lambda: "csv")()
     assert text == "csv" and audit_entries(workspace, action="audit_export")

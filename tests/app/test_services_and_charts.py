@@ -5,13 +5,25 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard import charts, services
-from dashboard.alerts import alerts_frame, in_treatment, response_status, session_alerts
-from dashboard.service_cohort import cohort_explanations, population_summary
-from dashboard.service_progress import patient_progress
-from dashboard.services import Workspace
+from dashboard.charts import explain
+from dashboard.charts.explain import compare_contributions, shap_waterfall
+from dashboard.charts.risk import compare_risks
+from dashboard.charts.sessions import bp_chart, phq9_trajectory, side_effects_chart
+from dashboard.services.cohort import cohort_explanations, population_summary
+from dashboard.services.compare import compare_patients
+from dashboard.services.patients import (
+    assess_patient,
+    cohort_table,
+    explain_outcome,
+    find_patients,
+    suggest_decision,
+)
+from dashboard.services.progress import patient_progress
+from dashboard.services.workspace import Workspace
 from models.eligibility import screen
+from models.risk_wording import wilson
 from models.schema import defaults
+from models.session_alerts import alerts_frame, in_treatment, response_status, session_alerts
 
 
 def _session(number: int, **values: object) -> dict[str, object]:
@@ -65,81 +77,81 @@ def test_alerts_frame_handles_many_patients_and_response_status() -> None:
 
 
 def test_wilson_interval() -> None:
-    lo, hi = services.wilson(0, 10)
+    lo, hi = wilson(0, 10)
     assert lo == 0 and 0.25 < hi < 0.35
-    lo, hi = services.wilson(50, 100)
+    lo, hi = wilson(50, 100)
     assert lo == pytest.approx(1 - hi)
 
 
 def test_suggestion_follows_the_screen() -> None:
     patient = defaults()
-    assert services.suggest_decision(screen(patient)) in ("proceed", "proceed_with_cautions")
-    assert services.suggest_decision(screen({**patient, "pregnant": True})) == "do_not_proceed"
+    assert suggest_decision(screen(patient)) in ("proceed", "proceed_with_cautions")
+    assert suggest_decision(screen({**patient, "pregnant": True})) == "do_not_proceed"
 
 
 def test_find_patients_and_assessment(workspace: Workspace) -> None:
-    cohort = services.cohort_table(workspace)
-    assert services.find_patients(cohort, "kap-00001").index[0] == "KAP-00001"
-    high = services.find_patients(cohort, risk_outcome="response", risk_above=0.7)
+    cohort = cohort_table(workspace)
+    assert find_patients(cohort, "kap-00001").index[0] == "KAP-00001"
+    high = find_patients(cohort, risk_outcome="response", risk_above=0.7)
     assert (high["response_probability"] >= 0.7).all() and len(high) < len(cohort)
-    assessment = services.assess_patient(workspace, cohort, "KAP-00001")
+    assessment = assess_patient(workspace, cohort, "KAP-00001")
     assert [r.name for r in assessment.risks] == workspace.model_set.outcomes
     for risk in assessment.risks:
         assert 0 <= risk.percentile <= 100
         assert risk.observed_lo is not None and risk.observed_lo <= risk.observed_hi
     with pytest.raises(ValueError, match="2 to 4"):
-        services.compare_patients(workspace, cohort, ["KAP-00001"], "response")
+        compare_patients(workspace, cohort, ["KAP-00001"], "response")
 
 
 def test_explanation_adds_up_and_waterfall_ends_at_the_prediction(
         workspace: Workspace) -> None:
-    cohort = services.cohort_table(workspace)
-    explained = services.explain_outcome(workspace, cohort, "KAP-00007", "remission")
+    cohort = cohort_table(workspace)
+    explained = explain_outcome(workspace, cohort, "KAP-00007", "remission")
     e = explained.explanation
     assert e.base + e.contributions.sum() == pytest.approx(e.logit, abs=1e-6)
     for base, steps, scale, end in (
             (e.base_proba * 100, e.effects * 100, "probability", e.proba * 100),
             (e.base, e.contributions, "log-odds", e.logit)):
-        figure = charts.shap_waterfall(base, steps, {}, scale, top=5)
+        figure = shap_waterfall(base, steps, {}, scale, top=5)
         assert figure.data[0].x[-1] == pytest.approx(end, abs=1e-6)
         assert len(figure.data[0].x) == 5 + 3  # baseline, 5 steps, the rest, the patient
 
 
 def test_progress_band_and_cohort_views(workspace: Workspace) -> None:
-    cohort = services.cohort_table(workspace)
+    cohort = cohort_table(workspace)
     progress = patient_progress(workspace, cohort, "KAP-00008")
     assert len(progress.band) >= progress.planned_sessions
     assert (progress.band["q10"] <= progress.band["q90"]).all()
-    figure = charts.phq9_trajectory(progress.sessions, progress.band, progress.baseline_phq9)
+    figure = phq9_trajectory(progress.sessions, progress.band, progress.baseline_phq9)
     assert {t.name for t in figure.data} >= {"observed PHQ-9", "expected (median)"}
     summary = population_summary(cohort)
     assert summary["headline"]["patients"] == len(cohort)
     explained = cohort_explanations(workspace, cohort.head(200))
     assert set(explained) == set(workspace.model_set.outcomes)
     assert explained["response"].importance.iloc[0] >= explained["response"].importance.iloc[-1]
-    assert len(charts.beeswarm(explained["response"].beeswarm).data[0].x) > 0
+    assert len(explain.beeswarm(explained["response"].beeswarm).data[0].x) > 0
 
 
 def test_bp_chart_draws_the_alert_lines() -> None:
     sessions = pd.DataFrame([_session(1), _session(2, sbp_post=185)])
-    figure = charts.bp_chart(sessions)
+    figure = bp_chart(sessions)
     assert {shape.y0 for shape in figure.layout.shapes} == {180, 110}
-    side = charts.side_effects_chart(pd.DataFrame([_session(1, cadss=25, nausea=True)]))
+    side = side_effects_chart(pd.DataFrame([_session(1, cadss=25, nausea=True)]))
     assert any(shape.y0 == 20 for shape in side.layout.shapes)
 
 
 def test_compare_charts_align_features() -> None:
     contributions = pd.DataFrame({"A": [0.2, -0.1, 0.0], "B": [0.1, 0.3, -0.2]},
                                  index=["age", "bmi", "sex"])
-    figure = charts.compare_contributions(contributions, {"age": "Age", "bmi": "BMI"})
+    figure = compare_contributions(contributions, {"age": "Age", "bmi": "BMI"})
     assert [t.name for t in figure.data] == ["A", "B"]
     assert list(figure.data[0].y) == list(figure.data[1].y) == ["BMI", "Age", "sex"]
     risks = pd.DataFrame({"A": [0.5], "B": [0.25]}, index=["Response"])
-    assert [t.name for t in charts.compare_risks(risks).data] == ["A", "B"]
+    assert [t.name for t in compare_risks(risks).data] == ["A", "B"]
 
 
 def test_user_text_is_inert_in_markdown() -> None:
-    from dashboard.components import plain
+    from dashboard.widgets.components import plain
 
     assert plain("[x](http://evil) **b**") == r"\[x\]\(http\://evil\) \*\*b\*\*"
     assert plain("Novak, Avery") == "Novak, Avery"

@@ -8,8 +8,8 @@ import pytest
 from apptest_helpers import plotly_figures, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard import services
-from dashboard.components import BANNER_TEXT
+from dashboard.services.patients import cohort_table
+from dashboard.widgets.components import BANNER_TEXT
 from models.schema import NAME_COLUMN
 
 VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "what_if.py"
@@ -33,7 +33,7 @@ def test_renders_deidentified_with_banner(page: AppTest, workspace) -> None:
     assert BANNER_TEXT in texts(page.warning)
     options = page.selectbox(key="wi_patient").options
     assert options and all(o.startswith("P-") for o in options)
-    cohort = services.cohort_table(workspace)  # the store's names and ids must never appear
+    cohort = cohort_table(workspace)  # the store's names and ids must never appear
     shown = " ".join(options) + texts(page.markdown) + texts(page.caption)
     names = set(cohort[NAME_COLUMN].head(50))
     assert not any(name in shown for name in names)

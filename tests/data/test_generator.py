@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kapcds import config
+from base import settings
 from models.schema import FEATURES, SESSION_FIELDS, outcome_names
 from training.generate import generate_cohort, patient_columns, write_cohort
 from training.outcomes import derive_outcomes
@@ -21,11 +21,11 @@ def cohort():
 
 def test_committed_samples_regenerate_identically(tmp_path):
     """data_samples/ is exactly what the generator makes with the documented seed."""
-    cohort = generate_cohort(config.SAMPLE_PATIENTS, config.SAMPLE_SEED, with_truth=True)
+    cohort = generate_cohort(settings.SAMPLE_PATIENTS, settings.SAMPLE_SEED, with_truth=True)
     write_cohort(cohort, tmp_path)
     for name in ("patients.csv", "sessions.csv", "truth.csv", "effects.json", "followup.csv",
                  "followup_sessions.csv"):
-        assert filecmp.cmp(tmp_path / name, config.DATA_SAMPLES_DIR / name, shallow=False), name
+        assert filecmp.cmp(tmp_path / name, settings.DATA_SAMPLES_DIR / name, shallow=False), name
 
 
 def test_same_seed_same_cohort_other_seed_differs():
@@ -134,11 +134,12 @@ def test_planted_directions_show_in_the_oracle(cohort):
 
 def test_committed_samples_pass_the_validation_layer():
     """The shipped cohort is valid input for train/evaluate/import (same checks as users get)."""
-    from models.validation import read_csv_strict, validate_patients, validate_sessions
+    from models.csv_input import read_csv_strict
+    from models.validation import validate_patients, validate_sessions
 
-    patients = validate_patients(read_csv_strict(config.DATA_SAMPLES_DIR / "patients.csv"),
+    patients = validate_patients(read_csv_strict(settings.DATA_SAMPLES_DIR / "patients.csv"),
                                  require_outcomes=True)
-    sessions = validate_sessions(read_csv_strict(config.DATA_SAMPLES_DIR / "sessions.csv"),
+    sessions = validate_sessions(read_csv_strict(settings.DATA_SAMPLES_DIR / "sessions.csv"),
                                  known_patient_ids=patients["patient_id"])
-    assert len(patients) == config.SAMPLE_PATIENTS
+    assert len(patients) == settings.SAMPLE_PATIENTS
     assert len(sessions) == patients["sessions_attended"].astype(int).sum()

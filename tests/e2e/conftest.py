@@ -69,7 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "KAPCDS_HOME": str(home), "KAPCDS_BCRYPT_ROUNDS": "4",
            "KAPCDS_ADMIN_PASSWORD": "e2e administrator password"}
     env.pop("KAPCDS_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-c", "from kapcds.bootstrap import ensure_ready; "
+    subprocess.run([sys.executable, "-c", "from dashboard.services.startup import ensure_ready; "
                     "ensure_ready()"], env=env, cwd=ROOT, check=True, timeout=900)
     subprocess.run([sys.executable, "-m", "kapcds.cli", "users", "add", USER, "--role",
                     "clinician", "--password-stdin"], input=PASSWORD + "\n", text=True,

@@ -1,7 +1,7 @@
 """Roles and durability in a real browser.
 
 Each role signs in through the form and sees exactly its pages in the sidebar (computed
-from ``records.policy`` and ``dashboard.auth``), and a page outside its role, opened by
+from ``records.policy`` and ``dashboard.widgets.auth``), and a page outside its role, opened by
 URL, does not show; a clinician sees the durability section on Treatment progress and the
 Kaplan–Meier chart on Cohort overview.
 """
@@ -18,7 +18,7 @@ import pytest
 from conftest import PASSWORD, ROOT, USER, screenshot
 from playwright.sync_api import Page, expect
 
-from dashboard import auth
+from dashboard.widgets import auth
 from records import policy
 
 pytestmark = pytest.mark.e2e

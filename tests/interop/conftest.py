@@ -23,8 +23,9 @@ def db(tmp_path: Path) -> Iterator[Session]:
 @pytest.fixture(scope="session")
 def cohort():
     """The committed sample cohort, validated (patients with outcomes, sessions)."""
-    from kapcds.config import DATA_SAMPLES_DIR
-    from models.validation import read_csv_strict, validate_patients, validate_sessions
+    from base.settings import DATA_SAMPLES_DIR
+    from models.csv_input import read_csv_strict
+    from models.validation import validate_patients, validate_sessions
 
     patients = validate_patients(read_csv_strict(DATA_SAMPLES_DIR / "patients.csv"),
                                  require_outcomes=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from kapcds.config import SAMPLE_PATIENTS, SAMPLE_SEED
+from base.settings import SAMPLE_PATIENTS, SAMPLE_SEED
 from training.generate import Cohort, generate_cohort
 from training.train import TrainResult, train_model_set
 

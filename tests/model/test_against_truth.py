@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.estimators import logit
+from models.calibration import logit
 from models.schema import outcome_names
 from training.evaluate import auc_batch, logistic_batch
 from training.generate import generate_cohort, oracle_probabilities

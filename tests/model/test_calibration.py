@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from models.estimators import logit
+from models.calibration import logit
 from models.schema import outcome_names
 from training.evaluate import auc_batch, logistic_batch
 

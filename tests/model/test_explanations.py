@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shap
 
-from models.estimators import sigmoid
+from models.calibration import sigmoid
 from models.explain import (
     Explanation,
     explain_frame,

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.estimators import OutcomeModel, logit, sigmoid
+from models.calibration import logit, sigmoid
+from models.estimators import OutcomeModel
 from models.features import to_model_frame
 from models.schema import FEATURES, defaults
 from training.evaluate import auc_batch, logistic_batch

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from models.estimators import logit, sigmoid
+from models.calibration import logit, sigmoid
+from models.card_text import render_card_markdown
 from models.predict import predict_frame
 from models.registry import Registry
 from models.schema import outcome_names, schema_hash
@@ -23,7 +24,6 @@ from training.evaluate import (
     metrics_with_ci,
 )
 from training.generate import generate_cohort
-from training.model_card import render_card_markdown
 from training.train import train_model_set
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kapcds.config import DATA_SAMPLES_DIR
+from base.settings import DATA_SAMPLES_DIR
 from models.validation import InputValidationError, validate_patients, validate_sessions
 from records import bulk
 from records import repository as repo

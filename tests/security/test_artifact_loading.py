@@ -14,7 +14,8 @@ import pytest
 from security_helpers import register
 
 import models.registry as registry_module
-from kapcds import commands, config
+from base import settings
+from kapcds import commands
 from models.registry import Registry, RegistryError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def _via_cli_current(root: Path, version: str) -> Any:
 def _via_dashboard(root: Path, version: str) -> Any:
     import streamlit as st
 
-    from dashboard import resources
+    from dashboard.widgets import resources
 
     st.cache_resource.clear()
     try:
@@ -78,7 +79,7 @@ def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.mark.parametrize("load", LOAD_PATHS, ids=lambda f: f.__name__)
 def test_a_good_version_is_verified_before_it_is_unpickled(
         load: Callable[..., Any], events: list[str]) -> None:
-    root = config.default_registry_dir()
+    root = settings.default_registry_dir()
     version = register(root, "good")
     model_set, card = load(root, version)
     assert model_set.train_summary == {"tag": "good"} and card["version"] == version
@@ -89,7 +90,7 @@ def test_a_good_version_is_verified_before_it_is_unpickled(
 @pytest.mark.parametrize("load", LOAD_PATHS, ids=lambda f: f.__name__)
 def test_a_tampered_version_is_never_unpickled(load: Callable[..., Any], tamper: str,
                                                events: list[str]) -> None:
-    root = config.default_registry_dir()
+    root = settings.default_registry_dir()
     version = register(root, "good")
     folder = root / "versions" / version
     models = folder / "models.joblib"
@@ -134,7 +135,7 @@ class _Payload:
 
 
 def test_an_uploaded_pickle_is_read_as_text_and_refused(tmp_path: Path) -> None:
-    from dashboard.service_entry import import_csv
+    from dashboard.services.entry import import_csv
 
     marker = tmp_path / "pwned"
     payload = pickle.dumps(_Payload(marker))

@@ -14,7 +14,7 @@ import pytest
 from security_helpers import patient, register
 from sqlalchemy import Engine
 
-from kapcds import config
+from base import settings
 from models.registry import Registry
 from records import audit, repository
 from records.backup import BackupError, backup, sha256_file, store_counts
@@ -59,7 +59,7 @@ def store() -> Engine:
     engine = make_engine()
     upgrade(engine)
     _fill(engine)
-    register(config.default_registry_dir(), "backed-up")
+    register(settings.default_registry_dir(), "backed-up")
     yield engine
     engine.dispose()
 
@@ -95,7 +95,7 @@ def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
                 "backup", "restore", "login"]
     finally:
         engine.dispose()
-    model_set, _ = Registry(config.default_registry_dir()).load()
+    model_set, _ = Registry(settings.default_registry_dir()).load()
     assert model_set.train_summary == {"tag": "backed-up"}
 
 
@@ -107,7 +107,7 @@ def test_a_store_with_data_is_replaced_only_when_forced(store: Engine, tmp_path:
     with pytest.raises(BackupError, match="already holds data.*--force"):
         restore(tmp_path / "bk")
     restore(tmp_path / "bk", force=True)
-    kept = list(config.home_dir().glob("kapcds.sqlite3.before-restore-*"))
+    kept = list(settings.home_dir().glob("kapcds.sqlite3.before-restore-*"))
     assert len(kept) == 1
     with session_factory(store)() as db:
         assert repository.get_patient(db, "KAP-00009") is None

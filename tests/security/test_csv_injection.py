@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from base.safety import csv_rows_text, csv_text, escape_cell
+from base.settings import DATA_SAMPLES_DIR
 from kapcds import commands
-from kapcds.config import DATA_SAMPLES_DIR
-from kapcds.safety import csv_rows_text, csv_text, escape_cell
 
 
 @pytest.mark.parametrize("value, expected", [

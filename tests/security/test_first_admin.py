@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from kapcds import bootstrap
+from records import first_run
 from records.db import make_engine, session_factory
 from records.migrate import upgrade
 from records.users import authenticate, list_users
@@ -28,8 +28,8 @@ def test_generated_password_is_shown_once_and_works(
     engine = _engine()
     try:
         with caplog.at_level(logging.DEBUG):
-            bootstrap.ensure_admin(engine)
-            bootstrap.ensure_admin(engine)
+            first_run.ensure_admin(engine)
+            first_run.ensure_admin(engine)
         shown = capsys.readouterr().err
         passwords = re.findall(r"\n    (\S+)\n", shown)
         assert len(passwords) == 1 and shown.count("administrator account 'admin'") == 1
@@ -50,7 +50,7 @@ def test_two_first_runs_make_different_passwords(capsys: pytest.CaptureFixture[s
         monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / name))
         engine = _engine()
         try:
-            bootstrap.ensure_admin(engine)
+            first_run.ensure_admin(engine)
         finally:
             engine.dispose()
         shown += re.findall(r"\n    (\S+)\n", capsys.readouterr().err)
@@ -60,7 +60,7 @@ def test_two_first_runs_make_different_passwords(capsys: pytest.CaptureFixture[s
 def test_configured_password_is_used_and_not_shown(capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "set by the operator")
-    engine = bootstrap.ensure_store()  # the real first-run path (migrate, seed, admin)
+    engine = first_run.ensure_store()  # the real first-run path (migrate, seed, admin)
     try:
         assert "set by the operator" not in capsys.readouterr().err
         with session_factory(engine)() as db:

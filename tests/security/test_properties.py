@@ -22,13 +22,8 @@ from sqlalchemy import func, select
 
 from interop.fhir_import import FhirImportError, ImportResult, import_bundle, import_ndjson_all
 from models import schema
-from models.validation import (
-    InputValidationError,
-    RowError,
-    read_csv_strict,
-    validate_patients,
-    validate_sessions,
-)
+from models.csv_input import read_csv_strict
+from models.validation import InputValidationError, RowError, validate_patients, validate_sessions
 from records.bulk import import_patients_and_sessions
 from records.db import make_engine, session_factory
 from records.errors import RecordError

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kapcds.safety import UnsafePathError, safe_path
+from base.safety import UnsafePathError, safe_path
 
 
 def test_names_inside_the_folder_are_allowed(tmp_path: Path) -> None:

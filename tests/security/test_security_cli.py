@@ -11,7 +11,7 @@ import pytest
 from security_helpers import register
 from sqlalchemy import text
 
-from kapcds import config
+from base import settings
 from records import audit
 from records.db import make_engine, session_factory
 from records.users import authenticate, get_user
@@ -93,8 +93,8 @@ def test_audit_verify_and_export(cli: Callable[..., Any], tmp_path: Path) -> Non
 
 def test_train_and_promote_are_audited(cli: Callable[..., Any],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    root = config.default_registry_dir()
-    monkeypatch.setattr("kapcds.bootstrap.train_and_register",
+    root = settings.default_registry_dir()
+    monkeypatch.setattr("training.first_run.train_and_register",
                         lambda *a, **k: register(root, "trained", promote=False))
     trained = cli("train", "--registry", str(root))
     assert trained.returncode == 0, trained.stderr

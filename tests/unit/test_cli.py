@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kapcds import config
+from base import settings
 from kapcds.cli import build_parser, main
 
 COMMANDS = ["generate", "train", "evaluate", "predict", "versions", "promote", "dashboard",
@@ -78,7 +78,7 @@ def registry(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def good_patients(tmp_path) -> pd.DataFrame:
-    frame = pd.read_csv(config.DATA_SAMPLES_DIR / "patients.csv", dtype=str,
+    frame = pd.read_csv(settings.DATA_SAMPLES_DIR / "patients.csv", dtype=str,
                         keep_default_na=False).head(20)
     return frame
 
@@ -103,7 +103,7 @@ def test_predict_writes_one_row_per_patient_with_explanations(registry, good_pat
 
 def test_evaluate_prints_the_metrics_table(registry):
     result = run_cli("evaluate", "--registry", str(registry), "--data",
-                     str(config.DATA_SAMPLES_DIR), "--bootstrap", "20")
+                     str(settings.DATA_SAMPLES_DIR), "--bootstrap", "20")
     assert result.returncode == 0, result.stderr
     for outcome in ("response", "hypertensive_reaction", "dropout"):
         assert outcome in result.stdout
@@ -164,8 +164,8 @@ def test_predict_refuses_bad_input_and_writes_nothing(registry, good_patients, t
 def test_train_and_evaluate_refuse_bad_input(registry, tmp_path, command, case):
     data = tmp_path / "data"
     data.mkdir()
-    shutil.copy(config.DATA_SAMPLES_DIR / "sessions.csv", data / "sessions.csv")
-    patients = pd.read_csv(config.DATA_SAMPLES_DIR / "patients.csv", dtype=str,
+    shutil.copy(settings.DATA_SAMPLES_DIR / "sessions.csv", data / "sessions.csv")
+    patients = pd.read_csv(settings.DATA_SAMPLES_DIR / "patients.csv", dtype=str,
                            keep_default_na=False)
     _bad_file(case, patients, data / "patients.csv")
     target = tmp_path / "new-registry" if command == "train" else registry

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.estimators import sigmoid
+from models.calibration import sigmoid
 from models.explain import (
     PatientExplanation,
     aggregate_to_clinical,

@@ -9,13 +9,8 @@ import pandas as pd
 import pytest
 
 from models import schema
-from models.validation import (
-    InputValidationError,
-    RowError,
-    read_csv_strict,
-    validate_patients,
-    validate_sessions,
-)
+from models.csv_input import read_csv_strict
+from models.validation import InputValidationError, RowError, validate_patients, validate_sessions
 
 EXPECTED_DTYPE = {"int": "int64", "float": "float64", "bool": "bool", "category": "object"}
 

@@ -1,0 +1,1 @@
+"""The base layer: settings and small shared utilities. Imports nothing else of the project."""

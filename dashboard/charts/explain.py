@@ -1,0 +1,101 @@
+"""Explanation figures: one patient's waterfall, contributions side by side, importance.
+
+Pure plotly builders (no Streamlit), so tests can call and inspect them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts.style import DOWN, NEUTRAL, PATIENT_COLOURS, UP, layout
+
+
+def shap_waterfall(base: float, steps: pd.Series, labels: Mapping[str, str],
+                   scale: str = "probability", top: int = 10, title: str = "") -> go.Figure:
+    """Baseline → prediction as a waterfall of additive per-feature steps.
+
+    Pass the calibrated log-odds base and contributions (``scale="log-odds"``), or the
+    baseline probability and probability effects in percentage points (``"probability"``,
+    the same allocation the explanation sentences use, so chart and text agree). Either
+    way the steps add up exactly to the prediction; the largest ``top`` are shown.
+    """
+    order = steps.abs().sort_values(ascending=False, kind="stable").index
+    shown, rest = list(order[:top]), list(order[top:])
+    names = [labels.get(n, n) for n in shown]
+    values = [float(steps[n]) for n in shown]
+    if rest:
+        names.append(f"{len(rest)} other inputs")
+        values.append(float(steps[rest].sum()))
+    start = float(base)
+    end = start + float(np.sum(values))
+    digits = 1 if scale == "probability" else 2
+    axis = "probability (%)" if scale == "probability" else "log-odds"
+    fig = go.Figure(go.Waterfall(
+        name="contributions", orientation="h",
+        measure=["absolute", *["relative"] * len(values), "total"],
+        y=["baseline (average patient)", *names, "this patient"], x=[start, *values, end],
+        text=[f"{start:.{digits}f}", *[f"{v:+.{digits}f}" for v in values],
+              f"{end:.{digits}f}"],
+        textposition="outside", increasing={"marker": {"color": UP}},
+        decreasing={"marker": {"color": DOWN}}, totals={"marker": {"color": NEUTRAL}},
+        connector={"line": {"color": "#bbbbbb"}}))
+    fig.update_yaxes(autorange="reversed")
+    path = np.concatenate([[start], start + np.cumsum(values)])
+    low, high = float(path.min()), float(path.max())
+    pad = max(0.35 * (high - low), 0.5 if scale == "log-odds" else 5.0)
+    fig.update_xaxes(title=axis, range=[low - pad, high + pad])  # zoom on the steps
+    return layout(fig, title, height=120 + 34 * (len(values) + 2))
+
+
+def compare_contributions(contributions: pd.DataFrame, labels: Mapping[str, str],
+                          top: int = 12, title: str = "") -> go.Figure:
+    """Per-feature contributions of 2–4 patients, aligned feature by feature (log-odds)."""
+    order = contributions.abs().max(axis=1).sort_values(ascending=False).index[:top]
+    fig = go.Figure()
+    for i, pid in enumerate(contributions.columns):
+        fig.add_trace(go.Bar(x=contributions.loc[order, pid],
+                             y=[labels.get(n, n) for n in order], orientation="h", name=pid,
+                             marker_color=PATIENT_COLOURS[i % len(PATIENT_COLOURS)]))
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title="contribution (log-odds; > 0 raises the probability)",
+                     zeroline=True, zerolinecolor="#555555")
+    fig.update_yaxes(autorange="reversed")
+    return layout(fig, title, height=140 + 18 * len(order) * len(contributions.columns))
+
+
+def importance_bar(importance: pd.Series, top: int = 15, title: str = "") -> go.Figure:
+    """Mean |SHAP| per feature (global importance), largest at the top."""
+    shown = importance.iloc[:top]
+    fig = go.Figure(go.Bar(x=shown.to_numpy(), y=list(shown.index), orientation="h",
+                           marker_color=DOWN))
+    fig.update_xaxes(title="mean |contribution| (log-odds)")
+    fig.update_yaxes(autorange="reversed")
+    return layout(fig, title, height=120 + 24 * len(shown))
+
+
+def beeswarm(points: pd.DataFrame, title: str = "", seed: int = 0) -> go.Figure:
+    """SHAP beeswarm: one dot per patient and feature, coloured by the feature's value.
+
+    Vertical jitter is seeded, so the same data always draw the same picture.
+    """
+    features = list(dict.fromkeys(points["feature"]))
+    position = {name: i for i, name in enumerate(features)}
+    rng = np.random.default_rng(seed)
+    y = points["feature"].map(position).to_numpy(dtype=float)
+    y = y + rng.uniform(-0.3, 0.3, size=len(y))
+    fig = go.Figure(go.Scattergl(
+        x=points["contribution"], y=y, mode="markers", text=points["text"],
+        customdata=points["feature"],
+        hovertemplate="%{customdata}: %{text}<br>contribution %{x:.2f}<extra></extra>",
+        marker={"size": 4, "color": points["value"], "colorscale": "RdBu_r", "cmin": 0,
+                "cmax": 1, "opacity": 0.7,
+                "colorbar": {"title": {"text": "value"}, "tickvals": [0, 1],
+                             "ticktext": ["low", "high"]}}))
+    fig.update_yaxes(tickvals=list(range(len(features))), ticktext=features,
+                     autorange="reversed")
+    fig.update_xaxes(title="contribution (log-odds)", zeroline=True, zerolinecolor="#555555")
+    return layout(fig, title, height=120 + 32 * len(features))

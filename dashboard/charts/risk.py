@@ -1,0 +1,63 @@
+"""Risk figures: one patient against the cohort, patients side by side, cohort histograms.
+
+Pure plotly builders (no Streamlit), so tests can call and inspect them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.charts.style import DOWN, PATIENT_COLOURS, UP, layout
+
+
+def risk_profile(patient: Mapping[str, float], cohort: pd.DataFrame,
+                 title: str = "Predicted risks against the cohort") -> go.Figure:
+    """Each outcome's cohort distribution (box) with this patient's prediction marked.
+
+    ``patient`` maps outcome label → probability; ``cohort`` is long (outcome, probability).
+    """
+    fig = go.Figure()
+    labels = list(patient)
+    for label in labels:
+        values = cohort.loc[cohort["outcome"] == label, "probability"] * 100
+        fig.add_trace(go.Box(x=values, name=label, orientation="h", marker_color="#aab7c4",
+                             boxpoints=False, showlegend=False))
+    fig.add_trace(go.Scatter(x=[patient[k] * 100 for k in labels], y=labels, mode="markers",
+                             marker={"color": UP, "size": 13, "symbol": "diamond"},
+                             name="this patient"))
+    fig.update_xaxes(title="predicted probability (%)", range=[0, 100])
+    fig.update_yaxes(autorange="reversed")
+    return layout(fig, title, height=110 + 45 * len(labels))
+
+
+def compare_risks(risks: pd.DataFrame, title: str = "Predicted outcomes") -> go.Figure:
+    """Grouped bars: rows of ``risks`` are outcomes, columns are patients (probabilities)."""
+    fig = go.Figure()
+    for i, pid in enumerate(risks.columns):
+        fig.add_trace(go.Bar(x=risks[pid] * 100, y=risks.index, orientation="h", name=pid,
+                             marker_color=PATIENT_COLOURS[i % len(PATIENT_COLOURS)],
+                             text=[f"{v:.0%}" for v in risks[pid]], textposition="outside"))
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title="predicted probability (%)", range=[0, 105])
+    fig.update_yaxes(autorange="reversed")
+    return layout(fig, title, height=140 + 28 * len(risks) * len(risks.columns))
+
+
+def risk_histograms(distributions: pd.DataFrame,
+                    title: str = "Predicted-risk distributions") -> go.Figure:
+    """One histogram per outcome of every stored patient's predicted probability."""
+    labels = list(dict.fromkeys(distributions["outcome"]))
+    cols = 3
+    rows = max(1, -(-len(labels) // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=labels)
+    for i, label in enumerate(labels):
+        values = distributions.loc[distributions["outcome"] == label, "probability"] * 100
+        fig.add_trace(go.Histogram(x=values, xbins={"start": 0, "end": 100, "size": 5},
+                                   marker_color=DOWN, showlegend=False, name=label),
+                      row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(range=[0, 100], title="%")
+    return layout(fig, title, height=260 * rows)

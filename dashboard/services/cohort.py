@@ -1,0 +1,130 @@
+"""Cohort overview: population summary, risk distributions, global SHAP, alerts (no Streamlit).
+
+``cohort_explanations`` is the expensive part (TreeSHAP for every outcome); callers cache
+its result per model version and store state, never per rerun.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dashboard.services.gaps import predictable
+from dashboard.services.workspace import STATUS_LABELS, Workspace, probability_column
+from models.explain import explain_frame
+from models.schema import DIAGNOSES, DIAGNOSIS_LABELS, FEATURES, OUTCOMES, feature
+from models.session_alerts import cohort_alerts, in_treatment
+from records.db import session_factory
+from records.repository import sessions_frame
+
+log = logging.getLogger(__name__)
+
+MAX_EXPLAINED = 1000  # patients sampled for global SHAP (exact; a seeded sample is plenty)
+BEESWARM_FEATURES = 12
+
+
+@dataclass
+class CohortExplanation:
+    """Global SHAP view of one outcome: importance and beeswarm points."""
+
+    outcome: str
+    importance: pd.Series  # mean |log-odds contribution| per feature label, descending
+    beeswarm: pd.DataFrame  # feature (label), contribution, value (0-1 colour), text
+    n_patients: int
+
+
+def population_summary(cohort: pd.DataFrame) -> dict[str, pd.DataFrame | dict[str, float]]:
+    """Headline numbers, eligibility counts and indications for the whole store.
+
+    ``patients`` and the eligibility counts (which show 'inputs missing') cover everyone;
+    the other statistics only patients without gaps in model inputs, so placeholders never
+    shift them.
+    """
+    everyone, cohort = cohort, predictable(cohort)
+    n = len(cohort)
+    headline = {
+        "patients": float(len(everyone)),
+        "median age": float(cohort["age"].median()) if n else float("nan"),
+        "female (%)": float((cohort["sex"] == "female").mean() * 100) if n else float("nan"),
+        "median baseline PHQ-9": float(cohort["phq9_baseline"].median()) if n else float("nan"),
+        "unusual inputs (%)": float(cohort["ood_overall"].astype(bool).mean() * 100)
+        if n else float("nan"),
+    }
+    status = (everyone["eligibility_status"].map(STATUS_LABELS).value_counts()
+              .rename_axis("eligibility").reset_index(name="patients"))
+    indications = pd.DataFrame({
+        "indication": list(DIAGNOSIS_LABELS),
+        "patients": [int(cohort[f"dx_{code}"].astype(bool).sum()) for code in DIAGNOSES]})
+    return {"headline": headline, "eligibility": status, "indications": indications}
+
+
+def risk_distributions(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Long table (outcome label, probability) of every predictable patient's predictions."""
+    cohort = predictable(cohort)
+    parts = [pd.DataFrame({"outcome": spec.label,
+                           "probability": cohort[probability_column(spec.name)].to_numpy()})
+             for spec in OUTCOMES if probability_column(spec.name) in cohort]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["outcome", "probability"])
+
+
+def _colour_values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A feature's values scaled to 0–1 for beeswarm colour (low → high, categories by code)."""
+    spec = feature(name)
+    if spec.dtype == "category":
+        codes = pd.Categorical(frame[name].astype(object), categories=spec.categories).codes
+        return codes / max(1, len(spec.categories) - 1)
+    values = frame[name].astype(float).to_numpy()
+    low, high = np.nanmin(values), np.nanmax(values)
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def explain_cohort_outcome(ws: Workspace, sample: pd.DataFrame, name: str) -> CohortExplanation:
+    """Mean |SHAP| and beeswarm points of one outcome over ``sample`` patients."""
+    inputs = sample[[f.name for f in FEATURES]]
+    contributions = explain_frame(ws.model_set, inputs, name).contributions
+    importance = contributions.abs().mean().sort_values(ascending=False)
+    top = list(importance.index[:BEESWARM_FEATURES])
+    parts = []
+    for fname in top:
+        spec = feature(fname)
+        parts.append(pd.DataFrame({
+            "feature": spec.label, "contribution": contributions[fname].to_numpy(),
+            "value": _colour_values(inputs, fname),
+            "text": [spec.format_value(v) for v in inputs[fname]]}))
+    importance.index = [feature(f).label for f in importance.index]
+    return CohortExplanation(name, importance, pd.concat(parts, ignore_index=True), len(sample))
+
+
+def cohort_explanations(ws: Workspace, cohort: pd.DataFrame,
+                        seed: int = 0) -> dict[str, CohortExplanation]:
+    """Global SHAP for every outcome on (a seeded sample of at most MAX_EXPLAINED) patients
+    without gaps in model inputs."""
+    cohort = predictable(cohort)
+    sample = cohort if len(cohort) <= MAX_EXPLAINED else cohort.sample(MAX_EXPLAINED,
+                                                                       random_state=seed)
+    out = {name: explain_cohort_outcome(ws, sample, name) for name in ws.model_set.outcomes}
+    log.info("cohort explanations: %d outcomes x %d patients", len(out), len(sample))
+    return out
+
+
+def all_sessions(ws: Workspace) -> pd.DataFrame:
+    """Every stored session (for cohort-wide alerts)."""
+    with session_factory(ws.engine)() as session:
+        return sessions_frame(session)
+
+
+def alerts_overview(cohort: pd.DataFrame, sessions: pd.DataFrame,
+                    only_in_treatment: bool = True) -> tuple[pd.DataFrame, int]:
+    """Alerts raised at each patient's latest session, and how many patients were checked.
+
+    ``only_in_treatment`` limits the list to patients who have neither finished nor stopped
+    their series: the ones a clinician can still act for.
+    """
+    ids = in_treatment(cohort, sessions) if only_in_treatment else pd.Index(
+        sessions["patient_id"].unique())
+    table = cohort_alerts(cohort, sessions, ids, latest_only=True)
+    return table, len(ids)

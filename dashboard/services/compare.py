@@ -1,0 +1,53 @@
+"""Two to four patients side by side: inputs, predictions and one outcome's contributions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard.services.gaps import (
+    PREDICTION_GAPS,
+)
+from dashboard.services.patients import patient_row
+from dashboard.services.workspace import Workspace, probability_column
+from models.explain import explain_frame
+from models.schema import FEATURES, OUTCOMES
+
+
+@dataclass
+class Comparison:
+    """Two to four patients side by side: inputs, predictions, one outcome's contributions."""
+
+    patient_ids: list[str]
+    inputs: pd.DataFrame  # rows = feature labels, columns = patient ids (formatted values)
+    risks: pd.DataFrame  # rows = outcome labels, columns = patient ids (probabilities)
+    contributions: pd.DataFrame  # rows = feature names, columns = patient ids (log-odds)
+    outcome: str
+    differing: list[str]  # feature labels whose values differ between the patients
+
+
+MAX_COMPARE = 4
+
+
+def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str],
+                     name: str) -> Comparison:
+    """Align 2–4 patients feature by feature (ValueError outside that range)."""
+    ids = list(dict.fromkeys(patient_ids))
+    if not 2 <= len(ids) <= MAX_COMPARE:
+        raise ValueError(f"choose 2 to {MAX_COMPARE} different patients (got {len(ids)})")
+    rows = [patient_row(cohort, pid) for pid in ids]
+    inputs = pd.DataFrame({pid: [f.format_value(r[f.name]) for f in FEATURES]
+                           for pid, r in zip(ids, rows, strict=True)},
+                          index=[f.label for f in FEATURES])
+    risks = pd.DataFrame({pid: [float(r[probability_column(o.name)]) for o in OUTCOMES]
+                          for pid, r in zip(ids, rows, strict=True)},
+                         index=[o.label for o in OUTCOMES])
+    frame = cohort.loc[ids, [f.name for f in FEATURES]]
+    contributions = explain_frame(ws.model_set, frame, name).contributions.T
+    contributions.columns = ids
+    for pid, r in zip(ids, rows, strict=True):  # placeholders explain nothing (issue 7)
+        if r.get(PREDICTION_GAPS):
+            contributions[pid] = float("nan")
+    differing = [label for label, values in inputs.iterrows() if values.nunique() > 1]
+    return Comparison(ids, inputs, risks, contributions, name, differing)

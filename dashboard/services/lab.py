@@ -1,0 +1,214 @@
+"""Model lab services: training data, hyperparameters, evaluation curves, version comparison
+and promotion (no Streamlit here, so every number the lab shows is testable).
+
+Uploaded CSVs are parsed as text and validated with ``models.validation``; nothing from an
+upload is ever unpickled, and nothing is used if any row is invalid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from base.settings import DATA_SAMPLES_DIR
+from models.card_text import format_ci
+from models.csv_input import read_csv_strict
+from models.estimators import DEFAULT_PARAMS
+from models.explain import global_importance
+from models.modelset import ModelSet
+from models.registry import Registry
+from models.schema import ID_COLUMN, OUTCOMES, feature
+from models.validation import InputValidationError, validate_patients, validate_sessions
+from training.data import load_dataset
+from training.evaluate import auc_batch
+from training.generate import generate_cohort
+from training.generator_settings import EffectSettings
+from training.train import TrainResult, split_patients
+
+log = logging.getLogger(__name__)
+
+# The hyperparameters the lab exposes, with why their defaults are what they are.
+TUNABLE: dict[str, str] = {
+    "learning_rate": "Slow learning with early stopping keeps variance low on small cohorts.",
+    "num_leaves": "Shallow trees: few interactions, less overfitting.",
+    "min_data_in_leaf": "At least this many patients per leaf: no memorising rare patients.",
+    "feature_fraction": "Share of inputs each tree sees (decorrelates trees).",
+    "lambda_l2": "L2 penalty on leaf values (smooths the fit).",
+}
+# A few generator knobs (training.generator_settings.EffectSettings) worth varying.
+KNOBS: dict[str, str] = {
+    "bmi_per_unit": "Response log-odds per BMI unit",
+    "benzo_per_mg_above_8": "Response per mg/day benzodiazepine above 8",
+    "dose_per_relative_unit": "Response per relative dose unit",
+    "nausea_opioid": "Nausea log-odds with an opioid",
+}
+N_BOOT_COMPARE = 200
+
+
+def default_params() -> dict[str, Any]:
+    """The tunable defaults from ``models.estimators.DEFAULT_PARAMS``."""
+    return {name: DEFAULT_PARAMS[name] for name in TUNABLE}
+
+
+def default_knobs() -> dict[str, float]:
+    """The generator's documented effect sizes for the exposed knobs."""
+    settings = EffectSettings()
+    return {name: float(getattr(settings, name)) for name in KNOBS}
+
+
+def sample_data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The bundled synthetic cohort in ``data_samples/`` (validated on load)."""
+    return load_dataset(DATA_SAMPLES_DIR)
+
+
+def generated_data(n_patients: int, seed: int,
+                   knobs: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A fresh synthetic cohort with some effect sizes changed."""
+    settings = dataclasses.replace(EffectSettings(), **(knobs or {}))
+    cohort = generate_cohort(int(n_patients), int(seed), settings=settings)
+    return cohort.patients, cohort.sessions
+
+
+def errors_frame(error: InputValidationError, file: str) -> pd.DataFrame:
+    """Row-level problems as a table: file, row (as in the file), column, message."""
+    return pd.DataFrame([{"file": file, "row": e.row, "column": e.column, "message": e.message}
+                         for e in error.errors])
+
+
+def uploaded_data(patients_csv: bytes, sessions_csv: bytes
+                  ) -> tuple[pd.DataFrame, pd.DataFrame] | pd.DataFrame:
+    """Validated (patients, sessions) from an uploaded CSV pair, or the table of errors."""
+    problems = []
+    with tempfile.TemporaryDirectory() as folder:
+        frames: dict[str, pd.DataFrame] = {}
+        for name, content in (("patients.csv", patients_csv), ("sessions.csv", sessions_csv)):
+            path = Path(folder) / name
+            path.write_bytes(content)
+            try:
+                raw = read_csv_strict(path)
+                if name == "patients.csv":
+                    frames[name] = validate_patients(raw, require_outcomes=True)
+                else:
+                    ids = frames["patients.csv"][ID_COLUMN] if "patients.csv" in frames else None
+                    frames[name] = validate_sessions(raw, known_patient_ids=ids)
+            except InputValidationError as error:
+                problems.append(errors_frame(error, name))
+    if problems:
+        return pd.concat(problems, ignore_index=True)
+    return frames["patients.csv"], frames["sessions.csv"]
+
+
+def register(registry: Registry, result: TrainResult, patients: pd.DataFrame) -> str:
+    """Register a trained set (not promoted), keeping its test predictions in the card."""
+    test = patients[patients[ID_COLUMN].astype(str).isin(result.test_ids)]
+    proba = result.model_set.predict_proba(test)
+    stored = {name: {"y": test[name].astype(int).tolist(), "p": proba[name].round(6).tolist()}
+              for name in result.model_set.outcomes if name in test}
+    card = {**result.card, "evaluation": {**result.card["evaluation"],
+                                          "test_predictions": stored}}
+    return registry.register(result.model_set, card)
+
+
+@dataclasses.dataclass
+class EvalData:
+    """Labels and predictions per outcome, and which data they are (for captions)."""
+
+    source: str
+    y: dict[str, np.ndarray]
+    p: dict[str, np.ndarray]
+
+
+def evaluation_data(model_set: ModelSet, card: dict[str, Any]) -> EvalData:
+    """The card's stored test predictions, else the data_samples held-out split re-scored."""
+    stored = card.get("evaluation", {}).get("test_predictions")
+    if stored:
+        return EvalData("this version's own held-out test patients (predictions stored in its "
+                        "model card)", {k: np.asarray(v["y"]) for k, v in stored.items()},
+                        {k: np.asarray(v["p"]) for k, v in stored.items()})
+    patients, _ = sample_data()
+    seed = int(card.get("models", {}).get("seed", 0) or 0)
+    _, _, test = split_patients(patients.reset_index(drop=True), 0.2, 0.2, seed)
+    held = patients.reset_index(drop=True).loc[test]
+    proba = model_set.predict_proba(held)
+    return EvalData(
+        f"re-scored on the {len(held):,} data_samples/ patients of the held-out split (seed "
+        f"{seed}); the card stores no test predictions, so if this version was trained on "
+        "other data these patients may overlap its training data",
+        {n: held[n].astype(int).to_numpy() for n in model_set.outcomes if n in held},
+        {n: proba[n].to_numpy() for n in model_set.outcomes if n in held})
+
+
+def curves(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    """An empty frame carrying ROC (fpr, tpr) and PR (precision, recall) in ``attrs``."""
+    frame = pd.DataFrame()
+    fpr, tpr, _ = roc_curve(y, p)
+    precision, recall, _ = precision_recall_curve(y, p)
+    frame.attrs["roc"] = {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
+    frame.attrs["pr"] = {"precision": precision.tolist(), "recall": recall.tolist()}
+    return frame
+
+
+def calibration_summary(entry: dict[str, Any]) -> dict[str, str]:
+    """Intercept, slope and Brier with 95 % CIs (from the card's report)."""
+    return {"Cal. intercept": format_ci(entry.get("calibration_intercept"), 2),
+            "Cal. slope": format_ci(entry.get("calibration_slope"), 2),
+            "Brier": format_ci(entry.get("brier")), "ROC AUC": format_ci(entry.get("auc")),
+            "PR AUC": format_ci(entry.get("pr_auc"))}
+
+
+def subgroup_table(entry: dict[str, Any]) -> pd.DataFrame:
+    """Subgroup AUC/Brier with the gap to the overall AUC (largest gaps first per variable)."""
+    frame = pd.DataFrame(entry.get("subgroups", []))
+    if frame.empty:
+        return frame
+    overall = (entry.get("auc") or {}).get("value")
+    frame["AUC gap"] = frame["auc"] - overall if overall is not None else np.nan
+    frame["largest gap"] = False
+    for _, group in frame.groupby("variable"):
+        gaps = group["AUC gap"].abs()
+        if gaps.notna().any():
+            frame.loc[gaps.idxmax(), "largest gap"] = True
+    return frame
+
+
+def importance(model_set: ModelSet, outcome: str, n: int = 300) -> pd.Series:
+    """Global mean |SHAP| on a sample of the bundled cohort."""
+    patients, _ = sample_data()
+    values = global_importance(model_set, patients.sample(min(n, len(patients)), random_state=0),
+                               outcome)
+    return values.rename(index=lambda name: feature(name).label)
+
+
+def compare_versions(candidate: ModelSet, current: ModelSet, n_boot: int = N_BOOT_COMPARE,
+                     seed: int = 0) -> pd.DataFrame:
+    """Paired bootstrap of AUC and Brier differences (candidate − current) on the same
+    patients (the data_samples held-out split), so the CI is for the difference itself."""
+    patients, _ = sample_data()
+    _, _, test = split_patients(patients.reset_index(drop=True), 0.2, 0.2, 0)
+    held = patients.reset_index(drop=True).loc[test]
+    pa, pb = candidate.predict_proba(held), current.predict_proba(held)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(held), size=(n_boot, len(held)))
+    rows = []
+    for spec in OUTCOMES:
+        if spec.name not in pa or spec.name not in held:
+            continue
+        y = held[spec.name].astype(float).to_numpy()
+        a, b = pa[spec.name].to_numpy(), pb[spec.name].to_numpy()
+        for metric, fn in (("ROC AUC", auc_batch),
+                           ("Brier", lambda yy, pp: ((pp - yy) ** 2).mean(axis=1))):
+            point = float(fn(y[None], a[None])[0] - fn(y[None], b[None])[0])
+            boot = fn(y[idx], a[idx]) - fn(y[idx], b[idx])
+            lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+            rows.append({"outcome": spec.label, "metric": metric,
+                         "current": float(fn(y[None], b[None])[0]),
+                         "candidate": float(fn(y[None], a[None])[0]),
+                         "difference": point, "95 % CI": f"{lo:+.3f} to {hi:+.3f}"})
+    return pd.DataFrame(rows)

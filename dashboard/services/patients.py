@@ -1,0 +1,176 @@
+"""Patients for the clinician pages: the cohort table, search, one patient's assessment.
+
+Pages render what these functions return and nothing else, so every number a clinician
+sees is computed (and tested) here, away from widgets. ``cohort_table`` is the expensive
+call (cached by the caller per model version and store state); the rest take that table.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dashboard.services.gaps import (
+    PREDICTION_GAPS,
+    SCREEN_GAPS,
+    mark_gaps,
+)
+from dashboard.services.workspace import (
+    DECISION_LABELS,
+    STATUS_LABELS,
+    Workspace,
+    probability_column,
+)
+from models.eligibility import EligibilityResult, screen
+from models.explain import PatientExplanation, explain_frame, sentences
+from models.predict import predict_frame
+from models.risk_wording import OutcomeRisk, outcome_risk
+from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, OUTCOMES, outcome
+from records.db import session_factory
+from records.repository import decisions_for, get_patient, patients_frame
+
+log = logging.getLogger(__name__)
+
+
+_SUGGESTION = {"eligible": "proceed", "eligible_with_cautions": "proceed_with_cautions",
+               "not_eligible": "do_not_proceed", "no_indication": "do_not_proceed"}
+
+
+def cohort_table(ws: Workspace) -> pd.DataFrame:
+    """Every stored patient with inputs, predictions, eligibility and OOD flags (indexed by id).
+
+    The expensive call of the dashboard (one batch prediction and screen); callers cache it
+    per model version and store fingerprint.
+    """
+    with session_factory(ws.engine)() as session:
+        patients = patients_frame(session)
+    if patients.empty:
+        return patients.set_index(ID_COLUMN, drop=False)
+    predicted = predict_frame(ws.model_set, patients).drop(columns=[ID_COLUMN])
+    table = pd.concat([patients, predicted], axis=1)
+    table.index = table[ID_COLUMN].astype(str)
+    mark_gaps(table)  # placeholders never become predictions (issue 7)
+    log.info("cohort table: %d patients, model %s", len(table), ws.version)
+    return table
+
+
+def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | None = None,
+                  risk_outcome: str | None = None, risk_above: float = 0.0) -> pd.DataFrame:
+    """Patients matching a search on id or name, eligibility statuses and a minimum risk."""
+    mask = pd.Series(True, index=cohort.index)
+    text = search.strip().lower()
+    if text:
+        mask &= (cohort[ID_COLUMN].str.lower().str.contains(text, regex=False)
+                 | cohort[NAME_COLUMN].str.lower().str.contains(text, regex=False))
+    if statuses:
+        mask &= cohort["eligibility_status"].isin(statuses)
+    if risk_outcome and risk_above > 0:
+        mask &= cohort[probability_column(risk_outcome)] >= risk_above
+    return cohort[mask]
+
+
+def patient_list(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The compact table a clinician scans: id, name, status and every predicted outcome."""
+    columns = {ID_COLUMN: "Patient", NAME_COLUMN: "Name", "eligibility_status": "Eligibility"}
+    out = cohort[list(columns)].rename(columns=columns)
+    out["Eligibility"] = out["Eligibility"].map(STATUS_LABELS)
+    for spec in OUTCOMES:
+        out[spec.label] = cohort[probability_column(spec.name)]
+    out["Unusual inputs"] = cohort["ood_overall"].astype(bool)
+    return out.reset_index(drop=True)
+
+
+@dataclass
+class Assessment:
+    """Everything Candidate review shows for one patient."""
+
+    patient_id: str
+    name: str
+    version: int
+    values: dict[str, Any]
+    eligibility: EligibilityResult | None  # None while a screen input is a data gap
+    risks: list[OutcomeRisk]
+    ood: list[str]
+    suggestion: str
+    model_version: str
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    prediction_needs: list[str] = field(default_factory=list)  # missing model inputs
+    screen_needs: list[str] = field(default_factory=list)  # missing screen inputs
+
+
+def suggest_decision(result: EligibilityResult) -> str:
+    """The screen's suggestion: the rule-based eligibility status decides, never the model."""
+    return _SUGGESTION[result.status]
+
+
+def patient_row(cohort: pd.DataFrame, patient_id: str) -> pd.Series:
+    """One patient's row of the cohort table (KeyError names an unknown id)."""
+    if patient_id not in cohort.index:
+        raise KeyError(f"no patient {patient_id!r} in the store")
+    return cohort.loc[patient_id]
+
+
+def inputs_of(row: pd.Series) -> dict[str, Any]:
+    """The schema inputs of a cohort row as plain values."""
+    return {f.name: row[f.name] for f in FEATURES}
+
+
+def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Assessment:
+    """Eligibility, every prediction with uncertainty and percentile, OOD flags, decisions.
+
+    With a model input missing (a data gap) there are no risks, only ``prediction_needs``;
+    with a screen input missing the screen cannot run (``eligibility`` is None) and the
+    suggestion is not to proceed until ``screen_needs`` are filled in.
+    """
+    row = patient_row(cohort, patient_id)
+    values = inputs_of(row)
+    needs = list(row.get(PREDICTION_GAPS, []) or [])
+    screen_needs = list(row.get(SCREEN_GAPS, []) or [])
+    result = None if screen_needs else screen(values)
+    risks = [] if needs else [
+        outcome_risk(ws.card, cohort[probability_column(spec.name)], spec.name,
+                     float(row[probability_column(spec.name)]))
+        for spec in OUTCOMES if probability_column(spec.name) in row.index]
+    with session_factory(ws.engine)() as session:
+        stored_patient = get_patient(session, patient_id)
+    if stored_patient is None:
+        raise KeyError(f"no patient {patient_id!r} in the store")
+    ood = [] if needs else ws.model_set.ood.explain_flags(values)
+    suggestion = "do_not_proceed" if result is None else suggest_decision(result)
+    return Assessment(patient_id, str(row[NAME_COLUMN]), int(stored_patient.version), values,
+                      result, risks, ood, suggestion, ws.version,
+                      decision_history(ws, patient_id), needs, screen_needs)
+
+
+def decision_history(ws: Workspace, patient_id: str) -> list[dict[str, Any]]:
+    """The patient's recorded decisions, oldest first, in display wording."""
+    with session_factory(ws.engine)() as session:
+        stored = decisions_for(session, patient_id)
+    return [{"when (UTC)": d.created_at.strftime("%Y-%m-%d %H:%M"),
+             "decision": DECISION_LABELS[d.decision],
+             "suggested": DECISION_LABELS[d.suggested], "reason": d.reason or "",
+             "clinician": d.clinician, "model version": d.model_version or ""}
+            for d in stored]
+
+
+@dataclass
+class OutcomeExplanation:
+    """A patient's SHAP explanation for one outcome, with its plain-language sentences."""
+
+    outcome: str
+    label: str
+    explanation: PatientExplanation
+    sentences: list[str]
+
+
+def explain_outcome(ws: Workspace, cohort: pd.DataFrame, patient_id: str,
+                    name: str) -> OutcomeExplanation:
+    """Exact TreeSHAP for one outcome of one stored patient."""
+    row = patient_row(cohort, patient_id)
+    frame = cohort.loc[[patient_id], [f.name for f in FEATURES]]
+    explanation = explain_frame(ws.model_set, frame, name).row(0)
+    return OutcomeExplanation(name, outcome(name).label, explanation,
+                              sentences(explanation, row, name))

@@ -1,0 +1,93 @@
+"""Streamlit pieces every page shares: the banner, the patient picker, the model card.
+
+Only plain Streamlit elements with user data passed as data (never as HTML), so names or
+notes typed by users cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.services.access import SignedInWorkspace, with_actor
+from dashboard.services.card import card_summary
+from dashboard.widgets import auth, resources
+from models.schema import NAME_COLUMN
+from records.policy import IDENTIFIED
+
+BANNER_TEXT = "Model trained on synthetic data — decision support, not a decision"
+PATIENT_KEY = "patient_id"  # the patient shared between pages
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def plain(text: object) -> str:
+    """User text made inert inside Markdown (names and ids typed or imported by users)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def banner(version: str | None) -> None:
+    """The warning every page shows, with the model version the numbers come from."""
+    suffix = f" · model version {version}" if version else " · no model loaded"
+    st.warning(BANNER_TEXT + suffix, icon=":material/science:")
+
+
+def start_page(page: str, title: str) -> SignedInWorkspace:
+    """Every page's first lines: the role check, the workspace, the banner, the title.
+
+    ``page`` is the view's key (its file name, as in ``records.policy``); a role that may
+    not open it gets an error and the page stops here (never reachable by URL alone).
+    """
+    actor = auth.require_page(page)
+    ws = with_actor(resources.workspace(), actor)
+    banner(ws.version)
+    st.title(title)
+    return ws
+
+
+def patient_picker(cohort: pd.DataFrame, ids: Sequence[str], key: str,
+                   label: str = "Patient") -> str | None:
+    """Pick one of ``ids`` (id — name); remembers the choice across pages."""
+    options = list(ids)
+    if not options:
+        return None
+    shared = st.session_state.get(PATIENT_KEY)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = shared if shared in options else options[0]
+    names = cohort[NAME_COLUMN]
+    chosen = st.selectbox(label, options, key=key,
+                          format_func=lambda pid: f"{pid} — {names.get(pid, '')}")
+    st.session_state[PATIENT_KEY] = chosen
+    auth.audit_view("patient_view", IDENTIFIED, patient_id=chosen)
+    return chosen
+
+
+def field_errors(messages: Sequence[str]) -> None:
+    """Validation messages shown right under the field they are about."""
+    for message in messages:
+        st.error(message, icon=":material/error:")
+
+
+def model_card(card: dict, version: str, expanded: bool = False) -> None:
+    """The current model card: training data, metrics with CIs, intended use and limits."""
+    summary = card_summary(card, version)
+    with st.expander(f"Model card · version {summary.version}", expanded=expanded):
+        st.markdown(f"**Created (UTC):** {summary.created}")
+        st.markdown(f"**Trained on:** {summary.training}")
+        st.markdown("**Held-out performance** (95 % bootstrap confidence intervals)")
+        st.dataframe(summary.metrics, hide_index=True, width="stretch")
+        st.markdown("**Intended use**")
+        st.write(summary.intended_use)
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Out of scope**")
+            for item in summary.out_of_scope:
+                st.markdown(f"- {item}")
+        with right:
+            st.markdown("**Limits**")
+            for item in summary.limits:
+                st.markdown(f"- {item}")

@@ -1,0 +1,104 @@
+"""Durability section (Streamlit): relapse after the series, maintenance plans, long-term
+exposure and screens.
+
+``render_durability(patient_id, ...)`` for one patient (Treatment progress),
+``render_durability(None, ...)`` for the cohort (Cohort overview). Data come from
+``dashboard.services.followup``; figures from ``dashboard.charts.durability``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.charts.durability import exposure_figure, km_figure, plan_risk_figure, screens_figure
+from dashboard.services import followup as svc
+from dashboard.services.gaps import PREDICTION_GAPS, needs_message
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading follow-up records…")
+def _cached(folder: str, stamp: tuple[float, ...]) -> svc.FollowupData | None:
+    return svc.read_followup(Path(folder))
+
+
+def followup_data(folder: Path | str | None = None) -> svc.FollowupData | None:
+    """The follow-up files, read once per folder and file version (cached, read-only)."""
+    folder = Path(folder or svc.followup_dir())
+    return _cached(str(folder), svc.files_stamp(folder))
+
+
+def _show_alerts(alerts: pd.DataFrame) -> None:
+    for alert in alerts.itertuples(index=False):
+        show = st.error if alert.severity == "high" else st.warning
+        show(f"Day {alert.day_after_series} · {alert.kind}: {alert.message}",
+             icon=":material/notification_important:")
+
+
+def render_durability(patient_id: str | None = None, *, cohort: pd.DataFrame | None = None,
+                      model_set: Any = None, sessions: pd.DataFrame | None = None,
+                      data: svc.FollowupData | None = None, key: str = "du") -> None:
+    """Durability section: one patient's view with ``patient_id``, else the cohort's.
+
+    ``cohort`` (patient rows indexed by id) and ``model_set`` (anything with ``.relapse``)
+    feed the per-plan relapse prediction; ``sessions`` are the patient's recorded
+    sessions; ``data`` defaults to the follow-up files (``followup_data()``).
+    """
+    data = data if data is not None else followup_data()
+    st.subheader("Durability and long-term follow-up")
+    if patient_id is None:
+        _render_cohort(data, key)
+    else:
+        _render_patient(patient_id, cohort, model_set, sessions, data, key)
+
+
+def _render_cohort(data: svc.FollowupData | None, key: str) -> None:
+    if data is None:
+        st.info("No follow-up records (followup.csv) were found.")
+        return
+    st.plotly_chart(km_figure(svc.survival_curves(data.followup)), key=f"{key}_km")
+    st.caption("Responders after a completed series; relapse = PHQ-9 back above half of "
+               "baseline on two consecutive weekly follow-ups. Synthetic data: plans were "
+               "assigned at random, like trial arms.")
+    left, right = st.columns([3, 2])
+    left.dataframe(svc.durability_table(data.followup), hide_index=True, width="stretch")
+    right.markdown("**Long-term alerts** (patients)")
+    right.dataframe(svc.cohort_alert_counts(data), hide_index=True, width="stretch")
+
+
+def _render_patient(patient_id: str, cohort: pd.DataFrame | None, model_set: Any,
+                    sessions: pd.DataFrame | None, data: svc.FollowupData | None,
+                    key: str) -> None:
+    known = cohort is not None and patient_id in cohort.index
+    patient = cohort.loc[patient_id] if known else None  # type: ignore[union-attr]
+    planned = int(patient["planned_sessions"]) if patient is not None else None
+    end = svc.series_end(patient_id, data, sessions, planned)
+    relapse = getattr(model_set, "relapse", None)
+    needs = list(patient.get(PREDICTION_GAPS, []) or []) if patient is not None else []
+    risks = (svc.plan_risks(relapse, patient, end) if not needs and relapse is not None
+             and patient is not None and end is not None else None)
+    if needs:  # issue 7: no relapse risk from placeholders
+        st.info(f"Relapse risk is hidden: {needs_message(needs)}.", icon=":material/block:")
+    elif risks is not None:
+        st.plotly_chart(plan_risk_figure(risks), key=f"{key}_{patient_id}_plans")
+        st.caption("The relapse model's estimate for this patient under each plan "
+                   "(associations learned from synthetic data, not a causal effect).")
+    elif relapse is None:
+        st.info("This model version has no relapse model (trained without follow-up).")
+    else:
+        st.info("Relapse risk is shown once the induction series is complete and the "
+                "patient has responded (PHQ-9 at least halved).")
+    visits = svc.patient_visits(data, patient_id)
+    if visits.empty:
+        st.info("No follow-up visits or maintenance sessions recorded for this patient.")
+        return
+    _show_alerts(svc.patient_alerts(visits))
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(exposure_figure(svc.exposure_timeline(visits)),
+                        key=f"{key}_{patient_id}_exposure")
+    with right:
+        st.plotly_chart(screens_figure(svc.screen_results(visits)),
+                        key=f"{key}_{patient_id}_screens")

@@ -1,0 +1,85 @@
+"""The printable PDF report as a download button (candidate review and progress pages).
+
+The PDF is built only when the clinician clicks (``st.download_button`` with a callable),
+then cached per patient, patient version, sessions and model version, so a second click
+is instant and an edit or a new model gives a fresh report. A patient with a gap in a
+model input gets no report: it would print predictions made from placeholders (issue 7).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.services.gaps import PREDICTION_GAPS, needs_message
+from dashboard.services.workspace import Workspace, sessions_fingerprint
+from models.schema import ID_COLUMN, NAME_COLUMN
+from records import audit
+from records.db import session_factory
+from records.gaps import prediction_blockers
+from records.policy import IDENTIFIED, may_access
+from records.repository import get_patient, sessions_frame
+
+log = logging.getLogger(__name__)
+MIME = "application/pdf"
+
+
+def build_pdf(ws: Workspace, patient_id: str) -> bytes:
+    """The report PDF for one stored patient, from the store and the current model."""
+    from interop.report import render_patient_report  # reportlab only when asked for
+    from interop.report_context import build_report_context
+
+    with session_factory(ws.engine)() as session:
+        patient = get_patient(session, patient_id)
+        if patient is None:
+            raise KeyError(f"no patient {patient_id!r} in the store")
+        needs = prediction_blockers(patient.data_gaps or [])
+        if needs:  # the report prints predictions: never from placeholders
+            raise ValueError(f"{patient_id}: {needs_message(needs)}")
+        row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
+        sessions = sessions_frame(session, patient_id)
+    context = build_report_context(ws.model_set, ws.card, row, sessions,
+                                   model_version=ws.version)
+    pdf = render_patient_report(context)
+    log.info("PDF report for %s (model %s): %d bytes", patient_id, ws.version, len(pdf))
+    return pdf
+
+
+@st.cache_data(max_entries=32, show_spinner=False)  # runs inside the click callback
+def _cached_pdf(_ws: Workspace, store: str, patient_id: str, model_version: str,
+                patient_version: int, sessions: tuple[int, str]) -> bytes:
+    return build_pdf(_ws, patient_id)
+
+
+def _patient_version(ws: Workspace, patient_id: str) -> int:
+    with session_factory(ws.engine)() as session:
+        patient = get_patient(session, patient_id)
+        return int(patient.version) if patient is not None else 0
+
+
+def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
+                  key: str) -> None:
+    """A 'Download PDF report' button for ``patient_id`` (or why there is none)."""
+    if patient_id is None or patient_id not in cohort.index:
+        return
+    actor = getattr(ws, "actor", None)
+    if actor is None or not may_access(actor.role, IDENTIFIED):  # the PDF names the patient
+        return
+    needs = list(cohort.loc[patient_id].get(PREDICTION_GAPS, []) or [])
+    if needs:
+        st.caption(needs_message(needs, "The PDF report needs") + " (it prints predictions).")
+        return
+    store = ws.engine.url.render_as_string(hide_password=True)
+    version, sessions = _patient_version(ws, patient_id), sessions_fingerprint(ws.engine)
+
+    def data() -> bytes:  # runs on click only; every export is audited when signed in
+        pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions)
+        audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
+                         detail=f"PDF report, model {ws.version}")
+        return pdf
+
+    st.download_button("Download PDF report", data, file_name=f"{patient_id}-report.pdf",
+                       mime=MIME, key=key, icon=":material/picture_as_pdf:",
+                       on_click="ignore")

@@ -1,0 +1,96 @@
+"""Process-wide cached resources: the store engine, the model set, cohort-wide computations.
+
+``st.cache_resource`` keeps one copy per server process: the bootstrap runs once, a model
+version is unpickled once, and cohort predictions/explanations are computed once per model
+version and store state (the fingerprints), never per rerun. Cached frames are shared
+between sessions, so callers must treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from base import settings
+from dashboard.services import cohort as service_cohort
+from dashboard.services.patients import cohort_table
+from dashboard.services.startup import Ready, ensure_ready
+from dashboard.services.workspace import Workspace, patients_fingerprint, sessions_fingerprint
+from models.modelset import ModelSet
+from models.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+@st.cache_resource(show_spinner="First start: preparing the clinical store and a model…")
+def _ready(home: str) -> Ready:
+    """Migrate + seed the store and train a first model if none (once per home folder)."""
+    log.info("bootstrapping KAP-CDS in %s", home)
+    return ensure_ready()
+
+
+@st.cache_resource(max_entries=3, show_spinner="Loading the model…")
+def _model(registry_dir: str, version: str) -> tuple[ModelSet, dict[str, Any]]:
+    """Verify (SHA-256) and unpickle one model version, once."""
+    return Registry(Path(registry_dir)).load(version)
+
+
+def workspace() -> Workspace:
+    """The store and the *current* model version (re-read each run, so a promotion shows)."""
+    ready = _ready(str(settings.home_dir()))
+    version = Registry(ready.registry_dir).current_version() or ready.version
+    model_set, card = _model(str(ready.registry_dir), version)
+    return Workspace(ready.engine, model_set, card, version)  # type: ignore[arg-type]
+
+
+def _store(ws: Workspace) -> str:
+    """The store's URL: part of every cache key, so two stores never share an entry."""
+    return ws.engine.url.render_as_string(hide_password=True)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Predicting every patient in the store…")
+def _cohort(_ws: Workspace, store: str, version: str, fingerprint: tuple[int, str]) -> pd.DataFrame:
+    return cohort_table(_ws)
+
+
+def cohort(ws: Workspace) -> pd.DataFrame:
+    """Every patient with predictions, recomputed only for a new model or changed patients."""
+    return _cohort(ws, _store(ws), ws.version, patients_fingerprint(ws.engine))
+
+
+@st.cache_resource(max_entries=2, show_spinner="Explaining the cohort (global SHAP)…")
+def _explanations(_ws: Workspace, _cohort_table: pd.DataFrame, store: str, version: str,
+                  fingerprint: tuple[int, str]) -> dict[str, service_cohort.CohortExplanation]:
+    return service_cohort.cohort_explanations(_ws, _cohort_table)
+
+
+def cohort_explanations(ws: Workspace) -> dict[str, service_cohort.CohortExplanation]:
+    """Global SHAP per outcome, once per model version and patient set."""
+    fingerprint = patients_fingerprint(ws.engine)
+    return _explanations(ws, cohort(ws), _store(ws), ws.version, fingerprint)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading every session…")
+def _sessions(_ws: Workspace, store: str, fingerprint: tuple[int, str]) -> pd.DataFrame:
+    return service_cohort.all_sessions(_ws)
+
+
+def all_sessions(ws: Workspace) -> pd.DataFrame:
+    """Every stored session, re-read only when a session was recorded or imported."""
+    return _sessions(ws, _store(ws), sessions_fingerprint(ws.engine))
+
+
+@st.cache_resource(max_entries=4)
+def _alerts(_ws: Workspace, store: str, patients: tuple[int, str], sessions: tuple[int, str],
+            only_in_treatment: bool) -> tuple[pd.DataFrame, int]:
+    return service_cohort.alerts_overview(cohort(_ws), all_sessions(_ws), only_in_treatment)
+
+
+def alerts_overview(ws: Workspace, only_in_treatment: bool) -> tuple[pd.DataFrame, int]:
+    """Latest-session alerts across patients, recomputed only when the store changes."""
+    return _alerts(ws, _store(ws), patients_fingerprint(ws.engine),
+                   sessions_fingerprint(ws.engine), only_in_treatment)

@@ -1,0 +1,53 @@
+"""Correcting a recorded session, with the no-lost-update check made visible.
+
+The form is based on the version the clinician opened; if someone saved that session in
+the meantime the correction is refused with the store's message, and nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from dashboard.services.entry import correct_session, load_session_for_edit
+from dashboard.services.form_errors import FormErrors, StaleEditError
+from dashboard.services.workspace import Workspace
+from dashboard.widgets import forms
+from models.schema import SESSION_FIELDS
+
+EDITABLE = [f for f in SESSION_FIELDS if f.name not in ("patient_id", "session_number")]
+
+
+def render_correction(ws: Workspace, patient_id: str, numbers: Sequence[int]) -> None:
+    """An expander to correct one of ``numbers`` (the patient's recorded sessions)."""
+    if not numbers:
+        return
+    with st.expander("Correct a recorded session"):
+        number = int(st.selectbox("Session", list(numbers), key=f"sc_{patient_id}_number"))
+        stored, current = load_session_for_edit(ws, patient_id, number)
+        opened = st.session_state.setdefault("sc_opened", {})
+        base = opened.setdefault(f"{patient_id}/{number}", current)
+        st.caption(f"Correcting version {base} (stored: version {current}).")
+        prefix = f"sc_{patient_id}_{number}_{base}"
+        with st.form(f"sc_form_{patient_id}_{number}"):
+            general = st.empty()
+            values, slots = forms.session_fields(EDITABLE, stored, prefix)
+            notes = st.text_area("Notes", value=stored.get("notes") or "", key=f"{prefix}_notes")
+            if st.form_submit_button("Save correction"):
+                try:
+                    version = correct_session(ws, patient_id, number,
+                                              {**values, "notes": notes}, base)
+                except StaleEditError as error:
+                    general.error(f"Not saved: someone else saved this session first. {error}",
+                                  icon=":material/sync_problem:")
+                except FormErrors as error:
+                    forms.show_errors(error, slots, general)
+                else:
+                    opened[f"{patient_id}/{number}"] = version
+                    st.session_state["pr_flash"] = f"Session {number} corrected."
+                    st.rerun()
+        if current != base and st.button("Reload the stored session",
+                                          key=f"sc_reload_{patient_id}_{number}"):
+            opened[f"{patient_id}/{number}"] = current
+            st.rerun()

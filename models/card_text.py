@@ -1,0 +1,66 @@
+"""The model card as Markdown for people, and metric-with-CI text (no training code here).
+
+Kept in the model layer because the registry writes ``model_card.md`` beside every version
+and the dashboard, the report and the CLI all show metrics the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.schema import outcome
+
+
+def format_ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
+    """``0.72 (0.68–0.77)`` from a metric entry with value/lo/hi (``n/a`` when absent)."""
+    entry = entry or {}
+    value, lo, hi = entry.get("value"), entry.get("lo"), entry.get("hi")
+    if value is None:
+        return "n/a"
+    if lo is None or hi is None:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+
+
+def render_card_markdown(card: dict[str, Any]) -> str:
+    """The card as Markdown for people (model lab page and the registry folder)."""
+    lines = [f"# {card.get('title', 'Model card')}", ""]
+    if card.get("version"):
+        lines.append(f"Version `{card['version']}`, created {card.get('created_utc')} (UTC).")
+    lines += ["", "**Synthetic data only: not for use with real patients.**", "",
+              "## Intended use", "", card.get("intended_use", ""), "", "## Out of scope", ""]
+    lines += [f"- {item}" for item in card.get("out_of_scope", [])]
+    data = card.get("training_data", {})
+    lines += ["", "## Training data", "", data.get("description", "")]
+    for key, value in data.items():
+        if key != "description":
+            lines.append(f"- {key}: {value}")
+    lines += ["", "## Metrics (held-out test patients, 95 % bootstrap CI)", "",
+              "| outcome | n | prevalence | ROC AUC | PR AUC | Brier | cal. intercept | "
+              "cal. slope |", "|---|---|---|---|---|---|---|---|"]
+    for name, m in card.get("metrics", {}).items():
+        label = outcome(name).label if _known(name) else name
+        lines.append(f"| {label} | {m['n']} | {m['prevalence']:.1%} | {format_ci(m['auc'])} | "
+                     f"{format_ci(m['pr_auc'])} | {format_ci(m['brier'])} | "
+                     f"{format_ci(m['calibration_intercept'], 2)} | "
+                     f"{format_ci(m['calibration_slope'], 2)} |")
+    lines += ["", "## Subgroups (ROC AUC, n)", ""]
+    for name, rows in card.get("subgroups", {}).items():
+        cells = ", ".join(f"{r['variable']}={r['level']}: "
+                          f"{'n/a' if r['auc'] is None else format(r['auc'], '.2f')} "
+                          f"(n={r['n']})" for r in rows)
+        lines.append(f"- **{name}**: {cells}")
+    lines += ["", "## Limits", ""] + [f"- {item}" for item in card.get("limits", [])]
+    lines += ["", "## Reproducibility", "",
+              f"- schema hash: `{card.get('schema_hash')}`",
+              f"- training time: {card.get('training_seconds')} s"]
+    lines += [f"- {k}: {v}" for k, v in card.get("packages", {}).items()]
+    return "\n".join(lines) + "\n"
+
+
+def _known(name: str) -> bool:
+    try:
+        outcome(name)
+    except KeyError:
+        return False
+    return True
