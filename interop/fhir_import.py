@@ -19,6 +19,13 @@ from interop.fhir_conditions import map_conditions
 from interop.fhir_medications import map_medications
 from interop.fhir_observations import map_observations
 from interop.fhir_parse import Entry, FhirImportError, Parsed, parse_bundle, parse_ndjson
+from interop.fhir_refs import (
+    SHARED_TYPES,
+    ReferenceIndex,
+    group_by_patient,
+    normalise,
+    subject_reference,
+)
 from interop.fhir_result import (
     ImportResult,
     blocking_fields,
@@ -36,9 +43,6 @@ log = logging.getLogger(__name__)
 __all__ = ["FhirImportError", "ImportResult", "IncompleteImportError", "blocking_fields",
            "can_predict", "can_screen", "complete", "import_bundle", "import_into_store",
            "import_ndjson", "import_ndjson_all", "screen_blocking_fields"]
-
-_SUBJECT_FIELDS = ("subject", "patient")
-
 
 def _years(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
@@ -92,19 +96,11 @@ def _map_patient(entry: Entry | None, draft: Draft) -> tuple[str | None, str | N
     return res.get("id"), _name(res)
 
 
-def _patient_keys(entry: Entry) -> set[str]:
-    return {entry.ref} | ({entry.full_url} if entry.full_url else set())
-
-
 def _subject(entry: Entry) -> str | None:
-    """The patient reference of a resource; absolute URLs shortened to ``Patient/id``."""
-    for name in _SUBJECT_FIELDS:
-        ref = str((entry.resource.get(name) or {}).get("reference") or "")
-        if "://" in ref and "/Patient/" in ref:
-            return "Patient/" + ref.rsplit("/Patient/", 1)[1].split("/")[0]
-        if ref:
-            return ref
-    return None
+    """The patient reference of a resource, normalised (``Patient/id`` for relative,
+    absolute and versioned forms)."""
+    ref = subject_reference(entry)
+    return normalise(ref) if ref else None
 
 
 def _select(parsed: Parsed, patient_id: str | None, source: str) -> tuple[Entry | None,
@@ -117,9 +113,10 @@ def _select(parsed: Parsed, patient_id: str | None, source: str) -> tuple[Entry 
     if len(patients) > 1:
         ids = ", ".join(str(e.resource.get("id")) for e in patients[:10])
         raise FhirImportError(f"{source}: {len(patients)} Patient resources ({ids}); import "
-                              "one patient at a time (choose one with patient_id)")
+                              "one patient at a time (choose one with patient_id), or all "
+                              "of them with interop.fhir_batch.import_fhir")
     patient = patients[0] if patients else None
-    keys = _patient_keys(patient) if patient else set()
+    keys = ReferenceIndex.keys(patient) if patient else set()
     subjects = {s for e in parsed.entries if e.type != "Patient" and (s := _subject(e))}
     if patient is None and len(subjects) > 1:
         raise FhirImportError(f"{source}: resources refer to {len(subjects)} different "
@@ -127,7 +124,7 @@ def _select(parsed: Parsed, patient_id: str | None, source: str) -> tuple[Entry 
     chosen = []
     for entry in parsed.entries:
         subject = _subject(entry)
-        if entry.type in ("Patient", "Medication") or patient is None or subject in keys:
+        if entry.type in ("Patient", *SHARED_TYPES) or patient is None or subject in keys:
             chosen.append(entry)
         elif subject is None:
             parsed.warnings.append(f"{entry.ref} ({entry.where}) names no patient; used")
@@ -137,12 +134,14 @@ def _select(parsed: Parsed, patient_id: str | None, source: str) -> tuple[Entry 
     return patient, [e for e in chosen if e.type != "Patient"]
 
 
-def _build(parsed: Parsed, patient_id: str | None, reference_date: date | None,
-           source: str) -> ImportResult:
+def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[str],
+                 ignored: Mapping[str, int], reference_date: date | None, source: str,
+                 fhir_id: str | None = None) -> ImportResult:
+    """Map one patient's resources to schema features (``fhir_id`` names a patient that
+    has no Patient resource in the input, from its resources' subject reference)."""
     on = reference_date or date.today()
-    draft = Draft(on, warnings=list(parsed.warnings))
-    patient, entries = _select(parsed, patient_id, source)
-    fhir_id, name = _map_patient(patient, draft)
+    draft = Draft(on, warnings=list(warnings))
+    found_id, name = _map_patient(patient, draft)
     pregnancy = map_observations(entries, draft)
     map_conditions(entries, draft, pregnancy)
     map_medications(entries, draft)
@@ -152,12 +151,20 @@ def _build(parsed: Parsed, patient_id: str | None, reference_date: date | None,
     result = ImportResult(
         patient={n: draft.values[n] for n in found}, found=found,
         missing=[n for n in names if n not in draft.values], warnings=draft.warnings,
-        source_ids=sources, name=name, fhir_patient_id=fhir_id,
-        evidence={n: draft.evidence[n] for n in found}, ignored=dict(parsed.ignored),
-        reference_date=on)
+        source_ids=sources, name=name, fhir_patient_id=found_id or fhir_id,
+        evidence={n: draft.evidence[n] for n in found}, ignored=dict(ignored),
+        reference_date=on, extras=dict(draft.extras))
     log.info("%s: imported patient %s: %d features found, %d missing, %d warnings", source,
-             fhir_id or "(no Patient)", len(found), len(result.missing), len(draft.warnings))
+             result.fhir_patient_id or "(no Patient)", len(found), len(result.missing),
+             len(draft.warnings))
     return result
+
+
+def _build(parsed: Parsed, patient_id: str | None, reference_date: date | None,
+           source: str) -> ImportResult:
+    patient, entries = _select(parsed, patient_id, source)
+    return build_result(patient, entries, warnings=parsed.warnings, ignored=parsed.ignored,
+                        reference_date=reference_date, source=source)
 
 
 def import_bundle(data: str | bytes | Path | Mapping[str, Any], *,
@@ -183,24 +190,19 @@ def import_ndjson(data: str | bytes | Path | Iterable[str] | list[str | bytes | 
 
 def import_ndjson_all(data: str | bytes | Path | Iterable[str] | list[str | bytes | Path], *,
                       reference_date: date | None = None) -> list[ImportResult]:
-    """Import every patient of a bulk export (validated once; one result per Patient)."""
+    """Import every patient of a bulk export (validated once; one result per Patient).
+
+    Resources are joined to their Patient by reference across files; those naming no
+    Patient of the export are listed in every result's warnings."""
     parsed = parse_ndjson(data)
-    patients = [e for e in parsed.entries if e.type == "Patient"]
-    shared = [e for e in parsed.entries if e.type == "Medication"]
-    by_subject: dict[str, list[Entry]] = {}
-    for entry in parsed.entries:
-        subject = _subject(entry)
-        if subject is not None and entry.type not in ("Patient", "Medication"):
-            by_subject.setdefault(subject, []).append(entry)
-    orphans = sum(1 for e in parsed.entries if e.type not in ("Patient", "Medication")
-                  and _subject(e) is None)
+    grouping = group_by_patient(parsed.entries)
     warnings = list(parsed.warnings)
-    if orphans:
-        warnings.append(f"{orphans} resource(s) name no patient; not attributed to anyone")
-    results = []
-    for patient in patients:  # grouped first, so a large export is not rescanned per patient
-        own = [e for key in _patient_keys(patient) for e in by_subject.get(key, [])]
-        subset = Parsed([patient, *shared, *own], parsed.ignored, list(warnings))
-        results.append(_build(subset, str(patient.resource.get("id")), reference_date,
-                              "ndjson"))
-    return results
+    lost = grouping.unattributed()
+    if lost:
+        warnings.append(f"{len(lost)} resource(s) name no patient of this import; not "
+                        f"attributed to anyone: {'; '.join(lost[:5])}"
+                        + (" …" if len(lost) > 5 else ""))
+    return [build_result(patient, [*grouping.shared, *own], warnings=warnings,
+                         ignored=parsed.ignored, reference_date=reference_date,
+                         source="ndjson")
+            for patient, own in grouping.patients]

@@ -17,6 +17,7 @@ from typing import Any
 from interop import fhir_codes as codes
 from interop.fhir_codes import Drug
 from interop.fhir_parse import Entry
+from interop.fhir_refs import ReferenceIndex, reference_of
 from interop.fhir_util import Draft, codings, concept_text, effective_time
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ _NAME_PATTERNS = [(re.compile(r"\b(" + "|".join(re.escape(n) for n in (d.name, *
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|mcg|ug)\b", re.IGNORECASE)
 _TABLET_UNITS = frozenset({"{tbl}", "{tablet}", "{tab}", "tab", "tabs", "tablet", "tablets",
                            "{capsule}", "capsule", "capsules", "cap", "1"})
+_SOLID_FORM = re.compile(r"\b(oral tablet|tablet|capsule)s?\b", re.IGNORECASE)
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
@@ -40,19 +42,15 @@ class _Use:
     note: str
 
 
-def _medication(entry: Entry, index: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """The CodeableConcept naming the drug (inline, contained, or a bundle Medication)."""
+def _medication(entry: Entry, index: ReferenceIndex) -> dict[str, Any] | None:
+    """The CodeableConcept naming the drug: inline, or a Medication referenced in any form
+    (contained ``#med1``, relative, absolute, versioned, ``urn:uuid:``)."""
     res = entry.resource
     if isinstance(res.get("medicationCodeableConcept"), dict):
         return res["medicationCodeableConcept"]
-    ref = str((res.get("medicationReference") or {}).get("reference") or "")
-    if ref.startswith("#"):
-        for item in res.get("contained") or []:
-            if item.get("resourceType") == "Medication" and item.get("id") == ref[1:]:
-                return {**(item.get("code") or {}), "_medication": item}
-    target = index.get(ref)
-    if target is not None:
-        return {**(target.get("code") or {}), "_medication": target}
+    target = index.resolve(reference_of(res.get("medicationReference")), entry)
+    if target is not None and target.type == "Medication":
+        return {**(target.resource.get("code") or {}), "_medication": target.resource}
     return None
 
 
@@ -93,7 +91,7 @@ def _per_day(timing: Any) -> float | None:
 
 def _daily_mg(dosages: list[Any], concept: dict[str, Any]) -> tuple[float | None, str]:
     """Sum of dose x administrations/day over the dosage lines, or (None, why not)."""
-    total, prn = 0.0, False
+    total, prn, unitless = 0.0, False, False
     if not dosages:
         return None, "no dosage"
     for dosage in dosages:
@@ -104,6 +102,8 @@ def _daily_mg(dosages: list[Any], concept: dict[str, Any]) -> tuple[float | None
         if dose is None or dose.get("value") is None or per_day is None:
             return None, "dose or frequency not stated"
         unit = str(dose.get("code") or dose.get("unit") or "").strip()
+        if not unit and _SOLID_FORM.search(concept_text(concept)):
+            unit, unitless = "1", True  # Synthea writes tablet counts without a unit
         if unit.lower() in codes.DOSE_MG:
             mg = float(dose["value"]) * codes.DOSE_MG[unit.lower()]
         elif unit.lower() in _TABLET_UNITS:
@@ -114,16 +114,13 @@ def _daily_mg(dosages: list[Any], concept: dict[str, Any]) -> tuple[float | None
         else:
             return None, f"dose unit {unit!r} not understood"
         total += mg * per_day
-    return total, "as needed: dose assumes it is taken as prescribed" if prn else ""
+    notes = (["as needed: dose assumes it is taken as prescribed"] if prn else []) + \
+        (["a dose without a unit is read as tablets of the named product"] if unitless else [])
+    return total, "; ".join(notes)
 
 
 def _uses(entries: list[Entry], draft: Draft) -> list[_Use]:
-    index: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        if entry.type == "Medication":
-            index[entry.ref] = entry.resource
-            if entry.full_url:
-                index[entry.full_url] = entry.resource
+    index = ReferenceIndex([e for e in entries if e.type == "Medication"])
     uses = []
     for order, entry in enumerate(entries):
         if entry.type == "MedicationStatement":

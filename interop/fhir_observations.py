@@ -13,6 +13,8 @@ from typing import Any
 
 from interop import fhir_codes as codes
 from interop.fhir_parse import Entry
+from interop.fhir_refs import ReferenceIndex
+from interop.fhir_scales import SCALES, ScaleScore, flag_item9, panel_score, questionnaire_scores
 from interop.fhir_util import Draft, codings, day, effective_time, has_code
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class Reading:
     when: datetime | None
     ref: str
     order: int
+    item9: int | None = None  # PHQ-9 item 9 when the total came from item answers
 
 
 def convert(quantity: Any, kind: str, where: str, draft: Draft) -> float | None:
@@ -99,8 +102,34 @@ def _pregnancy(entry: Entry) -> bool | None:
     return None
 
 
+def by_quantity_add(by_quantity: dict[str, list[Reading]], readings: list[Reading]) -> None:
+    """Add readings to their quantity's list."""
+    for reading in readings:
+        by_quantity.setdefault(reading.quantity, []).append(reading)
+
+
 def _latest(readings: list[Reading]) -> Reading:
     return max(readings, key=lambda r: (r.when or _EARLIEST, r.order))
+
+
+def _scale_readings(entry: Entry, order: int, index: ReferenceIndex,
+                    draft: Draft) -> list[Reading] | None:
+    """Readings of a questionnaire (panel Observation or QuestionnaireResponse), or None
+    when ``entry`` is neither."""
+    scores: list[ScaleScore] = []
+    if entry.type == "QuestionnaireResponse":
+        scores = questionnaire_scores(entry, draft)
+    else:
+        panel = next((s for s in SCALES if has_code(entry.resource.get("code"), codes.LOINC,
+                                                      s.panel)), None)
+        if panel is None:
+            return None
+        score = panel_score(entry, panel, index, draft)
+        scores = [score] if score is not None else []
+    for score in scores:
+        flag_item9(score, draft)
+    return [Reading(s.scale.feature, float(s.total), s.when, s.ref, order, s.item9)
+            for s in scores]
 
 
 def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
@@ -108,8 +137,12 @@ def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
     observation (True/False) or None, for the condition mapper to combine."""
     by_quantity: dict[str, list[Reading]] = {}
     pregnancy: list[tuple[datetime, int, bool, str]] = []
+    index = ReferenceIndex([e for e in entries if e.type == "Observation"])
     for order, entry in enumerate(entries):
-        if entry.type != "Observation":
+        if entry.type not in ("Observation", "QuestionnaireResponse"):
+            continue
+        if entry.type == "QuestionnaireResponse":
+            by_quantity_add(by_quantity, _scale_readings(entry, order, index, draft) or [])
             continue
         status = entry.resource.get("status")
         if status not in codes.OBSERVATION_STATUS_OK:
@@ -122,8 +155,9 @@ def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
                                       "issued")
                 pregnancy.append((when or _EARLIEST, order, flag, entry.ref))
             continue
-        for reading in _readings(entry, order, draft):
-            by_quantity.setdefault(reading.quantity, []).append(reading)
+        scale = _scale_readings(entry, order, index, draft)
+        by_quantity_add(by_quantity, scale if scale is not None
+                        else _readings(entry, order, draft))
 
     cutoff = datetime.combine(draft.reference_date, datetime.min.time(), timezone.utc) \
         - timedelta(days=STALE_AFTER_DAYS)
@@ -139,6 +173,8 @@ def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
     for quantity, reading in chosen.items():
         if quantity not in ("body_weight", "body_height"):
             draft.set(quantity, reading.value, [reading.ref])
+    if "phq9_baseline" in chosen and chosen["phq9_baseline"].item9 is not None:
+        draft.extras["phq9_item9"] = chosen["phq9_baseline"].item9
     if "bmi" not in chosen and {"body_weight", "body_height"} <= chosen.keys():
         weight, height = chosen["body_weight"], chosen["body_height"]
         if height.value > 0:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_BUNDLE_TYPES = ("transaction", "collection", "searchset", "batch")
 MAPPED_TYPES = frozenset({"Patient", "Observation", "Condition", "MedicationStatement",
-                          "MedicationRequest", "Medication"})
+                          "MedicationRequest", "Medication", "QuestionnaireResponse"})
 _MAX_ERRORS_SHOWN = 3
 
 
@@ -152,25 +152,34 @@ def parse_bundle(data: str | bytes | Mapping[str, Any], source: str = "bundle") 
     return parsed
 
 
-def _lines(source: str | bytes | Path | Iterable[str]) -> tuple[str, Iterable[str]]:
+def parse_resource(resource: Mapping[str, Any], source: str = "resource") -> Parsed:
+    """One resource on its own (a Patient, an Observation, …), validated like an entry."""
+    parsed = Parsed()
+    _accept(parsed, dict(resource), source, None)
+    return parsed
+
+
+def _lines(source: str | bytes | Path | Iterable[str],
+           name: str) -> tuple[str, Iterable[str]]:
     if isinstance(source, Path):
-        return source.name, source.read_text(encoding="utf-8").splitlines()
+        return source.name, source.read_text(encoding="utf-8-sig").splitlines()
     if isinstance(source, bytes):
         try:
-            source = source.decode("utf-8")
+            source = source.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise FhirImportError(f"ndjson: not UTF-8 text ({exc.reason})") from exc
+            raise FhirImportError(f"{name}: not UTF-8 text ({exc.reason})") from exc
     if isinstance(source, str):
-        return "ndjson", source.splitlines()
-    return "ndjson", source
+        return name, source.splitlines()
+    return name, source
 
 
 def parse_ndjson(sources: str | bytes | Path | Iterable[str]
-                 | list[str | bytes | Path]) -> Parsed:
+                 | list[str | bytes | Path], name: str = "ndjson") -> Parsed:
     """One or more NDJSON exports (one resource per line; blank lines skipped).
 
     A list of ``Path``/``bytes`` values is read as several files (a bulk export has one
-    file per resource type); a plain string is the text of one file.
+    file per resource type); a plain string is the text of one file (called ``name`` in
+    messages).
     """
     if isinstance(sources, list) and sources and all(
             isinstance(s, Path | bytes) for s in sources):
@@ -179,11 +188,11 @@ def parse_ndjson(sources: str | bytes | Path | Iterable[str]
         files = [sources]
     parsed = Parsed()
     for item in files:
-        name, lines = _lines(item)
+        label, lines = _lines(item, name)
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            where = f"{name} line {number}"
+            where = f"{label} line {number}"
             resource = _loads(line, where)
             if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
                 raise FhirImportError(f"{where}: a Bundle inside NDJSON; NDJSON holds one "

@@ -38,6 +38,7 @@ class ImportResult:
     evidence: dict[str, list[str]] = field(default_factory=dict)
     ignored: dict[str, int] = field(default_factory=dict)
     reference_date: date | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. phq9_item9: read, not features
 
     @property
     def basis_observations(self) -> list[str]:

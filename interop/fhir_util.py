@@ -80,6 +80,7 @@ class Draft:
     values: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)  # read, but not schema features
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

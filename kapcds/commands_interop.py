@@ -16,18 +16,6 @@ def _store_session():
     return session_factory(ensure_store())()
 
 
-def _fhir_files(target: Path) -> list[Path]:
-    if target.is_dir():
-        files = sorted(p for p in target.iterdir()
-                       if p.suffix.lower() in (".json", ".ndjson") and p.is_file())
-        if not files:
-            raise FileNotFoundError(f"no .json or .ndjson files in {target}")
-        return files
-    if not target.is_file():
-        raise FileNotFoundError(f"{target} does not exist")
-    return [target]
-
-
 def _parse_settings(pairs: list[str]) -> dict[str, str]:
     """``FEATURE=VALUE`` pairs the clinician gives for inputs the FHIR data lacks."""
     from models.schema import feature
@@ -42,30 +30,19 @@ def _parse_settings(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _format_of(target: Path) -> str:
-    """The import_source format recorded with each saved patient."""
-    return "FHIR R4 NDJSON" if target.suffix.lower() == ".ndjson" else "FHIR R4"
-
-
 def _import_fhir(args: argparse.Namespace) -> int:
-    from interop.fhir_import import import_bundle, import_ndjson_all
+    from interop.fhir_batch import import_fhir
     from interop.fhir_store import import_into_store
     from kapcds.commands_security import operator
     from records import audit
     from records.policy import IDENTIFIED
 
-    results = []
-    for path in _fhir_files(args.target):  # parse everything first: all or nothing
-        if path.suffix.lower() == ".ndjson":
-            results.extend(import_ndjson_all(path))
-        else:
-            results.append(import_bundle(path))
-    for result in results:
-        who = result.name or result.fhir_patient_id or "patient"
-        sys.stdout.write(f"{who}: found {len(result.found)} inputs; "
-                         f"missing {len(result.missing)}: {', '.join(result.missing) or '-'}\n")
-        for warning in result.warnings:
-            sys.stdout.write(f"  warning: {warning}\n")
+    if not args.target.exists():
+        raise FileNotFoundError(f"{args.target} does not exist")
+    report = import_fhir(args.target)  # parse everything first: all or nothing
+    results = report.results
+    for line in report.lines():
+        sys.stdout.write(line + "\n")
     if args.dry_run:
         return 0
     completions = _parse_settings(args.set)
@@ -74,7 +51,7 @@ def _import_fhir(args: argparse.Namespace) -> int:
                          f"{len(results)} patients")
     with _store_session() as session:
         saved = [import_into_store(session, result, completions=completions, commit=False,
-                                   source_format=_format_of(args.target))
+                                   source_format=report.format)
                  for result in results]
         for patient in saved:  # audited in the same transaction as the import
             audit.record(session, operator(), "import", IDENTIFIED,
@@ -124,12 +101,15 @@ def _report(args: argparse.Namespace) -> int:
 
 def register_all(sub: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands to the parser."""
-    p = sub.add_parser("import-fhir", help="import patients from FHIR R4 bundles or NDJSON",
-                       description="Read FHIR R4 Bundles (JSON) or NDJSON bulk exports, say "
-                       "what was found and what is missing, and save the patients (all or "
-                       "nothing) with their gaps listed. Missing inputs are never guessed; "
-                       "predictions stay hidden until the gaps are filled.")
-    p.add_argument("target", type=Path, help="a .json/.ndjson file or a folder of them")
+    p = sub.add_parser("import-fhir", help="import patients from FHIR R4 (Bundles, "
+                       "resources, NDJSON, Bulk Data folders)",
+                       description="Read FHIR R4 (a Bundle with one or many patients, a single "
+                       "resource, NDJSON, or a Bulk Data export folder; the format is told by "
+                       "content), say per patient what was found and what is missing and which "
+                       "resources name no patient, and save the patients (all or nothing) with "
+                       "their gaps listed. Missing inputs are never guessed; predictions stay "
+                       "hidden until the gaps are filled.")
+    p.add_argument("target", type=Path, help="a .json/.ndjson file or a Bulk Data folder")
     p.add_argument("--dry-run", action="store_true", help="report only; save nothing")
     p.add_argument("--set", action="append", default=[], metavar="FEATURE=VALUE",
                    help="enter an input the FHIR data lacks (repeatable; validated)")

@@ -46,14 +46,11 @@ def parse_upload(file_name: str, data: bytes) -> list[ImportResult]:
 
     Raises ``FhirImportError`` (a ``ValueError``) with the parser's message for bad input.
     """
-    from interop.fhir_import import import_bundle, import_ndjson_all
+    from interop.fhir_batch import import_fhir
 
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValueError(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    if file_name.lower().endswith(".ndjson"):
-        results = import_ndjson_all(data)
-    else:
-        results = [import_bundle(data, source=file_name)]
+    results = import_fhir(data, source=file_name).results  # format told by content
     if not results:
         raise ValueError("the file holds no Patient resource")
     log.info("parsed %s: %d patient(s)", file_name, len(results))
