@@ -155,9 +155,8 @@ def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
                                       "issued")
                 pregnancy.append((when or _EARLIEST, order, flag, entry.ref))
             continue
-        scale = _scale_readings(entry, order, index, draft)
-        by_quantity_add(by_quantity, scale if scale is not None
-                        else _readings(entry, order, draft))
+        by_quantity_add(by_quantity, (_scale_readings(entry, order, index, draft) or [])
+                        + _readings(entry, order, draft))  # a panel's total components too
 
     cutoff = datetime.combine(draft.reference_date, datetime.min.time(), timezone.utc) \
         - timedelta(days=STALE_AFTER_DAYS)

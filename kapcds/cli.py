@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from kapcds import commands, commands_interop, commands_scale, commands_security
+from kapcds import commands, commands_cds, commands_interop, commands_scale, commands_security
 
 log = logging.getLogger("kapcds")
 
@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (commands, commands_interop, commands_scale, commands_security):
+    for module in (commands, commands_interop, commands_scale, commands_security,
+                   commands_cds):
         module.register_all(sub)
     return parser
 
