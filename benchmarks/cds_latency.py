@@ -1,0 +1,156 @@
+"""Latency of the CDS Hooks ``patient-view`` call, end to end over HTTP (not a test).
+
+Starts ``kapcds serve-cds`` on 127.0.0.1 with a throwaway data folder (first model trained
+from data_samples/, store seeded), stores one FHIR-imported patient whose gaps a clinician
+filled, then sends ``--calls`` patient-view requests with prefetch, each with a freshly
+signed ES384 JWT, one at a time, and prints p50 / p95 / p99 / max in milliseconds and the
+load average. ``python -m benchmarks.cds_latency [--calls 200]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("benchmarks.cds_latency")
+ISS = "https://ehr.bench.example"
+PASSWORD = "benchmark-admin-password-1"
+
+
+def _fhir(pid: str) -> list[dict[str, Any]]:
+    loinc, subject = "http://loinc.org", {"reference": f"Patient/{pid}"}
+
+    def obs(oid: str, code: str, value: float, unit: str) -> dict[str, Any]:
+        return {"resourceType": "Observation", "id": oid, "status": "final",
+                "code": {"coding": [{"system": loinc, "code": code}]}, "subject": subject,
+                "effectiveDateTime": time.strftime("%Y-%m-%d"),
+                "valueQuantity": {"value": value, "unit": unit,
+                                  "system": "http://unitsofmeasure.org", "code": unit}}
+    return [{"resourceType": "Patient", "id": pid, "gender": "female",
+             "birthDate": "1980-03-15", "name": [{"family": "Bench", "given": ["Pat"]}]},
+            obs("phq", "44261-6", 19, "{score}"), obs("gad", "70274-6", 12, "{score}"),
+            obs("hr", "8867-4", 74, "/min"), obs("bmi", "39156-5", 27.0, "kg/m2"),
+            {"resourceType": "Condition", "id": "trd", "subject": subject,
+             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1153570009"}]},
+             "clinicalStatus": {"coding": [{"code": "active"}]}}]
+
+
+def _prefetch(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    def search(rtype: str) -> dict[str, Any]:
+        return {"resourceType": "Bundle", "type": "searchset",
+                "entry": [{"resource": r} for r in resources if r["resourceType"] == rtype]}
+    return {"patient": resources[0], "observations": search("Observation"),
+            "conditions": search("Condition"), "medications": search("MedicationRequest"),
+            "questionnaires": search("QuestionnaireResponse")}
+
+
+def _prepare(home: Path, pid: str) -> None:
+    from interop.fhir_batch import import_fhir
+    from interop.fhir_store import import_into_store
+    from kapcds.bootstrap import ensure_model, ensure_store
+    from records.db import session_factory
+    from records.repository import get_patient
+
+    ensure_model(home / "registry")
+    engine = ensure_store()
+    with session_factory(engine)() as session:
+        sample = get_patient(session, "KAP-00001").features()
+        (result,) = import_fhir({"resourceType": "Bundle", "type": "collection",
+                                 "entry": [{"resource": r} for r in _fhir(pid)]}).results
+        import_into_store(session, result, completions={k: sample[k] for k in result.missing})
+    engine.dispose()
+
+
+def _wait(base: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/cds-services", timeout=2).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.communicate()[1].decode()[-2000:]) from None
+            time.sleep(0.3)
+    raise RuntimeError("serve-cds did not start in 120 s")
+
+
+def _measure(url: str, key: Any, body: bytes, calls: int) -> list[float]:
+    import jwt
+
+    times = []
+    for _ in range(calls):
+        now = int(time.time())
+        token = jwt.encode({"iss": ISS, "sub": "bench", "aud": url, "iat": now,
+                            "exp": now + 120, "jti": str(uuid.uuid4())}, key,
+                           algorithm="ES384", headers={"kid": "k1"})
+        request = urllib.request.Request(url, data=body, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            cards = json.loads(response.read())["cards"]
+        times.append((time.perf_counter() - start) * 1000)
+        if not any(c["summary"].startswith("Predicted benefit") for c in cards):
+            raise RuntimeError(f"no prediction card: {[c['summary'] for c in cards]}")
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": "k1"}
+    with tempfile.TemporaryDirectory(prefix="kapcds-cds-bench-") as tmp:
+        home = Path(tmp)
+        (home / "issuers.json").write_text(json.dumps({ISS: {"jwks": {"keys": [jwk]}}}))
+        os.environ.update({"KAPCDS_HOME": str(home), "KAPCDS_ADMIN_PASSWORD": PASSWORD,
+                           "KAPCDS_CDS_ISSUERS": str(home / "issuers.json")})
+        os.environ.pop("KAPCDS_DATABASE_URL", None)
+        _prepare(home, "bench-1")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        exe = Path(sys.executable).with_name("kapcds")
+        proc = subprocess.Popen([str(exe), "serve-cds", "--port", str(port), "--registry",
+                                 str(home / "registry")], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait(base, proc)
+            body = json.dumps({"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
+                               "context": {"patientId": "bench-1", "userId": "Practitioner/1"},
+                               "prefetch": _prefetch(_fhir("bench-1"))}).encode()
+            url = f"{base}/cds-services/kapcds-patient-view"
+            _measure(url, key, body, 5)  # warm-up: model load, first SHAP-free predict
+            load = os.getloadavg()
+            times = sorted(_measure(url, key, body, args.calls))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    pct = statistics.quantiles(times, n=100)
+    log.info("patient-view over HTTP, %d calls, one at a time (load avg before %.2f %.2f "
+             "%.2f, after %.2f %.2f %.2f, %d cores)", len(times), *load, *os.getloadavg(),
+             os.cpu_count() or 0)
+    log.info("p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms", pct[49], pct[94],
+             pct[98], times[-1])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
