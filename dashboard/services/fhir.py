@@ -42,7 +42,7 @@ def source_format(file_name: str) -> str:
 
 
 def parse_upload(file_name: str, data: bytes) -> list[ImportResult]:
-    """Every patient in an uploaded Bundle (.json) or bulk export (.ndjson).
+    """Every patient in an uploaded FHIR file (Bundle, resource or NDJSON, told by content).
 
     Raises ``FhirImportError`` (a ``ValueError``) with the parser's message for bad input.
     """
