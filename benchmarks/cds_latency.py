@@ -59,9 +59,10 @@ def _prefetch(resources: list[dict[str, Any]]) -> dict[str, Any]:
 def _prepare(home: Path, pid: str) -> None:
     from interop.fhir_batch import import_fhir
     from interop.fhir_store import import_into_store
-    from kapcds.bootstrap import ensure_model, ensure_store
     from records.db import session_factory
+    from records.first_run import ensure_store
     from records.repository import get_patient
+    from training.first_run import ensure_model
 
     ensure_model(home / "registry")
     engine = ensure_store()

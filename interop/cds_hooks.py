@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from models import schema
-from models.eligibility import _REQUIRED as SCREEN_INPUTS  # the screen's required inputs
+from models.eligibility import REQUIRED_INPUTS as SCREEN_INPUTS
 from models.eligibility import EligibilityResult, screen
 
 log = logging.getLogger(__name__)

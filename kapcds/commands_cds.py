@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from kapcds import config
+from base import settings as base_settings
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,8 @@ def _serve_cds(args: argparse.Namespace) -> int:
 
     from interop.cds_service import create_app
     from interop.cds_settings import cds_settings
-    from kapcds.bootstrap import ensure_model, ensure_store
+    from records.first_run import ensure_store
+    from training.first_run import ensure_model
 
     settings = cds_settings(args.host, args.port)
     if not settings.issuers:
@@ -50,6 +51,6 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                    "KAPCDS_CDS_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default KAPCDS_CDS_PORT "
                    "or 8765)")
-    p.add_argument("--registry", type=Path, default=config.default_registry_dir(),
+    p.add_argument("--registry", type=Path, default=base_settings.default_registry_dir(),
                    help="model registry folder (default: %(default)s)")
     p.set_defaults(handler=_serve_cds)

@@ -48,8 +48,8 @@ def _store_patient(home: Path) -> str:
     """A clinician imported FHIR Patient ehr-1 earlier and filled its gaps."""
     from interop.fhir_import import import_bundle
     from interop.fhir_store import import_into_store
-    from kapcds.bootstrap import ensure_store
     from records.db import session_factory
+    from records.first_run import ensure_store
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KAPCDS_HOME", str(home))
