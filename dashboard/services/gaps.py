@@ -52,3 +52,26 @@ def predictable(cohort: pd.DataFrame) -> pd.DataFrame:
 def needs_message(names: list[str], what: str = "predictions need") -> str:
     """``predictions need: PHQ-9 at baseline, BMI`` (labels as the clinician knows them)."""
     return f"{what}: {labels(names)}" if names else ""
+
+
+SUMMARY_NAMES = 3  # labels named in a one-line summary; the full list is on demand
+
+
+def gap_summary(names: list[str], what: str) -> str:
+    """One compact line: ``Predictions not shown: 34 inputs missing (BMI, …)``.
+
+    The full list goes in an expander (``labels(names)``); the line only says how many and
+    names the first few, so a patient with many gaps does not fill the screen.
+    """
+    if not names:
+        return ""
+    first = labels(names[:SUMMARY_NAMES])
+    more = f" and {len(names) - SUMMARY_NAMES} more" if len(names) > SUMMARY_NAMES else ""
+    count = f"{len(names)} input{'s' if len(names) != 1 else ''} missing"
+    return f"{what}: {count} ({first}{more})"
+
+
+def recorded_values(values: dict, gaps: list[str]) -> dict:
+    """A patient's inputs without the placeholders standing in for its gaps."""
+    missing = set(gaps)
+    return {name: value for name, value in values.items() if name not in missing}

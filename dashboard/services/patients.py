@@ -14,9 +14,11 @@ from typing import Any
 import pandas as pd
 
 from dashboard.services.gaps import (
+    GAPS,
     PREDICTION_GAPS,
     SCREEN_GAPS,
     mark_gaps,
+    recorded_values,
 )
 from dashboard.services.workspace import (
     DECISION_LABELS,
@@ -28,7 +30,7 @@ from models.eligibility import EligibilityResult, screen
 from models.explain import PatientExplanation, explain_frame, sentences
 from models.predict import predict_frame
 from models.risk_wording import OutcomeRisk, outcome_risk
-from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, OUTCOMES, outcome
+from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, OUTCOMES, feature, outcome
 from records.db import session_factory
 from records.repository import decisions_for, get_patient, patients_frame
 
@@ -94,11 +96,38 @@ class Assessment:
     eligibility: EligibilityResult | None  # None while a screen input is a data gap
     risks: list[OutcomeRisk]
     ood: list[str]
-    suggestion: str
+    suggestion: str | None  # None: the screen has not run, nothing is suggested
     model_version: str
     decisions: list[dict[str, Any]] = field(default_factory=list)
     prediction_needs: list[str] = field(default_factory=list)  # missing model inputs
     screen_needs: list[str] = field(default_factory=list)  # missing screen inputs
+    gaps: list[str] = field(default_factory=list)  # every input stored only as a placeholder
+
+    @property
+    def recorded(self) -> dict[str, Any]:
+        """The inputs somebody recorded (placeholders for gaps left out)."""
+        return recorded_values(self.values, self.gaps)
+
+
+HEADER_FIELDS = ("age", "sex", "primary_diagnosis", "phq9_baseline")
+
+
+def header_line(assessment: Assessment) -> str:
+    """``46 years · female · TRD · baseline PHQ-9 19 points``: recorded values only.
+
+    A field stored as a gap is named as not recorded instead of showing its placeholder.
+    """
+    recorded = assessment.recorded
+    parts = []
+    for name in HEADER_FIELDS:
+        spec = feature(name)
+        if name not in recorded:
+            parts.append(f"{spec.label.lower()} not recorded")
+        elif name == "phq9_baseline":
+            parts.append(f"{spec.label.lower()} {spec.format_value(recorded[name])}")
+        else:
+            parts.append(spec.format_value(recorded[name]))
+    return " · ".join(parts)
 
 
 def suggest_decision(result: EligibilityResult) -> str:
@@ -122,8 +151,9 @@ def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Asse
     """Eligibility, every prediction with uncertainty and percentile, OOD flags, decisions.
 
     With a model input missing (a data gap) there are no risks, only ``prediction_needs``;
-    with a screen input missing the screen cannot run (``eligibility`` is None) and the
-    suggestion is not to proceed until ``screen_needs`` are filled in.
+    with a screen input missing the screen cannot run (``eligibility`` is None) and there is
+    no suggestion (``suggestion`` is None) until ``screen_needs`` are filled in; with any
+    model input missing there is no range (OOD) check either.
     """
     row = patient_row(cohort, patient_id)
     values = inputs_of(row)
@@ -139,10 +169,11 @@ def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Asse
     if stored_patient is None:
         raise KeyError(f"no patient {patient_id!r} in the store")
     ood = [] if needs else ws.model_set.ood.explain_flags(values)
-    suggestion = "do_not_proceed" if result is None else suggest_decision(result)
+    suggestion = None if result is None else suggest_decision(result)
     return Assessment(patient_id, str(row[NAME_COLUMN]), int(stored_patient.version), values,
                       result, risks, ood, suggestion, ws.version,
-                      decision_history(ws, patient_id), needs, screen_needs)
+                      decision_history(ws, patient_id), needs, screen_needs,
+                      list(row.get(GAPS, []) or []))
 
 
 def decision_history(ws: Workspace, patient_id: str) -> list[dict[str, Any]]:

@@ -9,17 +9,19 @@ from dashboard.charts.risk import risk_profile
 from dashboard.services.cohort import risk_distributions
 from dashboard.services.entry import save_decision
 from dashboard.services.form_errors import FormErrors
-from dashboard.services.gaps import needs_message
+from dashboard.services.gaps import gap_summary
 from dashboard.services.patients import (
     assess_patient,
     decision_history,
     explain_outcome,
     find_patients,
+    header_line,
     patient_list,
 )
 from dashboard.services.workspace import DECISION_LABELS, STATUS_LABELS
 from dashboard.widgets import auth, components, forms, report_button, resources
 from models.schema import FEATURES, OUTCOMES, feature, outcome
+from records.gaps import labels
 from records.policy import IDENTIFIED
 
 PAGE = "candidate_review"  # this page's key in records.policy (and its URL)
@@ -58,14 +60,15 @@ auth.audit_view("prediction_view", IDENTIFIED, patient_id, detail=f"model {ws.ve
 with right:
     st.subheader(f"{components.plain(assessment.name)} · "
                  f"{components.plain(assessment.patient_id)}")
-    values = assessment.values
-    st.caption(", ".join(spec.format_value(values[spec.name]) for spec in FEATURES
-                         if spec.name in ("age", "sex", "primary_diagnosis", "phq9_baseline")))
+    st.caption(header_line(assessment))
+    if assessment.gaps:  # one line and the list on demand; nothing guessed from the gaps
+        st.warning(gap_summary(assessment.gaps, "Not yet assessable") + ". Complete them on "
+                   "the Data entry page; until then no screen result, prediction or "
+                   "suggestion is shown.", icon=":material/rule:")
+        with st.expander("What is missing"):
+            st.text(labels(assessment.gaps))
     result = assessment.eligibility
-    if result is None:  # a screen input is a data gap: no screen, nothing guessed
-        st.warning(needs_message(assessment.screen_needs, "Eligibility screen needs")
-                   + ". Fill them in on the Data entry page.", icon=":material/rule:")
-    else:
+    if result is not None:
         status = STATUS_LABELS[result.status]
         show = {"eligible": st.success, "eligible_with_cautions": st.warning}.get(result.status,
                                                                                   st.error)
@@ -80,14 +83,10 @@ with right:
                 st.markdown(f":orange[⚠ caution] · {finding.label} — {finding.reason}")
     for sentence in assessment.ood:
         st.warning(sentence, icon=":material/travel_explore:")
-    if not assessment.ood:
+    if not assessment.ood and not assessment.prediction_needs:
         st.caption("Inputs lie within the range of the training data.")
 
-    if assessment.prediction_needs:  # issue 7: never predict from a placeholder
-        st.warning(needs_message(assessment.prediction_needs, "Predictions need")
-                   + ". Fill them in on the Data entry page to see predictions.",
-                   icon=":material/block:")
-    else:
+    if not assessment.prediction_needs:  # never predict from a placeholder
         st.markdown("**Predicted outcomes** (model version "
                     f"`{assessment.model_version}`)")
         table = pd.DataFrame([{
@@ -170,7 +169,11 @@ with right:
     st.divider()
     if not assessment.prediction_needs:
         explanation_panel(patient_id, assessment.values)
-    st.divider()
-    decision_panel(patient_id, assessment.suggestion)
+        st.divider()
+    if assessment.suggestion is None:
+        st.info("No decision can be recorded yet: the eligibility screen has not run "
+                "because inputs are missing (see above).", icon=":material/rule:")
+    else:
+        decision_panel(patient_id, assessment.suggestion)
     report_button.render(ws, cohort, patient_id, key="cr_report")
     components.model_card(ws.card, ws.version)

@@ -13,7 +13,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard.services.gaps import PREDICTION_GAPS, needs_message
+from dashboard.services.gaps import PREDICTION_GAPS, gap_summary, needs_message
 from dashboard.services.workspace import Workspace, sessions_fingerprint
 from models.schema import ID_COLUMN, NAME_COLUMN
 from records import audit
@@ -69,7 +69,7 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
         return
     needs = list(cohort.loc[patient_id].get(PREDICTION_GAPS, []) or [])
     if needs:
-        st.caption(needs_message(needs, "The PDF report needs") + " (it prints predictions).")
+        st.caption(gap_summary(needs, "No PDF report yet (it prints predictions)") + ".")
         return
     store = ws.engine.url.render_as_string(hide_password=True)
     version, sessions = _patient_version(ws, patient_id), sessions_fingerprint(ws.engine)

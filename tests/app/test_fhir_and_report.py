@@ -70,9 +70,9 @@ def test_blocking_gap_hides_predictions_until_filled(
     assert needs_message(assessment.prediction_needs).startswith("predictions need:")
     at = _review(open_page, gap_patient)
     warnings = texts(at.warning)
-    assert "Predictions need:" in warnings
+    assert "Not yet assessable: 1 input missing (Baseline PHQ-9)" in warnings
     assert not any("Predicted outcomes" in m.value for m in at.markdown)
-    assert "The PDF report needs" in texts(at.caption)
+    assert "No PDF report yet" in texts(at.caption)
     assert not at.get("download_button")
 
     progress = patient_progress(workspace, cohort, gap_patient)
@@ -84,7 +84,7 @@ def test_blocking_gap_hides_predictions_until_filled(
     page.run()
     assert not page.exception, [e.value for e in page.exception]
     assert "expected course hidden" in texts(page.markdown)
-    assert "The PDF report needs" in texts(page.caption)
+    assert "No PDF report yet" in texts(page.caption)
 
     _fill(workspace, gap_patient)
     cohort = cohort_table(workspace)
@@ -92,7 +92,7 @@ def test_blocking_gap_hides_predictions_until_filled(
     assert assessment.prediction_needs == [] and len(assessment.risks) > 0
     assert not patient_progress(workspace, cohort, gap_patient).band.empty
     at = _review(open_page, gap_patient)
-    assert "Predictions need:" not in texts(at.warning)
+    assert "Not yet assessable" not in texts(at.warning)
     assert any("Predicted outcomes" in m.value for m in at.markdown)
 
 
