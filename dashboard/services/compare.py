@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard.services.gaps import (
+    GAPS,
     PREDICTION_GAPS,
 )
 from dashboard.services.patients import patient_row
@@ -28,6 +29,14 @@ class Comparison:
 
 
 MAX_COMPARE = 4
+NOT_RECORDED = "not recorded"
+
+
+def _shown_values(row: pd.Series) -> list[str]:
+    """Each input in clinical units; a gap says so instead of showing its placeholder."""
+    missing = set(row.get(GAPS, []) or [])
+    return [NOT_RECORDED if f.name in missing else f.format_value(row[f.name])
+            for f in FEATURES]
 
 
 def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str],
@@ -37,8 +46,7 @@ def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str]
     if not 2 <= len(ids) <= MAX_COMPARE:
         raise ValueError(f"choose 2 to {MAX_COMPARE} different patients (got {len(ids)})")
     rows = [patient_row(cohort, pid) for pid in ids]
-    inputs = pd.DataFrame({pid: [f.format_value(r[f.name]) for f in FEATURES]
-                           for pid, r in zip(ids, rows, strict=True)},
+    inputs = pd.DataFrame({pid: _shown_values(r) for pid, r in zip(ids, rows, strict=True)},
                           index=[f.label for f in FEATURES])
     risks = pd.DataFrame({pid: [float(r[probability_column(o.name)]) for o in OUTCOMES]
                           for pid, r in zip(ids, rows, strict=True)},

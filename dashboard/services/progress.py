@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.services.gaps import PREDICTION_GAPS, needs_message
+from dashboard.services.gaps import GAPS, PREDICTION_GAPS, needs_message
 from dashboard.services.patients import patient_row
 from dashboard.services.workspace import Workspace
 from models.schema import FEATURES, NAME_COLUMN, SESSION_FIELDS, feature
@@ -46,10 +46,17 @@ class Progress:
 
 
 def _plan_text(row: pd.Series) -> str:
-    parts = [feature(n).format_value(row[n]) for n in ("route", "dose_mg_per_kg")]
-    parts.append(f"{int(row['sessions_per_week'])}×/week")
-    parts.append(f"{int(row['planned_sessions'])} sessions planned")
-    parts.append(f"psychotherapy: {feature('psychotherapy').format_value(row['psychotherapy'])}")
+    """The treatment plan in words; a plan field stored as a gap is named as not recorded."""
+    missing = set(row.get(GAPS, []) or [])
+
+    def shown(name: str, text: str) -> str:
+        return f"{feature(name).label.lower()} not recorded" if name in missing else text
+
+    parts = [shown(n, feature(n).format_value(row[n])) for n in ("route", "dose_mg_per_kg")]
+    parts.append(shown("sessions_per_week", f"{int(row['sessions_per_week'])}×/week"))
+    parts.append(shown("planned_sessions", f"{int(row['planned_sessions'])} sessions planned"))
+    parts.append(shown("psychotherapy", "psychotherapy: "
+                       f"{feature('psychotherapy').format_value(row['psychotherapy'])}"))
     return ", ".join(parts)
 
 

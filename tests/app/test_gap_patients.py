@@ -68,3 +68,20 @@ def test_candidate_review_of_a_gap_patient(open_page: Callable[[str], AppTest],
     assert not at.radio  # no decision form without a screen result
     missing = [e for e in at.expander if e.label == "What is missing"]
     assert missing and "Body-mass index" in texts(missing[0].text)
+
+
+def test_compare_and_progress_never_show_placeholders(workspace: Workspace,
+                                                      imported_patient: str) -> None:
+    from dashboard.services.compare import NOT_RECORDED, compare_patients
+    from dashboard.services.progress import patient_progress
+    from models.schema import feature
+
+    cohort = cohort_table(workspace)
+    other = next(pid for pid in cohort.index if pid.startswith("KAP-"))
+    comparison = compare_patients(workspace, cohort, [imported_patient, other], "response")
+    shown = comparison.inputs[imported_patient]
+    assert shown[feature("bmi").label] == NOT_RECORDED
+    assert shown[feature("age").label] == "46 years"
+    assert comparison.contributions[imported_patient].isna().all()
+    plan = patient_progress(workspace, cohort, imported_patient).plan
+    assert "route not recorded" in plan and "planned sessions not recorded" in plan
