@@ -46,6 +46,27 @@ def wilson(successes: float, n: int, z: float = WILSON_Z) -> tuple[float, float]
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def percent_value(p: float) -> float:
+    """A probability as a percentage for display: whole numbers, one decimal below 1 %.
+
+    More digits would claim a precision no model trained on a few thousand patients has.
+    """
+    points = float(p) * 100
+    return round(points, 1) if abs(points) < 1 else float(round(points))
+
+
+def percent_values(probabilities: pd.Series) -> pd.Series:
+    """``percent_value`` over a column (missing stays missing), for sortable tables."""
+    return probabilities.astype(float).map(lambda p: p if p != p else percent_value(p))
+
+
+def percent_text(p: float | None) -> str:
+    """``42%`` (``0.4%`` below one per cent); ``not available`` for a missing value."""
+    if p is None or p != p:
+        return "not available"
+    return f"{percent_value(p):g}%"
+
+
 def _calibration_bin(card: dict[str, Any], name: str, p: float) -> dict[str, Any] | None:
     report = card.get("evaluation", {}).get("report", {}).get("outcomes", {}).get(name, {})
     for row in report.get("calibration_curve", []):

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.services.gaps import predictable
 from models.counterfactual import CounterfactualResult
 from models.explain import explain_frame
 from models.modelset import ModelSet
+from models.risk_wording import percent_text, percent_value, percent_values
 from models.schema import FEATURES, ID_COLUMN, OUTCOMES, ROUTE_DOSE_LIMITS, defaults, feature
 from records.deidentify import deidentify, pseudonym_key
 
@@ -30,7 +32,12 @@ LABELS = {f.name: f.label for f in FEATURES}
 
 
 def deidentified_patients(cohort: pd.DataFrame, key: bytes | None = None) -> pd.DataFrame:
-    """The store's patients with inputs only, indexed by pseudonym (no name, id or notes)."""
+    """The store's patients with inputs only, indexed by pseudonym (no name, id or notes).
+
+    Patients with missing model inputs are left out: their placeholders are not values to
+    explore from.
+    """
+    cohort = predictable(cohort)
     if cohort.empty:
         return pd.DataFrame(columns=FEATURE_NAMES)
     columns = [ID_COLUMN, *[c for c in FEATURE_NAMES if c in cohort.columns]]
@@ -58,14 +65,30 @@ def inputs_from(row: pd.Series | Mapping[str, object] | None) -> dict[str, objec
             values[spec.name] = int(round(float(values[spec.name])))  # type: ignore[arg-type]
         elif spec.dtype == "float":
             values[spec.name] = float(values[spec.name])  # type: ignore[arg-type]
-    values["dose_mg_per_kg"] = clamp_dose(str(values["route"]), float(values["dose_mg_per_kg"]))
     return values
 
 
-def clamp_dose(route: str, dose: float) -> float:
-    """The dose moved inside the route's limits (a route change can leave it outside)."""
-    lo, hi = ROUTE_DOSE_LIMITS[route]
-    return float(min(max(dose, lo), hi))
+def scenario_problems(values: Mapping[str, object]) -> list[str]:
+    """Why a scenario cannot be predicted: an empty number, a value outside the schema's
+    range, or a dose outside the chosen route's limits (nothing is moved silently)."""
+    problems = []
+    for spec in FEATURES:
+        if spec.dtype not in ("int", "float"):
+            continue
+        value = values.get(spec.name)
+        if value is None:
+            problems.append(f"{spec.label}: enter a value ({spec.allowed_text()})")
+        elif not spec.min <= float(value) <= spec.max:  # type: ignore[arg-type]
+            problems.append(f"{spec.label}: {spec.format_value(value)} is outside the allowed "
+                            f"range ({spec.allowed_text()})")
+    route, dose = values.get("route"), values.get("dose_mg_per_kg")
+    if route in ROUTE_DOSE_LIMITS and dose is not None:
+        lo, hi = ROUTE_DOSE_LIMITS[str(route)]
+        if not lo <= float(dose) <= hi:  # type: ignore[arg-type]
+            problems.append(f"{feature('dose_mg_per_kg').label}: {float(dose):g} mg/kg is "
+                            f"outside the limits for {feature('route').category_label(route)}"
+                            f" ({lo:g}–{hi:g} mg/kg)")
+    return problems
 
 
 def predict(model_set: ModelSet, scenarios: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
@@ -78,9 +101,9 @@ def prediction_table(proba: pd.DataFrame) -> pd.DataFrame:
     """Outcome labels with baseline, scenario and the change (percentage points)."""
     labels = {o.name: o.label for o in OUTCOMES}
     out = pd.DataFrame({"outcome": [labels.get(n, n) for n in proba.index],
-                        "baseline": proba["baseline"].to_numpy(),
-                        "scenario": proba["scenario"].to_numpy()})
-    out["change (points)"] = (out["scenario"] - out["baseline"]) * 100
+                        "baseline": percent_values(proba["baseline"]).to_numpy(),
+                        "scenario": percent_values(proba["scenario"]).to_numpy()})
+    out["change (points)"] = ((proba["scenario"] - proba["baseline"]) * 100).round().to_numpy()
     return out
 
 
@@ -133,7 +156,7 @@ def compare_table(model_set: ModelSet, baseline: Mapping[str, object],
     chosen = dict(list(saved.items())[:MAX_COMPARED])
     proba = predict(model_set, {"baseline": baseline, **chosen})
     labels = {o.name: o.label for o in OUTCOMES}
-    table = proba.rename(index=labels)
+    table = proba.rename(index=labels).map(percent_text)
     changes = {name: "; ".join(changed_inputs(baseline, values)) or "no change"
                for name, values in {"baseline": baseline, **chosen}.items()}
     table.loc["changed inputs"] = pd.Series(changes)
@@ -151,6 +174,7 @@ def options_table(result: CounterfactualResult) -> pd.DataFrame:
                                   "inputs changed": option.n_changed,
                                   "distance": round(option.distance, 3)}
         for spec in OUTCOMES:
-            row[spec.label] = option.predictions.get(spec.name)
+            value = option.predictions.get(spec.name)
+            row[spec.label] = None if value is None else percent_value(value)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -29,6 +29,10 @@ STATUS_LABELS = {
 }
 
 
+HOME_TITLES = {"clinician": "KAP-CDS clinician workspace",
+               "data_scientist": "KAP-CDS model workspace",
+               "trainee": "KAP-CDS training workspace",
+               "admin": "KAP-CDS administration"}
 DECISION_LABELS = {"proceed": "proceed", "proceed_with_cautions": "proceed with cautions",
                    "do_not_proceed": "do not proceed"}
 

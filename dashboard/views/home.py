@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from dashboard.services.workspace import STATUS_LABELS
+from dashboard.services.workspace import HOME_TITLES, STATUS_LABELS
 from dashboard.widgets import auth, components, resources
 from records.policy import may_open
 
 PAGE = "home"  # this page's key in records.policy (and its URL)
-ws = components.start_page(PAGE, "KAP-CDS clinician workspace")
+ws = components.start_page(PAGE, HOME_TITLES)
 cohort = resources.cohort(ws)
 sessions = resources.all_sessions(ws)
 

@@ -13,6 +13,7 @@ from dashboard.charts.risk import compare_risks
 from dashboard.charts.scenario import contribution_change, dependence_chart
 from dashboard.services import whatif as svc
 from dashboard.widgets import auth, components, resources
+from dashboard.widgets.tables import percent_column
 from models.counterfactual import Target, find_counterfactuals
 from models.dependence import dependence
 from models.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
@@ -51,17 +52,16 @@ def _widget(name: str) -> None:
                      format_func=spec.category_label)
     elif spec.dtype == "bool":
         st.checkbox(spec.label, key=key, help=spec.help)
-    elif name == "dose_mg_per_kg":
+    elif name == "dose_mg_per_kg":  # out-of-range values are refused below, with the reason
         lo, hi = ROUTE_DOSE_LIMITS[st.session_state[PREFIX + "route"]]
-        st.session_state[key] = min(max(float(st.session_state[key]), lo), hi)
         st.number_input(f"{spec.label} ({spec.unit}, {lo:g}–{hi:g} for this route)",
-                        min_value=lo, max_value=hi, step=0.05, key=key, help=spec.help)
+                        step=0.05, key=key, help=spec.help)
     elif spec.dtype == "int":
-        st.number_input(f"{spec.label} ({spec.unit})", min_value=int(spec.min),
-                        max_value=int(spec.max), step=1, key=key, help=spec.help)
+        st.number_input(f"{spec.label} ({spec.unit}, {spec.min:g}–{spec.max:g})", step=1,
+                        key=key, help=spec.help)
     else:
-        st.number_input(f"{spec.label} ({spec.unit})", min_value=float(spec.min),
-                        max_value=float(spec.max), step=0.5, key=key, help=spec.help)
+        st.number_input(f"{spec.label} ({spec.unit}, {spec.min:g}–{spec.max:g})", step=0.5,
+                        key=key, help=spec.help)
 
 
 @st.fragment
@@ -77,18 +77,25 @@ def scenario_panel(baseline: dict) -> None:
         for i, name in enumerate(svc.PATIENT):
             with cols[i % 3]:
                 _widget(name)
-    scenario = svc.inputs_from({n: st.session_state[PREFIX + n] for n in svc.FEATURE_NAMES})
+    entered = {n: st.session_state[PREFIX + n] for n in svc.FEATURE_NAMES}
+    problems = svc.scenario_problems(entered)
+    if problems:  # never predict from the previous value or a silently moved one
+        for problem in problems:
+            st.error(problem, icon=":material/error:")
+        st.info("The scenario is predicted again once every input is within its allowed "
+                "range.")
+        return
+    scenario = svc.inputs_from(entered)
     st.session_state["wi_scenario"] = scenario
     for sentence in ws.model_set.ood.explain_flags(scenario):
         st.warning(sentence, icon=":material/travel_explore:")
 
     st.subheader("Baseline vs scenario")
     proba = svc.predict(ws.model_set, {"baseline": baseline, "scenario": scenario})
-    percent = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
     st.dataframe(svc.prediction_table(proba), hide_index=True, key="wi_predictions",
-                 column_config={"baseline": percent, "scenario": percent,
+                 column_config={"baseline": percent_column(), "scenario": percent_column(),
                                 "change (points)": st.column_config.NumberColumn(
-                                    format="%+.1f")})
+                                    "change (percentage points)", format="%+.0f")})
     changes = svc.changed_inputs(baseline, scenario)
     st.caption("Changed: " + ("; ".join(changes) if changes else "nothing yet"))
     name = st.selectbox("Explain outcome", OUTCOME_NAMES, key="wi_explain",
@@ -101,7 +108,7 @@ def scenario_panel(baseline: dict) -> None:
     right.plotly_chart(contribution_change(
         explained.table, title="Each input's effect, baseline vs scenario"), key="wi_change")
     st.dataframe(explained.table, hide_index=True, key="wi_change_table",
-                 column_config={c: st.column_config.NumberColumn(format="%+.1f")
+                 column_config={c: st.column_config.NumberColumn(f"{c} (points)", format="%+.1f")
                                 for c in ("baseline effect", "scenario effect", "change")})
 
     label = st.text_input("Scenario name", key="wi_name", placeholder="e.g. IM, taper benzo")
@@ -123,9 +130,10 @@ else:
                             max_selections=svc.MAX_COMPARED, key="wi_compare")
     if chosen:
         table = svc.compare_table(ws.model_set, baseline, {n: saved[n] for n in chosen})
-        st.plotly_chart(compare_risks(table.drop(index="changed inputs").astype(float)),
-                        key="wi_compare_chart")
-        st.dataframe(table.astype(str), key="wi_compare_table")
+        st.plotly_chart(compare_risks(svc.predict(ws.model_set, {
+            "baseline": baseline, **{n: saved[n] for n in chosen}}).rename(
+                index={o.name: o.label for o in OUTCOMES})), key="wi_compare_chart")
+        st.dataframe(table, key="wi_compare_table")
 
 current = st.session_state.get("wi_scenario", baseline)
 st.subheader("Smallest change that reaches a target")
@@ -152,8 +160,7 @@ if result is not None:
     else:
         st.caption(f"Target: {result.targets[0].describe()}. {result.message}")
         st.dataframe(svc.options_table(result), hide_index=True, key="wi_cf_table",
-                     column_config={o.label: st.column_config.NumberColumn(format="percent")
-                                    for o in OUTCOMES})
+                     column_config={o.label: percent_column(bar=False) for o in OUTCOMES})
 
 st.subheader("How one input moves the prediction")
 d1, d2 = st.columns(2)

@@ -7,7 +7,7 @@ notes typed by users cannot inject markup.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -36,16 +36,17 @@ def banner(version: str | None) -> None:
     st.warning(BANNER_TEXT + suffix, icon=":material/science:")
 
 
-def start_page(page: str, title: str) -> SignedInWorkspace:
+def start_page(page: str, title: str | Mapping[str, str]) -> SignedInWorkspace:
     """Every page's first lines: the role check, the workspace, the banner, the title.
 
     ``page`` is the view's key (its file name, as in ``records.policy``); a role that may
     not open it gets an error and the page stops here (never reachable by URL alone).
+    ``title`` may name one title per role (Home does).
     """
     actor = auth.require_page(page)
     ws = with_actor(resources.workspace(), actor)
     banner(ws.version)
-    st.title(title)
+    st.title(title if isinstance(title, str) else title[actor.role or ""])
     return ws
 
 

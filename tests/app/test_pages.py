@@ -38,3 +38,14 @@ def test_home_shows_model_card(open_page: Callable[[str], AppTest],
     card_table = at.dataframe[0].value
     assert "ROC AUC (95 % CI)" in card_table.columns
     assert len(card_table) == len(workspace.model_set.outcomes)
+
+
+@pytest.mark.parametrize(("role", "title"), [
+    ("clinician", "KAP-CDS clinician workspace"), ("data_scientist", "KAP-CDS model workspace"),
+    ("trainee", "KAP-CDS training workspace"), ("admin", "KAP-CDS administration")])
+def test_home_title_fits_the_role(open_page: Callable[..., AppTest], role: str,
+                                  title: str) -> None:
+    """Issue 12 point 7: Home is not the 'clinician workspace' for every role."""
+    at = open_page("home", role)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == title

@@ -43,7 +43,7 @@ def test_trainee_cannot_open_candidate_review_by_url(kapcds_home: Path, workspac
     at.run()
     assert not at.exception
     titles = [t.value for t in at.title]
-    assert titles == ["KAP-CDS clinician workspace"]  # the router sent them home
+    assert titles == ["KAP-CDS training workspace"]  # the router sent them home
     assert not _leaks(shown_text(at), identities)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("views/candidate_review.py")

@@ -49,8 +49,7 @@ def test_widget_change_updates_predictions_and_saves(page: AppTest) -> None:
     assert _scenario(page) != before
     page.number_input(key="wi_in_bmi").set_value(59.5).run()
     assert "the model extrapolates here" in texts(page.warning)
-    dose = page.number_input(key="wi_in_dose_mg_per_kg")
-    assert dose.min == 0.5 and dose.max == 3.0
+    assert "0.5–3 for this route" in page.number_input(key="wi_in_dose_mg_per_kg").label
     page.text_input(key="wi_name").input("oral, no therapy").run()
     page.button(key="wi_save").click().run()
     assert "oral, no therapy" in page.multiselect(key="wi_compare").value
@@ -74,3 +73,30 @@ def test_through_the_router_as_trainee(open_page) -> None:
     at = open_page("what_if", "trainee")
     assert "What-if explorer" in texts(at.title)
     assert at.selectbox(key="wi_patient").options[0].startswith("P-")
+
+
+def test_out_of_range_input_is_refused_with_the_reason(page: AppTest) -> None:
+    """Issue 12 point 7: an out-of-range dose is not silently replaced by the old value."""
+    page.selectbox(key="wi_in_route").set_value("iv").run()
+    page.number_input(key="wi_in_dose_mg_per_kg").set_value(2.5).run()
+    assert not page.exception
+    errors = texts(page.error)
+    assert "2.5 mg/kg is outside the limits for" in errors and "mg/kg)" in errors
+    assert not any("scenario" in d.value.columns for d in page.dataframe)  # nothing predicted
+    page.number_input(key="wi_in_dose_mg_per_kg").set_value(0.5).run()
+    assert "outside" not in texts(page.error)
+    assert any("scenario" in d.value.columns for d in page.dataframe)
+    page.number_input(key="wi_in_bmi").set_value(90.0).run()
+    assert "Body-mass index: 90 kg/m² is outside the allowed range" in texts(page.error)
+
+
+def test_tables_show_whole_percentages(page: AppTest) -> None:
+    table = next(d.value for d in page.dataframe if "scenario" in d.value.columns)
+    values = table["scenario"].tolist() + table["baseline"].tolist()
+    assert all(v == round(v) or abs(v) < 1 for v in values)  # 42, or 0.4 below 1 %
+    assert all(0 <= v <= 100 for v in values)
+    page.text_input(key="wi_name").input("same").run()
+    page.button(key="wi_save").click().run()
+    compared = next(d.value for d in page.dataframe if "changed inputs" in d.value.index)
+    cells = compared.drop(index="changed inputs").to_numpy().ravel()
+    assert all(str(c).endswith("%") and len(str(c)) <= 5 for c in cells), cells
