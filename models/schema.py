@@ -58,7 +58,10 @@ class Feature:
             text = f"{int(round(number))}"
         else:
             text = f"{number:.2f}".rstrip("0").rstrip(".")
-        return f"{text} {self.unit}".strip()
+        unit = self.unit
+        if text == "1" and unit.isalpha() and unit.endswith("s"):
+            unit = unit[:-1]  # "1 trial", "1 year", "1 point"
+        return f"{text} {unit}".strip()
 
     def allowed_text(self) -> str:
         """What values are allowed, as a sentence fragment for error messages and docs."""

@@ -53,7 +53,7 @@ def shap_waterfall(base: float, steps: pd.Series, labels: Mapping[str, str],
 
 def compare_contributions(contributions: pd.DataFrame, labels: Mapping[str, str],
                           top: int = 12, title: str = "") -> go.Figure:
-    """Per-feature contributions of 2–4 patients, aligned feature by feature (log-odds)."""
+    """Per-feature effects of 2–4 patients (percentage points), aligned feature by feature."""
     order = contributions.abs().max(axis=1).sort_values(ascending=False).index[:top]
     fig = go.Figure()
     for i, pid in enumerate(contributions.columns):
@@ -61,18 +61,18 @@ def compare_contributions(contributions: pd.DataFrame, labels: Mapping[str, str]
                              y=[labels.get(n, n) for n in order], orientation="h", name=pid,
                              marker_color=PATIENT_COLOURS[i % len(PATIENT_COLOURS)]))
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title="contribution (log-odds; > 0 raises the probability)",
+    fig.update_xaxes(title="effect on the probability (percentage points; > 0 raises it)",
                      zeroline=True, zerolinecolor="#555555")
     fig.update_yaxes(autorange="reversed")
     return layout(fig, title, height=140 + 18 * len(order) * len(contributions.columns))
 
 
 def importance_bar(importance: pd.Series, top: int = 15, title: str = "") -> go.Figure:
-    """Mean |SHAP| per feature (global importance), largest at the top."""
+    """Mean absolute effect per input (percentage points), largest at the top."""
     shown = importance.iloc[:top]
     fig = go.Figure(go.Bar(x=shown.to_numpy(), y=list(shown.index), orientation="h",
                            marker_color=DOWN))
-    fig.update_xaxes(title="mean |contribution| (log-odds)")
+    fig.update_xaxes(title="average effect on the probability (percentage points, either way)")
     fig.update_yaxes(autorange="reversed")
     return layout(fig, title, height=120 + 24 * len(shown))
 
@@ -90,12 +90,13 @@ def beeswarm(points: pd.DataFrame, title: str = "", seed: int = 0) -> go.Figure:
     fig = go.Figure(go.Scattergl(
         x=points["contribution"], y=y, mode="markers", text=points["text"],
         customdata=points["feature"],
-        hovertemplate="%{customdata}: %{text}<br>contribution %{x:.2f}<extra></extra>",
+        hovertemplate="%{customdata}: %{text}<br>effect %{x:+.1f} points<extra></extra>",
         marker={"size": 4, "color": points["value"], "colorscale": "RdBu_r", "cmin": 0,
                 "cmax": 1, "opacity": 0.7,
                 "colorbar": {"title": {"text": "value"}, "tickvals": [0, 1],
                              "ticktext": ["low", "high"]}}))
     fig.update_yaxes(tickvals=list(range(len(features))), ticktext=features,
                      autorange="reversed")
-    fig.update_xaxes(title="contribution (log-odds)", zeroline=True, zerolinecolor="#555555")
+    fig.update_xaxes(title="effect on the probability (percentage points)", zeroline=True,
+                     zerolinecolor="#555555")
     return layout(fig, title, height=120 + 32 * len(features))

@@ -83,9 +83,11 @@ def _colour_values(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def explain_cohort_outcome(ws: Workspace, sample: pd.DataFrame, name: str) -> CohortExplanation:
-    """Mean |SHAP| and beeswarm points of one outcome over ``sample`` patients."""
+    """Mean absolute effect (percentage points) and beeswarm points of one outcome."""
     inputs = sample[[f.name for f in FEATURES]]
-    contributions = explain_frame(ws.model_set, inputs, name).contributions
+    # Probability effects in percentage points (exact SHAP on the log-odds, shared out along
+    # the logistic curve; models.explain): the unit a clinician reads.
+    contributions = explain_frame(ws.model_set, inputs, name).effects * 100
     importance = contributions.abs().mean().sort_values(ascending=False)
     top = list(importance.index[:BEESWARM_FEATURES])
     parts = []

@@ -23,7 +23,7 @@ class Comparison:
     patient_ids: list[str]
     inputs: pd.DataFrame  # rows = feature labels, columns = patient ids (formatted values)
     risks: pd.DataFrame  # rows = outcome labels, columns = patient ids (probabilities)
-    contributions: pd.DataFrame  # rows = feature names, columns = patient ids (log-odds)
+    contributions: pd.DataFrame  # rows = features, columns = patients (percentage points)
     outcome: str
     differing: list[str]  # feature labels whose values differ between the patients
 
@@ -52,7 +52,7 @@ def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str]
                           for pid, r in zip(ids, rows, strict=True)},
                          index=[o.label for o in OUTCOMES])
     frame = cohort.loc[ids, [f.name for f in FEATURES]]
-    contributions = explain_frame(ws.model_set, frame, name).contributions.T
+    contributions = explain_frame(ws.model_set, frame, name).effects.T * 100  # points
     contributions.columns = ids
     for pid, r in zip(ids, rows, strict=True):  # placeholders explain nothing (issue 7)
         if r.get(PREDICTION_GAPS):

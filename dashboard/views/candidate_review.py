@@ -69,10 +69,9 @@ with right:
             st.text(labels(assessment.gaps))
     result = assessment.eligibility
     if result is not None:
-        status = STATUS_LABELS[result.status]
         show = {"eligible": st.success, "eligible_with_cautions": st.warning}.get(result.status,
                                                                                   st.error)
-        show(f"Screen: {status}. {result.summary}")
+        show(f"Eligibility screen: {result.summary}")
         with st.expander("Eligibility checklist (clinical-reference §4)",
                          expanded=result.status != "eligible"):
             for finding in result.indications:

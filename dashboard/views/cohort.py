@@ -1,4 +1,4 @@
-"""Cohort overview: the population, predicted-risk distributions, global SHAP importance and
+"""Cohort overview: the population, predicted-risk distributions, what drives the predictions and
 the alerts of patients still in treatment."""
 
 import streamlit as st
@@ -43,12 +43,19 @@ explained = resources.cohort_explanations(ws)[name]
 left, right = st.columns([2, 3])
 with left:
     st.plotly_chart(importance_bar(explained.importance,
-                                          title="Global importance (mean |SHAP|)"),
+                                   title="Inputs that move the prediction most"),
                     key="co_importance")
 with right:
     st.plotly_chart(beeswarm(explained.beeswarm, title="Each patient's contribution "
                                     "(colour = the input's value)"), key="co_beeswarm")
-st.caption(f"Exact TreeSHAP on {explained.n_patients:,} patients, calibrated log-odds scale.")
+st.caption(f"How much each input raised or lowered the predicted probability, over "
+           f"{explained.n_patients:,} patients without missing inputs. Associations learned "
+           "from synthetic data, not causes.")
+with st.expander("How this is computed"):
+    st.markdown("Exact TreeSHAP contributions on the calibrated log-odds of each patient's "
+                "prediction, shared out along the logistic curve so that they add up to the "
+                "difference between the patient's probability and the average patient's, in "
+                "percentage points.")
 
 st.subheader("Alerts at the latest session")
 scope = st.radio("Patients", ["still in treatment", "everyone with sessions"],

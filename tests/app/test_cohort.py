@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 def _importance(at: AppTest) -> list[str]:
     figure = next(f for f in plotly_figures(at)
-                  if f["layout"]["title"]["text"].startswith("Global importance"))
+                  if f["layout"]["title"]["text"].startswith("Inputs that move the prediction"))
     return list(figure["data"][0]["y"])
 
 
@@ -32,3 +32,19 @@ def test_alerts_scope(open_page: Callable[[str], AppTest]) -> None:
     alerts = next(t for t in tables if {"kind", "severity", "message"} <= set(t.columns))
     assert {"patient_id", "session_number", "kind", "severity", "message"} <= set(alerts)
     assert len(alerts) > 0
+
+
+def test_cohort_speaks_the_clinicians_language(open_page: Callable[[str], AppTest]) -> None:
+    """Issue 12 point 7: technical terms only behind 'How this is computed'."""
+    at = open_page("cohort")
+    visible = " ".join([c.value for c in at.caption] + [m.value for m in at.markdown
+                                                         if m not in _expander_markdown(at)])
+    titles = " ".join(f["layout"]["title"]["text"] + str(f["layout"].get("xaxis", {}))
+                      for f in plotly_figures(at))
+    for jargon in ("TreeSHAP", "SHAP", "log-odds"):
+        assert jargon not in visible and jargon not in titles, jargon
+    assert "TreeSHAP" in " ".join(m.value for m in _expander_markdown(at))
+
+
+def _expander_markdown(at: AppTest) -> list:
+    return [m for e in at.expander if e.label == "How this is computed" for m in e.markdown]
