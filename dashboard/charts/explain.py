@@ -72,7 +72,7 @@ def importance_bar(importance: pd.Series, top: int = 15, title: str = "") -> go.
     shown = importance.iloc[:top]
     fig = go.Figure(go.Bar(x=shown.to_numpy(), y=list(shown.index), orientation="h",
                            marker_color=DOWN))
-    fig.update_xaxes(title="average effect on the probability (percentage points, either way)")
+    fig.update_xaxes(title="mean effect (percentage points)")
     fig.update_yaxes(autorange="reversed")
     return layout(fig, title, height=120 + 24 * len(shown))
 

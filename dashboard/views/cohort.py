@@ -10,6 +10,7 @@ from dashboard.services.cohort import population_summary, risk_distributions
 from dashboard.services.export import predictions_csv, rows_for
 from dashboard.widgets import components, resources
 from dashboard.widgets.durability import render_durability
+from models.risk_wording import percent_value
 from models.schema import OUTCOMES, outcome
 from records.policy import patient_view
 
@@ -24,7 +25,8 @@ summary = population_summary(cohort)
 headline = summary["headline"]
 cols = st.columns(len(headline))
 for col, (label, value) in zip(cols, headline.items(), strict=True):
-    text = f"{value:,.0f}" if label == "patients" else f"{value:.1f}"
+    text = (f"{value:,.0f}" if label == "patients" else
+            f"{percent_value(value / 100):g}" if label.endswith("(%)") else f"{value:.1f}")
     col.metric(label[:1].upper() + label[1:], text)
 left, right = st.columns(2)
 left.markdown("**Eligibility (rule-based screen)**")

@@ -108,6 +108,8 @@ def scenario_panel(baseline: dict) -> None:
     right.plotly_chart(contribution_change(
         explained.table, title="Each input's effect, baseline vs scenario"), key="wi_change")
     st.dataframe(explained.table, hide_index=True, key="wi_change_table",
+                 column_order=("input", "change", "baseline value", "scenario value",
+                               "baseline effect", "scenario effect"),  # key columns first
                  column_config={c: st.column_config.NumberColumn(f"{c} (points)", format="%+.1f")
                                 for c in ("baseline effect", "scenario effect", "change")})
 
