@@ -36,6 +36,33 @@ def default_database_url() -> str:
     return f"sqlite:///{home_dir() / 'kapcds.sqlite3'}"
 
 
+def signing_key_file() -> Path:
+    """The installation's Ed25519 signing key (``KAPCDS_SIGNING_KEY_FILE``).
+
+    Default ``<home>/keys/signing.key``: outside the registry and never part of a backup,
+    created on first use with mode 0600 (its public half beside it as ``signing.pub``).
+    """
+    override = os.environ.get("KAPCDS_SIGNING_KEY_FILE")
+    if override:
+        return Path(override).expanduser()
+    return home_dir() / "keys" / "signing.key"
+
+
+def audit_checkpoint_file() -> Path:
+    """Append-only file of signed audit-chain checkpoints (``KAPCDS_AUDIT_CHECKPOINT_FILE``;
+    default beside the signing key, outside the database)."""
+    override = os.environ.get("KAPCDS_AUDIT_CHECKPOINT_FILE")
+    if override:
+        return Path(override).expanduser()
+    return signing_key_file().parent / "audit-checkpoints.jsonl"
+
+
+def audit_checkpoint_every() -> int:
+    """Write a checkpoint at least every this many audit entries
+    (``KAPCDS_AUDIT_CHECKPOINT_EVERY``, default 100)."""
+    return max(1, _env_int("KAPCDS_AUDIT_CHECKPOINT_EVERY", 100))
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value else default
