@@ -6,7 +6,14 @@ import argparse
 import logging
 import sys
 
-from kapcds import commands, commands_cds, commands_interop, commands_scale, commands_security
+from kapcds import (
+    commands,
+    commands_cds,
+    commands_interop,
+    commands_keys,
+    commands_scale,
+    commands_security,
+)
 
 log = logging.getLogger("kapcds")
 
@@ -25,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (commands, commands_interop, commands_scale, commands_security,
-                   commands_cds):
+                   commands_cds, commands_keys):
         module.register_all(sub)
     return parser
 

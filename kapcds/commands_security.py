@@ -186,7 +186,7 @@ def _restore(args: argparse.Namespace) -> int:
     from records.restore import restore
 
     report = restore(args.folder, registry_dir=args.registry, force=args.force,
-                     actor=operator())
+                     actor=operator(), trust_key=args.trust_key)
     sys.stdout.write(f"restored into {report.folder}: {report.counts}; current model "
                      f"{report.current_version}; {report.chain}\n")
     return 0
@@ -247,10 +247,14 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     _add_registry(p)
     p.set_defaults(handler=_backup)
     p = sub.add_parser("restore", help="restore a backup made by `kapcds backup`",
-                       description="Checks every file, the database and the audit chain "
-                       "first; refuses to replace a store with data unless --force.")
+                       description="Checks the signature, every file, the database and "
+                       "the audit chain first; refuses to replace a store with data unless "
+                       "--force.")
     p.add_argument("folder", type=Path, help="backup folder")
     _add_registry(p)
     p.add_argument("--force", action="store_true",
                    help="replace a store that holds data (a copy of it is kept)")
+    p.add_argument("--trust-key", type=Path, metavar="FILE",
+                   help="accept a backup signed by this public key (another installation's "
+                   "signing.pub); the trust step is audited")
     p.set_defaults(handler=_restore)

@@ -38,7 +38,7 @@ ACTIONS = (
     "login", "logout", "session_timeout", "access_denied", "page_view",
     "patient_view", "patient_create", "patient_edit", "session_create", "session_edit",
     "import", "export", "prediction_view", "decision",
-    "model_training", "model_promotion",
+    "model_training", "model_promotion", "model_migration",
     "user_create", "user_disable", "user_enable", "role_change", "password_change",
     "audit_view", "audit_export", "audit_verify", "backup", "restore",
 )

@@ -3,9 +3,12 @@
 The database is copied with SQLite's online backup API (a consistent snapshot while the
 dashboard keeps running, WAL included), registry versions are copied only after their
 SHA-256 manifests check out and are checked again once copied, and ``backup.json`` lists
-the SHA-256 of every file in the backup. ``restore`` refuses a backup whose files do not
-match, whose database fails SQLite's integrity check or whose audit chain is broken, and
-refuses to replace a non-empty store unless forced (the replaced store is kept beside it).
+the SHA-256 of every file in the backup and is signed with this installation's key
+(``kapcds.signing``; the key itself is never part of a backup). The pseudonym key is
+included (``pseudonym.key``), so pseudonyms stay the same after a restore. ``restore``
+refuses a backup that is not signed by a trusted key, whose files do not match, whose
+database fails SQLite's integrity check or whose audit chain is broken, and refuses to
+replace a non-empty store unless forced (the replaced store is kept beside it).
 PostgreSQL stores are backed up with the server's own tools (pg_dump), not here.
 """
 
@@ -27,7 +30,8 @@ from sqlalchemy.engine import make_url
 
 from base import settings
 from base.files import sha256_file
-from models.registry import CURRENT, Registry, RegistryError
+from kapcds.signing import PublicKey, SignatureError, installation_key, verify_document
+from models.registry import CURRENT, MANIFEST, Registry, RegistryError
 from records import audit
 from records.db import make_engine, session_factory
 from records.errors import RecordError
@@ -41,7 +45,9 @@ log = logging.getLogger(__name__)
 DATABASE_FILE = "kapcds.sqlite3"
 REGISTRY_DIR = "registry"
 BACKUP_MANIFEST = "backup.json"
-FORMAT = 1
+PSEUDONYM_KEY_FILE = "pseudonym.key"
+FORMAT = 2  # 2: signed manifest, pseudonym key included
+PURPOSE = "backup-manifest"
 
 
 class BackupError(RecordError):
@@ -109,6 +115,31 @@ def registry_versions(root: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def copy_version(source: Path, target: Path) -> None:
+    """Copy a version's manifest and the files it lists, nothing else."""
+    files = json.loads((source / MANIFEST).read_text(encoding="utf-8"))["files"]
+    target.mkdir(parents=True, exist_ok=True)
+    for name in [*files, MANIFEST]:
+        if Path(name).name != name:
+            raise BackupError(f"{source.name}: unsafe file name {name!r} in its manifest")
+        shutil.copyfile(source / name, target / name)
+
+
+def _copy_pseudonym_key(target: Path) -> str:
+    """Put the pseudonym key file in the backup (0600); say where the key came from."""
+    from records.deidentify import KEY_FILE, KEY_VARIABLE
+
+    if os.environ.get(KEY_VARIABLE):
+        return f"from {KEY_VARIABLE} (not in the backup: keep it where it is set)"
+    source = settings.home_dir() / KEY_FILE
+    if not source.is_file():
+        return "none yet"
+    fd = os.open(target / PSEUDONYM_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(source.read_bytes())
+    return "included"
+
+
 def _copy_registry(source: Path, target: Path) -> tuple[list[str], str | None]:
     registry = Registry(source)
     versions = registry_versions(source)
@@ -118,7 +149,7 @@ def _copy_registry(source: Path, target: Path) -> tuple[list[str], str | None]:
         except RegistryError as exc:
             raise BackupError(f"registry version {version} fails its manifest check ({exc}); "
                               "fix or remove it before backing up") from exc
-        shutil.copytree(source / "versions" / version, target / "versions" / version)
+        copy_version(source / "versions" / version, target / "versions" / version)
         Registry(target).verify(version)
     current = registry.current_version()
     if current:
@@ -154,48 +185,80 @@ def backup(out_dir: Path, url: str | None = None, registry_dir: Path | None = No
         revision = current_revision(engine)
         if revision is None:
             raise BackupError(f"{database} is not a KAP-CDS store (no schema revision)")
-        audit.record_now(engine, actor or Actor("system:backup", "system"), "backup", AUDIT,
-                         detail=f"to {out_dir}")
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-"))
         try:
-            copy_database(database, tmp / DATABASE_FILE, standalone=True)
-            versions, current = _copy_registry(registry_dir, tmp / REGISTRY_DIR)
-            counts, chain = _check_copy(tmp / DATABASE_FILE)
-            files = {str(p.relative_to(tmp)): sha256_file(p)
-                     for p in sorted(tmp.rglob("*")) if p.is_file()}
-            report = BackupReport(str(out_dir), revision, counts, str(chain), versions, current)
-            manifest = {"format": FORMAT, "created_utc": datetime.now(timezone.utc).isoformat(),
-                        "source_database": str(database), "source_registry": str(registry_dir),
-                        **asdict(report), "files": files}
-            (tmp / BACKUP_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            if out_dir.exists():
-                out_dir.rmdir()
-            os.rename(tmp, out_dir)
+            report = _write_backup(database, registry_dir, out_dir, revision)
         except BaseException as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
             audit.record_now(engine, actor or Actor("system:backup", "system"), "backup",
                              AUDIT, outcome="failure", detail=f"to {out_dir}: {exc}"[:500])
             raise
+        # Logged once the backup exists; the entry is in the live store, not in the backup.
+        audit.record_now(engine, actor or Actor("system:backup", "system"), "backup", AUDIT,
+                         detail=f"to {out_dir}: {report.counts}")
     finally:
         engine.dispose()
     log.info("backup written to %s: %s", out_dir, report.counts)
     return report
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The backup's manifest after checking every listed file's SHA-256."""
+def _write_backup(database: Path, registry_dir: Path, out_dir: Path,
+                  revision: str) -> BackupReport:
+    """Copy, check, list and sign into a temporary folder, then rename it to ``out_dir``."""
+    key = installation_key()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-"))
+    try:
+        copy_database(database, tmp / DATABASE_FILE, standalone=True)
+        versions, current = _copy_registry(registry_dir, tmp / REGISTRY_DIR)
+        pseudonym_key = _copy_pseudonym_key(tmp)
+        counts, chain = _check_copy(tmp / DATABASE_FILE)
+        files = {str(p.relative_to(tmp)): sha256_file(p)
+                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+        report = BackupReport(str(out_dir), revision, counts, str(chain), versions, current)
+        manifest = key.sign(PURPOSE, {
+            "format": FORMAT, "created_utc": datetime.now(timezone.utc).isoformat(),
+            "source_database": str(database), "source_registry": str(registry_dir),
+            "pseudonym_key": pseudonym_key, **asdict(report), "files": files})
+        (tmp / BACKUP_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if out_dir.exists():
+            out_dir.rmdir()
+        os.rename(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return report
+
+
+def read_manifest(folder: Path, trusted: list[PublicKey] | None = None) -> dict[str, Any]:
+    """The backup's manifest after checking its signature and every listed file's SHA-256.
+
+    ``trusted``: the public keys accepted (default: this installation's own key).
+    """
     path = Path(folder) / BACKUP_MANIFEST
     if not path.is_file():
         raise BackupError(f"{folder} is not a KAP-CDS backup ({BACKUP_MANIFEST} is missing)")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    for name, expected in manifest.get("files", {}).items():
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            raise ValueError("no file list")
+    except ValueError as exc:
+        raise BackupError(f"{BACKUP_MANIFEST} is unreadable: {exc}") from exc
+    keys = trusted if trusted is not None else [installation_key().public]
+    try:
+        signer = verify_document(PURPOSE, manifest, keys)
+    except SignatureError as exc:
+        raise BackupError(
+            f"the backup is refused: {BACKUP_MANIFEST} {exc}. A backup made by another "
+            "installation is restored only with --trust-key naming that installation's "
+            "signing.pub; an unsigned one was made before backups were signed or crafted"
+        ) from exc
+    manifest["signed_by"] = signer.key_id
+    for name, expected in manifest["files"].items():
         file = Path(folder) / name
         if not file.resolve().is_relative_to(Path(folder).resolve()) or not file.is_file():
             raise BackupError(f"backup file {name} is missing")
         if sha256_file(file) != expected:
             raise BackupError(f"backup file {name} does not match its SHA-256 (modified or "
                               "corrupted); not restoring")
-    if DATABASE_FILE not in manifest.get("files", {}):
+    if DATABASE_FILE not in manifest["files"]:
         raise BackupError(f"the backup does not list {DATABASE_FILE}")
     return manifest

@@ -1,4 +1,11 @@
-"""Restore a backup made by ``records.backup`` (see there for what is checked and why)."""
+"""Restore a backup made by ``records.backup`` (see there for what is checked and why).
+
+Trust: a backup is accepted only when its manifest is signed by this installation's key,
+or by the key named with ``trust_key`` (``kapcds restore DIR --trust-key FILE``, the other
+installation's ``signing.pub``). That explicit step is logged and audited; the restored
+registry versions are then re-signed with this installation's key, so later loads trust
+only the local key.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +19,18 @@ from pathlib import Path
 
 from base import settings
 from base.files import sha256_file
-from models.registry import Registry
+from kapcds.signing import PublicKey, installation_key, read_public_key
+from models.registry import MANIFEST, Registry, sign_manifest
 from records import audit
 from records.backup import (
     DATABASE_FILE,
+    PSEUDONYM_KEY_FILE,
     REGISTRY_DIR,
     BackupError,
     BackupReport,
     chain_report,
     copy_database,
+    copy_version,
     read_manifest,
     registry_versions,
     sqlite_path,
@@ -78,16 +88,19 @@ def _check_target(target: Path, force: bool) -> None:
         log.warning("kept the replaced store as %s", keep)
 
 
-def _restore_registry(source: Path, target: Path, force: bool) -> tuple[list[str], str | None]:
+def _restore_registry(source: Path, target: Path, force: bool,
+                      trusted: list[PublicKey]) -> tuple[list[str], str | None]:
     versions = registry_versions(source)
-    backup_registry, registry = Registry(source), Registry(target)
+    key = installation_key()
+    backup_registry = Registry(source, key=key, trusted=trusted)
+    registry = Registry(target, key=key)
     (target / "versions").mkdir(parents=True, exist_ok=True)
     for version in versions:
-        backup_registry.verify(version)
+        manifest, _ = backup_registry.read_verified(version)
         dest = target / "versions" / version
         if dest.exists():
-            same = (dest / "manifest.json").read_bytes() == (
-                source / "versions" / version / "manifest.json").read_bytes()
+            same = (dest / MANIFEST).read_bytes() == (
+                source / "versions" / version / MANIFEST).read_bytes()
             if same:
                 registry.verify(version)
                 continue
@@ -96,7 +109,10 @@ def _restore_registry(source: Path, target: Path, force: bool) -> tuple[list[str
                                   "restore with --force to replace it")
             os.rename(dest, dest.with_name(f".replaced-{version}-{_stamp()}"))
         tmp = Path(tempfile.mkdtemp(dir=target / "versions", prefix=f".tmp-restore-{version}-"))
-        shutil.copytree(source / "versions" / version, tmp, dirs_exist_ok=True)
+        copy_version(source / "versions" / version, tmp)
+        if manifest["signature"]["key_id"] != key.key_id:
+            _check_copied(tmp, manifest)
+            sign_manifest(tmp, version, key)  # vouched for by the explicit trust step
         os.rename(tmp, dest)
         registry.verify(version)
     current = backup_registry.current_version()
@@ -105,24 +121,67 @@ def _restore_registry(source: Path, target: Path, force: bool) -> tuple[list[str
     return versions, current
 
 
+def _check_copied(folder: Path, manifest: dict) -> None:
+    """The copy holds exactly the checked files (nothing changed while copying)."""
+    for name, expected in manifest["files"].items():
+        if sha256_file(folder / name) != expected:
+            raise BackupError(f"{folder.name}: {name} changed while it was copied; try again")
+
+
+def _restore_pseudonym_key(folder: Path, manifest: dict, force: bool) -> None:
+    """Put the backup's pseudonym key in place (pseudonyms stay the same)."""
+    from records.deidentify import KEY_FILE
+
+    if PSEUDONYM_KEY_FILE not in manifest["files"]:
+        return
+    data = (folder / PSEUDONYM_KEY_FILE).read_bytes()
+    target = settings.home_dir() / KEY_FILE
+    if target.is_file() and target.read_bytes() != data:
+        if not force:
+            raise BackupError(f"{target} holds another pseudonym key; restore with --force "
+                              "to replace it (the old one is kept beside it)")
+        os.rename(target, target.with_name(f"{KEY_FILE}.before-restore-{_stamp()}"))
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+
+
+def _trusted(trust_key: Path | None) -> tuple[list[PublicKey], str]:
+    own = installation_key().public
+    if trust_key is None:
+        return [own], ""
+    other = read_public_key(trust_key)
+    log.warning("restore trusts the signing key %s from %s", other.key_id, trust_key)
+    return [own, other], f"; trusting key {other.key_id} from {trust_key}"
+
+
 def restore(folder: Path, url: str | None = None, registry_dir: Path | None = None,
-            force: bool = False, actor: Actor | None = None) -> BackupReport:
-    """Bring back the store and the registry from a checked backup folder."""
+            force: bool = False, actor: Actor | None = None,
+            trust_key: Path | None = None) -> BackupReport:
+    """Bring back the store and the registry from a checked, signed backup folder.
+
+    ``trust_key``: a public key file of another installation whose backups are accepted.
+    """
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    trusted, trust_note = _trusted(trust_key)
+    manifest = read_manifest(folder, trusted)
     url = url or settings.default_database_url()
     registry_dir = Path(registry_dir or settings.default_registry_dir())
     target = sqlite_path(url)
     with tempfile.TemporaryDirectory(prefix="kapcds-restore-") as staging:
         staged = _staged_database(folder, manifest["files"][DATABASE_FILE], Path(staging))
         _check_target(target, force)
+        _restore_pseudonym_key(folder, manifest, force)
         copy_database(staged, target)
-    versions, current = _restore_registry(folder / REGISTRY_DIR, registry_dir, force)
+    versions, current = _restore_registry(folder / REGISTRY_DIR, registry_dir, force, trusted)
     engine = make_engine(url)
     try:
         upgrade(engine)
         audit.record_now(engine, actor or Actor("system:restore", "system"), "restore", AUDIT,
-                         detail=f"from {folder} (backup of {manifest.get('created_utc')})")
+                         detail=f"from {folder} (backup of {manifest.get('created_utc')}, "
+                         f"signed by key {manifest['signed_by']}){trust_note}")
         report = BackupReport(str(target), current_revision(engine), store_counts(engine),
                               str(chain_report(engine)), versions, current)
     finally:

@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import joblib
 import pytest
 
 import models.registry as registry_module
@@ -42,9 +41,12 @@ def test_round_trip_and_layout(registry: Registry) -> None:
     assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", version)
     folder = registry.versions_dir / version
     assert sorted(p.name for p in folder.iterdir()) == [
-        "manifest.json", "model_card.json", "model_card.md", "models.joblib"]
+        "arrays.npz", "manifest.json", "model_card.json", "model_card.md", "model_set.json"]
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"model_card.json", "model_card.md", "models.joblib"}
+    assert set(manifest["files"]) == {"arrays.npz", "model_card.json", "model_card.md",
+                                      "model_set.json"}
+    assert manifest["signature"]["scheme"] == "ed25519"
+    assert manifest["signature"]["key_id"] == registry.key.key_id
     model_set, card = registry.load(version)
     assert model_set.train_summary == {"tag": "x"}
     assert card["version"] == version
@@ -76,14 +78,14 @@ def test_promote_unknown_version_is_refused(registry: Registry) -> None:
         registry.promote("../versions")
 
 
-def test_tampered_models_file_is_refused_before_unpickling(
+def test_tampered_models_file_is_refused_before_parsing(
         registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     version = registry.register(_model_set(), _card())
-    path = registry.versions_dir / version / "models.joblib"
-    path.write_bytes(path.read_bytes() + b"\x00")
+    path = registry.versions_dir / version / "model_set.json"
+    path.write_bytes(path.read_bytes() + b" ")
     calls = []
-    monkeypatch.setattr(registry_module.joblib, "load", lambda *a, **k: calls.append(a))
-    with pytest.raises(RegistryError, match="models.joblib does not match its SHA-256"):
+    monkeypatch.setattr(registry_module.artifacts, "load_bytes", lambda *a: calls.append(a))
+    with pytest.raises(RegistryError, match="model_set.json does not match its SHA-256"):
         registry.load(version)
     assert calls == []
 
@@ -96,7 +98,8 @@ def test_tampered_card_is_refused(registry: Registry) -> None:
         registry.load(version)
 
 
-@pytest.mark.parametrize("name", ["models.joblib", "model_card.md", "manifest.json"])
+@pytest.mark.parametrize("name", ["model_set.json", "arrays.npz", "model_card.md",
+                                  "manifest.json"])
 def test_missing_file_is_refused(registry: Registry, name: str) -> None:
     version = registry.register(_model_set(), _card())
     (registry.versions_dir / version / name).unlink()
@@ -104,23 +107,23 @@ def test_missing_file_is_refused(registry: Registry, name: str) -> None:
         registry.load(version)
 
 
-def test_schema_hash_mismatch_is_refused_before_unpickling(
+def test_schema_hash_mismatch_is_refused_before_parsing(
         registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     version = registry.register(_model_set(), _card())
     monkeypatch.setattr(registry_module, "schema_hash", lambda: "0" * 64)
-    monkeypatch.setattr(registry_module.joblib, "load",
-                        lambda *a, **k: pytest.fail("unpickled a stale version"))
+    monkeypatch.setattr(registry_module.artifacts, "load_bytes",
+                        lambda *a: pytest.fail("parsed a stale version"))
     with pytest.raises(RegistryError, match="different feature schema"):
         registry.load(version)
 
 
 def test_failed_register_leaves_no_partial_folder(
         registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken_dump(value, filename, **kwargs):
-        Path(filename).write_bytes(b"half a pickle")
+    def broken_save(value, folder):
+        (Path(folder) / "model_set.json").write_bytes(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(registry_module.joblib, "dump", broken_dump)
+    monkeypatch.setattr(registry_module.artifacts, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         registry.register(_model_set(), _card())
     assert list(registry.versions_dir.iterdir()) == []
@@ -143,7 +146,21 @@ def test_current_is_written_atomically(registry: Registry,
     assert [p.name for p in registry.root.iterdir() if p.name.startswith(".CURRENT")] == []
 
 
-def test_joblib_file_holds_the_model_set(registry: Registry) -> None:
+def test_no_file_in_a_version_is_a_pickle(registry: Registry) -> None:
     version = registry.register(_model_set("z"), _card())
-    loaded = joblib.load(registry.versions_dir / version / "models.joblib")
-    assert isinstance(loaded, ModelSet) and loaded.train_summary == {"tag": "z"}
+    for path in (registry.versions_dir / version).iterdir():
+        assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+
+
+@pytest.mark.parametrize("content", ["", "\n", "  \n", "../etc\n"])
+def test_a_damaged_current_file_is_an_error_not_no_model(registry: Registry,
+                                                         content: str) -> None:
+    version = registry.register(_model_set(), _card())
+    registry.promote(version)
+    (registry.root / "CURRENT").write_text(content)
+    with pytest.raises(RegistryError, match="CURRENT is (empty|not a version id); promote"):
+        registry.current_version()
+    with pytest.raises(RegistryError, match="CURRENT"):
+        registry.load()
+    registry.promote(version)  # promoting repairs it
+    assert registry.current_version() == version
