@@ -247,7 +247,7 @@ def read_manifest(folder: Path, trusted: list[PublicKey] | None = None) -> dict[
         signer = verify_document(PURPOSE, manifest, keys)
     except SignatureError as exc:
         raise BackupError(
-            f"the backup is refused: {BACKUP_MANIFEST} {exc}. A backup made by another "
+            f"the backup is refused ({BACKUP_MANIFEST}: {exc}). A backup made by another "
             "installation is restored only with --trust-key naming that installation's "
             "signing.pub; an unsigned one was made before backups were signed or crafted"
         ) from exc

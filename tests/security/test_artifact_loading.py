@@ -1,5 +1,5 @@
-"""Model artifacts: every load path checks SHA-256 before anything is unpickled, and nothing
-else in the code base unpickles (uploaded files in particular)."""
+"""Model artifacts: every load path checks the signed manifest before anything is parsed,
+and nothing in the code base unpickles except the explicit legacy migration."""
 
 from __future__ import annotations
 
@@ -59,51 +59,51 @@ LOAD_PATHS = [_via_registry_version, _via_registry_current, _via_cli, _via_cli_c
 
 @pytest.fixture
 def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records 'verify' and 'unpickle' in the order they happen."""
+    """Records 'verify' and 'parse' in the order they happen."""
     seen: list[str] = []
-    real_verify, real_load = Registry.verify, registry_module.joblib.load
+    real_verify, real_load = Registry.read_verified, registry_module.artifacts.load_bytes
 
     def verify(self: Registry, version: str) -> Any:
         seen.append("verify")
         return real_verify(self, version)
 
     def load(*args: Any, **kwargs: Any) -> Any:
-        seen.append("unpickle")
+        seen.append("parse")
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr(Registry, "verify", verify)
-    monkeypatch.setattr(registry_module.joblib, "load", load)
+    monkeypatch.setattr(Registry, "read_verified", verify)
+    monkeypatch.setattr(registry_module.artifacts, "load_bytes", load)
     return seen
 
 
 @pytest.mark.parametrize("load", LOAD_PATHS, ids=lambda f: f.__name__)
-def test_a_good_version_is_verified_before_it_is_unpickled(
+def test_a_good_version_is_verified_before_it_is_parsed(
         load: Callable[..., Any], events: list[str]) -> None:
     root = settings.default_registry_dir()
     version = register(root, "good")
     model_set, card = load(root, version)
     assert model_set.train_summary == {"tag": "good"} and card["version"] == version
-    assert events[-2:] == ["verify", "unpickle"] and events.count("unpickle") == 1
+    assert events[-2:] == ["verify", "parse"] and events.count("parse") == 1
 
 
 @pytest.mark.parametrize("tamper", ["append", "swap", "manifest"])
 @pytest.mark.parametrize("load", LOAD_PATHS, ids=lambda f: f.__name__)
-def test_a_tampered_version_is_never_unpickled(load: Callable[..., Any], tamper: str,
-                                               events: list[str]) -> None:
+def test_a_tampered_version_is_never_parsed(load: Callable[..., Any], tamper: str,
+                                            events: list[str]) -> None:
     root = settings.default_registry_dir()
     version = register(root, "good")
     folder = root / "versions" / version
-    models = folder / "models.joblib"
+    models = folder / "model_set.json"
     if tamper == "append":
-        models.write_bytes(models.read_bytes() + b"\x00")
-    elif tamper == "swap":  # a different (valid!) pickle put in place of the real one
+        models.write_bytes(models.read_bytes() + b" ")
+    elif tamper == "swap":  # a different (valid, signed!) model set put in place of the real one
         other = register(root, "evil", promote=False)
-        models.write_bytes((root / "versions" / other / "models.joblib").read_bytes())
+        models.write_bytes((root / "versions" / other / "model_set.json").read_bytes())
     else:  # the manifest no longer lists the models file
         (folder / "manifest.json").write_text('{"files": {}}')
     with pytest.raises(RegistryError):
         load(root, version)
-    assert "unpickle" not in events
+    assert "parse" not in events
 
 
 def _unpickling_calls(path: Path) -> list[str]:
@@ -120,10 +120,10 @@ def _unpickling_calls(path: Path) -> list[str]:
     return found
 
 
-def test_only_the_registry_unpickles() -> None:
+def test_only_the_explicit_legacy_migration_unpickles() -> None:
     calls = [call for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
              for call in _unpickling_calls(path)]
-    assert len(calls) == 1 and calls[0].startswith("models/registry.py:"), calls
+    assert len(calls) == 1 and calls[0].startswith("models/registry_migrate.py:"), calls
 
 
 class _Payload:

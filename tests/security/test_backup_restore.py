@@ -15,6 +15,7 @@ from security_helpers import patient, register
 from sqlalchemy import Engine
 
 from base import settings
+from kapcds.signing import installation_key
 from models.registry import Registry
 from records import audit, repository
 from records.backup import BackupError, backup, sha256_file, store_counts
@@ -68,14 +69,16 @@ def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     before_counts, (patients, sessions) = store_counts(store), _frames(store)
     report = backup(tmp_path / "bk")
-    assert report.counts == {**before_counts, "audit_entries": before_counts[
-        "audit_entries"] + 1}  # the backup itself is audited, and included
+    assert report.counts == before_counts  # the backup is audited once it exists, after it
     assert report.chain.startswith("OK") and len(report.registry_versions) == 1
     manifest = json.loads((tmp_path / "bk" / "backup.json").read_text())
-    assert "kapcds.sqlite3" in manifest["files"] and len(manifest["files"]) == 6
+    assert "kapcds.sqlite3" in manifest["files"] and len(manifest["files"]) == 7
+    old_public_key = settings.signing_key_file().with_name("signing.pub")
 
-    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "new-home"))
-    restored = restore(tmp_path / "bk")
+    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "new-home"))  # a new machine, new key
+    with pytest.raises(BackupError, match="does not trust.*--trust-key"):
+        restore(tmp_path / "bk")
+    restored = restore(tmp_path / "bk", trust_key=old_public_key)
     assert restored.current_version == report.current_version
     assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == [
         "backup.json", "kapcds.sqlite3", "registry"]  # one self-contained file, untouched
@@ -91,8 +94,9 @@ def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
             assert [d.decision for d in repository.decisions_for(db, "KAP-00001")] == [
                 "proceed"]
             assert authenticate(db, "alice", "a long enough pass").ok
-            assert [e["action"] for e in audit.iter_entries(db)][-3:] == [
-                "backup", "restore", "login"]
+            entries = list(audit.iter_entries(db))
+            assert [e["action"] for e in entries][-2:] == ["restore", "login"]
+            assert f"trusting key {manifest['signature']['key_id']}" in entries[-2]["detail"]
     finally:
         engine.dispose()
     model_set, _ = Registry(settings.default_registry_dir()).load()
@@ -124,6 +128,7 @@ def test_a_tampered_backup_is_refused(store: Engine, tmp_path: Path,
     backup(tmp_path / "bk")
     card = next((tmp_path / "bk" / "registry" / "versions").iterdir()) / "model_card.json"
     card.write_text(card.read_text() + " ")
+    monkeypatch.setenv("KAPCDS_SIGNING_KEY_FILE", str(settings.signing_key_file()))
     monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "other"))
     with pytest.raises(BackupError, match="model_card.json does not match its SHA-256"):
         restore(tmp_path / "bk")
@@ -139,10 +144,15 @@ def test_a_backup_with_a_broken_audit_chain_is_refused(store: Engine, tmp_path: 
     conn.execute("UPDATE audit_log SET patient_id = 'KAP-00003' WHERE id = 1")
     conn.commit()
     conn.close()
-    manifest_path = tmp_path / "bk" / "backup.json"  # …and even fixes the file hash
+    manifest_path = tmp_path / "bk" / "backup.json"  # …and even fixes the file hash…
     manifest = json.loads(manifest_path.read_text())
     manifest["files"]["kapcds.sqlite3"] = sha256_file(database)
     manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(BackupError, match="signature by key .* does not verify"):
+        restore(tmp_path / "bk")
+    # …and, holding this installation's signing key, even re-signs the manifest.
+    manifest_path.write_text(json.dumps(installation_key().sign("backup-manifest", manifest)))
+    monkeypatch.setenv("KAPCDS_SIGNING_KEY_FILE", str(settings.signing_key_file()))
     monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "other"))
     with pytest.raises(BackupError, match="audit trail does not verify.*entry 1"):
         restore(tmp_path / "bk")
@@ -164,10 +174,13 @@ def test_cli_backup_and_restore(store: Engine, tmp_path: Path, cli: Callable[...
     made = cli("backup", "--out", str(tmp_path / "bk"))
     assert made.returncode == 0, made.stderr
     assert "'patients': 3" in made.stdout and "OK:" in made.stdout
+    public_key = settings.signing_key_file().with_name("signing.pub")
     monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "new-home"))
-    back = cli("restore", str(tmp_path / "bk"),
+    refused = cli("restore", str(tmp_path / "bk"))
+    assert refused.returncode == 1 and "--trust-key" in refused.stderr
+    back = cli("restore", str(tmp_path / "bk"), "--trust-key", str(public_key),
                "--registry", str(tmp_path / "new-home" / "registry"))
     assert back.returncode == 0, back.stderr
     assert "'patients': 3" in back.stdout and "hash chain intact" in back.stdout
-    again = cli("restore", str(tmp_path / "bk"))
+    again = cli("restore", str(tmp_path / "bk"), "--trust-key", str(public_key))
     assert again.returncode == 1 and "--force" in again.stderr
