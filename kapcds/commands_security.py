@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 
 from base import settings
 
+log = logging.getLogger(__name__)
 
 def operator() -> Any:
     """The audit actor for a command run from this machine's shell."""
@@ -141,14 +143,23 @@ def _when(text: str) -> datetime:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from records.audit import record, verify
     from records.policy import AUDIT
 
     def work(session: Any) -> int:
         report = verify(session)
-        record(session, operator(), "audit_verify", AUDIT,
-               outcome="success" if report.ok else "failure", detail=str(report))
         sys.stdout.write(f"{report}\n")
+        try:
+            record(session, operator(), "audit_verify", AUDIT,
+                   outcome="success" if report.ok else "failure", detail=str(report)[:2000])
+            session.flush()
+        except SQLAlchemyError as exc:  # a damaged chain may not take another entry
+            session.rollback()
+            log.warning("could not audit this verification (%s)", type(exc).__name__)
+            sys.stderr.write("kapcds audit verify: the verification itself could not be "
+                             "recorded in the damaged audit trail\n")
         return 0 if report.ok else 1
 
     return _with_session(work)
