@@ -32,6 +32,7 @@ from interop.fhir_result import (
     can_predict,
     can_screen,
     complete,
+    patient_identifiers,
     screen_blocking_fields,
 )
 from interop.fhir_store import IncompleteImportError, import_into_store
@@ -152,6 +153,7 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
         patient={n: draft.values[n] for n in found}, found=found,
         missing=[n for n in names if n not in draft.values], warnings=draft.warnings,
         source_ids=sources, name=name, fhir_patient_id=found_id or fhir_id,
+        identifiers=patient_identifiers(patient.resource if patient else None),
         evidence={n: draft.evidence[n] for n in found}, ignored=dict(ignored),
         reference_date=on, extras=dict(draft.extras))
     log.info("%s: imported patient %s: %d features found, %d missing, %d warnings", source,

@@ -39,6 +39,7 @@ class ImportResult:
     ignored: dict[str, int] = field(default_factory=dict)
     reference_date: date | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. phq9_item9: read, not features
+    identifiers: list[str] = field(default_factory=list)  # Patient.identifier "system|value"
 
     @property
     def basis_observations(self) -> list[str]:
@@ -46,6 +47,29 @@ class ImportResult:
         refs = [r for refs in self.evidence.values() for r in refs
                 if r.startswith("Observation/")]
         return list(dict.fromkeys(refs))
+
+
+MAX_IDENTIFIERS = 20
+MAX_IDENTIFIER_LENGTH = 256
+
+
+def patient_identifiers(resource: Mapping[str, Any] | None) -> list[str]:
+    """A Patient's identifiers as ``system|value`` strings (what re-imports match on).
+
+    Values without a system are kept as ``|value``; control characters are dropped and
+    overlong entries cut, so a hostile upload cannot bloat or garble the store.
+    """
+    if not resource or not isinstance(resource.get("identifier"), list):
+        return []
+    out: list[str] = []
+    for item in resource["identifier"][:MAX_IDENTIFIERS]:
+        if not isinstance(item, Mapping) or not item.get("value"):
+            continue
+        text = f"{item.get('system') or ''}|{item['value']}"
+        text = "".join(ch for ch in text if ch.isprintable())[:MAX_IDENTIFIER_LENGTH]
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def blocking_fields(result: ImportResult) -> list[str]:

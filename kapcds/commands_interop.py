@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from base import settings
 
+log = logging.getLogger(__name__)
 
 def _store_session():
     from records.db import session_factory
@@ -30,40 +32,87 @@ def _parse_settings(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _import_fhir(args: argparse.Namespace) -> int:
-    from interop.fhir_batch import import_fhir
-    from interop.fhir_store import import_into_store
+def terminal_text(value: object) -> str:
+    """``value`` as text safe to print: control and format characters (escape sequences,
+    carriage returns, bidi overrides) are shown escaped, never sent to the terminal raw."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(value))
+
+
+def _save_all(args: argparse.Namespace, results: list, completions: dict,
+              source_format: str) -> list:
+    from interop.fhir_store import store_import
     from kapcds.commands_security import operator
     from records import audit
     from records.policy import IDENTIFIED
+
+    on_match = "refuse" if args.refuse_existing else "update"
+    with _store_session() as session:
+        outcomes = [store_import(session, result, completions=completions, commit=False,
+                                 source_format=source_format, on_match=on_match)
+                    for result in results]
+        for outcome in outcomes:  # audited in the same transaction as the import
+            audit.record(session, operator(), "import" if outcome.created else "patient_edit",
+                         IDENTIFIED, patient_id=outcome.patient.patient_id,
+                         detail=f"FHIR {args.target}: {outcome.summary()}"[:2000])
+        session.commit()
+    return outcomes
+
+
+def _parse_and_save(args: argparse.Namespace) -> list | None:
+    from interop.fhir_batch import import_fhir
 
     if not args.target.exists():
         raise FileNotFoundError(f"{args.target} does not exist")
     report = import_fhir(args.target)  # parse everything first: all or nothing
     results = report.results
-    for line in report.lines():
-        sys.stdout.write(line + "\n")
+    for line in report.lines():  # names and warnings come from the upload: escaped
+        sys.stdout.write(terminal_text(line) + "\n")
     if args.dry_run:
-        return 0
+        return None
     completions = _parse_settings(args.set)
     if completions and len(results) > 1:
         raise ValueError("--set fills gaps of a single patient; this input has "
                          f"{len(results)} patients")
-    with _store_session() as session:
-        saved = [import_into_store(session, result, completions=completions, commit=False,
-                                   source_format=report.format)
-                 for result in results]
-        for patient in saved:  # audited in the same transaction as the import
-            audit.record(session, operator(), "import", IDENTIFIED,
-                         patient_id=patient.patient_id, detail=f"FHIR {args.target}")
-        session.commit()
-    for patient in saved:  # gaps are saved and listed, never guessed (issue 7)
-        gaps = list(patient.data_gaps or [])
+    return _save_all(args, results, completions, report.format)
+
+
+def _import_fhir(args: argparse.Namespace) -> int:
+    from kapcds.commands_security import record_cli
+    from records.policy import IDENTIFIED
+
+    try:
+        outcomes = _parse_and_save(args)
+    except Exception as error:  # every failed import leaves an audit entry, then fails
+        try:
+            record_cli("import", IDENTIFIED, outcome="failure",
+                       detail=f"FHIR {args.target}: {error}"[:2000])
+        except Exception:  # noqa: BLE001 - the import's own error is the one to report
+            log.exception("could not audit the failed import")
+        raise
+    for outcome in outcomes or []:  # gaps are saved and listed, never guessed (issue 7)
+        patient, gaps = outcome.patient, list(outcome.patient.data_gaps or [])
+        if not outcome.created:
+            sys.stdout.write(terminal_text(outcome.summary()) + "\n")
         sys.stdout.write(f"saved as {patient.patient_id} "
                          + (f"with {len(gaps)} gap(s) to fill in: {', '.join(gaps)}; "
                             "predictions stay hidden until model inputs are filled\n"
                             if gaps else "(complete)\n"))
     return 0
+
+
+def default_report_path(patient_id: str, folder: Path | None = None) -> Path:
+    """``<folder>/<id>-report.pdf`` built only from a safe name, inside ``folder``.
+
+    An id that breaks the rule (a store from before it, or a crafted one such as
+    ``../../tmp/x``) is replaced by a stable hash-based name; the result is checked to
+    stay inside the folder (default: the working folder).
+    """
+    from base.safety import safe_path
+    from models.identifiers import safe_patient_id
+
+    name = safe_patient_id(str(patient_id), prefix="patient-")
+    return safe_path(folder or Path.cwd(), f"{name}-report.pdf")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -92,7 +141,7 @@ def _report(args: argparse.Namespace) -> int:
     model_set, card = Registry(args.registry).load(args.version)
     context = build_report_context(model_set, card, row, sessions,
                                    explain_outcome=args.outcome)
-    out = args.out or Path(f"{args.patient_id}-report.pdf")
+    out = args.out or default_report_path(args.patient_id)
     write_atomically(out, render_patient_report(context))
     record_cli("export", IDENTIFIED, patient_id=args.patient_id, detail=f"PDF report {out}")
     sys.stdout.write(f"{out}\n")
@@ -113,6 +162,9 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="report only; save nothing")
     p.add_argument("--set", action="append", default=[], metavar="FEATURE=VALUE",
                    help="enter an input the FHIR data lacks (repeatable; validated)")
+    p.add_argument("--refuse-existing", action="store_true",
+                   help="refuse a patient already in the store (same Patient.identifier) "
+                   "instead of updating it")
     p.set_defaults(handler=_import_fhir)
 
     p = sub.add_parser("report", help="printable PDF report for one stored patient",

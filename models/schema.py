@@ -11,6 +11,13 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from models.identifiers import (  # noqa: F401 - the patient id rule, public here
+    PATIENT_ID_MAX_LENGTH,
+    PATIENT_ID_RULE,
+    is_valid_patient_id,
+    patient_id_problem,
+)
+
 DType = Literal["int", "float", "bool", "category"]
 Group = Literal[
     "demographics", "diagnosis", "scales", "history", "vitals", "comorbidity",

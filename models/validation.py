@@ -17,7 +17,14 @@ import pandas as pd
 from models import schema
 from models.csv_input import line_numbers
 from models.input_errors import InputValidationError, RowError
-from models.schema import ID_COLUMN, DType, Feature, SessionField
+from models.schema import (
+    ID_COLUMN,
+    PATIENT_ID_RULE,
+    DType,
+    Feature,
+    SessionField,
+    patient_id_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,17 @@ def _column(spec: Feature | SessionField) -> _Column:
                    spec.categories, getattr(spec, "nullable", False))
 
 
-_ID = _Column(ID_COLUMN, "category", "a non-empty identifier")
+_ID = _Column(ID_COLUMN, "category", PATIENT_ID_RULE)
+
+
+def _check_ids(out: pd.DataFrame, lines: np.ndarray, errors: list[RowError]) -> None:
+    """The patient id rule (``models.identifiers``) on every non-empty id."""
+    if ID_COLUMN not in out.columns:
+        return
+    for pos, value in enumerate(out[ID_COLUMN]):
+        problem = patient_id_problem(value) if value not in ("", None) else None
+        if problem:
+            errors.append(RowError(int(lines[pos]), ID_COLUMN, problem))
 
 
 # ---------------------------------------------------------------- the generic engine
@@ -187,6 +204,7 @@ def validate_patients(df: pd.DataFrame, require_outcomes: bool = False,
         columns += [_Column(name, "int", "0 or 1", 0, 1) for name in schema.outcome_names()]
     out, errors = _validate(df, columns)
     lines = line_numbers(df)
+    _check_ids(out, lines, errors)
     _duplicates(out, [ID_COLUMN], lines, ID_COLUMN, errors)
     dose, route = schema.feature("dose_mg_per_kg"), schema.feature("route")
     if {dose.name, route.name} <= set(df.columns):
@@ -214,12 +232,13 @@ def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None 
     source = source or df.attrs.get("source")
     out, errors = _validate(df, [_column(f) for f in schema.SESSION_FIELDS])
     lines = line_numbers(df)
+    _check_ids(out, lines, errors)
     _duplicates(out, [ID_COLUMN, "session_number"], lines, "(patient_id, session_number)",
                 errors)
     if known_patient_ids is not None and ID_COLUMN in df.columns:
         known = {str(p) for p in known_patient_ids}
         for pos, pid in enumerate(out[ID_COLUMN]):
-            if pid and pid not in known:
+            if pid and pid not in known and not patient_id_problem(pid):
                 errors.append(RowError(int(lines[pos]), ID_COLUMN,
                                        f"unknown patient_id {pid!r} (not among the patients)"))
     _raise_if(errors, source, "session", len(df))

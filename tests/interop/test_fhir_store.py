@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fhir_builders import COMPLETIONS, REF_DATE, bundle, full_record
 from sqlalchemy.orm import Session
 
 from interop.fhir_import import IncompleteImportError, import_bundle, import_into_store
+from interop.fhir_store import ExistingPatientError
 from models.schema import defaults
 from models.validation import InputValidationError
 from records import DuplicateRecordError, repository
@@ -60,8 +63,11 @@ def test_completed_import_is_saved_with_fhir_values(db: Session, result):
 
 def test_given_patient_id_and_duplicate_refused(db: Session, result):
     import_into_store(db, result, "KAP-00042", completions=COMPLETIONS)
-    with pytest.raises(DuplicateRecordError):
+    with pytest.raises(ExistingPatientError, match="already stored as KAP-00042"):
         import_into_store(db, result, "KAP-00042", completions=COMPLETIONS)
+    other = replace(result, fhir_patient_id="someone-else", identifiers=[])
+    with pytest.raises(DuplicateRecordError):  # another FHIR patient, a taken local id
+        import_into_store(db, other, "KAP-00042", completions=COMPLETIONS)
     assert repository.patient_count(db) == 1
 
 
