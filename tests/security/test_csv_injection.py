@@ -44,12 +44,13 @@ def test_predict_output_escapes_text_columns(tmp_path: Path, cli: Callable[..., 
     """`kapcds predict` writes through the same helper (model replaced by a stub)."""
     patients = pd.read_csv(DATA_SAMPLES_DIR / "patients.csv", dtype=str,
                            keep_default_na=False).head(2)
-    patients.loc[0, "patient_id"] = '=HYPERLINK("http://evil","x")'
     source = tmp_path / "in.csv"
     patients.to_csv(source, index=False)
 
     def fake_predict(_model_set: Any, frame: pd.DataFrame, explain: bool = False) -> Any:
-        return pd.DataFrame({"patient_id": frame["patient_id"].astype(str),
+        # A formula id cannot get in any more (the patient id rule), but the output is
+        # escaped whatever the stub puts there.
+        return pd.DataFrame({"patient_id": ['=HYPERLINK("http://evil","x")', "KAP-00002"],
                              "response_probability": [0.4, -0.0],
                              "ood_features": ["-bmi", ""]})
 

@@ -117,6 +117,7 @@ def test_fhir_import_is_audited_with_the_patients(cli: Callable[..., Any], tmp_p
 
     from security_helpers import patient
 
+    from interop.fhir_store import StoredImport
     from records import repository
 
     source = tmp_path / "bundle.json"
@@ -124,9 +125,9 @@ def test_fhir_import_is_audited_with_the_patients(cli: Callable[..., Any], tmp_p
     parsed = SimpleNamespace(name="x", fhir_patient_id="f1", found=[], missing=[], warnings=[])
     monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "first admin password")
     monkeypatch.setattr("interop.fhir_import.import_bundle", lambda path: parsed)
-    monkeypatch.setattr("interop.fhir_store.import_into_store",
-                        lambda session, result, **k: repository.add_patient(
-                            session, patient(90001)))
+    monkeypatch.setattr("interop.fhir_store.store_import",
+                        lambda session, result, **k: StoredImport(repository.add_patient(
+                            session, patient(90001)), created=True))
     result = cli("import-fhir", str(source))
     assert result.returncode == 0, result.stderr
     imports = [(e["action"], e["patient_id"], e["category"]) for e in _entries()
