@@ -10,7 +10,7 @@ from base import settings
 
 
 def _keys_show(args: argparse.Namespace) -> int:
-    from kapcds.signing import installation_key
+    from base.signing import installation_key
 
     key = installation_key()
     sys.stdout.write(f"signing key {key.key_id} ({key.path}); public key:\n")

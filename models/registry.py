@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from base.files import write_atomically
-from kapcds.signing import PublicKey, SignatureError, SigningKey, installation_key
-from kapcds.signing import verify_document as verify_signature
+from base.signing import PublicKey, SignatureError, SigningKey, installation_key
+from base.signing import verify_document as verify_signature
 from models import artifacts
 from models.card_text import render_card_markdown
 from models.modelset import ModelSet

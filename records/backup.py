@@ -4,7 +4,7 @@ The database is copied with SQLite's online backup API (a consistent snapshot wh
 dashboard keeps running, WAL included), registry versions are copied only after their
 SHA-256 manifests check out and are checked again once copied, and ``backup.json`` lists
 the SHA-256 of every file in the backup and is signed with this installation's key
-(``kapcds.signing``; the key itself is never part of a backup). The pseudonym key is
+(``base.signing``; the key itself is never part of a backup). The pseudonym key is
 included (``pseudonym.key``), so pseudonyms stay the same after a restore. ``restore``
 refuses a backup that is not signed by a trusted key, whose files do not match, whose
 database fails SQLite's integrity check or whose audit chain is broken, and refuses to
@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from base import settings
 from base.files import sha256_file
-from kapcds.signing import PublicKey, SignatureError, installation_key, verify_document
+from base.signing import PublicKey, SignatureError, installation_key, verify_document
 from models.registry import CURRENT, MANIFEST, Registry, RegistryError
 from records import audit
 from records.db import make_engine, session_factory

@@ -2,13 +2,13 @@
 
 Whoever can write the database can drop the triggers and recompute every hash; nothing in
 the database can stop that. So the chain is anchored outside it: an append-only file beside
-the signing key (``config.audit_checkpoint_file()``, mode 0600) gets one signed line per
+the signing key (``settings.audit_checkpoint_file()``, mode 0600) gets one signed line per
 checkpoint with the number of entries, the head hash, the time, and a short hash (64 bits)
 of every entry added since the previous checkpoint. ``verify`` then names the first entry
 that differs from what was anchored, even after a consistent rewrite.
 
 A checkpoint is written after the commit of a sign-in, an export, a promotion, a backup or
-restore, and of every ``config.audit_checkpoint_every()``-th entry; the writer first checks
+restore, and of every ``settings.audit_checkpoint_every()``-th entry; the writer first checks
 that the new entries link up with the last checkpoint and refuses to anchor a chain that
 does not (it logs an error instead). A restore starts a new epoch: its checkpoint covers
 the restored chain from entry 1 and supersedes earlier ones.
@@ -34,8 +34,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from kapcds import config
-from kapcds.signing import SignatureError, SigningKey, installation_key, verify_document
+from base import settings
+from base.signing import SignatureError, SigningKey, installation_key, verify_document
 from records.tables_security import GENESIS_HASH, AuditChain, AuditEntry
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,14 @@ def store_name(engine: Engine) -> str | None:
     """The anchored name of ``engine``'s database, or None if it is not this installation's."""
     url = engine.url
     if url.render_as_string(hide_password=False) != make_url(
-            config.default_database_url()).render_as_string(hide_password=False):
+            settings.default_database_url()).render_as_string(hide_password=False):
         return None
     return url.render_as_string(hide_password=True)
 
 
 def request(session: Session, action: str, entry_id: int) -> None:
     """Called by ``audit.record``: checkpoint after this transaction commits if due."""
-    if action not in ACTIONS and entry_id % config.audit_checkpoint_every() != 0:
+    if action not in ACTIONS and entry_id % settings.audit_checkpoint_every() != 0:
         return
     from sqlalchemy import event
 
@@ -178,7 +178,7 @@ def write(engine: Engine, reason: str, epoch: bool = False) -> Checkpoint | None
     if store is None:
         return None
     key = installation_key()
-    path = config.audit_checkpoint_file()
+    path = settings.audit_checkpoint_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "r+b") as handle:
@@ -205,7 +205,7 @@ def write(engine: Engine, reason: str, epoch: bool = False) -> Checkpoint | None
 
 def read_all(store: str, path: Path | None = None) -> tuple[list[Checkpoint], list[str]]:
     """The current epoch's checkpoints of ``store`` in order, and a problem per bad line."""
-    path = path or config.audit_checkpoint_file()
+    path = path or settings.audit_checkpoint_file()
     if not path.is_file():
         return [], []
     keys = [installation_key().public]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from base import settings
 from base.files import sha256_file
-from kapcds.signing import PublicKey, installation_key, read_public_key
+from base.signing import PublicKey, installation_key, read_public_key
 from models.registry import MANIFEST, Registry, sign_manifest
 from records import audit
 from records.backup import (

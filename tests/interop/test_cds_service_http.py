@@ -65,10 +65,12 @@ def _store_patient(home: Path) -> str:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, trained):
+    from base.signing import installation_key
     from models.registry import Registry
 
     home = tmp_path_factory.mktemp("cds-home")
-    registry = Registry(home / "registry")
+    # Signed with the service's own key (its KAPCDS_HOME): it trusts no other.
+    registry = Registry(home / "registry", key=installation_key(home / "keys" / "signing.key"))
     version = registry.register(*trained)
     registry.promote(version)
     kap_id = _store_patient(home)

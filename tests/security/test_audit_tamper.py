@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from kapcds import config
+from base import settings
 from records import audit, checkpoints
 from records.db import make_engine, session_factory
 from records.migrate import upgrade
@@ -68,8 +68,8 @@ def _verify(cli: Callable[..., Any]) -> str:
 
 
 def test_checkpoints_are_signed_lines_in_a_private_file(store: Engine) -> None:
-    path = config.audit_checkpoint_file()
-    assert path.parent == config.signing_key_file().parent
+    path = settings.audit_checkpoint_file()
+    assert path.parent == settings.signing_key_file().parent
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     found, problems = checkpoints.read_all(checkpoints.store_name(store))
     assert problems == [] and [c.entries for c in found] == [10]
@@ -154,7 +154,7 @@ def test_a_rewritten_chain_is_not_anchored_by_the_next_sign_in(store: Engine) ->
 
 
 def test_an_altered_checkpoint_line_is_caught(store: Engine, cli: Callable[..., Any]) -> None:
-    path = config.audit_checkpoint_file()
+    path = settings.audit_checkpoint_file()
     line = json.loads(path.read_text())
     line["entries"], line["hashes"] = 9, line["hashes"][:9]
     path.write_text(json.dumps(line) + "\n")

@@ -15,7 +15,7 @@ from security_helpers import patient, register
 from sqlalchemy import Engine
 
 from base import settings
-from kapcds.signing import installation_key
+from base.signing import installation_key
 from models.registry import Registry
 from records import audit, repository
 from records.backup import BackupError, backup, sha256_file, store_counts

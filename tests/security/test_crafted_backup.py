@@ -18,7 +18,7 @@ from test_signed_artifacts import Payload, _legacy_version
 
 import records.backup as backup_module
 from base import settings
-from kapcds.signing import SigningKey
+from base.signing import SigningKey
 from models.registry import Registry
 from records import audit, repository
 from records.backup import BackupError, backup, copy_database

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from security_helpers import placeholder_model_set, register
 
 from base import settings
-from kapcds.signing import SigningKey, installation_key
+from base.signing import SigningKey, installation_key
 from models.registry import Registry, RegistryError, sign_manifest
 from models.schema import schema_hash
 

@@ -1,6 +1,6 @@
 """The installation's signing key: Ed25519 signatures over canonical JSON documents.
 
-One private key per installation (``config.signing_key_file()``, default
+One private key per installation (``settings.signing_key_file()``, default
 ``<home>/keys/signing.key``, mode 0600, created on first use) signs registry manifests,
 backup manifests and audit checkpoints. It lives outside the registry, the database and
 every backup, so whoever can write those cannot make a signature that verifies. The public
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from base import settings as config
+from base import settings
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def _create_key(path: Path) -> None:
 
 def installation_key(path: Path | None = None, create: bool = True) -> SigningKey:
     """This installation's signing key, created (0600) on first use unless ``create=False``."""
-    path = Path(path or config.signing_key_file())
+    path = Path(path or settings.signing_key_file())
     if not path.is_file():
         if not create:
             raise KeyFileError(f"no signing key at {path}")
