@@ -16,7 +16,8 @@ try:
     resources.workspace()  # first start: migrate + seed the store, train a first model
 except Exception as error:  # noqa: BLE001 - shown to the user instead of a traceback
     components.banner(None)
-    st.error(f"The model or the clinical store could not be prepared: {error}")
+    st.error("The model or the clinical store could not be prepared: "
+             f"{components.plain(error)}")
     st.stop()
 user = auth.current_user()
 if user is None:

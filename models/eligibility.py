@@ -83,8 +83,9 @@ class EligibilityResult:
     @property
     def summary(self) -> str:
         """One sentence a clinician can read at a glance."""
-        def listed(findings: list[Finding]) -> str:
-            return "; ".join(f"{f.label} ({f.reason})" for f in findings)
+        def listed(findings: list[Finding]) -> str:  # the reason only when it adds something
+            return "; ".join(f.label if f.reason == f.label else f"{f.label} ({f.reason})"
+                             for f in findings)
 
         if self.status == "not_eligible":
             return f"Not eligible. Exclusion: {listed(self.exclusions)}."

@@ -60,7 +60,8 @@ with edit_tab:
                     version = save_patient(ws, edit_id, {**values, "name": name},
                                            expected_version=base_version)
                 except StaleEditError as error:
-                    general.error(f"Not saved: someone else saved this patient first. {error}",
+                    general.error("Not saved: someone else saved this patient first. "
+                                  f"{components.plain(error)}",
                                   icon=":material/sync_problem:")
                 except FormErrors as error:
                     forms.show_errors(error, {**slots, "name": name_slot}, general)

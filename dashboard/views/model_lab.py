@@ -100,7 +100,7 @@ with train_tab:
             return
         st.progress(job.fraction, text=f"{job.description}: {job.message}")
         if job.state == "failed":
-            st.error(f"Training failed: {job.error}")
+            st.error(f"Training failed: {components.plain(job.error)}")
         elif job.finished_ok:
             registered = st.session_state.setdefault("ml_registered", {})
             if job.id not in registered:
@@ -145,7 +145,7 @@ with eval_tab:
         if name in data.y:
             st.plotly_chart(roc_pr({version: lab.curves(data.y[name], data.p[name])}),
                             key="ml_roc")
-            st.caption(f"ROC and PR curves: {data.source}.")
+            st.caption(f"ROC and PR curves: {components.plain(data.source)}.")
         left, right = st.columns(2)
         left.plotly_chart(calibration({version: report["calibration_curve"]},
                                                  title="Calibration"), key="ml_cal")

@@ -41,7 +41,7 @@ def _apply(work: Callable[[Session], object], message: str) -> None:
             work(session)
             session.commit()
     except (RecordError, ValueError) as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(components.plain(error), icon=":material/error:")
         return
     st.session_state["us_flash"] = message
     st.rerun()

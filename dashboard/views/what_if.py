@@ -118,7 +118,7 @@ def scenario_panel(baseline: dict) -> None:
         saved = st.session_state.setdefault("wi_scenarios", {})
         title = label.strip() or f"scenario {len(saved) + 1}"
         saved[title] = dict(scenario)
-        st.success(f"Saved '{title}'.")
+        st.success(f"Saved '{components.plain(title)}'.")
 
 
 scenario_panel(baseline)

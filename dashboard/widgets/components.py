@@ -22,12 +22,27 @@ BANNER_TEXT = "Model trained on synthetic data — decision support, not a decis
 PATIENT_KEY = "patient_id"  # the patient shared between pages
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+# Every ASCII punctuation character (CommonMark lets each be backslash-escaped): no emphasis,
+# link, image, autolink (":", "/", "@"), HTML, LaTeX ("$") or Streamlit directive survives.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+# GitHub-flavoured Markdown links bare URLs and e-mail addresses after escapes are resolved,
+# so backslashes cannot stop it; an invisible zero-width space inside the trigger does.
+_AUTOLINK_TRIGGERS = re.compile(r"(?i)(://|www\.|@)")
+_ZERO_WIDTH_SPACE = "\u200b"
 
 
 def plain(text: object) -> str:
-    """User text made inert inside Markdown (names and ids typed or imported by users)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """User text made inert inside Markdown (names and ids typed or imported by users).
+
+    Every punctuation character is backslash-escaped (no emphasis, link, image, HTML, maths
+    or Streamlit directive) and URL/e-mail triggers get a zero-width space (no autolink);
+    the text reads exactly as typed.
+    """
+    unlinked = _AUTOLINK_TRIGGERS.sub(
+        lambda m: m.group(1)[0] + _ZERO_WIDTH_SPACE + m.group(1)[1:], str(text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", unlinked)
 
 
 def banner(version: str | None) -> None:
@@ -69,8 +84,8 @@ def patient_picker(cohort: pd.DataFrame, ids: Sequence[str], key: str,
 
 def field_errors(messages: Sequence[str]) -> None:
     """Validation messages shown right under the field they are about."""
-    for message in messages:
-        st.error(message, icon=":material/error:")
+    for message in messages:  # validation messages quote the user's input
+        st.error(plain(message), icon=":material/error:")
 
 
 def model_card(card: dict, version: str, expanded: bool = False) -> None:
@@ -78,7 +93,7 @@ def model_card(card: dict, version: str, expanded: bool = False) -> None:
     summary = card_summary(card, version)
     with st.expander(f"Model card · version {summary.version}", expanded=expanded):
         st.markdown(f"**Created (UTC):** {summary.created}")
-        st.markdown(f"**Trained on:** {summary.training}")
+        st.markdown(f"**Trained on:** {plain(summary.training)}")
         st.markdown("**Held-out performance** (95 % bootstrap confidence intervals)")
         st.dataframe(summary.metrics, hide_index=True, width="stretch")
         st.markdown("**Intended use**")
@@ -87,8 +102,8 @@ def model_card(card: dict, version: str, expanded: bool = False) -> None:
         with left:
             st.markdown("**Out of scope**")
             for item in summary.out_of_scope:
-                st.markdown(f"- {item}")
+                st.markdown(f"- {plain(item)}")
         with right:
             st.markdown("**Limits**")
             for item in summary.limits:
-                st.markdown(f"- {item}")
+                st.markdown(f"- {plain(item)}")

@@ -29,7 +29,7 @@ def _show_results(ws: Workspace, file_name: str, data: bytes) -> None:
     try:
         results = parse_upload(file_name, data)
     except ValueError as error:
-        st.error(f"Nothing was imported: {error}", icon=":material/error:")
+        st.error(f"Nothing was imported: {components.plain(error)}", icon=":material/error:")
         return
     st.dataframe(pd.DataFrame([describe(r) for r in results]), hide_index=True,
                  width="stretch")
@@ -41,7 +41,7 @@ def _show_results(ws: Workspace, file_name: str, data: bytes) -> None:
             st.markdown(f"**Missing (saved as gaps, never guessed):** "
                         f"{components.plain(labels(result.missing) or '-')}")
             for warning in result.warnings:
-                st.warning(warning, icon=":material/report:")
+                st.warning(components.plain(warning), icon=":material/report:")
     general = st.empty()
     if st.button("Save with gaps listed", type="primary", key="fhir_save"):
         try:

@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard.services.entry import correct_session, load_session_for_edit
 from dashboard.services.form_errors import FormErrors, StaleEditError
 from dashboard.services.workspace import Workspace
-from dashboard.widgets import forms
+from dashboard.widgets import components, forms
 from models.schema import SESSION_FIELDS
 
 EDITABLE = [f for f in SESSION_FIELDS if f.name not in ("patient_id", "session_number")]
@@ -39,7 +39,8 @@ def render_correction(ws: Workspace, patient_id: str, numbers: Sequence[int]) ->
                     version = correct_session(ws, patient_id, number,
                                               {**values, "notes": notes}, base)
                 except StaleEditError as error:
-                    general.error(f"Not saved: someone else saved this session first. {error}",
+                    general.error("Not saved: someone else saved this session first. "
+                                  f"{components.plain(error)}",
                                   icon=":material/sync_problem:")
                 except FormErrors as error:
                     forms.show_errors(error, slots, general)

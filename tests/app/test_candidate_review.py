@@ -75,7 +75,7 @@ def test_outcome_picker_changes_the_explanation(open_page: Callable[[str], AppTe
 def test_assessment_shows_screen_predictions_and_uncertainty(
         open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
     at = _open(open_page)
-    assert "Screen:" in texts([*at.success, *at.warning, *at.error])
+    assert "Eligibility screen:" in texts([*at.success, *at.warning, *at.error])
     table = next(d.value for d in at.dataframe if "cohort percentile" in d.value.columns)
     assert len(table) == len(workspace.model_set.outcomes)
     assert table["predicted"].between(0, 1).all()

@@ -62,10 +62,16 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> 
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's KAPCDS_HOME (tests may add records to its store before browsing)."""
+    return tmp_path_factory.mktemp("kapcds-e2e-home")
+
+
+@pytest.fixture(scope="session")
+def server(e2e_home: Path) -> Iterator[str]:
     """Base URL of a Streamlit server on a bootstrapped temporary home."""
     _require_chromium()
-    home = tmp_path_factory.mktemp("kapcds-e2e-home")
+    home = e2e_home
     env = {**os.environ, "KAPCDS_HOME": str(home), "KAPCDS_BCRYPT_ROUNDS": "4",
            "KAPCDS_ADMIN_PASSWORD": "e2e administrator password"}
     env.pop("KAPCDS_DATABASE_URL", None)

@@ -140,3 +140,10 @@ def test_screen_frame_matches_screen() -> None:
     assert out.loc["KAP-1", "exclusions"] == "pregnant"
     assert set(out.loc["KAP-1", "cautions"].split(";")) == {"age_65_plus", "opioid"}
     assert out.loc["KAP-4", "exclusions"] == "psychosis_history;raised_icp"
+
+
+def test_summary_says_each_finding_once() -> None:
+    """A category finding's reason repeats its label: the summary names it once."""
+    result = screen(patient(substance_use="remission", age=70))
+    assert result.summary.count("Substance-use history: in remission") == 1
+    assert "Age: 70 years" in result.summary  # a reason that adds the value stays
