@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def write_atomically(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+def write_atomically(path: Path, data: str | bytes, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` only as a whole: a failure leaves no partial file.
+
+    Owner-only (0600) unless ``mode`` says otherwise: reports and exports name patients.
 
     The bytes are flushed to disk before the rename, so a crash leaves either the old file or
     the new one, never an empty one.

@@ -63,6 +63,15 @@ def audit_checkpoint_every() -> int:
     return max(1, _env_int("KAPCDS_AUDIT_CHECKPOINT_EVERY", 100))
 
 
+def dashboard_address() -> str:
+    """Where the dashboard listens: ``KAPCDS_DASHBOARD_ADDRESS`` or loopback only.
+
+    Listening on another interface serves patient data over plain HTTP unless a TLS proxy
+    sits in front (docs/security.md), so it has to be asked for.
+    """
+    return os.environ.get("KAPCDS_DASHBOARD_ADDRESS", "").strip() or "127.0.0.1"
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value else default

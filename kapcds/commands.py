@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from base import settings
 from base.files import write_atomically
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 
 
@@ -141,15 +143,26 @@ def _dashboard(args: argparse.Namespace) -> int:
     with progress_bar("preparing model and store") as update:
         ensure_model(progress=update)
     ensure_store().dispose()
-    app = settings.PROJECT_ROOT / "dashboard" / "app.py"
-    command = [sys.executable, "-m", "streamlit", "run", str(app),
-               "--server.port", str(args.port), "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
-    # Headless always: a non-headless first start asks for an e-mail address on stdin,
-    # which hangs or fails without a terminal. The URL is printed; open it in a browser.
-    sys.stderr.write(f"KAP-CDS dashboard: open http://localhost:{args.port}\n")
-    os.execv(sys.executable, command)
+    os.execv(sys.executable, dashboard_command(args.port, args.address))
     return 0  # not reached
+
+
+def dashboard_command(port: int, address: str | None = None) -> list[str]:
+    """The Streamlit command line: loopback only unless an address is given (docs/security.md).
+
+    Headless always: a non-headless first start asks for an e-mail address on stdin, which
+    hangs or fails without a terminal. The URL is printed; open it in a browser.
+    """
+    address = address or settings.dashboard_address()
+    app = settings.PROJECT_ROOT / "dashboard" / "app.py"
+    shown = "localhost" if address in ("127.0.0.1", "::1", "localhost") else address
+    sys.stderr.write(f"KAP-CDS dashboard: open http://{shown}:{port}\n")
+    if address not in ("127.0.0.1", "::1", "localhost"):
+        log.warning("the dashboard listens on %s over plain HTTP: put a TLS proxy in front "
+                    "(docs/security.md)", address)
+    return [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+            "--server.address", address, "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
 
 
 def _add_registry(parser: argparse.ArgumentParser) -> None:
@@ -233,6 +246,9 @@ def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
                        description="Train a first model from data_samples/ and seed the "
                        "store if needed, then serve the dashboard.")
     p.add_argument("--port", type=int, default=8501, help="port (default %(default)s)")
+    p.add_argument("--address", default=None,
+                   help="address to listen on (default: KAPCDS_DASHBOARD_ADDRESS or 127.0.0.1, "
+                   "this machine only; see docs/security.md before listening elsewhere)")
     p.add_argument("--headless", action="store_true",
                    help="accepted for compatibility; the server always runs headless")
     p.set_defaults(handler=_dashboard)

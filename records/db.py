@@ -8,6 +8,7 @@ single writer, which suits a dashboard with several users) and enforced foreign 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,19 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def ensure_private_file(path: Path) -> None:
+    """The SQLite store readable by its owner only (0600), created so before SQLite opens it.
+
+    SQLite gives its -wal/-shm files the database file's permissions, so they follow.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+        log.warning("tightened %s to owner-only access (0600)", path)
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default: ``KAPCDS_DATABASE_URL`` or the per-user SQLite file).
 
@@ -48,7 +62,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = url or default_database_url()
     path = _sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(path)
     is_sqlite = make_url(url).get_backend_name() == "sqlite"
     if is_sqlite:  # wait for the single writer rather than fail after pysqlite's 5 s
         kwargs["connect_args"] = {"timeout": 30, **kwargs.get("connect_args", {})}

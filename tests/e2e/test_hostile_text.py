@@ -24,6 +24,8 @@ EVIL = "evil.example"
 HOSTILE = (f"**Bold** [link](http://{EVIL}/a) ![pic](http://{EVIL}/m.png) <b>tag</b> "
            f"<img src=http://{EVIL}/h.png> <a href='http://{EVIL}/z'>anchor</a> $x^2$ :red[red]")
 PATIENT = "HOS-00001"
+_OWNER = """e => { let p = e; while (p && !(p.dataset && p.dataset.testid)) p = p.parentElement;
+                  return p ? p.dataset.testid + ' ' + p.outerHTML.slice(0, 200) : '?'; }"""
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def _settle(page: Page) -> None:
 def _assert_inert(page: Page, where: str) -> None:
     """No element built from the hostile text: links, images, bold, maths, colour."""
     links = page.locator(f"a[href*='{EVIL}']")
-    assert links.count() == 0, (where, [links.nth(i).evaluate("e => { let p = e; while (p && !(p.dataset && p.dataset.testid)) p = p.parentElement; return (p ? p.dataset.testid : '?') + ' ' + (p ? p.outerHTML.slice(0, 200) : '') }")
+    assert links.count() == 0, (where, [links.nth(i).evaluate(_OWNER)
                                         for i in range(links.count())])
     assert page.locator(f"img[src*='{EVIL}']").count() == 0, where
     for tag in ("strong", "b"):
