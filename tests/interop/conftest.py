@@ -44,3 +44,12 @@ def trained(cohort):
         subset["patient_id"])], n_bootstrap=10, seed=3)
     card = {**result.card, "version": "20250601T000000Z-test00"}
     return result.model_set, card
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh KAPCDS_HOME (embedded SQLite) for CLI tests; returns the temporary folder."""
+    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "test-admin-password-1")
+    monkeypatch.delenv("KAPCDS_DATABASE_URL", raising=False)
+    return tmp_path

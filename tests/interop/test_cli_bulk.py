@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-import pytest
+from cli_helpers import run
 from synthea_like import bulk_export
-
-from kapcds.cli import main
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "test-admin-password-1")
-    monkeypatch.delenv("KAPCDS_DATABASE_URL", raising=False)
-    return tmp_path
 
 
 def _stored(home: Path) -> list[dict]:

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from contextlib import redirect_stderr, redirect_stdout
 
-import pytest
+from cli_helpers import run
 from fhir_builders import bundle, full_record
 from pypdf import PdfReader
 
 from interop.fhir_import import import_bundle
-from kapcds.cli import main
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAPCDS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "test-admin-password-1")
-    monkeypatch.delenv("KAPCDS_DATABASE_URL", raising=False)
-    return tmp_path
 
 
 def test_import_fhir_saves_with_gaps_listed_and_set_fills_them(home):
