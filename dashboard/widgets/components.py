@@ -22,9 +22,10 @@ BANNER_TEXT = "Model trained on synthetic data — decision support, not a decis
 PATIENT_KEY = "patient_id"  # the patient shared between pages
 
 
-# Every ASCII punctuation character (CommonMark lets each be backslash-escaped): no emphasis,
-# link, image, autolink (":", "/", "@"), HTML, LaTeX ("$") or Streamlit directive survives.
-_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+# Markdown's active characters, backslash-escaped (CommonMark allows it for any punctuation):
+# no emphasis, link, image, heading, list, table, HTML, entity ("&"), LaTeX ("$") or
+# Streamlit directive (":red[...]", ":material/...:") survives. Commas and the like stay.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
 
 
 # GitHub-flavoured Markdown links bare URLs and e-mail addresses after escapes are resolved,
@@ -36,9 +37,9 @@ _ZERO_WIDTH_SPACE = "\u200b"
 def plain(text: object) -> str:
     """User text made inert inside Markdown (names and ids typed or imported by users).
 
-    Every punctuation character is backslash-escaped (no emphasis, link, image, HTML, maths
-    or Streamlit directive) and URL/e-mail triggers get a zero-width space (no autolink);
-    the text reads exactly as typed.
+    Markdown's active characters are backslash-escaped (no emphasis, link, image, HTML,
+    maths or Streamlit directive) and URL/e-mail triggers get a zero-width space (no
+    autolink); the text reads exactly as typed.
     """
     unlinked = _AUTOLINK_TRIGGERS.sub(
         lambda m: m.group(1)[0] + _ZERO_WIDTH_SPACE + m.group(1)[1:], str(text))

@@ -23,7 +23,7 @@ expect.set_options(timeout=90_000)
 EVIL = "evil.example"
 HOSTILE = (f"**Bold** [link](http://{EVIL}/a) ![pic](http://{EVIL}/m.png) <b>tag</b> "
            f"<img src=http://{EVIL}/h.png> <a href='http://{EVIL}/z'>anchor</a> $x^2$ :red[red]")
-PATIENT = "HOS-00001"
+PATIENT = "ZZ-HOSTILE-1"  # sorts after the sample ids, so other tests keep their defaults
 _OWNER = """e => { let p = e; while (p && !(p.dataset && p.dataset.testid)) p = p.parentElement;
                   return p ? p.dataset.testid + ' ' + p.outerHTML.slice(0, 200) : '?'; }"""
 
