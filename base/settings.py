@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_SAMPLES_DIR = PROJECT_ROOT / "data_samples"
@@ -97,3 +99,56 @@ def security_settings() -> SecuritySettings:
         bcrypt_rounds=_env_int("KAPCDS_BCRYPT_ROUNDS", 12),
         min_password_length=_env_int("KAPCDS_MIN_PASSWORD_LENGTH", 12),
     )
+
+
+TIMEZONE_VARIABLE = "KAPCDS_TIMEZONE"
+_LOCALTIME = Path("/etc/localtime")
+_TIMEZONE_FILE = Path("/etc/timezone")
+
+
+class SettingError(ValueError):
+    """A setting has a value the program cannot use; the message names it and what works."""
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _server_zone() -> tzinfo:
+    """The server's own zone: ``TZ``, the /etc/localtime link, /etc/timezone, else its offset."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    if _LOCALTIME.is_symlink():
+        target = str(_LOCALTIME.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    if _TIMEZONE_FILE.is_file():
+        candidates.append(_TIMEZONE_FILE.read_text(encoding="utf-8").strip())
+    for name in candidates:
+        zone = _zone(name) if name else None
+        if zone is not None:
+            return zone
+    return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+
+
+def clinic_timezone() -> tzinfo:
+    """The clinic's time zone: ``KAPCDS_TIMEZONE`` (an IANA name such as ``Europe/Berlin``),
+    else the server's local zone. Read on each call; every time on screen is shown in it."""
+    configured = os.environ.get(TIMEZONE_VARIABLE, "").strip()
+    if not configured:
+        return _server_zone()
+    zone = _zone(configured)
+    if zone is None:
+        raise SettingError(f"{TIMEZONE_VARIABLE}={configured!r} is not a known IANA time zone; "
+                           "use a name such as Europe/Berlin or America/New_York")
+    return zone
+
+
+def timezone_name(zone: tzinfo) -> str:
+    """A zone's name for people: the IANA key (``Europe/Berlin``) or its abbreviation."""
+    key = getattr(zone, "key", None)
+    if key:
+        return "UTC" if key in ("Etc/UTC", "UTC", "Etc/Zulu", "Zulu") else str(key)
+    return datetime.now(zone).tzname() or "local time"

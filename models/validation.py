@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import tzinfo
 
 import numpy as np
 import pandas as pd
 
+from base.settings import clinic_timezone
 from models import schema
 from models.csv_input import line_numbers
 from models.input_errors import InputValidationError, RowError
@@ -25,6 +27,7 @@ from models.schema import (
     SessionField,
     patient_id_problem,
 )
+from models.session_record import SESSION_TIME, validate_session_times
 
 log = logging.getLogger(__name__)
 
@@ -223,16 +226,23 @@ def validate_patients(df: pd.DataFrame, require_outcomes: bool = False,
 
 
 def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None = None,
-                      source: str | None = None) -> pd.DataFrame:
+                      source: str | None = None, zone: tzinfo | None = None) -> pd.DataFrame:
     """Check session rows against ``SESSION_FIELDS`` and return them typed, or raise.
 
     Nullable integer fields (e.g. ``pcl5``) come back as float64 with NaN for empty cells,
-    so downstream numpy/LightGBM code needs no special missing-value type.
+    so downstream numpy/LightGBM code needs no special missing-value type. An optional
+    ``session_at`` column comes back as aware UTC datetimes (None where empty: unknown);
+    values without an offset are read in ``zone`` (default: the clinic's zone).
     """
     source = source or df.attrs.get("source")
     out, errors = _validate(df, [_column(f) for f in schema.SESSION_FIELDS])
     lines = line_numbers(df)
     _check_ids(out, lines, errors)
+    if SESSION_TIME in df.columns:
+        times, time_errors = validate_session_times(df[SESSION_TIME].tolist(), lines,
+                                                    zone or clinic_timezone())
+        out[SESSION_TIME] = pd.Series(times, index=out.index, dtype=object)
+        errors += time_errors
     _duplicates(out, [ID_COLUMN, "session_number"], lines, "(patient_id, session_number)",
                 errors)
     if known_patient_ids is not None and ID_COLUMN in df.columns:

@@ -1,5 +1,10 @@
 """All-or-nothing imports and first-run seeding, with bulk inserts.
 
+Sessions may carry ``session_at`` (when the session took place; ISO 8601, read in the
+clinic's zone unless it has an offset). Rows without it, and files without the column, are
+stored with an unknown time (NULL, shown as "date not recorded"), never the import time;
+``carried_forward`` and ``past_plan_confirmed`` are NULL (not recorded) for imports.
+
 Everything is validated before the first write (``models.validation`` plus the checks
 only the store can make: names, ids already stored, session numbers already used), so a
 bad file is reported row by row and nothing is written. A database error after that
@@ -22,6 +27,7 @@ from sqlalchemy.orm import Session
 from base.settings import DATA_SAMPLES_DIR
 from models.csv_input import read_csv_strict
 from models.schema import ID_COLUMN, NAME_COLUMN
+from models.session_record import SESSION_TIME
 from models.validation import InputValidationError, RowError, validate_patients, validate_sessions
 from records.db import session_factory
 from records.errors import RecordError, RecordImportError
@@ -116,8 +122,12 @@ def _insert_sessions(session: Session, df: pd.DataFrame) -> None:
     now = utcnow()
     pks = _stored_ids(session, sorted({str(p) for p in df[ID_COLUMN]}))
     rows = frame_records(df, {k: SESSION_TYPES[k] for k in SESSION_COLUMNS})
-    for row, pid in zip(rows, df[ID_COLUMN], strict=True):
-        row.update(patient_pk=pks[pid], recorded_at=now, version=1)
+    times = df[SESSION_TIME].tolist() if SESSION_TIME in df.columns else [None] * len(rows)
+    for row, pid, moment in zip(rows, df[ID_COLUMN], times, strict=True):
+        # no session_at in the file: stored as unknown (NULL), never as the import time
+        row.update(patient_pk=pks[pid], recorded_at=now, version=1,
+                   session_at=None if moment is None or pd.isna(moment)
+                   else pd.Timestamp(moment).to_pydatetime())
     session.execute(insert(TreatmentSession.__table__), rows)
 
 

@@ -16,6 +16,7 @@ from records.rows import FEATURE_TYPES, ID_TYPES, SESSION_NULLABLE, SESSION_TYPE
 from records.tables import SESSION_COLUMNS, Patient, TreatmentSession
 
 SESSION_EXTRA_COLUMNS = ("concomitant_medications", "notes", "recorded_at")
+SESSION_RECORD_COLUMNS = ("session_at", "carried_forward", "past_plan_confirmed")
 
 
 def patients_frame(session: Session, *, predictable_only: bool = False) -> pd.DataFrame:
@@ -42,12 +43,17 @@ def patients_frame(session: Session, *, predictable_only: bool = False) -> pd.Da
 def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFrame:
     """Sessions (all, or one patient's) with the ``SESSION_FIELDS`` columns and notes.
 
-    Ordered by patient and session number; ``recorded_at`` is an aware UTC timestamp.
+    Ordered by patient and session number; ``recorded_at`` (when it was typed in) and
+    ``session_at`` (when it took place; NaT = not recorded) are aware UTC timestamps;
+    ``carried_forward`` ({field: source}) and ``past_plan_confirmed`` are None when not
+    recorded (see ``models.session_record``).
     """
     patients, sessions = Patient.__table__, TreatmentSession.__table__
-    names = [ID_COLUMN, *SESSION_COLUMNS, *SESSION_EXTRA_COLUMNS]
+    names = [ID_COLUMN, *SESSION_COLUMNS, *SESSION_EXTRA_COLUMNS, *SESSION_RECORD_COLUMNS]
     columns = [sessions.c[n] for n in names[1:]]
-    columns[-1] = type_coerce(sessions.c.recorded_at, DateTime(timezone=True))  # pandas: UTC
+    for moment in ("recorded_at", "session_at"):  # pandas: UTC
+        columns[names.index(moment) - 1] = type_coerce(sessions.c[moment],
+                                                       DateTime(timezone=True))
     stmt = (select(patients.c.patient_id, *columns)
             .join_from(sessions, patients, sessions.c.patient_pk == patients.c.id)
             .order_by(patients.c.patient_id, sessions.c.session_number))
@@ -56,5 +62,6 @@ def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFr
     rows = session.execute(stmt).all()
     frame = typed_frame(names, rows, {**SESSION_TYPES, **ID_TYPES},
                         nullable=SESSION_NULLABLE)
-    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True)
+    for moment in ("recorded_at", "session_at"):
+        frame[moment] = pd.to_datetime(frame[moment], utc=True)
     return frame

@@ -19,27 +19,26 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from models.schema import ID_COLUMN, NAME_COLUMN, defaults, feature_names
-from models.validation import validate_patients, validate_sessions
+from models.validation import validate_patients
 from records.bulk import import_patients_and_sessions, seed_from_samples
 from records.decisions import decisions_for, record_decision
-from records.errors import DuplicateRecordError, RecordNotFoundError, StaleRecordError
+from records.errors import DuplicateRecordError, StaleRecordError
 from records.frames import patients_frame, sessions_frame
 from records.gaps import gap_list
 from records.lookup import get_patient, require_patient
 from records.rows import (
     FEATURE_TYPES,
-    SESSION_TYPES,
     check_names,
     frame_records,
     raise_errors,
 )
 from records.tables import (
     PLAN_FIELDS,
-    SESSION_COLUMNS,
     Patient,
     TreatmentPlan,
     TreatmentSession,
 )
+from records.treatment_sessions import add_session, update_session
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,6 @@ __all__ = [
 
 ID_PREFIX, ID_DIGITS = "KAP-", 5
 PATIENT_EDITABLE = frozenset([NAME_COLUMN, *feature_names()])
-SESSION_EXTRAS = ("concomitant_medications", "notes")
 
 
 def _escape_like(text: str) -> str:
@@ -191,74 +189,6 @@ def plans_for(session: Session, patient_id: str) -> list[TreatmentPlan]:
     stmt = (select(TreatmentPlan).where(TreatmentPlan.patient_pk == patient.id)
             .order_by(TreatmentPlan.id))
     return list(session.scalars(stmt))
-
-
-def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> TreatmentSession:
-    """Record one attended session (every ``SESSION_FIELDS`` value, plus optional notes)."""
-    allowed = set(SESSION_COLUMNS) | set(SESSION_EXTRAS)
-    unknown = set(data) - allowed - {ID_COLUMN}
-    if unknown:
-        raise ValueError(f"unknown session field(s): {', '.join(sorted(unknown))}")
-    patient = require_patient(session, patient_id)
-    source = f"session of patient {patient_id}"
-    frame = pd.DataFrame([{**{k: data.get(k) for k in SESSION_COLUMNS}, ID_COLUMN: patient_id}])
-    typed = validate_sessions(frame, known_patient_ids=[patient_id], source=source)
-    row = frame_records(typed, {k: SESSION_TYPES[k] for k in SESSION_COLUMNS})[0]
-    taken = session.scalar(select(TreatmentSession.id).where(
-        TreatmentSession.patient_pk == patient.id,
-        TreatmentSession.session_number == row["session_number"]))
-    if taken is not None:
-        raise DuplicateRecordError(f"patient {patient_id} already has session "
-                                   f"{row['session_number']}")
-    extras = {k: (str(data[k]).strip() or None) if data.get(k) is not None else None
-              for k in SESSION_EXTRAS}
-    record = TreatmentSession(patient=patient, **row, **extras)
-    session.add(record)
-    session.flush()
-    log.info("recorded session %s of patient %s", row["session_number"], patient_id)
-    return record
-
-
-def update_session(session: Session, patient_id: str, session_number: int,
-                   data: Mapping[str, Any], expected_version: int) -> TreatmentSession:
-    """Correct a recorded session, refusing if it changed since ``expected_version``."""
-    allowed = (set(SESSION_COLUMNS) | set(SESSION_EXTRAS)) - {"session_number"}
-    unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f"these session fields cannot be changed: {', '.join(sorted(unknown))}")
-    patient = require_patient(session, patient_id)
-    record = session.scalars(select(TreatmentSession).where(
-        TreatmentSession.patient_pk == patient.id,
-        TreatmentSession.session_number == session_number)
-        .execution_options(populate_existing=True)).one_or_none()
-    if record is None:
-        raise RecordNotFoundError(f"patient {patient_id} has no session {session_number}")
-    stale = (f"session {session_number} of patient {patient_id} was changed by someone else "
-             f"since you opened it (you had version {expected_version}, the store has version "
-             "{}); reload the session, re-apply your changes and save again")
-    if record.version != expected_version:
-        raise StaleRecordError(stale.format(record.version))
-    current = {k: getattr(record, k) for k in SESSION_COLUMNS}
-    frame = pd.DataFrame([{**current, **{k: data[k] for k in data if k in SESSION_COLUMNS},
-                           ID_COLUMN: patient_id}])
-    typed = validate_sessions(frame, known_patient_ids=[patient_id],
-                              source=f"session {session_number} of patient {patient_id}")
-    row = frame_records(typed, {k: SESSION_TYPES[k] for k in SESSION_COLUMNS})[0]
-    for key, value in row.items():
-        if getattr(record, key) != value:
-            setattr(record, key, value)
-    for key in SESSION_EXTRAS:
-        if key in data:
-            setattr(record, key, (str(data[key]).strip() or None) if data[key] is not None
-                    else None)
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        session.rollback()
-        raise StaleRecordError(stale.format("newer")) from exc
-    log.info("updated session %s of patient %s to version %s", session_number, patient_id,
-             record.version)
-    return record
 
 
 def sessions_for(session: Session, patient_id: str) -> list[TreatmentSession]:

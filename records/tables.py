@@ -157,6 +157,15 @@ class TreatmentSession(SessionFields, Base):
     concomitant_medications: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the session took place, as the clinician entered it (UTC); NULL = not recorded
+    # (sessions stored before revision 0004, imports without the column). Never "now".
+    session_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # {field: source} of values copied on purpose ("use last session's dose and route");
+    # NULL = not recorded (before 0004, when forms pre-filled everything silently).
+    carried_forward: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    # True: recorded past the planned number of sessions, confirmed; False: within the
+    # plan; NULL: not asked (before 0004, imports).
+    past_plan_confirmed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     version: Mapped[int] = mapped_column(Integer)
 
     patient: Mapped[Patient] = relationship()
@@ -180,7 +189,8 @@ class Decision(Base):
     decision: Mapped[str] = mapped_column(String(CATEGORY_LENGTH))
     suggested: Mapped[str] = mapped_column(String(CATEGORY_LENGTH))
     reason: Mapped[str | None] = mapped_column(Text)
-    clinician: Mapped[str] = mapped_column(String(200))
+    clinician: Mapped[str] = mapped_column(String(200))  # the signed-in user's name
+    role: Mapped[str | None] = mapped_column(String(CATEGORY_LENGTH), nullable=True)  # 0004
     model_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

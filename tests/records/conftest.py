@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from records.db import make_engine, session_factory
 from records.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("KAPCDS_TEST_POSTGRES_URL")
+SESSION_ONE = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)  # session_row's first session
 
 
 def _postgres_engine() -> Iterator[Engine]:
@@ -87,6 +89,7 @@ def session_row(patient_id: str = "KAP-00001", number: int = 1, **changes: Any) 
         "sbp_post": 138, "dbp_post": 86, "hr_post": 80, "cadss": 8, "nausea": False,
         "vomiting": False, "headache": False, "dizziness": False, "sedation": True,
         "minutes_to_discharge": 95, "dropout_after": False,
+        "session_at": SESSION_ONE + timedelta(days=3 * (number - 1)),
     }
     row.update(changes)
     return row

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,9 @@ def _session(number: int) -> dict[str, Any]:
             "sbp_pre": 122, "dbp_pre": 78, "hr_pre": 72, "sbp_post": 138, "dbp_post": 86,
             "hr_post": 80, "cadss": 8, "nausea": False, "vomiting": False, "headache": False,
             "dizziness": False, "sedation": True, "minutes_to_discharge": 95,
-            "dropout_after": False, "notes": f"session {number}"}
+            "dropout_after": False, "notes": f"session {number}",
+            "session_at": datetime(2026, 3, number, 9, 30, tzinfo=timezone.utc),
+            "carried_forward": {"route": f"session {number - 1}"} if number > 1 else {}}
 
 
 def _fill(engine: Engine) -> None:
@@ -45,7 +48,7 @@ def _fill(engine: Engine) -> None:
             audit.record(db, DR, "patient_create", IDENTIFIED, patient_id=f"KAP-{n:05d}")
         repository.add_session(db, "KAP-00001", _session(2))
         repository.record_decision(db, "KAP-00001", decision="proceed", suggested="proceed",
-                                   clinician="Dr Rivera")
+                                   clinician="Dr Rivera", role="clinician")
         create_user(db, "alice", "a long enough pass", "clinician", DR)
         db.commit()
 
