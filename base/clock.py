@@ -46,3 +46,17 @@ def from_clinic(day: date, at: time, zone: tzinfo | None = None) -> datetime:
 def clinic_now(zone: tzinfo | None = None) -> datetime:
     """Now in the clinic's zone, to the minute (what a "now" button puts in a form)."""
     return datetime.now(zone or clinic_timezone()).replace(second=0, microsecond=0)
+
+
+def iso_text(value: object, zone: tzinfo | None = None, missing: str = "unknown") -> str:
+    """A stored ISO 8601 time (UTC if it names no zone) as ``clinic_text``; text that is not
+    a time is returned as it is, so nothing is invented from it."""
+    if value is None or not str(value).strip():
+        return missing
+    try:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return clinic_text(moment, zone)

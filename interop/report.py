@@ -38,6 +38,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from base.clock import clinic_text
 from interop import report_charts
 
 log = logging.getLogger(__name__)
@@ -235,7 +236,7 @@ def render_patient_report(context: ReportContext) -> bytes:
     """The patient report as PDF bytes (A4)."""
     _fonts()
     s = _styles()
-    when = (context.generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    when = clinic_text(context.generated_at or datetime.now(timezone.utc))
     story: list[Flowable] = [
         _p(f"Patient report: {context.patient_name} ({context.patient_id})", s["title"]),
         _p(f"Generated {when} · model version {context.model_version} · decision support, "

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from base.clock import iso_text
 from interop.report import PredictionLine, ReportContext
 from models import schema
 from models.eligibility import EligibilityResult, screen
@@ -41,7 +42,7 @@ def card_lines(card: Mapping[str, Any], version: str) -> list[str]:
     """The model card in a few printed lines: version, data, metrics, intended use, limits."""
     data = card.get("training_data", {}) or {}
     splits = data.get("splits", {}) or {}
-    lines = [f"Version {version}, created {card.get('created_utc', 'unknown')} (UTC).",
+    lines = [f"Version {version}, created {iso_text(card.get('created_utc'))}.",
              f"Training data: {data.get('n_patients', '?')} synthetic patients, "
              f"{data.get('n_sessions', '?')} sessions (test split: {splits.get('n_test', '?')}"
              " patients).",

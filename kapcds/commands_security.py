@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from base import settings
+from base.clock import clinic_text
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def _users_list(args: argparse.Namespace) -> int:
 
     def work(session: Any) -> int:
         for user in list_users(session):
-            locked = f" locked until {user.locked_until:%Y-%m-%d %H:%M} UTC" if (
+            locked = f" locked until {clinic_text(user.locked_until)}" if (
                 user.locked_until and user.locked_until > datetime.now(timezone.utc)) else ""
             sys.stdout.write(f"{user.username:<24} {user.role:<15} "
                              f"{'active' if user.active else 'disabled'}{locked}\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from base.clock import iso_text
 from models.schema import outcome
 
 
@@ -26,7 +27,7 @@ def render_card_markdown(card: dict[str, Any]) -> str:
     """The card as Markdown for people (model lab page and the registry folder)."""
     lines = [f"# {card.get('title', 'Model card')}", ""]
     if card.get("version"):
-        lines.append(f"Version `{card['version']}`, created {card.get('created_utc')} (UTC).")
+        lines.append(f"Version `{card['version']}`, created {iso_text(card.get('created_utc'))}.")
     lines += ["", "**Synthetic data only: not for use with real patients.**", "",
               "## Intended use", "", card.get("intended_use", ""), "", "## Out of scope", ""]
     lines += [f"- {item}" for item in card.get("out_of_scope", [])]

@@ -13,17 +13,20 @@ import logging
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from base.clock import clinic_text, from_clinic
 from base.safety import UnsafePathError, safe_path
 from dashboard.services.access import record_failure, require
 from dashboard.services.form_errors import FormErrors, as_form_errors
 from dashboard.services.workspace import Workspace
 from models.csv_input import read_csv_strict
 from models.schema import ID_COLUMN
+from models.session_record import CARRIED_FORWARD, PAST_PLAN, SESSION_TIME, carried_values
 from models.validation import InputValidationError, RowError, validate_patients
 from records import audit
 from records.db import session_factory
@@ -46,16 +49,53 @@ from records.rows import check_names
 
 log = logging.getLogger(__name__)
 
-def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any]) -> int:
-    """Validate and store one attended session; returns its session number."""
+def session_moment(day: date | None, at: time | None) -> datetime | None:
+    """The aware UTC moment of a date and time entered in the clinic's zone (None if either
+    is missing: the store then refuses the session, naming the field)."""
+    if day is None or at is None:
+        return None
+    return from_clinic(day, at)
+
+
+def _time_errors(day: date | None, at: time | None) -> list[str]:
+    if day is None and at is None:
+        return ["Enter the date and time of the session (clinic time)."]
+    if day is None:
+        return ["Enter the date of the session."]
+    if at is None:
+        return ["Enter the time of the session (clinic time)."]
+    return []
+
+
+def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
+                 day: date | None, at: time | None,
+                 copied: Mapping[str, tuple[Any, str]] | None = None,
+                 confirm_past_plan: bool = False) -> int:
+    """Validate and store one attended session; returns its session number.
+
+    ``day``/``at`` are the date and wall-clock time the clinician entered (clinic zone).
+    ``copied`` is what an explicit "use … dose and route" action put in the form,
+    ``{field: (value, source)}``; those still unchanged are stored as carried forward.
+    Every empty required field is refused by name (``FormErrors``), nothing is filled in.
+    """
     actor = require(ws, IDENTIFIED)
-    with as_form_errors(ws, "session_create", patient_id, duplicate_field="session_number"), \
-            session_factory(ws.engine)() as session:
-        record = add_session(session, patient_id, dict(values))
-        audit.record(session, actor, "session_create", IDENTIFIED, patient_id=patient_id,
-                     detail=f"session {record.session_number}")
-        session.commit()
-        return int(record.session_number)
+    data = {**values, SESSION_TIME: session_moment(day, at),
+            CARRIED_FORWARD: carried_values(copied or {}, values),
+            PAST_PLAN: bool(confirm_past_plan)}
+    try:
+        with as_form_errors(ws, "session_create", patient_id,
+                            duplicate_field="session_number"), \
+                session_factory(ws.engine)() as session:
+            record = add_session(session, patient_id, data)
+            when = clinic_text(record.session_at)
+            audit.record(session, actor, "session_create", IDENTIFIED, patient_id=patient_id,
+                         detail=f"session {record.session_number} on {when}")
+            session.commit()
+            return int(record.session_number)
+    except FormErrors as error:
+        if SESSION_TIME in error.by_field and _time_errors(day, at):
+            error.by_field[SESSION_TIME] = _time_errors(day, at)
+        raise
 
 
 def load_session_for_edit(ws: Workspace, patient_id: str,
@@ -72,15 +112,20 @@ def load_session_for_edit(ws: Workspace, patient_id: str,
 
 
 def correct_session(ws: Workspace, patient_id: str, session_number: int,
-                    values: Mapping[str, Any], expected_version: int) -> int:
+                    values: Mapping[str, Any], expected_version: int, *,
+                    day: date | None = None, at: time | None = None) -> int:
     """Save a correction of a recorded session made on ``expected_version``; new version.
 
-    Raises ``StaleEditError`` when someone else saved that session first.
+    A date and time (clinic zone) may be entered, e.g. for a session whose date was never
+    recorded; left empty, the stored one (or "not recorded") stays. Raises
+    ``StaleEditError`` when someone else saved that session first.
     """
     actor = require(ws, IDENTIFIED)
+    if (day is None) != (at is None):
+        raise FormErrors({SESSION_TIME: _time_errors(day, at)})
+    data = {**values, SESSION_TIME: session_moment(day, at)}
     with as_form_errors(ws, "session_edit", patient_id), session_factory(ws.engine)() as session:
-        record = update_session(session, patient_id, session_number, dict(values),
-                                expected_version)
+        record = update_session(session, patient_id, session_number, data, expected_version)
         audit.record(session, actor, "session_edit", IDENTIFIED, patient_id=patient_id,
                      detail=f"session {session_number} -> version {record.version}")
         session.commit()
@@ -88,18 +133,18 @@ def correct_session(ws: Workspace, patient_id: str, session_number: int,
 
 
 def save_decision(ws: Workspace, patient_id: str, *, decision: str, suggested: str,
-                  clinician: str, reason: str = "") -> None:
-    """Append a decision; refused (``FormErrors`` on ``reason``) if it departs unexplained."""
+                  reason: str = "") -> None:
+    """Append a decision under the signed-in user and role (nobody types a name); refused
+    (``FormErrors`` on ``reason``) if it departs from the suggestion unexplained."""
     if decision != suggested and not reason.strip():
         raise FormErrors({"reason": ["A reason is required when the decision differs from the "
                                      "suggestion."]})
-    if not clinician.strip():
-        raise FormErrors({"clinician": ["Name the deciding clinician."]})
     actor = require(ws, IDENTIFIED)
     with as_form_errors(ws, "decision", patient_id, audit_every_failure=True), \
             session_factory(ws.engine)() as session:
         record_decision(session, patient_id, decision=decision, suggested=suggested,
-                        clinician=clinician, reason=reason, model_version=ws.version)
+                        clinician=actor.username, role=actor.role, reason=reason,
+                        model_version=ws.version)
         audit.record(session, actor, "decision", IDENTIFIED, patient_id=patient_id,
                      detail=f"{decision} (suggested {suggested}; model {ws.version})")
         session.commit()

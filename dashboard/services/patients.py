@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from base.clock import clinic_text, zone_label
+from base.settings import clinic_timezone
 from dashboard.services.gaps import (
     GAPS,
     PREDICTION_GAPS,
@@ -180,10 +182,13 @@ def decision_history(ws: Workspace, patient_id: str) -> list[dict[str, Any]]:
     """The patient's recorded decisions, oldest first, in display wording."""
     with session_factory(ws.engine)() as session:
         stored = decisions_for(session, patient_id)
-    return [{"when (UTC)": d.created_at.strftime("%Y-%m-%d %H:%M"),
+    zone = clinic_timezone()  # times in the clinic's zone, named in the header
+    return [{f"when ({zone_label(zone)})": clinic_text(d.created_at, zone, with_zone=False),
              "decision": DECISION_LABELS[d.decision],
              "suggested": DECISION_LABELS[d.suggested], "reason": d.reason or "",
-             "clinician": d.clinician, "model version": d.model_version or ""}
+             "clinician": d.clinician,
+             "role": (d.role or "not recorded").replace("_", " "),
+             "model version": d.model_version or ""}
             for d in stored]
 
 

@@ -6,28 +6,23 @@ No Streamlit here; the Treatment progress page renders what ``patient_progress``
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from base.clock import clinic_text, zone_label
+from base.settings import clinic_timezone
 from dashboard.services.gaps import GAPS, PREDICTION_GAPS, needs_message
 from dashboard.services.patients import patient_row
 from dashboard.services.workspace import Workspace
 from models.schema import FEATURES, NAME_COLUMN, SESSION_FIELDS, feature
 from models.session_alerts import Alert, response_status, session_alerts
+from models.session_record import is_past_plan
 from records.db import session_factory
 from records.repository import sessions_frame
 
 log = logging.getLogger(__name__)
-
-# Form defaults for a first session, from clinical-reference §5-style typical values
-# (the schema has no session defaults; these are placeholders the clinician overwrites).
-_FIRST_SESSION = {"sbp_pre": 120, "dbp_pre": 78, "hr_pre": 72, "sbp_post": 130,
-                  "dbp_post": 82, "hr_post": 80, "cadss": 0, "minutes_to_discharge": 120,
-                  "phq9_item9": 0, "cssrs": 0}
-_SIDE_EFFECTS = ("nausea", "vomiting", "headache", "dizziness", "sedation")
-
 
 @dataclass
 class Progress:
@@ -42,7 +37,14 @@ class Progress:
     band: pd.DataFrame  # session_number, q10, q50, q90
     alerts: list[Alert]
     status: str
-    next_session: dict[str, Any] = field(default_factory=dict)
+    next_session: NextSession | None = None
+
+    @property
+    def past_plan(self) -> int:
+        """How many recorded sessions lie beyond the planned number."""
+        if self.sessions.empty:
+            return 0
+        return int((self.sessions["session_number"] > self.planned_sessions).sum())
 
 
 def _plan_text(row: pd.Series) -> str:
@@ -60,29 +62,60 @@ def _plan_text(row: pd.Series) -> str:
     return ", ".join(parts)
 
 
-def next_session_defaults(row: pd.Series, sessions: pd.DataFrame) -> dict[str, Any]:
-    """Form values for the next session: number and day follow on, the rest repeat the last.
+@dataclass(frozen=True)
+class CarryOption:
+    """Values a clinician may copy into the form with one explicit click (never by default)."""
 
-    Route and dose come from the current treatment plan; the clinician edits the rest.
+    label: str  # the button's text
+    source: str  # stored in carried_forward, e.g. "session 5" or "plan"
+    values: dict[str, Any]  # dose_mg_per_kg and route
+    summary: str  # what was copied, for the note under the buttons
+
+
+@dataclass(frozen=True)
+class NextSession:
+    """What the "Record a session" form knows before the clinician enters anything.
+
+    No measurement: the number follows on (the clinician may change it), ``day`` is
+    derived from the dates when the first session has one (else entered), and copying the
+    dose and route is an option, not a default.
     """
-    values: dict[str, Any] = {
-        "session_number": 1, "day": 0, "route": row["route"],
-        "dose_mg_per_kg": float(row["dose_mg_per_kg"]), "phq9": int(row["phq9_baseline"]),
-        "gad7": int(row["gad7_baseline"]), "pcl5": int(row["pcl5_baseline"]),
-        **_FIRST_SESSION, **{name: False for name in (*_SIDE_EFFECTS, "dropout_after")},
-    }
+
+    number: int
+    planned: int
+    day_from_dates: bool
+    carry: tuple[CarryOption, ...] = ()
+
+    @property
+    def past_plan(self) -> bool:
+        return is_past_plan(self.number, self.planned)
+
+
+def _dose_route_text(dose: Any, route: Any) -> str:
+    return (f"dose {feature('dose_mg_per_kg').format_value(dose)}, route "
+            f"{feature('route').format_value(route)}")
+
+
+def next_session(row: pd.Series, sessions: pd.DataFrame) -> NextSession:
+    """The next session's number, whether ``day`` can come from the dates, and what may be
+    copied: the last session's dose and route, and the plan's."""
+    options = []
     if not sessions.empty:
         last = sessions.sort_values("session_number").iloc[-1]
-        for spec in SESSION_FIELDS:
-            if spec.name in last.index and spec.name != "patient_id":
-                value = last[spec.name]
-                values[spec.name] = None if pd.isna(value) else value
-        gap = max(1, round(7 / max(1, int(row["sessions_per_week"]))))
-        values["session_number"] = int(last["session_number"]) + 1
-        values["day"] = int(last["day"]) + gap
-        values["route"], values["dose_mg_per_kg"] = row["route"], float(row["dose_mg_per_kg"])
-        values.update({name: False for name in (*_SIDE_EFFECTS, "dropout_after")})
-    return values
+        source = f"session {int(last['session_number'])}"
+        options.append(CarryOption(
+            "Use last session's dose and route", source,
+            {"dose_mg_per_kg": float(last["dose_mg_per_kg"]), "route": str(last["route"])},
+            _dose_route_text(last["dose_mg_per_kg"], last["route"])))
+    options.append(CarryOption(
+        "Use the planned dose and route", "plan",
+        {"dose_mg_per_kg": float(row["dose_mg_per_kg"]), "route": str(row["route"])},
+        _dose_route_text(row["dose_mg_per_kg"], row["route"])))
+    first_dated = sessions.empty or bool(
+        pd.notna(sessions.sort_values("session_number")["session_at"].iloc[0]))
+    number = int(sessions["session_number"].max()) + 1 if not sessions.empty else 1
+    return NextSession(number=number, planned=int(row["planned_sessions"]),
+                       day_from_dates=first_dated, carry=tuple(options))
 
 
 def patient_sessions(ws: Workspace, patient_id: str) -> pd.DataFrame:
@@ -110,11 +143,33 @@ def patient_progress(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Pr
         planned_sessions=int(row["planned_sessions"]), plan=_plan_text(row), sessions=sessions,
         band=band, alerts=session_alerts(patient_id, baseline, sessions),
         status=status,
-        next_session=next_session_defaults(row, sessions))
+        next_session=next_session(row, sessions))
 
 
-def sessions_table(sessions: pd.DataFrame) -> pd.DataFrame:
-    """Sessions with clinical column labels (units in the header) for display."""
+def _carried_text(value: Any) -> str:
+    if not isinstance(value, dict):
+        return "not recorded"
+    if not value:
+        return "none"
+    by_source: dict[str, list[str]] = {}
+    for name, source in value.items():
+        by_source.setdefault(str(source), []).append(feature(name).label.lower())
+    return "; ".join(f"{', '.join(names)} from {src}" for src, names in by_source.items())
+
+
+def _past_plan_text(flag: Any, number: int, planned: int) -> str:
+    known = flag is not None and not (isinstance(flag, float) and flag != flag)
+    if known and bool(flag):
+        return f"yes ({number} of {planned}), confirmed"
+    if not known and is_past_plan(number, planned):
+        return f"yes ({number} of {planned}), not asked when recorded"
+    return ""
+
+
+def sessions_table(sessions: pd.DataFrame, planned: int) -> pd.DataFrame:
+    """Sessions for display: the number, when it took place (clinic time; "date not
+    recorded" when unknown), clinical column labels with units, what was copied from an
+    earlier record and whether it was recorded past the plan."""
     labels = {}
     for spec in SESSION_FIELDS:
         if spec.name in sessions.columns and spec.name != "patient_id":
@@ -122,4 +177,23 @@ def sessions_table(sessions: pd.DataFrame) -> pd.DataFrame:
     table = sessions[list(labels)].copy()
     if "route" in table:
         table["route"] = table["route"].map(feature("route").category_label)
-    return table.rename(columns=labels).reset_index(drop=True)
+    table = table.rename(columns=labels).reset_index(drop=True)
+    zone = clinic_timezone()
+    times = sessions.get("session_at", pd.Series([None] * len(sessions)))
+    table.insert(1, when_column(zone), [clinic_text(t, zone) for t in times])
+    numbers = sessions["session_number"].astype(int).tolist()
+    carried = sessions.get("carried_forward", pd.Series([None] * len(sessions))).tolist()
+    flags = sessions.get("past_plan_confirmed", pd.Series([None] * len(sessions))).tolist()
+    table[CARRIED_COLUMN] = [_carried_text(c) for c in carried]
+    table[PAST_PLAN_COLUMN] = [_past_plan_text(f, n, planned)
+                               for f, n in zip(flags, numbers, strict=True)]
+    return table
+
+
+CARRIED_COLUMN = "Copied from an earlier record"
+PAST_PLAN_COLUMN = "Past the plan"
+
+
+def when_column(zone: Any = None) -> str:
+    """The header of the session-time column, naming the clinic's zone."""
+    return f"Date and time ({zone_label(zone)})"

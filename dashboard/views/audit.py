@@ -5,8 +5,11 @@ Reading, verifying and exporting the trail are themselves audited.
 
 from datetime import datetime, time, timedelta, timezone
 
+import pandas as pd
 import streamlit as st
 
+from base.clock import clinic_text, zone_label
+from base.settings import clinic_timezone
 from dashboard.services.access import audited_download
 from dashboard.widgets import auth, components
 from records import audit
@@ -23,8 +26,9 @@ patient_id = c2.text_input("Patient id", key="al_patient", placeholder="e.g. KAP
 action = c3.selectbox("Action", [ANY, *audit.ACTIONS], key="al_action")
 outcome = c4.selectbox("Outcome", [ANY, "success", "failure", "denied"], key="al_outcome")
 d1, d2, d3 = st.columns(3)
-since = d1.date_input("From (UTC)", value=None, key="al_since")
-until = d2.date_input("Until (UTC, inclusive)", value=None, key="al_until")
+ZONE = clinic_timezone()
+since = d1.date_input(f"From ({zone_label(ZONE)})", value=None, key="al_since")
+until = d2.date_input(f"Until ({zone_label(ZONE)}, inclusive)", value=None, key="al_until")
 limit = d3.number_input("Show at most", min_value=10, max_value=10_000, value=500, step=50,
                         key="al_limit")
 
@@ -32,7 +36,8 @@ limit = d3.number_input("Show at most", min_value=10, max_value=10_000, value=50
 def _day(value: object, shift: int = 0) -> datetime | None:
     if value is None:
         return None
-    return datetime.combine(value, time(), tzinfo=timezone.utc) + timedelta(days=shift)  # type: ignore[arg-type]
+    start = datetime.combine(value, time(), tzinfo=ZONE) + timedelta(days=shift)  # type: ignore[arg-type]
+    return start.astimezone(timezone.utc)
 
 
 filters = audit.AuditFilter(
@@ -42,8 +47,12 @@ filters = audit.AuditFilter(
 with session_factory(ws.engine)() as session:
     table = audit.entries_frame(session, filters, limit=int(limit))
 auth.audit_view("audit_view", AUDIT)
-st.caption(f"{len(table):,} entries shown, newest first (times in UTC). Each entry's hash "
-           "covers its contents and the previous entry's hash.")
+WHEN = f"at ({zone_label(ZONE)})"
+table = table.rename(columns={"at": WHEN})
+table[WHEN] = [clinic_text(pd.Timestamp(at).to_pydatetime(), ZONE) for at in table[WHEN]]
+st.caption(f"{len(table):,} entries shown, newest first (times in {zone_label(ZONE)}; the "
+           "CSV export keeps UTC). Each entry's hash covers its contents and the previous "
+           "entry's hash.")
 st.dataframe(table, hide_index=True, width="stretch", height=420, column_config={
     "prev_hash": st.column_config.TextColumn("previous hash", width="small"),
     "hash": st.column_config.TextColumn(width="small")})

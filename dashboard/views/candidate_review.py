@@ -145,19 +145,20 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
         general = st.empty()
         decision = st.radio("Decision", list(labels), format_func=labels.get, horizontal=True,
                             index=list(labels).index(suggestion), key=f"dec_{patient_id}")
-        clinician = st.text_input("Clinician", key=f"dec_clin_{patient_id}")
-        clinician_slot = st.empty()
+        who = ws.actor  # the signed-in user: the record carries their name and role
+        st.caption(f"Recorded as {components.plain(who.username)} "  # type: ignore[union-attr]
+                   f"({auth.ROLE_LABELS.get(who.role, who.role)}), "  # type: ignore[union-attr]
+                   "the signed-in user.")
         reason = st.text_area("Reason (required when the decision differs from the "
                               "suggestion)", key=f"dec_reason_{patient_id}")
         reason_slot = st.empty()
         if st.form_submit_button("Record decision", type="primary"):
             try:
                 save_decision(ws, patient_id, decision=decision, suggested=suggestion,
-                              clinician=clinician, reason=reason)
+                              reason=reason)
                 st.success(f"Decision recorded: {labels[decision]}.")
             except FormErrors as error:
-                forms.show_errors(error, {"reason": reason_slot, "clinician": clinician_slot},
-                                  general)
+                forms.show_errors(error, {"reason": reason_slot}, general)
     history = decision_history(ws, patient_id)
     if history:
         st.markdown("**Decisions so far** (append-only)")

@@ -6,7 +6,6 @@ import streamlit as st
 from dashboard.services.entry import create_patient, import_csv, load_for_edit, save_patient
 from dashboard.services.form_errors import FormErrors, StaleEditError
 from dashboard.widgets import components, fhir_panel, forms, resources
-from models.schema import defaults
 
 PAGE = "data_entry"  # this page's key in records.policy (and its URL)
 ws = components.start_page(PAGE, "Data entry")
@@ -26,7 +25,9 @@ with add_tab:
         patient_id = c2.text_input("Patient id (optional)", key="add_id",
                                    help="Leave empty for the next free KAP-xxxxx id.")
         id_slot = c2.empty()
-        values, slots = forms.patient_fields(defaults(), "add")
+        st.caption("Every field starts empty: enter each value for this patient. Nothing is "
+                   "assumed, not even \"no\" for a history item.")
+        values, slots = forms.patient_fields({}, "add")
         if st.form_submit_button("Add patient", type="primary"):
             try:
                 new_id = create_patient(ws, {**values, "name": name,

@@ -4,13 +4,15 @@
 import streamlit as st
 
 from dashboard.charts.sessions import bp_chart, phq9_trajectory, side_effects_chart
-from dashboard.services.entry import save_session
-from dashboard.services.form_errors import FormErrors
-from dashboard.services.progress import patient_progress, sessions_table
-from dashboard.widgets import components, forms, report_button, resources
+from dashboard.services.progress import (
+    PAST_PLAN_COLUMN,
+    patient_progress,
+    sessions_table,
+    when_column,
+)
+from dashboard.widgets import components, report_button, resources, session_form
 from dashboard.widgets.durability import render_durability
 from dashboard.widgets.session_correction import render_correction
-from models.schema import SESSION_FIELDS
 
 PAGE = "progress"  # this page's key in records.policy (and its URL)
 ws = components.start_page(PAGE, "Treatment progress")
@@ -31,7 +33,9 @@ st.caption(f"Plan: {progress.plan}")
 report_button.render(ws, cohort, patient_id, key="pr_report")
 attended = len(progress.sessions)
 cols = st.columns(4)
-cols[0].metric("Sessions attended", f"{attended} of {progress.planned_sessions}")
+cols[0].metric("Sessions attended", f"{attended} of {progress.planned_sessions}",
+               delta=f"{progress.past_plan} past the plan" if progress.past_plan else None,
+               delta_color="off", delta_arrow="off")
 cols[1].metric("Baseline PHQ-9", f"{progress.baseline_phq9:g}")
 latest = progress.sessions["phq9"].iloc[-1] if attended else None
 cols[2].metric("Latest PHQ-9", "—" if latest is None else f"{latest:g}",
@@ -55,27 +59,19 @@ if attended:
         st.plotly_chart(bp_chart(progress.sessions), key="pr_bp")
     with right:
         st.plotly_chart(side_effects_chart(progress.sessions), key="pr_side")
-    st.dataframe(sessions_table(progress.sessions), hide_index=True, width="stretch")
+    table = sessions_table(progress.sessions, progress.planned_sessions)
+    if progress.past_plan:
+        st.warning(f"{progress.past_plan} session(s) recorded past the plan of "
+                   f"{progress.planned_sessions}: see \"{PAST_PLAN_COLUMN}\" in the table.",
+                   icon=":material/warning:")
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "Session": st.column_config.NumberColumn(pinned=True, width="small"),
+        when_column(): st.column_config.TextColumn(pinned=True, width="medium")})
 else:
     st.info("No sessions recorded yet.")
 
 render_durability(patient_id, cohort=cohort, model_set=ws.model_set, sessions=progress.sessions)
 
-st.subheader("Record a session")
-defaults = progress.next_session
-fields = [f for f in SESSION_FIELDS if f.name != "patient_id"]
-prefix = f"pr_{patient_id}_{defaults['session_number']}"
-with st.form(f"session_form_{patient_id}"):
-    general = st.empty()
-    values, slots = forms.session_fields(fields, defaults, prefix)
-    notes = st.text_area("Notes (optional)", key=f"{prefix}_notes")
-    if st.form_submit_button("Save session", type="primary"):
-        try:
-            number = save_session(ws, patient_id, {**values, "notes": notes or None})
-        except FormErrors as error:
-            forms.show_errors(error, slots, general)
-        else:
-            st.session_state["pr_flash"] = f"Session {number} saved."
-            st.rerun()
+session_form.render(ws, patient_id, progress.next_session)
 
 render_correction(ws, patient_id, [int(n) for n in progress.sessions["session_number"]])

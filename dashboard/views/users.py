@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
+from base.clock import clinic_text, zone_label
 from dashboard.widgets import auth, components
 from records.db import session_factory
 from records.errors import RecordError
@@ -30,7 +31,8 @@ now = utcnow()
 st.dataframe(pd.DataFrame([{
     "user": u.username, "role": auth.ROLE_LABELS[u.role], "active": u.active,
     "locked": bool(u.locked_until and u.locked_until > now),
-    "last sign-in (UTC)": f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "",
+    f"last sign-in ({zone_label()})": clinic_text(u.last_login_at, with_zone=False,
+                                                 missing=""),
 } for u in accounts]), hide_index=True, width="stretch")
 
 

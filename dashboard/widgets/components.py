@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
+from base.clock import iso_text
 from dashboard.services.access import SignedInWorkspace, with_actor
 from dashboard.services.card import card_summary
 from dashboard.widgets import auth, resources
@@ -93,7 +94,7 @@ def model_card(card: dict, version: str, expanded: bool = False) -> None:
     """The current model card: training data, metrics with CIs, intended use and limits."""
     summary = card_summary(card, version)
     with st.expander(f"Model card · version {summary.version}", expanded=expanded):
-        st.markdown(f"**Created (UTC):** {summary.created}")
+        st.markdown(f"**Created:** {iso_text(summary.created)}")
         st.markdown(f"**Trained on:** {plain(summary.training)}")
         st.markdown("**Held-out performance** (95 % bootstrap confidence intervals)")
         st.dataframe(summary.metrics, hide_index=True, width="stretch")

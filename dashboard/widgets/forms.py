@@ -1,5 +1,9 @@
 """Form widgets built from ``models.schema``: labels, units, allowed ranges and help text.
 
+Every input starts empty unless it shows a value recorded for this patient or session (an
+edit or a correction): no schema default, typical value or previous session's measurement
+is ever put in a field, so what is saved is what someone entered (issue 12).
+
 Number inputs carry no min/max of their own: the validation layer is the single judge of
 what is allowed, and its message appears under the field (a placeholder per field), so the
 form and a CSV import give the same answer for the same value.
@@ -30,32 +34,39 @@ def _label(label: str, unit: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def _number(label: str, value: Any, dtype: str, key: str, help_text: str,
-            nullable: bool = False) -> Any:
-    if value is None and nullable:
-        current = None
-    elif dtype == "int":
-        current = int(round(float(value)))
-    else:
-        current = float(value)
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _number(label: str, value: Any, dtype: str, key: str, help_text: str) -> Any:
+    """A number input that starts empty unless ``value`` is a recorded value."""
+    current = None if _missing(value) else (
+        int(round(float(value))) if dtype == "int" else float(value))
     if dtype == "int":
-        return st.number_input(label, value=current, step=1, key=key, help=help_text)
+        return st.number_input(label, value=current, step=1, key=key, help=help_text,
+                               placeholder="enter")
     return st.number_input(label, value=current, step=0.05, format="%.2f", key=key,
-                           help=help_text)
+                           help=help_text, placeholder="enter")
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
 
 
 def _typed_input(label: str, dtype: str, categories: tuple[str, ...], value: Any, key: str,
-                 help_text: str, format_func: Callable[[str], str],
-                 nullable: bool = False) -> Any:
-    """The widget for one schema type: checkbox, selectbox or number input."""
+                 help_text: str, format_func: Callable[[str], str]) -> Any:
+    """The widget for one schema type: yes/no, a choice or a number, empty (None) unless
+    ``value`` is a recorded value; nothing is pre-selected for the clinician."""
     if dtype == "bool":
-        return st.checkbox(label, value=bool(value), key=key, help=help_text)
+        index = None if _missing(value) else (0 if bool(value) else 1)
+        return st.radio(label, [True, False], index=index, key=key, help=help_text,
+                        horizontal=True, format_func=_yes_no)
     if dtype == "category":
         options = list(categories)
-        index = options.index(value) if value in options else 0
+        index = options.index(value) if value in options else None
         return st.selectbox(label, options, index=index, key=key, help=help_text,
-                            format_func=format_func)
-    return _number(label, value, dtype, key, help_text, nullable=nullable)
+                            format_func=format_func, placeholder="choose")
+    return _number(label, value, dtype, key, help_text)
 
 
 def feature_input(spec: Feature, value: Any, key: str) -> Any:
@@ -77,7 +88,7 @@ def session_input(spec: SessionField, value: Any, key: str) -> Any:
     """One session field, typed by the schema."""
     help_text = f"{spec.help} Allowed: {field_allowed_text(spec)}.".strip()
     return _typed_input(_label(spec.label, spec.unit), spec.dtype, spec.categories, value, key,
-                        help_text, _category_label(spec.name), nullable=spec.nullable)
+                        help_text, _category_label(spec.name))
 
 
 def patient_fields(values: Mapping[str, Any], prefix: str,
@@ -94,7 +105,7 @@ def patient_fields(values: Mapping[str, Any], prefix: str,
         cols = st.columns(columns)
         for i, spec in enumerate(specs):
             with cols[i % columns]:
-                out[spec.name] = feature_input(spec, values.get(spec.name, spec.default),
+                out[spec.name] = feature_input(spec, values.get(spec.name),
                                                f"{prefix}_{spec.name}")
                 slots[spec.name] = st.empty()
     return out, slots

@@ -7,16 +7,35 @@ the meantime the correction is refused with the store's message, and nothing is 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import streamlit as st
 
+from base.clock import to_clinic, zone_label
 from dashboard.services.entry import correct_session, load_session_for_edit
 from dashboard.services.form_errors import FormErrors, StaleEditError
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import components, forms
 from models.schema import SESSION_FIELDS
+from models.session_record import SESSION_TIME
 
 EDITABLE = [f for f in SESSION_FIELDS if f.name not in ("patient_id", "session_number")]
+
+
+def _when(prefix: str, stored: datetime | None) -> tuple[Any, Any, Any]:
+    """Date and time inputs holding the recorded time in clinic time (empty if unknown)."""
+    zone = zone_label()
+    local = None if stored is None else to_clinic(stored)
+    c1, c2, _ = st.columns([1, 1, 2])
+    day = c1.date_input(f"Date ({zone})", value=None if local is None else local.date(),
+                        key=f"{prefix}_date", format="YYYY-MM-DD")
+    at = c2.time_input(f"Time ({zone})", value=None if local is None else local.time(),
+                       key=f"{prefix}_time", step=60)
+    if local is None:
+        st.caption("The date of this session was not recorded; enter it if it is known, or "
+                   "leave both empty.")
+    return day, at, st.empty()
 
 
 def render_correction(ws: Workspace, patient_id: str, numbers: Sequence[int]) -> None:
@@ -32,12 +51,14 @@ def render_correction(ws: Workspace, patient_id: str, numbers: Sequence[int]) ->
         prefix = f"sc_{patient_id}_{number}_{base}"
         with st.form(f"sc_form_{patient_id}_{number}"):
             general = st.empty()
+            day, at, time_slot = _when(prefix, stored.get(SESSION_TIME))
             values, slots = forms.session_fields(EDITABLE, stored, prefix)
+            slots[SESSION_TIME] = time_slot
             notes = st.text_area("Notes", value=stored.get("notes") or "", key=f"{prefix}_notes")
             if st.form_submit_button("Save correction"):
                 try:
                     version = correct_session(ws, patient_id, number,
-                                              {**values, "notes": notes}, base)
+                                              {**values, "notes": notes}, base, day=day, at=at)
                 except StaleEditError as error:
                     general.error("Not saved: someone else saved this session first. "
                                   f"{components.plain(error)}",

@@ -1,0 +1,124 @@
+"""The "Record a session" form (clinical reference §5): every measurement starts empty.
+
+Nothing is pre-filled from the previous session or from typical values: the clinician
+enters this session's values, and saving is refused, under each empty field, until every
+required one is entered. Copying the dose and route is an explicit button, what it copied
+is shown, and what is still unchanged at saving is stored as carried forward. The date and
+time are entered in the clinic's zone (a "now" button fills them on request). A session
+past the planned number needs a ticked confirmation, stored with the record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from base.clock import clinic_now, zone_label
+from dashboard.services.entry import save_session
+from dashboard.services.form_errors import FormErrors
+from dashboard.services.progress import CarryOption, NextSession
+from dashboard.services.workspace import Workspace
+from dashboard.widgets import forms
+from models.schema import SESSION_FIELDS
+from models.session_record import EARLIEST, PAST_PLAN, SESSION_TIME
+
+MEASURED = [f for f in SESSION_FIELDS if f.name not in ("patient_id", "session_number", "day")]
+FLASH_KEY = "pr_flash"
+
+
+def _copy(prefix: str, option: CarryOption) -> None:
+    """Put an option's dose and route in the form and remember what was copied."""
+    for name, value in option.values.items():
+        st.session_state[f"{prefix}_{name}"] = value
+    st.session_state[f"{prefix}_copied"] = {
+        "summary": f"Copied from {option.source}: {option.summary}.",
+        "values": {name: (value, option.source) for name, value in option.values.items()}}
+
+
+def _now(prefix: str) -> None:
+    now = clinic_now()
+    st.session_state[f"{prefix}_date"] = now.date()
+    st.session_state[f"{prefix}_time"] = now.time()
+
+
+def _actions(prefix: str, nxt: NextSession) -> dict[str, tuple[Any, str]]:
+    """The explicit copy and "now" buttons; returns what was copied (field → value, source)."""
+    cols = st.columns(len(nxt.carry) + 1)
+    for col, option in zip(cols, nxt.carry, strict=False):
+        col.button(option.label, key=f"{prefix}_carry_{option.source}", on_click=_copy,
+                   args=(prefix, option), icon=":material/content_copy:")
+    cols[-1].button("Set date and time to now", key=f"{prefix}_now", on_click=_now,
+                    args=(prefix,), icon=":material/schedule:")
+    copied = st.session_state.get(f"{prefix}_copied")
+    if not copied:
+        return {}
+    st.info(f"{copied['summary']} Stored as carried forward unless you change them before "
+            "saving.", icon=":material/content_copy:")
+    return dict(copied["values"])
+
+
+def _when_row(prefix: str, nxt: NextSession) -> tuple[Any, Any, int, Any, dict[str, Any]]:
+    zone = zone_label()
+    c1, c2, c3, c4 = st.columns(4)
+    day = c1.date_input(f"Date ({zone})", value=None, key=f"{prefix}_date",
+                        min_value=EARLIEST.date(), max_value=clinic_now().date(),
+                        format="YYYY-MM-DD", help="The day the session took place.")
+    at = c2.time_input(f"Time ({zone})", value=None, key=f"{prefix}_time", step=60,
+                       help="When dosing started, clinic time.")
+    slots = {SESSION_TIME: c1.empty()}
+    number = c3.number_input("Session", value=nxt.number, step=1, key=f"{prefix}_session_number",
+                             help=f"Session number; {nxt.planned} are planned.")
+    slots["session_number"] = c3.empty()
+    day_index = None
+    if nxt.day_from_dates:
+        c4.caption("Day since the first session: worked out from the dates.")
+    else:
+        day_index = forms.session_input(next(f for f in SESSION_FIELDS if f.name == "day"),
+                                        None, f"{prefix}_day")
+        slots["day"] = c4.empty()
+    return day, at, int(number), day_index, slots
+
+
+def _past_plan(prefix: str, nxt: NextSession) -> tuple[bool, Any]:
+    """The confirmation box, shown when the number is past the plan (or the store said so)."""
+    asked = st.session_state.get(f"{prefix}_ask_past")
+    if not (nxt.past_plan or asked):
+        return False, st.empty()
+    st.warning(asked or f"Session {nxt.number} is past the plan ({nxt.number} of "
+               f"{nxt.planned} planned sessions).", icon=":material/warning:")
+    confirmed = st.checkbox("Record this session past the planned number of sessions",
+                            key=f"{prefix}_past_plan")
+    return bool(confirmed), st.empty()
+
+
+def render(ws: Workspace, patient_id: str, nxt: NextSession) -> None:
+    """The form for the next session of ``patient_id``."""
+    prefix = f"pr_{patient_id}_{nxt.number}"
+    st.subheader("Record a session")
+    st.caption("Every field starts empty: enter this session's values (PCL-5 and notes may "
+               "stay empty). Nothing is copied unless you press a button below.")
+    copied = _actions(prefix, nxt)
+    with st.form(f"session_form_{patient_id}"):
+        general = st.empty()
+        day, at, number, day_index, slots = _when_row(prefix, nxt)
+        values, measured_slots = forms.session_fields(MEASURED, {}, prefix)
+        confirmed, slots[PAST_PLAN] = _past_plan(prefix, nxt)
+        notes = st.text_area("Notes (optional)", key=f"{prefix}_notes")
+        if st.form_submit_button("Save session", type="primary"):
+            values.update(session_number=number, day=day_index, notes=notes or None)
+            try:
+                saved = save_session(ws, patient_id, values, day=day, at=at, copied=copied,
+                                     confirm_past_plan=confirmed)
+            except FormErrors as error:
+                shown = nxt.past_plan or st.session_state.get(f"{prefix}_ask_past")
+                if PAST_PLAN in error.by_field and not shown:
+                    message = error.by_field[PAST_PLAN][0]
+                    st.session_state[f"{prefix}_ask_past"] = message[:1].upper() + message[1:]
+                    st.rerun()  # show the confirmation box; the entered values stay
+                forms.show_errors(error, {**slots, **measured_slots}, general)
+            else:
+                st.session_state.pop(f"{prefix}_copied", None)
+                st.session_state[FLASH_KEY] = f"Session {saved} saved."
+                st.rerun()
+
