@@ -1,11 +1,14 @@
 """Candidate review: search and filters narrow the list, the outcome picker changes the
-explanation, and a decision that departs from the suggestion needs a reason."""
+explanation, a decision that departs from the suggestion needs a reason, and a decision
+carries the signed-in user and role with its time in the clinic's zone (issue 12)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
-from apptest_helpers import plotly_figures, texts
+import pytest
+from apptest_helpers import USERS, plotly_figures, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.workspace import Workspace
@@ -90,7 +93,6 @@ def test_decision_differing_without_reason_is_refused(open_page: Callable[[str],
     suggestion = at.radio(key=f"dec_{pid}").value
     other = next(d for d in ("proceed", "do_not_proceed") if d != suggestion)
     at.radio(key=f"dec_{pid}").set_value(other)
-    at.text_input(key=f"dec_clin_{pid}").set_value("Dr Test")
     at.form_submit_button[0].click().run()
     assert "A reason is required" in texts(at.error)
     with session_factory(workspace.engine)() as session:
@@ -104,3 +106,25 @@ def test_decision_differing_without_reason_is_refused(open_page: Callable[[str],
         (other, suggestion, workspace.version)]
     history = next(d.value for d in at.dataframe if "clinician" in d.value.columns)
     assert list(history["reason"]) == ["Patient preference after discussion"]
+
+
+def test_the_decision_carries_the_signed_in_user_and_role(
+        open_page: Callable[[str], AppTest], workspace: Workspace,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAPCDS_TIMEZONE", "America/New_York")
+    at = _open(open_page, "KAP-00007")
+    pid = at.selectbox(key="cr_patient").value
+    assert not [w for w in at.text_input if str(w.key).startswith("dec_clin")]  # no typed name
+    assert f"Recorded as {USERS['clinician']} (clinician), the signed-in user." in texts(
+        at.caption).replace("\\", "")
+    at.form_submit_button[0].click().run()  # the suggested decision, no reason needed
+    assert "Decision recorded" in texts(at.success)
+    with session_factory(workspace.engine)() as session:
+        stored = decisions_for(session, pid)
+    assert [(d.clinician, d.role) for d in stored] == [(USERS["clinician"], "clinician")]
+    history = next(d.value for d in at.dataframe if "clinician" in d.value.columns)
+    assert list(history["clinician"]) == [USERS["clinician"]]
+    assert list(history["role"]) == ["clinician"]
+    assert "when (America/New_York)" in history.columns and "when (UTC)" not in history.columns
+    local = stored[0].created_at.astimezone(ZoneInfo("America/New_York"))
+    assert history["when (America/New_York)"].iloc[0] == f"{local:%Y-%m-%d %H:%M}"

@@ -1,10 +1,13 @@
-"""Data entry: the schema-built form adds and edits patients, refuses bad values next to
-the field, refuses a stale edit, and imports CSV files all-or-nothing."""
+"""Data entry: the schema-built form starts empty (nothing assumed, issue 12), adds and edits
+patients, refuses empty and bad values next to the field, refuses a stale edit, and imports
+CSV files all-or-nothing."""
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 from apptest_helpers import n_patients, texts
@@ -12,28 +15,76 @@ from streamlit.testing.v1 import AppTest
 
 from base.settings import DATA_SAMPLES_DIR
 from dashboard.services.workspace import Workspace
+from models.schema import FEATURES, defaults
 from records.db import session_factory
 from records.repository import get_patient, update_patient
+
+ADD = "FormSubmitter:add_patient-Add patient"
+
+
+def _enter_patient(at: AppTest, values: dict[str, Any], skip: tuple[str, ...] = ()) -> None:
+    """Enter every schema feature on the Add patient form (but ``skip``), as a clinician."""
+    for spec in FEATURES:
+        if spec.name in skip:
+            continue
+        key, value = f"add_{spec.name}", values[spec.name]
+        if spec.dtype == "bool":
+            at.radio(key=key).set_value(bool(value))
+        elif spec.dtype == "category":
+            at.selectbox(key=key).set_value(value)
+        else:
+            at.number_input(key=key).set_value(value)
+
+
+def test_add_patient_starts_empty(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("data_entry")
+    assert at.text_input(key="add_name").value == ""
+    for spec in FEATURES:
+        kind = {"bool": at.radio, "category": at.selectbox}.get(spec.dtype, at.number_input)
+        assert kind(key=f"add_{spec.name}").value is None, spec.name
+
+
+def test_name_and_age_only_is_refused_next_to_each_empty_field(
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
+    at = open_page("data_entry")
+    before = n_patients(workspace)
+    at.text_input(key="add_name").set_value("Ada Testcase")
+    at.number_input(key="add_age").set_value(51)
+    at.form_submit_button(key=ADD).click().run()
+    assert not at.exception
+    errors = [str(e.value) for e in at.error]
+    assert "Nothing was saved: correct the fields marked below." in errors
+    assert "missing value; expected an integer from 0 to 27 points" in errors  # PHQ-9
+    assert "missing value; expected one of female, male" in errors  # sex
+    assert "missing value; expected true/false (or 1/0, yes/no)" in errors  # e.g. pregnant
+    assert len(errors) == len(FEATURES) - 1 + 1  # one per empty feature, plus the summary
+    assert n_patients(workspace) == before
 
 
 def test_add_patient(open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
     at = open_page("data_entry")
     before = n_patients(workspace)
+    entered = {**defaults(), "age": 51, "phq9_baseline": 21, "pregnant": False}
     at.text_input(key="add_name").set_value("Ada Testcase")
-    at.number_input(key="add_age").set_value(51)
-    at.form_submit_button(key="FormSubmitter:add_patient-Add patient").click().run()
+    _enter_patient(at, entered)
+    at.form_submit_button(key=ADD).click().run()
     assert not at.exception
     assert "added" in texts(at.success)
     assert n_patients(workspace) == before + 1
+    new_id = re.search(r"Patient (\S+) added", texts(at.success)).group(1)  # type: ignore
+    with session_factory(workspace.engine)() as session:
+        patient = get_patient(session, new_id)
+        assert patient is not None
+        assert patient.name == "Ada Testcase"
+        assert patient.features() == entered  # what was entered, nothing else
 
 
 def test_bad_values_are_shown_next_to_their_fields(open_page: Callable[[str], AppTest],
                                                    workspace: Workspace) -> None:
     at = open_page("data_entry")
     before = n_patients(workspace)
-    at.number_input(key="add_dose_mg_per_kg").set_value(3.0)  # route iv allows 0.2–1.0
-    at.number_input(key="add_diastolic_bp").set_value(130)
-    at.form_submit_button(key="FormSubmitter:add_patient-Add patient").click().run()
+    _enter_patient(at, {**defaults(), "dose_mg_per_kg": 3.0, "diastolic_bp": 130})
+    at.form_submit_button(key=ADD).click().run()
     errors = [e.value for e in at.error]
     assert any("outside the limits for route iv" in e for e in errors)
     assert any("diastolic 130 is not below systolic" in e for e in errors)
