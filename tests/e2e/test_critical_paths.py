@@ -7,6 +7,7 @@ import re
 
 import pytest
 from conftest import PASSWORD, USER, screenshot
+from form_helpers import fill_session, pick_patient
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -90,12 +91,10 @@ def test_record_a_session_and_see_the_chart_update(page: Page, server: str) -> N
     _open(page, server, "progress")
     expect(page.get_by_text("Record a session")).to_be_visible()
     _wait_idle(page)
+    pick_patient(page, "KAP-00013")  # 1 of 6 planned sessions attended
     before = _trace_points(page, "PHQ-9 against", "observed PHQ-9")
     assert before >= 1
-    form = page.get_by_test_id("stForm").filter(
-        has=page.get_by_role("button", name="Save session"))  # not the correction form
-    phq9 = form.get_by_label("PHQ-9 (points)", exact=True)
-    phq9.fill("5")
+    fill_session(page, {"PHQ-9 (points)": "5"}, day="20")  # the form starts empty
     page.get_by_role("button", name="Save session").click()
     expect(page.get_by_text(re.compile(r"Session \d+ saved\."))).to_be_visible()
     _wait_idle(page)

@@ -1,0 +1,166 @@
+"""Issue 12 in a real browser at 1280×800: forms start empty and refuse to save next to each
+empty field, a decision carries the signed-in user, a session past the plan asks for
+confirmation. Screenshots of each page go to tests/e2e/screenshots/ (issue12_*.png)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD, SCREENSHOTS, USER
+from form_helpers import (
+    fill_numbers,
+    fill_session,
+    pick_patient,
+    session_form,
+    wait_idle,
+    yes_no,
+)
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.e2e
+expect.set_options(timeout=90_000)
+
+BANNER = "Model trained on synthetic data — decision support, not a decision"
+TITLES = {"candidate_review": "Candidate review", "progress": "Treatment progress",
+          "data_entry": "Data entry"}
+
+
+@pytest.fixture
+def small(browser: Browser) -> Iterator[Page]:
+    """A fresh page at a 1280×800 laptop screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _shot(page: Page, name: str, target: object | None = None) -> Path:
+    """A 1280×800 screenshot with ``target`` (a locator) scrolled into view."""
+    if target is not None:
+        target.scroll_into_view_if_needed()  # type: ignore[attr-defined]
+        page.wait_for_timeout(400)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"issue12_{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def _open(page: Page, server: str, key: str) -> None:
+    page.goto(server)
+    page.get_by_role("textbox", name="Username").fill(USER)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(BANNER)).to_be_visible()
+    page.get_by_role("link", name=TITLES[key]).click()
+    expect(page.get_by_role("heading", name=TITLES[key])).to_be_visible()
+    wait_idle(page)
+
+
+def _store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The e2e server's SQLite store (its one ``kapcds-e2e-home`` temp folder)."""
+    homes = [p for p in tmp_path_factory.getbasetemp().glob("kapcds-e2e-home*")
+             if (p / "streamlit.log").is_file()]
+    assert len(homes) == 1, homes
+    return homes[0] / "kapcds.sqlite3"
+
+
+def _column_of(scope: object, label: str) -> object:
+    """The form column holding the input labelled ``label`` (its error shows there)."""
+    field = scope.get_by_label(label, exact=True)  # type: ignore[attr-defined]
+    return scope.get_by_test_id("stColumn").filter(has=field)  # type: ignore[attr-defined]
+
+
+def test_session_form_starts_empty_and_refuses_to_save(small: Page, server: str) -> None:
+    _open(small, server, "progress")
+    pick_patient(small, "KAP-00005")  # 1 of 10 sessions attended
+    form = session_form(small)
+    for label in ("PHQ-9 (points)", "GAD-7 (points)", "Systolic BP before (mmHg)",
+                  "Heart rate ~40 min (beats/min)", "Dose (mg/kg)"):
+        expect(form.get_by_label(label, exact=True)).to_have_value("")
+    fill_numbers(form, {"Systolic BP ~40 min (mmHg)": "150"})  # only the BP, as in the issue
+    small.get_by_role("button", name="Save session").click()
+    wait_idle(small)
+    expect(form.get_by_text("Nothing was saved: correct the fields marked below.")).to_be_visible()
+    phq9_column = _column_of(form, "PHQ-9 (points)")
+    expect(phq9_column.get_by_text(  # type: ignore[attr-defined]
+        "missing value; expected an integer from 0 to 27 points")).to_be_visible()
+    expect(_column_of(form, "Heart rate before (beats/min)").get_by_text(  # type: ignore
+        "missing value; expected an integer from 30 to 200 beats/min")).to_be_visible()
+    expect(form.get_by_text("Enter the date and time of the session (clinic time).")) \
+        .to_be_visible()
+    expect(small.get_by_text(re.compile(r"Session \d+ saved\."))).to_have_count(0)
+    _shot(small, "progress_form_refused", form.get_by_label("PHQ-9 (points)", exact=True))
+
+
+def test_add_patient_starts_empty_and_refuses(small: Page, server: str) -> None:
+    _open(small, server, "data_entry")
+    form = small.get_by_test_id("stForm").filter(
+        has=small.get_by_role("button", name="Add patient"))
+    for label in ("Age (years)", "Baseline PHQ-9 (points)", "Systolic BP (mmHg)",
+                  "Dose (mg/kg)"):
+        expect(form.get_by_label(label, exact=True)).to_have_value("")
+    _shot(small, "data_entry_empty", form.get_by_label("Age (years)", exact=True))
+    small.get_by_role("textbox", name="Name").fill("Ada Browser")
+    fill_numbers(form, {"Age (years)": "51"})
+    yes_no(form, "Pregnant", "no")
+    small.get_by_role("button", name="Add patient").click()
+    wait_idle(small)
+    expect(form.get_by_text("Nothing was saved: correct the fields marked below.")).to_be_visible()
+    expect(_column_of(form, "Baseline PHQ-9 (points)").get_by_text(  # type: ignore
+        "missing value; expected an integer from 0 to 27 points")).to_be_visible()
+    expect(small.get_by_text(re.compile(r"Patient \S+ added"))).to_have_count(0)
+    _shot(small, "data_entry_refused", form.get_by_label("Baseline PHQ-9 (points)",
+                                                          exact=True))
+
+
+def test_the_decision_carries_the_signed_in_user(
+        small: Page, server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    _open(small, server, "candidate_review")
+    small.get_by_label("Search by patient id or name").fill("KAP-00011")
+    small.keyboard.press("Enter")
+    wait_idle(small)
+    expect(small.get_by_role("textbox", name="Clinician")).to_have_count(0)
+    caption = small.get_by_text(f"Recorded as {USER} (clinician), the signed-in user.")
+    expect(caption).to_be_visible()
+    small.get_by_role("button", name="Record decision").click()
+    expect(small.get_by_text(re.compile(r"^Decision recorded"))).to_be_visible()
+    _shot(small, "candidate_review_decision", caption)
+    with sqlite3.connect(_store(tmp_path_factory)) as conn:
+        rows = conn.execute("SELECT d.clinician, d.role FROM decisions d JOIN patients p "
+                            "ON p.id = d.patient_pk WHERE p.patient_id = 'KAP-00011'").fetchall()
+    assert rows == [(USER, "clinician")]
+
+
+def test_a_session_past_the_plan_asks_for_confirmation(
+        small: Page, server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    _open(small, server, "progress")
+    pick_patient(small, "KAP-00040")  # attended all 10 planned sessions
+    warning = small.get_by_text("Session 11 is past the plan (11 of 10 planned sessions).")
+    expect(warning).to_be_visible()
+    fill_session(small, day="40")
+    small.get_by_role("button", name="Save session").click()
+    wait_idle(small)
+    form = session_form(small)
+    expect(form.get_by_text(re.compile("session 11 is past the plan"))).to_be_visible()
+    _shot(small, "progress_past_plan_refused", warning)
+    form.get_by_text("Record this session past the planned number of sessions").click()
+    small.get_by_role("button", name="Save session").click()
+    expect(small.get_by_text("Session 11 saved.")).to_be_visible()
+    wait_idle(small)
+    expect(small.get_by_text(re.compile(r"1 session\(s\) recorded past the plan of 10"))) \
+        .to_be_visible()
+    _shot(small, "progress_after_past_plan", small.get_by_text("Sessions attended"))
+    _shot(small, "progress_table", small.get_by_test_id("stDataFrame").first)
+    with sqlite3.connect(_store(tmp_path_factory)) as conn:
+        rows = conn.execute(
+            "SELECT s.session_number, s.past_plan_confirmed, s.session_at IS NOT NULL, s.day "
+            "FROM sessions s JOIN patients p ON p.id = s.patient_pk "
+            "WHERE p.patient_id = 'KAP-00040' AND s.session_number = 11").fetchall()
+    assert rows == [(11, 1, 1, 40)]
