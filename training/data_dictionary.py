@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import get_args
 
 from models import schema
+from models.session_record import ALLOWED_TIME, SESSION_TIME
 from models.validation import field_allowed_text
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,13 @@ def render_data_dictionary() -> str:
     out += _table(["name", "label", "type", "unit", "allowed values", "may be empty", "help"], [
         [f"`{s.name}`", s.label, s.dtype, s.unit or "—", field_allowed_text(s),
          _yes(s.nullable), s.help or "—"] for s in schema.SESSION_FIELDS])
+    out += ["", "### When the session took place (optional column `session_at`)", "",
+            f"`{SESSION_TIME}`: {ALLOWED_TIME}; a value without an offset is read in the "
+            "clinic's time zone (`KAPCDS_TIMEZONE`, default the server's zone). A row with an "
+            "empty cell, or a file without the column, is stored with the date **not "
+            "recorded** (shown so), never with an invented one such as the import time. A "
+            "date without a time, a time before 2000 or in the future is refused. Sessions "
+            "recorded on the form always carry the date and time the clinician entered."]
     return "\n".join(out) + "\n"
 
 

@@ -32,11 +32,29 @@ class FormErrors(Exception):
 
     @classmethod
     def from_validation(cls, error: InputValidationError) -> FormErrors:
-        """Every row error of a validation, under its column."""
+        """Every row error of a validation, under its column, in form wording."""
         grouped: dict[str, list[str]] = {}
         for item in error.errors:
-            grouped.setdefault(item.column or GENERAL, []).append(item.message)
+            grouped.setdefault(item.column or GENERAL, []).append(form_wording(item.message))
         return cls(grouped)
+
+
+_MISSING = "missing value; "
+
+
+def form_wording(message: str) -> str:
+    """A validation message as a form shows it under a field ("Required: enter an integer
+    from 0 to 27 points."), since a form has no cells, rows or yes/no codes."""
+    if message.startswith(_MISSING + "expected "):
+        allowed = message[len(_MISSING + "expected "):]
+        if allowed.startswith("true/false"):
+            return "Required: answer yes or no."
+        if allowed.startswith("one of "):
+            return "Required: choose one of the options."
+        return f"Required: enter {allowed}."
+    if message.startswith(_MISSING):
+        return f"Required: {message[len(_MISSING):]}."
+    return message[:1].upper() + message[1:]
 
 
 class StaleEditError(Exception):

@@ -184,13 +184,16 @@ def sessions_table(sessions: pd.DataFrame, planned: int) -> pd.DataFrame:
     numbers = sessions["session_number"].astype(int).tolist()
     carried = sessions.get("carried_forward", pd.Series([None] * len(sessions))).tolist()
     flags = sessions.get("past_plan_confirmed", pd.Series([None] * len(sessions))).tolist()
-    table[CARRIED_COLUMN] = [_carried_text(c) for c in carried]
-    table[PAST_PLAN_COLUMN] = [_past_plan_text(f, n, planned)
-                               for f, n in zip(flags, numbers, strict=True)]
+    table.insert(2, PAST_PLAN_COLUMN, [_past_plan_text(f, n, planned)
+                                       for f, n in zip(flags, numbers, strict=True)])
+    table = table.rename(columns={labels["day"]: "Day"}) if "day" in labels else table
+    after = list(table.columns).index(labels["dose_mg_per_kg"]) + 1 \
+        if "dose_mg_per_kg" in labels else len(table.columns)
+    table.insert(after, CARRIED_COLUMN, [_carried_text(c) for c in carried])
     return table
 
 
-CARRIED_COLUMN = "Copied from an earlier record"
+CARRIED_COLUMN = "Carried forward"
 PAST_PLAN_COLUMN = "Past the plan"
 
 

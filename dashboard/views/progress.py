@@ -66,7 +66,8 @@ if attended:
                    icon=":material/warning:")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Session": st.column_config.NumberColumn(pinned=True, width="small"),
-        when_column(): st.column_config.TextColumn(pinned=True, width="medium")})
+        when_column(): st.column_config.TextColumn(pinned=True, width="medium"),
+        PAST_PLAN_COLUMN: st.column_config.TextColumn(width="medium")})
 else:
     st.info("No sessions recorded yet.")
 

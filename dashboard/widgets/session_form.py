@@ -74,9 +74,10 @@ def _when_row(prefix: str, nxt: NextSession) -> tuple[Any, Any, int, Any, dict[s
     if nxt.day_from_dates:
         c4.caption("Day since the first session: worked out from the dates.")
     else:
-        day_index = forms.session_input(next(f for f in SESSION_FIELDS if f.name == "day"),
-                                        None, f"{prefix}_day")
-        slots["day"] = c4.empty()
+        with c4:
+            day_index = forms.session_input(next(f for f in SESSION_FIELDS if f.name == "day"),
+                                            None, f"{prefix}_day")
+            slots["day"] = st.empty()
     return day, at, int(number), day_index, slots
 
 
@@ -113,8 +114,7 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession) -> None:
             except FormErrors as error:
                 shown = nxt.past_plan or st.session_state.get(f"{prefix}_ask_past")
                 if PAST_PLAN in error.by_field and not shown:
-                    message = error.by_field[PAST_PLAN][0]
-                    st.session_state[f"{prefix}_ask_past"] = message[:1].upper() + message[1:]
+                    st.session_state[f"{prefix}_ask_past"] = error.by_field[PAST_PLAN][0]
                     st.rerun()  # show the confirmation box; the entered values stay
                 forms.show_errors(error, {**slots, **measured_slots}, general)
             else:

@@ -54,9 +54,9 @@ def test_name_and_age_only_is_refused_next_to_each_empty_field(
     assert not at.exception
     errors = [str(e.value) for e in at.error]
     assert "Nothing was saved: correct the fields marked below." in errors
-    assert "missing value; expected an integer from 0 to 27 points" in errors  # PHQ-9
-    assert "missing value; expected one of female, male" in errors  # sex
-    assert "missing value; expected true/false (or 1/0, yes/no)" in errors  # e.g. pregnant
+    assert "Required: enter an integer from 0 to 27 points." in errors  # PHQ-9
+    assert "Required: choose one of the options." in errors  # sex
+    assert "Required: answer yes or no." in errors  # e.g. pregnant
     assert len(errors) == len(FEATURES) - 1 + 1  # one per empty feature, plus the summary
     assert n_patients(workspace) == before
 
@@ -87,8 +87,8 @@ def test_bad_values_are_shown_next_to_their_fields(open_page: Callable[[str], Ap
     at.form_submit_button(key=ADD).click().run()
     errors = [e.value for e in at.error]
     assert any("outside the limits for route iv" in e for e in errors)
-    assert any("diastolic 130 is not below systolic" in e for e in errors)
-    assert any("missing value; expected a name" in e for e in errors)
+    assert any("Diastolic 130 is not below systolic" in e for e in errors)
+    assert any("Required: enter a name." in e for e in errors)
     assert n_patients(workspace) == before
 
 

@@ -87,12 +87,11 @@ def test_form_starts_empty_and_refuses_to_save_naming_each_field(
     _save(at)
     errors = [str(e.value) for e in at.error]
     assert "Nothing was saved: correct the fields marked below." in errors
-    assert "missing value; expected an integer from 0 to 27 points" in errors  # PHQ-9
-    assert "missing value; expected an integer from 30 to 200 beats/min" in errors  # HR
-    assert "missing value; expected true/false (or 1/0, yes/no)" in errors  # yes/no items
+    assert "Required: enter an integer from 0 to 27 points." in errors  # PHQ-9
+    assert "Required: enter an integer from 30 to 200 beats/min." in errors  # HR
+    assert "Required: answer yes or no." in errors  # yes/no items
     assert "Enter the date and time of the session (clinic time)." in errors
-    assert "missing value; expected one of iv, im, intranasal_esketamine, oral_sublingual" \
-        in errors
+    assert "Required: choose one of the options." in errors
     assert len(errors) >= len(REQUIRED_NUMBERS) + len(YES_NO) + 1  # one under each field
     assert n_sessions(workspace, pid) == rows
 
@@ -138,9 +137,9 @@ def test_copying_dose_and_route_is_explicit_and_stored(open_page: Callable[[str]
     # the dose was changed after copying, so only the route is stored as carried forward
     assert stored.carried_forward == {"route": f"session {last.session_number}"}
     table = next(d.value for d in at.dataframe if "PHQ-9 (points)" in d.value.columns)
-    assert table["Copied from an earlier record"].iloc[-1] == \
+    assert table["Carried forward"].iloc[-1] == \
         f"route from session {last.session_number}"
-    assert table["Copied from an earlier record"].iloc[0] == "not recorded"  # seeded session
+    assert table["Carried forward"].iloc[0] == "not recorded"  # seeded session
 
 
 def test_time_is_entered_in_the_clinic_zone_and_shown_in_it(
@@ -182,7 +181,8 @@ def test_a_session_past_the_plan_needs_confirmation_and_is_flagged(
         in texts(at.warning)
     _fill(at, prefix)
     _save(at)
-    assert f"session {rows + 1} is past the plan" in texts(at.error)
+    assert f"Session {rows + 1} is past the plan ({rows + 1} of {rows} planned sessions); " \
+        "confirm" in texts(at.error)
     assert n_sessions(workspace, pid) == rows
     at.checkbox(key=f"{prefix}_past_plan").check()
     _save(at)

@@ -59,6 +59,9 @@ def pick_patient(page: Page, patient_id: str, label: str = "Patient") -> None:
     page.keyboard.type(patient_id)
     page.get_by_role("option", name=re.compile(f"^{re.escape(patient_id)} ")).click()
     wait_idle(page)
+    expect(page.get_by_role("heading", name=re.compile(re.escape(patient_id)))).to_be_visible()
+    page.wait_for_timeout(1000)  # the status widget shows only once a run takes a while
+    wait_idle(page)
 
 
 def fill_session(page: Page, numbers: Mapping[str, str] | None = None,

@@ -19,7 +19,7 @@ from form_helpers import (
     wait_idle,
     yes_no,
 )
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
@@ -58,7 +58,7 @@ def _open(page: Page, server: str, key: str) -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(BANNER)).to_be_visible()
-    page.get_by_role("link", name=TITLES[key]).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=TITLES[key], exact=True).click()
     expect(page.get_by_role("heading", name=TITLES[key])).to_be_visible()
     wait_idle(page)
 
@@ -71,10 +71,11 @@ def _store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return homes[0] / "kapcds.sqlite3"
 
 
-def _column_of(scope: object, label: str) -> object:
-    """The form column holding the input labelled ``label`` (its error shows there)."""
-    field = scope.get_by_label(label, exact=True)  # type: ignore[attr-defined]
-    return scope.get_by_test_id("stColumn").filter(has=field)  # type: ignore[attr-defined]
+def _error_after(scope: Locator, label: str) -> Locator:
+    """The first error message after the input labelled ``label``: the one right under it
+    (each field's message slot follows the field in its column)."""
+    field = scope.get_by_label(label, exact=True)
+    return field.locator("xpath=following::*[@role='alert'][1]")
 
 
 def test_session_form_starts_empty_and_refuses_to_save(small: Page, server: str) -> None:
@@ -83,16 +84,17 @@ def test_session_form_starts_empty_and_refuses_to_save(small: Page, server: str)
     form = session_form(small)
     for label in ("PHQ-9 (points)", "GAD-7 (points)", "Systolic BP before (mmHg)",
                   "Heart rate ~40 min (beats/min)", "Dose (mg/kg)"):
-        expect(form.get_by_label(label, exact=True)).to_have_value("")
+        field = form.get_by_label(label, exact=True)
+        expect(field).to_have_count(1)  # the previous patient's form has gone
+        expect(field).to_have_value("")
     fill_numbers(form, {"Systolic BP ~40 min (mmHg)": "150"})  # only the BP, as in the issue
     small.get_by_role("button", name="Save session").click()
     wait_idle(small)
     expect(form.get_by_text("Nothing was saved: correct the fields marked below.")).to_be_visible()
-    phq9_column = _column_of(form, "PHQ-9 (points)")
-    expect(phq9_column.get_by_text(  # type: ignore[attr-defined]
-        "missing value; expected an integer from 0 to 27 points")).to_be_visible()
-    expect(_column_of(form, "Heart rate before (beats/min)").get_by_text(  # type: ignore
-        "missing value; expected an integer from 30 to 200 beats/min")).to_be_visible()
+    expect(_error_after(form, "PHQ-9 (points)")).to_contain_text(
+        "Required: enter an integer from 0 to 27 points.")
+    expect(_error_after(form, "Heart rate before (beats/min)")).to_contain_text(
+        "Required: enter an integer from 30 to 200 beats/min.")
     expect(form.get_by_text("Enter the date and time of the session (clinic time).")) \
         .to_be_visible()
     expect(small.get_by_text(re.compile(r"Session \d+ saved\."))).to_have_count(0)
@@ -103,18 +105,18 @@ def test_add_patient_starts_empty_and_refuses(small: Page, server: str) -> None:
     _open(small, server, "data_entry")
     form = small.get_by_test_id("stForm").filter(
         has=small.get_by_role("button", name="Add patient"))
-    for label in ("Age (years)", "Baseline PHQ-9 (points)", "Systolic BP (mmHg)",
+    for label in ("Age (years)", "Baseline PHQ-9 (points)", "Screening systolic BP (mmHg)",
                   "Dose (mg/kg)"):
         expect(form.get_by_label(label, exact=True)).to_have_value("")
     _shot(small, "data_entry_empty", form.get_by_label("Age (years)", exact=True))
     small.get_by_role("textbox", name="Name").fill("Ada Browser")
     fill_numbers(form, {"Age (years)": "51"})
-    yes_no(form, "Pregnant", "no")
+    yes_no(form, "Pregnancy", "no")
     small.get_by_role("button", name="Add patient").click()
     wait_idle(small)
     expect(form.get_by_text("Nothing was saved: correct the fields marked below.")).to_be_visible()
-    expect(_column_of(form, "Baseline PHQ-9 (points)").get_by_text(  # type: ignore
-        "missing value; expected an integer from 0 to 27 points")).to_be_visible()
+    expect(_error_after(form, "Baseline PHQ-9 (points)")).to_contain_text(
+        "Required: enter an integer from 0 to 27 points.")
     expect(small.get_by_text(re.compile(r"Patient \S+ added"))).to_have_count(0)
     _shot(small, "data_entry_refused", form.get_by_label("Baseline PHQ-9 (points)",
                                                           exact=True))
@@ -148,7 +150,7 @@ def test_a_session_past_the_plan_asks_for_confirmation(
     small.get_by_role("button", name="Save session").click()
     wait_idle(small)
     form = session_form(small)
-    expect(form.get_by_text(re.compile("session 11 is past the plan"))).to_be_visible()
+    expect(form.get_by_text(re.compile("^Session 11 is past the plan .*; confirm"))).to_be_visible()
     _shot(small, "progress_past_plan_refused", warning)
     form.get_by_text("Record this session past the planned number of sessions").click()
     small.get_by_role("button", name="Save session").click()
