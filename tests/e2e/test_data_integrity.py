@@ -131,8 +131,12 @@ def test_the_decision_carries_the_signed_in_user(
     expect(small.get_by_role("textbox", name="Clinician")).to_have_count(0)
     caption = small.get_by_text(f"Recorded as {USER} (clinician), the signed-in user.")
     expect(caption).to_be_visible()
+    expect(small.get_by_text("Largest effects on response")).to_be_visible()  # page drawn
+    small.wait_for_timeout(1500)
+    wait_idle(small)
     small.get_by_role("button", name="Record decision").click()
     expect(small.get_by_text(re.compile(r"^Decision recorded"))).to_be_visible()
+    wait_idle(small)
     _shot(small, "candidate_review_decision", caption)
     with sqlite3.connect(_store(tmp_path_factory)) as conn:
         rows = conn.execute("SELECT d.clinician, d.role FROM decisions d JOIN patients p "
