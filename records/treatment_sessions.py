@@ -129,7 +129,8 @@ def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> T
     source = f"session of patient {patient_id}"
     row, moment = _checked(session, patient, _with_day(session, patient, data), source)
     number, planned = int(row["session_number"]), int(patient.planned_sessions)
-    past = is_past_plan(number, planned)
+    plan_known = "planned_sessions" not in (patient.data_gaps or [])  # else a placeholder
+    past = plan_known and is_past_plan(number, planned)
     if past and data.get(PAST_PLAN) is not True:
         raise InputValidationError([RowError(_ROW, PAST_PLAN,
                                              past_plan_message(number, planned))], source)
@@ -138,7 +139,8 @@ def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> T
     if taken is not None:
         raise DuplicateRecordError(f"patient {patient_id} already has session {number}")
     record = TreatmentSession(patient=patient, **row, session_at=moment,
-                              carried_forward=_carried(data), past_plan_confirmed=past,
+                              carried_forward=_carried(data),
+                              past_plan_confirmed=past if plan_known else None,
                               **{k: _text(data.get(k)) for k in SESSION_EXTRAS})
     session.add(record)
     session.flush()

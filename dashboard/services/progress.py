@@ -41,10 +41,15 @@ class Progress:
 
     @property
     def past_plan(self) -> int:
-        """How many recorded sessions lie beyond the planned number."""
-        if self.sessions.empty:
+        """How many recorded sessions lie beyond the planned number (0 if it is unknown)."""
+        if self.sessions.empty or self.planned is None:
             return 0
-        return int((self.sessions["session_number"] > self.planned_sessions).sum())
+        return int((self.sessions["session_number"] > self.planned).sum())
+
+    @property
+    def planned(self) -> int | None:
+        """The planned number of sessions, or None when it is a gap (not recorded)."""
+        return None if self.next_session is None else self.next_session.planned
 
 
 def _plan_text(row: pd.Series) -> str:
@@ -82,13 +87,13 @@ class NextSession:
     """
 
     number: int
-    planned: int
+    planned: int | None  # None: the planned number of sessions is not recorded (a gap)
     day_from_dates: bool
     carry: tuple[CarryOption, ...] = ()
 
     @property
     def past_plan(self) -> bool:
-        return is_past_plan(self.number, self.planned)
+        return self.planned is not None and is_past_plan(self.number, self.planned)
 
 
 def _dose_route_text(dose: Any, route: Any) -> str:
@@ -107,15 +112,18 @@ def next_session(row: pd.Series, sessions: pd.DataFrame) -> NextSession:
             "Use last session's dose and route", source,
             {"dose_mg_per_kg": float(last["dose_mg_per_kg"]), "route": str(last["route"])},
             _dose_route_text(last["dose_mg_per_kg"], last["route"])))
-    options.append(CarryOption(
-        "Use the planned dose and route", "plan",
-        {"dose_mg_per_kg": float(row["dose_mg_per_kg"]), "route": str(row["route"])},
-        _dose_route_text(row["dose_mg_per_kg"], row["route"])))
+    gaps = set(row.get(GAPS, []) or [])
+    if not gaps & {"dose_mg_per_kg", "route"}:  # never offer to copy a placeholder
+        options.append(CarryOption(
+            "Use the planned dose and route", "plan",
+            {"dose_mg_per_kg": float(row["dose_mg_per_kg"]), "route": str(row["route"])},
+            _dose_route_text(row["dose_mg_per_kg"], row["route"])))
     first_dated = sessions.empty or bool(
         pd.notna(sessions.sort_values("session_number")["session_at"].iloc[0]))
     number = int(sessions["session_number"].max()) + 1 if not sessions.empty else 1
-    return NextSession(number=number, planned=int(row["planned_sessions"]),
-                       day_from_dates=first_dated, carry=tuple(options))
+    planned = None if "planned_sessions" in gaps else int(row["planned_sessions"])
+    return NextSession(number=number, planned=planned, day_from_dates=first_dated,
+                       carry=tuple(options))
 
 
 def patient_sessions(ws: Workspace, patient_id: str) -> pd.DataFrame:
@@ -157,16 +165,16 @@ def _carried_text(value: Any) -> str:
     return "; ".join(f"{', '.join(names)} from {src}" for src, names in by_source.items())
 
 
-def _past_plan_text(flag: Any, number: int, planned: int) -> str:
+def _past_plan_text(flag: Any, number: int, planned: int | None) -> str:
     known = flag is not None and not (isinstance(flag, float) and flag != flag)
     if known and bool(flag):
         return f"yes ({number} of {planned}), confirmed"
-    if not known and is_past_plan(number, planned):
+    if not known and planned is not None and is_past_plan(number, planned):
         return f"yes ({number} of {planned}), not asked when recorded"
     return ""
 
 
-def sessions_table(sessions: pd.DataFrame, planned: int) -> pd.DataFrame:
+def sessions_table(sessions: pd.DataFrame, planned: int | None) -> pd.DataFrame:
     """Sessions for display: the number, when it took place (clinic time; "date not
     recorded" when unknown), clinical column labels with units, what was copied from an
     earlier record and whether it was recorded past the plan."""

@@ -33,7 +33,8 @@ st.caption(f"Plan: {progress.plan}")
 report_button.render(ws, cohort, patient_id, key="pr_report")
 attended = len(progress.sessions)
 cols = st.columns(4)
-cols[0].metric("Sessions attended", f"{attended} of {progress.planned_sessions}",
+cols[0].metric("Sessions attended", f"{attended} of {progress.planned}" if progress.planned
+               is not None else f"{attended} (planned number not recorded)",
                delta=f"{progress.past_plan} past the plan" if progress.past_plan else None,
                delta_color="off", delta_arrow="off")
 cols[1].metric("Baseline PHQ-9", f"{progress.baseline_phq9:g}")
@@ -59,10 +60,10 @@ if attended:
         st.plotly_chart(bp_chart(progress.sessions), key="pr_bp")
     with right:
         st.plotly_chart(side_effects_chart(progress.sessions), key="pr_side")
-    table = sessions_table(progress.sessions, progress.planned_sessions)
+    table = sessions_table(progress.sessions, progress.planned)
     if progress.past_plan:
         st.warning(f"{progress.past_plan} session(s) recorded past the plan of "
-                   f"{progress.planned_sessions}: see \"{PAST_PLAN_COLUMN}\" in the table.",
+                   f"{progress.planned}: see \"{PAST_PLAN_COLUMN}\" in the table.",
                    icon=":material/warning:")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Session": st.column_config.NumberColumn(pinned=True, width="small"),

@@ -68,7 +68,9 @@ def _when_row(prefix: str, nxt: NextSession) -> tuple[Any, Any, int, Any, dict[s
                        help="When dosing started, clinic time.")
     slots = {SESSION_TIME: c1.empty()}
     number = c3.number_input("Session", value=nxt.number, step=1, key=f"{prefix}_session_number",
-                             help=f"Session number; {nxt.planned} are planned.")
+                             help="Session number; " + (f"{nxt.planned} are planned."
+                                                        if nxt.planned is not None else
+                                                        "the planned number is not recorded."))
     slots["session_number"] = c3.empty()
     day_index = None
     if nxt.day_from_dates:

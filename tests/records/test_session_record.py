@@ -151,3 +151,13 @@ def test_a_decision_stores_the_role(db: Session, patient: str) -> None:
     with pytest.raises(ValueError, match="role must be one of"):
         repo.record_decision(db, patient, decision="proceed", suggested="proceed",
                              clinician="dr_lee", role="nurse")
+
+
+def test_past_the_plan_is_not_asked_when_the_plan_is_a_gap(db: Session, make_patient: Row,
+                                                           make_session: Row) -> None:
+    repo.add_patient(db, make_patient(2, planned_sessions=None), gaps=["planned_sessions"])
+    for number in (1, 2, 3, 4, 5, 6, 7):  # past the placeholder (6): nothing to confirm
+        repo.add_session(db, "KAP-00002", make_session("KAP-00002", number))
+    db.commit()
+    flags = {s.past_plan_confirmed for s in repo.sessions_for(db, "KAP-00002")}
+    assert flags == {None}  # the plan is unknown, so "past the plan" was not asked
