@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
@@ -43,6 +44,11 @@ def n_patients(ws: Workspace) -> int:
 def n_sessions(ws: Workspace, patient_id: str) -> int:
     with session_factory(ws.engine)() as session:
         return len(sessions_frame(session, patient_id))
+
+
+def as_read(markdown: object) -> str:
+    """Markdown source as a reader sees it: ``plain()``'s escapes removed."""
+    return re.sub(r"\\(.)", r"\1", str(markdown)).replace("\u200b", "")
 
 
 def texts(elements: Any) -> str:

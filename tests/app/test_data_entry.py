@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from apptest_helpers import n_patients, texts
+from apptest_helpers import as_read, n_patients, texts
 from streamlit.testing.v1 import AppTest
 
 from base.settings import DATA_SAMPLES_DIR
@@ -52,7 +52,7 @@ def test_name_and_age_only_is_refused_next_to_each_empty_field(
     at.number_input(key="add_age").set_value(51)
     at.form_submit_button(key=ADD).click().run()
     assert not at.exception
-    errors = [str(e.value) for e in at.error]
+    errors = [as_read(e.value) for e in at.error]
     assert "Nothing was saved: correct the fields marked below." in errors
     assert "Required: enter an integer from 0 to 27 points." in errors  # PHQ-9
     assert "Required: choose one of the options." in errors  # sex
@@ -85,7 +85,7 @@ def test_bad_values_are_shown_next_to_their_fields(open_page: Callable[[str], Ap
     before = n_patients(workspace)
     _enter_patient(at, {**defaults(), "dose_mg_per_kg": 3.0, "diastolic_bp": 130})
     at.form_submit_button(key=ADD).click().run()
-    errors = [e.value for e in at.error]
+    errors = [as_read(e.value) for e in at.error]
     assert any("outside the limits for route iv" in e for e in errors)
     assert any("Diastolic 130 is not below systolic" in e for e in errors)
     assert any("Required: enter a name." in e for e in errors)

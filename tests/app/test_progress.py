@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from apptest_helpers import n_sessions, plotly_figures, texts, trace
+from apptest_helpers import as_read, n_sessions, plotly_figures, texts, trace
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.workspace import Workspace
@@ -85,7 +85,7 @@ def test_form_starts_empty_and_refuses_to_save_naming_each_field(
     rows = n_sessions(workspace, pid)
     at.number_input(key=f"{prefix}_sbp_post").set_value(150)  # only the BP, as in the issue
     _save(at)
-    errors = [str(e.value) for e in at.error]
+    errors = [as_read(e.value) for e in at.error]
     assert "Nothing was saved: correct the fields marked below." in errors
     assert "Required: enter an integer from 0 to 27 points." in errors  # PHQ-9
     assert "Required: enter an integer from 30 to 200 beats/min." in errors  # HR
@@ -182,7 +182,7 @@ def test_a_session_past_the_plan_needs_confirmation_and_is_flagged(
     _fill(at, prefix)
     _save(at)
     assert f"Session {rows + 1} is past the plan ({rows + 1} of {rows} planned sessions); " \
-        "confirm" in texts(at.error)
+        "confirm" in as_read(texts(at.error))
     assert n_sessions(workspace, pid) == rows
     at.checkbox(key=f"{prefix}_past_plan").check()
     _save(at)
