@@ -168,9 +168,9 @@ def _carried_text(value: Any) -> str:
 def _past_plan_text(flag: Any, number: int, planned: int | None) -> str:
     known = flag is not None and not (isinstance(flag, float) and flag != flag)
     if known and bool(flag):
-        return f"yes ({number} of {planned}), confirmed"
+        return f"{number} of {planned}, confirmed"
     if not known and planned is not None and is_past_plan(number, planned):
-        return f"yes ({number} of {planned}), not asked when recorded"
+        return f"{number} of {planned}, not asked"
     return ""
 
 
@@ -195,6 +195,8 @@ def sessions_table(sessions: pd.DataFrame, planned: int | None) -> pd.DataFrame:
     table.insert(2, PAST_PLAN_COLUMN, [_past_plan_text(f, n, planned)
                                        for f, n in zip(flags, numbers, strict=True)])
     table = table.rename(columns={labels["day"]: "Day"}) if "day" in labels else table
+    if "phq9" in labels:  # the key measurement right after when and the plan
+        table.insert(3, labels["phq9"], table.pop(labels["phq9"]))
     after = list(table.columns).index(labels["dose_mg_per_kg"]) + 1 \
         if "dose_mg_per_kg" in labels else len(table.columns)
     table.insert(after, CARRIED_COLUMN, [_carried_text(c) for c in carried])

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.charts.sessions import bp_chart, phq9_trajectory, side_effects_chart
 from dashboard.services.progress import (
+    CARRIED_COLUMN,
     PAST_PLAN_COLUMN,
     patient_progress,
     sessions_table,
@@ -67,8 +68,9 @@ if attended:
                    icon=":material/warning:")
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Session": st.column_config.NumberColumn(pinned=True, width="small"),
-        when_column(): st.column_config.TextColumn(pinned=True, width="medium"),
-        PAST_PLAN_COLUMN: st.column_config.TextColumn(width="medium")})
+        when_column(): st.column_config.TextColumn(pinned=True, width=150),
+        PAST_PLAN_COLUMN: st.column_config.TextColumn(width=140),
+        CARRIED_COLUMN: st.column_config.TextColumn(width=170)})
 else:
     st.info("No sessions recorded yet.")
 

@@ -193,7 +193,7 @@ def test_a_session_past_the_plan_needs_confirmation_and_is_flagged(
     assert metric.value == f"{rows + 1} of {rows}"
     assert "1 session(s) recorded past the plan" in texts(at.warning)
     table = next(d.value for d in at.dataframe if "PHQ-9 (points)" in d.value.columns)
-    assert table["Past the plan"].iloc[-1] == f"yes ({rows + 1} of {rows}), confirmed"
+    assert table["Past the plan"].iloc[-1] == f"{rows + 1} of {rows}, confirmed"
 
 
 def test_bad_session_value_shows_error_and_saves_nothing(open_page: Callable[[str], AppTest],

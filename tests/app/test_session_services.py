@@ -45,11 +45,11 @@ def test_sessions_table_says_what_is_not_recorded() -> None:
                       past_plan_confirmed=[None] * 6 + [True])
     table = sessions_table(frame, 6)
     when = next(c for c in table.columns if c.startswith("Date and time ("))
-    assert list(table.columns[:3]) == ["Session", when, "Past the plan"]
+    assert list(table.columns[:4]) == ["Session", when, "Past the plan", "PHQ-9 (points)"]
     assert table[when].iloc[0] == "date not recorded"
     assert table["Carried forward"].tolist()[-3:] == ["not recorded", "none",
                                                       "route from session 5"]
-    assert table["Past the plan"].iloc[-1] == "yes (7 of 6), confirmed"
+    assert table["Past the plan"].iloc[-1] == "7 of 6, confirmed"
 
 
 def test_form_wording_names_what_to_enter() -> None:

@@ -87,6 +87,9 @@ def test_session_form_starts_empty_and_refuses_to_save(small: Page, server: str)
         field = form.get_by_label(label, exact=True)
         expect(field).to_have_count(1)  # the previous patient's form has gone
         expect(field).to_have_value("")
+    _shot(small, "progress_form_empty", small.get_by_role("button", name="Save session"))
+    _shot(small, "progress_form_top", small.get_by_role("button",
+                                                         name="Set date and time to now"))
     fill_numbers(form, {"Systolic BP ~40 min (mmHg)": "150"})  # only the BP, as in the issue
     small.get_by_role("button", name="Save session").click()
     wait_idle(small)
