@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
+from models.quality_gate import card_section
 from models.schema import schema_hash
 
 INTENDED_USE = (
@@ -56,8 +57,14 @@ def package_versions() -> dict[str, str]:
 
 def build_card(report: dict[str, Any], train_summary: dict[str, Any],
                training_seconds: float, data: dict[str, Any] | None = None,
-               created_utc: str | None = None) -> dict[str, Any]:
-    """Assemble the card from the test-split report and the training summary."""
+               created_utc: str | None = None, trained_by: str | None = None
+               ) -> dict[str, Any]:
+    """Assemble the card from the test-split report and the training summary.
+
+    ``quality_gate`` records the per-outcome gate (``models.quality_gate``) as it stood at
+    training time: the threshold and each outcome's verdict. ``trained_by`` is who started
+    the training (the signed-in user in the model lab, the OS user for the CLI).
+    """
     outcomes = report.get("outcomes", {})
     metrics = {name: {key: entry[key] for key in ("n", "prevalence", "auc", "pr_auc", "brier",
                                                   "calibration_intercept",
@@ -66,6 +73,7 @@ def build_card(report: dict[str, Any], train_summary: dict[str, Any],
     return {
         "title": "KAP-CDS outcome models",
         "created_utc": created_utc or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trained_by": trained_by or "unknown",
         "intended_use": INTENDED_USE,
         "out_of_scope": list(OUT_OF_SCOPE),
         "training_data": {"description": "Synthetic KAP cohort from training.generate (a "
@@ -78,6 +86,7 @@ def build_card(report: dict[str, Any], train_summary: dict[str, Any],
                    "outcomes": train_summary.get("outcomes", {}),
                    "params": train_summary.get("params", {})},
         "metrics": metrics,
+        "quality_gate": card_section(metrics),
         "subgroups": {name: entry.get("subgroups", []) for name, entry in outcomes.items()},
         "evaluation": {"split": "held-out test patients", "n_bootstrap":
                        report.get("n_bootstrap")},
