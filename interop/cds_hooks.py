@@ -4,8 +4,10 @@ Cards (CDS Hooks 2.0 card shape): the eligibility screen with its reasons; the p
 benefit and the side-effect risks of the registry's current model, each saying the model
 version and that it is a synthetic-data model giving decision support, not a decision; the
 inputs that are missing when the screen or the models cannot run (never filled in); and a
-link card to the dashboard. ``gate`` filters the outcomes shown (the per-outcome quality
-gate plugs in here). FHIR text is never copied into a card: cards hold our own labels,
+link card to the dashboard. ``gate`` chooses the outcomes whose numbers are shown; the
+service passes the per-outcome quality gate of the model card (``models.quality_gate``), and
+an outcome it holds back is named in the card's detail as not ranking patients reliably,
+with no number. FHIR text is never copied into a card: cards hold our own labels,
 numbers and the patient id (a validated FHIR id).
 """
 
@@ -24,6 +26,7 @@ import pandas as pd
 from models import schema
 from models.eligibility import REQUIRED_INPUTS as SCREEN_INPUTS
 from models.eligibility import EligibilityResult, screen
+from models.quality_gate import UNRELIABLE
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +90,11 @@ class PatientData:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """The registry's current model set and its version id."""
+    """The registry's current model set, its version id and its model card."""
 
     model_set: Any
     version: str
+    card: Mapping[str, Any] | None = None
 
 
 def _labels(names: list[str]) -> str:
@@ -159,12 +163,16 @@ def prediction_cards(data: PatientData, model: ModelInfo | None,
     cards = []
     for kind, title in (("benefit", "Predicted benefit"), ("risk", "Side-effect risks")):
         names = [o for o in shown if schema.outcome(o).kind == kind]
-        if not names:
+        held = [o for o in model.model_set.outcomes
+                if o not in shown and schema.outcome(o).kind == kind]
+        if not names and not held:
             continue
         parts = [f"{schema.outcome(o).short or schema.outcome(o).label} {probs[o]:.0%}"
-                 for o in names]
-        detail = "\n".join(f"- **{schema.outcome(o).label}**: {probs[o]:.0%} — "
-                           f"{schema.outcome(o).definition}" for o in names)
+                 for o in names] or ["not shown"]
+        lines = [f"- **{schema.outcome(o).label}**: {probs[o]:.0%} — "
+                 f"{schema.outcome(o).definition}" for o in names]
+        lines += [f"- **{schema.outcome(o).label}**: not shown — {UNRELIABLE}." for o in held]
+        detail = "\n".join(lines)
         if data.from_store:
             detail += f"\n\nValues from the KAP-CDS record: {_labels(data.from_store)}."
         cards.append(card(f"{title}: " + ", ".join(parts), detail, "info", model.version))

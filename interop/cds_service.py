@@ -31,10 +31,10 @@ from interop.cds_hooks import (
     build_cards,
     discovery,
     prefetch_resources,
-    show_every_outcome,
 )
 from interop.cds_settings import CdsSettings
 from models import schema
+from models.quality_gate import gate_for
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ class _Models:
             return None
         with self._lock:
             if self._info is None or self._info.version != version:
-                model_set, _ = registry.load(version)
-                self._info = ModelInfo(model_set, version)
+                model_set, card = registry.load(version)
+                self._info = ModelInfo(model_set, version, card)
             return self._info
 
 
@@ -142,7 +142,7 @@ class _PatientView:
     """The ``patient-view`` call from token to cards (runs in a worker thread)."""
 
     def __init__(self, settings: CdsSettings, registry_dir: Path | None,
-                 engine: Engine | None, gate: Gate) -> None:
+                 engine: Engine | None, gate: Gate | None) -> None:
         self.settings, self.engine, self.gate = settings, engine, gate
         self.models, self.keys, self.replay = _Models(registry_dir), KeyResolver(), ReplayGuard()
         self.audience = f"{settings.base_url}/cds-services/{SERVICE_ID}"
@@ -164,8 +164,9 @@ class _PatientView:
             resources = _resources(body, self.settings.issuers[caller.iss], patient_id,
                                    self.settings)
             data = patient_data(resources, patient_id, self.engine)
-            cards = build_cards(data, self.models.current(), self.settings.dashboard_url,
-                                self.gate)
+            model = self.models.current()
+            cards = build_cards(data, model, self.settings.dashboard_url,
+                                self.gate or gate_for(model.card if model else None))
         except (BadHookRequest, FetchError, ValueError) as exc:  # JSONDecodeError included
             status = 412 if isinstance(exc, FetchError) else 400
             _audit(self.engine, caller, "prediction_view", IDENTIFIED, outcome="failure",
@@ -179,9 +180,10 @@ class _PatientView:
 
 
 def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engine | None,
-               gate: Gate = show_every_outcome) -> FastAPI:
+               gate: Gate | None = None) -> FastAPI:
     """The service; ``engine`` is the store (audit trail and stored patients), ``gate``
-    chooses the outcomes shown."""
+    chooses the outcomes shown (default: the current model card's quality gate,
+    ``models.quality_gate``; ``show_every_outcome`` turns it off)."""
     app = FastAPI(title="KAP-CDS CDS Hooks service", docs_url=None, redoc_url=None,
                   openapi_url=None)
     handler = _PatientView(settings, registry_dir, engine, gate)

@@ -64,6 +64,7 @@ class PredictionLine:
     uncertainty: str = ""
     observed: tuple[float, float, float] | None = None  # rate, lo, hi in similar patients
     auc: str = ""
+    reliable: bool = True  # False: fails the quality gate, printed greyed with no number
 
 
 @dataclass
@@ -81,6 +82,7 @@ class ReportContext:
     explanation_outcome: str = ""
     explanation_sentences: list[str] = field(default_factory=list)
     explanation_effects: list[tuple[str, float]] = field(default_factory=list)
+    explanation_withheld: str = ""  # why the explanation is not printed (quality gate)
     phq9: list[tuple[int, float]] = field(default_factory=list)
     band: list[tuple[int, float, float, float]] | None = None
     baseline_phq9: float | None = None
@@ -112,6 +114,8 @@ def _styles() -> dict[str, ParagraphStyle]:
                                 textColor=colors.HexColor("#444444")),
         "bullet": ParagraphStyle("bullet", parent=body, leftIndent=10, bulletIndent=2),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8, leading=10),
+        "greyed": ParagraphStyle("greyed", parent=body, fontSize=8, leading=10,
+                                 textColor=colors.HexColor("#8a8a8a")),
     }
 
 
@@ -171,14 +175,17 @@ def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowa
     rows = [[_p(h, s["cell"]) for h in ("Outcome", "Predicted",
                                         "How such predictions turned out (held-out patients)",
                                         "ROC AUC (95 % CI)")]]
-    rows += [[_p(p.label, s["cell"]), _p(f"{p.probability:.0%}", s["cell"]),
-              _p(p.uncertainty or "not available", s["cell"]), _p(p.auc or "n/a", s["cell"])]
-             for p in ctx.predictions]
+    for p in ctx.predictions:  # a gated outcome: greyed, no number (models.quality_gate)
+        cell = s["cell"] if p.reliable else s["greyed"]
+        rows.append([_p(p.label, cell), _p(f"{p.probability:.0%}" if p.reliable else "—", cell),
+                     _p(p.uncertainty or "not available", cell), _p(p.auc or "n/a", cell)])
     out.append(_table(rows, [WIDTH * w for w in (.21, .12, .47, .2)]))
+    shown = [p for p in ctx.predictions if p.reliable]
+    if not shown:
+        return out
     chart = _image(report_charts.predictions_chart(
-        [p.label for p in ctx.predictions], [p.kind for p in ctx.predictions],
-        [p.probability for p in ctx.predictions], [p.observed for p in ctx.predictions]),
-        WIDTH * 0.85)
+        [p.label for p in shown], [p.kind for p in shown],
+        [p.probability for p in shown], [p.observed for p in shown]), WIDTH * 0.85)
     out.append(KeepTogether([chart, _p(
         "The uncertainty shown is not a per-patient confidence interval: it is what happened "
         "to held-out test patients whose predictions were similar.", s["small"])]))
@@ -186,6 +193,9 @@ def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowa
 
 
 def _explanation(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+    if ctx.explanation_withheld:
+        return [_p(f"Why: {ctx.explanation_outcome}", s["h2"]),
+                _p(ctx.explanation_withheld, s["greyed"])]
     if not ctx.explanation_sentences and not ctx.explanation_effects:
         return []
     out: list[Flowable] = [_p(f"Why: {ctx.explanation_outcome}", s["h2"])]

@@ -20,6 +20,7 @@ from models import schema
 from models.eligibility import EligibilityResult, screen
 from models.explain import describe, explain_patient, sentences
 from models.modelset import ModelSet
+from models.quality_gate import UNRELIABLE, gate_table, outcome_quality
 from models.risk_wording import outcome_risk
 from models.session_alerts import response_status, session_alerts
 
@@ -54,6 +55,12 @@ def card_lines(card: Mapping[str, Any], version: str) -> list[str]:
             aucs.append(f"{spec.label} {auc['value']:.2f}")
     if aucs:
         lines.append("Held-out ROC AUC: " + "; ".join(aucs) + ".")
+    verdicts = gate_table(card, [o.name for o in schema.OUTCOMES])
+    greyed = [schema.outcome(n).label for n, q in verdicts.items() if not q.reliable]
+    threshold = next(iter(verdicts.values())).threshold
+    lines.append(f"Quality gate (lower 95 % bound of the held-out AUC at least {threshold:.2f}): "
+                 + (f"not shown — {', '.join(greyed)} ({UNRELIABLE})." if greyed
+                    else "every outcome passes."))
     lines += [f"Limit: {item}" for item in card.get("limits", [])]
     return lines
 
@@ -68,8 +75,8 @@ def _predictions(model_set: ModelSet, card: Mapping[str, Any],
         risk = outcome_risk(dict(card), None, spec.name, float(proba[spec.name]))
         observed = (None if risk.observed is None else
                     (risk.observed, float(risk.observed_lo), float(risk.observed_hi)))
-        lines.append(PredictionLine(spec.label, spec.kind, float(proba[spec.name]),
-                                    risk.calibration, observed, risk.auc))
+        lines.append(PredictionLine(spec.label, spec.kind, risk.probability,
+                                    risk.calibration, observed, risk.auc, risk.reliable))
     return lines
 
 
@@ -77,6 +84,17 @@ def _alerts(patient_id: str, baseline: float, sessions: pd.DataFrame) -> tuple[l
     alerts = [f"Session {a.session_number} · {a.kind} ({a.severity}): {a.message}"
               for a in session_alerts(patient_id, baseline, sessions)]
     return alerts, response_status(baseline, sessions)
+
+
+def _explanation(model_set: ModelSet, values: dict[str, Any], name: str,
+                 top: int) -> tuple[list[str], list[tuple[str, float]]]:
+    """Sentences and the largest effects (probability points) of one outcome."""
+    explanation = explain_patient(model_set, values, name)
+    effects = explanation.effects.reindex(
+        explanation.effects.abs().sort_values(ascending=False, kind="stable").index)
+    effects = effects[effects.abs() > 5e-4].head(top)
+    return (sentences(explanation, values, name, top=5),
+            [(describe(n, values[n]), float(v)) for n, v in effects.items()])
 
 
 def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
@@ -92,10 +110,12 @@ def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
     frame = pd.DataFrame([values])
     version = model_version or str(card.get("version") or "unknown")
     result = screen(values)
-    explanation = explain_patient(model_set, values, explain_outcome)
-    effects = explanation.effects.reindex(
-        explanation.effects.abs().sort_values(ascending=False, kind="stable").index)
-    effects = effects[effects.abs() > 5e-4].head(top)
+    quality = outcome_quality(card, explain_outcome)
+    explained, withheld = [], ""
+    if quality.reliable:
+        explained = _explanation(model_set, values, explain_outcome, top)
+    else:  # the quality gate: no sentences, no chart for this outcome
+        withheld = f"{schema.outcome(explain_outcome).label}: not explained — {UNRELIABLE}."
     sessions = sessions_frame.sort_values("session_number")
     sessions.attrs = {}  # validated frames carry per-row line numbers, deep-copied by every op
     last = int(sessions["session_number"].max()) if len(sessions) else 0
@@ -108,8 +128,9 @@ def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
         eligibility_summary=result.summary, eligibility_reasons=eligibility_reasons(result),
         predictions=_predictions(model_set, card, frame),
         explanation_outcome=schema.outcome(explain_outcome).label,
-        explanation_sentences=sentences(explanation, values, explain_outcome, top=5),
-        explanation_effects=[(describe(n, values[n]), float(v)) for n, v in effects.items()],
+        explanation_sentences=explained[0] if explained else [],
+        explanation_effects=explained[1] if explained else [],
+        explanation_withheld=withheld,
         phq9=[(int(s), float(p)) for s, p in zip(sessions.get("session_number", []),
                                                  sessions.get("phq9", []), strict=True)],
         band=[(int(r.session_number), float(r.q10), float(r.q50), float(r.q90))

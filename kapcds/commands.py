@@ -108,20 +108,28 @@ def _format_metrics(table) -> str:
 def _predict(args: argparse.Namespace) -> int:
     from base.safety import csv_text
     from models.predict import predict_frame
+    from models.quality_gate import UNRELIABLE, gate_table, withhold_unreliable
     from training.data import load_patients
 
     patients = load_patients(args.input)
-    model_set, _ = _load_model(args)
-    result = predict_frame(model_set, patients, explain=args.explain)
+    model_set, card = _load_model(args)
+    result = withhold_unreliable(predict_frame(model_set, patients, explain=args.explain),
+                                 card, model_set.outcomes,
+                                 withhold=not args.include_unreliable)
     write_atomically(args.output, csv_text(result))  # text cells safe for spreadsheets
     sys.stdout.write(f"wrote {len(result)} predictions to {args.output}\n")
+    kept = "kept (--include-unreliable)" if args.include_unreliable else "left empty"
+    for name, quality in gate_table(card, model_set.outcomes).items():
+        if not quality.reliable:
+            sys.stderr.write(f"{name}: {UNRELIABLE} (held-out test AUC {quality.auc_text}); "
+                             f"probability {kept}, {name}_reliable is false\n")
     return 0
 
 
 def _versions(args: argparse.Namespace) -> int:
     for entry in _registry(args).versions():
         marker = "*" if entry.get("current") else " "
-        sys.stdout.write(f"{marker} {entry['id']}  {entry.get('created', '')}\n")
+        sys.stdout.write(f"{marker} {entry['id']}  {entry.get('description', '')}\n")
     return 0
 
 
@@ -222,13 +230,18 @@ def _register_data_and_training(sub: argparse._SubParsersAction) -> None:
 
 def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict (and explain) every outcome for a CSV",
-                       description="One row per patient: <outcome>_probability, eligibility "
-                       "and OOD columns; with --explain the base value and SHAP contribution "
-                       "(calibrated log-odds) per clinical feature.")
+                       description="One row per patient: <outcome>_probability and "
+                       "<outcome>_reliable (the per-outcome quality gate: false leaves the "
+                       "probability empty), eligibility and OOD columns; with --explain the "
+                       "base value and SHAP contribution (calibrated log-odds) per clinical "
+                       "feature.")
     _add_registry(p)
     p.add_argument("--input", type=Path, required=True, help="patients CSV")
     p.add_argument("--output", type=Path, required=True, help="output CSV (written whole)")
     p.add_argument("--explain", action="store_true", help="add SHAP columns")
+    p.add_argument("--include-unreliable", action="store_true",
+                   help="keep the probabilities (and SHAP) of outcomes that fail the quality "
+                   "gate (for model evaluation); by default they are left empty")
     _add_version(p)
     p.set_defaults(handler=_predict)
 

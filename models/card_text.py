@@ -6,9 +6,11 @@ and the dashboard, the report and the CLI all show metrics the same way.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from base.clock import iso_text
+from models.quality_gate import RULE, gate_table
 from models.schema import outcome
 
 
@@ -23,11 +25,34 @@ def format_ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
     return f"{value:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
 
 
+def _source(data: dict[str, Any]) -> str:
+    """The training data's source in a few words (a folder by its name)."""
+    source = str(data.get("source") or "unknown data")
+    if source.startswith("generated"):
+        seed = data.get("seed")
+        return "generated" + (f" (seed {seed})" if seed is not None else "")
+    if "/" in source and not source.startswith("upload"):
+        return PurePath(source.rstrip("/")).name + "/"
+    return source[:40]
+
+
+def describe_version(card: dict[str, Any]) -> str:
+    """``data_samples/, 2,000 patients, 2026-11-25, by dr_lee``: what a version id stands for
+    in lists (the model lab, ``kapcds versions``); read from the version's card."""
+    data = card.get("training_data") or {}
+    n = data.get("n_patients")
+    patients = f"{int(n):,} patients" if isinstance(n, (int, float)) else "? patients"
+    created = str(card.get("created_utc") or "")[:10] or "undated"
+    return f"{_source(data)}, {patients}, {created}, by {card.get('trained_by') or 'unknown'}"
+
+
 def render_card_markdown(card: dict[str, Any]) -> str:
     """The card as Markdown for people (model lab page and the registry folder)."""
     lines = [f"# {card.get('title', 'Model card')}", ""]
     if card.get("version"):
-        lines.append(f"Version `{card['version']}`, created {iso_text(card.get('created_utc'))}.")
+        lines.append(f"Version `{card['version']}`, created "
+                     f"{iso_text(card.get('created_utc'))}, trained by "
+                     f"{card.get('trained_by') or 'unknown'}.")
     lines += ["", "**Synthetic data only: not for use with real patients.**", "",
               "## Intended use", "", card.get("intended_use", ""), "", "## Out of scope", ""]
     lines += [f"- {item}" for item in card.get("out_of_scope", [])]
@@ -45,6 +70,7 @@ def render_card_markdown(card: dict[str, Any]) -> str:
                      f"{format_ci(m['pr_auc'])} | {format_ci(m['brier'])} | "
                      f"{format_ci(m['calibration_intercept'], 2)} | "
                      f"{format_ci(m['calibration_slope'], 2)} |")
+    lines += _gate_lines(card)
     lines += ["", "## Subgroups (ROC AUC, n)", ""]
     for name, rows in card.get("subgroups", {}).items():
         cells = ", ".join(f"{r['variable']}={r['level']}: "
@@ -57,6 +83,23 @@ def render_card_markdown(card: dict[str, Any]) -> str:
               f"- training time: {card.get('training_seconds')} s"]
     lines += [f"- {k}: {v}" for k, v in card.get("packages", {}).items()]
     return "\n".join(lines) + "\n"
+
+
+def _gate_lines(card: dict[str, Any]) -> list[str]:
+    """The quality gate section: the rule, the threshold and each outcome's verdict."""
+    recorded = card.get("quality_gate") or {}
+    threshold = recorded.get("threshold")
+    lines = ["", "## Quality gate (per outcome)", ""]
+    if threshold is None:
+        return lines + ["This card predates the quality gate; the dashboard applies the "
+                        "current rule to its metrics.", ""]
+    lines += [RULE.format(threshold=threshold), "", "| outcome | verdict | why |",
+              "|---|---|---|"]
+    for name, quality in gate_table(card).items():
+        label = outcome(name).label if _known(name) else name
+        verdict = "shown" if quality.reliable else "**greyed: not shown**"
+        lines.append(f"| {label} | {verdict} | {quality.reason} |")
+    return lines
 
 
 def _known(name: str) -> bool:

@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from base.settings import QUALITY_GATE_MIN_AUC_LOWER
 
 UNRELIABLE = "this model does not reliably rank patients for this outcome"
@@ -82,7 +85,7 @@ def outcome_quality(card: Mapping[str, Any] | None, name: str,
 def gate_table(card: Mapping[str, Any] | None,
                names: Iterable[str] | None = None) -> dict[str, OutcomeQuality]:
     """Verdicts for ``names`` (default: every outcome with metrics in the card)."""
-    names = list(names) if names is not None else list(((card or {}).get("metrics") or {}))
+    names = list(names) if names is not None else list((card or {}).get("metrics") or {})
     return {name: outcome_quality(card, name) for name in names}
 
 
@@ -120,3 +123,33 @@ def greyed_text(quality: OutcomeQuality) -> str:
             f" Among held-out test patients {quality.prevalence:.0%} had it overall.")
     return (f"Not shown: {UNRELIABLE} (held-out test AUC {quality.auc_text}; the gate needs "
             f"a lower bound of at least {quality.threshold:.2f}).{rate}")
+
+
+def withhold_unreliable(frame: pd.DataFrame, card: Mapping[str, Any] | None,
+                        names: Iterable[str], withhold: bool = True) -> pd.DataFrame:
+    """A ``models.predict.predict_frame``-style table with the gate applied.
+
+    For each outcome in ``names`` an ``<outcome>_reliable`` column (True/False) follows
+    ``<outcome>_probability``; for a gated outcome the probability, ``<outcome>_base`` and
+    every ``<outcome>__shap__<feature>`` cell are emptied (withheld, not estimated) unless
+    ``withhold`` is False (model evaluation: the numbers stay, the flag still says False).
+    """
+    out = frame.copy()
+    flags: dict[str, bool] = {}
+    for name in names:
+        column = f"{name}_probability"
+        if column not in out.columns:
+            continue
+        flags[column] = outcome_quality(card, name).reliable
+        if withhold and not flags[column]:
+            withheld = [c for c in out.columns if c == column or c == f"{name}_base"
+                        or c.startswith(f"{name}__shap__")]
+            out[withheld] = np.nan
+    order: list[str] = []
+    for column in out.columns:
+        order.append(column)
+        if column in flags:
+            order.append(column.removesuffix("_probability") + "_reliable")
+    reliable = pd.DataFrame({c.removesuffix("_probability") + "_reliable": v
+                             for c, v in flags.items()}, index=out.index)
+    return pd.concat([out, reliable], axis=1)[order]

@@ -37,7 +37,7 @@ from base.files import write_atomically
 from base.signing import PublicKey, SignatureError, SigningKey, installation_key
 from base.signing import verify_document as verify_signature
 from models import artifacts
-from models.card_text import render_card_markdown
+from models.card_text import describe_version, render_card_markdown
 from models.modelset import ModelSet
 from models.schema import schema_hash
 
@@ -274,5 +274,6 @@ class Registry:
             except (OSError, ValueError):
                 card = {}
             rows.append({"id": folder.name, "created": card.get("created_utc"),
-                         "current": folder.name == current, "metrics": _headline(card)})
+                         "current": folder.name == current, "metrics": _headline(card),
+                         "description": describe_version(card)})
         return rows

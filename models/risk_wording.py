@@ -2,7 +2,9 @@
 evidence from the model card (Wilson interval), the model's test AUC.
 
 Clinical wording, so it lives in the model layer: the dashboard, the PDF report and the
-CDS service all say the same thing about the same number.
+CDS service all say the same thing about the same number. An outcome that fails the quality
+gate (``models.quality_gate``) gets no probability, percentile or calibration bin at all:
+``reliable`` is False and ``calibration`` says why.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.quality_gate import OutcomeQuality, greyed_text, outcome_quality
 from models.schema import outcome
 
 WILSON_Z = 1.96
@@ -25,8 +28,8 @@ class OutcomeRisk:
     name: str
     label: str
     kind: str
-    probability: float
-    percentile: float  # share of stored patients with a lower prediction (0-100)
+    probability: float  # NaN when the outcome fails the quality gate (withheld)
+    percentile: float  # share of stored patients with a lower prediction (0-100), or NaN
     calibration: str  # what held-out patients with similar predictions experienced
     observed: float | None = None
     observed_lo: float | None = None
@@ -34,6 +37,8 @@ class OutcomeRisk:
     n_similar: int = 0
     auc: str = ""
     similar: str = ""  # the prediction bin the calibration evidence comes from
+    reliable: bool = True  # passes the per-outcome quality gate (models.quality_gate)
+    quality: OutcomeQuality | None = None
 
 
 def wilson(successes: float, n: int, z: float = WILSON_Z) -> tuple[float, float]:
@@ -97,15 +102,22 @@ def outcome_risk(card: dict[str, Any], others: pd.Series | None, name: str,
     bin, i.e. how far such a number has been from reality on unseen patients.
     """
     spec = outcome(name)
+    quality = outcome_quality(card, name)
+    if not quality.reliable:  # greyed: nothing patient-specific, only why (issue 12)
+        return OutcomeRisk(name, spec.label, spec.kind, float("nan"), float("nan"),
+                           greyed_text(quality), auc=_auc_text(card, name), reliable=False,
+                           quality=quality)
     column = others.dropna() if others is not None else pd.Series(dtype=float)
     percentile = float((column < p).mean() * 100) if len(column) else float("nan")
     row = _calibration_bin(card, name, p)
     if row is None:
         return OutcomeRisk(name, spec.label, spec.kind, p, percentile,
-                           "no calibration data in this model card", auc=_auc_text(card, name))
+                           "no calibration data in this model card", auc=_auc_text(card, name),
+                           quality=quality)
     n, observed = int(row["n"]), float(row["observed"])
     lo, hi = wilson(observed * n, n)
     text = (f"{observed:.0%} ({lo:.0%}–{hi:.0%}) of {n} predicted "
             f"{row['bin_lo']:.0%}–{row['bin_hi']:.0%}")
     return OutcomeRisk(name, spec.label, spec.kind, p, percentile, text, observed, lo, hi, n,
-                       _auc_text(card, name), f"{row['bin_lo']:.0%}–{row['bin_hi']:.0%}")
+                       _auc_text(card, name), f"{row['bin_lo']:.0%}–{row['bin_hi']:.0%}",
+                       quality=quality)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.services.gaps import predictable
+from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import STATUS_LABELS, Workspace, probability_column
 from models.explain import explain_frame
 from models.schema import DIAGNOSES, DIAGNOSIS_LABELS, FEATURES, OUTCOMES, feature
@@ -61,12 +62,15 @@ def population_summary(cohort: pd.DataFrame) -> dict[str, pd.DataFrame | dict[st
     return {"headline": headline, "eligibility": status, "indications": indications}
 
 
-def risk_distributions(cohort: pd.DataFrame) -> pd.DataFrame:
-    """Long table (outcome label, probability) of every predictable patient's predictions."""
+def risk_distributions(cohort: pd.DataFrame, card: dict | None) -> pd.DataFrame:
+    """Long table (outcome label, probability) of every predictable patient's predictions,
+    for the outcomes that pass the quality gate of ``card``."""
     cohort = predictable(cohort)
+    shown = shown_outcomes(card)
     parts = [pd.DataFrame({"outcome": spec.label,
                            "probability": cohort[probability_column(spec.name)].to_numpy()})
-             for spec in OUTCOMES if probability_column(spec.name) in cohort]
+             for spec in OUTCOMES
+             if probability_column(spec.name) in cohort and spec.name in shown]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["outcome", "probability"])
 
@@ -103,12 +107,14 @@ def explain_cohort_outcome(ws: Workspace, sample: pd.DataFrame, name: str) -> Co
 
 def cohort_explanations(ws: Workspace, cohort: pd.DataFrame,
                         seed: int = 0) -> dict[str, CohortExplanation]:
-    """Global SHAP for every outcome on (a seeded sample of at most MAX_EXPLAINED) patients
-    without gaps in model inputs."""
+    """Global SHAP for every outcome that passes the quality gate, on (a seeded sample of at
+    most MAX_EXPLAINED) patients without gaps in model inputs."""
     cohort = predictable(cohort)
     sample = cohort if len(cohort) <= MAX_EXPLAINED else cohort.sample(MAX_EXPLAINED,
                                                                        random_state=seed)
-    out = {name: explain_cohort_outcome(ws, sample, name) for name in ws.model_set.outcomes}
+    shown = shown_outcomes(ws.card)
+    out = {name: explain_cohort_outcome(ws, sample, name) for name in ws.model_set.outcomes
+           if name in shown}
     log.info("cohort explanations: %d outcomes x %d patients", len(out), len(sample))
     return out
 

@@ -11,6 +11,7 @@ from dashboard.services.gaps import (
     PREDICTION_GAPS,
 )
 from dashboard.services.patients import patient_row
+from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import Workspace, probability_column
 from models.explain import explain_frame
 from models.schema import FEATURES, OUTCOMES
@@ -22,7 +23,7 @@ class Comparison:
 
     patient_ids: list[str]
     inputs: pd.DataFrame  # rows = feature labels, columns = patient ids (formatted values)
-    risks: pd.DataFrame  # rows = outcome labels, columns = patient ids (probabilities)
+    risks: pd.DataFrame  # rows = outcome labels (gated ones left out), columns = patient ids
     contributions: pd.DataFrame  # rows = features, columns = patients (percentage points)
     outcome: str
     differing: list[str]  # feature labels whose values differ between the patients
@@ -41,16 +42,21 @@ def _shown_values(row: pd.Series) -> list[str]:
 
 def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str],
                      name: str) -> Comparison:
-    """Align 2–4 patients feature by feature (ValueError outside that range)."""
+    """Align 2–4 patients feature by feature (ValueError outside that range, or when
+    ``name`` fails the quality gate: a gated outcome has no contributions to show)."""
     ids = list(dict.fromkeys(patient_ids))
     if not 2 <= len(ids) <= MAX_COMPARE:
         raise ValueError(f"choose 2 to {MAX_COMPARE} different patients (got {len(ids)})")
+    shown = shown_outcomes(ws.card)
+    if name not in shown:
+        raise ValueError(f"{name}: the quality gate withholds this outcome's explanation")
     rows = [patient_row(cohort, pid) for pid in ids]
     inputs = pd.DataFrame({pid: _shown_values(r) for pid, r in zip(ids, rows, strict=True)},
                           index=[f.label for f in FEATURES])
-    risks = pd.DataFrame({pid: [float(r[probability_column(o.name)]) for o in OUTCOMES]
+    passing = [o for o in OUTCOMES if o.name in shown]
+    risks = pd.DataFrame({pid: [float(r[probability_column(o.name)]) for o in passing]
                           for pid, r in zip(ids, rows, strict=True)},
-                         index=[o.label for o in OUTCOMES])
+                         index=[o.label for o in passing])
     frame = cohort.loc[ids, [f.name for f in FEATURES]]
     contributions = explain_frame(ws.model_set, frame, name).effects.T * 100  # points
     contributions.columns = ids

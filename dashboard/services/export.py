@@ -6,10 +6,14 @@ and ``records.deidentify.for_view`` (names only for clinicians, pseudonyms for t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 from base.safety import csv_text
 from dashboard.services.workspace import probability_column
+from models.quality_gate import withhold_unreliable
 from models.schema import ID_COLUMN, NAME_COLUMN, OUTCOMES
 from records.deidentify import for_view
 from records.policy import patient_view
@@ -18,10 +22,16 @@ PREDICTION_COLUMNS = [ID_COLUMN, NAME_COLUMN, "eligibility_status",
                       *(probability_column(o.name) for o in OUTCOMES), "ood_overall"]
 
 
-def predictions_csv(cohort: pd.DataFrame, role: str | None, key: bytes | None = None) -> str:
-    """Every patient's predictions as CSV text for ``role`` (PermissionError: no patient rows)."""
+def predictions_csv(cohort: pd.DataFrame, role: str | None, key: bytes | None = None, *,
+                    card: Mapping[str, Any] | None) -> str:
+    """Every patient's predictions as CSV text for ``role`` (PermissionError: no patient rows).
+
+    The quality gate of ``card`` applies as in ``kapcds predict``: an ``<outcome>_reliable``
+    column per outcome, and a gated outcome's probabilities left empty.
+    """
     columns = [c for c in PREDICTION_COLUMNS if c in cohort.columns]
-    frame = cohort[columns].reset_index(drop=True)
+    frame = withhold_unreliable(cohort[columns].reset_index(drop=True), card,
+                                [o.name for o in OUTCOMES])
     return csv_text(for_view(frame, patient_view(role), key))
 
 

@@ -23,8 +23,9 @@ from models.csv_input import read_csv_strict
 from models.estimators import DEFAULT_PARAMS
 from models.explain import global_importance
 from models.modelset import ModelSet
+from models.quality_gate import gate_table
 from models.registry import Registry
-from models.schema import ID_COLUMN, OUTCOMES, feature
+from models.schema import ID_COLUMN, OUTCOMES, feature, outcome
 from models.validation import InputValidationError, validate_patients, validate_sessions
 from training.data import load_dataset
 from training.evaluate import auc_batch
@@ -105,15 +106,51 @@ def uploaded_data(patients_csv: bytes, sessions_csv: bytes
     return frames["patients.csv"], frames["sessions.csv"]
 
 
-def register(registry: Registry, result: TrainResult, patients: pd.DataFrame) -> str:
-    """Register a trained set (not promoted), keeping its test predictions in the card."""
+def register(registry: Registry, result: TrainResult, patients: pd.DataFrame,
+             trained_by: str | None = None) -> str:
+    """Register a trained set (not promoted), keeping its test predictions in the card;
+    ``trained_by`` (the signed-in user) goes into the card."""
     test = patients[patients[ID_COLUMN].astype(str).isin(result.test_ids)]
     proba = result.model_set.predict_proba(test)
     stored = {name: {"y": test[name].astype(int).tolist(), "p": proba[name].round(6).tolist()}
               for name in result.model_set.outcomes if name in test}
     card = {**result.card, "evaluation": {**result.card["evaluation"],
                                           "test_predictions": stored}}
+    if trained_by:
+        card["trained_by"] = trained_by
     return registry.register(result.model_set, card)
+
+
+def version_labels(registry: Registry) -> dict[str, str]:
+    """``id — data, n patients, date, by whom`` for every version (selectors' labels)."""
+    current = registry.current_version()
+    return {row["id"]: f"{row['id']} — {row.get('description', '')}"
+                       + (" (current)" if row["id"] == current else "")
+            for row in registry.versions()}
+
+
+def promotion_message(version: str, label: str, previous: str | None) -> str:
+    """What the page says once a version has been promoted."""
+    description = label.split(" — ", 1)[-1].removesuffix(" (current)")
+    was = f" (replacing {previous})" if previous and previous != version else ""
+    return (f"Promoted {version} ({description}) to current{was}. Clinicians' pages use it "
+            "from their next page load.")
+
+
+def gate_verdicts(card: dict[str, Any]) -> pd.DataFrame:
+    """The quality gate's verdict per outcome of a card (model lab evaluation tab)."""
+    rows = [{"outcome": outcome_label(name), "shown to clinicians": q.reliable,
+             "test AUC (95 % CI)": q.auc_text, "why": q.reason}
+            for name, q in gate_table(card).items()]
+    return pd.DataFrame(rows)
+
+
+def outcome_label(name: str) -> str:
+    """An outcome's label (``relapse`` and unknown names as they are)."""
+    try:
+        return outcome(name).label
+    except KeyError:
+        return name
 
 
 @dataclasses.dataclass

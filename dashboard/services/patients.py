@@ -22,6 +22,7 @@ from dashboard.services.gaps import (
     mark_gaps,
     recorded_values,
 )
+from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import (
     DECISION_LABELS,
     STATUS_LABELS,
@@ -76,13 +77,16 @@ def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | 
     return cohort[mask]
 
 
-def patient_list(cohort: pd.DataFrame) -> pd.DataFrame:
-    """The compact table a clinician scans: id, name, status and every predicted outcome."""
+def patient_list(cohort: pd.DataFrame, card: dict[str, Any] | None) -> pd.DataFrame:
+    """The compact table a clinician scans: id, name, status and every predicted outcome
+    that passes the quality gate of ``card`` (gated outcomes get no column)."""
     columns = {ID_COLUMN: "Patient", NAME_COLUMN: "Name", "eligibility_status": "Eligibility"}
     out = cohort[list(columns)].rename(columns=columns)
     out["Eligibility"] = out["Eligibility"].map(STATUS_LABELS)
+    shown = shown_outcomes(card)
     for spec in OUTCOMES:
-        out[spec.label] = cohort[probability_column(spec.name)]
+        if spec.name in shown:
+            out[spec.label] = cohort[probability_column(spec.name)]
     out["Unusual inputs"] = cohort["ood_overall"].astype(bool)
     return out.reset_index(drop=True)
 
@@ -152,10 +156,12 @@ def inputs_of(row: pd.Series) -> dict[str, Any]:
 def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Assessment:
     """Eligibility, every prediction with uncertainty and percentile, OOD flags, decisions.
 
-    With a model input missing (a data gap) there are no risks, only ``prediction_needs``;
-    with a screen input missing the screen cannot run (``eligibility`` is None) and there is
-    no suggestion (``suggestion`` is None) until ``screen_needs`` are filled in; with any
-    model input missing there is no range (OOD) check either.
+    An outcome failing the quality gate comes back with ``reliable`` False and nothing
+    patient-specific (``models.risk_wording``). With a model input missing (a data gap)
+    there are no risks, only ``prediction_needs``; with a screen input missing the screen
+    cannot run (``eligibility`` is None) and there is no suggestion (``suggestion`` is None)
+    until ``screen_needs`` are filled in; with any model input missing there is no range
+    (OOD) check either.
     """
     row = patient_row(cohort, patient_id)
     values = inputs_of(row)
@@ -204,7 +210,10 @@ class OutcomeExplanation:
 
 def explain_outcome(ws: Workspace, cohort: pd.DataFrame, patient_id: str,
                     name: str) -> OutcomeExplanation:
-    """Exact TreeSHAP for one outcome of one stored patient."""
+    """Exact TreeSHAP for one outcome of one stored patient (ValueError for an outcome that
+    fails the quality gate: it has no explanation to give)."""
+    if name not in shown_outcomes(ws.card):
+        raise ValueError(f"{name}: the quality gate withholds this outcome's explanation")
     row = patient_row(cohort, patient_id)
     frame = cohort.loc[[patient_id], [f.name for f in FEATURES]]
     explanation = explain_frame(ws.model_set, frame, name).row(0)

@@ -2,7 +2,8 @@
 explanations, scenario comparison and counterfactual tables (no Streamlit here).
 
 Trainees use this page, so patients are only ever shown under a stable pseudonym
-(``records.deidentify``): names, ids and free text never reach it.
+(``records.deidentify``): names, ids and free text never reach it. Outcomes failing the
+quality gate (``models.quality_gate``) are left out of every table here; the page names them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.services.gaps import predictable
+from dashboard.services.quality import shown_outcomes
 from models.counterfactual import CounterfactualResult
 from models.explain import explain_frame
 from models.modelset import ModelSet
@@ -97,9 +99,11 @@ def predict(model_set: ModelSet, scenarios: Mapping[str, Mapping[str, object]]) 
     return model_set.predict_proba(frame).T
 
 
-def prediction_table(proba: pd.DataFrame) -> pd.DataFrame:
-    """Outcome labels with baseline, scenario and the change (percentage points)."""
+def prediction_table(proba: pd.DataFrame, card: Mapping[str, object] | None) -> pd.DataFrame:
+    """Outcome labels with baseline, scenario and the change (percentage points), for the
+    outcomes that pass the quality gate of ``card``."""
     labels = {o.name: o.label for o in OUTCOMES}
+    proba = proba.loc[[n for n in proba.index if n in shown_outcomes(card)]]
     out = pd.DataFrame({"outcome": [labels.get(n, n) for n in proba.index],
                         "baseline": percent_values(proba["baseline"]).to_numpy(),
                         "scenario": percent_values(proba["scenario"]).to_numpy()})
@@ -120,7 +124,8 @@ class ScenarioExplanation:
 
 def explain_scenarios(model_set: ModelSet, baseline: Mapping[str, object],
                       scenario: Mapping[str, object], outcome: str) -> ScenarioExplanation:
-    """Exact SHAP for both plans and how each input's contribution moved between them."""
+    """Exact SHAP for both plans and how each input's contribution moved between them
+    (the page offers only outcomes that pass the quality gate)."""
     frame = pd.DataFrame([dict(baseline), dict(scenario)])
     explanation = explain_frame(model_set, frame, outcome)
     before, after = explanation.effects.iloc[0], explanation.effects.iloc[1]
@@ -151,10 +156,13 @@ def changed_inputs(baseline: Mapping[str, object], scenario: Mapping[str, object
 
 
 def compare_table(model_set: ModelSet, baseline: Mapping[str, object],
-                  saved: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
-    """Baseline and up to four saved scenarios: every outcome plus what was changed."""
+                  saved: Mapping[str, Mapping[str, object]],
+                  card: Mapping[str, object] | None) -> pd.DataFrame:
+    """Baseline and up to four saved scenarios: every outcome passing the quality gate of
+    ``card``, plus what was changed."""
     chosen = dict(list(saved.items())[:MAX_COMPARED])
     proba = predict(model_set, {"baseline": baseline, **chosen})
+    proba = proba.loc[[n for n in proba.index if n in shown_outcomes(card)]]
     labels = {o.name: o.label for o in OUTCOMES}
     table = proba.rename(index=labels).map(percent_text)
     changes = {name: "; ".join(changed_inputs(baseline, values)) or "no change"
@@ -163,8 +171,11 @@ def compare_table(model_set: ModelSet, baseline: Mapping[str, object],
     return table
 
 
-def options_table(result: CounterfactualResult) -> pd.DataFrame:
-    """One row per counterfactual option: the changes, their size and the new predictions."""
+def options_table(result: CounterfactualResult,
+                  card: Mapping[str, object] | None) -> pd.DataFrame:
+    """One row per counterfactual option: the changes, their size and the new predictions
+    of the outcomes that pass the quality gate of ``card``."""
+    shown = shown_outcomes(card)
     rows = []
     for rank, option in enumerate(result.options, start=1):
         changes = "; ".join(
@@ -174,7 +185,8 @@ def options_table(result: CounterfactualResult) -> pd.DataFrame:
                                   "inputs changed": option.n_changed,
                                   "distance": round(option.distance, 3)}
         for spec in OUTCOMES:
-            value = option.predictions.get(spec.name)
-            row[spec.label] = None if value is None else percent_value(value)
+            if spec.name in shown:
+                value = option.predictions.get(spec.name)
+                row[spec.label] = None if value is None else percent_value(value)
         rows.append(row)
     return pd.DataFrame(rows)

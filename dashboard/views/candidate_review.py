@@ -18,6 +18,7 @@ from dashboard.services.patients import (
     header_line,
     patient_list,
 )
+from dashboard.services.quality import greyed_line, greyed_note, shown_outcomes
 from dashboard.services.workspace import DECISION_LABELS, STATUS_LABELS
 from dashboard.widgets import auth, components, forms, report_button, resources
 from models.schema import FEATURES, OUTCOMES, feature, outcome
@@ -29,6 +30,7 @@ ws = components.start_page(PAGE, "Candidate review")
 cohort = resources.cohort(ws)
 LABELS = {f.name: f.label for f in FEATURES}
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
+SHOWN = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.quality_gate)
 
 left, right = st.columns([2, 3], gap="large")
 
@@ -38,7 +40,7 @@ with left:
     statuses = st.multiselect("Eligibility", list(STATUS_LABELS), key="cr_status",
                               format_func=STATUS_LABELS.get)
     f1, f2 = st.columns(2)
-    risk_outcome = f1.selectbox("Predicted outcome at least…", [None, *OUTCOME_NAMES],
+    risk_outcome = f1.selectbox("Predicted outcome at least…", [None, *SHOWN],
                                 key="cr_risk_outcome",
                                 format_func=lambda n: "(any)" if n is None else outcome(n).label)
     risk_min = f2.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min",
@@ -46,8 +48,10 @@ with left:
     found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
     st.caption(f"{len(found):,} of {len(cohort):,} patients match")
     probability = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
-    st.dataframe(patient_list(found), hide_index=True, height=360,
+    st.dataframe(patient_list(found, ws.card), hide_index=True, height=360,
                  column_config={o.label: probability for o in OUTCOMES})
+    if note := greyed_note(ws.card):
+        st.caption(note)
     patient_id = components.patient_picker(cohort, found.index, key="cr_patient",
                                            label="Open patient")
 
@@ -88,35 +92,47 @@ with right:
     if not assessment.prediction_needs:  # never predict from a placeholder
         st.markdown("**Predicted outcomes** (model version "
                     f"`{assessment.model_version}`)")
+        shown = [r for r in assessment.risks if r.reliable]
         table = pd.DataFrame([{
             "outcome": r.label, "predicted": r.probability, "cohort percentile": r.percentile,
             "test patients predicted": r.similar, "n": r.n_similar, "had it": r.observed,
             "95 % CI": "" if r.observed is None else f"{r.observed_lo:.0%}–{r.observed_hi:.0%}"}
-            for r in assessment.risks])
+            for r in shown])
         share = st.column_config.NumberColumn(format="percent", width="small")
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "predicted": st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                         max_value=1, width="small"),
-            "test patients predicted": st.column_config.TextColumn("bin", width="small"),
-            "95 % CI": st.column_config.TextColumn(width="small"),
-            "cohort percentile": st.column_config.NumberColumn("percentile", format="%.0f",
-                                                               width="small"),
-            "n": st.column_config.NumberColumn(width="small"), "had it": share})
+        if shown:
+            st.dataframe(table, hide_index=True, width="stretch", column_config={
+                "predicted": st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                             max_value=1, width="small"),
+                "test patients predicted": st.column_config.TextColumn("bin", width="small"),
+                "95 % CI": st.column_config.TextColumn(width="small"),
+                "cohort percentile": st.column_config.NumberColumn("percentile", format="%.0f",
+                                                                   width="small"),
+                "n": st.column_config.NumberColumn(width="small"), "had it": share})
+        for r in assessment.risks:  # the quality gate: greyed, nothing patient-specific
+            if not r.reliable and r.quality is not None:
+                st.markdown(f":gray[{greyed_line(r.quality)}]",
+                            help=r.quality.reason)
         st.caption("Uncertainty is not a confidence interval for this patient: 'had it' is how "
                    "often the outcome happened among the n held-out test patients whose "
                    "prediction fell in the same 10-point bin (model card), with a Wilson 95 % "
                    "interval. The percentile places the prediction among the patients in the "
                    "store. Discrimination (ROC AUC with CI) is in the model card below.")
-        st.plotly_chart(risk_profile({r.label: r.probability for r in assessment.risks},
-                                            risk_distributions(cohort)), key="cr_profile")
+        if shown:
+            st.plotly_chart(risk_profile({r.label: r.probability for r in shown},
+                                         risk_distributions(cohort, ws.card)),
+                            key="cr_profile")
 
 
 @st.fragment
 def explanation_panel(patient_id: str, values: dict) -> None:
     """Only this panel reruns when the clinician picks another outcome or scale."""
+    if not SHOWN:
+        st.info("No outcome model passes the quality gate, so there is nothing to explain.")
+        return
     c1, c2 = st.columns([2, 1])
-    name = c1.selectbox("Explain outcome", OUTCOME_NAMES, key="cr_outcome",
-                        format_func=lambda n: outcome(n).label)
+    name = c1.selectbox("Explain outcome", SHOWN, key="cr_outcome",
+                        format_func=lambda n: outcome(n).label,
+                        help=greyed_note(ws.card) or None)
     scale = c2.radio("Scale", ["probability", "log-odds"], horizontal=True, key="cr_scale")
     explained = explain_outcome(ws, cohort, patient_id, name)
     labels = {n: f"{LABELS[n]} = {feature(n).format_value(values[n])}"
@@ -134,6 +150,8 @@ def explanation_panel(patient_id: str, values: dict) -> None:
     st.caption("Exact TreeSHAP on the calibrated log-odds (baseline + contributions = the "
                "prediction); the probability view shares the same change out in proportion, "
                "so its steps also add up exactly. Associations in synthetic data, not causes.")
+    if note := greyed_note(ws.card):
+        st.caption(note + " Its explanation is not shown either.")
 
 
 @st.fragment

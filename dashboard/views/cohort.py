@@ -8,10 +8,11 @@ from dashboard.charts.risk import risk_histograms
 from dashboard.services.access import audited_download
 from dashboard.services.cohort import population_summary, risk_distributions
 from dashboard.services.export import predictions_csv, rows_for
+from dashboard.services.quality import greyed_note, shown_outcomes
 from dashboard.widgets import components, resources
 from dashboard.widgets.durability import render_durability
 from models.risk_wording import percent_value
-from models.schema import OUTCOMES, outcome
+from models.schema import outcome
 from records.policy import patient_view
 
 PAGE = "cohort"  # this page's key in records.policy (and its URL)
@@ -34,30 +35,36 @@ left.dataframe(summary["eligibility"], hide_index=True, width="stretch")
 right.markdown("**Indications** (a patient may have several)")
 right.dataframe(summary["indications"], hide_index=True, width="stretch")
 
-st.plotly_chart(risk_histograms(risk_distributions(cohort)), key="co_hist")
+st.plotly_chart(risk_histograms(risk_distributions(cohort, ws.card)), key="co_hist")
 st.caption(f"Predictions of model version {ws.version} for every patient in the store, "
            "computed once per model version and patient set.")
+if note := greyed_note(ws.card):
+    st.markdown(f":gray[{note}]")
 
 st.subheader("What drives the predictions")
-name = st.selectbox("Outcome", [o.name for o in OUTCOMES], key="co_outcome",
-                    format_func=lambda n: outcome(n).label)
-explained = resources.cohort_explanations(ws)[name]
-left, right = st.columns([2, 3])
-with left:
-    st.plotly_chart(importance_bar(explained.importance,
-                                   title="Inputs that move the prediction most"),
-                    key="co_importance")
-with right:
-    st.plotly_chart(beeswarm(explained.beeswarm, title="Each patient's contribution "
-                                    "(colour = the input's value)"), key="co_beeswarm")
-st.caption(f"How much each input raised or lowered the predicted probability, over "
-           f"{explained.n_patients:,} patients without missing inputs. Associations learned "
-           "from synthetic data, not causes.")
-with st.expander("How this is computed"):
-    st.markdown("Exact TreeSHAP contributions on the calibrated log-odds of each patient's "
-                "prediction, shared out along the logistic curve so that they add up to the "
-                "difference between the patient's probability and the average patient's, in "
-                "percentage points.")
+shown = shown_outcomes(ws.card)
+if not shown:
+    st.info("No outcome model passes the quality gate, so there is nothing to explain.")
+else:  # gated outcomes have no explanation (models.quality_gate)
+    name = st.selectbox("Outcome", shown, key="co_outcome",
+                        format_func=lambda n: outcome(n).label)
+    explained = resources.cohort_explanations(ws)[name]
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(importance_bar(explained.importance,
+                                       title="Inputs that move the prediction most"),
+                        key="co_importance")
+    with right:
+        st.plotly_chart(beeswarm(explained.beeswarm, title="Each patient's contribution "
+                                 "(colour = the input's value)"), key="co_beeswarm")
+    st.caption(f"How much each input raised or lowered the predicted probability, over "
+               f"{explained.n_patients:,} patients without missing inputs. Associations "
+               "learned from synthetic data, not causes.")
+    with st.expander("How this is computed"):
+        st.markdown("Exact TreeSHAP contributions on the calibrated log-odds of each "
+                    "patient's prediction, shared out along the logistic curve so that they "
+                    "add up to the difference between the patient's probability and the "
+                    "average patient's, in percentage points.")
 
 st.subheader("Alerts at the latest session")
 scope = st.radio("Patients", ["still in treatment", "everyone with sessions"],
@@ -77,7 +84,7 @@ st.download_button(
     "Download every patient's predictions (CSV)", key="co_download", mime="text/csv",
     file_name=f"kapcds-predictions-{ws.version}.csv", icon=":material/download:",
     data=audited_download(ws, "export", patient_view(ws.actor.role) or "aggregate",
-                          lambda: predictions_csv(cohort, ws.actor.role),
+                          lambda: predictions_csv(cohort, ws.actor.role, card=ws.card),
                           detail=f"cohort predictions, model {ws.version}"),
     help="As your role may see them: names for clinicians, none for data scientists, "
          "pseudonyms and no identifiers for trainees.")

@@ -5,9 +5,10 @@ import streamlit as st
 from dashboard.charts.explain import compare_contributions
 from dashboard.charts.risk import compare_risks
 from dashboard.services.compare import MAX_COMPARE, compare_patients
+from dashboard.services.quality import greyed_note, shown_outcomes
 from dashboard.services.workspace import STATUS_LABELS
 from dashboard.widgets import auth, components, resources
-from models.schema import FEATURES, NAME_COLUMN, OUTCOMES, outcome
+from models.schema import FEATURES, NAME_COLUMN, outcome
 from records.policy import IDENTIFIED
 
 PAGE = "compare"  # this page's key in records.policy (and its URL)
@@ -27,7 +28,11 @@ names = cohort[NAME_COLUMN]
 chosen = st.multiselect("Patients (2 to 4)", ids, key="cmp_patients",
                         max_selections=MAX_COMPARE,
                         format_func=lambda pid: f"{pid} — {names.get(pid, '')}")
-name = st.selectbox("Outcome to explain", [o.name for o in OUTCOMES], key="cmp_outcome",
+shown = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.quality_gate)
+if not shown:
+    st.info("No outcome model passes the quality gate: there are no predictions to compare.")
+    st.stop()
+name = st.selectbox("Outcome to explain", shown, key="cmp_outcome",
                     format_func=lambda n: outcome(n).label)
 if len(chosen) < 2:
     st.info("Choose at least two patients.")
@@ -44,6 +49,8 @@ with right:
         comparison.contributions, LABELS,
         title=f"What drives {outcome(name).label.lower()}, feature by feature"),
         key="cmp_contrib")
+if note := greyed_note(ws.card):
+    st.markdown(f":gray[{note}]")
 
 st.subheader("Eligibility")
 st.dataframe({pid: [STATUS_LABELS[cohort.loc[pid, "eligibility_status"]]]

@@ -11,6 +11,7 @@ from dashboard.charts.explain import importance_bar
 from dashboard.services import lab
 from dashboard.widgets import components
 from models.card_text import render_card_markdown
+from models.quality_gate import outcome_quality
 from models.registry import Registry
 from models.schema import OUTCOMES, outcome
 from records.audit import record_now
@@ -105,7 +106,8 @@ with train_tab:
             registered = st.session_state.setdefault("ml_registered", {})
             if job.id not in registered:
                 registered[job.id] = lab.register(registry, job.result,
-                                                  st.session_state["ml_job_patients"])
+                                                  st.session_state["ml_job_patients"],
+                                                  trained_by=_actor().username)
                 st.rerun()  # the whole page, so the new candidate appears in the tabs
             st.success(f"Registered candidate version {registered[job.id]} (not promoted).")
 
@@ -122,13 +124,14 @@ with train_tab:
 
 versions = [row["id"] for row in registry.versions()]
 current = registry.current_version()
+labels = lab.version_labels(registry)  # id — data, n patients, date, who trained it
 
 with eval_tab:
     e1, e2 = st.columns(2)
     newest = versions[::-1]
     version = e1.selectbox("Version", newest, key="ml_eval_version",
                            index=newest.index(current) if current in newest else 0,
-                           format_func=lambda v: f"{v}{' (current)' if v == current else ''}")
+                           format_func=lambda v: labels.get(v, v))
     name = e2.selectbox("Outcome", OUTCOME_NAMES, key="ml_eval_outcome",
                         format_func=lambda n: outcome(n).label)
     model_set, card = _load(str(registry.root), version)
@@ -141,6 +144,12 @@ with eval_tab:
             col.metric(label, text.split(" ")[0], help=f"95 % CI {text}")
         st.caption(f"Metrics, calibration, decision curve and subgroups: the card's report on "
                    f"{report['n']:,} held-out test patients (95 % bootstrap CIs).")
+        quality = outcome_quality(card, name)
+        verdict = "shown to clinicians" if quality.reliable else "greyed for clinicians"
+        (st.caption if quality.reliable else st.warning)(
+            f"Quality gate: {verdict} — {quality.reason}.")
+        with st.expander("Quality gate, every outcome of this version"):
+            st.dataframe(lab.gate_verdicts(card), hide_index=True, key="ml_gate")
         data = lab.evaluation_data(model_set, card)
         if name in data.y:
             st.plotly_chart(roc_pr({version: lab.curves(data.y[name], data.p[name])}),
@@ -164,11 +173,16 @@ with eval_tab:
                                               "data_samples patients)"), key="ml_importance")
 
 with compare_tab:
+    promoted = st.session_state.pop("ml_promoted", None)  # shown once, after the rerun
+    if promoted:
+        st.success(promoted, icon=":material/verified:")
+    st.markdown(f"**Current version:** {labels.get(current, current or 'none')}")
     candidates = [v for v in versions if v != current]
     if not candidates:
         st.info("Only the current version exists; train a candidate first.")
     else:
-        candidate = st.selectbox("Candidate", candidates[::-1], key="ml_candidate")
+        candidate = st.selectbox("Candidate", candidates[::-1], key="ml_candidate",
+                                 format_func=lambda v: labels.get(v, v))
         cand_set, cand_card = _load(str(registry.root), candidate)
         cur_set, cur_card = _load(str(registry.root), current)
         st.markdown(f"**Candidate `{candidate}` − current `{current}`** (paired bootstrap on "
@@ -186,12 +200,20 @@ with compare_tab:
         st.plotly_chart(calibration(reports, title="Calibration: current vs "
                                                "candidate (each on its own test split)"),
                         key="ml_cmp_cal")
+        # A fresh key per candidate and per promotion: a tick never carries over to another
+        # version, and after promoting the confirmation starts unticked again.
+        rounds = st.session_state.setdefault("ml_promotions", 0)
         confirm = st.checkbox(f"I have reviewed version {candidate} and want clinicians to "
-                              "use it", key="ml_confirm")
+                              "use it", key=f"ml_confirm_{rounds}_{candidate}")
         if st.button("Promote to current", key="ml_promote", disabled=not confirm):
             registry.promote(candidate)
             record_now(ws.engine, _actor(), "model_promotion", MODEL,
                        detail=f"{candidate} (was {current})")
-            st.rerun()  # the banner now names the promoted version
+            st.session_state["ml_promoted"] = lab.promotion_message(
+                candidate, labels.get(candidate, candidate), current)
+            st.session_state["ml_promotions"] = rounds + 1
+            st.session_state.pop("ml_candidate", None)  # the promoted one is no candidate now
+            st.session_state.pop("ml_eval_version", None)  # evaluate opens on the new current
+            st.rerun()  # the banner and "Current version" now name the promoted version
         with st.expander("Candidate model card"):
             st.markdown(render_card_markdown(cand_card))

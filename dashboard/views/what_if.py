@@ -12,6 +12,7 @@ from dashboard.charts.explain import shap_waterfall
 from dashboard.charts.risk import compare_risks
 from dashboard.charts.scenario import contribution_change, dependence_chart
 from dashboard.services import whatif as svc
+from dashboard.services.quality import greyed_note, shown_outcomes
 from dashboard.widgets import auth, components, resources
 from dashboard.widgets.tables import percent_column
 from models.counterfactual import Target, find_counterfactuals
@@ -22,7 +23,8 @@ from records.policy import DEIDENTIFIED
 PAGE = "what_if"  # this page's key in records.policy (and its URL)
 ws = components.start_page(PAGE, "What-if explorer")
 PREFIX = "wi_in_"
-OUTCOME_NAMES = [o.name for o in OUTCOMES]
+OUTCOME_NAMES = shown_outcomes(ws.card)  # only outcomes passing the quality gate
+GREYED = greyed_note(ws.card)
 
 
 patients = svc.deidentified_patients(resources.cohort(ws))  # cheap (HMAC per row)
@@ -92,7 +94,12 @@ def scenario_panel(baseline: dict) -> None:
 
     st.subheader("Baseline vs scenario")
     proba = svc.predict(ws.model_set, {"baseline": baseline, "scenario": scenario})
-    st.dataframe(svc.prediction_table(proba), hide_index=True, key="wi_predictions",
+    if GREYED:
+        st.markdown(f":gray[{GREYED}]")
+    if not OUTCOME_NAMES:
+        st.info("No outcome model passes the quality gate: nothing to predict or explain.")
+        return
+    st.dataframe(svc.prediction_table(proba, ws.card), hide_index=True, key="wi_predictions",
                  column_config={"baseline": percent_column(), "scenario": percent_column(),
                                 "change (points)": st.column_config.NumberColumn(
                                     "change (percentage points)", format="%+.0f")})
@@ -131,13 +138,18 @@ else:
     chosen = st.multiselect("Compare (up to four)", list(saved), default=list(saved)[-4:],
                             max_selections=svc.MAX_COMPARED, key="wi_compare")
     if chosen:
-        table = svc.compare_table(ws.model_set, baseline, {n: saved[n] for n in chosen})
-        st.plotly_chart(compare_risks(svc.predict(ws.model_set, {
-            "baseline": baseline, **{n: saved[n] for n in chosen}}).rename(
-                index={o.name: o.label for o in OUTCOMES})), key="wi_compare_chart")
+        table = svc.compare_table(ws.model_set, baseline, {n: saved[n] for n in chosen},
+                                  ws.card)
+        proba = svc.predict(ws.model_set, {"baseline": baseline,
+                                           **{n: saved[n] for n in chosen}})
+        proba = proba.loc[[n for n in proba.index if n in OUTCOME_NAMES]]  # the gate
+        st.plotly_chart(compare_risks(proba.rename(index={o.name: o.label for o in OUTCOMES})),
+                        key="wi_compare_chart")
         st.dataframe(table, key="wi_compare_table")
 
 current = st.session_state.get("wi_scenario", baseline)
+if not OUTCOME_NAMES:  # every outcome is gated: no target or curve to show
+    st.stop()
 st.subheader("Smallest change that reaches a target")
 c1, c2, c3 = st.columns(3)
 goal = c1.selectbox("Outcome", OUTCOME_NAMES, key="wi_cf_outcome",
@@ -161,7 +173,7 @@ if result is not None:
         st.info(result.message, icon=":material/block:")
     else:
         st.caption(f"Target: {result.targets[0].describe()}. {result.message}")
-        st.dataframe(svc.options_table(result), hide_index=True, key="wi_cf_table",
+        st.dataframe(svc.options_table(result, ws.card), hide_index=True, key="wi_cf_table",
                      column_config={o.label: percent_column(bar=False) for o in OUTCOMES})
 
 st.subheader("How one input moves the prediction")

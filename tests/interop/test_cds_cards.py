@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from cds_support import prefetch_for, validate
+from gate_support import GATED, KEPT, uninformative
 
 from interop.cds_hooks import (
     DISCLAIMER,
@@ -16,6 +17,7 @@ from interop.cds_hooks import (
 )
 from interop.cds_service import patient_data
 from models import schema
+from models.quality_gate import UNRELIABLE, gate_for
 
 VERSION = "20250601T000000Z-test00"
 
@@ -65,6 +67,20 @@ def test_the_gate_filters_outcomes(model, complete):
     text = " ".join(c["summary"] for c in cards)
     assert "response" in text and "nausea/vomiting" in text
     assert "remission" not in text and "dissociation" not in text
+
+
+def test_the_quality_gate_names_what_it_holds_back(complete):
+    model_set, card, _ = uninformative()
+    model = ModelInfo(model_set, VERSION, card)
+    cards = build_cards(complete, model, "https://kap.example", gate=gate_for(card))
+    validate({"cards": cards}, "response")
+    gated, kept = schema.outcome(GATED), schema.outcome(KEPT)
+    risks = next(c for c in cards if c["summary"].startswith("Side-effect risks"))
+    assert (gated.short or gated.label) not in risks["summary"]
+    assert f"**{gated.label}**: not shown — {UNRELIABLE}." in risks["detail"]
+    benefit = next(c for c in cards if c["summary"].startswith("Predicted benefit"))
+    p = model_set.predict_proba(pd.DataFrame([complete.features]))[KEPT].iloc[0]
+    assert f"{kept.short or kept.label} {p:.0%}" in benefit["summary"]
 
 
 def test_missing_inputs_mean_no_prediction_and_say_what_is_missing(model):

@@ -18,9 +18,11 @@ import pandas as pd
 import pytest
 from cds_support import EhrKey, FhirStub, hook_body, issuers_file, prefetch_for, validate
 from fhir_builders import COMPLETIONS, bundle, full_record
+from gate_support import GATED, uninformative
 
 from interop.cds_hooks import DISCLAIMER
 from models import schema
+from models.quality_gate import UNRELIABLE
 
 PASSWORD = "test-admin-password-1"
 
@@ -64,14 +66,15 @@ def _store_patient(home: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, trained):
+def service(tmp_path_factory):
     from base.signing import installation_key
     from models.registry import Registry
 
     home = tmp_path_factory.mktemp("cds-home")
     # Signed with the service's own key (its KAPCDS_HOME): it trusts no other.
     registry = Registry(home / "registry", key=installation_key(home / "keys" / "signing.key"))
-    version = registry.register(*trained)
+    model_set, card, _ = uninformative()  # one outcome trained on shuffled labels
+    version = registry.register(model_set, card)
     registry.promote(version)
     kap_id = _store_patient(home)
     key, port = EhrKey(), _free_port()
@@ -99,7 +102,7 @@ def service(tmp_path_factory, trained):
                     pytest.fail(f"serve-cds did not start: {err.decode()[-2000:]}")
                 time.sleep(0.3)
         yield {"base": base, "key": key, "stub": stub, "home": home, "kap_id": kap_id,
-               "version": version, "model_set": trained[0]}
+               "version": version, "model_set": model_set}
         proc.terminate()
         proc.wait(timeout=20)
 
@@ -133,7 +136,10 @@ def test_patient_view_with_prefetch_predicts_for_a_stored_patient(service):
     engine.dispose()
     expected = service["model_set"].predict_proba(pd.DataFrame([features]))["response"]
     assert f"response {expected.iloc[0]:.0%}" in benefit["summary"]
-    assert any(c["summary"].startswith("Side-effect risks") for c in cards)
+    risks = next(c for c in cards if c["summary"].startswith("Side-effect risks"))
+    gated = schema.outcome(GATED)  # the served card's quality gate holds it back
+    assert (gated.short or gated.label) not in risks["summary"]
+    assert f"**{gated.label}**: not shown — {UNRELIABLE}." in risks["detail"]
     assert cards[-1]["links"][0]["url"] == ("https://kap.example/candidate_review?patient="
                                             + service["kap_id"])
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import math
 from datetime import datetime, timezone
 
 import pytest
+from gate_support import GATED, KEPT, uninformative
 from pypdf import PdfReader
 
 from interop.report import DISCLAIMER, PredictionLine, ReportContext, render_patient_report
 from interop.report_context import build_report_context
+from models.quality_gate import UNRELIABLE, outcome_quality
+from models.schema import outcome
 
 WHEN = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -66,8 +70,9 @@ def test_withheld_predictions_are_explained_not_shown():
     assert "Not checked: no predictions were made" in text
 
 
-def test_full_report_from_the_model_layer(trained, cohort):
-    model_set, card = trained
+def test_full_report_from_the_model_layer(cohort):
+    model_set, card, _ = uninformative()  # response passes the quality gate here
+    card = {**card, "version": "20250601T000000Z-test00"}
     patients, sessions = cohort
     pid = "KAP-00015"  # not eligible (uncontrolled hypertension), 3 sessions with BP alerts
     row = patients.set_index("patient_id").loc[pid].to_dict() | {"patient_id": pid}
@@ -84,7 +89,10 @@ def test_full_report_from_the_model_layer(trained, cohort):
     assert all(DISCLAIMER.split(".")[0] in t for t in texts)
     assert "Not eligible" in text and "Uncontrolled hypertension" in text
     for line in ctx.predictions:
-        assert line.label in text and f"{line.probability:.0%}" in text
+        if line.reliable:
+            assert line.label in text and f"{line.probability:.0%}" in text
+        else:
+            assert f"{line.label} — Not shown: {UNRELIABLE}" in text
     assert ctx.explanation_sentences[0][:40] in text
     assert "Post-dose BP" in text and "Model card (summary)" in text
     assert image_count(reader) >= 3  # predictions, explanation, progress charts
@@ -108,3 +116,30 @@ def test_every_status_renders(status):
         minimal_context(eligibility_status=status)))))
     assert {"eligible": "Eligible", "eligible_with_cautions": "Eligible with cautions",
             "no_indication": "No indication"}[status] in text
+
+
+def test_the_quality_gate_greys_an_uninformative_outcome_in_the_pdf(cohort):
+    model_set, card, _ = uninformative()
+    assert not outcome_quality(card, GATED).reliable and outcome_quality(card, KEPT).reliable
+    patients, sessions = cohort
+    pid = "KAP-00015"
+    row = patients.set_index("patient_id").loc[pid].to_dict() | {"patient_id": pid}
+    mine = sessions[sessions.patient_id == pid]
+    gated, kept = outcome(GATED).label, outcome(KEPT).label
+    ctx = build_report_context(model_set, card, row, mine, explain_outcome=GATED,
+                               generated_at=WHEN)
+    lines = {p.label: p for p in ctx.predictions}
+    assert not lines[gated].reliable and math.isnan(lines[gated].probability)
+    assert lines[gated].observed is None and UNRELIABLE in lines[gated].uncertainty
+    assert lines[kept].reliable and lines[kept].observed is not None
+    assert ctx.explanation_sentences == [] and ctx.explanation_effects == []
+    reader = read(render_patient_report(ctx))
+    text = " ".join(page_text(reader))
+    assert f"{gated} — Not shown: {UNRELIABLE}" in text  # no number, no calibration bin
+    assert f"{kept} {lines[kept].probability:.0%} {lines[kept].uncertainty[:12]}" in text
+    assert f"Why: {gated} {gated}: not explained — {UNRELIABLE}" in text
+    gate_line = text[text.index("Quality gate (lower 95 % bound"):]
+    assert gated in gate_line[:300] and kept not in gate_line[:300]  # the card summary too
+    assert image_count(reader) == 2  # predictions and progress; no explanation chart
+    explained = build_report_context(model_set, card, row, mine, explain_outcome=KEPT)
+    assert explained.explanation_sentences and explained.explanation_effects

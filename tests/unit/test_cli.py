@@ -96,7 +96,10 @@ def test_predict_writes_one_row_per_patient_with_explanations(registry, good_pat
     assert result.returncode == 0, result.stderr
     predictions = pd.read_csv(out)
     assert list(predictions["patient_id"]) == list(good_patients["patient_id"])
-    assert predictions["response_probability"].between(0, 1).all()
+    # 600 patients: whether response passes the quality gate depends on this small model
+    shown = bool(predictions["response_reliable"].all())
+    probabilities = predictions["response_probability"]
+    assert probabilities.between(0, 1).all() if shown else probabilities.isna().all()
     assert "response__shap__bmi" in predictions and "response_base" in predictions
     assert {"eligibility_status", "ood_overall"} <= set(predictions.columns)
 
