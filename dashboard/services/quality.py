@@ -17,6 +17,8 @@ from dashboard.services.workspace import probability_column
 from models.quality_gate import UNRELIABLE, OutcomeQuality, outcome_quality
 from models.schema import OUTCOMES, outcome
 
+UNRELIABLE_MANY = "these models do not reliably rank patients for these outcomes"
+
 
 def shown_outcomes(card: Mapping[str, Any] | None) -> list[str]:
     """The outcomes (schema order) whose predictions pages may show."""
@@ -42,7 +44,8 @@ def greyed_note(card: Mapping[str, Any] | None) -> str:
     if not greyed:
         return ""
     names = ", ".join(outcome(q.name).label for q in greyed)
-    return f"Not shown: {names} — {UNRELIABLE} (quality gate, model card)."
+    why = UNRELIABLE if len(greyed) == 1 else UNRELIABLE_MANY
+    return f"Not shown: {names} — {why} (quality gate, model card)."
 
 
 def withhold(cohort: pd.DataFrame, card: Mapping[str, Any] | None) -> pd.DataFrame:

@@ -11,7 +11,9 @@ import pytest
 from apptest_helpers import USERS, plotly_figures, texts
 from streamlit.testing.v1 import AppTest
 
+from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import Workspace
+from models.schema import outcome
 from records.db import session_factory
 from records.repository import decisions_for
 
@@ -67,11 +69,13 @@ def test_outcome_picker_changes_the_explanation(open_page: Callable[[str], AppTe
     assert title.startswith("Why response is predicted at")
     before = _sentences(at)
     assert before and all("chance of response" in s for s in before)
-    at.selectbox(key="cr_outcome").set_value("nausea_vomiting").run()
-    assert "Largest effects on nausea or vomiting" in texts(at.markdown)
+    # nausea/vomiting fails the first model's quality gate: it cannot be explained
+    assert "nausea_vomiting" not in at.selectbox(key="cr_outcome").options
+    at.selectbox(key="cr_outcome").set_value("hypertensive_reaction").run()
+    assert "Largest effects on hypertensive reaction" in texts(at.markdown)
     after = _sentences(at)
-    assert after and all("risk of nausea or vomiting" in s for s in after)
-    assert _waterfall_title(at).startswith("Why nausea or vomiting is predicted at")
+    assert after and all("risk of hypertensive reaction" in s for s in after)
+    assert _waterfall_title(at).startswith("Why hypertensive reaction is predicted at")
 
 
 
@@ -80,7 +84,10 @@ def test_assessment_shows_screen_predictions_and_uncertainty(
     at = _open(open_page)
     assert "Eligibility screen:" in texts([*at.success, *at.warning, *at.error])
     table = next(d.value for d in at.dataframe if "cohort percentile" in d.value.columns)
-    assert len(table) == len(workspace.model_set.outcomes)
+    shown = shown_outcomes(workspace.card)  # the first model: all but nausea/vomiting
+    assert list(table["outcome"]) == [outcome(n).label for n in shown]
+    assert "Nausea or vomiting: not shown — this model does not reliably rank patients " \
+           "for this outcome" in texts(at.markdown)
     assert table["predicted"].between(0, 1).all()
     assert table["had it"].between(0, 1).all() and (table["n"] > 0).all()
     assert table["95 % CI"].str.match(r"\d+%–\d+%").all()

@@ -54,17 +54,37 @@ def test_background_training_then_promote(page: AppTest) -> None:
         page.run()
         assert "Registered candidate version" in texts(page.success)
         candidate = next(iter(page.session_state["ml_registered"].values()))
-        assert candidate in page.selectbox(key="ml_candidate").options
+        label = service_lab.version_labels(registry)[candidate]
+        assert label.startswith(f"{candidate} — generated (seed 1), 300 patients, ")
+        assert label.endswith(", by test-data-scientist")  # trained_by: the signed-in user
+        options = page.selectbox(key="ml_candidate").options
+        assert label in options  # every version id carries its description
         page.selectbox(key="ml_candidate").set_value(candidate).run()
         assert page.button(key="ml_promote").disabled
         assert registry.current_version() == original
-        page.checkbox(key="ml_confirm").check().run()
+        _confirmation(page, candidate).check().run()
         page.button(key="ml_promote").click().run()
         assert not page.exception, [e.value for e in page.exception]
         assert registry.current_version() == candidate
         assert candidate in texts(page.warning)  # the banner names the promoted version
+        promoted = texts(page.success)
+        assert f"Promoted {candidate} (generated (seed 1), 300 patients" in promoted
+        assert f"replacing {original}" in promoted
+        assert f"**Current version:** {candidate} — generated" in texts(page.markdown)
+        # the old version is now the candidate, and its confirmation starts unticked
+        assert page.selectbox(key="ml_candidate").value == original
+        assert _confirmation(page, original).value is False
+        assert page.button(key="ml_promote").disabled
+        page.run()  # the message is said once, not on every rerun
+        assert "Promoted" not in texts(page.success)
     finally:
         registry.promote(original)
+
+
+def _confirmation(page: AppTest, version: str):
+    """The promotion confirmation checkbox shown for ``version``."""
+    (box,) = [c for c in page.checkbox if version in c.label]
+    return box
 
 
 def test_invalid_upload_lists_row_errors_and_uses_nothing() -> None:

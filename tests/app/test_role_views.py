@@ -90,14 +90,14 @@ def test_data_scientist_pages_show_no_names(open_page: Callable[..., AppTest], p
 def test_downloads_follow_the_role(workspace: Workspace, identities: list[str]) -> None:
     cohort = cohort_table(workspace)
     name, pid = str(cohort[NAME_COLUMN].iloc[0]), str(cohort.index[0])
-    clinician = predictions_csv(cohort, "clinician")
+    clinician = predictions_csv(cohort, "clinician", card=workspace.card)
     assert name in clinician and pid in clinician
-    scientist = predictions_csv(cohort, "data_scientist")
+    scientist = predictions_csv(cohort, "data_scientist", card=workspace.card)
     assert name not in scientist and pid in scientist
-    trainee = predictions_csv(cohort, "trainee")
+    trainee = predictions_csv(cohort, "trainee", card=workspace.card)
     assert not _leaks(trainee, identities) and trainee.count("\nP-") == len(cohort)
     with pytest.raises(PermissionError):
-        predictions_csv(cohort, "admin")
+        predictions_csv(cohort, "admin", card=workspace.card)
 
 
 def test_clinician_views_and_decisions_are_audited(open_page: Callable[..., AppTest],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -19,6 +21,7 @@ from dashboard.services.patients import (
     suggest_decision,
 )
 from dashboard.services.progress import patient_progress
+from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import Workspace
 from models.eligibility import screen
 from models.risk_wording import wilson
@@ -96,9 +99,15 @@ def test_find_patients_and_assessment(workspace: Workspace) -> None:
     assert (high["response_probability"] >= 0.7).all() and len(high) < len(cohort)
     assessment = assess_patient(workspace, cohort, "KAP-00001")
     assert [r.name for r in assessment.risks] == workspace.model_set.outcomes
+    shown = shown_outcomes(workspace.card)
     for risk in assessment.risks:
-        assert 0 <= risk.percentile <= 100
-        assert risk.observed_lo is not None and risk.observed_lo <= risk.observed_hi
+        assert risk.reliable is (risk.name in shown)
+        if risk.reliable:
+            assert 0 <= risk.percentile <= 100
+            assert risk.observed_lo is not None and risk.observed_lo <= risk.observed_hi
+        else:  # the quality gate: nothing patient-specific
+            assert math.isnan(risk.probability) and math.isnan(risk.percentile)
+            assert risk.observed is None and risk.similar == ""
     with pytest.raises(ValueError, match="2 to 4"):
         compare_patients(workspace, cohort, ["KAP-00001"], "response")
 
@@ -127,7 +136,7 @@ def test_progress_band_and_cohort_views(workspace: Workspace) -> None:
     summary = population_summary(cohort)
     assert summary["headline"]["patients"] == len(cohort)
     explained = cohort_explanations(workspace, cohort.head(200))
-    assert set(explained) == set(workspace.model_set.outcomes)
+    assert set(explained) == set(shown_outcomes(workspace.card))  # gated: no explanation
     assert explained["response"].importance.iloc[0] >= explained["response"].importance.iloc[-1]
     assert len(explain.beeswarm(explained["response"].beeswarm).data[0].x) > 0
 

@@ -43,6 +43,7 @@ def test_renders_deidentified_with_banner(page: AppTest, workspace) -> None:
 
 def test_widget_change_updates_predictions_and_saves(page: AppTest) -> None:
     before = _scenario(page)
+    was_oral = page.session_state["wi_in_route"] == "oral_sublingual"  # random pseudonym order
     page.selectbox(key="wi_in_psychotherapy").set_value("none").run()
     page.selectbox(key="wi_in_route").set_value("oral_sublingual").run()
     assert not page.exception
@@ -54,7 +55,8 @@ def test_widget_change_updates_predictions_and_saves(page: AppTest) -> None:
     page.button(key="wi_save").click().run()
     assert "oral, no therapy" in page.multiselect(key="wi_compare").value
     table = next(d.value for d in page.dataframe if "changed inputs" in d.value.index)
-    assert "Route" in table.loc["changed inputs", "oral, no therapy"]
+    changed = table.loc["changed inputs", "oral, no therapy"]
+    assert "Psychotherapy" in changed and ("Route" in changed) is not was_oral
 
 
 def test_counterfactual_panel(page: AppTest) -> None:
