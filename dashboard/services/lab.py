@@ -123,15 +123,13 @@ def register(registry: Registry, result: TrainResult, patients: pd.DataFrame,
 
 def version_labels(registry: Registry) -> dict[str, str]:
     """``id — data, n patients, date, by whom`` for every version (selectors' labels)."""
-    current = registry.current_version()
     return {row["id"]: f"{row['id']} — {row.get('description', '')}"
-                       + (" (current)" if row["id"] == current else "")
             for row in registry.versions()}
 
 
 def promotion_message(version: str, label: str, previous: str | None) -> str:
     """What the page says once a version has been promoted."""
-    description = label.split(" — ", 1)[-1].removesuffix(" (current)")
+    description = label.split(" — ", 1)[-1]
     was = f" (replacing {previous})" if previous and previous != version else ""
     return (f"Promoted {version} ({description}) to current{was}. Clinicians' pages use it "
             "from their next page load.")

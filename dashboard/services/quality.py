@@ -32,10 +32,11 @@ def greyed_outcomes(card: Mapping[str, Any] | None) -> list[OutcomeQuality]:
 
 
 def greyed_line(quality: OutcomeQuality) -> str:
-    """``Nausea or vomiting: not shown — this model does not reliably rank …``."""
+    """``**Nausea or vomiting**: not shown — this model does not reliably rank …``
+    (Markdown)."""
     rate = ("" if quality.prevalence is None else
             f" Overall, {quality.prevalence:.0%} of held-out test patients had it.")
-    return f"{outcome(quality.name).label}: not shown — {UNRELIABLE}.{rate}"
+    return f"**{outcome(quality.name).label}**: not shown — {UNRELIABLE}.{rate}"
 
 
 def greyed_note(card: Mapping[str, Any] | None) -> str:

@@ -125,13 +125,17 @@ with train_tab:
 versions = [row["id"] for row in registry.versions()]
 current = registry.current_version()
 labels = lab.version_labels(registry)  # id — data, n patients, date, who trained it
+# Bumped by each promotion: the version selectors and the confirmation get fresh keys, so
+# none of them shows (or keeps ticked) what it held before the promotion.
+rounds = st.session_state.setdefault("ml_promotions", 0)
 
 with eval_tab:
     e1, e2 = st.columns(2)
     newest = versions[::-1]
-    version = e1.selectbox("Version", newest, key="ml_eval_version",
+    version = e1.selectbox("Version", newest, key=f"ml_eval_version_{rounds}",
                            index=newest.index(current) if current in newest else 0,
-                           format_func=lambda v: labels.get(v, v))
+                           format_func=lambda v: labels[v] + (" (current)" if v == current
+                                                              else ""))
     name = e2.selectbox("Outcome", OUTCOME_NAMES, key="ml_eval_outcome",
                         format_func=lambda n: outcome(n).label)
     model_set, card = _load(str(registry.root), version)
@@ -181,7 +185,7 @@ with compare_tab:
     if not candidates:
         st.info("Only the current version exists; train a candidate first.")
     else:
-        candidate = st.selectbox("Candidate", candidates[::-1], key="ml_candidate",
+        candidate = st.selectbox("Candidate", candidates[::-1], key=f"ml_candidate_{rounds}",
                                  format_func=lambda v: labels.get(v, v))
         cand_set, cand_card = _load(str(registry.root), candidate)
         cur_set, cur_card = _load(str(registry.root), current)
@@ -202,7 +206,6 @@ with compare_tab:
                         key="ml_cmp_cal")
         # A fresh key per candidate and per promotion: a tick never carries over to another
         # version, and after promoting the confirmation starts unticked again.
-        rounds = st.session_state.setdefault("ml_promotions", 0)
         confirm = st.checkbox(f"I have reviewed version {candidate} and want clinicians to "
                               "use it", key=f"ml_confirm_{rounds}_{candidate}")
         if st.button("Promote to current", key="ml_promote", disabled=not confirm):
@@ -212,8 +215,6 @@ with compare_tab:
             st.session_state["ml_promoted"] = lab.promotion_message(
                 candidate, labels.get(candidate, candidate), current)
             st.session_state["ml_promotions"] = rounds + 1
-            st.session_state.pop("ml_candidate", None)  # the promoted one is no candidate now
-            st.session_state.pop("ml_eval_version", None)  # evaluate opens on the new current
             st.rerun()  # the banner and "Current version" now name the promoted version
         with st.expander("Candidate model card"):
             st.markdown(render_card_markdown(cand_card))

@@ -86,8 +86,8 @@ def test_assessment_shows_screen_predictions_and_uncertainty(
     table = next(d.value for d in at.dataframe if "cohort percentile" in d.value.columns)
     shown = shown_outcomes(workspace.card)  # the first model: all but nausea/vomiting
     assert list(table["outcome"]) == [outcome(n).label for n in shown]
-    assert "Nausea or vomiting: not shown — this model does not reliably rank patients " \
-           "for this outcome" in texts(at.markdown)
+    assert "**Nausea or vomiting**: not shown — this model does not reliably rank " \
+           "patients for this outcome" in texts(at.markdown)
     assert table["predicted"].between(0, 1).all()
     assert table["had it"].between(0, 1).all() and (table["n"] > 0).all()
     assert table["95 % CI"].str.match(r"\d+%–\d+%").all()

@@ -36,7 +36,7 @@ def test_renders_evaluation(page: AppTest) -> None:
     assert "held-out" in texts(page.caption)
     assert any("largest gap" in d.value.columns for d in page.dataframe
                if hasattr(d.value, "columns"))
-    compare = page.selectbox(key="ml_candidate") if "train a candidate first" not in texts(
+    compare = _select(page, "Candidate") if "train a candidate first" not in texts(
         page.info) else None
     assert compare is None or compare.options
 
@@ -57,9 +57,9 @@ def test_background_training_then_promote(page: AppTest) -> None:
         label = service_lab.version_labels(registry)[candidate]
         assert label.startswith(f"{candidate} — generated (seed 1), 300 patients, ")
         assert label.endswith(", by test-data-scientist")  # trained_by: the signed-in user
-        options = page.selectbox(key="ml_candidate").options
+        options = _select(page, "Candidate").options
         assert label in options  # every version id carries its description
-        page.selectbox(key="ml_candidate").set_value(candidate).run()
+        _select(page, "Candidate").set_value(candidate).run()
         assert page.button(key="ml_promote").disabled
         assert registry.current_version() == original
         _confirmation(page, candidate).check().run()
@@ -72,13 +72,19 @@ def test_background_training_then_promote(page: AppTest) -> None:
         assert f"replacing {original}" in promoted
         assert f"**Current version:** {candidate} — generated" in texts(page.markdown)
         # the old version is now the candidate, and its confirmation starts unticked
-        assert page.selectbox(key="ml_candidate").value == original
+        assert _select(page, "Candidate").value == original
         assert _confirmation(page, original).value is False
         assert page.button(key="ml_promote").disabled
         page.run()  # the message is said once, not on every rerun
         assert "Promoted" not in texts(page.success)
     finally:
         registry.promote(original)
+
+
+def _select(page: AppTest, label: str):
+    """The selectbox called ``label`` (its key changes with each promotion)."""
+    (box,) = [s for s in page.selectbox if s.label == label]
+    return box
 
 
 def _confirmation(page: AppTest, version: str):

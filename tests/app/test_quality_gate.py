@@ -71,8 +71,8 @@ def test_candidate_review_greys_the_gated_outcome(open_page: Callable[[str], App
     kept = table.set_index("outcome").loc[KEPT_LABEL]
     assert 0 <= kept["cohort percentile"] <= 100 and kept["n"] > 0
     greyed = _greyed(at)
-    assert f"{LABEL}: not shown — {UNRELIABLE}." in greyed
-    line = next(x for x in greyed.splitlines() if x.startswith(f":gray[{LABEL}"))
+    assert f"**{LABEL}**: not shown — {UNRELIABLE}." in greyed
+    line = next(x for x in greyed.splitlines() if x.startswith(f":gray[**{LABEL}**"))
     assert "percentile" not in line and "predicted" not in line
     patients = at.dataframe[0].value  # the patient list has no column for it
     assert LABEL not in patients.columns and KEPT_LABEL in patients.columns
