@@ -14,7 +14,7 @@ $(BIN)/kapcds: pyproject.toml
 
 setup: $(BIN)/kapcds
 
-## make run: install, train a first model from data_samples/ if none, seed the store, serve.
+## make run: install, train a first model if none, seed the store from data_samples/, serve.
 run: setup
 	$(BIN)/kapcds dashboard --port $(PORT)
 

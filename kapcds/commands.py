@@ -46,7 +46,7 @@ def _load_model(args: argparse.Namespace):
     from training.first_run import ensure_model
 
     if getattr(args, "version", None) is None:
-        with progress_bar("first run: training from data_samples") as update:
+        with progress_bar("first run: training a first model") as update:
             ensure_model(args.registry, progress=update)
     return _registry(args).load(getattr(args, "version", None))
 
@@ -256,7 +256,7 @@ def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_promote)
 
     p = sub.add_parser("dashboard", help="start the Streamlit dashboard",
-                       description="Train a first model from data_samples/ and seed the "
+                       description="Train a first model (seeded generated cohort) and seed the "
                        "store if needed, then serve the dashboard.")
     p.add_argument("--port", type=int, default=8501, help="port (default %(default)s)")
     p.add_argument("--address", default=None,

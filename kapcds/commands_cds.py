@@ -28,7 +28,7 @@ def _serve_cds(args: argparse.Namespace) -> int:
     if not settings.issuers:
         log.warning("KAPCDS_CDS_ISSUERS is not set: no EHR is trusted, every hook call "
                     "will be refused")
-    ensure_model(args.registry)  # first run trains a model from data_samples/
+    ensure_model(args.registry)  # first run trains a first model
     app = create_app(settings, registry_dir=args.registry, engine=ensure_store())
     sys.stdout.write(f"CDS Hooks discovery: http://{settings.host}:{settings.port}"
                      f"/cds-services (JWT aud base {settings.base_url})\n")
