@@ -113,13 +113,14 @@ def _predict(args: argparse.Namespace) -> int:
 
     patients = load_patients(args.input)
     model_set, card = _load_model(args)
-    result = withhold_unreliable(predict_frame(model_set, patients, explain=args.explain),
-                                 card, model_set.outcomes,
-                                 withhold=not args.include_unreliable)
+    predicted = predict_frame(model_set, patients, explain=args.explain)
+    names = [c.removesuffix("_probability") for c in predicted.columns
+             if c.endswith("_probability")]  # every outcome, relapse included
+    result = withhold_unreliable(predicted, card, names, withhold=not args.include_unreliable)
     write_atomically(args.output, csv_text(result))  # text cells safe for spreadsheets
     sys.stdout.write(f"wrote {len(result)} predictions to {args.output}\n")
     kept = "kept (--include-unreliable)" if args.include_unreliable else "left empty"
-    for name, quality in gate_table(card, model_set.outcomes).items():
+    for name, quality in gate_table(card, names).items():
         if not quality.reliable:
             sys.stderr.write(f"{name}: {UNRELIABLE} (held-out test AUC {quality.auc_text}); "
                              f"probability {kept}, {name}_reliable is false\n")

@@ -10,7 +10,7 @@ from pathlib import PurePath
 from typing import Any
 
 from base.clock import iso_text
-from models.quality_gate import RULE, gate_table
+from models.quality_gate import RULE
 from models.schema import outcome
 
 
@@ -95,10 +95,11 @@ def _gate_lines(card: dict[str, Any]) -> list[str]:
                         "current rule to its metrics.", ""]
     lines += [RULE.format(threshold=threshold), "", "| outcome | verdict | why |",
               "|---|---|---|"]
-    for name, quality in gate_table(card).items():
+    for name, verdict in (recorded.get("outcomes") or {}).items():  # as at training time
+        reliable = bool(verdict.get("reliable", False))
         label = outcome(name).label if _known(name) else name
-        verdict = "shown" if quality.reliable else "**greyed: not shown**"
-        lines.append(f"| {label} | {verdict} | {quality.reason} |")
+        shown = "shown" if reliable else "**greyed: not shown**"
+        lines.append(f"| {label} | {shown} | {verdict.get('reason', '')} |")
     return lines
 
 

@@ -112,12 +112,13 @@ with right:
             if not r.reliable and r.quality is not None:
                 st.markdown(f":gray[{greyed_line(r.quality)}]",
                             help=r.quality.reason)
-        st.caption("Uncertainty is not a confidence interval for this patient: 'had it' is how "
-                   "often the outcome happened among the n held-out test patients whose "
-                   "prediction fell in the same 10-point bin (model card), with a Wilson 95 % "
-                   "interval. The percentile places the prediction among the patients in the "
-                   "store. Discrimination (ROC AUC with CI) is in the model card below.")
         if shown:
+            st.caption("Uncertainty is not a confidence interval for this patient: 'had it' is "
+                       "how often the outcome happened among the n held-out test patients "
+                       "whose prediction fell in the same 10-point bin (model card), with a "
+                       "Wilson 95 % interval. The percentile places the prediction among the "
+                       "patients in the store. Discrimination (ROC AUC with CI) is in the "
+                       "model card below.")
             st.plotly_chart(risk_profile({r.label: r.probability for r in shown},
                                          risk_distributions(cohort, ws.card)),
                             key="cr_profile")

@@ -80,8 +80,9 @@ def test_compare_two_patients(page: Page, server: str) -> None:
     _open(page, server, "compare")
     expect(page.get_by_text("Inputs side by side")).to_be_visible()
     _wait_idle(page)
-    assert _trace_points(page, "Predicted outcomes", "KAP-00001") == 6
-    assert _trace_points(page, "Predicted outcomes", "KAP-00002") == 6
+    # five of six outcomes: nausea/vomiting fails the first model's quality gate
+    assert _trace_points(page, "Predicted outcomes", "KAP-00001") == 5
+    assert _trace_points(page, "Predicted outcomes", "KAP-00002") == 5
     assert _trace_points(page, "What drives response, feature by feature", "KAP-00002") > 0
     expect(page.get_by_text(re.compile(r"inputs differ"))).to_be_visible()
     expect(page.get_by_test_id("stDataFrame")).to_have_count(2)

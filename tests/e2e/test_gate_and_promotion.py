@@ -19,6 +19,7 @@ from conftest import PASSWORD, ROOT, USER, screenshot
 from playwright.sync_api import Page, expect
 from test_roles_and_durability import ROLE_PASSWORD, _add_user, _home, _sign_in, _wait_idle
 
+from base.signing import installation_key
 from models.quality_gate import UNRELIABLE
 from models.registry import Registry
 
@@ -38,12 +39,17 @@ def _cli(home: Path, *args: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def _registry(home: Path) -> Registry:
+    """The server's registry, with the server's own signing key (it trusts no other)."""
+    return Registry(home / "registry", key=installation_key(home / "keys" / "signing.key"))
+
+
 @pytest.fixture
 def candidate(server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path):
     """A registered (not promoted) version trained with the CLI; the first model is made
     current again afterwards, so the other browser tests see what they expect."""
     home = _home(server, tmp_path_factory)
-    registry = Registry(home / "registry")
+    registry = _registry(home)
     original = registry.current_version()
     data = str(tmp_path / "generated-300")
     _cli(home, "generate", "--patients", "300", "--seed", "4", "--out", data)
@@ -88,7 +94,7 @@ def test_promotion_says_what_and_resets_the_confirmation(page: Page, server: str
     expect(promoted).to_be_visible()
     expect(page.get_by_text(re.compile(f"Current version: {version} — generated-300/"))
            ).to_be_visible()
-    assert Registry(home / "registry").current_version() == version
+    assert _registry(home).current_version() == version
     confirm = page.get_by_role("checkbox", name=re.compile(f"reviewed version {original}"))
     expect(confirm).not_to_be_checked()  # the old version is the candidate, unticked
     expect(page.get_by_role("button", name="Promote to current")).to_be_disabled()

@@ -54,7 +54,9 @@ def test_predict_output_escapes_text_columns(tmp_path: Path, cli: Callable[..., 
                              "response_probability": [0.4, -0.0],
                              "ood_features": ["-bmi", ""]})
 
-    monkeypatch.setattr(commands, "_load_model", lambda args: (None, {}))
+    # the stub card lets response pass the quality gate, so its number is written
+    card = {"metrics": {"response": {"auc": {"value": 0.8, "lo": 0.7, "hi": 0.9}}}}
+    monkeypatch.setattr(commands, "_load_model", lambda args: (None, card))
     monkeypatch.setattr("models.predict.predict_frame", fake_predict)
     out = tmp_path / "out.csv"
     result = cli("predict", "--input", str(source), "--output", str(out))
