@@ -91,7 +91,8 @@ def count_rows(folder: Path) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in sorted(folder.glob("*.parquet")))
 
 
-def _score_local(args: argparse.Namespace, files: list[Path], model_set: Any) -> int:
+def _score_local(args: argparse.Namespace, files: list[Path], model_set: Any,
+                 card: Any) -> int:
     import pandas as pd
 
     from models.validation import validate_patients
@@ -99,19 +100,22 @@ def _score_local(args: argparse.Namespace, files: list[Path], model_set: Any) ->
 
     frames = [validate_patients(pd.read_parquet(p), source=p.name) for p in files]
     patients = pd.concat(frames, ignore_index=True)
-    scored = score_frame(model_set, patients, explain=not args.no_explain)
+    scored = score_frame(model_set, patients, explain=not args.no_explain, card=card,
+                         withhold=not args.include_unreliable)
     write_partitioned(scored, args.output, rows_per_partition=max(1, len(scored)))
     return len(scored)
 
 
-def _score_dask(args: argparse.Namespace, files: list[Path], model_set: Any) -> int:
+def _score_dask(args: argparse.Namespace, files: list[Path], model_set: Any,
+                card: Any) -> int:
     from training.dask_engine import score_parquet
 
     with dask_client(args.scheduler, args.workers) as client:
         rows = validate_on_cluster(client, files)
         log.info("validated %d patients in %d partitions", rows, len(files))
         score_parquet(args.input, model_set, client=client, destination=args.output,
-                      explain=not args.no_explain)
+                      explain=not args.no_explain, card=card,
+                      withhold=not args.include_unreliable)
     return count_rows(args.output)
 
 
@@ -124,7 +128,7 @@ def _score(args: argparse.Namespace) -> int:
         raise FileExistsError(f"output folder {args.output} is not empty")
     model_set, card = commands._load_model(args)
     score = _score_dask if args.engine == "dask" else _score_local
-    rows = score(args, files, model_set)
+    rows = score(args, files, model_set, card)  # the quality gate as in `kapcds predict`
     sys.stdout.write(f"scored {rows} patients with model {card.get('version')} "
                      f"into {args.output}\n")
     return 0
@@ -162,6 +166,9 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2,
                    help="LocalCluster workers when no --scheduler (default %(default)s)")
     p.add_argument("--no-explain", action="store_true", help="probabilities only, no SHAP")
+    p.add_argument("--include-unreliable", action="store_true",
+                   help="keep the numbers of outcomes that fail the quality gate (their "
+                   "<outcome>_reliable stays false), as `kapcds predict --include-unreliable`")
     commands._add_registry(p)
     commands._add_version(p)
     p.set_defaults(handler=_score)

@@ -10,7 +10,7 @@ worker as a single graph key, so nothing is re-parsed per partition.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pandas as pd
 from models.explain import aggregate_to_clinical
 from models.fastshap import FastTreeShap
 from models.predict import SHAP_SEPARATOR, predict_frame
+from models.quality_gate import withhold_unreliable
 from models.schema import ID_COLUMN
 
 log = logging.getLogger(__name__)
@@ -35,15 +36,18 @@ class PartitionScorer:
     numba threads inside each would only oversubscribe the cores.
     """
 
-    def __init__(self, model_set: Any, explain: bool = True, parallel: bool = False) -> None:
+    def __init__(self, model_set: Any, explain: bool = True, parallel: bool = False,
+                 card: Mapping[str, Any] | None = None, withhold: bool = True) -> None:
         self.model_set = model_set
         self.explain = explain
+        self.card, self.withhold = card, withhold  # the quality gate (card None: not applied)
         self.explainers = {name: FastTreeShap(model.booster_, parallel=parallel)
                            for name, model in model_set.outcome_models.items()} if explain else {}
         self.empty = pd.DataFrame()  # the output schema, set once a sample has been scored
 
     def __call__(self, patients: pd.DataFrame) -> pd.DataFrame:
-        return score_frame(self.model_set, patients, self.explain, self.explainers)
+        return score_frame(self.model_set, patients, self.explain, self.explainers, self.card,
+                           self.withhold)
 
 
 def _shap_blocks(model_set: Any, patients: pd.DataFrame,
@@ -64,16 +68,22 @@ def _shap_blocks(model_set: Any, patients: pd.DataFrame,
 
 
 def score_frame(model_set: Any, patients: pd.DataFrame, explain: bool = True,
-                explainers: dict[str, FastTreeShap] | None = None) -> pd.DataFrame:
-    """The single-machine path for one frame (the same columns as predict_frame)."""
+                explainers: dict[str, FastTreeShap] | None = None,
+                card: Mapping[str, Any] | None = None, withhold: bool = True) -> pd.DataFrame:
+    """The single-machine path for one frame (the same columns as predict_frame); with
+    ``card`` the quality gate applies as in ``kapcds predict`` (``<outcome>_reliable``
+    columns; a gated outcome's numbers left empty unless ``withhold`` is False)."""
     out = predict_frame(model_set, patients, explain=False)
-    if not explain:
+    if explain:
+        head = [c for c in out.columns if c == ID_COLUMN or c.endswith("_probability")
+                and c[: -len("_probability")] in model_set.outcome_models]
+        rest = [c for c in out.columns if c not in head]
+        blocks = _shap_blocks(model_set, patients, explainers or {})
+        out = pd.concat([out[head], *blocks, out[rest]], axis=1)
+    if card is None:
         return out
-    head = [c for c in out.columns if c == ID_COLUMN or c.endswith("_probability")
-            and c[: -len("_probability")] in model_set.outcome_models]
-    rest = [c for c in out.columns if c not in head]
-    blocks = _shap_blocks(model_set, patients, explainers or {})
-    return pd.concat([out[head], *blocks, out[rest]], axis=1)
+    names = [c.removesuffix("_probability") for c in out.columns if c.endswith("_probability")]
+    return withhold_unreliable(out, card, names, withhold=withhold)
 
 
 def write_partitioned(patients: pd.DataFrame, directory: Path | str,
@@ -114,7 +124,9 @@ def _score_partition(partition: pd.DataFrame, scorer: PartitionScorer) -> pd.Dat
 
 def score_parquet(source: Path | str, model_set: Any, client: Any = None,
                   destination: Path | str | None = None, explain: bool = True,
-                  n_workers: int = 2, processes: bool = False) -> pd.DataFrame | None:
+                  n_workers: int = 2, processes: bool = False,
+                  card: Mapping[str, Any] | None = None,
+                  withhold: bool = True) -> pd.DataFrame | None:
     """Score every patient of a (partitioned) parquet cohort on Dask.
 
     Returns the scored frame (rows in file order), or writes it to ``destination`` as
@@ -125,8 +137,9 @@ def score_parquet(source: Path | str, model_set: Any, client: Any = None,
 
     if client is None:
         with local_client(n_workers=n_workers, processes=processes) as own:
-            return score_parquet(source, model_set, own, destination, explain)
-    scorer = PartitionScorer(model_set, explain=explain)
+            return score_parquet(source, model_set, own, destination, explain, card=card,
+                                 withhold=withhold)
+    scorer = PartitionScorer(model_set, explain=explain, card=card, withhold=withhold)
     with dask.config.set({"dataframe.convert-string": False}):
         cohort = dd.read_parquet(str(source))
         sample = cohort.partitions[0].head(2)

@@ -103,6 +103,8 @@ def test_score_equals_predict_explain(trained, cohort, engine, tmp_path):
     np.testing.assert_allclose(scored[columns].to_numpy(float),
                                expected[columns].to_numpy(float), rtol=0, atol=TOL,
                                equal_nan=True)
+    flags = [c for c in expected.columns if c.endswith("_reliable")]  # the same quality gate
+    assert flags and scored[flags].astype(bool).equals(expected[flags].astype(bool))
 
 
 def test_missing_column_is_one_clear_line(trained, cohort, tmp_path):
