@@ -120,7 +120,7 @@ def card_section(metrics: Mapping[str, Any],
 def greyed_text(quality: OutcomeQuality) -> str:
     """What a clinician reads in place of a gated outcome's prediction."""
     rate = ("" if quality.prevalence is None else
-            f" Among held-out test patients {quality.prevalence:.0%} had it overall.")
+            f" Overall, it happened to {quality.prevalence:.0%} of held-out test patients.")
     return (f"Not shown: {UNRELIABLE} (held-out test AUC {quality.auc_text}; the gate needs "
             f"a lower bound of at least {quality.threshold:.2f}).{rate}")
 

@@ -32,7 +32,13 @@ from dashboard.services.workspace import (
 from models.eligibility import EligibilityResult, screen
 from models.explain import PatientExplanation, explain_frame, sentences
 from models.predict import predict_frame
-from models.risk_wording import OutcomeRisk, outcome_risk
+from models.risk_wording import (
+    OutcomeRisk,
+    outcome_risk,
+    percent_text,
+    percent_value,
+    percent_values,
+)
 from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, OUTCOMES, feature, outcome
 from records.db import session_factory
 from records.repository import decisions_for, get_patient, patients_frame
@@ -79,14 +85,15 @@ def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | 
 
 def patient_list(cohort: pd.DataFrame, card: dict[str, Any] | None) -> pd.DataFrame:
     """The compact table a clinician scans: id, name, status and every predicted outcome
-    that passes the quality gate of ``card`` (gated outcomes get no column)."""
+    that passes the quality gate of ``card`` (gated outcomes get no column), in whole
+    percentages."""
     columns = {ID_COLUMN: "Patient", NAME_COLUMN: "Name", "eligibility_status": "Eligibility"}
     out = cohort[list(columns)].rename(columns=columns)
     out["Eligibility"] = out["Eligibility"].map(STATUS_LABELS)
     shown = shown_outcomes(card)
     for spec in OUTCOMES:
         if spec.name in shown:
-            out[spec.label] = cohort[probability_column(spec.name)]
+            out[spec.label] = percent_values(cohort[probability_column(spec.name)])
     out["Unusual inputs"] = cohort["ood_overall"].astype(bool)
     return out.reset_index(drop=True)
 
@@ -113,6 +120,24 @@ class Assessment:
     def recorded(self) -> dict[str, Any]:
         """The inputs somebody recorded (placeholders for gaps left out)."""
         return recorded_values(self.values, self.gaps)
+
+
+def risk_table(risks: list[OutcomeRisk]) -> pd.DataFrame:
+    """Candidate review's predictions in four readable columns (whole percentages).
+
+    The calibration evidence is one short text: ``82% (72–89%) of 77`` — how often the
+    outcome happened among held-out test patients with a prediction in the same range.
+    """
+    rows = []
+    for r in risks:
+        evidence = ("no calibration data" if r.observed is None else
+                    f"{percent_text(r.observed)} ({percent_text(r.observed_lo)}–"
+                    f"{percent_text(r.observed_hi)}) of {r.n_similar}, predicted {r.similar}")
+        rows.append({"Outcome": r.label, "Predicted": percent_value(r.probability),
+                     "Percentile": None if r.percentile != r.percentile else
+                     round(r.percentile), "What happened to similar test patients": evidence})
+    return pd.DataFrame(rows, columns=["Outcome", "Predicted", "Percentile",
+                                       "What happened to similar test patients"])
 
 
 HEADER_FIELDS = ("age", "sex", "primary_diagnosis", "phq9_baseline")

@@ -35,7 +35,7 @@ def greyed_line(quality: OutcomeQuality) -> str:
     """``**Nausea or vomiting**: not shown — this model does not reliably rank …``
     (Markdown)."""
     rate = ("" if quality.prevalence is None else
-            f" Overall, {quality.prevalence:.0%} of held-out test patients had it.")
+            f" Overall, it happened to {quality.prevalence:.0%} of held-out test patients.")
     return f"**{outcome(quality.name).label}**: not shown — {UNRELIABLE}.{rate}"
 
 

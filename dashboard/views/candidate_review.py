@@ -17,10 +17,12 @@ from dashboard.services.patients import (
     find_patients,
     header_line,
     patient_list,
+    risk_table,
 )
 from dashboard.services.quality import greyed_line, greyed_note, shown_outcomes
 from dashboard.services.workspace import DECISION_LABELS, STATUS_LABELS
 from dashboard.widgets import auth, components, forms, report_button, resources
+from dashboard.widgets.tables import percent_column
 from models.schema import FEATURES, OUTCOMES, feature, outcome
 from records.gaps import labels
 from records.policy import IDENTIFIED
@@ -47,9 +49,8 @@ with left:
                          disabled=risk_outcome is None)
     found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
     st.caption(f"{len(found):,} of {len(cohort):,} patients match")
-    probability = st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
     st.dataframe(patient_list(found, ws.card), hide_index=True, height=360,
-                 column_config={o.label: probability for o in OUTCOMES})
+                 column_config={o.label: percent_column(width="small") for o in OUTCOMES})
     if note := greyed_note(ws.card):
         st.caption(note)
     patient_id = components.patient_picker(cohort, found.index, key="cr_patient",
@@ -93,32 +94,32 @@ with right:
         st.markdown("**Predicted outcomes** (model version "
                     f"`{assessment.model_version}`)")
         shown = [r for r in assessment.risks if r.reliable]
-        table = pd.DataFrame([{
-            "outcome": r.label, "predicted": r.probability, "cohort percentile": r.percentile,
-            "test patients predicted": r.similar, "n": r.n_similar, "had it": r.observed,
-            "95 % CI": "" if r.observed is None else f"{r.observed_lo:.0%}–{r.observed_hi:.0%}"}
-            for r in shown])
-        share = st.column_config.NumberColumn(format="percent", width="small")
+        table = risk_table(shown)
         if shown:
             st.dataframe(table, hide_index=True, width="stretch", column_config={
-                "predicted": st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                             max_value=1, width="small"),
-                "test patients predicted": st.column_config.TextColumn("bin", width="small"),
-                "95 % CI": st.column_config.TextColumn(width="small"),
-                "cohort percentile": st.column_config.NumberColumn("percentile", format="%.0f",
-                                                                   width="small"),
-                "n": st.column_config.NumberColumn(width="small"), "had it": share})
+                "Predicted": percent_column(width="small"),
+                "Percentile": st.column_config.NumberColumn(
+                    format="%d", width="small",
+                    help="Share of the patients in the store with a lower prediction."),
+                "What happened to similar test patients": st.column_config.TextColumn(
+                    help="How often the outcome happened among held-out test patients whose "
+                         "prediction was in the same 10-point range (with a 95 % interval)."),
+            })
         for r in assessment.risks:  # the quality gate: greyed, nothing patient-specific
             if not r.reliable and r.quality is not None:
                 st.markdown(f":gray[{greyed_line(r.quality)}]",
                             help=r.quality.reason)
         if shown:
-            st.caption("Uncertainty is not a confidence interval for this patient: 'had it' is "
-                       "how often the outcome happened among the n held-out test patients "
-                       "whose prediction fell in the same 10-point bin (model card), with a "
-                       "Wilson 95 % interval. The percentile places the prediction among the "
-                       "patients in the store. Discrimination (ROC AUC with CI) is in the "
+            st.caption("'What happened to similar test patients' shows how far such a number "
+                       "has been from reality on patients the model never saw; it is not a "
+                       "range for this patient. How well each model ranks patients is in the "
                        "model card below.")
+            with st.expander("How this is computed"):
+                st.markdown("Calibrated LightGBM models trained on synthetic data. The evidence "
+                            "column is the observed rate (Wilson 95 % interval) among held-out "
+                            "test patients whose predictions fell in the same 10-point bin of "
+                            "the model card's calibration curve; the percentile ranks the "
+                            "prediction among the patients in the store.")
             st.plotly_chart(risk_profile({r.label: r.probability for r in shown},
                                          risk_distributions(cohort, ws.card)),
                             key="cr_profile")
@@ -134,7 +135,9 @@ def explanation_panel(patient_id: str, values: dict) -> None:
     name = c1.selectbox("Explain outcome", SHOWN, key="cr_outcome",
                         format_func=lambda n: outcome(n).label,
                         help=greyed_note(ws.card) or None)
-    scale = c2.radio("Scale", ["probability", "log-odds"], horizontal=True, key="cr_scale")
+    scale = c2.radio("Scale", ["probability", "log-odds"], horizontal=True, key="cr_scale",
+                     format_func=lambda k: {"probability": "percentage points",
+                                            "log-odds": "technical (log-odds)"}[k])
     explained = explain_outcome(ws, cohort, patient_id, name)
     labels = {n: f"{LABELS[n]} = {feature(n).format_value(values[n])}"
               for n in explained.explanation.contributions.index}
@@ -148,9 +151,12 @@ def explanation_panel(patient_id: str, values: dict) -> None:
     st.markdown(f"**Largest effects on {explained.label.lower()}**")
     for sentence in explained.sentences:
         st.markdown(f"- {sentence}")
-    st.caption("Exact TreeSHAP on the calibrated log-odds (baseline + contributions = the "
-               "prediction); the probability view shares the same change out in proportion, "
-               "so its steps also add up exactly. Associations in synthetic data, not causes.")
+    st.caption("Each bar is how much that input moved this patient's prediction away from "
+               "the average patient's. Associations learned from synthetic data, not causes.")
+    with st.expander("How this is computed"):
+        st.markdown("Exact TreeSHAP on the calibrated log-odds (baseline + contributions = the "
+                    "prediction); the percentage-point view shares the same change out in "
+                    "proportion, so its steps also add up exactly.")
     if note := greyed_note(ws.card):
         st.caption(note + " Its explanation is not shown either.")
 

@@ -83,14 +83,23 @@ def test_assessment_shows_screen_predictions_and_uncertainty(
         open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
     at = _open(open_page)
     assert "Eligibility screen:" in texts([*at.success, *at.warning, *at.error])
-    table = next(d.value for d in at.dataframe if "cohort percentile" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "Percentile" in d.value.columns)
     shown = shown_outcomes(workspace.card)  # the first model: all but nausea/vomiting
-    assert list(table["outcome"]) == [outcome(n).label for n in shown]
+    assert list(table["Outcome"]) == [outcome(n).label for n in shown]
     assert "**Nausea or vomiting**: not shown — this model does not reliably rank " \
            "patients for this outcome" in texts(at.markdown)
-    assert table["predicted"].between(0, 1).all()
-    assert table["had it"].between(0, 1).all() and (table["n"] > 0).all()
-    assert table["95 % CI"].str.match(r"\d+%–\d+%").all()
+    # whole percentages (one decimal below 1 %), never "61.05 %"
+    assert table["Predicted"].between(0, 100).all()
+    assert all(v == round(v) or v < 1 for v in table["Predicted"])
+    evidence = table["What happened to similar test patients"]
+    assert evidence.str.match(r"^\d+(\.\d)?% \(\d+(\.\d)?%–\d+(\.\d)?%\) of \d+, predicted "
+                              r"\d+%–\d+%$").all(), list(evidence)
+    hidden = _expanders(at)
+    shown_text = "\n".join(m.value for m in [*at.markdown, *at.caption]
+                           if m.value not in hidden)
+    for jargon in ("had it", "TreeSHAP", " bin ", "log-odds"):
+        assert jargon not in shown_text, jargon
+    assert "TreeSHAP" in hidden  # the technical account is one click away
 
 
 def test_decision_differing_without_reason_is_refused(open_page: Callable[[str], AppTest],
@@ -135,3 +144,9 @@ def test_the_decision_carries_the_signed_in_user_and_role(
     assert "when (America/New_York)" in history.columns and "when (UTC)" not in history.columns
     local = stored[0].created_at.astimezone(ZoneInfo("America/New_York"))
     assert history["when (America/New_York)"].iloc[0] == f"{local:%Y-%m-%d %H:%M}"
+
+
+def _expanders(at: AppTest) -> str:
+    """The text behind 'How this is computed' (technical terms belong there)."""
+    return "\n".join(m.value for e in at.expander if e.label == "How this is computed"
+                     for m in e.markdown)

@@ -66,10 +66,11 @@ def test_candidate_review_greys_the_gated_outcome(open_page: Callable[[str], App
     at = open_page("candidate_review")
     at.text_input(key="cr_search").set_value("KAP-00001").run()
     assert gated_model in texts(at.markdown)
-    table = next(d.value for d in at.dataframe if "cohort percentile" in d.value.columns)
-    assert LABEL not in set(table["outcome"]) and KEPT_LABEL in set(table["outcome"])
-    kept = table.set_index("outcome").loc[KEPT_LABEL]
-    assert 0 <= kept["cohort percentile"] <= 100 and kept["n"] > 0
+    table = next(d.value for d in at.dataframe if "Percentile" in d.value.columns)
+    assert LABEL not in set(table["Outcome"]) and KEPT_LABEL in set(table["Outcome"])
+    kept = table.set_index("Outcome").loc[KEPT_LABEL]
+    assert 0 <= kept["Percentile"] <= 100
+    assert " of " in kept["What happened to similar test patients"]
     greyed = _greyed(at)
     assert f"**{LABEL}**: not shown — {UNRELIABLE}." in greyed
     line = next(x for x in greyed.splitlines() if x.startswith(f":gray[**{LABEL}**"))
