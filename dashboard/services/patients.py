@@ -125,14 +125,15 @@ class Assessment:
 def risk_table(risks: list[OutcomeRisk]) -> pd.DataFrame:
     """Candidate review's predictions in four readable columns (whole percentages).
 
-    The calibration evidence is one short text: ``82% (72–89%) of 77`` — how often the
-    outcome happened among held-out test patients with a prediction in the same range.
+    The calibration evidence is one short text: ``82% (72%–89%) of 77`` — how often the
+    outcome happened among held-out test patients with a prediction in the same 10-point
+    range as this patient's.
     """
     rows = []
     for r in risks:
         evidence = ("no calibration data" if r.observed is None else
                     f"{percent_text(r.observed)} ({percent_text(r.observed_lo)}–"
-                    f"{percent_text(r.observed_hi)}) of {r.n_similar}, predicted {r.similar}")
+                    f"{percent_text(r.observed_hi)}) of {r.n_similar}")
         rows.append({"Outcome": r.label, "Predicted": percent_value(r.probability),
                      "Percentile": None if r.percentile != r.percentile else
                      round(r.percentile), "What happened to similar test patients": evidence})
@@ -155,7 +156,7 @@ def header_line(assessment: Assessment) -> str:
         if name not in recorded:
             parts.append(f"{spec.label.lower()} not recorded")
         elif name == "phq9_baseline":
-            parts.append(f"{spec.label.lower()} {spec.format_value(recorded[name])}")
+            parts.append(f"{spec.label} {spec.format_value(recorded[name])}")
         else:
             parts.append(spec.format_value(recorded[name]))
     return " · ".join(parts)

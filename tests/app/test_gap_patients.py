@@ -39,7 +39,7 @@ def test_assessment_of_a_gap_patient_suggests_nothing(workspace: Workspace,
     assert assessment.risks == [] and assessment.ood == []
     assert set(assessment.recorded) == RECORDED
     header = header_line(assessment)
-    assert header == "46 years · female · primary indication not recorded · baseline phq-9 " \
+    assert header == "46 years · female · primary indication not recorded · Baseline PHQ-9 " \
                      "19 points"
     assert "depression" not in header  # the placeholder diagnosis is never shown
 
