@@ -53,9 +53,10 @@ NO_WAY_IN = ("Password sign-in is turned off (KAPCDS_LOCAL_SIGNIN=off) and singl
 
 def _client() -> str | None:
     try:
-        return st.context.headers.get("User-Agent")
+        value = st.context.headers.get("User-Agent")
     except Exception:  # noqa: BLE001 - no browser (tests)
         return None
+    return value if isinstance(value, str) else None
 
 
 def _signed_out(message: str | None) -> None:

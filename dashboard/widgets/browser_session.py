@@ -55,9 +55,10 @@ def browser_token() -> str | None:
 
 def _cookie_value() -> str | None:
     try:
-        return st.context.cookies.get(COOKIE)
+        value = st.context.cookies.get(COOKIE)
     except Exception:  # noqa: BLE001 - no browser connection (bare script, some tests)
         return None
+    return value if isinstance(value, str) else None  # (AppTest has no real cookies)
 
 
 def remember(token: str) -> None:
