@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import statistics
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -15,6 +19,7 @@ from records.policy import Actor
 from records.tables import utcnow
 from records.tables_security import AuditEntry
 
+log = logging.getLogger(__name__)
 ADMIN = Actor("root-admin", "admin")
 PASSWORD = "correct horse battery"
 
@@ -161,3 +166,31 @@ def test_a_password_reset_lifts_a_lockout_but_not_a_disable(db: Session, alice: 
     users.set_password(db, alice, "reset once more!", ADMIN)
     db.commit()
     assert users.authenticate(db, alice, "reset once more!").reason == "disabled"
+
+
+def _median_seconds(work: Callable[[], object], times: int) -> float:
+    samples = []
+    for _ in range(times):
+        start = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def test_unknown_user_costs_as_much_as_a_wrong_password_at_the_real_cost(
+        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timing side channel: at bcrypt cost 12 (the default), an unknown username must
+    not be rejected measurably faster than a wrong password (it was ~256x faster when the
+    dummy hash had cost 4). A ratio, not an absolute time, so a slow machine still passes."""
+    monkeypatch.setenv("KAPCDS_BCRYPT_ROUNDS", "12")
+    monkeypatch.setenv("KAPCDS_LOCKOUT_ATTEMPTS", "1000")  # measure checks, not the lock
+    users.create_user(db, "timed", PASSWORD, "clinician", ADMIN)
+    db.commit()
+    assert users.get_user(db, "timed").password_hash.startswith("$2b$12$")  # type: ignore
+    unknown = lambda: users.authenticate(db, "nobody-here", "a wrong password")  # noqa: E731
+    wrong = lambda: users.authenticate(db, "timed", "a wrong password")  # noqa: E731
+    unknown(), wrong()  # warm up (the dummy hash is made on first use)
+    pairs = [(_median_seconds(unknown, 1), _median_seconds(wrong, 1)) for _ in range(7)]
+    ratio = (statistics.median(u for u, _ in pairs) / statistics.median(w for _, w in pairs))
+    log.warning("unknown-user / wrong-password time ratio at cost 12: %.3f", ratio)
+    assert 0.8 < ratio < 1.25, f"unknown/wrong time ratio {ratio:.3f}"
