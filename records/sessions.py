@@ -116,11 +116,17 @@ def check(session: Session, token: str | None, now: datetime | None = None,
     return _verdict(session, found, now or utcnow(), settings or security_settings())
 
 
-def check_sso_login(session: Session, sso_login: str, now: datetime | None = None,
-                    settings: SecuritySettings | None = None) -> Check:
-    """Like ``check``, for the session opened by one identity-provider login."""
-    found = _row(session, SigninSession.sso_login, sso_login)
-    return _verdict(session, found, now or utcnow(), settings or security_settings())
+def sso_login_state(session: Session, sso_login: str) -> str:
+    """"unused", "live" or "ended": may this identity-provider login open a session?
+
+    A login may open one session per tab while none of its sessions has ended; once one
+    has (sign-out, time-out, revocation), the user has to sign in at the provider again.
+    """
+    ended = select(SigninSession.ended_at).where(SigninSession.sso_login == sso_login)
+    rows = list(session.scalars(ended))
+    if not rows:
+        return "unused"
+    return "ended" if any(when is not None for when in rows) else "live"
 
 
 def _verdict(session: Session, found: tuple[SigninSession, User] | None, now: datetime,
@@ -132,12 +138,10 @@ def _verdict(session: Session, found: tuple[SigninSession, User] | None, now: da
     if row.ended_at is not None:
         return Check("ended", end_reason=row.end_reason, **who)
     if not user.active:
-        _end(row, "disabled", None, now)
-        session.flush()
+        _end_with_login(session, row, "disabled", None, now)
         return Check("disabled", end_reason="disabled", **who)
     if _idle(row, now, settings):
-        _end(row, "timeout", None, now)
-        session.flush()
+        _end_with_login(session, row, "timeout", None, now)
         return Check("timeout", end_reason="timeout", **who)
     if (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
         row.last_seen_at = now
@@ -147,13 +151,23 @@ def _verdict(session: Session, found: tuple[SigninSession, User] | None, now: da
 
 def end(session: Session, token: str, reason: str = "sign_out", by: str | None = None,
         now: datetime | None = None) -> bool:
-    """End the session of ``token`` (every tab using it); False if it was not live."""
-    result = session.execute(
-        update(SigninSession).where(SigninSession.token_sha256 == token_digest(token),
-                                    SigninSession.ended_at.is_(None))
-        .values(ended_at=now or utcnow(), end_reason=reason, ended_by=by))
+    """End the session of ``token`` (every tab using it, and every other session opened by
+    the same identity-provider login); False if it was not live."""
+    found = _row(session, SigninSession.token_sha256, token_digest(token))
+    if found is None or found[0].ended_at is not None:
+        return False
+    _end_with_login(session, found[0], reason, by, now or utcnow())
+    return True
+
+
+def _end_with_login(session: Session, row: SigninSession, reason: str, by: str | None,
+                    now: datetime) -> None:
+    _end(row, reason, by, now)
+    if row.sso_login:
+        session.execute(update(SigninSession).where(
+            SigninSession.sso_login == row.sso_login, SigninSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason, ended_by=by))
     session.flush()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def end_all_for(session: Session, username: str, reason: str, by: str | None = None,
@@ -201,8 +215,7 @@ def revoke(session: Session, session_id: int, actor: Actor,
     if row.ended_at is not None:
         raise ValueError(f"sign-in session {session_id} has already ended "
                          f"({REASON_TEXT.get(row.end_reason or '', row.end_reason)})")
-    _end(row, "revoked", actor.username, now or utcnow())
-    session.flush()
+    _end_with_login(session, row, "revoked", actor.username, now or utcnow())
     audit.record(session, actor, "session_revoke", SECURITY,
                  detail=f"session {row.id} of {user.username}")
     return SessionInfo(row.id, user.username, user.role, row.method, row.client,

@@ -37,7 +37,7 @@ class SigninSession(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     method: Mapped[str] = mapped_column(String(16))
-    sso_login: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sso_login: Mapped[str | None] = mapped_column(String(64), index=True)  # one IdP login
     client: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -92,15 +92,14 @@ def sso_login_key(claims: Mapping[str, object]) -> str:
 
 def sso_sign_in_session(engine: Engine, claims: Mapping[str, object], mode: str,
                         client: str | None = None) -> tuple[SignIn | None, str | None]:
-    """Open a session for a new identity-provider login (None, None: that login was used).
+    """Open a session for an identity-provider login (None, None: that login has ended).
 
-    A login whose session already ended (signed out, timed out, revoked) never opens a
-    second one: the user has to sign in at the provider again.
+    A login whose session already ended (signed out, timed out, revoked) never opens
+    another one: the user has to sign in at the provider again.
     """
     key = sso_login_key(claims)
     with session_factory(engine)() as session:
-        if sessions.check_sso_login(session, key).status != "unknown":
-            session.commit()
+        if sessions.sso_login_state(session, key) == "ended":
             return None, None
         result = sso_sign_in(session, claims, mode)
         if not result.ok:

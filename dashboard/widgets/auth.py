@@ -180,7 +180,8 @@ def sidebar(actor: Actor) -> None:
             signin.sign_out(resources.workspace().engine,  # type: ignore[arg-type]
                             browser_session.browser_token(), actor)
             _signed_out("You are signed out.")
-            sso.end()
+            if sso.end():
+                st.stop()  # on to the identity provider's sign-out
             st.rerun()
 
 

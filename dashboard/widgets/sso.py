@@ -57,11 +57,16 @@ def start() -> None:
     st.login()
 
 
-def end() -> None:
-    """Forget the provider's identity in this browser (Streamlit clears its cookie)."""
-    if configured():
-        try:
-            if st.user.is_logged_in:
-                st.logout()
-        except Exception as error:  # noqa: BLE001 - our own session is already ended
-            log.warning("could not end the single sign-on identity: %s", error)
+def end() -> bool:
+    """Forget the provider's identity in this browser: Streamlit clears its cookie and sends
+    the browser to the provider's sign-out. True when that redirect is on its way (the run
+    must then end without ``st.rerun``, which would drop it)."""
+    if not configured():
+        return False
+    try:
+        if st.user.is_logged_in:
+            st.logout()
+            return True
+    except Exception as error:  # noqa: BLE001 - our own session is already ended
+        log.warning("could not end the single sign-on identity: %s", error)
+    return False

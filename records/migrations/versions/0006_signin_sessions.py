@@ -48,13 +48,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_signin_sessions"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_signin_sessions_user_id"),
         sa.UniqueConstraint("token_sha256", name="uq_signin_sessions_token_sha256"),
-        sa.UniqueConstraint("sso_login", name="uq_signin_sessions_sso_login"),
         sa.CheckConstraint(_in_list("method", METHODS), name="ck_signin_sessions_method"),
         sa.CheckConstraint(f"end_reason IS NULL OR {_in_list('end_reason', END_REASONS)}",
                            name="ck_signin_sessions_end_reason"),
     )
     op.create_index("ix_signin_sessions_user_id", "signin_sessions", ["user_id"])
     op.create_index("ix_signin_sessions_ended_at", "signin_sessions", ["ended_at"])
+    op.create_index("ix_signin_sessions_sso_login", "signin_sessions", ["sso_login"])
 
 
 def downgrade() -> None:
