@@ -26,6 +26,7 @@ from records.policy import require_page as policy_require_page
 
 AUTH_KEY = "auth"  # {"username": str, "role": str}: who this run is for (server side)
 FLASH_KEY = "auth_flash"
+SSO_REFUSED_KEY = "auth_sso_refused"  # the identity-provider login this tab refused
 VIEWED_KEY = "auth_viewed"
 VIEWS = Path(__file__).resolve().parents[1] / "views"
 PAGES = {  # page key (file in views/) -> menu title and icon
@@ -72,12 +73,17 @@ def _from_identity_provider(engine: object) -> str | None:
     claims = sso.identity()
     if claims is None:
         return None
+    key = signin.sso_login_key(claims)
+    if st.session_state.get(SSO_REFUSED_KEY) == key:
+        return None  # refused once in this tab: not again at every click
     result, token = signin.sso_sign_in_session(engine, claims,  # type: ignore[arg-type]
                                                oidc_settings().match, _client())
-    if token is None:  # refused, or a login whose session has already ended
+    if token is None and result is None:  # a login whose session has ended
         sso.end()
-        if result is not None:
-            st.session_state[FLASH_KEY] = SSO_REFUSED
+        return None
+    if token is None:  # no account for this identity
+        st.session_state[SSO_REFUSED_KEY] = key
+        st.session_state[FLASH_KEY] = SSO_REFUSED
         return None
     browser_session.remember(token)
     return token
@@ -133,7 +139,13 @@ def sign_in_page() -> None:
     if flash:
         st.info(flash, icon=":material/logout:")
     local, single = security_settings().local_signin, sso.configured()
-    if single:
+    if single and st.session_state.get(SSO_REFUSED_KEY):
+        if st.button(f"Sign out of {sso.label()}", key="signin_sso_out",
+                     icon=":material/logout:"):
+            st.session_state.pop(SSO_REFUSED_KEY, None)
+            if sso.end():
+                st.stop()
+    elif single:
         if st.button(f"Sign in with {sso.label()}", key="signin_sso", type="primary",
                      icon=":material/key:"):
             sso.start()

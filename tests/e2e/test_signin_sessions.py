@@ -105,6 +105,7 @@ def test_a_patient_link_opens_after_sign_in_and_survives_reload_and_a_new_tab(
     expect(page.get_by_text(f"· {PATIENT}", exact=False)).to_be_visible()
     assert page.url.endswith(f"/progress?patient={PATIENT}")
 
+    page.wait_for_function("document.cookie.includes('kapcds_session=')")
     cookie = session_cookie(desk)
     assert cookie["sameSite"] == "Strict" and not cookie["secure"]  # http on loopback
     assert USER not in cookie["value"] and len(cookie["value"]) >= 43  # opaque token only
