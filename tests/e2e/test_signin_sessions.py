@@ -82,6 +82,10 @@ def wait_idle(page: Page) -> None:
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
 
 
+def wait_for_cookie(page: Page) -> None:
+    page.wait_for_function("document.cookie.includes('kapcds_session=')")
+
+
 def menu_link(page: Page, title: str) -> object:
     return page.get_by_test_id("stSidebarNav").get_by_role("link", name=title)
 
@@ -105,7 +109,7 @@ def test_a_patient_link_opens_after_sign_in_and_survives_reload_and_a_new_tab(
     expect(page.get_by_text(f"· {PATIENT}", exact=False)).to_be_visible()
     assert page.url.endswith(f"/progress?patient={PATIENT}")
 
-    page.wait_for_function("document.cookie.includes('kapcds_session=')")
+    wait_for_cookie(page)
     cookie = session_cookie(desk)
     assert cookie["sameSite"] == "Strict" and not cookie["secure"]  # http on loopback
     assert USER not in cookie["value"] and len(cookie["value"]) >= 43  # opaque token only
@@ -147,6 +151,7 @@ def test_idle_time_out_and_revocation_end_the_session(
     page.goto(server)
     sign_in(page, "e2e-idle", OTHER_PASSWORD)
     expect(page.get_by_text(BANNER)).to_be_visible()
+    wait_for_cookie(page)  # written just after the first signed-in render
     _age_sessions(home, "e2e-idle", 31)
     page.reload()
     expect(page.get_by_text("Signed out after 30 minutes without activity")).to_be_visible()
@@ -191,6 +196,7 @@ def test_administrators_list_and_revoke_sessions(
         victim.goto(server)
         sign_in(victim, "e2e-revoked", OTHER_PASSWORD)
         expect(victim.get_by_text(BANNER)).to_be_visible()
+        wait_for_cookie(victim)
         page = desk.new_page()
         page.goto(f"{server}/users")
         sign_in(page, "admin", "e2e administrator password")
