@@ -79,6 +79,17 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"{name}={value!r}: use on or off")
+
+
 @dataclass(frozen=True)
 class SecuritySettings:
     """Sign-in and session rules; each can be set by an environment variable (tests use it)."""
@@ -88,6 +99,7 @@ class SecuritySettings:
     session_idle_minutes: int = 30  # KAPCDS_SESSION_IDLE_MINUTES: idle time before sign-out
     bcrypt_rounds: int = 12  # KAPCDS_BCRYPT_ROUNDS: cost factor (2**rounds iterations)
     min_password_length: int = 12  # KAPCDS_MIN_PASSWORD_LENGTH
+    local_signin: bool = True  # KAPCDS_LOCAL_SIGNIN=off: only single sign-on (no passwords)
 
 
 def security_settings() -> SecuritySettings:
@@ -98,6 +110,7 @@ def security_settings() -> SecuritySettings:
         session_idle_minutes=_env_int("KAPCDS_SESSION_IDLE_MINUTES", 30),
         bcrypt_rounds=_env_int("KAPCDS_BCRYPT_ROUNDS", 12),
         min_password_length=_env_int("KAPCDS_MIN_PASSWORD_LENGTH", 12),
+        local_signin=_env_flag("KAPCDS_LOCAL_SIGNIN", True),
     )
 
 

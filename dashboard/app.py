@@ -3,13 +3,14 @@
 Pages live in ``views/``, not ``pages/``: a ``pages/`` folder beside the entry script makes
 Streamlit fall back to its old multipage mode and never run this router.
 
-Signed out, the only page is the sign-in form; signed in, the menu holds only the pages the
-user's role may open (``records.policy``), and each page checks the role again itself.
+Signed out, every address shows the sign-in form (so a link opens its page after sign-in);
+signed in, the menu holds only the pages the user's role may open (``records.policy``),
+any other page's address says the role may not open it, and each page checks again itself.
 """
 
 import streamlit as st
 
-from dashboard.widgets import auth, components, resources
+from dashboard.widgets import auth, browser_session, components, resources
 
 st.set_page_config(page_title="KAP-CDS", page_icon=":material/psychology:", layout="wide")
 try:
@@ -21,9 +22,9 @@ except Exception as error:  # noqa: BLE001 - shown to the user instead of a trac
     st.stop()
 user = auth.current_user()
 if user is None:
-    page = st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:",
-                                  url_path="sign-in")])
+    page = st.navigation(auth.signed_out_pages())
 else:
     auth.sidebar(user)
     page = st.navigation(auth.navigation_pages(user))
+browser_session.sync_cookie()  # the session token cookie: written, refreshed or deleted
 page.run()  # every page starts with components.start_page (role check, banner, title)

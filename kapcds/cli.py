@@ -13,6 +13,7 @@ from kapcds import (
     commands_keys,
     commands_scale,
     commands_security,
+    commands_sessions,
 )
 
 log = logging.getLogger("kapcds")
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (commands, commands_interop, commands_scale, commands_security,
-                   commands_cds, commands_keys):
+                   commands_cds, commands_keys, commands_sessions):
         module.register_all(sub)
     return parser
 

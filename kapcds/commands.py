@@ -146,13 +146,18 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
+    from base.oidc import write_secrets_file
     from records.first_run import ensure_store
     from training.first_run import ensure_model
 
     with progress_bar("preparing model and store") as update:
         ensure_model(progress=update)
     ensure_store().dispose()
-    os.execv(sys.executable, dashboard_command(args.port, args.address))
+    command = dashboard_command(args.port, args.address)
+    secrets_file = write_secrets_file()  # single sign-on, when KAPCDS_OIDC_* are set
+    if secrets_file is not None:
+        command += ["--secrets.files", str(secrets_file)]
+    os.execv(sys.executable, command)
     return 0  # not reached
 
 

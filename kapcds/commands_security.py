@@ -91,8 +91,9 @@ def _with_session(work: Any) -> int:
 def _users_add(args: argparse.Namespace) -> int:
     from records.users import create_user
 
-    password = _read_password(args)
-    _with_session(lambda s: create_user(s, args.username, password, args.role, operator()))
+    password = None if args.sso_only else _read_password(args)
+    _with_session(lambda s: create_user(s, args.username, password, args.role, operator(),
+                                        email=args.email))
     sys.stdout.write(f"added user {args.username.strip().lower()} ({args.role})\n")
     return 0
 
@@ -222,6 +223,9 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("add", help="add an account (asks for the password)")
     p.add_argument("username")
     p.add_argument("--role", required=True, help=roles)
+    p.add_argument("--email", help="e-mail address single sign-on matches the account by")
+    p.add_argument("--sso-only", action="store_true",
+                   help="no password: the account signs in only through single sign-on")
     _add_password(p)
     p.set_defaults(handler=_users_add)
     p = verbs.add_parser("passwd", help="set a new password (also lifts a lockout)")
@@ -237,6 +241,9 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p.add_argument("role", help=roles)
     p.set_defaults(handler=_users_set_role)
     verbs.add_parser("list", help="list accounts").set_defaults(handler=_users_list)
+    from kapcds.commands_sessions import register_users
+
+    register_users(verbs)
 
     trail = sub.add_parser("audit", help="verify or export the audit trail")
     verbs = trail.add_subparsers(dest="verb", required=True, metavar="ACTION")

@@ -16,9 +16,10 @@ from records.errors import (
 )
 from records.migrate import upgrade
 from records.tables_security import AuditEntry, User  # also puts them on Base.metadata
+from records.tables_sessions import SigninSession
 
 __all__ = [
     "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",
     "RecordNotFoundError", "StaleRecordError", "make_engine", "session_factory", "upgrade",
-    "AuditEntry", "User",
+    "AuditEntry", "User", "SigninSession",
 ]

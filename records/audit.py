@@ -42,6 +42,7 @@ ACTIONS = (
     "model_training", "model_promotion", "model_migration",
     "user_create", "user_disable", "user_enable", "role_change", "password_change",
     "audit_view", "audit_export", "audit_verify", "backup", "restore",
+    "session_list", "session_revoke", "user_sso",  # issue 15: sign-in sessions, SSO identity
 )
 HASHED_FIELDS = ("id", "at", "username", "role", "patient_id", "action", "category",
                  "outcome", "detail", "prev_hash")

@@ -32,6 +32,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)  # for single sign-on
+    sso_subject: Mapped[str | None] = mapped_column(String(255), unique=True)  # OIDC "sub"
     role: Mapped[str] = mapped_column(String(CATEGORY_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)

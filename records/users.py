@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import bcrypt
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from base.settings import SecuritySettings, security_settings
-from records import audit
+from records import audit, sessions
 from records.errors import DuplicateRecordError, RecordNotFoundError
 from records.policy import SECURITY, SYSTEM_ROLE, Actor, check_role
 from records.tables import utcnow
@@ -32,8 +33,14 @@ from records.tables_security import User
 log = logging.getLogger(__name__)
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 BCRYPT_MAX_BYTES = 72  # bcrypt ignores anything longer; refuse instead of truncating
-_DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(4))
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> str:
+    """A hash at the configured cost, checked for unknown names (same time as a real one)."""
+    return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds)).decode("ascii")
 
 
 def hash_password(password: str, rounds: int | None = None) -> str:
@@ -70,6 +77,16 @@ def get_user(session: Session, username: str) -> User | None:
     return session.scalars(stmt).one_or_none()
 
 
+def normalise_email(email: str | None) -> str | None:
+    """An e-mail address in lower case (None for none; ValueError if it is not one)."""
+    value = (email or "").strip().lower()
+    if not value:
+        return None
+    if len(value) > 254 or not EMAIL.fullmatch(value):
+        raise ValueError(f"invalid e-mail address {email!r}")
+    return value
+
+
 def _require(session: Session, username: str) -> User:
     user = get_user(session, username)
     if user is None:
@@ -82,16 +99,22 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def create_user(session: Session, username: str, password: str, role: str,
-                actor: Actor) -> User:
-    """Add an active account (DuplicateRecordError if the name is taken)."""
+def create_user(session: Session, username: str, password: str | None, role: str,
+                actor: Actor, email: str | None = None) -> User:
+    """Add an active account (DuplicateRecordError if the name is taken).
+
+    ``password`` None makes a single-sign-on-only account: its hash is of a random secret
+    nobody knows. ``email`` is what single sign-on may match the account by.
+    """
     name = normalise_username(username)
     check_role(role)
-    check_password_rules(password)
+    if password is not None:
+        check_password_rules(password)
     if get_user(session, name) is not None:
         raise DuplicateRecordError(f"user {name!r} already exists")
-    user = User(username=name, password_hash=hash_password(password), role=role, active=True,
-                failed_attempts=0)
+    secret = password if password is not None else secrets.token_urlsafe(32)
+    user = User(username=name, password_hash=hash_password(secret), role=role, active=True,
+                failed_attempts=0, email=normalise_email(email))
     session.add(user)
     try:
         session.flush()
@@ -110,6 +133,8 @@ def set_active(session: Session, username: str, active: bool, actor: Actor) -> U
     if active:
         user.failed_attempts, user.locked_until = 0, None
     session.flush()
+    if not active:  # every browser signed in to it is signed out at its next click
+        sessions.end_all_for(session, user.username, "disabled", by=actor.username)
     audit.record(session, actor, "user_enable" if active else "user_disable", SECURITY,
                  detail=user.username)
     return user
@@ -166,9 +191,10 @@ def _attempt(session: Session, name: str, password: str, now: datetime,
     user = session.scalars(select(User).where(User.username == name).with_for_update()
                            .execution_options(populate_existing=True)).one_or_none()
     if user is None:
-        _matches(password, _DUMMY_HASH.decode("ascii"))  # same cost as a real check
+        _matches(password, _dummy_hash(settings.bcrypt_rounds))  # same cost as a real check
         return SignIn(False, name, reason="invalid")
     if user.locked_until is not None and user.locked_until > now:
+        _matches(password, user.password_hash)  # a lock must not answer faster either
         return SignIn(False, name, user.role, "locked", user.locked_until)
     if not _matches(password, user.password_hash):
         user.failed_attempts += 1

@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from base.clock import clinic_text, zone_label
-from dashboard.widgets import auth, components
+from dashboard.widgets import auth, components, sessions_panel
 from records.db import session_factory
 from records.errors import RecordError
 from records.policy import ROLES, SECURITY
@@ -29,7 +29,8 @@ with session_factory(ws.engine)() as session:
 auth.audit_view("page_view", SECURITY, detail="user list")
 now = utcnow()
 st.dataframe(pd.DataFrame([{
-    "user": u.username, "role": auth.ROLE_LABELS[u.role], "active": u.active,
+    "user": u.username, "role": auth.ROLE_LABELS[u.role], "e-mail (SSO)": u.email or "",
+    "active": u.active,
     "locked": bool(u.locked_until and u.locked_until > now),
     f"last sign-in ({zone_label()})": clinic_text(u.last_login_at, with_zone=False,
                                                  missing=""),
@@ -77,3 +78,6 @@ with change:
         if st.form_submit_button("Set password"):
             _apply(lambda s: set_password(s, chosen, password, actor),
                    f"Password of {chosen} changed.")
+    sessions_panel.render_sso_identity(ws, names)
+
+sessions_panel.render_sessions(ws)

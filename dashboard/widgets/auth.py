@@ -1,10 +1,12 @@
-"""Sign-in, idle time-out, role-filtered navigation and the per-page role check (the UI side
-of ``records.policy``, which alone decides who may open what).
+"""Sign-in, sessions that survive a reload, role-filtered navigation and the per-page role
+check (the UI side of ``records.policy``, which alone decides who may open what).
 
-The signed-in user lives in ``st.session_state`` (server side; a browser cannot set it) and
-is re-read from the store on every run, so disabling an account or changing a role takes
-effect at the user's next click. Every sign-in, sign-out, time-out, refused page and
-first view of a page or patient in a session is written to the audit trail.
+Signing in (a password, or single sign-on through ``sso``) opens a server-side session in
+the store; the browser keeps only its opaque token (``browser_session``). Every run checks
+the token against the store and re-reads the account, so an idle time-out, a sign-out in
+another tab, a revocation, a disabled account or a changed role take effect at the next
+click. Every sign-in, sign-out, time-out, refused page and first view of a page or patient
+in a session is written to the audit trail.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from pathlib import Path
 
 import streamlit as st
 
+from base.oidc import oidc_settings
 from base.settings import security_settings
+from dashboard.services import signin
 from dashboard.services.access import record_view, with_actor
-from dashboard.widgets import resources
-from records import audit
-from records.db import session_factory
+from dashboard.widgets import browser_session, resources, sso
+from records.policy import PAGES as POLICY_PAGES
 from records.policy import SECURITY, AccessDenied, Actor, pages_for, patient_view
 from records.policy import require_page as policy_require_page
-from records.tables import utcnow
-from records.users import authenticate, get_user, idle_expired
 
-AUTH_KEY = "auth"  # {"username": str, "role": str, "last_seen": aware datetime}
+AUTH_KEY = "auth"  # {"username": str, "role": str}: who this run is for (server side)
 FLASH_KEY = "auth_flash"
+SSO_REFUSED_KEY = "auth_sso_refused"  # the identity-provider login this tab refused
 VIEWED_KEY = "auth_viewed"
 VIEWS = Path(__file__).resolve().parents[1] / "views"
 PAGES = {  # page key (file in views/) -> menu title and icon
@@ -43,43 +45,73 @@ ROLE_LABELS = {"clinician": "clinician", "data_scientist": "data scientist",
                "trainee": "trainee", "admin": "administrator"}
 SIGN_IN_FAILED = ("Sign-in failed: wrong username or password, or the account is disabled "
                   "or locked. After {n} failed attempts an account is locked for {m} minutes.")
+SSO_REFUSED = ("Single sign-on worked, but no active KAP-CDS account matches that identity. "
+               "Ask an administrator to add your e-mail address to an account.")
+NO_WAY_IN = ("Password sign-in is turned off (KAPCDS_LOCAL_SIGNIN=off) and single sign-on "
+             "is not configured, so nobody can sign in. Set the KAPCDS_OIDC_* settings "
+             "(docs/security.md) or turn password sign-in back on.")
 
 
-def _end(engine: object, actor: Actor, action: str, message: str) -> None:
-    audit.record_now(engine, actor, action, SECURITY, detail=message)  # type: ignore[arg-type]
+def _client() -> str | None:
+    try:
+        value = st.context.headers.get("User-Agent")
+    except Exception:  # noqa: BLE001 - no browser (tests)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _signed_out(message: str | None) -> None:
     for key in (AUTH_KEY, VIEWED_KEY):
         st.session_state.pop(key, None)
-    st.session_state[FLASH_KEY] = message
+    browser_session.forget()
+    if message:
+        st.session_state[FLASH_KEY] = message
+
+
+def _from_identity_provider(engine: object) -> str | None:
+    """A token for this browser's identity-provider login, if it may open a new session."""
+    claims = sso.identity()
+    if claims is None:
+        return None
+    key = signin.sso_login_key(claims)
+    if st.session_state.get(SSO_REFUSED_KEY) == key:
+        return None  # refused once in this tab: not again at every click
+    result, token = signin.sso_sign_in_session(engine, claims,  # type: ignore[arg-type]
+                                               oidc_settings().match, _client())
+    if token is None and result is None:  # a login whose session has ended
+        sso.end()
+        return None
+    if token is None:  # no account for this identity
+        st.session_state[SSO_REFUSED_KEY] = key
+        st.session_state[FLASH_KEY] = SSO_REFUSED
+        return None
+    browser_session.remember(token)
+    return token
 
 
 def current_user() -> Actor | None:
-    """The signed-in user, checked against the store and the idle time-out (None: signed out)."""
-    state = st.session_state.get(AUTH_KEY)
-    if not state:
-        return None
+    """The signed-in user, checked against the store on every run (None: signed out)."""
     engine = resources.workspace().engine
-    actor, now = Actor(state["username"], state.get("role")), utcnow()
-    if idle_expired(state.get("last_seen"), now):
-        minutes = security_settings().session_idle_minutes
-        _end(engine, actor, "session_timeout",
-             f"Signed out after {minutes} minutes without activity. Please sign in again.")
+    token = browser_session.browser_token()
+    resolved = signin.resolve(engine, token)  # type: ignore[arg-type]
+    if resolved.actor is None and token:
+        _signed_out(resolved.message)
+        sso.end()  # the provider's identity must not re-open an ended session
         return None
-    with session_factory(engine)() as session:
-        user = get_user(session, actor.username)
-    if user is None or not user.active:
-        _end(engine, actor, "logout", "This account is no longer active.")
-        return None
-    state["role"], state["last_seen"] = user.role, now
-    return Actor(user.username, user.role)
+    if resolved.actor is None:
+        token = _from_identity_provider(engine)
+        resolved = signin.resolve(engine, token)  # type: ignore[arg-type]
+        if resolved.actor is None:
+            st.session_state.pop(AUTH_KEY, None)
+            return None
+    if st.session_state.get(browser_session.TOKEN_KEY) != token:
+        browser_session.remember(token)  # type: ignore[arg-type]  # came with the cookie
+    actor = resolved.actor
+    st.session_state[AUTH_KEY] = {"username": actor.username, "role": actor.role}
+    return actor
 
 
-def sign_in_page() -> None:
-    """The only page anyone signed out can open."""
-    engine = resources.workspace().engine
-    st.title("Sign in to KAP-CDS")
-    flash = st.session_state.pop(FLASH_KEY, None)
-    if flash:
-        st.info(flash, icon=":material/logout:")
+def _password_form(engine: object) -> None:
     with st.form("sign_in"):
         username = st.text_input("Username", key="signin_username", autocomplete="username")
         password = st.text_input("Password", type="password", key="signin_password",
@@ -88,30 +120,80 @@ def sign_in_page() -> None:
     if not submitted:
         st.caption("Accounts are created by an administrator (`kapcds users add`).")
         return
-    with session_factory(engine)() as session:
-        result = authenticate(session, username, password)
-    if result.ok:
-        st.session_state[AUTH_KEY] = {"username": result.username, "role": result.role,
-                                      "last_seen": utcnow()}
+    result, token = signin.password_sign_in(engine, username, password,  # type: ignore[arg-type]
+                                            _client())
+    if token is not None:
+        browser_session.remember(token)
+        st.session_state[AUTH_KEY] = {"username": result.username, "role": result.role}
         st.rerun()
     settings = security_settings()
     st.error(SIGN_IN_FAILED.format(n=settings.lockout_attempts, m=settings.lockout_minutes),
              icon=":material/lock:")
 
 
+def sign_in_page() -> None:
+    """The only page anyone signed out can open (at every page's URL, so links survive)."""
+    engine = resources.workspace().engine
+    st.title("Sign in to KAP-CDS")
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash:
+        st.info(flash, icon=":material/logout:")
+    local, single = security_settings().local_signin, sso.configured()
+    if single and st.session_state.get(SSO_REFUSED_KEY):
+        if st.button(f"Sign out of {sso.label()}", key="signin_sso_out",
+                     icon=":material/logout:"):
+            st.session_state.pop(SSO_REFUSED_KEY, None)
+            if sso.end():
+                st.stop()
+    elif single:
+        if st.button(f"Sign in with {sso.label()}", key="signin_sso", type="primary",
+                     icon=":material/key:"):
+            sso.start()
+    if single and local:
+        st.caption("or with a KAP-CDS password")
+    if local:
+        _password_form(engine)
+    elif not single:
+        st.error(NO_WAY_IN, icon=":material/block:")
+
+
+def signed_out_pages() -> list[st.Page]:
+    """The sign-in form, at Home's address and (hidden) at every other page's address."""
+    pages = [st.Page(sign_in_page, title="Sign in", icon=":material/login:", url_path="home",
+                     default=True)]
+    pages += [st.Page(sign_in_page, title="Sign in", url_path=key, visibility="hidden")
+              for key in POLICY_PAGES if key != "home" and (VIEWS / f"{key}.py").is_file()]
+    return pages
+
+
+def _refused(key: str) -> st.Page:
+    def refused_page() -> None:
+        require_page(key)  # says why, audits the attempt and stops
+
+    return st.Page(refused_page, title=PAGES[key][0], url_path=key, visibility="hidden")
+
+
 def navigation_pages(actor: Actor) -> list[st.Page]:
-    """The pages ``actor``'s role may open (and that exist), Home first and default."""
-    return [st.Page(f"views/{key}.py", title=PAGES[key][0], icon=PAGES[key][1],
-                    default=key == "home")
-            for key in pages_for(actor.role) if (VIEWS / f"{key}.py").is_file()]
+    """The pages ``actor``'s role may open (Home first and default), then every other page
+    hidden from the menu, where a typed or bookmarked address is refused and audited."""
+    allowed = set(pages_for(actor.role))
+    pages = [st.Page(f"views/{key}.py", title=PAGES[key][0], icon=PAGES[key][1],
+                     default=key == "home")
+             for key in POLICY_PAGES if key in allowed and (VIEWS / f"{key}.py").is_file()]
+    return pages + [_refused(key) for key in POLICY_PAGES
+                    if key not in allowed and (VIEWS / f"{key}.py").is_file()]
 
 
 def sidebar(actor: Actor) -> None:
-    """Who is signed in, and the sign-out button."""
+    """Who is signed in, and the sign-out button (it ends the session in every tab)."""
     with st.sidebar:
         st.text(f"Signed in as {actor.username}\n({ROLE_LABELS.get(actor.role or '', '?')})")
         if st.button("Sign out", key="auth_sign_out", icon=":material/logout:"):
-            _end(resources.workspace().engine, actor, "logout", "You are signed out.")
+            signin.sign_out(resources.workspace().engine,  # type: ignore[arg-type]
+                            browser_session.browser_token(), actor)
+            _signed_out("You are signed out.")
+            if sso.end():
+                st.stop()  # on to the identity provider's sign-out
             st.rerun()
 
 
@@ -126,8 +208,10 @@ def require_page(page: str) -> Actor:
     except AccessDenied:
         ws = with_actor(resources.workspace(), actor)
         record_view(ws, "access_denied", SECURITY, detail=f"page {page}", outcome="denied")
+        title = PAGES.get(page, (page,))[0]
         st.error(f"Your role ({ROLE_LABELS.get(actor.role or '', actor.role)}) may not open "
-                 "this page.", icon=":material/block:")
+                 f"this page ({title}).", icon=":material/block:")
+        st.page_link("views/home.py", label="Go to Home", icon=":material/home:")
         st.stop()
     audit_view("page_view", patient_view(actor.role) or "aggregate", detail=f"page {page}")
     return actor

@@ -21,6 +21,8 @@ from records.policy import IDENTIFIED
 
 BANNER_TEXT = "Model trained on synthetic data — decision support, not a decision"
 PATIENT_KEY = "patient_id"  # the patient shared between pages
+PATIENT_PARAM = "patient"  # ?patient=ID in a page's address (deep links)
+_LINK_KEY = "{}__linked"  # the linked patient a picker has already applied
 
 
 # Markdown's active characters, backslash-escaped (CommonMark allows it for any punctuation):
@@ -67,19 +69,42 @@ def start_page(page: str, title: str | Mapping[str, str]) -> SignedInWorkspace:
     return ws
 
 
+def _linked_patient(options: list[str], key: str) -> str | None:
+    """The ``?patient=`` of the address this page was opened with, the first time."""
+    wanted = st.query_params.get(PATIENT_PARAM)
+    if not wanted or st.session_state.get(_LINK_KEY.format(key)) == wanted:
+        return None
+    st.session_state[_LINK_KEY.format(key)] = wanted  # a later pick wins over the link
+    if wanted in options:
+        return wanted
+    st.warning(f"The link names patient {plain(wanted[:40])}, who is not in this list; "
+               "showing another patient.", icon=":material/link_off:")
+    return None
+
+
 def patient_picker(cohort: pd.DataFrame, ids: Sequence[str], key: str,
                    label: str = "Patient") -> str | None:
-    """Pick one of ``ids`` (id — name); remembers the choice across pages."""
+    """Pick one of ``ids`` (id — name); remembers the choice across pages.
+
+    A page address with ``?patient=ID`` (a shared link or a bookmark) opens that patient,
+    and the address follows the choice, so it can be copied or reloaded.
+    """
     options = list(ids)
     if not options:
         return None
+    linked = _linked_patient(options, key)
     shared = st.session_state.get(PATIENT_KEY)
-    if st.session_state.get(key) not in options:
+    if linked is not None:
+        st.session_state[key] = linked
+    elif st.session_state.get(key) not in options:
         st.session_state[key] = shared if shared in options else options[0]
     names = cohort[NAME_COLUMN]
     chosen = st.selectbox(label, options, key=key,
                           format_func=lambda pid: f"{pid} — {names.get(pid, '')}")
     st.session_state[PATIENT_KEY] = chosen
+    if st.query_params.get(PATIENT_PARAM) != chosen:
+        st.query_params[PATIENT_PARAM] = chosen
+        st.session_state[_LINK_KEY.format(key)] = chosen
     auth.audit_view("patient_view", IDENTIFIED, patient_id=chosen)
     return chosen
 

@@ -6,23 +6,44 @@ import json
 import re
 from typing import Any
 
+from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from base.settings import default_database_url
 from dashboard.services.workspace import Workspace
-from dashboard.widgets.auth import AUTH_KEY
-from records.db import session_factory
+from dashboard.widgets.browser_session import TOKEN_KEY
+from records import sessions
+from records.db import make_engine, session_factory
 from records.repository import patient_count, sessions_frame
-from records.tables import utcnow
 
 USERS = {"clinician": "test-clinician", "data_scientist": "test-data-scientist",
          "trainee": "test-trainee", "admin": "admin"}  # made by the kapcds_home fixture
 
 
-def sign_in(at: AppTest, role: str = "clinician") -> AppTest:
-    """Start ``at``'s session signed in as the test account of ``role`` (what a successful
-    sign-in form leaves in the session; the form itself is tested in test_auth.py)."""
-    at.session_state[AUTH_KEY] = {"username": USERS[role], "role": role,
-                                  "last_seen": utcnow()}
+_ENGINES: dict[str, Engine] = {}
+
+
+def store_engine() -> Engine:
+    """The store of the current ``KAPCDS_HOME`` (one engine per URL)."""
+    url = default_database_url()
+    if url not in _ENGINES:
+        _ENGINES[url] = make_engine(url)
+    return _ENGINES[url]
+
+
+def open_session(username: str) -> str:
+    """A server-side sign-in session for ``username``; its token."""
+    with session_factory(store_engine())() as session:
+        token = sessions.start(session, username, "password")
+        session.commit()
+    return token
+
+
+def sign_in(at: AppTest, role: str = "clinician", username: str | None = None) -> AppTest:
+    """Start ``at``'s session signed in as the test account of ``role`` (a server-side
+    session whose token the tab holds, as after the form; the form is tested in
+    test_auth.py)."""
+    at.session_state[TOKEN_KEY] = open_session(username or USERS[role])
     return at
 
 

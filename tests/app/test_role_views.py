@@ -42,9 +42,10 @@ def test_trainee_cannot_open_candidate_review_by_url(kapcds_home: Path, workspac
     at.switch_page("views/candidate_review.py")  # the page's URL, typed in
     at.run()
     assert not at.exception
-    titles = [t.value for t in at.title]
-    assert titles == ["KAP-CDS training workspace"]  # the router sent them home
+    assert not at.title and "may not open this page" in texts(at.error)  # said, not hidden
     assert not _leaks(shown_text(at), identities)
+    denied = audit_entries(workspace, action="access_denied")[-1]
+    assert (denied["outcome"], denied["detail"]) == ("denied", "page candidate_review")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("views/candidate_review.py")
 

@@ -2,8 +2,8 @@
 
 Each role signs in through the form and sees exactly its pages in the sidebar (computed
 from ``records.policy`` and ``dashboard.widgets.auth``), and a page outside its role, opened by
-URL, does not show; a clinician sees the durability section on Treatment progress and the
-Kaplan–Meier chart on Cohort overview.
+URL, says the role may not open it; a clinician sees the durability section on Treatment
+progress and the Kaplan–Meier chart on Cohort overview.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def _close_dialog(page: Page) -> str:
     return text
 
 
-def _sign_in(page: Page, url: str, username: str, password: str) -> str:
+def _sign_in(page: Page, url: str, username: str, password: str,
+             shown_after: str = BANNER) -> str:
     """Sign in at ``url``; the text of a dialog shown on the way (if any)."""
     page.goto(url)
     expect(page.get_by_role("textbox", name="Username")).to_be_visible()
@@ -86,7 +87,7 @@ def _sign_in(page: Page, url: str, username: str, password: str) -> str:
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(BANNER)).to_be_visible()
+    expect(page.get_by_text(shown_after)).to_be_visible()
     return shown + _close_dialog(page)
 
 
@@ -125,10 +126,12 @@ def test_each_role_sees_only_its_pages(page: Page, server: str, role: str,
     forbidden = FORBIDDEN[role]
     assert not policy.may_open(role, forbidden)
     title = auth.PAGES[forbidden][0]
-    shown = _sign_in(page, f"{server}/{forbidden}", username, ROLE_PASSWORD)  # new session
+    page.context.clear_cookies()  # a fresh browser: signed out
+    shown = _sign_in(page, f"{server}/{forbidden}", username, ROLE_PASSWORD,
+                     shown_after="may not open this page")
     _wait_idle(page)
     shown += _close_dialog(page)
-    assert "Page not found" in shown  # Streamlit ran the main page (Home) instead
+    assert "Page not found" not in shown  # the address is known, and refused plainly
     assert page.evaluate(_NAV_TITLES) == expected
     expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(0)
     expect(page.get_by_text(PATIENT_TEXT)).to_have_count(0)

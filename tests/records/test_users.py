@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import statistics
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -15,6 +19,7 @@ from records.policy import Actor
 from records.tables import utcnow
 from records.tables_security import AuditEntry
 
+log = logging.getLogger(__name__)
 ADMIN = Actor("root-admin", "admin")
 PASSWORD = "correct horse battery"
 
@@ -161,3 +166,32 @@ def test_a_password_reset_lifts_a_lockout_but_not_a_disable(db: Session, alice: 
     users.set_password(db, alice, "reset once more!", ADMIN)
     db.commit()
     assert users.authenticate(db, alice, "reset once more!").reason == "disabled"
+
+
+def _cost(work: Callable[[], object]) -> tuple[float, float]:
+    """CPU seconds of this thread (what the check costs, unmoved by other load) and wall."""
+    cpu, wall = time.thread_time(), time.perf_counter()
+    work()
+    return time.thread_time() - cpu, time.perf_counter() - wall
+
+
+def test_unknown_user_costs_as_much_as_a_wrong_password_at_the_real_cost(
+        db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timing side channel: at bcrypt cost 12 (the default), an unknown username must
+    not be rejected measurably faster than a wrong password (it was ~256x faster when the
+    dummy hash had cost 4, a ratio near 0.01). A ratio of back-to-back pairs, not an
+    absolute time, so a slow or busy machine still passes."""
+    monkeypatch.setenv("KAPCDS_BCRYPT_ROUNDS", "12")
+    monkeypatch.setenv("KAPCDS_LOCKOUT_ATTEMPTS", "1000")  # measure checks, not the lock
+    users.create_user(db, "timed", PASSWORD, "clinician", ADMIN)
+    db.commit()
+    assert users.get_user(db, "timed").password_hash.startswith("$2b$12$")  # type: ignore
+    unknown = lambda: users.authenticate(db, "nobody-here", "a wrong password")  # noqa: E731
+    wrong = lambda: users.authenticate(db, "timed", "a wrong password")  # noqa: E731
+    unknown(), wrong()  # warm up (the dummy hash is made on first use)
+    pairs = [(_cost(unknown), _cost(wrong)) for _ in range(7)]
+    cpu = statistics.median(u[0] / w[0] for u, w in pairs)
+    wall = statistics.median(u[1] / w[1] for u, w in pairs)
+    log.warning("unknown-user / wrong-password time ratio at cost 12: cpu %.3f, wall %.3f",
+                cpu, wall)
+    assert 0.67 < cpu < 1.5, f"unknown/wrong CPU-time ratio {cpu:.3f} (wall {wall:.3f})"

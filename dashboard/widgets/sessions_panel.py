@@ -1,0 +1,78 @@
+"""The Users page's sign-in sessions: who is signed in where, and ending a session now.
+
+The same as `kapcds sessions list|revoke`; a revoked browser is signed out at its next click
+in every tab. Only the session id is shown, never a token (the store does not have one).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.services.access import SignedInWorkspace, actor_of
+from records.db import session_factory
+from records.errors import RecordError
+from records.sessions import REASON_TEXT, SessionInfo, list_sessions, revoke
+from records.sso_accounts import set_sso
+
+FLASH_KEY = "us_sessions_flash"
+METHODS = {"password": "password", "oidc": "single sign-on"}
+
+
+def _table(rows: list[SessionInfo]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "session": r.id, "user": r.username, "signed in with": METHODS.get(r.method, r.method),
+        "since (UTC)": f"{r.created_at:%Y-%m-%d %H:%M}",
+        "last activity (UTC)": f"{r.last_seen_at:%Y-%m-%d %H:%M}",
+        "state": "active" if r.active else REASON_TEXT.get(r.end_reason or "", "ended"),
+        "browser": (r.client or "")[:80],
+    } for r in rows], columns=["session", "user", "signed in with", "since (UTC)",
+                               "last activity (UTC)", "state", "browser"])
+
+
+def _run(ws: SignedInWorkspace, work: object, message: str) -> None:
+    try:
+        with session_factory(ws.engine)() as session:
+            work(session)  # type: ignore[operator]
+            session.commit()
+    except (RecordError, ValueError) as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.session_state[FLASH_KEY] = message
+    st.rerun()
+
+
+def render_sessions(ws: SignedInWorkspace) -> None:
+    """Active sign-in sessions (or every recent one) with a revoke button."""
+    actor = actor_of(ws)
+    st.subheader("Sign-in sessions")
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash:
+        st.success(flash)
+    show_all = st.toggle("Include ended sessions", key="us_sessions_all")
+    with session_factory(ws.engine)() as session:
+        rows = list_sessions(session, active_only=not show_all)
+    st.dataframe(_table(rows), hide_index=True, width="stretch")
+    live = [r for r in rows if r.active]
+    if not live:
+        st.caption("No active sessions.")
+        return
+    labels = {r.id: f"{r.id} · {r.username} · {METHODS.get(r.method, r.method)} · last "
+                    f"activity {r.last_seen_at:%H:%M} UTC" for r in live}
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = left.selectbox("Session to end", list(labels), key="us_session",
+                            format_func=labels.get)
+    if right.button("Revoke", key="us_revoke", icon=":material/block:"):
+        _run(ws, lambda s: revoke(s, chosen, actor),
+             f"Session {chosen} ended: that browser is signed out at its next click.")
+
+
+def render_sso_identity(ws: SignedInWorkspace, usernames: list[str]) -> None:
+    """Set the e-mail address single sign-on matches an account by."""
+    actor = actor_of(ws)
+    with st.form("us_sso", clear_on_submit=True):
+        name = st.selectbox("Account", usernames, key="us_sso_account")
+        email = st.text_input("E-mail for single sign-on (empty clears it)", key="us_sso_email")
+        if st.form_submit_button("Set e-mail"):
+            _run(ws, lambda s: set_sso(s, name, actor, email=email),
+                 f"Single sign-on e-mail of {name} set.")
