@@ -97,3 +97,15 @@ def security_settings() -> SecuritySettings:
         bcrypt_rounds=_env_int("KAPCDS_BCRYPT_ROUNDS", 12),
         min_password_length=_env_int("KAPCDS_MIN_PASSWORD_LENGTH", 12),
     )
+
+
+def monitor_recent_patients() -> int:
+    """How many of the newest stored patients the Monitoring view compares with the training
+    data for input drift (``KAPCDS_MONITOR_RECENT``, default 300; *unsourced* choice: enough
+    for a stable PSI over 10 bins)."""
+    return max(20, _env_int("KAPCDS_MONITOR_RECENT", 300))
+
+
+def jobs_dir() -> Path:
+    """Where training jobs keep uploaded data and the worker's lock and log files."""
+    return home_dir() / "jobs"

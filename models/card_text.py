@@ -35,6 +35,10 @@ def render_card_markdown(card: dict[str, Any]) -> str:
     for key, value in data.items():
         if key != "description":
             lines.append(f"- {key}: {value}")
+    lines += _patients_lines(card.get("patients"))
+    models = card.get("models", {})
+    if models.get("calibration"):
+        lines += ["", "## Calibration", "", models["calibration"] + "."]
     lines += ["", "## Metrics (held-out test patients, 95 % bootstrap CI)", "",
               "| outcome | n | prevalence | ROC AUC | PR AUC | Brier | cal. intercept | "
               "cal. slope |", "|---|---|---|---|---|---|---|---|"]
@@ -56,6 +60,21 @@ def render_card_markdown(card: dict[str, Any]) -> str:
               f"- training time: {card.get('training_seconds')} s"]
     lines += [f"- {k}: {v}" for k, v in card.get("packages", {}).items()]
     return "\n".join(lines) + "\n"
+
+
+def _patients_lines(record: dict[str, Any] | None) -> list[str]:
+    """Which patients trained, validated and tested the version (ids in model_card.json)."""
+    if not record:
+        return ["", "Which patients trained this version is not recorded (older version)."]
+    ids = record.get("ids", {})
+    split = record.get("split", {})
+    return ["", "## Patients", "",
+            f"- {len(ids.get('train', []))} train, {len(ids.get('valid', []))} validation, "
+            f"{len(ids.get('test', []))} test patients (ids and fingerprints per patient in "
+            "model_card.json)",
+            f"- data SHA-256 `{record.get('data_sha256', '?')}`",
+            f"- split: seed {split.get('seed')}, test {split.get('test_fraction')}, "
+            f"validation {split.get('valid_fraction')}; {split.get('method', '')}"]
 
 
 def _known(name: str) -> bool:

@@ -23,6 +23,7 @@ from models.ood import OODDetector
 from models.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
 from training.evaluate import evaluate_model_set
 from training.model_card import build_card
+from training.provenance import split_record
 from training.train_relapse import train_relapse
 
 log = logging.getLogger(__name__)
@@ -146,9 +147,18 @@ def train_model_set(
         "n_patients": int(len(patients)), "n_sessions": int(len(sessions)),
         **(data_description or {})})
     card["evaluation"]["report"] = evaluation
+    card["evaluation"]["test_predictions"] = heldout_predictions(model_set, patients.loc[test])
+    card["patients"] = split_record(patients, split, seed, test_fraction, valid_fraction)
     report("model card written")
     return TrainResult(model_set=model_set, card=card,
                        test_ids=patients.loc[test, ID_COLUMN].astype(str).tolist())
+
+
+def heldout_predictions(model_set: ModelSet, held: pd.DataFrame) -> dict[str, dict[str, list]]:
+    """Labels and calibrated predictions of the held-out test patients, per outcome."""
+    proba = model_set.predict_proba(held)
+    return {name: {"y": held[name].astype(int).tolist(), "p": proba[name].round(6).tolist()}
+            for name in model_set.outcomes if name in held}
 
 
 def _fit_outcomes(fit: FitOutcome, X: pd.DataFrame, patients: pd.DataFrame,
@@ -161,6 +171,7 @@ def _fit_outcomes(fit: FitOutcome, X: pd.DataFrame, patients: pd.DataFrame,
         y = patients[name].astype(int)
         model = fit(X, y, train, valid)
         models[name] = model
+        summary["cv_folds"] = int(getattr(model, "cv_folds", 5))
         summary["outcomes"][name] = {
             "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
             "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}

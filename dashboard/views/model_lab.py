@@ -141,7 +141,11 @@ with eval_tab:
             col.metric(label, text.split(" ")[0], help=f"95 % CI {text}")
         st.caption(f"Metrics, calibration, decision curve and subgroups: the card's report on "
                    f"{report['n']:,} held-out test patients (95 % bootstrap CIs).")
-        data = lab.evaluation_data(model_set, card)
+        try:
+            data = lab.evaluation_data(model_set, card)
+        except ValueError as missing:
+            data = lab.EvalData(str(missing), {}, {})
+            st.info(f"No ROC/PR curves: {missing}")
         if name in data.y:
             st.plotly_chart(roc_pr({version: lab.curves(data.y[name], data.p[name])}),
                             key="ml_roc")
@@ -171,13 +175,23 @@ with compare_tab:
         candidate = st.selectbox("Candidate", candidates[::-1], key="ml_candidate")
         cand_set, cand_card = _load(str(registry.root), candidate)
         cur_set, cur_card = _load(str(registry.root), current)
-        st.markdown(f"**Candidate `{candidate}` − current `{current}`** (paired bootstrap on "
-                    "the data_samples/ held-out split, the same patients for both)")
-        st.dataframe(lab.compare_versions(cand_set, cur_set), hide_index=True,
-                     key="ml_compare", column_config={
-                         "difference": st.column_config.NumberColumn(format="%+.3f"),
-                         "current": st.column_config.NumberColumn(format="%.3f"),
-                         "candidate": st.column_config.NumberColumn(format="%.3f")})
+        st.markdown(f"**Candidate `{candidate}` − current `{current}`** on patients neither "
+                    "version trained or validated on")
+        pool_source = st.radio("Compare on", ["data_samples/", "a generated cohort"],
+                               horizontal=True, key="ml_cmp_pool")
+        pool = None if pool_source == "data_samples/" else lab.comparison_pool(
+            "generated", 2000, st.number_input("Cohort seed", 0, 10**9, 424242,
+                                               key="ml_cmp_seed"))
+        try:
+            comparison = lab.compare_versions(cand_set, cand_card, cur_set, cur_card, pool)
+        except ValueError as refused:
+            st.error(f"No comparison: {refused}", icon=":material/block:")
+        else:
+            st.dataframe(comparison.table, hide_index=True, key="ml_compare", column_config={
+                "difference": st.column_config.NumberColumn(format="%+.3f"),
+                "current": st.column_config.NumberColumn(format="%.3f"),
+                "candidate": st.column_config.NumberColumn(format="%.3f")})
+            st.caption(comparison.caption)
         cal_outcome = st.selectbox("Calibration of", OUTCOME_NAMES, key="ml_cmp_outcome",
                                    format_func=lambda n: outcome(n).label)
         reports = {label: c.get("evaluation", {}).get("report", {}).get("outcomes", {})
