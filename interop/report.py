@@ -63,6 +63,7 @@ class PredictionLine:
     uncertainty: str = ""
     observed: tuple[float, float, float] | None = None  # rate, lo, hi in similar patients
     auc: str = ""
+    interval: tuple[float, float] | None = None  # this patient's interval (models.uncertainty)
 
 
 @dataclass
@@ -170,7 +171,7 @@ def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowa
     rows = [[_p(h, s["cell"]) for h in ("Outcome", "Predicted",
                                         "How such predictions turned out (held-out patients)",
                                         "ROC AUC (95 % CI)")]]
-    rows += [[_p(p.label, s["cell"]), _p(f"{p.probability:.0%}", s["cell"]),
+    rows += [[_p(p.label, s["cell"]), _p(_predicted_text(p), s["cell"]),
               _p(p.uncertainty or "not available", s["cell"]), _p(p.auc or "n/a", s["cell"])]
              for p in ctx.predictions]
     out.append(_table(rows, [WIDTH * w for w in (.21, .12, .47, .2)]))
@@ -179,9 +180,17 @@ def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowa
         [p.probability for p in ctx.predictions], [p.observed for p in ctx.predictions]),
         WIDTH * 0.85)
     out.append(KeepTogether([chart, _p(
-        "The uncertainty shown is not a per-patient confidence interval: it is what happened "
-        "to held-out test patients whose predictions were similar.", s["small"])]))
+        "The range under each prediction is a 90 % interval for this patient's probability "
+        "(bootstrap spread plus the model's estimated approximation error); the middle "
+        "column is what happened to held-out test patients whose predictions were similar.",
+        s["small"])]))
     return out
+
+
+def _predicted_text(line: PredictionLine) -> str:
+    if line.interval is None:
+        return f"{line.probability:.0%}"
+    return f"{line.probability:.0%}<br/>({line.interval[0]:.0%}–{line.interval[1]:.0%})"
 
 
 def _explanation(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:

@@ -15,10 +15,11 @@ from records.errors import (
     StaleRecordError,
 )
 from records.migrate import upgrade
+from records.tables_lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
 from records.tables_security import AuditEntry, User  # also puts them on Base.metadata
 
 __all__ = [
     "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",
     "RecordNotFoundError", "StaleRecordError", "make_engine", "session_factory", "upgrade",
-    "AuditEntry", "User",
+    "AuditEntry", "User", "PredictionShown", "TrainingJob",
 ]

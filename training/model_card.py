@@ -13,6 +13,7 @@ from typing import Any
 
 from models.calibration import PLATT_PRIOR_SD
 from models.schema import schema_hash
+from models.uncertainty import INTERVAL_LEVEL, N_MEMBERS
 
 INTENDED_USE = (
     "Decision support for clinicians running ketamine-assisted psychotherapy (KAP): an "
@@ -56,6 +57,14 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+INTERVAL_TEXT = (
+    f"Per-patient {INTERVAL_LEVEL:.0%} interval on the calibrated log-odds: the prediction "
+    f"± z·sqrt(bootstrap variance of {N_MEMBERS} resampled boosters, each Platt-calibrated "
+    "on its out-of-bag patients, + the mean squared disagreement with a penalised logistic "
+    "regression, an estimate of the approximation error resampling cannot see); coverage "
+    "of the generator's true probabilities is measured in tests/model and docs/monitoring.md")
+
+
 def calibration_text(cv_folds: int) -> str:
     """How the outcome models are calibrated, in the words of ``OutcomeModel.fit``."""
     if cv_folds >= 2:
@@ -90,6 +99,7 @@ def build_card(report: dict[str, Any], train_summary: dict[str, Any],
                    "outcome; LightGBM quantile regression for the PHQ-9 band; "
                    "nearest-neighbour OOD detector",
                    "calibration": calibration_text(int(train_summary.get("cv_folds", 5))),
+                   "interval": INTERVAL_TEXT,
                    "outcomes": train_summary.get("outcomes", {}),
                    "params": train_summary.get("params", {})},
         "metrics": metrics,

@@ -89,7 +89,8 @@ with right:
         st.markdown("**Predicted outcomes** (model version "
                     f"`{assessment.model_version}`)")
         table = pd.DataFrame([{
-            "outcome": r.label, "predicted": r.probability, "cohort percentile": r.percentile,
+            "outcome": r.label, "predicted": r.probability, "90 % interval": r.interval_text,
+            "cohort percentile": r.percentile,
             "test patients predicted": r.similar, "n": r.n_similar, "had it": r.observed,
             "95 % CI": "" if r.observed is None else f"{r.observed_lo:.0%}–{r.observed_hi:.0%}"}
             for r in assessment.risks])
@@ -102,7 +103,9 @@ with right:
             "cohort percentile": st.column_config.NumberColumn("percentile", format="%.0f",
                                                                width="small"),
             "n": st.column_config.NumberColumn(width="small"), "had it": share})
-        st.caption("Uncertainty is not a confidence interval for this patient: 'had it' is how "
+        st.caption("'90 % interval' is the range this patient's probability may lie in "
+                   "(bootstrap spread plus the model's estimated approximation error; "
+                   "models.uncertainty). 'had it' is how "
                    "often the outcome happened among the n held-out test patients whose "
                    "prediction fell in the same 10-point bin (model card), with a Wilson 95 % "
                    "interval. The percentile places the prediction among the patients in the "
