@@ -10,6 +10,7 @@ from kapcds import (
     commands,
     commands_cds,
     commands_interop,
+    commands_jobs,
     commands_keys,
     commands_lifecycle,
     commands_scale,
@@ -32,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (commands, commands_lifecycle, commands_interop, commands_scale,
+    for module in (commands, commands_lifecycle, commands_jobs, commands_interop,
+                   commands_scale,
                    commands_security,
                    commands_cds, commands_keys):
         module.register_all(sub)

@@ -37,7 +37,7 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     """Add `evaluate` and `monitor` to the parser."""
     p = sub.add_parser("evaluate", help="metrics of a model version on patients it never saw",
                        description="ROC AUC, PR AUC, Brier, calibration intercept and slope "
-                       "per outcome, each with a bootstrap 95 %% CI. Without --data: the "
+                       "per outcome, each with a bootstrap 95 % CI. Without --data: the "
                        "version's own held-out test patients. With --data: the patients of "
                        "that folder the version neither trained nor validated on.")
     _add_registry(p)
@@ -51,7 +51,7 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("monitor", help="realised performance and input drift on the store",
                        description="Per model version and outcome: realised ROC AUC and "
                        "calibration (intercept, slope, observed vs predicted by decile) with "
-                       "95 %% CIs on the store's patients whose series has ended, input drift "
+                       "95 % CIs on the store's patients whose series has ended, input drift "
                        "(PSI per feature) of recent patients against the training data, and "
                        "whether recalibration or retraining is suggested (docs/monitoring.md).")
     _add_registry(p)

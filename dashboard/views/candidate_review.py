@@ -57,6 +57,7 @@ if patient_id is None:
 
 assessment = assess_patient(ws, cohort, patient_id)
 auth.audit_view("prediction_view", IDENTIFIED, patient_id, detail=f"model {ws.version}")
+auth.record_shown(ws, cohort, patient_id)  # what was shown, for monitoring
 with right:
     st.subheader(f"{components.plain(assessment.name)} · "
                  f"{components.plain(assessment.patient_id)}")
