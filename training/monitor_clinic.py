@@ -66,8 +66,9 @@ def clinic_monitor(version: str, model_set: ModelSet, card: dict[str, Any],
         rest = rest[unseen_mask(rest, [card])] if len(rest) else rest
         if len(rest):
             extra = model_set.predict_proba(rest)[proba.columns.tolist() or outcome_names()]
-            labelled = pd.concat([labelled, rest], ignore_index=True)
-            proba = pd.concat([proba, extra.reset_index(drop=True)], ignore_index=True)
+            labelled = pd.concat([x for x in (labelled, rest) if len(x)], ignore_index=True)
+            proba = pd.concat([x for x in (proba, extra.reset_index(drop=True)) if len(x)],
+                              ignore_index=True)
         source += (f" + {len(rest):,} other ended series back-scored now (patients this "
                    "version neither trained nor validated on)")
     recent = patients[patients[ID_COLUMN].astype(str).isin(set(recent_ids))]

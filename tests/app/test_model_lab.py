@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from base import settings
 from dashboard.services import lab as service_lab
 from dashboard.widgets.components import BANNER_TEXT
 from models.registry import Registry
-from training.lab_jobs import shared_runner
+from records import jobs
+from records.db import make_engine, session_factory
 
 VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "model_lab.py"
 
@@ -49,11 +51,11 @@ def test_background_training_then_promote(page: AppTest) -> None:
         page.number_input(key="ml_n").set_value(300).run()
         page.number_input(key="ml_boot").set_value(10).run()
         page.button(key="ml_train").click().run()
-        job = shared_runner().wait(page.session_state["ml_job"], timeout=180)
-        assert job.state == "done", job.error
+        job = _wait_for_job(page.session_state["ml_job"])  # run by the worker process
+        assert job.status == "done", job.error
         page.run()
-        assert "Registered candidate version" in texts(page.success)
-        candidate = next(iter(page.session_state["ml_registered"].values()))
+        assert f"Registered candidate version {job.result_version}" in texts(page.success)
+        candidate = job.result_version
         assert candidate in page.selectbox(key="ml_candidate").options
         page.selectbox(key="ml_candidate").set_value(candidate).run()
         assert page.button(key="ml_promote").disabled
@@ -65,6 +67,21 @@ def test_background_training_then_promote(page: AppTest) -> None:
         assert candidate in texts(page.warning)  # the banner names the promoted version
     finally:
         registry.promote(original)
+
+
+def _wait_for_job(job_id: str, timeout: float = 300):
+    engine = make_engine()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with session_factory(engine)() as session:
+                job = jobs.get_job(session, job_id)
+            if job.status in jobs.FINISHED:
+                return job
+            time.sleep(1)
+        raise AssertionError(f"job {job_id} is still {job.status}: {job.message}")
+    finally:
+        engine.dispose()
 
 
 def test_invalid_upload_lists_row_errors_and_uses_nothing() -> None:
