@@ -31,7 +31,7 @@ from scipy.stats import chi2, norm
 
 from models.calibration import logit
 from models.risk_wording import wilson
-from models.schema import FEATURES, outcome_names
+from models.schema import FEATURES, outcome, outcome_names
 from training.evaluate import logistic_batch, metrics_with_ci
 
 PSI_MODERATE, PSI_SIGNIFICANT = 0.1, 0.25  # clinical-reference §7
@@ -238,8 +238,8 @@ def monitor_version(version: str, card: dict[str, Any], labelled: pd.DataFrame,
     drift = drift_table(profile, recent) if profile and len(recent) else pd.DataFrame(
         columns=["feature", "label", "psi", "shift"])
     drift_kind, drift_reason = drift_suggestion(drift)
-    reasons = [f"{o.outcome}: {o.suggestion} suggested: {o.reason}" for o in outcomes
-               if o.suggestion in ("recalibration", "retraining")]
+    reasons = [f"{outcome(o.outcome).label}: {o.suggestion} suggested: {o.reason}"
+               for o in outcomes if o.suggestion in ("recalibration", "retraining")]
     if drift_kind:
         reasons.append(f"inputs: retraining suggested: {drift_reason}")
     kinds = {o.suggestion for o in outcomes} | {drift_kind}

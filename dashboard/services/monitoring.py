@@ -44,17 +44,16 @@ def _label(name: str) -> str:
 
 def outcome_table(result: VersionMonitor) -> pd.DataFrame:
     """One row per outcome: n, events, realised AUC and calibration with CIs, the test AUC,
-    and what the rule suggests with its reason."""
+    and what the rule suggests (its reasons are listed with the verdict)."""
     rows: list[dict[str, Any]] = []
     for o in result.outcomes:
         m = o.metrics
-        rows.append({"outcome": _label(o.outcome), "patients": o.n, "with outcome": o.events,
-                     "realised ROC AUC": format_ci(m.get("auc"), 2),
-                     "held-out test AUC": format_ci(o.test_auc, 2),
-                     "cal. intercept": format_ci(m.get("calibration_intercept"), 2),
-                     "cal. slope": format_ci(m.get("calibration_slope"), 2),
-                     "suggestion": SUGGESTION_LABELS.get(o.suggestion, o.suggestion),
-                     "why": o.reason})
+        rows.append({"outcome": _label(o.outcome), "n": o.n, "events": o.events,
+                     "AUC (realised)": format_ci(m.get("auc"), 2),
+                     "AUC (test)": format_ci(o.test_auc, 2),
+                     "intercept": format_ci(m.get("calibration_intercept"), 2),
+                     "slope": format_ci(m.get("calibration_slope"), 2),
+                     "suggestion": SUGGESTION_LABELS.get(o.suggestion, o.suggestion)})
     return pd.DataFrame(rows)
 
 

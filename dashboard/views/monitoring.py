@@ -23,7 +23,7 @@ version = c1.selectbox("Model version", versions, key="mon_version",
                        format_func=lambda v: f"{v}{' (current)' if v == current else ''}")
 recent = c2.number_input("Recent patients (drift)", 20, 100_000,
                          settings.monitor_recent_patients(), 50, key="mon_recent")
-backscore = c3.toggle("Also back-score other ended series", value=True, key="mon_backscore",
+backscore = c3.toggle("Back-score unseen series", value=True, key="mon_backscore",
                       help="Score the version now on ended series nobody was shown a "
                       "prediction for, leaving out patients it trained or validated on.")
 with st.spinner("Scoring the store's ended series…"):
@@ -41,9 +41,17 @@ st.caption(f"Realised outcomes of {result.n_patients:,} patients: {result.source
            "Outcomes are derived from the recorded sessions with the reference definitions "
            "once a series has ended (planned sessions reached, or a dropout recorded).")
 
-st.markdown("**Realised performance** (95 % bootstrap CIs)")
+st.markdown("**Realised performance** (95 % bootstrap CIs; calibration intercept near 0 and "
+            "slope near 1 is good)")
+narrow = st.column_config.TextColumn(width="small")
 st.dataframe(monitoring.outcome_table(result), hide_index=True, key="mon_outcomes",
-             width="stretch")
+             width="stretch", column_config={"n": st.column_config.NumberColumn(width=50),
+                                             "events": st.column_config.NumberColumn(width=60),
+                                             "suggestion": narrow})
+not_enough = [o for o in result.outcomes if o.suggestion == "not enough outcomes yet"]
+if not_enough:
+    st.caption("Not enough outcomes yet: " + "; ".join(
+        f"{outcome(o.outcome).label} ({o.reason})" for o in not_enough))
 judged = [o for o in result.outcomes if o.deciles]
 if judged:
     chosen = st.selectbox("Observed vs predicted by decile", [o.outcome for o in judged],

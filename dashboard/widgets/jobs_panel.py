@@ -12,13 +12,16 @@ from dashboard.services import jobs
 from dashboard.widgets.components import plain
 
 
-def _job(engine: object, row: dict) -> None:
+def _job(engine: object, row: dict, newest: bool = False) -> None:
     icon = {"done": ":material/check_circle:", "failed": ":material/error:",
             "running": ":material/sync:", "queued": ":material/schedule:"}.get(
         row["status"], ":material/block:")
     title = (f"{row['label']} · {plain(row['description'])} · by {plain(row['by'])} · "
              f"{row['created']:%Y-%m-%d %H:%M} UTC")
-    with st.expander(title, icon=icon, expanded=row["status"] in ("queued", "running")):
+    if row["version"]:
+        title += f" → candidate {row['version']}"
+    with st.expander(title, icon=icon,
+                     expanded=newest or row["status"] in ("queued", "running")):
         if row["status"] in ("queued", "running"):
             st.progress(min(1.0, row["step"] / row["total"]), text=plain(row["message"]))
             if st.button("Cancel", key=f"job_cancel_{row['id']}",
@@ -43,8 +46,8 @@ def render(engine: object) -> None:
     @st.fragment(run_every=2.0)
     def poll() -> None:
         fresh = jobs.job_rows(engine)  # type: ignore[arg-type]
-        for row in fresh[:10]:
-            _job(engine, row)
+        for number, row in enumerate(fresh[:10]):
+            _job(engine, row, newest=number == 0)
         if not jobs.any_active(fresh):
             st.rerun()  # the whole page: new candidates appear in the other tabs
 
@@ -53,5 +56,5 @@ def render(engine: object) -> None:
     elif jobs.any_active(rows):
         poll()
     else:
-        for row in rows[:10]:
-            _job(engine, row)
+        for number, row in enumerate(rows[:10]):
+            _job(engine, row, newest=number == 0)

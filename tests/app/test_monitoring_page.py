@@ -35,16 +35,16 @@ def test_monitoring_page_shows_realised_performance_and_drift(
         open_page: Callable[..., AppTest], workspace: Workspace) -> None:
     at = open_page("monitoring", role="data_scientist")
     assert not at.exception
-    outcome_table = next(d.value for d in at.dataframe if "realised ROC AUC" in d.value.columns)
+    outcome_table = next(d.value for d in at.dataframe if "AUC (realised)" in d.value.columns)
     assert len(outcome_table) == 6
-    assert (outcome_table["patients"] >= 100).all()  # the back-scored unseen ended series
+    assert (outcome_table["n"] >= 100).all()  # the back-scored unseen ended series
     assert "back-scored now" in texts(at.caption)
     drift = next(d.value for d in at.dataframe if "PSI" in d.value.columns)
     assert set(drift["shift"]) <= {"stable", "moderate", "significant"}
     assert any("decile" in (f["layout"].get("title") or {}).get("text", "")
                for f in plotly_figures(at))
     at.toggle(key="mon_backscore").set_value(False).run()
-    table = next(d.value for d in at.dataframe if "realised ROC AUC" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "AUC (realised)" in d.value.columns)
     assert (table["suggestion"] == "not enough outcomes yet").all()  # few recorded yet
 
 
