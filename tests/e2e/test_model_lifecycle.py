@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _require_chromium
+from conftest import ROOT, _free_port, _require_chromium
 from conftest import _wait_until_healthy as wait_until_healthy
 from playwright.sync_api import Page, expect
 
@@ -96,69 +96,66 @@ def _sign_in_to(page: Page, url: str, menu: str) -> None:
     _idle(page)
 
 
-def _new_page(browser_type, url: str, menu: str):
-    browser = browser_type.launch(executable_path=str(CHROMIUM), headless=True,
-                                  args=CHROMIUM_ARGS)
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+def _new_page(browser, url: str, menu: str):
+    """A new browser window (own context: own cookies and Streamlit session), signed in."""
+    window = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = window.new_page()
     page.set_default_timeout(120_000)
     _sign_in_to(page, url, menu)
-    return browser, page
+    return window, page
 
 
-def test_train_close_restart_compare_promote_monitor(dashboard: Dashboard) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_train_close_restart_compare_promote_monitor(dashboard: Dashboard, browser) -> None:
     url = dashboard.start()
-    with sync_playwright() as playwright:
-        browser, page = _new_page(playwright.chromium, url, "Model lab")
-        page.get_by_text("generate a synthetic cohort").click()
-        _idle(page)
-        patients = page.get_by_label("Patients")
-        patients.fill("300")
-        patients.press("Enter")
-        boot = page.get_by_label("Bootstrap resamples (CIs)")
-        boot.fill("10")
-        boot.press("Enter")
-        _idle(page)
-        page.get_by_role("button", name="Train in the background").click()
-        _idle(page)
-        expect(page.get_by_text("Training jobs")).to_be_visible()
-        job = page.get_by_text(f"by {SCIENTIST}").first
-        expect(job).to_be_visible()
-        job.scroll_into_view_if_needed()
-        _shot(page, "lifecycle_1_job_started")
-        browser.close()  # the data scientist closes the browser
+    window, page = _new_page(browser, url, "Model lab")
+    page.get_by_text("generate a synthetic cohort").click()
+    _idle(page)
+    patients = page.get_by_label("Patients")
+    patients.fill("300")
+    patients.press("Enter")
+    boot = page.get_by_label("Bootstrap resamples (CIs)")
+    boot.fill("10")
+    boot.press("Enter")
+    _idle(page)
+    page.get_by_role("button", name="Train in the background").click()
+    _idle(page)
+    expect(page.get_by_text("Training jobs")).to_be_visible()
+    job = page.get_by_text(f"by {SCIENTIST}").first
+    expect(job).to_be_visible()
+    job.scroll_into_view_if_needed()
+    _shot(page, "lifecycle_1_job_started")
+    window.close()  # the data scientist closes the browser
 
-        dashboard.stop()  # ... and the dashboard server restarts
-        url = dashboard.start()
+    dashboard.stop()  # ... and the dashboard server restarts
+    url = dashboard.start()
 
-        browser, page = _new_page(playwright.chromium, url, "Model lab")
-        done = page.get_by_text("Registered candidate version").first
-        expect(done).to_be_visible(timeout=300_000)
-        done.scroll_into_view_if_needed()
-        candidate = re.search(r"version (\S+) \(not promoted\)", done.inner_text()).group(1)
-        _shot(page, "lifecycle_2_candidate_after_restart")
-        page.get_by_role("tab", name="Compare and promote").click()
-        _idle(page)
-        caption = page.get_by_text("that neither version trained or validated on").first
-        expect(caption).to_be_visible()
-        caption.scroll_into_view_if_needed()
-        _shot(page, "lifecycle_3_compare_unseen")
-        page.get_by_text("I have reviewed version").click()
-        _idle(page)
-        page.get_by_role("button", name="Promote to current").click()
-        _idle(page)
-        expect(page.get_by_text(f"model version {candidate}")).to_be_visible()
-        page.get_by_role("link", name="Monitoring").click()
-        _idle(page)
-        expect(page.get_by_text("Realised performance")).to_be_visible()
-        expect(page.get_by_text(f"model version {candidate}")).to_be_visible()
-        _shot(page, "lifecycle_4_monitoring")
-        verdict = page.get_by_test_id("stAlert").filter(has_text="suggested")
-        expect(verdict).to_contain_text(candidate)
-        expect(page.get_by_text("Input drift")).to_be_visible()
-        _shot(page, "lifecycle_4_monitoring")
-        page.get_by_text("Input drift").scroll_into_view_if_needed()
-        page.wait_for_timeout(800)
-        _shot(page, "lifecycle_5_monitoring_drift")
-        browser.close()
+    window, page = _new_page(browser, url, "Model lab")
+    done = page.get_by_text("Registered candidate version").first
+    expect(done).to_be_visible(timeout=300_000)
+    done.scroll_into_view_if_needed()
+    candidate = re.search(r"version (\S+) \(not promoted\)", done.inner_text()).group(1)
+    _shot(page, "lifecycle_2_candidate_after_restart")
+    page.get_by_role("tab", name="Compare and promote").click()
+    _idle(page)
+    caption = page.get_by_text("that neither version trained or validated on").first
+    expect(caption).to_be_visible()
+    caption.scroll_into_view_if_needed()
+    _shot(page, "lifecycle_3_compare_unseen")
+    page.get_by_text("I have reviewed version").click()
+    _idle(page)
+    page.get_by_role("button", name="Promote to current").click()
+    _idle(page)
+    expect(page.get_by_text(f"model version {candidate}")).to_be_visible()
+    page.get_by_role("link", name="Monitoring").click()
+    _idle(page)
+    expect(page.get_by_text("Realised performance")).to_be_visible()
+    expect(page.get_by_text(f"model version {candidate}")).to_be_visible()
+    _shot(page, "lifecycle_4_monitoring")
+    verdict = page.get_by_test_id("stAlert").filter(has_text="suggested")
+    expect(verdict).to_contain_text(candidate)
+    expect(page.get_by_text("Input drift")).to_be_visible()
+    _shot(page, "lifecycle_4_monitoring")
+    page.get_by_text("Input drift").scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    _shot(page, "lifecycle_5_monitoring_drift")
+    window.close()

@@ -31,6 +31,7 @@ _OWNER = """e => { let p = e; while (p && !(p.dataset && p.dataset.testid)) p = 
 @pytest.fixture(scope="module")
 def hostile_patient(server: str, e2e_home: Path) -> str:
     """A stored patient whose name and decision reason are hostile (store written directly)."""
+    saved = os.environ.get("KAPCDS_HOME")
     os.environ["KAPCDS_HOME"] = str(e2e_home)
     try:
         from models.schema import defaults
@@ -48,8 +49,11 @@ def hostile_patient(server: str, e2e_home: Path) -> str:
                                 reason=f"because {HOSTILE}")
                 session.commit()
         engine.dispose()
-    finally:
-        os.environ.pop("KAPCDS_HOME", None)
+    finally:  # restore the session's home: later tests must not fall back to ~/.local/share
+        if saved is None:
+            os.environ.pop("KAPCDS_HOME", None)
+        else:
+            os.environ["KAPCDS_HOME"] = saved
     return PATIENT
 
 
