@@ -179,3 +179,15 @@ QUALITY_GATE_MIN_AUC_LOWER = 0.60
 # The store is still seeded with data_samples/.
 FIRST_MODEL_PATIENTS = 16_000
 FIRST_MODEL_SEED = 20261126
+
+
+def monitor_recent_patients() -> int:
+    """How many of the newest stored patients the Monitoring view compares with the training
+    data for input drift (``KAPCDS_MONITOR_RECENT``, default 300; *unsourced* choice: enough
+    for a stable PSI over 10 bins)."""
+    return max(20, _env_int("KAPCDS_MONITOR_RECENT", 300))
+
+
+def jobs_dir() -> Path:
+    """Where training jobs keep uploaded data and the worker's lock and log files."""
+    return home_dir() / "jobs"

@@ -65,6 +65,7 @@ class PredictionLine:
     observed: tuple[float, float, float] | None = None  # rate, lo, hi in similar patients
     auc: str = ""
     reliable: bool = True  # False: fails the quality gate, printed greyed with no number
+    interval: tuple[float, float] | None = None  # this patient's interval (models.uncertainty)
 
 
 @dataclass
@@ -177,7 +178,7 @@ def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowa
                                         "ROC AUC (95 % CI)")]]
     for p in ctx.predictions:  # a gated outcome: greyed, no number (models.quality_gate)
         cell = s["cell"] if p.reliable else s["greyed"]
-        rows.append([_p(p.label, cell), _p(f"{p.probability:.0%}" if p.reliable else "—", cell),
+        rows.append([_p(p.label, cell), _p(_predicted_text(p) if p.reliable else "—", cell),
                      _p(p.uncertainty or "not available", cell), _p(p.auc or "n/a", cell)])
     out.append(_table(rows, [WIDTH * w for w in (.21, .12, .47, .2)]))
     shown = [p for p in ctx.predictions if p.reliable]
@@ -187,9 +188,17 @@ def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowa
         [p.label for p in shown], [p.kind for p in shown],
         [p.probability for p in shown], [p.observed for p in shown]), WIDTH * 0.85)
     out.append(KeepTogether([chart, _p(
-        "The uncertainty shown is not a per-patient confidence interval: it is what happened "
-        "to held-out test patients whose predictions were similar.", s["small"])]))
+        "The range under each prediction is a 90 % interval for this patient's probability "
+        "(bootstrap spread plus the model's estimated approximation error); the middle "
+        "column is what happened to held-out test patients whose predictions were similar.",
+        s["small"])]))
     return out
+
+
+def _predicted_text(line: PredictionLine) -> str:
+    if line.interval is None:
+        return f"{line.probability:.0%}"
+    return f"{line.probability:.0%}<br/>({line.interval[0]:.0%}–{line.interval[1]:.0%})"
 
 
 def _explanation(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:

@@ -68,6 +68,7 @@ def card_lines(card: Mapping[str, Any], version: str) -> list[str]:
 def _predictions(model_set: ModelSet, card: Mapping[str, Any],
                  frame: pd.DataFrame) -> list[PredictionLine]:
     proba = model_set.predict_proba(frame).iloc[0]
+    bounds = model_set.predict_interval(frame)
     lines = []
     for spec in schema.OUTCOMES:
         if spec.name not in proba.index:
@@ -75,8 +76,12 @@ def _predictions(model_set: ModelSet, card: Mapping[str, Any],
         risk = outcome_risk(dict(card), None, spec.name, float(proba[spec.name]))
         observed = (None if risk.observed is None else
                     (risk.observed, float(risk.observed_lo), float(risk.observed_hi)))
+        interval = (None if f"{spec.name}_lo" not in bounds or not risk.reliable else
+                    (float(bounds[f"{spec.name}_lo"].iloc[0]),
+                     float(bounds[f"{spec.name}_hi"].iloc[0])))
         lines.append(PredictionLine(spec.label, spec.kind, risk.probability,
-                                    risk.calibration, observed, risk.auc, risk.reliable))
+                                    risk.calibration, observed, risk.auc, risk.reliable,
+                                    interval))
     return lines
 
 

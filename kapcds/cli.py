@@ -10,7 +10,9 @@ from kapcds import (
     commands,
     commands_cds,
     commands_interop,
+    commands_jobs,
     commands_keys,
+    commands_lifecycle,
     commands_scale,
     commands_security,
     commands_sessions,
@@ -32,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (commands, commands_interop, commands_scale, commands_security,
-                   commands_cds, commands_keys, commands_sessions):
+    for module in (commands, commands_lifecycle, commands_jobs, commands_interop,
+                   commands_scale, commands_security, commands_cds, commands_keys,
+                   commands_sessions):
         module.register_all(sub)
     return parser
 

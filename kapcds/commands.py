@@ -82,20 +82,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    from training.data import load_dataset
-    from training.evaluate import evaluate_model_set, metrics_table
-
-    patients, _ = load_dataset(args.data)
-    model_set, card = _load_model(args)
-    table = metrics_table(evaluate_model_set(model_set, patients, n_boot=args.bootstrap))
-    sys.stdout.write(f"model version {card['version']} on {len(patients)} patients "
-                     f"from {args.data} (95 % bootstrap CIs)\n")
-    sys.stdout.write(_format_metrics(table) + "\n")
-    return 0
-
-
-def _format_metrics(table) -> str:
+def format_metrics(table) -> str:
     columns = ["outcome", "n", "prevalence"]
     out = table[columns].copy()
     for metric in ("auc", "pr_auc", "brier", "calibration_intercept", "calibration_slope"):
@@ -222,16 +209,6 @@ def _register_data_and_training(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, help="Dask scheduler address for --engine "
                    "dask, e.g. tcp://host:8786 (default: a local 2-worker cluster)")
     p.set_defaults(handler=_train)
-
-    p = sub.add_parser("evaluate", help="metrics of a model version on labelled data",
-                       description="ROC AUC, PR AUC, Brier, calibration intercept and slope "
-                       "per outcome, each with a bootstrap 95 % CI.")
-    _add_registry(p)
-    p.add_argument("--data", type=Path, default=settings.DATA_SAMPLES_DIR,
-                   help="folder with labelled patients.csv and sessions.csv")
-    _add_version(p)
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
-    p.set_defaults(handler=_evaluate)
 
 
 def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:

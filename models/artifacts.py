@@ -45,9 +45,10 @@ def allowed_classes() -> dict[str, type]:
     from models.modelset import ModelSet
     from models.ood import OODDetector
     from models.relapse import RelapseModel
+    from models.uncertainty import ProbabilityInterval
 
     return {cls.__name__: cls for cls in (ModelSet, OutcomeModel, TrajectoryModel,
-                                          OODDetector, RelapseModel)}
+                                          OODDetector, RelapseModel, ProbabilityInterval)}
 
 
 class _Writer:

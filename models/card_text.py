@@ -61,6 +61,10 @@ def render_card_markdown(card: dict[str, Any]) -> str:
     for key, value in data.items():
         if key != "description":
             lines.append(f"- {key}: {value}")
+    lines += _patients_lines(card.get("patients"))
+    models = card.get("models", {})
+    if models.get("calibration"):
+        lines += ["", "## Calibration", "", models["calibration"] + "."]
     lines += ["", "## Metrics (held-out test patients, 95 % bootstrap CI)", "",
               "| outcome | n | prevalence | ROC AUC | PR AUC | Brier | cal. intercept | "
               "cal. slope |", "|---|---|---|---|---|---|---|---|"]
@@ -101,6 +105,19 @@ def _gate_lines(card: dict[str, Any]) -> list[str]:
         shown = "shown" if reliable else "**greyed: not shown**"
         lines.append(f"| {label} | {shown} | {verdict.get('reason', '')} |")
     return lines
+def _patients_lines(record: dict[str, Any] | None) -> list[str]:
+    """Which patients trained, validated and tested the version (ids in model_card.json)."""
+    if not record:
+        return ["", "Which patients trained this version is not recorded (older version)."]
+    ids = record.get("ids", {})
+    split = record.get("split", {})
+    return ["", "## Patients", "",
+            f"- {len(ids.get('train', []))} train, {len(ids.get('valid', []))} validation, "
+            f"{len(ids.get('test', []))} test patients (ids and fingerprints per patient in "
+            "model_card.json)",
+            f"- data SHA-256 `{record.get('data_sha256', '?')}`",
+            f"- split: seed {split.get('seed')}, test {split.get('test_fraction')}, "
+            f"validation {split.get('valid_fraction')}; {split.get('method', '')}"]
 
 
 def _known(name: str) -> bool:

@@ -13,6 +13,7 @@ from models.ood import OODDetector
 
 if TYPE_CHECKING:  # models.relapse imports models.explain, which imports this module
     from models.relapse import RelapseModel
+    from models.uncertainty import ProbabilityInterval
 
 
 @dataclass
@@ -30,6 +31,8 @@ class ModelSet:
     schema_hash: str
     train_summary: dict[str, Any] = field(default_factory=dict)
     relapse: RelapseModel | None = None  # relapse within 8 weeks (trained with follow-up)
+    # Per-patient interval per outcome (models.uncertainty); None for older versions.
+    intervals: dict[str, ProbabilityInterval] | None = None
 
     @property
     def outcomes(self) -> list[str]:
@@ -47,3 +50,25 @@ class ModelSet:
             {name: model.predict_proba(X) for name, model in self.outcome_models.items()},
             index=df.index,
         )
+
+    def predict_interval(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``<outcome>_lo`` / ``<outcome>_hi`` per outcome with an interval model (else none).
+
+        The interval surrounds the calibrated prediction (``models.uncertainty``).
+        """
+        out = pd.DataFrame(index=df.index)
+        intervals = getattr(self, "intervals", None) or {}
+        if not intervals:
+            return out
+        X = self.model_frame(df)
+        for name, model in self.outcome_models.items():
+            if name in intervals:
+                lo, hi = intervals[name].interval(X, model.predict_logit(X))
+                out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
+        return out
+
+    @property
+    def interval_level(self) -> float | None:
+        """The intervals' nominal level (e.g. 0.9), None without intervals."""
+        intervals = getattr(self, "intervals", None) or {}
+        return next((float(m.level) for m in intervals.values()), None)

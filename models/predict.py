@@ -25,7 +25,9 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
                   explain: bool = False) -> pd.DataFrame:
     """Predict every outcome for raw patient rows.
 
-    Columns: ``patient_id``, ``<outcome>_probability`` per outcome; with ``explain``,
+    Columns: ``patient_id``, ``<outcome>_probability`` per outcome, then (versions with
+    intervals) ``<outcome>_interval_lo`` and ``_interval_hi`` (``models.uncertainty``,
+    ``model_set.interval_level``, 90 %); with ``explain``,
     ``<outcome>_base`` and ``<outcome>__shap__<feature>`` (calibrated log-odds, so base +
     the row's contributions == logit of the probability); then ``eligibility_status``,
     ``exclusions``, ``cautions``, ``ood_overall``, ``ood_features``. When the model set has
@@ -39,6 +41,11 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
     proba = model_set.predict_proba(patients_df)
     for name in model_set.outcomes:
         out[f"{name}_probability"] = proba[name]
+    bounds = model_set.predict_interval(patients_df)
+    for name in model_set.outcomes:
+        if f"{name}_lo" in bounds:
+            out[f"{name}_interval_lo"] = bounds[f"{name}_lo"]
+            out[f"{name}_interval_hi"] = bounds[f"{name}_hi"]
     if explain:
         blocks = [out]
         for name in model_set.outcomes:

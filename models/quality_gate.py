@@ -130,9 +130,10 @@ def withhold_unreliable(frame: pd.DataFrame, card: Mapping[str, Any] | None,
     """A ``models.predict.predict_frame``-style table with the gate applied.
 
     For each outcome in ``names`` an ``<outcome>_reliable`` column (True/False) follows
-    ``<outcome>_probability``; for a gated outcome the probability, ``<outcome>_base`` and
-    every ``<outcome>__shap__<feature>`` cell are emptied (withheld, not estimated) unless
-    ``withhold`` is False (model evaluation: the numbers stay, the flag still says False).
+    ``<outcome>_probability``; for a gated outcome the probability, its interval,
+    ``<outcome>_base`` and every ``<outcome>__shap__<feature>`` cell are emptied (withheld,
+    not estimated) unless ``withhold`` is False (model evaluation: the numbers stay, the flag
+    still says False).
     """
     out = frame.copy()
     flags: dict[str, bool] = {}
@@ -142,7 +143,8 @@ def withhold_unreliable(frame: pd.DataFrame, card: Mapping[str, Any] | None,
             continue
         flags[column] = outcome_quality(card, name).reliable
         if withhold and not flags[column]:
-            withheld = [c for c in out.columns if c == column or c == f"{name}_base"
+            withheld = [c for c in out.columns if c in (column, f"{name}_base",
+                        f"{name}_interval_lo", f"{name}_interval_hi")
                         or c.startswith(f"{name}__shap__")]
             out[withheld] = np.nan
     order: list[str] = []

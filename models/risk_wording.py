@@ -39,6 +39,15 @@ class OutcomeRisk:
     similar: str = ""  # the prediction bin the calibration evidence comes from
     reliable: bool = True  # passes the per-outcome quality gate (models.quality_gate)
     quality: OutcomeQuality | None = None
+    interval_lo: float | None = None  # this patient's interval (models.uncertainty)
+    interval_hi: float | None = None
+
+    @property
+    def interval_text(self) -> str:
+        """``46–78%``, or empty for a version without intervals."""
+        if self.interval_lo is None or self.interval_hi is None:
+            return ""
+        return f"{percent_value(self.interval_lo):g}–{percent_value(self.interval_hi):g}%"
 
 
 def wilson(successes: float, n: int, z: float = WILSON_Z) -> tuple[float, float]:
@@ -91,7 +100,7 @@ def _auc_text(card: dict[str, Any], name: str) -> str:
 
 
 def outcome_risk(card: dict[str, Any], others: pd.Series | None, name: str,
-                 p: float) -> OutcomeRisk:
+                 p: float, interval: tuple[float, float] | None = None) -> OutcomeRisk:
     """A prediction with the calibration evidence behind it, from the model card.
 
     ``others`` are the same outcome's predictions for the stored patients (for the
@@ -110,14 +119,16 @@ def outcome_risk(card: dict[str, Any], others: pd.Series | None, name: str,
     column = others.dropna() if others is not None else pd.Series(dtype=float)
     percentile = float((column < p).mean() * 100) if len(column) else float("nan")
     row = _calibration_bin(card, name, p)
+    lo_hi = {} if interval is None else {"interval_lo": float(interval[0]),
+                                         "interval_hi": float(interval[1])}
     if row is None:
         return OutcomeRisk(name, spec.label, spec.kind, p, percentile,
                            "no calibration data in this model card", auc=_auc_text(card, name),
-                           quality=quality)
+                           quality=quality, **lo_hi)
     n, observed = int(row["n"]), float(row["observed"])
     lo, hi = wilson(observed * n, n)
     text = (f"{observed:.0%} ({lo:.0%}–{hi:.0%}) of {n} predicted "
             f"{row['bin_lo']:.0%}–{row['bin_hi']:.0%}")
     return OutcomeRisk(name, spec.label, spec.kind, p, percentile, text, observed, lo, hi, n,
                        _auc_text(card, name), f"{row['bin_lo']:.0%}–{row['bin_hi']:.0%}",
-                       quality=quality)
+                       quality=quality, **lo_hi)

@@ -15,11 +15,12 @@ from records.errors import (
     StaleRecordError,
 )
 from records.migrate import upgrade
+from records.tables_lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
 from records.tables_security import AuditEntry, User  # also puts them on Base.metadata
 from records.tables_sessions import SigninSession
 
 __all__ = [
     "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",
     "RecordNotFoundError", "StaleRecordError", "make_engine", "session_factory", "upgrade",
-    "AuditEntry", "User", "SigninSession",
+    "AuditEntry", "User", "SigninSession", "PredictionShown", "TrainingJob",
 ]

@@ -38,6 +38,7 @@ from records.errors import RecordError
 from records.migrate import current_revision
 from records.policy import AUDIT, Actor
 from records.tables import Decision, Patient, TreatmentSession
+from records.tables_lifecycle import PredictionShown, TrainingJob
 from records.tables_security import AuditEntry, User
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def store_counts(engine: Engine) -> dict[str, int]:
         return {name: int(session.scalar(select(func.count()).select_from(table)) or 0)
                 for name, table in (("patients", Patient), ("sessions", TreatmentSession),
                                     ("decisions", Decision), ("audit_entries", AuditEntry),
-                                    ("users", User))}
+                                    ("users", User), ("predictions_shown", PredictionShown),
+                                    ("training_jobs", TrainingJob))}
 
 
 def chain_report(engine: Engine) -> audit.ChainReport:

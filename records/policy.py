@@ -27,12 +27,12 @@ PATIENT_VIEWS = (IDENTIFIED, PSEUDONYMISED, DEIDENTIFIED)
 
 # Page keys are the file names of dashboard/views/ without ".py", in menu order.
 PAGES = ("home", "candidate_review", "compare", "progress", "data_entry", "cohort",
-         "what_if", "model_lab", "audit", "users")
+         "what_if", "model_lab", "monitoring", "audit", "users")
 
 _PAGES: dict[str, frozenset[str]] = {
     CLINICIAN: frozenset({"home", "candidate_review", "compare", "progress", "data_entry",
                           "cohort", "what_if"}),
-    DATA_SCIENTIST: frozenset({"home", "cohort", "what_if", "model_lab"}),
+    DATA_SCIENTIST: frozenset({"home", "cohort", "what_if", "model_lab", "monitoring"}),
     TRAINEE: frozenset({"home", "cohort", "what_if"}),
     ADMIN: frozenset({"home", "audit", "users"}),
 }

@@ -153,3 +153,25 @@ def draw_names(n: int, rng: np.random.Generator) -> np.ndarray:
     first = rng.choice(np.array(_FIRST, dtype=object), size=n)
     last = rng.choice(np.array(_LAST, dtype=object), size=n)
     return np.array([f"{a}, {b}" for a, b in zip(last, first, strict=True)], dtype=object)
+
+
+def shift_population(features: pd.DataFrame, population, rng: np.random.Generator
+                     ) -> pd.DataFrame:
+    """Apply a ``training.generator_settings.PopulationSettings`` to drawn patients."""
+    out = features.copy()
+    n = len(out)
+    out["age"] = np.clip(np.round(out["age"] + population.age_shift), 18, 90).astype(int)
+    out["systolic_bp"] = np.clip(np.round(out["systolic_bp"] + population.bp_shift),
+                                 85, 215).astype(int)
+    out["diastolic_bp"] = np.minimum(np.clip(np.round(
+        out["diastolic_bp"] + population.bp_shift / 2), 45, 135),
+        out["systolic_bp"] - 20).astype(int)
+    if population.route_mix is not None:
+        route = _choice(rng, ROUTES, population.route_mix, n)
+        typical = np.array([ROUTE_TYPICAL_DOSE[r] for r in route])
+        low = np.array([ROUTE_DOSE_LIMITS[r][0] for r in route])
+        high = np.array([ROUTE_DOSE_LIMITS[r][1] for r in route])
+        out["route"] = route
+        out["dose_mg_per_kg"] = np.round(
+            np.clip(typical * np.exp(rng.normal(0, 0.18, n)), low, high) * 20) / 20
+    return out

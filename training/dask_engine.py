@@ -75,8 +75,9 @@ def score_frame(model_set: Any, patients: pd.DataFrame, explain: bool = True,
     columns; a gated outcome's numbers left empty unless ``withhold`` is False)."""
     out = predict_frame(model_set, patients, explain=False)
     if explain:
-        head = [c for c in out.columns if c == ID_COLUMN or c.endswith("_probability")
-                and c[: -len("_probability")] in model_set.outcome_models]
+        suffixes = ("_probability", "_interval_lo", "_interval_hi")
+        head = [c for c in out.columns if c == ID_COLUMN or any(
+            c.endswith(x) and c[: -len(x)] in model_set.outcome_models for x in suffixes)]
         rest = [c for c in out.columns if c not in head]
         blocks = _shap_blocks(model_set, patients, explainers or {})
         out = pd.concat([out[head], *blocks, out[rest]], axis=1)

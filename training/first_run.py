@@ -45,7 +45,8 @@ def train_and_register(data_dir: Path, registry_dir: Path, promote: bool,
     patients, sessions = load_dataset(data_dir)
     followup = load_followup(data_dir, known_patient_ids=patients["patient_id"])
     result = trainer(patients, sessions, params=params, seed=seed, progress=progress,
-                     data_description={"source": str(data_dir), "synthetic": True},
+                     data_description={"source": str(Path(data_dir).resolve()),
+                                       "synthetic": True},
                      followup=followup)
     result.card["trained_by"] = trained_by or cli_user()
     registry = Registry(registry_dir)

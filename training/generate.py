@@ -17,7 +17,7 @@ import pandas as pd
 
 from base.files import write_atomically
 from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, SESSION_FIELDS, outcome_names
-from training.cohort_patients import draw_names, draw_patients
+from training.cohort_patients import draw_names, draw_patients, shift_population
 from training.cohort_sessions import simulate_series
 from training.followup import FollowupSettings, oracle_relapse
 from training.followup_records import csv_text, generate_followup
@@ -25,6 +25,7 @@ from training.generator_settings import (
     PLANTED_CATEGORY_ORDER,
     PLANTED_DIRECTIONS,
     EffectSettings,
+    PopulationSettings,
 )
 from training.outcomes import derive_outcomes
 
@@ -51,10 +52,12 @@ class Cohort:
 def generate_cohort(n_patients: int, seed: int, settings: EffectSettings | None = None,
                     with_truth: bool = False, oracle_replicates: int = ORACLE_REPLICATES,
                     id_offset: int = 0,
-                    followup_settings: FollowupSettings | None = None) -> Cohort:
+                    followup_settings: FollowupSettings | None = None,
+                    population: PopulationSettings | None = None) -> Cohort:
     """Generate ``n_patients`` synthetic patients with their induction series and follow-up.
 
-    The follow-up uses a fourth random stream (``spawn(4)[3]``; spawn(4)'s first three
+    ``population`` shifts the referral population (``PopulationSettings``). The follow-up
+    uses a fourth random stream (``spawn(4)[3]``; spawn(4)'s first three
     children equal spawn(3)'s), so adding it left the existing files byte-identical.
     """
     if n_patients < 1:
@@ -65,6 +68,8 @@ def generate_cohort(n_patients: int, seed: int, settings: EffectSettings | None 
     followup_record_seq, followup_oracle_seq = followup_seq.spawn(2)
     base_rng = np.random.default_rng(base_seq)
     features = draw_patients(n_patients, base_rng)
+    if population is not None:  # its own stream: the default cohort stays byte-identical
+        features = shift_population(features, population, np.random.default_rng([seed, 14]))
     ids = [f"KAP-{i + 1 + id_offset:05d}" for i in range(n_patients)]
     features.insert(0, NAME_COLUMN, draw_names(n_patients, base_rng))
     features.insert(0, ID_COLUMN, ids)

@@ -126,3 +126,19 @@ PLANTED_CATEGORY_ORDER: dict[str, dict[str, tuple[str, ...]]] = {
     "dropout": {"support_system": ("strong", "moderate", "weak")},
     "hypertensive_reaction": {"hypertension": ("none", "controlled")},
 }
+
+
+@dataclass(frozen=True)
+class PopulationSettings:
+    """A shifted referral population (issue 14: monitoring tests, a clinic that changed).
+
+    Applied after the baseline draw: ``age_shift`` years added (clipped to 18-90),
+    ``bp_shift`` mmHg added to screening systolic and half of it to diastolic (clipped to
+    the schema ranges), and, with ``route_mix``, routes redrawn with these probabilities
+    (order ``models.schema.ROUTES``) and doses redrawn around the new route's typical dose.
+    The defaults change nothing.
+    """
+
+    age_shift: float = 0.0
+    bp_shift: float = 0.0
+    route_mix: tuple[float, float, float, float] | None = None

@@ -11,8 +11,10 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
+from models.calibration import PLATT_PRIOR_SD
 from models.quality_gate import card_section
 from models.schema import schema_hash
+from models.uncertainty import INTERVAL_LEVEL, N_MEMBERS
 
 INTENDED_USE = (
     "Decision support for clinicians running ketamine-assisted psychotherapy (KAP): an "
@@ -33,8 +35,9 @@ LIMITS = (
     "generator's rules, not clinical validity.",
     "Small data: confidence intervals are wide, especially for rare side effects and small "
     "subgroups.",
-    "Calibration is fitted on the validation split (Platt scaling of the raw margin); it "
-    "must be rechecked on any new population.",
+    "Calibration is a Platt map of the raw margin fitted on out-of-fold margins of the "
+    "training and validation patients (see Models); it must be rechecked on any new "
+    "population (the model lab's Monitoring view does this on the clinic's patients).",
     "The PHQ-9 trajectory band is learned from attended sessions only, so later sessions "
     "over-represent patients who stayed in treatment.",
     "Associations, not causes: a what-if change shows what the model predicts, not what the "
@@ -53,6 +56,26 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+INTERVAL_TEXT = (
+    f"Per-patient {INTERVAL_LEVEL:.0%} interval on the calibrated log-odds: the prediction "
+    f"± z·sqrt(bootstrap variance of {N_MEMBERS} resampled boosters, each Platt-calibrated "
+    "on its out-of-bag patients, + the mean squared disagreement with a penalised logistic "
+    "regression, an estimate of the approximation error resampling cannot see); coverage "
+    "of the generator's true probabilities is measured in tests/model and docs/monitoring.md")
+
+
+def calibration_text(cv_folds: int) -> str:
+    """How the outcome models are calibrated, in the words of ``OutcomeModel.fit``."""
+    if cv_folds >= 2:
+        return (f"Platt map sigmoid(a * margin + b) fitted on {cv_folds}-fold out-of-fold "
+                "margins of the pooled training and validation patients, with a Gaussian "
+                f"prior on the slope a (mean 1, SD {PLATT_PRIOR_SD}); the final booster is "
+                f"refitted on the whole pool with {cv_folds}/{cv_folds - 1} times the "
+                "cross-validated number of trees")
+    return ("Platt map sigmoid(a * margin + b) fitted on the validation split's margins, "
+            f"with a Gaussian prior on the slope a (mean 1, SD {PLATT_PRIOR_SD})")
 
 
 def build_card(report: dict[str, Any], train_summary: dict[str, Any],
@@ -81,14 +104,17 @@ def build_card(report: dict[str, Any], train_summary: dict[str, Any],
                           "splits": {k: train_summary.get(k) for k in
                                      ("n_train", "n_valid", "n_test")}},
         "models": {"algorithm": "LightGBM gradient-boosted trees, one binary model per "
-                   "outcome, Platt-calibrated on the validation split; LightGBM quantile "
-                   "regression for the PHQ-9 band; nearest-neighbour OOD detector",
+                   "outcome; LightGBM quantile regression for the PHQ-9 band; "
+                   "nearest-neighbour OOD detector",
+                   "calibration": calibration_text(int(train_summary.get("cv_folds", 5))),
+                   "interval": INTERVAL_TEXT,
                    "outcomes": train_summary.get("outcomes", {}),
                    "params": train_summary.get("params", {})},
         "metrics": metrics,
         "quality_gate": card_section(metrics),
         "subgroups": {name: entry.get("subgroups", []) for name, entry in outcomes.items()},
-        "evaluation": {"split": "held-out test patients", "n_bootstrap":
+        "evaluation": {"split": "held-out test patients (never used for fitting, early "
+                       "stopping or calibration)", "n_bootstrap":
                        report.get("n_bootstrap")},
         "limits": list(LIMITS),
         "packages": package_versions(),

@@ -21,8 +21,11 @@ from models.features import to_model_frame
 from models.modelset import ModelSet
 from models.ood import OODDetector
 from models.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
+from models.uncertainty import N_MEMBERS, ProbabilityInterval
 from training.evaluate import evaluate_model_set
 from training.model_card import build_card
+from training.monitor import feature_profile
+from training.provenance import split_record
 from training.train_relapse import train_relapse
 
 log = logging.getLogger(__name__)
@@ -117,7 +120,7 @@ def train_model_set(
     if not outcomes:
         raise ValueError("patients has no outcome columns; nothing to train")
     patients = patients.reset_index(drop=True)
-    report = _Steps(len(outcomes) + 4 + (followup is not None), progress)
+    report = _Steps(len(outcomes) + 5 + (followup is not None), progress)
     split = split_patients(patients, test_fraction, valid_fraction, seed)
     train, valid, test = split
     summary: dict[str, Any] = {"n_train": len(train), "n_valid": len(valid), "n_test": len(test),
@@ -128,6 +131,8 @@ def train_model_set(
                            split, summary, report)
     trajectory, ood = _fit_support_models(patients, sessions, X, train.append(valid), seed,
                                           report)
+    intervals = fit_intervals(models, X, patients, train.append(valid), seed)
+    report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
     relapse, relapse_report = None, None
     if followup is not None:
         relapse, relapse_report, summary["relapse"] = train_relapse(
@@ -135,7 +140,7 @@ def train_model_set(
         report("trained relapse model" if relapse else "relapse model skipped (too few)")
     model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
                          feature_names=model_feature_names(), schema_hash=schema_hash(),
-                         train_summary=summary, relapse=relapse)
+                         train_summary=summary, relapse=relapse, intervals=intervals)
     evaluation = evaluate_model_set(model_set, patients.loc[test], n_boot=n_bootstrap,
                                     seed=seed)
     if relapse_report is not None:
@@ -146,9 +151,19 @@ def train_model_set(
         "n_patients": int(len(patients)), "n_sessions": int(len(sessions)),
         **(data_description or {})})
     card["evaluation"]["report"] = evaluation
+    card["evaluation"]["test_predictions"] = heldout_predictions(model_set, patients.loc[test])
+    card["patients"] = split_record(patients, split, seed, test_fraction, valid_fraction)
+    card["monitoring_profile"] = feature_profile(patients.loc[train.append(valid)])
     report("model card written")
     return TrainResult(model_set=model_set, card=card,
                        test_ids=patients.loc[test, ID_COLUMN].astype(str).tolist())
+
+
+def heldout_predictions(model_set: ModelSet, held: pd.DataFrame) -> dict[str, dict[str, list]]:
+    """Labels and calibrated predictions of the held-out test patients, per outcome."""
+    proba = model_set.predict_proba(held)
+    return {name: {"y": held[name].astype(int).tolist(), "p": proba[name].round(6).tolist()}
+            for name in model_set.outcomes if name in held}
 
 
 def _fit_outcomes(fit: FitOutcome, X: pd.DataFrame, patients: pd.DataFrame,
@@ -161,11 +176,22 @@ def _fit_outcomes(fit: FitOutcome, X: pd.DataFrame, patients: pd.DataFrame,
         y = patients[name].astype(int)
         model = fit(X, y, train, valid)
         models[name] = model
+        summary["cv_folds"] = int(getattr(model, "cv_folds", 5))
         summary["outcomes"][name] = {
             "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
             "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}
         report(f"trained {name} ({model.best_iteration_} trees)")
     return models
+
+
+def fit_intervals(models: dict[str, OutcomeModel], X: pd.DataFrame, patients: pd.DataFrame,
+                  seen: pd.Index, seed: int) -> dict[str, ProbabilityInterval]:
+    """One per-patient interval model per outcome, on the patients the boosters saw."""
+    X_seen = X.loc[seen]
+    return {name: ProbabilityInterval(seed=seed).fit(
+                X_seen, patients.loc[seen, name].astype(int), model.params_,
+                model.best_iteration_, model.predict_logit(X_seen))
+            for name, model in models.items()}
 
 
 def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.DataFrame,

@@ -23,6 +23,7 @@ from base.clock import clinic_text, from_clinic
 from base.safety import UnsafePathError, safe_path
 from dashboard.services.access import record_failure, require
 from dashboard.services.form_errors import FormErrors, as_form_errors
+from dashboard.services.shown import record_for_patient
 from dashboard.services.workspace import Workspace
 from models.csv_input import read_csv_strict
 from models.schema import ID_COLUMN
@@ -147,6 +148,10 @@ def save_decision(ws: Workspace, patient_id: str, *, decision: str, suggested: s
                         model_version=ws.version)
         audit.record(session, actor, "decision", IDENTIFIED, patient_id=patient_id,
                      detail=f"{decision} (suggested {suggested}; model {ws.version})")
+        stored = get_patient(session, patient_id)
+        if stored is not None:  # the prediction decided on, for monitoring
+            record_for_patient(session, ws.model_set, ws.version, stored, "decision",
+                               actor.username)
         session.commit()
 
 

@@ -30,7 +30,8 @@ def mark_gaps(table: pd.DataFrame) -> pd.DataFrame:
     table[SCREEN_GAPS] = [screen_blockers(g) for g in gaps]
     blocked = table[PREDICTION_GAPS].map(bool).to_numpy(dtype=bool)
     if blocked.any():
-        for column in [c for c in table.columns if c.endswith("_probability")]:
+        for column in [c for c in table.columns if c.endswith(("_probability", "_interval_lo",
+                                                               "_interval_hi"))]:
             table[column] = table[column].astype(float)
             table.loc[blocked, column] = np.nan
         table.loc[blocked, "ood_overall"] = False

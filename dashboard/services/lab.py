@@ -31,7 +31,8 @@ from training.data import load_dataset
 from training.evaluate import auc_batch
 from training.generate import generate_cohort
 from training.generator_settings import EffectSettings
-from training.train import TrainResult, split_patients
+from training.provenance import data_sha256, fingerprints, heldout_fingerprints, unseen_mask
+from training.train import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,11 @@ KNOBS: dict[str, str] = {
     "nausea_opioid": "Nausea log-odds with an opioid",
 }
 N_BOOT_COMPARE = 200
+# A comparison needs this many patients that neither version saw (a documented choice: with
+# fewer, the paired AUC difference's CI spans several hundredths for every outcome), and an
+# outcome needs this many patients with and without it.
+MIN_UNSEEN_PATIENTS = 100
+MIN_EVENTS = 10
 
 
 def default_params() -> dict[str, Any]:
@@ -108,16 +114,12 @@ def uploaded_data(patients_csv: bytes, sessions_csv: bytes
 
 def register(registry: Registry, result: TrainResult, patients: pd.DataFrame,
              trained_by: str | None = None) -> str:
-    """Register a trained set (not promoted), keeping its test predictions in the card;
-    ``trained_by`` (the signed-in user) goes into the card."""
-    test = patients[patients[ID_COLUMN].astype(str).isin(result.test_ids)]
-    proba = result.model_set.predict_proba(test)
-    stored = {name: {"y": test[name].astype(int).tolist(), "p": proba[name].round(6).tolist()}
-              for name in result.model_set.outcomes if name in test}
-    card = {**result.card, "evaluation": {**result.card["evaluation"],
-                                          "test_predictions": stored}}
-    if trained_by:
-        card["trained_by"] = trained_by
+    """Register a trained set (not promoted); its card already holds its test predictions.
+
+    ``trained_by`` (the signed-in user) goes into the card.
+    """
+    del patients  # kept for callers; train_model_set stores the test predictions itself
+    card = {**result.card, "trained_by": trained_by} if trained_by else result.card
     return registry.register(result.model_set, card)
 
 
@@ -161,23 +163,27 @@ class EvalData:
 
 
 def evaluation_data(model_set: ModelSet, card: dict[str, Any]) -> EvalData:
-    """The card's stored test predictions, else the data_samples held-out split re-scored."""
+    """This version's own held-out test patients: the predictions stored in its card, else
+    those patients re-scored from data_samples/ when the card's data hash says that is
+    the data it was trained on. Anything else is refused (``ValueError``): scoring a
+    version on patients it may have trained on would flatter it."""
     stored = card.get("evaluation", {}).get("test_predictions")
     if stored:
         return EvalData("this version's own held-out test patients (predictions stored in its "
                         "model card)", {k: np.asarray(v["y"]) for k, v in stored.items()},
                         {k: np.asarray(v["p"]) for k, v in stored.items()})
+    record = card.get("patients") or {}
     patients, _ = sample_data()
-    seed = int(card.get("models", {}).get("seed", 0) or 0)
-    _, _, test = split_patients(patients.reset_index(drop=True), 0.2, 0.2, seed)
-    held = patients.reset_index(drop=True).loc[test]
+    if record.get("data_sha256") != data_sha256(patients):
+        raise ValueError(f"version {card.get('version', '?')} stores no test predictions and "
+                         "was not trained on data_samples/; its held-out patients cannot be "
+                         "re-scored here")
+    held = patients[fingerprints(patients).isin(heldout_fingerprints(card) or set())]
     proba = model_set.predict_proba(held)
-    return EvalData(
-        f"re-scored on the {len(held):,} data_samples/ patients of the held-out split (seed "
-        f"{seed}); the card stores no test predictions, so if this version was trained on "
-        "other data these patients may overlap its training data",
-        {n: held[n].astype(int).to_numpy() for n in model_set.outcomes if n in held},
-        {n: proba[n].to_numpy() for n in model_set.outcomes if n in held})
+    return EvalData(f"this version's {len(held):,} held-out test patients, re-scored from "
+                    "data_samples/ (matched by fingerprint)",
+                    {n: held[n].astype(int).to_numpy() for n in model_set.outcomes if n in held},
+                    {n: proba[n].to_numpy() for n in model_set.outcomes if n in held})
 
 
 def curves(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
@@ -221,29 +227,82 @@ def importance(model_set: ModelSet, outcome: str, n: int = 300) -> pd.Series:
     return values.rename(index=lambda name: feature(name).label)
 
 
-def compare_versions(candidate: ModelSet, current: ModelSet, n_boot: int = N_BOOT_COMPARE,
-                     seed: int = 0) -> pd.DataFrame:
-    """Paired bootstrap of AUC and Brier differences (candidate − current) on the same
-    patients (the data_samples held-out split), so the CI is for the difference itself."""
-    patients, _ = sample_data()
-    _, _, test = split_patients(patients.reset_index(drop=True), 0.2, 0.2, 0)
-    held = patients.reset_index(drop=True).loc[test]
+class ComparisonRefused(ValueError):
+    """Too few patients that neither version saw: no honest comparison is possible."""
+
+
+@dataclasses.dataclass
+class Comparison:
+    """A paired comparison on patients neither version trained or validated on."""
+
+    table: pd.DataFrame
+    source: str
+    n_pool: int  # patients in the pool
+    n_unseen: int  # of them, seen by neither version (the ones scored)
+    skipped: list[str]  # outcomes left out (too few events among the unseen patients)
+
+    @property
+    def caption(self) -> str:
+        text = (f"Paired bootstrap on {self.n_unseen:,} of the {self.n_pool:,} patients of "
+                f"{self.source} that neither version trained or validated on (the same "
+                f"patients for both; {self.n_pool - self.n_unseen:,} excluded).")
+        if self.skipped:
+            text += f" Left out for fewer than {MIN_EVENTS} events: {', '.join(self.skipped)}."
+        return text
+
+
+def comparison_pool(source: str = "data_samples/", n_patients: int = 2000,
+                    seed: int = 1) -> tuple[pd.DataFrame, str]:
+    """Labelled patients to compare on: data_samples/ or a freshly generated cohort."""
+    if source == "data_samples/":
+        return sample_data()[0], "data_samples/"
+    cohort = generate_cohort(int(n_patients), int(seed))
+    return cohort.patients, f"a generated cohort ({int(n_patients):,} patients, seed {seed})"
+
+
+def compare_versions(candidate: ModelSet, candidate_card: dict[str, Any], current: ModelSet,
+                     current_card: dict[str, Any], pool: tuple[pd.DataFrame, str] | None = None,
+                     n_boot: int = N_BOOT_COMPARE, seed: int = 0,
+                     min_patients: int = MIN_UNSEEN_PATIENTS) -> Comparison:
+    """Paired bootstrap of AUC and Brier differences (candidate − current) on the patients
+    of ``pool`` (default data_samples/) that neither version trained or validated on, so the
+    CI is for the difference itself and neither side is scored on patients it learned from.
+    ``ComparisonRefused`` when fewer than ``min_patients`` remain."""
+    patients, source = pool if pool is not None else comparison_pool()
+    patients = patients.reset_index(drop=True)
+    keep = unseen_mask(patients, [candidate_card, current_card])
+    held = patients[keep].reset_index(drop=True)
+    if len(held) < min_patients:
+        raise ComparisonRefused(
+            f"only {len(held):,} of the {len(patients):,} patients of {source} were seen by "
+            f"neither version (at least {min_patients} are needed): the others trained or "
+            "validated one of them. Compare on a generated cohort instead.")
     pa, pb = candidate.predict_proba(held), current.predict_proba(held)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(held), size=(n_boot, len(held)))
-    rows = []
+    idx = np.random.default_rng(seed).integers(0, len(held), size=(n_boot, len(held)))
+    rows, skipped = [], []
     for spec in OUTCOMES:
-        if spec.name not in pa or spec.name not in held:
+        if spec.name not in pa or spec.name not in pb or spec.name not in held:
             continue
         y = held[spec.name].astype(float).to_numpy()
-        a, b = pa[spec.name].to_numpy(), pb[spec.name].to_numpy()
-        for metric, fn in (("ROC AUC", auc_batch),
-                           ("Brier", lambda yy, pp: ((pp - yy) ** 2).mean(axis=1))):
-            point = float(fn(y[None], a[None])[0] - fn(y[None], b[None])[0])
-            boot = fn(y[idx], a[idx]) - fn(y[idx], b[idx])
-            lo, hi = np.nanpercentile(boot, [2.5, 97.5])
-            rows.append({"outcome": spec.label, "metric": metric,
-                         "current": float(fn(y[None], b[None])[0]),
-                         "candidate": float(fn(y[None], a[None])[0]),
-                         "difference": point, "95 % CI": f"{lo:+.3f} to {hi:+.3f}"})
-    return pd.DataFrame(rows)
+        if min(y.sum(), len(y) - y.sum()) < MIN_EVENTS:
+            skipped.append(spec.label)
+            continue
+        rows += _paired_rows(spec.label, y, pa[spec.name].to_numpy(),
+                             pb[spec.name].to_numpy(), idx)
+    return Comparison(pd.DataFrame(rows), source, len(patients), len(held), skipped)
+
+
+def _brier(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return ((p - y) ** 2).mean(axis=1)
+
+
+def _paired_rows(label: str, y: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 idx: np.ndarray) -> list[dict[str, Any]]:
+    rows = []
+    for metric, fn in (("ROC AUC", auc_batch), ("Brier", _brier)):
+        cand, cur = float(fn(y[None], a[None])[0]), float(fn(y[None], b[None])[0])
+        boot = fn(y[idx], a[idx]) - fn(y[idx], b[idx])
+        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+        rows.append({"outcome": label, "metric": metric, "current": cur, "candidate": cand,
+                     "difference": cand - cur, "95 % CI": f"{lo:+.3f} to {hi:+.3f}"})
+    return rows

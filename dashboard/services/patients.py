@@ -179,6 +179,14 @@ def inputs_of(row: pd.Series) -> dict[str, Any]:
     return {f.name: row[f.name] for f in FEATURES}
 
 
+def interval_of(row: pd.Series, name: str) -> tuple[float, float] | None:
+    """The patient's interval for an outcome from a cohort row (None: no interval)."""
+    lo, hi = row.get(f"{name}_interval_lo"), row.get(f"{name}_interval_hi")
+    if lo is None or hi is None or lo != lo or hi != hi:
+        return None
+    return float(lo), float(hi)
+
+
 def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Assessment:
     """Eligibility, every prediction with uncertainty and percentile, OOD flags, decisions.
 
@@ -196,7 +204,7 @@ def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Asse
     result = None if screen_needs else screen(values)
     risks = [] if needs else [
         outcome_risk(ws.card, cohort[probability_column(spec.name)], spec.name,
-                     float(row[probability_column(spec.name)]))
+                     float(row[probability_column(spec.name)]), interval_of(row, spec.name))
         for spec in OUTCOMES if probability_column(spec.name) in row.index]
     with session_factory(ws.engine)() as session:
         stored_patient = get_patient(session, patient_id)

@@ -62,6 +62,7 @@ if patient_id is None:
 
 assessment = assess_patient(ws, cohort, patient_id)
 auth.audit_view("prediction_view", IDENTIFIED, patient_id, detail=f"model {ws.version}")
+auth.record_shown(ws, cohort, patient_id)  # what was shown, for monitoring
 with right:
     st.subheader(f"{components.plain(assessment.name)} · "
                  f"{components.plain(assessment.patient_id)}")
@@ -98,6 +99,9 @@ with right:
         if shown:
             st.dataframe(table, hide_index=True, width="stretch", column_config={
                 "Predicted": percent_column(width="small"),
+                "Range (90 %)": st.column_config.TextColumn(
+                    width="small", help="Where this patient's probability may lie: the spread "
+                    "of a bootstrap ensemble plus the model's estimated approximation error."),
                 "Percentile": st.column_config.NumberColumn(
                     format="%d", width="small",
                     help="Share of the patients in the store with a lower prediction."),

@@ -8,20 +8,19 @@ import streamlit as st
 from base import settings
 from dashboard.charts.evaluation import calibration, decision_curve, roc_pr
 from dashboard.charts.explain import importance_bar
+from dashboard.services import jobs as lab_jobs
 from dashboard.services import lab
-from dashboard.widgets import components
+from dashboard.widgets import components, jobs_panel
 from models.card_text import render_card_markdown
 from models.quality_gate import outcome_quality
 from models.registry import Registry
 from models.schema import OUTCOMES, outcome
 from records.audit import record_now
 from records.policy import MODEL, Actor
-from training.lab_jobs import shared_runner
 
 PAGE = "model_lab"  # this page's key in records.policy (and its URL)
 ws = components.start_page(PAGE, "Model lab")
 registry = Registry(settings.default_registry_dir())
-runner = shared_runner()
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
 
 
@@ -70,9 +69,9 @@ with train_tab:
     if st.button("Train in the background", key="ml_train", type="primary"):
         data: object = None
         if source == "data_samples/":
-            data, described = lab.sample_data(), {"source": "data_samples/"}
+            data, described = True, {"source": "data_samples/"}
         elif source == "generate a synthetic cohort":
-            data = lab.generated_data(int(n_patients), int(gen_seed), knobs)
+            data = True  # the worker generates the cohort from this spec
             described = {"source": "generated", "n": int(n_patients), "seed": int(gen_seed),
                          "effect_settings": knobs}
         elif patients_file is None or sessions_file is None:
@@ -85,42 +84,17 @@ with train_tab:
                 st.dataframe(data, hide_index=True, key="ml_upload_errors")
                 data = None
         if data is not None:
-            patients, sessions = data
-            st.session_state["ml_job"] = runner.submit(
-                patients, sessions, params=params, seed=int(seed), n_bootstrap=int(n_boot),
-                data_description=described, description=str(described["source"]))
-            st.session_state["ml_job_patients"] = patients
+            job_id = lab_jobs.submit(
+                ws.engine, _actor().username, str(described["source"]), described,
+                {"params": params, "seed": int(seed), "n_bootstrap": int(n_boot)},
+                upload=data if isinstance(data, tuple) else None)
+            st.session_state["ml_job"] = job_id
             record_now(ws.engine, _actor(), "model_training", MODEL,
-                       detail=f"lab job from {described['source']}")
+                       detail=f"lab job {job_id} queued from {described['source']}")
 
-    def job_status() -> None:
-        """The job's progress; once it has finished, its result is registered as a candidate."""
-        job = runner.get(st.session_state.get("ml_job"))
-        if job is None:
-            st.caption("No training job in this session.")
-            return
-        st.progress(job.fraction, text=f"{job.description}: {job.message}")
-        if job.state == "failed":
-            st.error(f"Training failed: {components.plain(job.error)}")
-        elif job.finished_ok:
-            registered = st.session_state.setdefault("ml_registered", {})
-            if job.id not in registered:
-                registered[job.id] = lab.register(registry, job.result,
-                                                  st.session_state["ml_job_patients"],
-                                                  trained_by=_actor().username)
-                st.rerun()  # the whole page, so the new candidate appears in the tabs
-            st.success(f"Registered candidate version {registered[job.id]} (not promoted).")
-
-    @st.fragment(run_every=1.0)
-    def poll_job() -> None:
-        """Reruns alone every second while training runs; the rest of the page stays usable."""
-        job_status()
-
-    running = runner.get(st.session_state.get("ml_job"))
-    if running is not None and running.state in ("queued", "running"):
-        poll_job()  # polls only while there is something to wait for
-    else:
-        job_status()
+    st.markdown("**Training jobs** (every user's; they run in a worker process, so closing "
+                "the browser or restarting the dashboard does not stop them)")
+    jobs_panel.render(ws.engine)
 
 versions = [row["id"] for row in registry.versions()]
 current = registry.current_version()
@@ -154,7 +128,11 @@ with eval_tab:
             f"Quality gate: {verdict} — {quality.reason}.")
         with st.expander("Quality gate, every outcome of this version"):
             st.dataframe(lab.gate_verdicts(card), hide_index=True, key="ml_gate")
-        data = lab.evaluation_data(model_set, card)
+        try:
+            data = lab.evaluation_data(model_set, card)
+        except ValueError as missing:
+            data = lab.EvalData(str(missing), {}, {})
+            st.info(f"No ROC/PR curves: {missing}")
         if name in data.y:
             st.plotly_chart(roc_pr({version: lab.curves(data.y[name], data.p[name])}),
                             key="ml_roc")
@@ -189,13 +167,23 @@ with compare_tab:
                                  format_func=lambda v: labels.get(v, v))
         cand_set, cand_card = _load(str(registry.root), candidate)
         cur_set, cur_card = _load(str(registry.root), current)
-        st.markdown(f"**Candidate `{candidate}` − current `{current}`** (paired bootstrap on "
-                    "the data_samples/ held-out split, the same patients for both)")
-        st.dataframe(lab.compare_versions(cand_set, cur_set), hide_index=True,
-                     key="ml_compare", column_config={
-                         "difference": st.column_config.NumberColumn(format="%+.3f"),
-                         "current": st.column_config.NumberColumn(format="%.3f"),
-                         "candidate": st.column_config.NumberColumn(format="%.3f")})
+        st.markdown(f"**Candidate `{candidate}` − current `{current}`** on patients neither "
+                    "version trained or validated on")
+        pool_source = st.radio("Compare on", ["data_samples/", "a generated cohort"],
+                               horizontal=True, key="ml_cmp_pool")
+        pool = None if pool_source == "data_samples/" else lab.comparison_pool(
+            "generated", 2000, st.number_input("Cohort seed", 0, 10**9, 424242,
+                                               key="ml_cmp_seed"))
+        try:
+            comparison = lab.compare_versions(cand_set, cand_card, cur_set, cur_card, pool)
+        except ValueError as refused:
+            st.error(f"No comparison: {refused}", icon=":material/block:")
+        else:
+            st.dataframe(comparison.table, hide_index=True, key="ml_compare", column_config={
+                "difference": st.column_config.NumberColumn(format="%+.3f"),
+                "current": st.column_config.NumberColumn(format="%.3f"),
+                "candidate": st.column_config.NumberColumn(format="%.3f")})
+            st.caption(comparison.caption)
         cal_outcome = st.selectbox("Calibration of", OUTCOME_NAMES, key="ml_cmp_outcome",
                                    format_func=lambda n: outcome(n).label)
         reports = {label: c.get("evaluation", {}).get("report", {}).get("outcomes", {})

@@ -19,10 +19,14 @@ from base.oidc import oidc_settings
 from base.settings import security_settings
 from dashboard.services import signin
 from dashboard.services.access import record_view, with_actor
+from dashboard.services.shown import record_from_cohort
 from dashboard.widgets import browser_session, resources, sso
+from models.schema import FEATURES
+from records.db import session_factory
 from records.policy import PAGES as POLICY_PAGES
 from records.policy import SECURITY, AccessDenied, Actor, pages_for, patient_view
 from records.policy import require_page as policy_require_page
+from records.predictions import inputs_hash
 
 AUTH_KEY = "auth"  # {"username": str, "role": str}: who this run is for (server side)
 FLASH_KEY = "auth_flash"
@@ -38,6 +42,7 @@ PAGES = {  # page key (file in views/) -> menu title and icon
     "cohort": ("Cohort overview", ":material/groups:"),
     "what_if": ("What-if explorer", ":material/tune:"),
     "model_lab": ("Model lab", ":material/model_training:"),
+    "monitoring": ("Monitoring", ":material/query_stats:"),
     "audit": ("Audit log", ":material/policy:"),
     "users": ("Users", ":material/manage_accounts:"),
 }
@@ -229,4 +234,23 @@ def audit_view(action: str, category: str, patient_id: str | None = None,
         return
     ws = with_actor(resources.workspace(), Actor(state["username"], state.get("role")))
     record_view(ws, action, category, patient_id, detail)
+    seen.add(key)
+
+
+def record_shown(ws: object, cohort: object, patient_id: str, context: str = "viewed") -> None:
+    """Store the prediction shown for ``patient_id`` (monitoring), once per sign-in session
+    per patient, model version and inputs; the audit entry says it was seen, this row what."""
+    state = st.session_state.get(AUTH_KEY)
+    if not state:
+        return
+    row = cohort.loc[patient_id]  # type: ignore[attr-defined]
+    key = ("prediction_shown", context, patient_id, ws.version,  # type: ignore[attr-defined]
+           inputs_hash({f.name: row[f.name] for f in FEATURES}))
+    seen = st.session_state.setdefault(VIEWED_KEY, set())
+    if key in seen:
+        return
+    with session_factory(ws.engine)() as session:  # type: ignore[attr-defined]
+        if record_from_cohort(session, ws.version, cohort, patient_id,  # type: ignore
+                              context, state["username"]):
+            session.commit()
     seen.add(key)

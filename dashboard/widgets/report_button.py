@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.services.gaps import PREDICTION_GAPS, gap_summary, needs_message
+from dashboard.services.shown import record_from_cohort
 from dashboard.services.workspace import Workspace, sessions_fingerprint
 from models.schema import ID_COLUMN, NAME_COLUMN
 from records import audit
@@ -78,6 +79,10 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
         pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions)
         audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
                          detail=f"PDF report, model {ws.version}")
+        with session_factory(ws.engine)() as session:  # the printed prediction, monitored
+            if record_from_cohort(session, ws.version, cohort, patient_id, "report",
+                                  actor.username):
+                session.commit()
         return pdf
 
     st.download_button("Download PDF report", data, file_name=f"{patient_id}-report.pdf",

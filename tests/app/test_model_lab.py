@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from base import settings
 from dashboard.services import lab as service_lab
 from dashboard.widgets.components import BANNER_TEXT
 from models.registry import Registry
-from training.lab_jobs import shared_runner
+from records import jobs
+from records.db import make_engine, session_factory
 
 VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "model_lab.py"
 
@@ -49,16 +51,15 @@ def test_background_training_then_promote(page: AppTest) -> None:
         page.number_input(key="ml_n").set_value(300).run()
         page.number_input(key="ml_boot").set_value(10).run()
         page.button(key="ml_train").click().run()
-        job = shared_runner().wait(page.session_state["ml_job"], timeout=180)
-        assert job.state == "done", job.error
+        job = _wait_for_job(page.session_state["ml_job"])  # run by the worker process
+        assert job.status == "done", job.error
         page.run()
-        assert "Registered candidate version" in texts(page.success)
-        candidate = next(iter(page.session_state["ml_registered"].values()))
+        assert f"Registered candidate version {job.result_version}" in texts(page.success)
+        candidate = job.result_version
         label = service_lab.version_labels(registry)[candidate]
         assert label.startswith(f"{candidate} — generated (seed 1), 300 patients, ")
-        assert label.endswith(", by test-data-scientist")  # trained_by: the signed-in user
-        options = _select(page, "Candidate").options
-        assert label in options  # every version id carries its description
+        assert label.endswith(", by test-data-scientist")  # trained_by: who started the job
+        assert label in _select(page, "Candidate").options  # ids carry their description
         _select(page, "Candidate").set_value(candidate).run()
         assert page.button(key="ml_promote").disabled
         assert registry.current_version() == original
@@ -91,6 +92,21 @@ def _confirmation(page: AppTest, version: str):
     """The promotion confirmation checkbox shown for ``version``."""
     (box,) = [c for c in page.checkbox if version in c.label]
     return box
+
+
+def _wait_for_job(job_id: str, timeout: float = 300):
+    engine = make_engine()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with session_factory(engine)() as session:
+                job = jobs.get_job(session, job_id)
+            if job.status in jobs.FINISHED:
+                return job
+            time.sleep(1)
+        raise AssertionError(f"job {job_id} is still {job.status}: {job.message}")
+    finally:
+        engine.dispose()
 
 
 def test_invalid_upload_lists_row_errors_and_uses_nothing() -> None:

@@ -78,7 +78,7 @@ def test_trainee_pages_show_no_names_or_ids(open_page: Callable[..., AppTest], p
     assert not _leaks(shown_text(at), identities)
 
 
-@pytest.mark.parametrize("page", ["cohort", "model_lab"])
+@pytest.mark.parametrize("page", ["cohort", "model_lab", "monitoring"])
 def test_data_scientist_pages_show_no_names(open_page: Callable[..., AppTest], page: str,
                                             workspace: Workspace) -> None:
     at = open_page(page, role="data_scientist")

@@ -153,6 +153,8 @@ def test_predict_frame_columns(trained) -> None:
     patients = trained.test_patients.iloc[:25]
     out = predict_frame(trained.model_set, patients)
     assert list(out.columns) == (["patient_id"] + [f"{o}_probability" for o in outcome_names()]
+                                 + [f"{o}_interval_{end}" for o in outcome_names()
+                                    for end in ("lo", "hi")]
                                  + ["eligibility_status", "exclusions", "cautions",
                                     "ood_overall", "ood_features"])
     assert out.index.equals(patients.index)

@@ -16,7 +16,7 @@ from records.migrate import current_revision, downgrade, head_revision, upgrade
 from records.tables import Base
 
 TABLES = {"patients", "treatment_plans", "sessions", "decisions", "users", "audit_log",
-          "audit_chain"}
+          "audit_chain", "predictions_shown", "training_jobs"}
 
 
 def test_upgrade_creates_every_table_from_empty(engine: Engine) -> None:

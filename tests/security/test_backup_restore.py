@@ -21,8 +21,10 @@ from models.registry import Registry
 from records import audit, repository
 from records.backup import BackupError, backup, sha256_file, store_counts
 from records.db import make_engine, session_factory
+from records.jobs import submit_job
 from records.migrate import upgrade
 from records.policy import IDENTIFIED, Actor
+from records.predictions import record_prediction
 from records.restore import restore
 from records.users import authenticate, create_user
 
@@ -50,6 +52,10 @@ def _fill(engine: Engine) -> None:
         repository.record_decision(db, "KAP-00001", decision="proceed", suggested="proceed",
                                    clinician="Dr Rivera", role="clinician")
         create_user(db, "alice", "a long enough pass", "clinician", DR)
+        record_prediction(db, patient_id="KAP-00001", model_version="v1", inputs={"age": 40},
+                          probabilities={"response": 0.4}, intervals=None, context="viewed",
+                          username="dr.rivera")
+        submit_job(db, "ana", "data_samples/", {"source": "data_samples/"}, {"seed": 0})
         db.commit()
 
 
@@ -73,6 +79,7 @@ def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
     before_counts, (patients, sessions) = store_counts(store), _frames(store)
     report = backup(tmp_path / "bk")
     assert report.counts == before_counts  # the backup is audited once it exists, after it
+    assert report.counts["predictions_shown"] == 1 and report.counts["training_jobs"] == 1
     assert report.chain.startswith("OK") and len(report.registry_versions) == 1
     manifest = json.loads((tmp_path / "bk" / "backup.json").read_text())
     assert "kapcds.sqlite3" in manifest["files"] and len(manifest["files"]) == 7

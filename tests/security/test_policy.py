@@ -11,7 +11,8 @@ from records.policy import AccessDenied
 def test_pages_per_role() -> None:
     assert policy.pages_for("clinician") == ["home", "candidate_review", "compare", "progress",
                                              "data_entry", "cohort", "what_if"]
-    assert policy.pages_for("data_scientist") == ["home", "cohort", "what_if", "model_lab"]
+    assert policy.pages_for("data_scientist") == ["home", "cohort", "what_if", "model_lab",
+                                                 "monitoring"]
     assert policy.pages_for("trainee") == ["home", "cohort", "what_if"]
     assert policy.pages_for("admin") == ["home", "audit", "users"]
     assert policy.pages_for(None) == [] and policy.pages_for("superuser") == []
@@ -36,7 +37,8 @@ def test_only_clinicians_see_names_and_only_admins_see_the_audit_trail() -> None
 def test_review_decisions_and_entry_are_clinician_only() -> None:
     for page in ("candidate_review", "compare", "progress", "data_entry"):
         assert [r for r in policy.ROLES if policy.may_open(r, page)] == ["clinician"]
-    assert [r for r in policy.ROLES if policy.may_open(r, "model_lab")] == ["data_scientist"]
+    for page in ("model_lab", "monitoring"):
+        assert [r for r in policy.ROLES if policy.may_open(r, page)] == ["data_scientist"]
 
 
 def test_require_functions_raise_access_denied() -> None:

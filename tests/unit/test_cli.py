@@ -18,7 +18,8 @@ from base import settings
 from kapcds.cli import build_parser, main
 
 COMMANDS = ["generate", "train", "evaluate", "predict", "versions", "promote", "dashboard",
-            "import-fhir", "report", "score", "users", "audit", "backup", "restore"]
+            "import-fhir", "report", "score", "users", "audit", "backup", "restore", "monitor",
+            "jobs", "worker"]
 
 
 @dataclass
