@@ -25,6 +25,7 @@ if user is None:
     page = st.navigation(auth.signed_out_pages())
 else:
     auth.sidebar(user)
+    auth.idle_watch()  # clears the screen after the idle time-out, without a click
     page = st.navigation(auth.navigation_pages(user))
 browser_session.sync_cookie()  # the session token cookie: written, refreshed or deleted
 page.run()  # every page starts with components.start_page (role check, banner, title)

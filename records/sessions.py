@@ -116,6 +116,23 @@ def check(session: Session, token: str | None, now: datetime | None = None,
     return _verdict(session, found, now or utcnow(), settings or security_settings())
 
 
+def still_live(session: Session, token: str | None, now: datetime | None = None,
+               settings: SecuritySettings | None = None) -> bool:
+    """Whether ``token``'s session would pass ``check`` now, without touching or ending it.
+
+    For the dashboard's idle watch: polling must not count as activity (``check`` moves
+    ``last_seen_at`` forward), so this only reads.
+    """
+    if not token:
+        return False
+    found = _row(session, SigninSession.token_sha256, token_digest(token))
+    if found is None:
+        return False
+    row, user = found
+    return (row.ended_at is None and user.active
+            and not _idle(row, now or utcnow(), settings or security_settings()))
+
+
 def sso_login_state(session: Session, sso_login: str) -> str:
     """"unused", "live" or "ended": may this identity-provider login open a session?
 

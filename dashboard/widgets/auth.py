@@ -22,6 +22,7 @@ from dashboard.services.access import record_view, with_actor
 from dashboard.services.shown import record_from_cohort
 from dashboard.widgets import browser_session, resources, sso
 from models.schema import FEATURES
+from records import sessions
 from records.db import session_factory
 from records.policy import PAGES as POLICY_PAGES
 from records.policy import SECURITY, AccessDenied, Actor, pages_for, patient_view
@@ -92,6 +93,21 @@ def _from_identity_provider(engine: object) -> str | None:
         return None
     browser_session.remember(token)
     return token
+
+
+IDLE_POLL_SECONDS = 30  # how soon after the idle time-out an unattended screen is cleared
+
+
+@st.fragment(run_every=IDLE_POLL_SECONDS)
+def idle_watch() -> None:
+    """Clear the screen of an unattended tab: once its session has timed out (or was
+    revoked or ended elsewhere), rerun the whole app, which signs the tab out and shows
+    only the sign-in page. Reading only, so the poll is not activity (issue 17)."""
+    token = st.session_state.get(browser_session.TOKEN_KEY)
+    with session_factory(resources.workspace().engine)() as session:
+        live = sessions.still_live(session, token)
+    if not live:
+        st.rerun(scope="app")
 
 
 def current_user() -> Actor | None:

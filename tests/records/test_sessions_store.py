@@ -142,3 +142,22 @@ def test_sso_identity_is_set_by_an_administrator_and_sso_only_accounts(db: Sessi
     set_sso(db, "sso-only", ADMIN, email="", subject="")
     user = users.get_user(db, "sso-only")
     assert (user.email, user.sso_subject) == (None, None)  # type: ignore[union-attr]
+
+
+def test_the_idle_watch_reads_without_touching(db: Session, alice: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17 point 5: the dashboard's poll (still_live) is not activity: it never moves
+    last_seen forward, so an unattended screen is cleared after the time-out."""
+    monkeypatch.setenv("KAPCDS_SESSION_IDLE_MINUTES", "10")
+    start = utcnow()
+    token = sessions.start(db, alice, "password", now=start)
+    db.commit()
+    for minutes in (3, 6, 9):  # a poll every few minutes keeps nothing alive
+        assert sessions.still_live(db, token, now=start + timedelta(minutes=minutes))
+    assert not sessions.still_live(db, token, now=start + timedelta(minutes=11))
+    row = db.scalars(select(SigninSession)).one()
+    assert row.last_seen_at.replace(tzinfo=None) == start.replace(tzinfo=None)
+    assert row.ended_at is None  # only the full check ends it (and audits the time-out)
+    assert not sessions.still_live(db, None) and not sessions.still_live(db, "nope")
+    sessions.end(db, token)
+    assert not sessions.still_live(db, token, now=start)
