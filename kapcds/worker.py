@@ -77,7 +77,8 @@ def run_job(engine: Engine, job: TrainingJob, registry_dir: Path) -> str:
             n_bootstrap=int(params.get("n_bootstrap", 200)), progress=report,
             data_description={**data_description(job.data), "job": job.id,
                               "trained_by": job.created_by})
-        version = Registry(registry_dir).register(result.model_set, result.card)
+        card = {**result.card, "trained_by": job.created_by}  # who started the job
+        version = Registry(registry_dir).register(result.model_set, card)
         jobs.finish(engine, job.id, "done", result_version=version,
                     message=f"registered candidate {version}")
         record_now(engine, actor, "model_training", MODEL,
