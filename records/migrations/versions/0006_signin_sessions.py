@@ -1,7 +1,7 @@
 """Server-side sign-in sessions, and the e-mail / OIDC subject that single sign-on matches.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27
 
 Values are written out as they were on this date (a migration is history).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
