@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from base.clock import clinic_text, zone_label
 from dashboard.services.access import SignedInWorkspace, actor_of
 from records.db import session_factory
 from records.errors import RecordError
@@ -20,14 +21,15 @@ METHODS = {"password": "password", "oidc": "single sign-on"}
 
 
 def _table(rows: list[SessionInfo]) -> pd.DataFrame:
+    since, last = f"since ({zone_label()})", f"last activity ({zone_label()})"
     return pd.DataFrame([{
         "session": r.id, "user": r.username, "signed in with": METHODS.get(r.method, r.method),
-        "since (UTC)": f"{r.created_at:%Y-%m-%d %H:%M}",
-        "last activity (UTC)": f"{r.last_seen_at:%Y-%m-%d %H:%M}",
+        since: clinic_text(r.created_at, with_zone=False),
+        last: clinic_text(r.last_seen_at, with_zone=False),
         "state": "active" if r.active else REASON_TEXT.get(r.end_reason or "", "ended"),
         "browser": (r.client or "")[:80],
-    } for r in rows], columns=["session", "user", "signed in with", "since (UTC)",
-                               "last activity (UTC)", "state", "browser"])
+    } for r in rows], columns=["session", "user", "signed in with", since, last, "state",
+                               "browser"])
 
 
 def _run(ws: SignedInWorkspace, work: object, message: str) -> None:
@@ -58,7 +60,7 @@ def render_sessions(ws: SignedInWorkspace) -> None:
         st.caption("No active sessions.")
         return
     labels = {r.id: f"{r.id} · {r.username} · {METHODS.get(r.method, r.method)} · last "
-                    f"activity {r.last_seen_at:%H:%M} UTC" for r in live}
+                    f"activity {clinic_text(r.last_seen_at)}" for r in live}
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = left.selectbox("Session to end", list(labels), key="us_session",
                             format_func=labels.get)
