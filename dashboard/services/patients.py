@@ -123,7 +123,7 @@ class Assessment:
 
 
 def risk_table(risks: list[OutcomeRisk]) -> pd.DataFrame:
-    """Candidate review's predictions in four readable columns (whole percentages).
+    """Candidate review's predictions in five readable columns (whole percentages).
 
     The calibration evidence is one short text: ``82% (72%–89%) of 77`` — how often the
     outcome happened among held-out test patients with a prediction in the same 10-point
@@ -135,9 +135,10 @@ def risk_table(risks: list[OutcomeRisk]) -> pd.DataFrame:
                     f"{percent_text(r.observed)} ({percent_text(r.observed_lo)}–"
                     f"{percent_text(r.observed_hi)}) of {r.n_similar}")
         rows.append({"Outcome": r.label, "Predicted": percent_value(r.probability),
+                     "Range (90 %)": r.interval_text or "not available",
                      "Percentile": None if r.percentile != r.percentile else
                      round(r.percentile), "What happened to similar test patients": evidence})
-    return pd.DataFrame(rows, columns=["Outcome", "Predicted", "Percentile",
+    return pd.DataFrame(rows, columns=["Outcome", "Predicted", "Range (90 %)", "Percentile",
                                        "What happened to similar test patients"])
 
 

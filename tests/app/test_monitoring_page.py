@@ -33,8 +33,8 @@ def test_viewing_a_patient_records_the_prediction_once(open_page: Callable[..., 
     assert len(recorded(patient)) == len(first)
     open_page("candidate_review")  # another sign-in session: recorded again
     assert len(recorded(patient)) == len(first) + 1
-    table = next(d.value for d in at.dataframe if "90 % interval" in d.value.columns)
-    assert table["90 % interval"].str.fullmatch(r"[\d.]+–[\d.]+%").all()
+    table = next(d.value for d in at.dataframe if "Range (90 %)" in d.value.columns)
+    assert table["Range (90 %)"].str.fullmatch(r"[\d.]+–[\d.]+%").all()
 
 
 def test_monitoring_page_shows_realised_performance_and_drift(
