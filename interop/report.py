@@ -198,7 +198,7 @@ def _predictions(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowa
 def _predicted_text(line: PredictionLine) -> str:
     if line.interval is None:
         return f"{line.probability:.0%}"
-    return f"{line.probability:.0%}<br/>({line.interval[0]:.0%}–{line.interval[1]:.0%})"
+    return f"{line.probability:.0%} ({line.interval[0]:.0%}–{line.interval[1]:.0%})"
 
 
 def _explanation(ctx: ReportContext, s: dict[str, ParagraphStyle]) -> list[Flowable]:

@@ -136,7 +136,10 @@ def test_the_quality_gate_greys_an_uninformative_outcome_in_the_pdf(cohort):
     reader = read(render_patient_report(ctx))
     text = " ".join(page_text(reader))
     assert f"{gated} — Not shown: {UNRELIABLE}" in text  # no number, no calibration bin
-    assert f"{kept} {lines[kept].probability:.0%} {lines[kept].uncertainty[:12]}" in text
+    kept_row = text[text.index(f"{kept} {lines[kept].probability:.0%}"):][:120]
+    assert lines[kept].uncertainty[:12] in kept_row  # its number, interval and evidence
+    if lines[kept].interval is not None:  # this patient's range follows the probability
+        assert f"{lines[kept].interval[1]:.0%})" in kept_row and "<br" not in kept_row
     assert f"Why: {gated} {gated}: not explained — {UNRELIABLE}" in text
     gate_line = text[text.index("Quality gate (lower 95 % bound"):]
     assert gated in gate_line[:300] and kept not in gate_line[:300]  # the card summary too
