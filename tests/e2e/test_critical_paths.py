@@ -27,7 +27,7 @@ def _open(page: Page, server: str, path: str) -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(BANNER)).to_be_visible()
-    page.get_by_role("link", name=TITLES[path]).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=TITLES[path], exact=True).click()
     expect(page.get_by_role("heading", name=TITLES[path])).to_be_visible()
 
 

@@ -61,7 +61,7 @@ def candidate(server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: P
 
 
 def _open(page: Page, name: str) -> None:
-    page.get_by_role("link", name=name).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True).click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     _wait_idle(page)
 

@@ -92,7 +92,7 @@ def _sign_in_to(page: Page, url: str, menu: str) -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(BANNER)).to_be_visible()
-    page.get_by_role("link", name=menu).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=menu, exact=True).click()
     _idle(page)
 
 
@@ -146,7 +146,7 @@ def test_train_close_restart_compare_promote_monitor(dashboard: Dashboard, brows
     page.get_by_role("button", name="Promote to current").click()
     _idle(page)
     expect(page.get_by_text(f"model version {candidate}")).to_be_visible()
-    page.get_by_role("link", name="Monitoring").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Monitoring", exact=True).click()
     _idle(page)
     expect(page.get_by_text("Realised performance")).to_be_visible()
     expect(page.get_by_text(f"model version {candidate}")).to_be_visible()

@@ -141,7 +141,8 @@ def test_each_role_sees_only_its_pages(page: Page, server: str, role: str,
 
 def test_durability_on_progress_and_cohort(page: Page, server: str) -> None:
     _sign_in(page, server, USER, PASSWORD)
-    page.get_by_role("link", name="Treatment progress").click()
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_role("link", name="Treatment progress", exact=True).click()
     expect(page.get_by_role("heading", name="Treatment progress")).to_be_visible()
     _wait_idle(page)
     expect(page.get_by_text(re.compile(r"^KAP-00001 · |· KAP-00001$"))).to_be_visible()
@@ -156,7 +157,8 @@ def test_durability_on_progress_and_cohort(page: Page, server: str) -> None:
     page.wait_for_timeout(500)
     screenshot(page, "durability_progress")
 
-    page.get_by_role("link", name="Cohort overview").click()
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_role("link", name="Cohort overview", exact=True).click()
     expect(page.get_by_role("heading", name="Cohort overview")).to_be_visible()
     _wait_idle(page)
     heading = page.get_by_role("heading", name=DURABILITY)

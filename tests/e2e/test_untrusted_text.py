@@ -91,7 +91,7 @@ def _assert_inert(page: Page, where: str) -> None:
 
 
 def _open(page: Page, title: str) -> None:
-    page.get_by_role("link", name=title).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     _settle(page)
 
