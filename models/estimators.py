@@ -161,8 +161,17 @@ class OutcomeModel:
         return X[self.feature_names_]
 
     def predict_margin(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw booster output (log-odds before calibration)."""
-        return np.asarray(self.booster_.predict(self._frame(X), raw_score=True), dtype=float)
+        """Raw booster output (log-odds before calibration), LightGBM's bits exactly.
+
+        Walked by the compiled kernel of ``fast_explainer`` on one converted matrix:
+        LightGBM's ``predict`` re-converts the frame and starts its threads on every call.
+        """
+        explainer = self.fast_explainer()
+        return explainer.margin_matrix(explainer.to_matrix(self._frame(X)))
+
+    def logit_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Calibrated log-odds of an already converted matrix (``models.hotpath``)."""
+        return self.a_ * self.fast_explainer().margin_matrix(matrix) + self.b_
 
     def predict_logit(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated log-odds."""
@@ -183,10 +192,10 @@ class OutcomeModel:
         if reference:
             contrib = np.asarray(self.booster_.predict(frame, pred_contrib=True), dtype=float)
         else:
-            contrib = self._fast_explainer().shap_values(frame)
+            contrib = self.fast_explainer().shap_values(frame)
         return contrib[:, :-1], contrib[:, -1]
 
-    def _fast_explainer(self):
+    def fast_explainer(self):
         """Built once per fitted model and kept out of the pickle (cheap to rebuild)."""
         explainer = self.__dict__.get("_fast_shap")
         if explainer is None:

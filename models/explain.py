@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from models.calibration import sigmoid
+from models.hotpath import outcome_matrices
 from models.modelset import ModelSet
 from models.schema import feature, feature_names, outcome
 
@@ -37,9 +39,14 @@ def clinical_feature_of(column: str) -> str:
     return column
 
 
+@lru_cache(maxsize=64)
+def _clinical_map(columns: tuple[str, ...]) -> list[str]:
+    return [clinical_feature_of(c) for c in columns]
+
+
 def aggregate_to_clinical(contributions: pd.DataFrame) -> pd.DataFrame:
     """Sum model-column contributions into one column per clinical feature (order kept)."""
-    mapping = [clinical_feature_of(c) for c in contributions.columns]
+    mapping = _clinical_map(tuple(contributions.columns))
     if mapping == list(contributions.columns):
         return contributions
     grouped = contributions.T.groupby(mapping, sort=False).sum().T
@@ -98,26 +105,84 @@ class Explanation:
 
 def explain_frame(model_set: ModelSet, df: pd.DataFrame, outcome: str) -> Explanation:
     """Exact SHAP explanation of one outcome for a batch of raw patient rows."""
-    model = model_set.outcome_models[outcome]
-    X = model_set.model_frame(df)
-    raw, expected = model.raw_contributions(X)
+    return explain_all(model_set, df, [outcome])[outcome]
+
+
+def explain_all(model_set: ModelSet, df: pd.DataFrame,
+                outcomes: Iterable[str] | None = None) -> dict[str, Explanation]:
+    """``explain_frame`` for several outcomes (default every one), converting the rows once.
+
+    The margin and the SHAP values are read from the same converted matrix
+    (``models.hotpath``): the probability is LightGBM's, the values FastTreeShap's.
+    """
+    names = list(model_set.outcomes if outcomes is None else outcomes)
+    subset = {n: model_set.outcome_models[n] for n in names}
+    matrices = outcome_matrices(_OutcomeView(model_set, subset), df)
+    return {name: _explanation(name, model, matrices[name], df.index)
+            for name, model in subset.items()}
+
+
+@dataclass
+class _OutcomeView:
+    """The part of a model set ``outcome_matrices`` reads, limited to some outcomes."""
+
+    whole: ModelSet
+    outcome_models: dict
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.whole.feature_names
+
+
+def _explanation(name: str, model, matrix: np.ndarray, index: pd.Index) -> Explanation:
+    explainer = model.fast_explainer()
+    values = explainer.shap_values_matrix(matrix)
+    raw, expected = values[:, :-1], values[:, -1]
     base = float(model.a_ * expected[0] + model.b_)
-    columns = aggregate_to_clinical(pd.DataFrame(raw * model.a_, index=df.index,
+    columns = aggregate_to_clinical(pd.DataFrame(raw * model.a_, index=index,
                                                  columns=model.feature_names_))
-    logits = model.predict_logit(X)
+    logits = model.logit_matrix(matrix)
     return Explanation(
-        outcome=outcome, base=base, base_proba=float(sigmoid(base)), contributions=columns,
+        outcome=name, base=base, base_proba=float(sigmoid(base)), contributions=columns,
         effects=probability_effects(columns, base, logits),
-        logit=pd.Series(logits, index=df.index, name="logit"),
-        proba=pd.Series(sigmoid(logits), index=df.index, name="proba"),
+        logit=pd.Series(logits, index=index, name="logit"),
+        proba=pd.Series(sigmoid(logits), index=index, name="proba"),
     )
 
 
 def explain_patient(model_set: ModelSet, patient_row: pd.Series | Mapping,
                     outcome: str) -> PatientExplanation:
     """Explanation of one outcome for a single patient (a Series or a dict of inputs)."""
-    frame = pd.Series(patient_row).to_frame().T.infer_objects()
-    return explain_frame(model_set, frame, outcome).row(0)
+    return explain_patient_all(model_set, patient_row, [outcome])[outcome]
+
+
+def explain_patient_all(model_set: ModelSet, patient_row: pd.Series | Mapping,
+                        outcomes: Iterable[str] | None = None) -> dict[str, PatientExplanation]:
+    """One patient's explanation of several outcomes (default all), the row converted once:
+    the one-patient hot path (no model frame, no pandas conversion for plain values)."""
+    names = list(model_set.outcomes if outcomes is None else outcomes)
+    subset = {n: model_set.outcome_models[n] for n in names}
+    row = patient_row if isinstance(patient_row, Mapping) else dict(patient_row.items())
+    label = getattr(patient_row, "name", None) if isinstance(patient_row, pd.Series) else None
+    matrices = outcome_matrices(_OutcomeView(model_set, subset), row)
+    return {name: _patient(name, model, matrices[name], 0 if label is None else label)
+            for name, model in subset.items()}
+
+
+def _patient(name: str, model, matrix: np.ndarray, label: object) -> PatientExplanation:
+    values = model.fast_explainer().shap_values_matrix(matrix)[0]
+    base = float(model.a_ * values[-1] + model.b_)
+    logit_value = float(model.logit_matrix(matrix)[0])
+    contributions = values[:-1] * model.a_
+    columns = list(model.feature_names_)
+    clinical = _clinical_map(tuple(columns))
+    series = pd.Series(contributions, index=columns, name=label)
+    if clinical != columns:
+        series = aggregate_to_clinical(series.to_frame().T).iloc[0]
+    delta = logit_value - base
+    p, p_base = float(sigmoid(logit_value)), float(sigmoid(base))
+    slope = (p - p_base) / delta if abs(delta) > 1e-12 else p_base * (1.0 - p_base)
+    return PatientExplanation(name, base, p_base, logit_value, p, series, series * slope)
 
 
 def _points(effect: float) -> str:

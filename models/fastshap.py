@@ -193,6 +193,23 @@ class FastTreeShap:
         matrix = self.to_matrix(X)
         return self.shap_values_matrix(matrix)
 
+    def margin_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Raw margin (``booster.predict(raw_score=True)``, identical bits) of a converted
+        float64 matrix, without LightGBM's per-call conversion and thread start-up."""
+        forest = self.forest
+        if forest is None or len(forest.tree_walk) == 0 and forest.n_trees:
+            return np.asarray(self.booster.predict(matrix, raw_score=True), dtype=np.float64)
+        matrix = np.ascontiguousarray(matrix, dtype=np.float64)
+        out = np.zeros(matrix.shape[0], dtype=np.float64)
+        parallel = self.parallel and matrix.shape[0] >= PARALLEL_MIN_ROWS
+        kernel = kernels.margin_kernel if parallel else kernels.margin_kernel_serial
+        kernel(matrix, out, forest.tree_walk, forest.tree_const, forest.int_start,
+               forest.leaf_start, forest.node_is_cat, forest.node_feat, forest.node_thr,
+               forest.node_default_left, forest.node_missing, forest.node_left,
+               forest.node_right, forest.cat_words, forest.node_cat_start,
+               forest.node_cat_words, forest.leaf_value)
+        return out
+
     def shap_values_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """As ``shap_values`` for an already converted float64 matrix (see ``to_matrix``)."""
         forest = self.forest

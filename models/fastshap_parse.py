@@ -57,6 +57,11 @@ class FlatForest:
     leaf_feat: np.ndarray
     leaf_z: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
+    # Every tree of the dump in boosting order, for the margin (``margin_kernel``): the
+    # index of a split tree in ``int_start``, or -1 for a single-leaf tree whose value is
+    # ``tree_const``. Summing in this order reproduces LightGBM's own float additions.
+    tree_walk: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    tree_const: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
 
     @property
     def n_trees(self) -> int:
@@ -109,11 +114,17 @@ class _Builder:
         self.int_start = [0]
         self.leaf_start = [0]
         self.expected = 0.0
+        self.tree_walk: list[int] = []
+        self.tree_const: list[float] = []
 
     def add_tree(self, root: dict[str, Any]) -> None:
         if "leaf_index" in root or "split_index" not in root:
             self.expected += float(root.get("leaf_value", 0.0))
+            self.tree_walk.append(-1)
+            self.tree_const.append(float(root.get("leaf_value", 0.0)))
             return
+        self.tree_walk.append(len(self.int_start) - 1)
+        self.tree_const.append(0.0)
         internal: list[dict] = []
         positions: list[int] = []
         leaves: list[tuple[dict, tuple[int, ...], tuple[float, ...]]] = []
@@ -223,6 +234,8 @@ def parse_dump(dump: dict[str, Any]) -> FlatForest:
         leaf_off=np.asarray(leaves["off"], dtype=np.int64),
         leaf_feat=np.asarray(builder.leaf_feat or [0], dtype=np.int64),
         leaf_z=np.asarray(builder.leaf_z or [1.0], dtype=np.float64),
+        tree_walk=np.asarray(builder.tree_walk, dtype=np.int64),
+        tree_const=np.asarray(builder.tree_const, dtype=np.float64),
     )
     forest.stats = {
         "trees": len(dump["tree_info"]), "leaves": int(len(d)),

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from models.calibration import sigmoid
 from models.estimators import OutcomeModel, TrajectoryModel
 from models.features import to_model_frame
+from models.hotpath import outcome_matrices
 from models.ood import OODDetector
 
 if TYPE_CHECKING:  # models.relapse imports models.explain, which imports this module
@@ -44,10 +46,15 @@ class ModelSet:
         return to_model_frame(df)[self.feature_names]
 
     def predict_proba(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Calibrated probability of every outcome, one column per outcome."""
-        X = self.model_frame(df)
+        """Calibrated probability of every outcome, one column per outcome.
+
+        The rows are converted once for all outcomes (``models.hotpath``); the numbers are
+        LightGBM's own (``OutcomeModel.predict_proba``), bit for bit.
+        """
+        matrices = outcome_matrices(self, df)
         return pd.DataFrame(
-            {name: model.predict_proba(X) for name, model in self.outcome_models.items()},
+            {name: sigmoid(model.logit_matrix(matrices[name]))
+             for name, model in self.outcome_models.items()},
             index=df.index,
         )
 
