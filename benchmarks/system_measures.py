@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -66,13 +67,8 @@ def training(ctx: Context) -> dict[str, Any]:
     return {"rows": table, "detail": rows}
 
 
-def _fast_explainers(model_set: Any) -> dict[str, FastTreeShap]:
-    return {name: FastTreeShap(model.booster_)
-            for name, model in model_set.outcome_models.items()}
-
-
 def _project_path(model_set: Any, row: pd.DataFrame) -> None:
-    """What the app does today: calibrated probabilities + pred_contrib explanations."""
+    """The app's per-outcome calls: probabilities, then ``explain_frame`` per outcome."""
     from models.explain import explain_frame as project_explain
 
     model_set.predict_proba(row)
@@ -80,36 +76,51 @@ def _project_path(model_set: Any, row: pd.DataFrame) -> None:
         project_explain(model_set, row, name)
 
 
-def _fast_path(model_set: Any, explainers: dict[str, FastTreeShap], row: pd.DataFrame) -> None:
-    """Same numbers via FastTreeShap: margin = row sum of SHAP values (additivity)."""
-    X = model_set.model_frame(row)
-    for name, model in model_set.outcome_models.items():
-        phi = explainers[name].shap_values(X[model.feature_names_])
-        logit = model.a_ * phi.sum(axis=1) + model.b_
-        _ = 1.0 / (1.0 + np.exp(-logit))
+def _kernel_floor(model_set: Any, matrix: np.ndarray) -> None:
+    """Only the compiled work: margin + SHAP of every outcome on a converted row."""
+    for model in model_set.outcome_models.values():
+        explainer = model.fast_explainer()
+        explainer.margin_matrix(matrix)
+        explainer.shap_values_matrix(matrix)
 
 
 @register("single_patient")
 def single_patient(ctx: Context) -> dict[str, Any]:
-    """(c) One patient, all outcomes, predict + explain: p50/p95 latency."""
+    """(c) One patient, all outcomes, predict + explain: p50/p95 latency (interleaved)."""
+    from models.explain import explain_all, explain_patient_all
+    from models.hotpath import outcome_matrices
+
     model_set = project_model_set(ctx)
-    explainers = _fast_explainers(model_set)
     n = 100 if ctx.quick else 300
     patients = generate_cohort(n, ctx.seed + 3).patients
-    rows_in = [patients.iloc[[i]] for i in range(n)]
-    for row in rows_in[:5]:  # warm caches and compiled code
-        _project_path(model_set, row)
-        _fast_path(model_set, explainers, row)
-    times: dict[str, list[float]] = {"predict only": [], "predict + explain (pred_contrib)": [],
-                                     "predict + explain (FastTreeShap)": []}
-    for row in rows_in:
-        times["predict only"].append(timed(lambda r=row: model_set.predict_proba(r))[0])
-        times["predict + explain (pred_contrib)"].append(
-            timed(lambda r=row: _project_path(model_set, r))[0])
-        times["predict + explain (FastTreeShap)"].append(
-            timed(lambda r=row: _fast_path(model_set, explainers, r))[0])
+    frames = [patients.iloc[[i]] for i in range(n)]
+    records = [patients.iloc[i].to_dict() for i in range(n)]
+    first = next(iter(model_set.outcomes))
+    matrices = [outcome_matrices(model_set, r)[first] for r in records]
+    paths = {
+        "predict only (ModelSet.predict_proba, 1-row frame)":
+            lambda i: model_set.predict_proba(frames[i]),
+        "predict + explain: predict_proba + explain_frame x outcomes (1-row frame)":
+            lambda i: _project_path(model_set, frames[i]),
+        "predict + explain: explain_all (1-row frame, one conversion)":
+            lambda i: explain_all(model_set, frames[i]),
+        "predict + explain: explain_patient_all (dict row, hot path)":
+            lambda i: explain_patient_all(model_set, records[i]),
+        "kernels only (margin + SHAP, converted row)":
+            lambda i: _kernel_floor(model_set, matrices[i]),
+    }
+    for i in range(5):  # warm caches and compiled code
+        for path in paths.values():
+            path(i)
+    times: dict[str, list[float]] = {label: [] for label in paths}
+    load_before = os.getloadavg()[0]
+    for i in range(n):
+        for label, path in paths.items():
+            times[label].append(timed(lambda p=path, i=i: p(i))[0])
+    load_after = os.getloadavg()[0]
     rows = [{"path": label, "outcomes": len(model_set.outcomes), "calls": len(values),
-             "p50_ms": 1e3 * percentile(values, 50), "p95_ms": 1e3 * percentile(values, 95)}
+             "p50_ms": 1e3 * percentile(values, 50), "p95_ms": 1e3 * percentile(values, 95),
+             "load_1min": f"{load_before:.1f}->{load_after:.1f}"}
             for label, values in times.items()]
     return {"rows": rows}
 

@@ -74,6 +74,12 @@ def calibration_text(cv_folds: int) -> str:
                 f"prior on the slope a (mean 1, SD {PLATT_PRIOR_SD}); the final booster is "
                 f"refitted on the whole pool with {cv_folds}/{cv_folds - 1} times the "
                 "cross-validated number of trees")
+    if cv_folds == 1:
+        return ("Platt map sigmoid(a * margin + b) fitted on the validation split's margins "
+                "(early stopping on the same split; a large pool needs no folds), with a "
+                f"Gaussian prior on the slope a (mean 1, SD {PLATT_PRIOR_SD}); the final "
+                "booster is refitted on training + validation patients with pool/train "
+                "times the early-stopped number of trees")
     return ("Platt map sigmoid(a * margin + b) fitted on the validation split's margins, "
             f"with a Gaussian prior on the slope a (mean 1, SD {PLATT_PRIOR_SD})")
 

@@ -176,7 +176,7 @@ def _fit_outcomes(fit: FitOutcome, X: pd.DataFrame, patients: pd.DataFrame,
         y = patients[name].astype(int)
         model = fit(X, y, train, valid)
         models[name] = model
-        summary["cv_folds"] = int(getattr(model, "cv_folds", 5))
+        summary["cv_folds"] = int(getattr(model, "folds_used_", getattr(model, "cv_folds", 5)))
         summary["outcomes"][name] = {
             "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
             "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}
