@@ -205,13 +205,21 @@ def screen(patient: Mapping[str, object], *,
 
 
 def screen_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Screen every row; codes are semicolon-joined so the frame writes cleanly to CSV."""
-    results = [screen(row) for row in df.to_dict("records")]
-    out = pd.DataFrame({
-        "eligibility_status": [r.status for r in results],
-        "exclusions": [";".join(f.code for f in r.exclusions) for r in results],
-        "cautions": [";".join(f.code for f in r.cautions) for r in results],
-    }, index=df.index)
+    """Screen every row; codes are semicolon-joined so the frame writes cleanly to CSV.
+
+    Validated frames take the vectorised rules (``models.eligibility_frame``, the same codes
+    without building each finding's text); anything else goes row by row through ``screen``.
+    """
+    from models.eligibility_frame import screen_codes  # it imports this module's rules
+
+    out = screen_codes(df)
+    if out is None:
+        results = [screen(row) for row in df.to_dict("records")]
+        out = pd.DataFrame({
+            "eligibility_status": [r.status for r in results],
+            "exclusions": [";".join(f.code for f in r.exclusions) for r in results],
+            "cautions": [";".join(f.code for f in r.cautions) for r in results],
+        }, index=df.index)
     log.info("screened %d patients: %s", len(out),
              out["eligibility_status"].value_counts().to_dict())
     return out
