@@ -32,7 +32,8 @@ TREE_FILE = "model_set.json"
 ARRAYS_FILE = "arrays.npz"
 BOOSTER_PREFIX = "booster-"
 FORMAT = "kapcds-model-set/1"
-TRANSIENT = {"_fast_shap"}  # caches rebuilt on demand (see OutcomeModel.fast_explainer)
+TRANSIENT = {"_fast_shap", "_margins"}  # caches rebuilt on demand (OutcomeModel.fast_explainer,
+# ProbabilityInterval.compiled_members)
 
 
 class ArtifactError(ValueError):

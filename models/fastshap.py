@@ -99,6 +99,50 @@ def numba_threads() -> int:
     return int(numba.get_num_threads())
 
 
+class CompiledMargin:
+    """A booster's raw margin by the compiled tree walk, without the SHAP tables.
+
+    For boosters that are only ever predicted (e.g. the interval's bootstrap members):
+    the same bits as ``booster.predict(raw_score=True)``, no per-call LightGBM start-up.
+    """
+
+    def __init__(self, booster: lgb.Booster, parallel: bool = True) -> None:
+        self.booster = booster
+        self.n_features = int(booster.num_feature())
+        self.pandas_categorical = getattr(booster, "pandas_categorical", None)
+        self.parallel = parallel
+        self.forest: FlatForest | None = None
+        if kernels.NUMBA_AVAILABLE:
+            try:
+                self.forest = parse_dump(booster.dump_model())
+            except UnsupportedModel as exc:
+                log.warning("compiled margin falls back to LightGBM's predict: %s", exc)
+
+    def to_matrix(self, X: Any) -> np.ndarray:
+        """Model frame (or array) -> the float64 matrix the kernel reads."""
+        return model_matrix(X, self.n_features, self.pandas_categorical)
+
+    def margin_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Raw margin of a converted matrix (``booster.predict(raw_score=True)``'s bits)."""
+        return _margin(self.forest, self.booster, matrix, self.parallel)
+
+
+def _margin(forest: FlatForest | None, booster: lgb.Booster, matrix: np.ndarray,
+            parallel: bool) -> np.ndarray:
+    if forest is None:
+        return np.asarray(booster.predict(matrix, raw_score=True), dtype=np.float64)
+    matrix = np.ascontiguousarray(matrix, dtype=np.float64)
+    out = np.zeros(matrix.shape[0], dtype=np.float64)
+    kernel = (kernels.margin_kernel if parallel and matrix.shape[0] >= PARALLEL_MIN_ROWS
+              else kernels.margin_kernel_serial)
+    kernel(matrix, out, forest.tree_walk, forest.tree_const, forest.int_start,
+           forest.leaf_start, forest.node_is_cat, forest.node_feat, forest.node_thr,
+           forest.node_default_left, forest.node_missing, forest.node_left,
+           forest.node_right, forest.cat_words, forest.node_cat_start,
+           forest.node_cat_words, forest.leaf_value)
+    return out
+
+
 class FastTreeShap:
     """Exact path-dependent TreeSHAP for one LightGBM booster, compiled and tabulated.
 
@@ -196,19 +240,7 @@ class FastTreeShap:
     def margin_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Raw margin (``booster.predict(raw_score=True)``, identical bits) of a converted
         float64 matrix, without LightGBM's per-call conversion and thread start-up."""
-        forest = self.forest
-        if forest is None or len(forest.tree_walk) == 0 and forest.n_trees:
-            return np.asarray(self.booster.predict(matrix, raw_score=True), dtype=np.float64)
-        matrix = np.ascontiguousarray(matrix, dtype=np.float64)
-        out = np.zeros(matrix.shape[0], dtype=np.float64)
-        parallel = self.parallel and matrix.shape[0] >= PARALLEL_MIN_ROWS
-        kernel = kernels.margin_kernel if parallel else kernels.margin_kernel_serial
-        kernel(matrix, out, forest.tree_walk, forest.tree_const, forest.int_start,
-               forest.leaf_start, forest.node_is_cat, forest.node_feat, forest.node_thr,
-               forest.node_default_left, forest.node_missing, forest.node_left,
-               forest.node_right, forest.cat_words, forest.node_cat_start,
-               forest.node_cat_words, forest.leaf_value)
-        return out
+        return _margin(self.forest, self.booster, matrix, self.parallel)
 
     def shap_values_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """As ``shap_values`` for an already converted float64 matrix (see ``to_matrix``)."""

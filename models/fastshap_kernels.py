@@ -238,29 +238,42 @@ if NUMBA_AVAILABLE:
                        node_right, cat_words, node_cat_start, node_cat_words, leaf_value):
         """Raw margin of every row: LightGBM's ``predict(raw_score=True)``, bit for bit.
 
-        Trees are added in boosting order starting from 0.0, each row walking the same
-        ``Decision`` as LightGBM (``_goes_left``), so the floating-point sums are the ones
-        LightGBM's ``GBDT::PredictRaw`` makes.
+        Each row's total starts at 0.0 and adds the trees in boosting order, walking the
+        same ``Decision`` as LightGBM (``_goes_left``), so the floating-point sums are the
+        ones ``GBDT::PredictRaw`` makes. Rows go in chunks, tree-outer, so one tree's nodes
+        stay in cache while a chunk of rows walks it.
         """
         n = X.shape[0]
-        for i in prange(n):
-            total = 0.0
+        chunk = 256
+        n_chunks = (n + chunk - 1) // chunk
+        for c in prange(n_chunks):
+            lo = c * chunk
+            m = min(n, lo + chunk) - lo
+            acc = np.zeros(m)
             for k in range(tree_walk.shape[0]):
                 t = tree_walk[k]
                 if t < 0:
-                    total += tree_const[k]
+                    for i in range(m):
+                        acc[i] += tree_const[k]
                     continue
                 start = int_start[t]
                 n_int = int_start[t + 1] - start
-                node = 0
-                while node < n_int:
-                    g = start + node
-                    left = _goes_left(X[i, node_feat[g]], node_is_cat[g], node_thr[g],
-                                      node_default_left[g], node_missing[g], cat_words,
-                                      node_cat_start[g], node_cat_words[g])
-                    node = node_left[g] if left else node_right[g]
-                total += leaf_value[leaf_start[t] + node - n_int]
-            out[i] = total
+                l0 = leaf_start[t]
+                for i in range(m):
+                    node = 0
+                    while node < n_int:
+                        g = start + node
+                        x = X[lo + i, node_feat[g]]
+                        if node_is_cat[g] or node_missing[g] != 0:
+                            left = _goes_left(x, node_is_cat[g], node_thr[g],
+                                              node_default_left[g], node_missing[g],
+                                              cat_words, node_cat_start[g], node_cat_words[g])
+                        else:  # the common case: NaN is treated as 0.0, then `<=`
+                            left = (x <= node_thr[g]) or (x != x and 0.0 <= node_thr[g])
+                        node = node_left[g] if left else node_right[g]
+                    acc[i] += leaf_value[l0 + node - n_int]
+            for i in range(m):
+                out[lo + i] = acc[i]
 
     margin_kernel = njit(cache=True, parallel=True)(_renamed(_margin_kernel, "margin_kernel"))
     margin_kernel_serial = njit(cache=True)(_renamed(_margin_kernel, "margin_kernel_serial"))

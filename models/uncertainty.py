@@ -137,10 +137,32 @@ class ProbabilityInterval:
         return booster, a, b
 
     def member_logits(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated log-odds of every member, shape (n_members, n_rows)."""
-        frame = X[self.feature_names_]
-        return np.vstack([a * booster.predict(frame, raw_score=True) + b
-                          for booster, (a, b) in zip(self.members_, self.platt_, strict=True)])
+        """Calibrated log-odds of every member, shape (n_members, n_rows).
+
+        The frame is converted once for all members and each member's margin walked by
+        the compiled kernel (``fastshap.CompiledMargin``: LightGBM's numbers, bit for bit).
+        """
+        margins = self.compiled_members()
+        matrix = margins[0].to_matrix(X[self.feature_names_])
+        return np.vstack([a * margin.margin_matrix(matrix) + b
+                          for margin, (a, b) in zip(margins, self.platt_, strict=True)])
+
+    def compiled_members(self, parallel: bool | None = None) -> list[Any]:
+        """One compiled margin per member, built once and kept out of the pickle;
+        ``parallel`` rebuilds them with that threading (False inside Dask workers)."""
+        margins = self.__dict__.get("_margins")
+        if margins is None or (parallel is not None and margins[0].parallel != parallel):
+            from models.fastshap import CompiledMargin
+
+            margins = [CompiledMargin(booster, parallel=parallel is not False)
+                       for booster in self.members_]
+            self.__dict__["_margins"] = margins
+        return margins
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_margins", None)
+        return state
 
     def half_width(self, X: pd.DataFrame) -> np.ndarray:
         """Half-width on the log-odds scale for each row."""

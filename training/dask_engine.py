@@ -9,6 +9,8 @@ worker as a single graph key, so nothing is re-parsed per partition.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ import pandas as pd
 
 from models.explain import aggregate_to_clinical
 from models.fastshap import FastTreeShap
+from models.hotpath import outcome_matrices
 from models.predict import SHAP_SEPARATOR, predict_frame
 from models.quality_gate import withhold_unreliable
 from models.schema import ID_COLUMN
@@ -27,6 +30,28 @@ from models.schema import ID_COLUMN
 log = logging.getLogger(__name__)
 
 PARTITION_PREFIX = "part-"
+
+
+def serial_copy(model_set: Any, parallel: bool = False) -> Any:
+    """The model set with its compiled kernels built for one thread per partition.
+
+    The outcome models and interval members are shallow copies, so the caller's model set
+    keeps its own (parallel) kernels; the boosters themselves are shared, not copied.
+    """
+    models = {}
+    for name, model in model_set.outcome_models.items():
+        twin = copy.copy(model)
+        twin.__dict__["_fast_shap"] = FastTreeShap(model.booster_, parallel=parallel)
+        models[name] = twin
+    intervals = None
+    if getattr(model_set, "intervals", None):
+        intervals = {}
+        for name, interval in model_set.intervals.items():
+            twin = copy.copy(interval)
+            twin.__dict__.pop("_margins", None)
+            twin.compiled_members(parallel=parallel)
+            intervals[name] = twin
+    return dataclasses.replace(model_set, outcome_models=models, intervals=intervals)
 
 
 class PartitionScorer:
@@ -38,11 +63,12 @@ class PartitionScorer:
 
     def __init__(self, model_set: Any, explain: bool = True, parallel: bool = False,
                  card: Mapping[str, Any] | None = None, withhold: bool = True) -> None:
-        self.model_set = model_set
+        self.model_set = serial_copy(model_set, parallel)
         self.explain = explain
         self.card, self.withhold = card, withhold  # the quality gate (card None: not applied)
-        self.explainers = {name: FastTreeShap(model.booster_, parallel=parallel)
-                           for name, model in model_set.outcome_models.items()} if explain else {}
+        self.explainers = {name: model.fast_explainer()
+                           for name, model in self.model_set.outcome_models.items()
+                           } if explain else {}
         self.empty = pd.DataFrame()  # the output schema, set once a sample has been scored
 
     def __call__(self, patients: pd.DataFrame) -> pd.DataFrame:
@@ -53,11 +79,11 @@ class PartitionScorer:
 def _shap_blocks(model_set: Any, patients: pd.DataFrame,
                  explainers: dict[str, FastTreeShap]) -> list[pd.DataFrame]:
     """Per outcome: ``<outcome>_base`` then ``<outcome>__shap__<feature>`` (calibrated log-odds)."""
-    X = model_set.model_frame(patients)
+    matrices = outcome_matrices(model_set, patients)  # one conversion for every outcome
     blocks = []
     for name, model in model_set.outcome_models.items():
-        explainer = explainers.get(name) or FastTreeShap(model.booster_)
-        values = explainer.shap_values(X[model.feature_names_])
+        explainer = explainers.get(name) or model.fast_explainer()
+        values = explainer.shap_values_matrix(matrices[name])
         base = float(model.a_ * values[0, -1] + model.b_) if len(values) else np.nan
         contributions = aggregate_to_clinical(pd.DataFrame(
             values[:, :-1] * model.a_, index=patients.index, columns=model.feature_names_))
