@@ -58,7 +58,7 @@ CV_MAX_PATIENTS = 20_000
 # The quantile boosters see at most this many session rows (a random subset of patients);
 # the conformal widening is still computed on all calibration patients, so the band's
 # coverage guarantee does not depend on the subset.
-TRAJECTORY_MAX_ROWS = 200_000
+TRAJECTORY_MAX_ROWS = 100_000
 PHQ9_RANGE = (0.0, 27.0)
 
 

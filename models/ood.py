@@ -32,8 +32,8 @@ def _bare(spec: Feature, value: float) -> str:
 # The distance threshold is the 99th centile of leave-one-out nearest-neighbour distances;
 # above this many training patients it is estimated on a random sample of them (each still
 # searched against every patient): the all-pairs search was 38 s of a 100k training, and
-# 20,000 draws put the centile's sampling error well below the distances' spread.
-MAX_THRESHOLD_QUERIES = 20_000
+# 10,000 draws put the centile's sampling error well below the distances' spread.
+MAX_THRESHOLD_QUERIES = 10_000
 
 
 class OODDetector:

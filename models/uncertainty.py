@@ -48,7 +48,7 @@ LOGISTIC_C = 0.3  # inverse L2 strength of the reference logistic regression (st
 # scaled by sqrt(m / n), the usual m-out-of-n correction for an estimate whose error
 # shrinks like 1/sqrt(n). Sixty full-size boosters were most of a 100k-patient training
 # (500 s of 1,187 s profiled); at that size the disagreement term D^2 dominates the width.
-MAX_MEMBER_ROWS = 20_000
+MAX_MEMBER_ROWS = 10_000
 MAX_REFERENCE_ROWS = 50_000  # rows the reference logistic regression is fitted on
 
 
