@@ -10,14 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from base.files import write_atomically
-from benchmarks import dask_measures, shap_measures, system_measures  # noqa: F401  (they register)
+from benchmarks import (  # noqa: F401  (they register)
+    compare_measures,
+    dashboard_measures,
+    dask_measures,
+    shap_measures,
+    system_measures,
+)
 from benchmarks.common import MEASURES, Context, format_table, machine_info, peak_rss_mb
+from benchmarks.scale_table import update as update_scale_table
 
 log = logging.getLogger("benchmarks")
 
@@ -38,6 +46,7 @@ def run(names: list[str], quick: bool) -> dict[str, Any]:
             log.exception("measure %s failed", name)
             result = {"error": f"{type(exc).__name__}: {exc}"}
         result["seconds"] = round(time.perf_counter() - started, 1)
+        result["load_after"] = round(os.getloadavg()[0], 1)
         report["results"][name] = result
     report["peak_rss_mb"] = peak_rss_mb()
     return report
@@ -67,14 +76,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="smaller cohorts, fewer repeats, no 100k training")
     parser.add_argument("--only", default="", help=f"comma list of {', '.join(MEASURES)}")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results path")
+    parser.add_argument("--compare", action="store_true",
+                        help="only shap_compare: FastTreeShap beside shap.TreeExplainer, "
+                             "fasttreeshap-fixed and woodelf-explainer (benchmark-only "
+                             "installs, see benchmarks/compare_measures.py)")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not write the clinic-scale table into benchmarks/README.md")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(MEASURES)
+    default = [n for n in MEASURES if n != "shap_compare"]  # contenders are opt-in
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or (
+        ["shap_compare"] if args.compare else default)
     unknown = [n for n in names if n not in MEASURES]
     if unknown:
         parser.error(f"unknown measure(s): {', '.join(unknown)}")
     report = run(names, args.quick)
     write_json(report, args.out)
+    if not args.no_readme:
+        update_scale_table(report)
     sys.stdout.write(render(report) + "\n")
     log.info("wrote %s", args.out)
     return 0

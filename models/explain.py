@@ -176,13 +176,23 @@ def _patient(name: str, model, matrix: np.ndarray, label: object) -> PatientExpl
     contributions = values[:-1] * model.a_
     columns = list(model.feature_names_)
     clinical = _clinical_map(tuple(columns))
-    series = pd.Series(contributions, index=columns, name=label)
-    if clinical != columns:
-        series = aggregate_to_clinical(series.to_frame().T).iloc[0]
     delta = logit_value - base
     p, p_base = float(sigmoid(logit_value)), float(sigmoid(base))
     slope = (p - p_base) / delta if abs(delta) > 1e-12 else p_base * (1.0 - p_base)
-    return PatientExplanation(name, base, p_base, logit_value, p, series, series * slope)
+    if clinical != columns:
+        series = aggregate_to_clinical(pd.DataFrame([contributions], columns=columns)).iloc[0]
+        series.name = label
+        return PatientExplanation(name, base, p_base, logit_value, p, series, series * slope)
+    index = _index(tuple(columns))  # one Index per model, shared by every patient's Series
+    return PatientExplanation(
+        name, base, p_base, logit_value, p,
+        pd.Series(contributions, index=index, name=label, copy=False),
+        pd.Series(contributions * slope, index=index, name=label, copy=False))
+
+
+@lru_cache(maxsize=64)
+def _index(columns: tuple[str, ...]) -> pd.Index:
+    return pd.Index(columns)
 
 
 def _points(effect: float) -> str:

@@ -149,6 +149,46 @@ def _score_partition(partition: pd.DataFrame, scorer: PartitionScorer) -> pd.Dat
     return scorer(partition)
 
 
+MAX_PARTITION_ROWS = 50_000  # a scored partition (228 columns) is ~100 MB; two in flight
+
+
+def _workers(client: Any) -> int:
+    try:
+        return max(1, sum(client.nthreads().values()))
+    except Exception:  # a client without workers' info: assume the local default
+        return 2
+
+
+def _row_count(source: Path | str) -> int | None:
+    """Rows of a parquet file or folder from the footers alone (no data read)."""
+    import pyarrow.parquet as pq
+
+    path = Path(source)
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    try:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    except Exception:  # not plain parquet files: keep the partitions as they are
+        return None
+
+
+def sized_to_workers(cohort: Any, workers: int, rows: int | None) -> Any:
+    """Repartition so every worker thread has work and no partition outgrows memory.
+
+    The count is a multiple of the workers (no last round with idle threads) with at most
+    ``MAX_PARTITION_ROWS`` rows each; files that already fit are left as they are.
+    """
+    if not rows:
+        return cohort
+    wanted = max(workers, -(-rows // MAX_PARTITION_ROWS))
+    wanted = -(-wanted // workers) * workers
+    current = cohort.npartitions
+    if current % workers == 0 and -(-rows // current) <= MAX_PARTITION_ROWS:
+        return cohort
+    log.info("repartitioning %d rows: %d -> %d partitions for %d workers", rows, current,
+             wanted, workers)
+    return cohort.repartition(npartitions=wanted)
+
+
 def score_parquet(source: Path | str, model_set: Any, client: Any = None,
                   destination: Path | str | None = None, explain: bool = True,
                   n_workers: int = 2, processes: bool = False,
@@ -168,7 +208,8 @@ def score_parquet(source: Path | str, model_set: Any, client: Any = None,
                                  withhold=withhold)
     scorer = PartitionScorer(model_set, explain=explain, card=card, withhold=withhold)
     with dask.config.set({"dataframe.convert-string": False}):
-        cohort = dd.read_parquet(str(source))
+        cohort = sized_to_workers(dd.read_parquet(str(source)), _workers(client),
+                                  _row_count(source))
         sample = cohort.partitions[0].head(2)
         meta = scorer(sample).iloc[:0]
         scorer.empty = meta
