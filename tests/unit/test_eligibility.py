@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -147,3 +148,41 @@ def test_summary_says_each_finding_once() -> None:
     result = screen(patient(substance_use="remission", age=70))
     assert result.summary.count("Substance-use history: in remission") == 1
     assert "Age: 70 years" in result.summary  # a reason that adds the value stays
+
+
+def test_vectorised_screen_equals_screen_on_a_perturbed_cohort() -> None:
+    from models.eligibility_frame import screen_codes
+    from training.generate import generate_cohort
+
+    frame = generate_cohort(3000, 99).patients
+    rng = np.random.default_rng(1)
+    frame["systolic_bp"] = rng.integers(100, 190, len(frame))
+    frame["diastolic_bp"] = rng.integers(60, 115, len(frame))
+    for column in ("pregnant", "raised_icp", "vascular_contraindication", "maoi",
+                   "stimulant", "psychosis_history", "dx_trd"):
+        frame[column] = rng.random(len(frame)) < 0.3
+    frame["failed_ad_trials"] = rng.integers(0, 4, len(frame)) + rng.choice([0, 0.9],
+                                                                             len(frame))
+    frame["age"] = rng.integers(18, 90, len(frame))
+    frame["hypertension"] = rng.choice([" uncontrolled", "controlled", "none"], len(frame))
+    fast = screen_codes(frame)
+    assert fast is not None
+    results = [screen(row) for row in frame.to_dict("records")]
+    assert fast["eligibility_status"].tolist() == [r.status for r in results]
+    assert fast["exclusions"].tolist() == [";".join(f.code for f in r.exclusions)
+                                           for r in results]
+    assert fast["cautions"].tolist() == [";".join(f.code for f in r.cautions) for r in results]
+    assert len(set(fast["eligibility_status"])) == 4
+
+
+def test_vectorised_screen_leaves_text_and_gaps_to_screen() -> None:
+    from models.eligibility_frame import screen_codes
+
+    text = pd.DataFrame([patient(maoi="yes")])
+    assert screen_codes(text) is None
+    assert screen_frame(text)["cautions"].iloc[0] == screen_frame(
+        pd.DataFrame([patient(maoi=True)]))["cautions"].iloc[0]
+    gap = pd.DataFrame([patient(), patient(pregnant=None)])
+    assert screen_codes(gap) is None
+    with pytest.raises(ValueError, match="pregnant"):
+        screen_frame(gap)
