@@ -251,9 +251,10 @@ class FastTreeShap:
         out = np.zeros((n, self.n_features + 1), dtype=np.float64)
         if n and forest.n_trees:
             # Enough chunks to keep every thread busy, but long enough inner loops.
-            threads = max(1, numba_threads())
-            chunk = int(min(self.chunk_size, max(16, -(-n // threads))))
             parallel = self.parallel and n >= PARALLEL_MIN_ROWS
+            # numba_threads() starts the pool: not for the serial path (one patient).
+            threads = max(1, numba_threads()) if parallel else 1
+            chunk = int(min(self.chunk_size, max(16, -(-n // threads))))
             kernel = kernels.shap_kernel if parallel else kernels.shap_kernel_serial
             kernel(
                 np.ascontiguousarray(matrix, dtype=np.float64), out, chunk,
