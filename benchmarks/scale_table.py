@@ -66,7 +66,7 @@ def update(report: dict[str, Any], readme: Path = README, state: Path = STATE) -
     """Fold this run's figures into the kept rows and rewrite the README block."""
     kept = json.loads(state.read_text()) if state.exists() else {}
     machine = report["machine"]
-    when = time.strftime("%Y-%m-%d %H:%M")
+    when = str(report.get("started") or time.strftime("%Y-%m-%dT%H:%M"))[:16].replace("T", " ")
     load = ", ".join(f"{x:.1f}" for x in machine.get("load_average", [])[:3])
     for key, measure in MEASURE_OF.items():
         result = report["results"].get(measure)
