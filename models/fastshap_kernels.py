@@ -204,8 +204,11 @@ if NUMBA_AVAILABLE:
 
     # One source, two compilations: small batches skip the thread-pool hand-off, which
     # costs more than the work itself (and much more on a loaded machine).
-    shap_kernel = njit(cache=True, parallel=True)(_renamed(_shap_kernel, "shap_kernel"))
-    shap_kernel_serial = njit(cache=True)(_renamed(_shap_kernel, "shap_kernel_serial"))
+    # nogil: Dask's threaded workers each run a serial kernel at the same time.
+    shap_kernel = njit(cache=True, parallel=True, nogil=True)(
+        _renamed(_shap_kernel, "shap_kernel"))
+    shap_kernel_serial = njit(cache=True, nogil=True)(
+        _renamed(_shap_kernel, "shap_kernel_serial"))
 
     @njit(cache=True)
     def build_tables(leaf_value, leaf_d, leaf_off, leaf_z, leaf_tbl, weights, tables):
@@ -275,5 +278,7 @@ if NUMBA_AVAILABLE:
             for i in range(m):
                 out[lo + i] = acc[i]
 
-    margin_kernel = njit(cache=True, parallel=True)(_renamed(_margin_kernel, "margin_kernel"))
-    margin_kernel_serial = njit(cache=True)(_renamed(_margin_kernel, "margin_kernel_serial"))
+    margin_kernel = njit(cache=True, parallel=True, nogil=True)(
+        _renamed(_margin_kernel, "margin_kernel"))
+    margin_kernel_serial = njit(cache=True, nogil=True)(
+        _renamed(_margin_kernel, "margin_kernel_serial"))
