@@ -32,10 +32,13 @@ log = logging.getLogger(__name__)
 
 @register("training")
 def training(ctx: Context) -> dict[str, Any]:
-    """(b) train_model_set wall time at 2k / 20k / 100k patients, split by step."""
+    """(b) train_model_set wall time at 2k / 20k / 100k patients, split by step
+    (``KAPCDS_BENCH_TRAIN_SIZES``, a comma list, picks other sizes)."""
     from training.train import train_model_set
 
     sizes = (2_000, 20_000) if ctx.quick else (2_000, 20_000, 100_000)
+    if os.environ.get("KAPCDS_BENCH_TRAIN_SIZES"):  # e.g. "100000": only the clinic size
+        sizes = tuple(int(n) for n in os.environ["KAPCDS_BENCH_TRAIN_SIZES"].split(","))
     rows = []
     for n in sizes:
         generate_s, cohort = timed(lambda n=n: generate_cohort(n, ctx.seed + 2))
