@@ -1,4 +1,5 @@
-"""The learners: one calibrated LightGBM classifier per outcome and a PHQ-9 quantile model.
+"""The learners: one calibrated LightGBM classifier per outcome (and, re-exported from
+``models.trajectory``, the PHQ-9 quantile model).
 
 Both follow scikit-learn conventions (settings in ``__init__``, ``fit`` returns ``self``,
 learned state ends in ``_``) so they pickle cleanly into the registry.
@@ -15,51 +16,22 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from models.calibration import PLATT_PRIOR_SD, class_weights, fit_platt, sigmoid
-from models.features import to_model_frame
+from models.lgbm_params import DEFAULT_PARAMS, MAX_ROUNDS  # noqa: F401  (re-exported)
+from models.trajectory import (  # noqa: F401  (re-exported: callers, stored model sets)
+    PHQ9_RANGE,
+    QUANTILES,
+    TRAJECTORY_PARAMS,
+    TrajectoryModel,
+    session_frame,
+)
 
 log = logging.getLogger(__name__)
 
-# Conservative settings for small tabular cohorts (a few thousand patients): shallow trees
-# (few leaves) and a slow learning rate with early stopping keep variance low; at least 30
-# patients per leaf and per category group stop the trees from memorising rare patients;
-# row/feature subsampling and an L2 penalty smooth the fit further. Single-threaded and
-# deterministic, because the data are small and results must be reproducible.
-DEFAULT_PARAMS: dict[str, Any] = {
-    "objective": "binary",
-    "metric": "binary_logloss",
-    "learning_rate": 0.04,
-    "num_leaves": 11,
-    "min_data_in_leaf": 30,
-    "min_data_per_group": 30,
-    "cat_smooth": 10.0,
-    "feature_fraction": 0.8,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 5.0,
-    "num_threads": 1,
-    "deterministic": True,
-    "force_row_wise": True,
-    "verbose": -1,
-}
-MAX_ROUNDS = 1000
-# The quantile boosters share the conservative settings; leaves hold at least 80 session
-# rows because rows of one patient are correlated.
-TRAJECTORY_PARAMS: dict[str, Any] = {
-    **{k: v for k, v in DEFAULT_PARAMS.items() if k not in ("metric", "cat_smooth")},
-    "objective": "quantile", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 80,
-    "min_data_per_group": 50,
-}
-QUANTILES = (0.1, 0.5, 0.9)
 # From this many pooled patients on, one validation split replaces K-fold cross-validation
 # (the folds only choose the tree count and supply calibration margins, and at this size a
 # single 20 % split does both with a small error: the instability that made CV necessary
 # was measured on ~2,000 patients). Training cost falls from K + 1 boosters to 2.
 CV_MAX_PATIENTS = 20_000
-# The quantile boosters see at most this many session rows (a random subset of patients);
-# the conformal widening is still computed on all calibration patients, so the band's
-# coverage guarantee does not depend on the subset.
-TRAJECTORY_MAX_ROWS = 100_000
-PHQ9_RANGE = (0.0, 27.0)
 
 
 class OutcomeModel:
@@ -255,100 +227,3 @@ class OutcomeModel:
         """Total gain per model feature (for the model card and cohort views)."""
         gain = self.booster_.feature_importance(importance_type="gain")
         return pd.Series(gain, index=self.feature_names_, dtype=float)
-
-
-def session_frame(patients: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
-    """Session rows joined to their patient's model inputs (features + session_number)."""
-    features = to_model_frame(patients)
-    features.index = patients["patient_id"].astype(str).to_numpy()
-    keys = sessions["patient_id"].astype(str)
-    known = keys.isin(features.index)
-    joined = features.loc[keys[known]].reset_index(drop=True)
-    joined["session_number"] = sessions.loc[known, "session_number"].astype(float).to_numpy()
-    joined.index = sessions.index[known]
-    return joined
-
-
-class TrajectoryModel:
-    """Quantile regression (10th/50th/90th centile) of PHQ-9 at each session.
-
-    The band is the expected course a clinician compares observed scores against. Quantile
-    boosters under-cover on new patients (about 67 % instead of 80 % measured), so the
-    band is widened by split-conformal calibration (CQR) on held-out patients.
-    """
-
-    def __init__(self, params: dict[str, Any] | None = None, n_rounds: int = 200,
-                 seed: int = 0, coverage: float = 0.8,
-                 calibration_fraction: float = 0.25,
-                 max_rows: int = TRAJECTORY_MAX_ROWS) -> None:
-        self.params = params
-        self.max_rows = max_rows
-        self.n_rounds = n_rounds
-        self.seed = seed
-        self.coverage = coverage
-        self.calibration_fraction = calibration_fraction
-
-    def fit(self, patients: pd.DataFrame, sessions: pd.DataFrame) -> TrajectoryModel:
-        """Fit the quantile boosters on most patients, conformal width on the rest."""
-        X = session_frame(patients, sessions)
-        y = sessions.loc[X.index, "phq9"].astype(float).to_numpy()
-        # Fixed-width text, not an object array: np.unique/np.isin then sort instead of
-        # comparing every session with every calibration patient (12 minutes at 100k).
-        ids = sessions.loc[X.index, "patient_id"].astype(str).to_numpy(dtype=str)
-        unique = np.unique(ids)
-        rng = np.random.default_rng(self.seed)
-        n_cal = int(round(len(unique) * self.calibration_fraction))
-        calibration = np.isin(ids, rng.choice(unique, size=n_cal, replace=False))
-        fitting = self._fitting_rows(ids, ~calibration)
-        self.feature_names_ = list(X.columns)
-        self.boosters_: dict[float, lgb.Booster] = {}
-        for alpha in QUANTILES:
-            params = {**TRAJECTORY_PARAMS, **(self.params or {}), "alpha": alpha,
-                      "seed": self.seed}
-            data = lgb.Dataset(X[fitting], label=y[fitting], categorical_feature="auto")
-            self.boosters_[alpha] = lgb.train(params, data, num_boost_round=self.n_rounds)
-        self.widen_ = 0.0
-        if calibration.any():
-            band = self.predict_quantiles(X[calibration]).to_numpy()
-            scores = np.maximum(band[:, 0] - y[calibration], y[calibration] - band[:, 2])
-            level = min(1.0, np.ceil((len(scores) + 1) * self.coverage) / len(scores))
-            self.widen_ = float(np.quantile(scores, level, method="higher"))
-        self.max_session_ = int(X["session_number"].max())
-        log.info("trajectory model: %d session rows, up to session %d, band widened by %.2f",
-                 len(X), self.max_session_, self.widen_)
-        return self
-
-    def _fitting_rows(self, ids: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """The non-calibration rows, or whole patients of them up to ``max_rows`` rows."""
-        limit = int(getattr(self, "max_rows", TRAJECTORY_MAX_ROWS))
-        if candidates.sum() <= limit:
-            return candidates
-        patients = np.unique(ids[candidates])
-        rng = np.random.default_rng([self.seed, 1])
-        share = limit / candidates.sum()
-        keep = rng.choice(patients, size=max(1, int(len(patients) * share)), replace=False)
-        log.info("trajectory model: quantile boosters on %d of %d patients (at most %d rows)",
-                 len(keep), len(patients), limit)
-        return candidates & np.isin(ids, keep)
-
-    def predict_quantiles(self, X: pd.DataFrame) -> pd.DataFrame:
-        """q10/q50/q90 for session rows (model inputs + session_number), sorted and clipped."""
-        raw = np.sort(np.column_stack([self.boosters_[a].predict(X[self.feature_names_])
-                                       for a in QUANTILES]), axis=1)
-        widen = getattr(self, "widen_", 0.0)
-        raw[:, 0] -= widen
-        raw[:, 2] += widen
-        raw = np.clip(np.sort(raw, axis=1), *PHQ9_RANGE)
-        return pd.DataFrame(raw, index=X.index, columns=["q10", "q50", "q90"])
-
-    def predict_band(self, patient_df: pd.DataFrame, n_sessions: int) -> pd.DataFrame:
-        """Expected PHQ-9 band for one patient over sessions 1..n_sessions."""
-        if len(patient_df) != 1:
-            raise ValueError(f"predict_band takes one patient row, got {len(patient_df)}")
-        base = to_model_frame(patient_df)
-        numbers = np.arange(1, int(n_sessions) + 1)
-        X = base.loc[base.index.repeat(len(numbers))].reset_index(drop=True)
-        X["session_number"] = numbers.astype(float)
-        band = self.predict_quantiles(X)
-        band.insert(0, "session_number", numbers)
-        return band
