@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from base.clock import clinic_text, zone_label
-from base.settings import clinic_timezone
+from base.settings import clinic_timezone, home_dir
 from dashboard.services.gaps import (
     GAPS,
     PREDICTION_GAPS,
@@ -60,12 +62,66 @@ def cohort_table(ws: Workspace) -> pd.DataFrame:
         patients = patients_frame(session)
     if patients.empty:
         return patients.set_index(ID_COLUMN, drop=False)
-    predicted = predict_frame(ws.model_set, patients).drop(columns=[ID_COLUMN])
+    predicted = cached_predictions(ws, patients)
     table = pd.concat([patients, predicted], axis=1)
     table.index = table[ID_COLUMN].astype(str)
     mark_gaps(table)  # placeholders never become predictions (issue 7)
     log.info("cohort table: %d patients, model %s", len(table), ws.version)
     return table
+
+
+ROW_HASH = "_row_hash"
+
+
+def _cache_file(ws: Workspace) -> Path:
+    """One file per model version (and card, so a re-registered version never matches)."""
+    created = str(ws.card.get("created_utc", "")).replace(":", "").replace("-", "")
+    return home_dir() / "cache" / f"cohort-predictions-v{ws.version}-{created}.parquet"
+
+
+def cached_predictions(ws: Workspace, patients: pd.DataFrame) -> pd.DataFrame:
+    """``predict_frame`` of every stored patient, kept on disk per model version.
+
+    Each row is keyed by its patient id and a hash of its stored values: a fresh server
+    reads the file instead of predicting the whole store, and only patients added or edited
+    since are predicted (every column of a row depends on that row alone). An unreadable
+    cache is ignored and rebuilt.
+    """
+    hashes = pd.util.hash_pandas_object(patients, index=False).to_numpy()
+    keys = pd.MultiIndex.from_arrays([patients[ID_COLUMN].astype(str).to_numpy(), hashes])
+    path = _cache_file(ws)
+    cached = None
+    if path.exists():
+        try:
+            cached = pd.read_parquet(path)
+            cached.index = pd.MultiIndex.from_arrays(
+                [cached.pop(ID_COLUMN).astype(str).to_numpy(), cached.pop(ROW_HASH).to_numpy()])
+        except Exception:  # a partial or older file: predict afresh
+            log.warning("cohort prediction cache %s unreadable; rebuilding", path)
+            cached = None
+    known = keys.isin(cached.index) if cached is not None else np.zeros(len(keys), bool)
+    if known.all():
+        out = cached.loc[keys]
+    else:
+        fresh = predict_frame(ws.model_set, patients.loc[~known]).drop(columns=[ID_COLUMN])
+        fresh.index = keys[~known]
+        out = fresh if cached is None or not known.any() else pd.concat(
+            [cached.loc[keys[known]], fresh])
+        out = out.loc[keys]
+        _write_cache(path, out)
+    log.info("cohort predictions: %d from the cache, %d predicted", int(known.sum()),
+             int((~known).sum()))
+    return out.set_axis(patients.index)
+
+
+def _write_cache(path: Path, predicted: pd.DataFrame) -> None:
+    frame = predicted.copy()
+    frame.insert(0, ROW_HASH, predicted.index.get_level_values(1))
+    frame.insert(0, ID_COLUMN, predicted.index.get_level_values(0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    frame.reset_index(drop=True).to_parquet(partial, index=False)
+    partial.replace(path)  # readers see the old file or the whole new one
 
 
 def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | None = None,
