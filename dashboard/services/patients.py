@@ -87,7 +87,7 @@ def cached_predictions(ws: Workspace, patients: pd.DataFrame) -> pd.DataFrame:
     since are predicted (every column of a row depends on that row alone). An unreadable
     cache is ignored and rebuilt.
     """
-    hashes = pd.util.hash_pandas_object(patients, index=False).to_numpy()
+    hashes = _row_hashes(patients)
     keys = pd.MultiIndex.from_arrays([patients[ID_COLUMN].astype(str).to_numpy(), hashes])
     path = _cache_file(ws)
     cached = None
@@ -112,6 +112,19 @@ def cached_predictions(ws: Workspace, patients: pd.DataFrame) -> pd.DataFrame:
     log.info("cohort predictions: %d from the cache, %d predicted", int(known.sum()),
              int((~known).sum()))
     return out.set_axis(patients.index)
+
+
+def _row_hashes(patients: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash of every stored value of each row (lists and dicts by their repr)."""
+    columns = {}
+    for name in patients.columns:
+        column = patients[name]
+        try:
+            columns[name] = pd.util.hash_pandas_object(column, index=False).to_numpy()
+        except TypeError:  # unhashable values (e.g. lists) in an object column
+            columns[name] = pd.util.hash_pandas_object(column.map(repr), index=False).to_numpy()
+    return pd.util.hash_pandas_object(pd.DataFrame(columns, index=patients.index),
+                                      index=False).to_numpy()
 
 
 def _write_cache(path: Path, predicted: pd.DataFrame) -> None:
