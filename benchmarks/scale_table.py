@@ -52,9 +52,12 @@ def _figures(name: str, result: dict[str, Any]) -> str | None:
         return row and f"{row['p50_ms']:.2f} / {row['p95_ms']:.2f} ms ({row['calls']} calls)"
     if name == "dashboard":
         row = _largest(rows, "patients")
+        restart = (f"; restarted server {row['restart_cold_s']:.1f} s, peak RSS "
+                   f"{row['restart_peak_rss_mib']:.0f} MiB" if "restart_cold_s" in (row or {})
+                   else "")
         return row and (f"{int(row['patients']):,} patients: first render "
                         f"{row['cold_s']:.1f} s (new session {row['new_session_s']:.1f} s), "
-                        f"peak RSS {row['peak_rss_mib']:.0f} MiB")
+                        f"peak RSS {row['peak_rss_mib']:.0f} MiB{restart}")
     return None
 
 

@@ -50,22 +50,25 @@ def _top_up(engine: object, total: int) -> None:
         import_patients_and_sessions(session, patients, sessions)
 
 
-def _sign_in_token(engine: object) -> str:
-    """Make the clinician account and open its session: the token a signed-in tab holds."""
+def _sign_in_token(engine: object, create: bool = True) -> str:
+    """Make the clinician account (unless it exists) and open its session: the token a
+    signed-in tab holds."""
     from records import sessions
     from records.db import session_factory
     from records.policy import Actor
     from records.users import create_user
 
     with session_factory(engine)() as session:  # type: ignore[arg-type]
-        create_user(session, USERNAME, PASSWORD, "clinician", Actor("measure", "system"))
+        if create:
+            create_user(session, USERNAME, PASSWORD, "clinician", Actor("measure", "system"))
         token = sessions.start(session, USERNAME, "password")
         session.commit()
     return token
 
 
-def _one(total: int) -> dict[str, float]:
-    """Run in a fresh process: bootstrap, top up, then time three renders."""
+def _one(total: int, restart: bool = False) -> dict[str, float]:
+    """Run in a fresh process: bootstrap, top up, then time three renders (``restart``: the
+    same home again, as a restarted server: store, model and on-disk caches kept)."""
     started = time.perf_counter()
     from streamlit.testing.v1 import AppTest
 
@@ -75,7 +78,7 @@ def _one(total: int) -> dict[str, float]:
     imports = time.perf_counter() - started
     ready = ensure_ready()
     _top_up(ready.engine, total)
-    token = _sign_in_token(ready.engine)
+    token = _sign_in_token(ready.engine, create=not restart)
     result = {"patients": float(total), "imports_s": imports}
     at = AppTest.from_file(str(APP), default_timeout=600)
     at.session_state[TOKEN_KEY] = token
@@ -99,24 +102,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patients", type=int, nargs="+", default=[2000, 5000])
     parser.add_argument("--json", action="store_true", help="one JSON line per size")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--restart", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.child:
-        sys.stdout.write(json.dumps(_one(args.child)) + "\n")
+        sys.stdout.write(json.dumps(_one(args.child, args.restart)) + "\n")
         return
     for total in args.patients:
         with tempfile.TemporaryDirectory(prefix="kapcds-measure-") as home:
             env = {**os.environ, "KAPCDS_HOME": home, "KAPCDS_BCRYPT_ROUNDS": "4",
                    "KAPCDS_ADMIN_PASSWORD": "measure-first-render admin password"}
             env.pop("KAPCDS_DATABASE_URL", None)
-            out = subprocess.run([sys.executable, __file__, "--child", str(total)], env=env,
-                                 check=True, capture_output=True, text=True).stdout
-            row = json.loads(out.strip().splitlines()[-1])
+            rows = []
+            for extra in ([], ["--restart"]):  # a fresh server, then a restarted one
+                out = subprocess.run([sys.executable, __file__, "--child", str(total), *extra],
+                                     env=env, check=True, capture_output=True, text=True).stdout
+                rows.append(json.loads(out.strip().splitlines()[-1]))
+            row = {**rows[0], "restart_cold_s": rows[1]["cold_s"],
+                   "restart_peak_rss_mib": rows[1]["peak_rss_mib"]}
             if args.json:
                 sys.stdout.write(json.dumps(row) + "\n")
             log.info("%5d patients: imports %.1f s | cold first render %.2f s | new session "
-                     "%.2f s | rerun %.2f s | peak RSS %.0f MiB", total, row["imports_s"],
-                     row["cold_s"], row["new_session_s"], row["rerun_s"], row["peak_rss_mib"])
+                     "%.2f s | rerun %.2f s | peak RSS %.0f MiB | restarted server: first "
+                     "render %.2f s, peak RSS %.0f MiB", total, row["imports_s"],
+                     row["cold_s"], row["new_session_s"], row["rerun_s"], row["peak_rss_mib"],
+                     row["restart_cold_s"], row["restart_peak_rss_mib"])
 
 
 if __name__ == "__main__":
