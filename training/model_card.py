@@ -14,7 +14,7 @@ from typing import Any
 from models.calibration import PLATT_PRIOR_SD
 from models.quality_gate import card_section
 from models.schema import schema_hash
-from models.uncertainty import INTERVAL_LEVEL, N_MEMBERS
+from models.uncertainty import INTERVAL_LEVEL, MAX_MEMBER_ROWS, N_MEMBERS
 
 INTENDED_USE = (
     "Decision support for clinicians running ketamine-assisted psychotherapy (KAP): an "
@@ -61,7 +61,9 @@ def package_versions() -> dict[str, str]:
 INTERVAL_TEXT = (
     f"Per-patient {INTERVAL_LEVEL:.0%} interval on the calibrated log-odds: the prediction "
     f"± z·sqrt(bootstrap variance of {N_MEMBERS} resampled boosters, each Platt-calibrated "
-    "on its out-of-bag patients, + the mean squared disagreement with a penalised logistic "
+    f"on its out-of-bag patients (above {MAX_MEMBER_ROWS:,} patients, resamples of "
+    f"{MAX_MEMBER_ROWS:,}: a wider spread than the full bootstrap's), + the mean squared "
+    "disagreement with a penalised logistic "
     "regression, an estimate of the approximation error resampling cannot see); coverage "
     "of the generator's true probabilities is measured in tests/model and docs/monitoring.md")
 
