@@ -149,6 +149,8 @@ class TreatmentSession(SessionFields, Base):
     __tablename__ = "sessions"
     __table_args__ = (
         UniqueConstraint("patient_pk", "session_number"),
+        CheckConstraint(_in_list("phase", ("induction", "maintenance")),
+                        name="ck_sessions_phase"),
         *category_checks("sessions", SESSION_FIELDS),
     )
 
@@ -166,6 +168,10 @@ class TreatmentSession(SessionFields, Base):
     # True: recorded past the planned number of sessions, confirmed; False: within the
     # plan; NULL: not asked (before 0004, imports).
     past_plan_confirmed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # induction (the series) or maintenance (after it); every session stored before
+    # revision 0008 is induction, the only phase that could be recorded then.
+    phase: Mapped[str] = mapped_column(String(16), default="induction",
+                                       server_default="induction")
     version: Mapped[int] = mapped_column(Integer)
 
     patient: Mapped[Patient] = relationship()
