@@ -64,11 +64,12 @@ def _blank(value: object) -> bool:
 def _row_rules(out: pd.DataFrame, lines: np.ndarray) -> list[RowError]:
     """A visit has a measurement or a note and no dose; a dose has a route and a dose."""
     errors: list[RowError] = []
-    kinds = out["kind"] if "kind" in out else pd.Series("followup", index=out.index)
-    for pos, kind in enumerate(kinds):
-        line, row = int(lines[pos]), out.iloc[pos]
+    plain = out.copy(deep=False)
+    plain.attrs = {}  # pandas deep-copies attrs (thousands of line numbers) per row access
+    for line, row in zip(lines, plain.to_dict("records"), strict=True):
+        line, kind = int(line), row.get("kind") or "followup"
         has = {c for c in (*MEASURES, "notes", "route", "dose_mg_per_kg")
-               if c in out and not _blank(row[c])}
+               if c in row and not _blank(row[c])}
         if kind == "maintenance":
             errors += [RowError(line, c, "missing value; a maintenance dose needs its route "
                                 "and dose") for c in ("route", "dose_mg_per_kg") if c not in has]
@@ -81,7 +82,7 @@ def _row_rules(out: pd.DataFrame, lines: np.ndarray) -> list[RowError]:
                     errors.append(RowError(line, "dose_mg_per_kg", f"{row['dose_mg_per_kg']:g} "
                                            f"mg/kg is outside the limits for route "
                                            f"{row['route']} ({low:g} to {high:g} mg/kg)"))
-        else:  # a follow-up visit (kind followup, or no kind column)
+        else:
             errors += [RowError(line, c, "a follow-up visit has no dose; use kind maintenance "
                                 "for a dose") for c in ("route", "dose_mg_per_kg") if c in has]
             if not has & {*MEASURES, "notes"}:

@@ -53,8 +53,9 @@ def _patients(session: Session, ids: list[str]) -> dict[str, tuple[int, bool]]:
     stmt = select(Patient.patient_id, Patient.id, Patient.is_synthetic)
     if len(ids) < 900:
         stmt = stmt.where(Patient.patient_id.in_(ids))
+    wanted = set(ids)
     return {pid: (pk, bool(synthetic)) for pid, pk, synthetic in session.execute(stmt)
-            if pid in set(ids)}
+            if pid in wanted}
 
 
 def _series_end_dates(session: Session, pks: list[int]) -> dict[int, pd.Timestamp]:
@@ -102,14 +103,14 @@ def _days(typed: pd.DataFrame, pks: list[int], ends: dict[int, pd.Timestamp],
 def _rows(typed: pd.DataFrame, pks: list[int], days: list[int | None], source: str,
           synthetic: list[bool]) -> tuple[list[dict], list[dict]]:
     now, visits, doses = utcnow(), [], []
-    kinds = typed["kind"] if "kind" in typed else ["followup"] * len(typed)
-    for pos, (kind, pk, day) in enumerate(zip(kinds, pks, days, strict=True)):
-        row = typed.iloc[pos]
+    plain = typed.copy(deep=False)
+    plain.attrs = {}  # pandas deep-copies attrs on every row access
+    for pos, row in enumerate(plain.to_dict("records")):
         moment = row.get(VISIT_TIME)
         moment = None if moment is None or pd.isna(moment) else moment
-        common = {"patient_pk": pk, "day_after_series": day, "source": source,
+        common = {"patient_pk": pks[pos], "day_after_series": days[pos], "source": source,
                   "is_synthetic": synthetic[pos], "recorded_at": now}
-        if kind == "maintenance":
+        if (row.get("kind") or "followup") == "maintenance":
             doses.append({**common, "dose_at": moment, "route": str(row["route"]),
                           "dose_mg_per_kg": float(row["dose_mg_per_kg"])})
             continue

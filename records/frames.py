@@ -16,7 +16,7 @@ from records.rows import FEATURE_TYPES, ID_TYPES, SESSION_NULLABLE, SESSION_TYPE
 from records.tables import SESSION_COLUMNS, Patient, TreatmentSession
 
 SESSION_EXTRA_COLUMNS = ("concomitant_medications", "notes", "recorded_at")
-SESSION_RECORD_COLUMNS = ("session_at", "carried_forward", "past_plan_confirmed")
+SESSION_RECORD_COLUMNS = ("session_at", "carried_forward", "past_plan_confirmed", "phase")
 
 
 def patients_frame(session: Session, *, predictable_only: bool = False) -> pd.DataFrame:
