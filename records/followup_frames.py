@@ -64,3 +64,20 @@ def plans_frame(session: Session, patient_id: str | None = None) -> pd.DataFrame
     frame = _read(session, MaintenancePlan, PLAN_COLUMNS, ("id",), patient_id)
     frame["effective_on"] = pd.to_datetime(frame["effective_on"])
     return frame
+
+
+def followup_stamp(session: Session) -> tuple[int, ...]:
+    """Counts, newest ids and version sums of the follow-up tables and sessions: a cache
+    key that changes whenever a visit, dose, plan or session is added or corrected."""
+    from sqlalchemy import func
+
+    from records.tables import TreatmentSession
+
+    out: list[int] = []
+    for table in (FollowupVisit, FollowupDose, MaintenancePlan, TreatmentSession):
+        t = table.__table__
+        version = func.sum(t.c.version) if "version" in t.c else func.count()
+        row = session.execute(select(func.count(), func.max(t.c.id), version)
+                              .select_from(t)).one()
+        out += [int(v or 0) for v in row]
+    return tuple(out)

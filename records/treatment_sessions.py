@@ -40,7 +40,8 @@ from records.tables import SESSION_COLUMNS, Patient, TreatmentSession
 log = logging.getLogger(__name__)
 
 SESSION_EXTRAS = ("concomitant_medications", "notes")
-RECORD_FIELDS = (SESSION_TIME, CARRIED_FORWARD, PAST_PLAN)
+RECORD_FIELDS = (SESSION_TIME, CARRIED_FORWARD, PAST_PLAN, "phase")
+PHASES = ("induction", "maintenance")
 _ROW = 2  # a one-row form is "row 2" of a file, as models.validation numbers rows
 
 
@@ -115,7 +116,11 @@ def _carried(data: Mapping[str, Any]) -> dict[str, str]:
 
 def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> TreatmentSession:
     """Record one attended session: every ``SESSION_FIELDS`` value, ``session_at`` (aware),
-    optionally notes, ``carried_forward`` and ``past_plan_confirmed``.
+    optionally notes, ``carried_forward``, ``past_plan_confirmed`` and ``phase``.
+
+    ``phase`` is ``induction`` (the default: the series) or ``maintenance`` (after it; the
+    planned number of sessions is the induction plan, so no past-plan confirmation is asked,
+    and the patient must have an induction series to follow).
 
     Raises ``InputValidationError`` naming every problem (an empty required field, a time in
     the future, a number past the plan without confirmation) and ``DuplicateRecordError``
@@ -127,9 +132,18 @@ def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> T
         raise ValueError(f"unknown session field(s): {', '.join(sorted(unknown))}")
     patient = require_patient(session, patient_id)
     source = f"session of patient {patient_id}"
+    phase = data.get("phase") or "induction"
+    if phase not in PHASES:
+        raise InputValidationError([RowError(_ROW, "phase", f"choose one of "
+                                             f"{', '.join(PHASES)}, not {phase!r}")], source)
+    if phase == "maintenance" and not _first_session_time(session, patient)[0]:
+        raise InputValidationError([RowError(_ROW, "phase", (
+            "no induction session is recorded; a maintenance session follows the series"))],
+            source)
     row, moment = _checked(session, patient, _with_day(session, patient, data), source)
     number, planned = int(row["session_number"]), int(patient.planned_sessions)
-    plan_known = "planned_sessions" not in (patient.data_gaps or [])  # else a placeholder
+    plan_known = ("planned_sessions" not in (patient.data_gaps or [])  # else a placeholder
+                  and phase == "induction")
     past = plan_known and is_past_plan(number, planned)
     if past and data.get(PAST_PLAN) is not True:
         raise InputValidationError([RowError(_ROW, PAST_PLAN,
@@ -140,11 +154,11 @@ def add_session(session: Session, patient_id: str, data: Mapping[str, Any]) -> T
         raise DuplicateRecordError(f"patient {patient_id} already has session {number}")
     record = TreatmentSession(patient=patient, **row, session_at=moment,
                               carried_forward=_carried(data),
-                              past_plan_confirmed=past if plan_known else None,
+                              past_plan_confirmed=past if plan_known else None, phase=phase,
                               **{k: _text(data.get(k)) for k in SESSION_EXTRAS})
     session.add(record)
     session.flush()
-    log.info("recorded session %s of patient %s%s", number, patient_id,
+    log.info("recorded %s session %s of patient %s%s", phase, number, patient_id,
              f" ({number} of {planned} planned, confirmed)" if past else "")
     return record
 

@@ -71,8 +71,10 @@ def _time_errors(day: date | None, at: time | None) -> list[str]:
 def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
                  day: date | None, at: time | None,
                  copied: Mapping[str, tuple[Any, str]] | None = None,
-                 confirm_past_plan: bool = False) -> int:
+                 confirm_past_plan: bool = False, phase: str = "induction") -> int:
     """Validate and store one attended session; returns its session number.
+
+    ``phase`` is ``induction`` or ``maintenance`` (the same record, after the series).
 
     ``day``/``at`` are the date and wall-clock time the clinician entered (clinic zone).
     ``copied`` is what an explicit "use … dose and route" action put in the form,
@@ -82,7 +84,7 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
     actor = require(ws, IDENTIFIED)
     data = {**values, SESSION_TIME: session_moment(day, at),
             CARRIED_FORWARD: carried_values(copied or {}, values),
-            PAST_PLAN: bool(confirm_past_plan)}
+            PAST_PLAN: bool(confirm_past_plan), "phase": phase}
     try:
         with as_form_errors(ws, "session_create", patient_id,
                             duplicate_field="session_number"), \
@@ -90,7 +92,7 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
             record = add_session(session, patient_id, data)
             when = clinic_text(record.session_at)
             audit.record(session, actor, "session_create", IDENTIFIED, patient_id=patient_id,
-                         detail=f"session {record.session_number} on {when}")
+                         detail=f"{phase} session {record.session_number} on {when}")
             session.commit()
             return int(record.session_number)
     except FormErrors as error:

@@ -95,24 +95,31 @@ def _past_plan(prefix: str, nxt: NextSession) -> tuple[bool, Any]:
     return bool(confirmed), st.empty()
 
 
-def render(ws: Workspace, patient_id: str, nxt: NextSession) -> None:
-    """The form for the next session of ``patient_id``."""
-    prefix = f"pr_{patient_id}_{nxt.number}"
-    st.subheader("Record a session")
+def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induction") -> None:
+    """The form for the next session of ``patient_id`` (``phase`` maintenance: the same
+    record after the series, with no past-the-plan question: the plan is the induction's)."""
+    maintenance = phase == "maintenance"
+    prefix = f"pr_{patient_id}_{nxt.number}" + ("_m" if maintenance else "")
+    if maintenance:
+        st.markdown("**Record a maintenance session**")
+    else:
+        st.subheader("Record a session")
     st.caption("Every field starts empty: enter this session's values (PCL-5 and notes may "
                "stay empty). Nothing is copied unless you press a button below.")
     copied = _actions(prefix, nxt)
-    with st.form(f"session_form_{patient_id}"):
+    with st.form(f"session_form_{patient_id}" + ("_maintenance" if maintenance else "")):
         general = st.empty()
         day, at, number, day_index, slots = _when_row(prefix, nxt)
         values, measured_slots = forms.session_fields(MEASURED, {}, prefix)
-        confirmed, slots[PAST_PLAN] = _past_plan(prefix, nxt)
+        confirmed, slots[PAST_PLAN] = (False, st.empty()) if maintenance else _past_plan(
+            prefix, nxt)
         notes = st.text_area("Notes (optional)", key=f"{prefix}_notes")
-        if st.form_submit_button("Save session", type="primary"):
+        if st.form_submit_button("Save maintenance session" if maintenance else "Save session",
+                                 type="primary"):
             values.update(session_number=number, day=day_index, notes=notes or None)
             try:
                 saved = save_session(ws, patient_id, values, day=day, at=at, copied=copied,
-                                     confirm_past_plan=confirmed)
+                                     confirm_past_plan=confirmed, phase=phase)
             except FormErrors as error:
                 shown = nxt.past_plan or st.session_state.get(f"{prefix}_ask_past")
                 if PAST_PLAN in error.by_field and not shown:
@@ -121,6 +128,7 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession) -> None:
                 forms.show_errors(error, {**slots, **measured_slots}, general)
             else:
                 st.session_state.pop(f"{prefix}_copied", None)
-                st.session_state[FLASH_KEY] = f"Session {saved} saved."
+                st.session_state[FLASH_KEY] = (f"Maintenance session {saved} saved." if
+                                               maintenance else f"Session {saved} saved.")
                 st.rerun()
 
