@@ -12,10 +12,6 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from records.bulk import seed_from_samples
-from records.db import make_engine
-from records.followup_import import seed_followup
-from records.migrate import upgrade
 from dashboard.charts.durability import (
     exposure_figure,
     km_figure,
@@ -26,6 +22,10 @@ from dashboard.services import followup as svc
 from models.followup_alerts import DEFAULT_THRESHOLDS
 from models.followup_schema import MAINTENANCE_SCHEDULES
 from models.relapse import RelapseModel
+from records.bulk import seed_from_samples
+from records.db import make_engine
+from records.followup_import import seed_followup
+from records.migrate import upgrade
 from training.generate import generate_cohort, write_cohort
 from training.train_relapse import relapse_dataset
 
