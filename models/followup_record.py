@@ -123,8 +123,9 @@ def validate_followup_rows(df: pd.DataFrame, known_patient_ids: Iterable[str] | 
         errors += [RowError(int(lines[pos]), ID_COLUMN, f"unknown patient_id {pid!r} (not in "
                             "the store)") for pos, pid in enumerate(out.get(ID_COLUMN, []))
                    if isinstance(pid, str) and pid and pid not in known]
-    if not errors:
-        errors += _row_rules(out, lines)
+    if not any(e.row is None for e in errors):  # columns usable: check every clean row
+        flagged = {e.row for e in errors if e.column != ID_COLUMN}
+        errors += [e for e in _row_rules(out, lines) if e.row not in flagged]
     _raise_if(errors, source, "follow-up", len(df))
     return out
 
