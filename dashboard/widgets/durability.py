@@ -109,8 +109,7 @@ def _render_patient(patient_id: str, cohort: pd.DataFrame | None, model_set: Any
         return
     _show_alerts(svc.patient_alerts(visits, data=data))
     st.markdown("**Cumulative exposure by route** (induction + maintenance)")
-    st.dataframe(svc.route_exposure(data, patient_id), hide_index=True, width="stretch",
-                 key=f"{key}_{patient_id}_routes")
+    st.table(svc.route_exposure(data, patient_id).set_index("route"))  # a few rows, as text
     left, right = st.columns(2)
     with left:
         st.plotly_chart(exposure_figure(svc.exposure_timeline(visits)),

@@ -38,7 +38,7 @@ def render_visit(ws: Workspace, patient_id: str) -> None:
     prefix = f"fu_{patient_id}"
     st.caption("Every field starts empty; leave a scale or screen empty if it was not done "
                "at this visit (at least one is needed).")
-    st.button("Set date and time to now", key=f"{prefix}_now", on_click=_now, args=(prefix,),
+    st.button("Set visit date and time to now", key=f"{prefix}_now", on_click=_now, args=(prefix,),
               icon=":material/schedule:")
     derived = day_from_dates(ws, patient_id)
     with st.form(f"followup_form_{patient_id}"):
