@@ -19,6 +19,8 @@ from interop.fhir_util import Draft, codings, day, effective_time, has_code
 
 log = logging.getLogger(__name__)
 
+SCALE_READINGS = "scale_readings"
+FOLLOWUP_SCALES = {"phq9_baseline": "phq9", "gad7_baseline": "gad7"}  # feature -> visit field
 STALE_AFTER_DAYS = 365  # *unsourced*: older screening values are flagged for review
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -158,6 +160,9 @@ def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
         by_quantity_add(by_quantity, (_scale_readings(entry, order, index, draft) or [])
                         + _readings(entry, order, draft))  # a panel's total components too
 
+    draft.extras[SCALE_READINGS] = [  # every dated PHQ-9 / GAD-7, for follow-up visits
+        {"scale": FOLLOWUP_SCALES[q], "value": r.value, "when": r.when, "ref": r.ref}
+        for q in FOLLOWUP_SCALES for r in by_quantity.get(q, []) if r.when is not None]
     cutoff = datetime.combine(draft.reference_date, datetime.min.time(), timezone.utc) \
         - timedelta(days=STALE_AFTER_DAYS)
     chosen: dict[str, Reading] = {}

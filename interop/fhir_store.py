@@ -66,15 +66,25 @@ class StoredImport:
     created: bool
     matched_on: str | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    followup_visits: int = 0  # PHQ-9/GAD-7 dated after the series (interop.fhir_followup)
 
     def summary(self) -> str:
         """One line for people: ``KAP-00001 updated: phq9_baseline 18 → 21``."""
+        more = (f"; {self.followup_visits} follow-up visit(s) from PHQ-9/GAD-7 after the "
+                "series" if self.followup_visits else "")
         if self.created:
-            return f"{self.patient.patient_id} created"
+            return f"{self.patient.patient_id} created{more}"
         if not self.changes:
-            return f"{self.patient.patient_id} matched ({self.matched_on}): no changes"
+            return f"{self.patient.patient_id} matched ({self.matched_on}): no changes{more}"
         items = "; ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in self.changes.items())
-        return f"{self.patient.patient_id} updated ({self.matched_on}): {items}"
+        return f"{self.patient.patient_id} updated ({self.matched_on}): {items}{more}"
+
+
+def store_followup(session: Session, patient: Patient, extras: dict[str, Any]) -> int:
+    """Follow-up visits from the readings dated after the series (``fhir_followup``)."""
+    from interop.fhir_followup import store_followup as store
+
+    return store(session, patient, extras)
 
 
 def match_keys(result: ImportResult) -> list[str]:
@@ -169,6 +179,7 @@ def store_import(session: Session, result: ImportResult, patient_id: str | None 
         else:
             outcome = _create(session, result, data, patient_id, is_synthetic,
                               completed.missing, source_format)
+        outcome.followup_visits = store_followup(session, outcome.patient, result.extras)
         if commit:
             session.commit()
     except Exception:
