@@ -119,6 +119,7 @@ def _report(args: argparse.Namespace) -> int:
     from base.files import write_atomically
     from interop.report import render_patient_report
     from interop.report_context import build_report_context
+    from interop.report_followup import followup_lines
     from kapcds.commands_security import record_cli
     from models.registry import Registry
     from models.schema import ID_COLUMN, NAME_COLUMN
@@ -137,10 +138,11 @@ def _report(args: argparse.Namespace) -> int:
                              f"predictions need: {labels(blockers)}")
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, args.patient_id)
+        followup = followup_lines(session, args.patient_id)
     ensure_model(args.registry)  # after the checks: a refused report trains nothing
     model_set, card = Registry(args.registry).load(args.version)
     context = build_report_context(model_set, card, row, sessions,
-                                   explain_outcome=args.outcome)
+                                   explain_outcome=args.outcome, followup=followup)
     out = args.out or default_report_path(args.patient_id)
     write_atomically(out, render_patient_report(context))
     record_cli("export", IDENTIFIED, patient_id=args.patient_id, detail=f"PDF report {out}")

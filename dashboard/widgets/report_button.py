@@ -13,6 +13,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
+from dashboard.services.followup import store_stamp
 from dashboard.services.gaps import PREDICTION_GAPS, gap_summary, needs_message
 from dashboard.services.shown import record_from_cohort
 from dashboard.services.workspace import Workspace, sessions_fingerprint
@@ -31,6 +32,7 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
     """The report PDF for one stored patient, from the store and the current model."""
     from interop.report import render_patient_report  # reportlab only when asked for
     from interop.report_context import build_report_context
+    from interop.report_followup import followup_lines
 
     with session_factory(ws.engine)() as session:
         patient = get_patient(session, patient_id)
@@ -41,8 +43,9 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
             raise ValueError(f"{patient_id}: {needs_message(needs)}")
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, patient_id)
+        followup = followup_lines(session, patient_id)
     context = build_report_context(ws.model_set, ws.card, row, sessions,
-                                   model_version=ws.version)
+                                   model_version=ws.version, followup=followup)
     pdf = render_patient_report(context)
     log.info("PDF report for %s (model %s): %d bytes", patient_id, ws.version, len(pdf))
     return pdf
@@ -50,7 +53,7 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
 
 @st.cache_data(max_entries=32, show_spinner=False)  # runs inside the click callback
 def _cached_pdf(_ws: Workspace, store: str, patient_id: str, model_version: str,
-                patient_version: int, sessions: tuple[int, str]) -> bytes:
+                patient_version: int, sessions: tuple, followup: tuple[int, ...]) -> bytes:
     return build_pdf(_ws, patient_id)
 
 
@@ -76,7 +79,8 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
     version, sessions = _patient_version(ws, patient_id), sessions_fingerprint(ws.engine)
 
     def data() -> bytes:  # runs on click only; every export is audited when signed in
-        pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions)
+        pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions,
+                          store_stamp(ws.engine))  # follow-up recorded: a new PDF
         audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
                          detail=f"PDF report, model {ws.version}")
         with session_factory(ws.engine)() as session:  # the printed prediction, monitored

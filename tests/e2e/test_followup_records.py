@@ -96,10 +96,11 @@ def _tab(page: Page, name: str) -> None:
 
 
 def _date(scope: Locator, label: str, moment: datetime) -> None:
+    """Type a date into Streamlit's date field (year, month and day segments)."""
     box = scope.get_by_label(re.compile(f"^{re.escape(label)}"))
-    box.click()
-    box.fill(moment.strftime("%Y-%m-%d"))
-    box.press("Enter")
+    box.locator('[role="spinbutton"]').first.click()
+    box.page.keyboard.type(moment.strftime("%Y%m%d"))
+    box.page.keyboard.press("Tab")
 
 
 def _weekly_n(page: Page) -> int:

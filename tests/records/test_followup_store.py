@@ -17,8 +17,14 @@ from models.validation import InputValidationError
 from records import repository as repo
 from records.deidentify import deidentify
 from records.errors import StaleRecordError
-from records.followup import add_visit, current_plan, list_plans, list_visits, set_plan
-from records.followup import update_visit
+from records.followup import (
+    add_visit,
+    current_plan,
+    list_plans,
+    list_visits,
+    set_plan,
+    update_visit,
+)
 from records.followup_frames import doses_frame, plans_frame, visits_frame
 from records.followup_import import import_followup
 from records.frames import patients_frame, sessions_frame
