@@ -81,3 +81,22 @@ def followup_stamp(session: Session) -> tuple[int, ...]:
                               .select_from(t)).one()
         out += [int(v or 0) for v in row]
     return tuple(out)
+
+
+def followup_inputs(session: Session, patient_ids: list[str]) -> pd.DataFrame:
+    """The relapse model's follow-up inputs for stored patients in follow-up: current
+    ``maintenance_schedule``, ``phq9_end_of_series`` and ``series_completed`` (indexed by
+    ``patient_id``; patients without follow-up records are left out, never filled in)."""
+    from models.followup_summary import followup_rows, followup_summary
+    from records.frames import patients_frame, sessions_frame
+
+    wanted = set(map(str, patient_ids))
+    sessions = sessions_frame(session)
+    sessions = sessions[sessions[ID_COLUMN].isin(wanted)]
+    visits, doses, plans = visits_frame(session), doses_frame(session), plans_frame(session)
+    rows = followup_rows(sessions, visits[visits[ID_COLUMN].isin(wanted)],
+                         doses[doses[ID_COLUMN].isin(wanted)])
+    patients = patients_frame(session)
+    summary = followup_summary(patients[patients[ID_COLUMN].isin(wanted)], sessions, rows,
+                               plans[plans[ID_COLUMN].isin(wanted)])
+    return summary[["maintenance_schedule", "phq9_end_of_series", "series_completed"]]
