@@ -152,8 +152,11 @@ def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder:
     _tab(page, "Maintenance session")
     form = _form(page, "Save maintenance session")
     page.get_by_role("button", name="Set date and time to now").last.click()  # this tab's
+    page.wait_for_timeout(1000)
     wait_idle(page)
+    _tab(page, "Maintenance session")  # (again: a rerun may show the first tab)
     form = _form(page, "Save maintenance session")
+    expect(form.get_by_label("Dose (mg/kg)", exact=True)).to_be_visible()
     fill_numbers(form, SESSION_NUMBERS)
     choose(page, form, "Route", "intravenous ketamine")
     for label in SESSION_YES_NO:
