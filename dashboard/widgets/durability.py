@@ -19,6 +19,7 @@ from dashboard.services import followup as svc
 from dashboard.services.export import rows_for
 from dashboard.services.gaps import PREDICTION_GAPS, needs_message
 from dashboard.widgets.components import plain
+from models.schema import feature
 from records.policy import patient_view
 
 
@@ -30,6 +31,15 @@ def _cached(_engine: Engine, url: str, stamp: tuple[int, ...]) -> svc.FollowupDa
 def followup_data(engine: Engine) -> svc.FollowupData | None:
     """The store's follow-up, summarised once per store state (cached, read-only)."""
     return _cached(engine, str(engine.url), svc.store_stamp(engine))
+
+
+def _routes_table(routes: pd.DataFrame) -> pd.DataFrame:
+    """Exposure by route in clinical wording (route labels, mg/kg to two decimals)."""
+    label = feature("route").category_label
+    return pd.DataFrame({
+        "Route": [r if r == "all routes" else label(r) for r in routes["route"]],
+        "Phase": routes["phase"].to_numpy(), "Sessions": routes["sessions"].astype(int),
+        "Cumulative dose (mg/kg)": [f"{v:.2f}" for v in routes["mg_per_kg"]]}).set_index("Route")
 
 
 def _show_alerts(alerts: pd.DataFrame) -> None:
@@ -109,7 +119,7 @@ def _render_patient(patient_id: str, cohort: pd.DataFrame | None, model_set: Any
         return
     _show_alerts(svc.patient_alerts(visits, data=data))
     st.markdown("**Cumulative exposure by route** (induction + maintenance)")
-    st.table(svc.route_exposure(data, patient_id).set_index("route"))  # a few rows, as text
+    st.table(_routes_table(svc.route_exposure(data, patient_id)))  # a few rows, as text
     left, right = st.columns(2)
     with left:
         st.plotly_chart(exposure_figure(svc.exposure_timeline(visits)),

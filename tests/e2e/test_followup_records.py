@@ -115,13 +115,21 @@ def _weekly_n(page: Page) -> int:
 def _visit(page: Page, weeks: int, phq9: int) -> None:
     _tab(page, "Follow-up visit")
     page.get_by_role("button", name="Set visit date and time to now").click()
+    page.wait_for_timeout(1000)
     wait_idle(page)
+    _tab(page, "Follow-up visit")
     form = _form(page, "Save follow-up visit")
     _date(form, "Visit date", END + timedelta(weeks=weeks))
     form.get_by_label("PHQ-9 (points)", exact=True).fill(str(phq9))
     form.get_by_role("button", name="Save follow-up visit").click()
+    page.wait_for_timeout(1000)
     wait_idle(page)
-    expect(page.get_by_text(f"day {7 * weeks} after the series")).to_be_visible()
+    saved = page.get_by_text(f"day {7 * weeks} after the series")
+    try:
+        expect(saved).to_be_visible(timeout=30_000)
+    except AssertionError:
+        screenshot(page, f"followup_visit_week{weeks}_failed")
+        raise
 
 
 def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder: str) -> None:
