@@ -99,7 +99,7 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induc
     """The form for the next session of ``patient_id`` (``phase`` maintenance: the same
     record after the series, with no past-the-plan question: the plan is the induction's)."""
     maintenance = phase == "maintenance"
-    prefix = f"pr_{patient_id}_{nxt.number}" + ("_m" if maintenance else "")
+    prefix = f"{'mt' if maintenance else 'pr'}_{patient_id}_{nxt.number}"
     if maintenance:
         st.markdown("**Record a maintenance session**")
     else:

@@ -170,8 +170,13 @@ def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder:
     for label in SESSION_YES_NO:
         yes_no(form, label, "no")
     form.get_by_role("button", name="Save maintenance session").click()
+    page.wait_for_timeout(1000)
     wait_idle(page)
-    expect(page.get_by_text("Maintenance session 5 saved.")).to_be_visible()
+    try:
+        expect(page.get_by_text("Maintenance session 5 saved.")).to_be_visible(timeout=30_000)
+    except AssertionError:
+        screenshot(page, "followup_maintenance_failed")
+        raise
     routes = page.get_by_test_id("stTable").filter(has_text="induction + maintenance")
     expect(routes).to_contain_text("maintenance")
     expect(routes.locator("tr").filter(has_text="all routes")).to_contain_text("5")
