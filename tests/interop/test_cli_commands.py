@@ -45,6 +45,10 @@ def test_report_writes_a_pdf_for_a_stored_patient(home):
     reader = PdfReader(str(out_pdf))
     text = "".join(page.extract_text() for page in reader.pages)
     assert "KAP-00003" in text and "SYNTHETIC DATA" in text.upper()
+    flat = " ".join(text.split())  # the sample's follow-up, seeded into the store
+    assert "Follow-up after the series" in flat
+    assert "Maintenance plan: every two weeks" in flat and "Not a responder" in flat
+    assert "follow-up visit(s) recorded" in flat and "Exposure, all routes" in flat
 
 
 def test_report_for_unknown_patient_is_a_clear_error(home):
