@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from browsing import wait_idle
 from playwright.sync_api import Locator, Page, expect
 
 SESSION_NUMBERS = {"Dose (mg/kg)": "0.5", "PHQ-9 (points)": "11", "PHQ-9 item 9 (points)": "0",
@@ -25,12 +26,6 @@ def session_form(page: Page) -> Locator:
     """The "Record a session" form (not the correction form)."""
     return page.get_by_test_id("stForm").filter(
         has=page.get_by_role("button", name="Save session"))
-
-
-def wait_idle(page: Page) -> None:
-    """Wait until Streamlit has finished the current run (the status widget disappears)."""
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
 
 
 def choose(page: Page, scope: Locator, label: str, option: str) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from browsing import open_menu, sign_in
+from browsing import wait_idle as _wait_idle
 from conftest import PASSWORD, USER, screenshot
 from form_helpers import fill_session, pick_patient
 from playwright.sync_api import Page, expect
@@ -13,7 +15,6 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)  # the first run of a fresh server imports LightGBM etc.
 
-BANNER = "Model trained on synthetic data — decision support, not a decision"
 
 
 TITLES = {"candidate_review": "Candidate review", "compare": "Compare patients",
@@ -22,19 +23,8 @@ TITLES = {"candidate_review": "Candidate review", "compare": "Compare patients",
 
 def _open(page: Page, server: str, path: str) -> None:
     """Sign in (a fresh browser session starts signed out), then open the page's menu item."""
-    page.goto(server)
-    page.get_by_role("textbox", name="Username").fill(USER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(BANNER)).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=TITLES[path], exact=True).click()
-    expect(page.get_by_role("heading", name=TITLES[path])).to_be_visible()
-
-
-def _wait_idle(page: Page) -> None:
-    """Wait until Streamlit has finished the current run (the status widget disappears)."""
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
+    sign_in(page, server, USER, PASSWORD)
+    open_menu(page, TITLES[path], settle_ms=0)
 
 
 _TRACE_POINTS = """([title, name]) => {

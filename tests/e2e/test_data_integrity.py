@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import open_menu, sign_in
 from conftest import PASSWORD, SCREENSHOTS, USER
 from form_helpers import (
     fill_numbers,
@@ -24,7 +25,6 @@ from playwright.sync_api import Browser, Locator, Page, expect
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
 
-BANNER = "Model trained on synthetic data — decision support, not a decision"
 TITLES = {"candidate_review": "Candidate review", "progress": "Treatment progress",
           "data_entry": "Data entry"}
 
@@ -53,14 +53,8 @@ def _shot(page: Page, name: str, target: object | None = None) -> Path:
 
 
 def _open(page: Page, server: str, key: str) -> None:
-    page.goto(server)
-    page.get_by_role("textbox", name="Username").fill(USER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(BANNER)).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=TITLES[key], exact=True).click()
-    expect(page.get_by_role("heading", name=TITLES[key])).to_be_visible()
-    wait_idle(page)
+    sign_in(page, server, USER, PASSWORD)
+    open_menu(page, TITLES[key])
 
 
 def _store(tmp_path_factory: pytest.TempPathFactory) -> Path:
