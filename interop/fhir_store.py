@@ -66,15 +66,17 @@ class StoredImport:
     created: bool
     matched_on: str | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    sessions: str = ""  # what happened to the imported dosing sessions, for people
 
     def summary(self) -> str:
         """One line for people: ``KAP-00001 updated: phq9_baseline 18 → 21``."""
+        tail = f"; {self.sessions}" if self.sessions else ""
         if self.created:
-            return f"{self.patient.patient_id} created"
+            return f"{self.patient.patient_id} created{tail}"
         if not self.changes:
-            return f"{self.patient.patient_id} matched ({self.matched_on}): no changes"
+            return f"{self.patient.patient_id} matched ({self.matched_on}): no changes{tail}"
         items = "; ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in self.changes.items())
-        return f"{self.patient.patient_id} updated ({self.matched_on}): {items}"
+        return f"{self.patient.patient_id} updated ({self.matched_on}): {items}{tail}"
 
 
 def match_keys(result: ImportResult) -> list[str]:
@@ -169,6 +171,11 @@ def store_import(session: Session, result: ImportResult, patient_id: str | None 
         else:
             outcome = _create(session, result, data, patient_id, is_synthetic,
                               completed.missing, source_format)
+        if result.sessions:  # the same transaction: patient and sessions, or nothing
+            from records.session_import import add_imported_sessions
+
+            outcome.sessions = add_imported_sessions(session, outcome.patient.patient_id,
+                                                     result.sessions).summary()
         if commit:
             session.commit()
     except Exception:

@@ -92,7 +92,7 @@ def _import_fhir(args: argparse.Namespace) -> int:
         raise
     for outcome in outcomes or []:  # gaps are saved and listed, never guessed (issue 7)
         patient, gaps = outcome.patient, list(outcome.patient.data_gaps or [])
-        if not outcome.created:
+        if not outcome.created or outcome.sessions:
             sys.stdout.write(terminal_text(outcome.summary()) + "\n")
         sys.stdout.write(f"saved as {patient.patient_id} "
                          + (f"with {len(gaps)} gap(s) to fill in: {', '.join(gaps)}; "
