@@ -92,3 +92,31 @@ def test_record_a_session_and_see_the_chart_update(page: Page, server: str) -> N
     _wait_idle(page)
     assert _trace_points(page, "PHQ-9 against", "observed PHQ-9", before + 1) == before + 1
     screenshot(page, "progress_after_save")
+
+
+def test_download_the_pdf_report_and_the_fhir_bundle(page: Page, server: str) -> None:
+    """Both downloads of a candidate, as the browser saves them; the Bundle imports whole."""
+    import json
+
+    from interop.fhir_import import import_bundle
+
+    _open(page, server, "candidate_review")
+    page.get_by_label("Search by patient id or name").fill("KAP-00003")
+    page.keyboard.press("Enter")
+    _wait_idle(page)
+    expect(page.get_by_text(re.compile(r"^KAP-00003 · |· KAP-00003$"))).to_be_visible()
+    with page.expect_download(timeout=240_000) as pdf:
+        page.get_by_role("button", name="Download PDF report").click()
+    assert pdf.value.suggested_filename == "KAP-00003-report.pdf"
+    with open(pdf.value.path(), "rb") as handle:
+        assert handle.read(5) == b"%PDF-"
+    with page.expect_download(timeout=240_000) as fhir:
+        page.get_by_role("button", name="Download FHIR Bundle").click()
+    assert fhir.value.suggested_filename == "KAP-00003-fhir.json"
+    with open(fhir.value.path(), encoding="utf-8") as handle:
+        bundle = json.load(handle)
+    back = import_bundle(bundle)
+    assert back.missing == [] and back.sessions, back.warnings
+    assert [s["session_number"] for s in back.sessions] == list(
+        range(1, len(back.sessions) + 1))
+    screenshot(page, "candidate_review_downloads")
