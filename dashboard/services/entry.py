@@ -133,10 +133,14 @@ def correct_session(ws: Workspace, patient_id: str, session_number: int,
         return int(record.version)
 
 
-def save_decision(ws: Workspace, patient_id: str, *, decision: str, suggested: str,
+def save_decision(ws: Workspace, patient_id: str, *, decision: str | None, suggested: str,
                   reason: str = "") -> None:
     """Append a decision under the signed-in user and role (nobody types a name); refused
-    (``FormErrors`` on ``reason``) if it departs from the suggestion unexplained."""
+    (``FormErrors``) when none was chosen, or on ``reason`` if it departs from the
+    suggestion unexplained."""
+    if decision is None:  # the form preselects nothing: a decision is never a default
+        raise FormErrors({"decision": ["Choose a decision: proceed, proceed with cautions or "
+                                       "do not proceed."]})
     if decision != suggested and not reason.strip():
         raise FormErrors({"reason": ["A reason is required when the decision differs from the "
                                      "suggestion."]})

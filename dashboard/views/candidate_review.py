@@ -177,8 +177,10 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
     st.markdown(f"**Suggested by the screen:** {labels[suggestion]}")
     with st.form(f"decision_{patient_id}", clear_on_submit=False):
         general = st.empty()
+        # nothing chosen for the clinician: the suggestion is shown above, the choice is theirs
         decision = st.radio("Decision", list(labels), format_func=labels.get, horizontal=True,
-                            index=list(labels).index(suggestion), key=f"dec_{patient_id}")
+                            index=None, key=f"dec_{patient_id}")
+        decision_slot = st.empty()
         who = ws.actor  # the signed-in user: the record carries their name and role
         st.caption(f"Recorded as {components.plain(who.username)} "  # type: ignore[union-attr]
                    f"({auth.ROLE_LABELS.get(who.role, who.role)}), "  # type: ignore[union-attr]
@@ -192,7 +194,8 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
                               reason=reason)
                 st.success(f"Decision recorded: {labels[decision]}.")
             except FormErrors as error:
-                forms.show_errors(error, {"reason": reason_slot}, general)
+                forms.show_errors(error, {"reason": reason_slot, "decision": decision_slot},
+                                  general)
     history = decision_history(ws, patient_id)
     if history:
         st.markdown("**Decisions so far** (append-only)")

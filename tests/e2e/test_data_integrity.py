@@ -131,6 +131,11 @@ def test_the_decision_carries_the_signed_in_user(
     expect(small.get_by_text("Largest effects on response")).to_be_visible()  # page drawn
     small.wait_for_timeout(1500)
     wait_idle(small)
+    small.get_by_role("button", name="Record decision").click()  # nothing chosen: refused
+    expect(small.get_by_text(re.compile(r"^Choose a decision"))).to_be_visible()
+    wait_idle(small)
+    small.get_by_role("radiogroup", name="Decision").get_by_text("proceed", exact=True).click()
+    small.get_by_role("textbox", name=re.compile(r"^Reason")).fill("Discussed with the patient")
     small.get_by_role("button", name="Record decision").click()
     expect(small.get_by_text(re.compile(r"^Decision recorded"))).to_be_visible()
     wait_idle(small)
