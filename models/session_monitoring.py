@@ -164,7 +164,10 @@ def derived_minutes(values: Mapping[str, Any]) -> int | None:
     if not _missing(values.get("minutes_to_discharge")):
         return None
     minutes = minutes_between(values.get(DOSE_AT), values.get(READY_AT))
-    return None if minutes is None else int(round(minutes))
+    spec = monitoring_field("minutes_to_discharge")
+    if minutes is None or not spec.min <= minutes <= spec.max:
+        return None  # ``consistency_problems`` says why
+    return int(round(minutes))
 
 
 def monitoring_warnings(values: Mapping[str, Any]) -> list[str]:

@@ -114,9 +114,11 @@ def _checked(session: Session, patient: Patient, data: Mapping[str, Any], source
     try:
         typed = validate_sessions(frame, known_patient_ids=[patient.patient_id], source=source)
     except InputValidationError as error:
-        times_missing = require_monitoring and any(values.get(t) is None for t in TIMES)
+        given = [values.get(t) is not None for t in TIMES]
+        from_times = values.get("minutes_to_discharge") is None and (
+            all(given) or require_monitoring)  # the times' own errors say why
         errors += [e for e in error.errors if not (
-            times_missing and e.column == "minutes_to_discharge")]  # the times say it
+            from_times and e.column == "minutes_to_discharge")]
     if typed is not None and typed[SESSION_TIME].iloc[0] is not None:
         moment = typed[SESSION_TIME].iloc[0]
     raise_errors(errors, source)
