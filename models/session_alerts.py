@@ -104,7 +104,8 @@ def _monitoring_rows(s: pd.DataFrame) -> list[dict[str, object]]:
     if {"dose_at", "ready_at"} <= set(s.columns):
         minutes = (pd.to_datetime(s["ready_at"], utc=True)
                    - pd.to_datetime(s["dose_at"], utc=True)).dt.total_seconds() / 60
-        short = s.assign(monitored_minutes=minutes)[(minutes > 0) & (minutes < MIN_MONITORING_MINUTES)]
+        brief = (minutes > 0) & (minutes < MIN_MONITORING_MINUTES)
+        short = s.assign(monitored_minutes=minutes)[brief]
         rows += _rows(short, "monitoring", "warning", lambda r: (
             f"Monitored {r.monitored_minutes:.0f} min from dose to ready to leave, shorter than "
             f"{MIN_MONITORING_MINUTES // 60} h"))
