@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import time
 
-from apptest_helpers import as_read, n_sessions, texts
+from apptest_helpers import as_read, audit_entries, n_sessions, texts
 from streamlit.testing.v1 import AppTest
 from test_progress import MONITORING, MONITORING_YES_NO, _fill, _open, _prefix, _save
 
@@ -86,6 +86,9 @@ def test_short_monitoring_and_high_discharge_bp_save_with_warnings_and_alerts(
     with session_factory(workspace.engine)() as session:
         stored = sessions_for(session, pid)[-1]
     assert stored.minutes_to_discharge == 75  # follows from the two times
+    detail = audit_entries(workspace, "session_create")[-1]["detail"]
+    assert f"session {number} on " in detail and "monitoring 75 min dose→ready" in detail
+    assert "2 warning(s)" in detail
     assert (stored.sbp_discharge, stored.spo2_lowest, stored.cm_maoi) == (184, 97, False)
     at.run()  # the warnings are shown once, after saving
     assert "Monitoring was 75 min" not in texts(at.warning)
