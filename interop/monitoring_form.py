@@ -74,6 +74,13 @@ def _when(value: Any) -> str:
     return NOT_RECORDED if _missing(value) else clinic_text(pd.Timestamp(value).to_pydatetime())
 
 
+def _sae_text(row: Mapping[str, Any]) -> str:
+    """The description, or why there is none (no event recorded as "no")."""
+    if _missing(row.get("sae_description")) and row.get("serious_adverse_event") is False:
+        return "not applicable (no serious adverse event)"
+    return _text(row.get("sae_description"))
+
+
 def _session_lines(row: Mapping[str, Any]) -> list[tuple[str, str]]:
     route = row.get("route")
     lot = row.get("lot_number")
@@ -111,7 +118,7 @@ def _sections(row: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]
         ("Adverse events", [
             (label("respiratory_depression"), _text(row.get("respiratory_depression"))),
             (label("serious_adverse_event"), _text(row.get("serious_adverse_event"))),
-            (label("sae_description"), _text(row.get("sae_description"))),
+            (label("sae_description"), _sae_text(row)),
             ("Nausea / vomiting", f"{_text(row.get('nausea'))} / {_text(row.get('vomiting'))}"),
             ("Headache / dizziness", f"{_text(row.get('headache'))} / "
                                      f"{_text(row.get('dizziness'))}")]),

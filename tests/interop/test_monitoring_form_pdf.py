@@ -73,6 +73,9 @@ def test_a_session_without_the_record_prints_not_recorded_never_a_blank() -> Non
     assert "Blood pressure before dosing 122/78 mmHg" in text
     assert "Ready to leave after (as recorded) 95 min" in text
     assert "None from the recorded values." in text
+    no_event = _text(render_monitoring_form("KAP-00009", "Sam Synthetic",
+                                            {**row, "serious_adverse_event": False}))
+    assert "description not applicable (no serious adverse event)" in no_event
 
 
 def test_a_stored_session_is_printed_and_an_unknown_one_named(db: Session) -> None:
