@@ -20,7 +20,7 @@ from pypdf import PdfReader
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
 
-PATIENT = "KAP-00063"  # in treatment (3 of 10 planned sessions); no other e2e test uses it
+PATIENT = "KAP-00063"  # in treatment (1 of 6 planned sessions); no other e2e test uses it
 BANNER = "Model trained on synthetic data — decision support, not a decision"
 
 
