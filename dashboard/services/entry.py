@@ -23,7 +23,7 @@ from base.clock import clinic_text, from_clinic
 from base.safety import UnsafePathError, safe_path
 from dashboard.services.access import record_failure, require
 from dashboard.services.form_errors import FormErrors, as_form_errors
-from dashboard.services.rems import audit_detail, monitoring_data
+from dashboard.services.rems import TIME_INPUTS, audit_detail, monitoring_data
 from dashboard.services.shown import record_for_patient
 from dashboard.services.workspace import Workspace
 from models.csv_input import read_csv_strict
@@ -102,6 +102,10 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
     except FormErrors as error:
         if SESSION_TIME in error.by_field and _time_errors(day, at):
             error.by_field[SESSION_TIME] = _time_errors(day, at)
+        for column, key in TIME_INPUTS.items():  # a time typed, but no date to put it on
+            if day is None and (monitoring or {}).get(key) is not None:
+                error.by_field[column] = ["Enter the date of the session: this time is on "
+                                          "that date."]
         raise
 
 

@@ -108,3 +108,17 @@ def test_complete_monitoring_saves_without_warning_and_offers_each_sessions_form
     keys = {getattr(b, "key", None) or b.proto.id for b in buttons}
     assert any(f"pr_mon_pdf_{pid}_{number}" in str(k) for k in keys), keys
     assert sum(f"pr_mon_pdf_{pid}_" in str(k) for k in keys) == number  # one per session
+
+
+def test_a_dose_time_without_a_session_date_says_the_date_is_missing(
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
+    pid = "KAP-00070"
+    at = _open(open_page, pid)
+    prefix = _prefix(at, pid)
+    rows = n_sessions(workspace, pid)
+    _fill(at, prefix, skip=("when",))
+    _save(at)
+    errors = [as_read(e.value) for e in at.error]
+    assert errors.count("Enter the date of the session: this time is on that date.") == 2
+    assert "Enter the date and time of the session (clinic time)." in errors
+    assert n_sessions(workspace, pid) == rows
