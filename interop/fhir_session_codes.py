@@ -7,8 +7,9 @@ One Encounter per session (identifier ``<patient id>/<session number>`` in
 code another system understands (clinical-reference §6). Blood pressure pairs
 (``sbp_<when>``/``dbp_<when>``) become one panel (LOINC 85354-9) with two components.
 
-The table is derived from ``models.schema.SESSION_FIELDS``: a session field added there is
-exported and imported without a change here (with a KAP-CDS code only).
+The table is derived from ``models.schema.SESSION_FIELDS`` and the monitoring record's
+``models.session_monitoring`` fields: a field added there is exported and imported without
+a change here (with a KAP-CDS code only). SpO2 uses LOINC 59408-5.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.schema import SESSION_FIELDS, SessionField
+from models.session_monitoring import MONITORING_FIELDS, TEXT_FIELDS, TIMES
 
 BASE = "https://kapcds.example.org/fhir"
 SESSION_IDENTIFIER = f"{BASE}/NamingSystem/session"
@@ -27,7 +29,10 @@ CATEGORY_SYSTEM = f"{BASE}/CodeSystem/session-category"  # + "/<field>" for a ca
 ENCOUNTER_CLASS = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                    "code": "AMB", "display": "ambulatory"}
 BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
-NOTE_FIELDS = ("concomitant_medications", "notes")  # free text, as valueString
+# Free text (valueString) and moments (valueDateTime) of the record, monitoring included.
+NOTE_FIELDS = ("concomitant_medications", "notes", *TEXT_FIELDS)
+TIME_FIELDS = TIMES
+SPECS: tuple[SessionField, ...] = (*SESSION_FIELDS, *MONITORING_FIELDS)
 # LOINC for the session fields that have one (clinical-reference §6; 44260-8 is PHQ-9 item 9).
 LOINC: dict[str, tuple[str, str]] = {
     "phq9": ("44261-6", "PHQ-9 total score"),
@@ -36,9 +41,10 @@ LOINC: dict[str, tuple[str, str]] = {
     "sbp": ("8480-6", "Systolic blood pressure"),
     "dbp": ("8462-4", "Diastolic blood pressure"),
     "hr": ("8867-4", "Heart rate"),
+    "spo2": ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
 }
 # Schema unit text -> UCUM code.
-UCUM_FOR_UNIT = {"mmHg": "mm[Hg]", "beats/min": "/min", "mg/kg": "mg/kg", "min": "min",
+UCUM_FOR_UNIT = {"%": "%", "mmHg": "mm[Hg]", "beats/min": "/min", "mg/kg": "mg/kg", "min": "min",
                  "points": "{score}", "days since first session": "d", "": "1"}
 
 
@@ -57,7 +63,7 @@ class Measure:
 
 
 def _field(name: str) -> SessionField:
-    return next(f for f in SESSION_FIELDS if f.name == name)
+    return next(f for f in SPECS if f.name == name)
 
 
 def loinc_for(name: str) -> tuple[str, str] | None:
@@ -67,7 +73,7 @@ def loinc_for(name: str) -> tuple[str, str] | None:
 
 def measures() -> list[Measure]:
     """Every session field as an Observation (BP pairs together), in schema order."""
-    names = [f.name for f in SESSION_FIELDS if f.name not in ("patient_id", "session_number")]
+    names = [f.name for f in SPECS if f.name not in ("patient_id", "session_number")]
     out, taken = [], set()
     for name in names:
         if name in taken:

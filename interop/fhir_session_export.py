@@ -108,6 +108,10 @@ def session_resources(patient_id: str, subject: Mapping[str, str],
                            "valueString": str(row[name])})
                    for name in vocab.NOTE_FIELDS if not _missing(row.get(name))
                    and str(row[name]).strip()]
+        bodies += [(name, {"code": _concept(name, name.replace("_", " "), None),
+                           "valueDateTime": pd.Timestamp(row[name]).tz_convert("UTC")
+                           .isoformat(timespec="seconds")})
+                   for name in vocab.TIME_FIELDS if not _missing(row.get(name))]
         for code, body in bodies:
             if body is None:
                 continue

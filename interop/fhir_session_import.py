@@ -83,6 +83,13 @@ def _read_observation(entry: Entry, values: dict[str, Any], draft: Draft) -> Non
         if isinstance(res.get("valueString"), str):
             values[code] = res["valueString"]
         return
+    if code in vocab.TIME_FIELDS:
+        moment = parse_time(res.get("valueDateTime"))
+        if moment is None:
+            draft.warn(f"{entry.ref}: {code.replace('_', ' ')} is not a date and time; "
+                       "not imported")
+        values[code] = moment
+        return
     measure = next((m for m in vocab.measures() if m.code == code), None)
     if measure is None:
         draft.warn(f"{entry.ref}: session measure {code!r} is not known here; skipped")

@@ -15,6 +15,7 @@ from interop.fhir_import import import_bundle
 from interop.fhir_patient_export import patient_bundle
 from interop.fhir_store import store_import
 from models import schema
+from models.session_monitoring import MONITORING_COLUMNS
 from records import make_engine, session_factory, upgrade
 from records.bulk import import_patients_and_sessions
 from records.frames import sessions_frame
@@ -23,6 +24,7 @@ from records.tables import TreatmentSession
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 COMPARED = [f.name for f in schema.SESSION_FIELDS if f.name != schema.ID_COLUMN]
+COMPARED += list(MONITORING_COLUMNS)  # the REMS-style record travels too
 
 
 @pytest.fixture
@@ -41,6 +43,17 @@ def stored(db, cohort):
     for record in records:
         record.session_at = START + timedelta(days=int(record.day))
     records[0].notes = "felt *floaty*; <b>calm</b> by 40 min"
+    last = records[-1]  # one full monitoring record (the others stay "not recorded")
+    dosed = START + timedelta(days=int(last.day), hours=1)
+    for name, value in {"sbp_discharge": 131, "dbp_discharge": 79, "spo2_lowest": 95,
+                        "moaas_post": 4, "moaas_discharge": 5, "dissociation_discharge": False,
+                        "respiratory_depression": False, "serious_adverse_event": False,
+                        "cm_benzodiazepine": True, "cm_hypnotic": False,
+                        "cm_psychostimulant": False, "cm_maoi": False,
+                        "lot_number": "LOT-42A", "dose_at": dosed,
+                        "ready_at": dosed + timedelta(minutes=int(last.minutes_to_discharge))
+                        }.items():
+        setattr(last, name, value)
     records[-1].concomitant_medications = "lorazepam 0.5 mg"
     db.commit()
     return chosen
@@ -80,6 +93,8 @@ def test_bundle_round_trips_patient_and_sessions(db, stored, fresh, trained):
     dated = _sessions(fresh, get_patient(fresh, "KAP-00001").patient_id)
     assert dated["session_at"].notna().all()
     assert dated["notes"].iloc[0] == "felt *floaty*; <b>calm</b> by 40 min"
+    assert dated["lot_number"].iloc[-1] == "LOT-42A" and dated["spo2_lowest"].iloc[-1] == 95
+    assert dated["dose_at"].notna().sum() == 1
 
 
 def test_session_values_never_become_screening_values(db, stored, trained):
