@@ -67,11 +67,13 @@ class StoredImport:
     matched_on: str | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     followup_visits: int = 0  # PHQ-9/GAD-7 dated after the series (interop.fhir_followup)
+    sessions: str = ""  # what happened to the imported dosing sessions, for people
 
     def summary(self) -> str:
         """One line for people: ``KAP-00001 updated: phq9_baseline 18 → 21``."""
-        more = (f"; {self.followup_visits} follow-up visit(s) from PHQ-9/GAD-7 after the "
-                "series" if self.followup_visits else "")
+        more = (f"; {self.sessions}" if self.sessions else "") + (
+            f"; {self.followup_visits} follow-up visit(s) from PHQ-9/GAD-7 after the "
+            "series" if self.followup_visits else "")
         if self.created:
             return f"{self.patient.patient_id} created{more}"
         if not self.changes:
@@ -179,6 +181,11 @@ def store_import(session: Session, result: ImportResult, patient_id: str | None 
         else:
             outcome = _create(session, result, data, patient_id, is_synthetic,
                               completed.missing, source_format)
+        if result.sessions:  # the same transaction: patient and sessions, or nothing
+            from records.session_import import add_imported_sessions
+
+            outcome.sessions = add_imported_sessions(session, outcome.patient.patient_id,
+                                                     result.sessions).summary()
         outcome.followup_visits = store_followup(session, outcome.patient, result.extras)
         if commit:
             session.commit()

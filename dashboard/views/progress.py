@@ -12,7 +12,14 @@ from dashboard.services.progress import (
     sessions_table,
     when_column,
 )
-from dashboard.widgets import components, followup_form, report_button, resources, session_form
+from dashboard.widgets import (
+    components,
+    followup_form,
+    monitoring_pdf,
+    report_button,
+    resources,
+    session_form,
+)
 from dashboard.widgets.durability import render_durability
 from dashboard.widgets.session_correction import render_correction
 
@@ -25,9 +32,11 @@ if patient_id is None:
     st.info("The store has no patients yet; add one on the Data entry page.")
     st.stop()
 
-flash = st.session_state.pop("pr_flash", None)
+flash = st.session_state.pop(session_form.FLASH_KEY, None)
 if flash:
     st.success(flash)
+for warning in st.session_state.pop(session_form.WARN_KEY, None) or []:
+    st.warning(warning, icon=":material/warning:")
 
 progress = patient_progress(ws, cohort, patient_id)
 st.subheader(f"{components.plain(progress.name)} · {components.plain(progress.patient_id)}")
@@ -73,6 +82,7 @@ if len(progress.sessions):
         when_column(): st.column_config.TextColumn(pinned=True, width=150),
         PAST_PLAN_COLUMN: st.column_config.TextColumn(width=140),
         CARRIED_COLUMN: st.column_config.TextColumn(width=170)})
+    monitoring_pdf.render(ws, patient_id, progress.sessions)
 else:
     st.info("No sessions recorded yet.")
 
