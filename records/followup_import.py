@@ -189,6 +189,8 @@ def seed_followup(engine: Engine, samples_dir: str | Path | None = None) -> int:
             return 0
         rows = read_csv_strict(folder / "followup_sessions.csv")
         keep = rows[ID_COLUMN].astype(str).isin(ids).to_numpy()
+        if not keep.any():  # synthetic patients, but none of the sample's: nothing to copy
+            return 0
         lines = [line for line, k in zip(line_numbers(rows), keep, strict=True) if k]
         rows = rows.loc[keep, [c for c in rows.columns if c in ROW_COLUMNS]]
         rows.attrs = {"source": "followup_sessions.csv", "line_numbers": lines}
