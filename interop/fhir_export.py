@@ -20,7 +20,8 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from interop import fhir_codes as codes
-from interop.fhir_inputs import input_observations
+from interop.fhir_followup_export import visit_resources
+from interop.fhir_inputs import INPUT_SYSTEM, input_observations
 from interop.fhir_session_export import session_resources
 from models import schema
 from models.eligibility import EligibilityResult
@@ -82,8 +83,10 @@ def observations_from_patient(patient_row: Mapping[str, Any],
     subject = {"reference": _urn("Patient", pid)}
 
     def obs(key: str, code: str, display: str, **value: Any) -> dict[str, Any]:
+        concept = _loinc(code, display)  # + KAP-CDS: a screening value, never a follow-up one
+        concept["coding"].append({"system": INPUT_SYSTEM, "code": f"screening-{key}"})
         return {"resourceType": "Observation", "id": _id("Observation", pid, key),
-                "status": "final", "code": _loinc(code, display), "subject": subject,
+                "status": "final", "code": concept, "subject": subject,
                 "effectiveDateTime": when, **value}
 
     out = []
@@ -203,7 +206,8 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
                       *, uncertainty: Mapping[str, str] | None = None,
                       generated_at: datetime | None = None,
                       sessions: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
-                      every_input: bool = False) -> dict[str, Any]:
+                      every_input: bool = False,
+                      followup: pd.DataFrame | None = None) -> dict[str, Any]:
     """The assessment as a validated collection Bundle (a plain dict, JSON-ready).
 
     ``basis_observations``: Observation resources (included in the Bundle) and/or
@@ -213,7 +217,9 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
     ``sessions`` (the patient's recorded sessions, e.g. ``records.frames.sessions_frame``)
     adds one Encounter per session with its Observations (``interop.fhir_session_export``);
     ``every_input`` adds the model inputs no LOINC Observation carries
-    (``interop.fhir_inputs``), so the Bundle imports whole into another KAP-CDS store.
+    (``interop.fhir_inputs``), so the Bundle imports whole into another KAP-CDS store;
+    ``followup`` (``records.followup_frames.visits_frame``) adds the visits after the series
+    (``interop.fhir_followup_export``).
     """
     unknown = sorted(set(predictions) - set(schema.outcome_names()))
     if unknown:
@@ -239,6 +245,8 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
                     for r in input_observations(patient_row, when, carried)]
     if sessions is not None:
         entries += session_resources(pid, context["subject"], sessions)
+    if followup is not None:
+        entries += visit_resources(pid, context["subject"], followup)
     bundle = _drop_none({"resourceType": "Bundle", "id": _id("Bundle", pid, model_version, when),
                          "meta": {"tag": [TEST_DATA_TAG]}, "type": "collection",
                          "timestamp": when, "entry": entries})

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from interop.fhir_conditions import map_conditions
+from interop.fhir_followup_visits import read_visits
 from interop.fhir_inputs import map_inputs
 from interop.fhir_medications import map_medications
 from interop.fhir_observations import map_observations
@@ -147,6 +148,7 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
     found_id, name = _map_patient(patient, draft)
     session_entries, entries = split_session_entries(entries)  # never screening values
     sessions = read_sessions(session_entries, draft)
+    followup = read_visits(session_entries, draft)
     pregnancy = map_observations(entries, draft)
     map_conditions(entries, draft, pregnancy)
     map_medications(entries, draft)
@@ -160,7 +162,8 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
         source_ids=sources, name=name, fhir_patient_id=found_id or fhir_id,
         identifiers=patient_identifiers(patient.resource if patient else None),
         evidence={n: draft.evidence[n] for n in found}, ignored=dict(ignored),
-        reference_date=on, extras=dict(draft.extras), sessions=sessions)
+        reference_date=on, extras=dict(draft.extras), sessions=sessions,
+        followup=followup)
     log.info("%s: imported patient %s: %d features found, %d missing, %d warnings", source,
              result.fhir_patient_id or "(no Patient)", len(found), len(result.missing),
              len(draft.warnings))

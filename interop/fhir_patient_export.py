@@ -21,6 +21,7 @@ from models import schema
 from models.eligibility import screen
 from models.modelset import ModelSet
 from models.quality_gate import reliable_outcomes
+from records.followup_frames import visits_frame
 from records.frames import sessions_frame
 from records.gaps import labels, prediction_blockers
 from records.lookup import require_patient
@@ -57,7 +58,8 @@ def patient_bundle(session: Session, patient_id: str, model_set: ModelSet,
     bundle = export_assessment(row, predictions, screen(values), model_version,
                                uncertainty=_uncertainty(model_set, frame, names),
                                generated_at=generated_at,
-                               sessions=sessions_frame(session, patient_id), every_input=True)
+                               sessions=sessions_frame(session, patient_id), every_input=True,
+                               followup=visits_frame(session, patient_id))
     log.info("FHIR Bundle of %s: %d entries, %d of %d outcomes (quality gate)", patient_id,
              len(bundle.get("entry", [])), len(predictions), len(schema.OUTCOMES))
     return bundle

@@ -42,6 +42,8 @@ class ImportResult:
     identifiers: list[str] = field(default_factory=list)  # Patient.identifier "system|value"
     # Dosing sessions read from session Encounters (``interop.fhir_session_import``).
     sessions: list[dict[str, Any]] = field(default_factory=list)
+    # Follow-up visits read from follow-up Encounters (``interop.fhir_followup_visits``).
+    followup: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def basis_observations(self) -> list[str]:

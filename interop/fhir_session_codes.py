@@ -25,6 +25,9 @@ from models.session_monitoring import MONITORING_FIELDS, TEXT_FIELDS, TIMES
 BASE = "https://kapcds.example.org/fhir"
 SESSION_IDENTIFIER = f"{BASE}/NamingSystem/session"
 SESSION_MEASURE = f"{BASE}/CodeSystem/session-measure"
+FOLLOWUP_IDENTIFIER = f"{BASE}/NamingSystem/followup-visit"  # interop.fhir_followup_export
+FOLLOWUP_MEASURE = f"{BASE}/CodeSystem/followup-measure"
+PHASE_SYSTEM = f"{BASE}/CodeSystem/session-phase"  # induction / maintenance (Encounter.type)
 CATEGORY_SYSTEM = f"{BASE}/CodeSystem/session-category"  # + "/<field>" for a category field
 ENCOUNTER_CLASS = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                    "code": "AMB", "display": "ambulatory"}
@@ -117,4 +120,11 @@ def is_session_encounter(resource: Mapping[str, Any]) -> bool:
     """An Encounter this exporter wrote for a dosing session (other Encounters are skipped)."""
     return resource.get("resourceType") == "Encounter" and any(
         isinstance(i, dict) and i.get("system") == SESSION_IDENTIFIER
+        for i in resource.get("identifier") or [])
+
+
+def is_followup_encounter(resource: Mapping[str, Any]) -> bool:
+    """An Encounter this exporter wrote for a follow-up visit after the series."""
+    return resource.get("resourceType") == "Encounter" and any(
+        isinstance(i, dict) and i.get("system") == FOLLOWUP_IDENTIFIER
         for i in resource.get("identifier") or [])

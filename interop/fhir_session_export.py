@@ -91,6 +91,7 @@ def session_resources(patient_id: str, subject: Mapping[str, str],
     entries: list[dict[str, Any]] = []
     for row in rows:
         number = int(row["session_number"])
+        phase = "induction" if _missing(row.get("phase")) else str(row["phase"])
         when = _when(row)
         enc_id = vocab.resource_id("Encounter", patient_id, number)
         encounter: dict[str, Any] = {
@@ -98,7 +99,8 @@ def session_resources(patient_id: str, subject: Mapping[str, str],
             "class": vocab.ENCOUNTER_CLASS, "subject": dict(subject),
             "identifier": [{"system": vocab.SESSION_IDENTIFIER,
                             "value": vocab.session_key(patient_id, number)}],
-            "type": [{"text": f"Ketamine dosing session {number}"}]}
+            "type": [{"coding": [{"system": vocab.PHASE_SYSTEM, "code": phase}],
+                      "text": f"Ketamine dosing session {number} ({phase})"}]}
         if when:
             encounter["period"] = {"start": when}
         entries.append({"fullUrl": f"urn:uuid:{enc_id}", "resource": encounter})

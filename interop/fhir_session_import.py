@@ -24,8 +24,9 @@ SESSION_TIME = "session_at"
 
 
 def split_session_entries(entries: list[Entry]) -> tuple[list[Entry], list[Entry]]:
-    """(session Encounters with their Observations, every other entry)."""
-    encounters = [e for e in entries if vocab.is_session_encounter(e.resource)]
+    """(session and follow-up Encounters with their Observations, every other entry)."""
+    encounters = [e for e in entries if vocab.is_session_encounter(e.resource)
+                  or vocab.is_followup_encounter(e.resource)]
     index = ReferenceIndex(encounters)
     sessions, rest, taken = list(encounters), [], {id(e) for e in encounters}
     for entry in entries:
@@ -111,7 +112,9 @@ def _session(encounter: Entry, observations: list[Entry], draft: Draft) -> dict[
         draft.warn(f"{encounter.ref}: session identifier {key!r} has no session number; "
                    "the session was not imported")
         return None
-    values: dict[str, Any] = {"session_number": number,
+    phase = next((c for t in encounter.resource.get("type") or [] for s, c, _ in codings(t)
+                  if s == vocab.PHASE_SYSTEM), "induction")
+    values: dict[str, Any] = {"session_number": number, "phase": phase,
                               SESSION_TIME: parse_time((encounter.resource.get("period") or {})
                                                        .get("start"))}
     for entry in observations:
@@ -127,7 +130,7 @@ def _session(encounter: Entry, observations: list[Entry], draft: Draft) -> dict[
 
 def read_sessions(entries: list[Entry], draft: Draft) -> list[dict[str, Any]]:
     """Session rows (schema field names, ``session_at``, notes) from session entries."""
-    encounters = [e for e in entries if e.type == "Encounter"]
+    encounters = [e for e in entries if vocab.is_session_encounter(e.resource)]
     index = ReferenceIndex(encounters)
     linked: dict[int, list[Entry]] = {id(e): [] for e in encounters}
     for entry in entries:

@@ -186,7 +186,12 @@ def store_import(session: Session, result: ImportResult, patient_id: str | None 
 
             outcome.sessions = add_imported_sessions(session, outcome.patient.patient_id,
                                                      result.sessions).summary()
-        outcome.followup_visits = store_followup(session, outcome.patient, result.extras)
+        if result.followup:  # visits exported by KAP-CDS, after the sessions they follow
+            from interop.fhir_followup_visits import store_visits
+
+            outcome.followup_visits = store_visits(session, outcome.patient.patient_id,
+                                                   result.followup)
+        outcome.followup_visits += store_followup(session, outcome.patient, result.extras)
         if commit:
             session.commit()
     except Exception:

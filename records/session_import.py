@@ -25,7 +25,7 @@ from models.validation import validate_sessions
 from records.lookup import require_patient
 from records.rows import SESSION_TYPES, frame_records
 from records.tables import SESSION_COLUMNS, TreatmentSession
-from records.treatment_sessions import MONITORING_TYPES, SESSION_EXTRAS
+from records.treatment_sessions import MONITORING_TYPES, PHASES, SESSION_EXTRAS
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,12 @@ def add_imported_sessions(session: Session, patient_id: str,
             continue
         extras = {k: (str(source[k]).strip() or None) if source.get(k) is not None else None
                   for k in SESSION_EXTRAS}
+        phase = source.get("phase") or "induction"
+        if phase not in PHASES:
+            raise ValueError(f"session {number}: phase {phase!r} is not one of "
+                             f"{', '.join(PHASES)}")
         session.add(TreatmentSession(patient=patient, **row, session_at=moment, **extras,
+                                     phase=phase,
                                      **{k: _plain(v) for k, v in watch.items()}))
         outcome.added.append(number)
     session.flush()

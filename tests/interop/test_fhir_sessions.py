@@ -18,6 +18,8 @@ from models import schema
 from models.session_monitoring import MONITORING_COLUMNS
 from records import make_engine, session_factory, upgrade
 from records.bulk import import_patients_and_sessions
+from records.followup import add_visit
+from records.followup_frames import visits_frame
 from records.frames import sessions_frame
 from records.repository import get_patient
 from records.tables import TreatmentSession
@@ -55,6 +57,13 @@ def stored(db, cohort):
                         }.items():
         setattr(last, name, value)
     records[-1].concomitant_medications = "lorazepam 0.5 mg"
+    records[-1].phase = "maintenance"  # after the series: the phase travels too
+    db.commit()
+    series_end = START + timedelta(days=int(records[-2].day))
+    add_visit(db, chosen[0], {"visit_at": series_end + timedelta(days=14, hours=2), "phq9": 9,
+                              "gad7": 7, "moca": 27, "urinary_symptoms": False,
+                              "notes": "sleeping better"})
+    add_visit(db, chosen[0], {"day_after_series": 28, "phq9": 14}, require_time=False)
     db.commit()
     return chosen
 
@@ -70,7 +79,14 @@ def fresh(tmp_path: Path):
 
 def _sessions(session, pid: str) -> pd.DataFrame:
     frame = sessions_frame(session, pid)
-    return frame[[*COMPARED, "session_at", "notes", "concomitant_medications"]]
+    return frame[[*COMPARED, "session_at", "notes", "concomitant_medications", "phase"]]
+
+
+def _visits(session, pid: str) -> pd.DataFrame:
+    visits = visits_frame(session, pid).drop(columns=["id", schema.ID_COLUMN, "source",
+                                                      "recorded_by", "recorded_at"],
+                                             errors="ignore")
+    return visits.drop(columns=[c for c in visits.columns if c.startswith("is_")])
 
 
 def _resources(bundle: dict, rtype: str) -> list[dict]:
@@ -90,11 +106,17 @@ def test_bundle_round_trips_patient_and_sessions(db, stored, fresh, trained):
         assert get_patient(fresh, new_id).features() == get_patient(db, pid).features()
         pd.testing.assert_frame_equal(_sessions(fresh, new_id), _sessions(db, pid),
                                       check_dtype=False)
+        pd.testing.assert_frame_equal(_visits(fresh, new_id), _visits(db, pid),
+                                      check_dtype=False)
     dated = _sessions(fresh, get_patient(fresh, "KAP-00001").patient_id)
     assert dated["session_at"].notna().all()
     assert dated["notes"].iloc[0] == "felt *floaty*; <b>calm</b> by 40 min"
     assert dated["lot_number"].iloc[-1] == "LOT-42A" and dated["spo2_lowest"].iloc[-1] == 95
     assert dated["dose_at"].notna().sum() == 1
+    assert dated["phase"].iloc[-1] == "maintenance"
+    visits = _visits(fresh, "KAP-00001")
+    assert visits["phq9"].tolist() == [9, 14] and visits["visit_at"].isna().tolist() == [
+        False, True]  # the baseline PHQ-9 did not turn into a visit
 
 
 def test_session_values_never_become_screening_values(db, stored, trained):
@@ -112,7 +134,11 @@ def test_session_values_never_become_screening_values(db, stored, trained):
 def test_observations_carry_loinc_and_link_to_their_session(db, stored, trained):
     model_set, card = trained
     bundle = patient_bundle(db, stored[0], model_set, card, card["version"])
-    encounters = _resources(bundle, "Encounter")
+    encounters = [e for e in _resources(bundle, "Encounter")
+                  if e["identifier"][0]["system"] == vocab.SESSION_IDENTIFIER]
+    visits = [e for e in _resources(bundle, "Encounter")
+              if e["identifier"][0]["system"] == vocab.FOLLOWUP_IDENTIFIER]
+    assert len(visits) == 2  # the follow-up visits after the series, with their own code
     assert [e["identifier"][0]["value"] for e in encounters] == [
         vocab.session_key(stored[0], n) for n in _sessions(db, stored[0])["session_number"]]
     linked = [o for o in _resources(bundle, "Observation") if "encounter" in o]
