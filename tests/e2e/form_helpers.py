@@ -91,9 +91,11 @@ def type_moment(page: Page, scope: Locator, kind: str, label: str, value: str) -
 
 
 def fill_monitoring(page: Page, numbers: Mapping[str, str] | None = None,
-                    dose: str = "10:40", ready: str = "12:45") -> None:
-    """Enter the monitoring record: dose and ready-to-leave times, BP, SpO2, MOAA/S, yes/no."""
-    form = session_form(page)
+                    dose: str = "10:40", ready: str = "12:45",
+                    form: Locator | None = None) -> None:
+    """Enter the monitoring record: dose and ready-to-leave times, BP, SpO2, MOAA/S, yes/no
+    (in ``form``, default the "Record a session" form)."""
+    form = form if form is not None else session_form(page)
     type_moment(page, form, "stTimeInput", "Time of dose", dose)
     type_moment(page, form, "stTimeInput", "Ready to leave", ready)
     fill_numbers(form, {**MONITORING_NUMBERS, **(numbers or {})})

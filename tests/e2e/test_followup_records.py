@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,10 @@ from form_helpers import (
     SESSION_NUMBERS,
     SESSION_YES_NO,
     choose,
+    fill_monitoring,
     fill_numbers,
     pick_patient,
+    type_moment,
     wait_idle,
     yes_no,
 )
@@ -159,16 +161,16 @@ def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder:
 
     _tab(page, "Maintenance session")
     form = _form(page, "Save maintenance session")
-    page.get_by_role("button", name="Set date and time to now").last.click()  # this tab's
-    page.wait_for_timeout(1000)
-    wait_idle(page)
-    _tab(page, "Maintenance session")  # (again: a rerun may show the first tab)
-    form = _form(page, "Save maintenance session")
     expect(form.get_by_label("Dose (mg/kg)", exact=True)).to_be_visible()
+    # yesterday at 10:30: the 2-hour monitoring window lies in the past at any hour
+    type_moment(page, form, "stDateInput", "Date",
+                (date.today() - timedelta(days=1)).isoformat())
+    type_moment(page, form, "stTimeInput", "Time", "10:30")
     fill_numbers(form, SESSION_NUMBERS)
     choose(page, form, "Route", "intravenous ketamine")
     for label in SESSION_YES_NO:
         yes_no(form, label, "no")
+    fill_monitoring(page, form=form)  # a maintenance dose is monitored like any other
     form.get_by_role("button", name="Save maintenance session").click()
     page.wait_for_timeout(1000)
     wait_idle(page)
