@@ -15,10 +15,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import pandas as pd
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from interop import fhir_codes as codes
+from interop.fhir_followup_export import visit_resources
+from interop.fhir_inputs import INPUT_SYSTEM, input_observations
+from interop.fhir_session_export import session_resources
 from models import schema
 from models.eligibility import EligibilityResult
 
@@ -79,8 +83,10 @@ def observations_from_patient(patient_row: Mapping[str, Any],
     subject = {"reference": _urn("Patient", pid)}
 
     def obs(key: str, code: str, display: str, **value: Any) -> dict[str, Any]:
+        concept = _loinc(code, display)  # + KAP-CDS: a screening value, never a follow-up one
+        concept["coding"].append({"system": INPUT_SYSTEM, "code": f"screening-{key}"})
         return {"resourceType": "Observation", "id": _id("Observation", pid, key),
-                "status": "final", "code": _loinc(code, display), "subject": subject,
+                "status": "final", "code": concept, "subject": subject,
                 "effectiveDateTime": when, **value}
 
     out = []
@@ -101,8 +107,16 @@ def observations_from_patient(patient_row: Mapping[str, Any],
             int(patient_row["heart_rate"]), "beats/min", "/min")))
     if patient_row.get("bmi") is not None:
         out.append(obs("bmi", "39156-5", "Body mass index", valueQuantity=_quantity(
-            round(float(patient_row["bmi"]), 1), "kg/m2", "kg/m2")))
+            round(float(patient_row["bmi"]), 2), "kg/m2", "kg/m2")))
     return out
+
+
+def _features_of(resource: Mapping[str, Any]) -> list[str]:
+    """Schema features a LOINC Observation (or its components) carries."""
+    nodes = [resource, *(resource.get("component") or [])]
+    return [codes.OBSERVATION_CODES[c["code"]][0] for node in nodes
+            for c in (node.get("code") or {}).get("coding") or []
+            if c.get("system") == codes.LOINC and c.get("code") in codes.OBSERVATION_CODES]
 
 
 def _patient(patient_row: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,13 +204,22 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
                       eligibility: EligibilityResult, model_version: str,
                       basis_observations: Sequence[Mapping[str, Any] | str] | None = None,
                       *, uncertainty: Mapping[str, str] | None = None,
-                      generated_at: datetime | None = None) -> dict[str, Any]:
+                      generated_at: datetime | None = None,
+                      sessions: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
+                      every_input: bool = False,
+                      followup: pd.DataFrame | None = None) -> dict[str, Any]:
     """The assessment as a validated collection Bundle (a plain dict, JSON-ready).
 
     ``basis_observations``: Observation resources (included in the Bundle) and/or
     references such as ``Observation/abc`` (e.g. ``ImportResult.basis_observations``);
     None builds Observations from the patient's stored screening values.
     ``uncertainty`` (outcome -> text) is added to each prediction's rationale.
+    ``sessions`` (the patient's recorded sessions, e.g. ``records.frames.sessions_frame``)
+    adds one Encounter per session with its Observations (``interop.fhir_session_export``);
+    ``every_input`` adds the model inputs no LOINC Observation carries
+    (``interop.fhir_inputs``), so the Bundle imports whole into another KAP-CDS store;
+    ``followup`` (``records.followup_frames.visits_frame``) adds the visits after the series
+    (``interop.fhir_followup_export``).
     """
     unknown = sorted(set(predictions) - set(schema.outcome_names()))
     if unknown:
@@ -216,10 +239,18 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
     resources.append(_eligibility(eligibility, context))
     entries = [{"fullUrl": _urn("Patient", pid), "resource": patient}, *basis_entries]
     entries += [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]
+    if every_input:  # the inputs no LOINC Observation or Patient field carries
+        carried = {"sex", *(n for o in basis_entries for n in _features_of(o["resource"]))}
+        entries += [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r}
+                    for r in input_observations(patient_row, when, carried)]
+    if sessions is not None:
+        entries += session_resources(pid, context["subject"], sessions)
+    if followup is not None:
+        entries += visit_resources(pid, context["subject"], followup)
     bundle = _drop_none({"resourceType": "Bundle", "id": _id("Bundle", pid, model_version, when),
                          "meta": {"tag": [TEST_DATA_TAG]}, "type": "collection",
                          "timestamp": when, "entry": entries})
     out = validate_bundle(bundle)
-    log.info("exported assessment of %s (%d predictions, model %s)", pid, len(resources) - 1,
-             model_version)
+    log.info("exported assessment of %s (%d predictions, %d bundle entries, model %s)", pid,
+             len(resources) - 1, len(entries), model_version)
     return out

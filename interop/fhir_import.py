@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from interop.fhir_conditions import map_conditions
+from interop.fhir_followup_visits import read_visits
+from interop.fhir_inputs import map_inputs
 from interop.fhir_medications import map_medications
 from interop.fhir_observations import map_observations
 from interop.fhir_parse import Entry, FhirImportError, Parsed, parse_bundle, parse_ndjson
@@ -35,6 +37,7 @@ from interop.fhir_result import (
     patient_identifiers,
     screen_blocking_fields,
 )
+from interop.fhir_session_import import read_sessions, split_session_entries
 from interop.fhir_store import IncompleteImportError, import_into_store
 from interop.fhir_util import Draft
 from models import schema
@@ -143,9 +146,13 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
     on = reference_date or date.today()
     draft = Draft(on, warnings=list(warnings))
     found_id, name = _map_patient(patient, draft)
+    session_entries, entries = split_session_entries(entries)  # never screening values
+    sessions = read_sessions(session_entries, draft)
+    followup = read_visits(session_entries, draft)
     pregnancy = map_observations(entries, draft)
     map_conditions(entries, draft, pregnancy)
     map_medications(entries, draft)
+    map_inputs(entries, draft)  # KAP-CDS codes: only what the standard resources left missing
     names = schema.feature_names()
     found = [n for n in names if n in draft.values]
     sources = sorted({r for refs in draft.evidence.values() for r in refs})
@@ -155,7 +162,8 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
         source_ids=sources, name=name, fhir_patient_id=found_id or fhir_id,
         identifiers=patient_identifiers(patient.resource if patient else None),
         evidence={n: draft.evidence[n] for n in found}, ignored=dict(ignored),
-        reference_date=on, extras=dict(draft.extras))
+        reference_date=on, extras=dict(draft.extras), sessions=sessions,
+        followup=followup)
     log.info("%s: imported patient %s: %d features found, %d missing, %d warnings", source,
              result.fhir_patient_id or "(no Patient)", len(found), len(result.missing),
              len(draft.warnings))

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from interop import fhir_codes as codes
+from interop.fhir_inputs import INPUT_SYSTEM
 from interop.fhir_parse import Entry
 from interop.fhir_refs import ReferenceIndex
 from interop.fhir_scales import SCALES, ScaleScore, flag_item9, panel_score, questionnaire_scores
@@ -19,6 +20,8 @@ from interop.fhir_util import Draft, codings, day, effective_time, has_code
 
 log = logging.getLogger(__name__)
 
+SCALE_READINGS = "scale_readings"
+FOLLOWUP_SCALES = {"phq9_baseline": "phq9", "gad7_baseline": "gad7"}  # feature -> visit field
 STALE_AFTER_DAYS = 365  # *unsourced*: older screening values are flagged for review
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -158,6 +161,12 @@ def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
         by_quantity_add(by_quantity, (_scale_readings(entry, order, index, draft) or [])
                         + _readings(entry, order, draft))  # a panel's total components too
 
+    screening = {e.ref for e in entries if any(  # a KAP-CDS export's screening values
+        s == INPUT_SYSTEM for s, _, _ in codings(e.resource.get("code")))}
+    draft.extras[SCALE_READINGS] = [  # every dated PHQ-9 / GAD-7, for follow-up visits
+        {"scale": FOLLOWUP_SCALES[q], "value": r.value, "when": r.when, "ref": r.ref}
+        for q in FOLLOWUP_SCALES for r in by_quantity.get(q, [])
+        if r.when is not None and r.ref not in screening]
     cutoff = datetime.combine(draft.reference_date, datetime.min.time(), timezone.utc) \
         - timedelta(days=STALE_AFTER_DAYS)
     chosen: dict[str, Reading] = {}

@@ -19,6 +19,8 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from interop.fhir_session_codes import is_followup_encounter, is_session_encounter
+
 log = logging.getLogger(__name__)
 
 SUPPORTED_BUNDLE_TYPES = ("transaction", "collection", "searchset", "batch")
@@ -85,7 +87,8 @@ def _accept(parsed: Parsed, resource: Any, where: str, full_url: str | None) -> 
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not rtype:
         raise FhirImportError(f"{where}: the resource has no resourceType")
-    if rtype not in MAPPED_TYPES:
+    if rtype not in MAPPED_TYPES and not (is_session_encounter(resource)
+                                          or is_followup_encounter(resource)):
         parsed.ignored[rtype] += 1
         return
     validate_resource(resource, where)

@@ -40,6 +40,10 @@ class ImportResult:
     reference_date: date | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. phq9_item9: read, not features
     identifiers: list[str] = field(default_factory=list)  # Patient.identifier "system|value"
+    # Dosing sessions read from session Encounters (``interop.fhir_session_import``).
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    # Follow-up visits read from follow-up Encounters (``interop.fhir_followup_visits``).
+    followup: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def basis_observations(self) -> list[str]:

@@ -66,15 +66,27 @@ class StoredImport:
     created: bool
     matched_on: str | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    followup_visits: int = 0  # PHQ-9/GAD-7 dated after the series (interop.fhir_followup)
+    sessions: str = ""  # what happened to the imported dosing sessions, for people
 
     def summary(self) -> str:
         """One line for people: ``KAP-00001 updated: phq9_baseline 18 → 21``."""
+        more = (f"; {self.sessions}" if self.sessions else "") + (
+            f"; {self.followup_visits} follow-up visit(s) from PHQ-9/GAD-7 after the "
+            "series" if self.followup_visits else "")
         if self.created:
-            return f"{self.patient.patient_id} created"
+            return f"{self.patient.patient_id} created{more}"
         if not self.changes:
-            return f"{self.patient.patient_id} matched ({self.matched_on}): no changes"
+            return f"{self.patient.patient_id} matched ({self.matched_on}): no changes{more}"
         items = "; ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in self.changes.items())
-        return f"{self.patient.patient_id} updated ({self.matched_on}): {items}"
+        return f"{self.patient.patient_id} updated ({self.matched_on}): {items}{more}"
+
+
+def store_followup(session: Session, patient: Patient, extras: dict[str, Any]) -> int:
+    """Follow-up visits from the readings dated after the series (``fhir_followup``)."""
+    from interop.fhir_followup import store_followup as store
+
+    return store(session, patient, extras)
 
 
 def match_keys(result: ImportResult) -> list[str]:
@@ -169,6 +181,17 @@ def store_import(session: Session, result: ImportResult, patient_id: str | None 
         else:
             outcome = _create(session, result, data, patient_id, is_synthetic,
                               completed.missing, source_format)
+        if result.sessions:  # the same transaction: patient and sessions, or nothing
+            from records.session_import import add_imported_sessions
+
+            outcome.sessions = add_imported_sessions(session, outcome.patient.patient_id,
+                                                     result.sessions).summary()
+        if result.followup:  # visits exported by KAP-CDS, after the sessions they follow
+            from interop.fhir_followup_visits import store_visits
+
+            outcome.followup_visits = store_visits(session, outcome.patient.patient_id,
+                                                   result.followup)
+        outcome.followup_visits += store_followup(session, outcome.patient, result.extras)
         if commit:
             session.commit()
     except Exception:

@@ -93,6 +93,7 @@ class ReportContext:
     model_card: list[str] = field(default_factory=list)
     inputs: list[tuple[str, str]] = field(default_factory=list)
     generated_at: datetime | None = None
+    followup: list[str] = field(default_factory=list)  # interop.report_followup (may be empty)
 
 
 @lru_cache(maxsize=1)
@@ -263,6 +264,9 @@ def render_patient_report(context: ReportContext) -> bytes:
         *_inputs(context, s), *_eligibility(context, s), *_predictions(context, s),
         *_explanation(context, s), *_progress(context, s),
         KeepTogether([_p("Alerts", s["h2"]), *_bullets(context.alerts, s, "No alerts.")]),
+        KeepTogether([_p("Follow-up after the series", s["h2"]), *_bullets(
+            context.followup, s, "No follow-up visits, maintenance sessions or plans "
+            "recorded.")]),
         KeepTogether([_p("Out-of-distribution checks", s["h2"]), *_bullets(
             context.ood, s, "All inputs lie within what the models were trained on."
             if context.predictions and not context.predictions_withheld

@@ -106,9 +106,11 @@ def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
                          patient_row: Mapping[str, Any] | pd.Series,
                          sessions_frame: pd.DataFrame, *, model_version: str | None = None,
                          explain_outcome: str = "response", alerts: Sequence[str] | None = None,
-                         top: int = 8, generated_at: datetime | None = None) -> ReportContext:
+                         top: int = 8, generated_at: datetime | None = None,
+                         followup: Sequence[str] = ()) -> ReportContext:
     """A full report context for one patient (``patient_row`` holds id, name and every
-    schema feature; ``sessions_frame`` the patient's sessions, possibly empty)."""
+    schema feature; ``sessions_frame`` the patient's sessions, possibly empty; ``followup``
+    the lines of ``interop.report_followup.followup_lines``)."""
     row = dict(patient_row)
     values = {f.name: row[f.name] for f in schema.FEATURES}
     pid = str(row[schema.ID_COLUMN])
@@ -144,7 +146,7 @@ def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
         alerts=list(alerts) if alerts is not None else computed_alerts,
         ood=model_set.ood.explain_flags(values), model_card=card_lines(card, version),
         inputs=[(schema.feature(n).label, schema.feature(n).format_value(values[n]))
-                for n in KEY_INPUTS], generated_at=generated_at)
+                for n in KEY_INPUTS], generated_at=generated_at, followup=list(followup))
     log.info("report context for %s: %s, %d sessions, %d alerts", pid, result.status,
              len(sessions), len(context.alerts))
     return context

@@ -9,6 +9,8 @@ import sys
 from kapcds import (
     commands,
     commands_cds,
+    commands_fhir_export,
+    commands_followup,
     commands_interop,
     commands_jobs,
     commands_keys,
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (commands, commands_lifecycle, commands_jobs, commands_interop,
                    commands_scale, commands_security, commands_cds, commands_keys,
-                   commands_sessions):
+                   commands_sessions, commands_followup, commands_fhir_export):
         module.register_all(sub)
     return parser
 

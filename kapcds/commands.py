@@ -99,6 +99,8 @@ def _predict(args: argparse.Namespace) -> int:
     from training.data import load_patients
 
     patients = load_patients(args.input)
+    if args.followup_from_store:
+        patients = _with_stored_followup(patients)
     model_set, card = _load_model(args)
     predicted = predict_frame(model_set, patients, explain=args.explain)
     names = [c.removesuffix("_probability") for c in predicted.columns
@@ -112,6 +114,24 @@ def _predict(args: argparse.Namespace) -> int:
             sys.stderr.write(f"{name}: {UNRELIABLE} (held-out test AUC {quality.auc_text}); "
                              f"probability {kept}, {name}_reliable is false\n")
     return 0
+
+
+def _with_stored_followup(patients):
+    """``patients`` with the store's follow-up inputs (plan, end-of-series PHQ-9, series
+    completed) for the rows whose id is in the store and has follow-up; others unchanged."""
+    from records.db import session_factory
+    from records.first_run import ensure_store
+    from records.followup_frames import followup_inputs
+
+    with session_factory(ensure_store())() as session:
+        stored = followup_inputs(session, list(patients["patient_id"].astype(str)))
+    out = patients.copy()
+    for name in stored.columns:
+        known = out["patient_id"].astype(str).map(stored[name])
+        out[name] = known if name not in out else out[name].where(known.isna(), known)
+    found = int(out["patient_id"].astype(str).isin(stored.index).sum())
+    sys.stderr.write(f"follow-up from the store for {found} patient(s)\n")
+    return out
 
 
 def _versions(args: argparse.Namespace) -> int:
@@ -225,6 +245,9 @@ def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--include-unreliable", action="store_true",
                    help="keep the probabilities (and SHAP) of outcomes that fail the quality "
                    "gate (for model evaluation); by default they are left empty")
+    p.add_argument("--followup-from-store", action="store_true",
+                   help="for patients stored with follow-up records, take the maintenance "
+                   "plan and end-of-series PHQ-9 from the store (relapse_probability)")
     _add_version(p)
     p.set_defaults(handler=_predict)
 

@@ -92,7 +92,7 @@ def _import_fhir(args: argparse.Namespace) -> int:
         raise
     for outcome in outcomes or []:  # gaps are saved and listed, never guessed (issue 7)
         patient, gaps = outcome.patient, list(outcome.patient.data_gaps or [])
-        if not outcome.created:
+        if not outcome.created or outcome.sessions:
             sys.stdout.write(terminal_text(outcome.summary()) + "\n")
         sys.stdout.write(f"saved as {patient.patient_id} "
                          + (f"with {len(gaps)} gap(s) to fill in: {', '.join(gaps)}; "
@@ -101,8 +101,9 @@ def _import_fhir(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_report_path(patient_id: str, folder: Path | None = None) -> Path:
-    """``<folder>/<id>-report.pdf`` built only from a safe name, inside ``folder``.
+def default_report_path(patient_id: str, folder: Path | None = None,
+                        suffix: str = "report") -> Path:
+    """``<folder>/<id>-<suffix>.pdf`` built only from a safe name, inside ``folder``.
 
     An id that breaks the rule (a store from before it, or a crafted one such as
     ``../../tmp/x``) is replaced by a stable hash-based name; the result is checked to
@@ -112,13 +113,34 @@ def default_report_path(patient_id: str, folder: Path | None = None) -> Path:
     from models.identifiers import safe_patient_id
 
     name = safe_patient_id(str(patient_id), prefix="patient-")
-    return safe_path(folder or Path.cwd(), f"{name}-report.pdf")
+    return safe_path(folder or Path.cwd(), f"{name}-{suffix}.pdf")
+
+
+def _session_report(args: argparse.Namespace) -> int:
+    """``kapcds report ID --session N``: the session's monitoring form; no model needed."""
+    from base.files import write_atomically
+    from interop.monitoring_form import session_monitoring_pdf
+    from kapcds.commands_security import record_cli
+    from records.policy import IDENTIFIED
+
+    with _store_session() as session:
+        pdf = session_monitoring_pdf(session, args.patient_id, args.session)
+    out = args.out or default_report_path(args.patient_id,
+                                          suffix=f"session-{args.session}-monitoring")
+    write_atomically(out, pdf)
+    record_cli("export", IDENTIFIED, patient_id=args.patient_id,
+               detail=f"session {args.session} monitoring form PDF {out}")
+    sys.stdout.write(f"{out}\n")
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.session is not None:
+        return _session_report(args)
     from base.files import write_atomically
     from interop.report import render_patient_report
     from interop.report_context import build_report_context
+    from interop.report_followup import followup_lines
     from kapcds.commands_security import record_cli
     from models.registry import Registry
     from models.schema import ID_COLUMN, NAME_COLUMN
@@ -137,10 +159,11 @@ def _report(args: argparse.Namespace) -> int:
                              f"predictions need: {labels(blockers)}")
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, args.patient_id)
+        followup = followup_lines(session, args.patient_id)
     ensure_model(args.registry)  # after the checks: a refused report trains nothing
     model_set, card = Registry(args.registry).load(args.version)
     context = build_report_context(model_set, card, row, sessions,
-                                   explain_outcome=args.outcome)
+                                   explain_outcome=args.outcome, followup=followup)
     out = args.out or default_report_path(args.patient_id)
     write_atomically(out, render_patient_report(context))
     record_cli("export", IDENTIFIED, patient_id=args.patient_id, detail=f"PDF report {out}")
@@ -169,9 +192,14 @@ def register_all(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("report", help="printable PDF report for one stored patient",
                        description="Eligibility, predictions with uncertainty, the "
-                       "explanation, treatment progress, alerts and the model card summary.")
+                       "explanation, treatment progress, alerts and the model card summary; "
+                       "with --session N, that session's monitoring form (REMS-style record; "
+                       "fields not recorded print as \"not recorded\").")
     p.add_argument("patient_id", help="e.g. KAP-00001")
-    p.add_argument("--out", type=Path, default=None, help="PDF path (default: ID-report.pdf)")
+    p.add_argument("--session", type=int, default=None, metavar="N",
+                   help="print session N's monitoring form instead of the patient report")
+    p.add_argument("--out", type=Path, default=None, help="PDF path (default: ID-report.pdf, "
+                   "or ID-session-N-monitoring.pdf)")
     p.add_argument("--outcome", default="response", help="outcome to explain")
     p.add_argument("--registry", type=Path, default=settings.default_registry_dir(),
                    help="model registry folder (default: %(default)s)")

@@ -19,6 +19,7 @@ from models.schema import (
     RESPONSE_DROP,
     SBP_RISE_ALERT,
 )
+from models.session_monitoring import MIN_MONITORING_MINUTES
 
 Severity = Literal["high", "warning"]
 
@@ -87,11 +88,40 @@ def alerts_frame(sessions: pd.DataFrame, baselines: pd.Series) -> pd.DataFrame:
         f"PHQ-9 {r.phq9:.0f} after {r.session_number:.0f} sessions is "
         f"{(r.baseline - r.phq9) / r.baseline:.0%} better than baseline {r.baseline:g} "
         f"(expected ≥ {EARLY_MIN_IMPROVEMENT:.0%}); review the plan"))
+    rows += _monitoring_rows(s)
     out = pd.DataFrame(rows, columns=ALERT_COLUMNS)
     out["_high"] = out["severity"] != "high"
     out = out.sort_values(["patient_id", "session_number", "_high"],
                           ascending=[True, False, True], kind="stable")
     return out.drop(columns="_high").reset_index(drop=True)
+
+
+def _monitoring_rows(s: pd.DataFrame) -> list[dict[str, object]]:
+    """The monitoring record's alerts (``models.session_monitoring``), only where it was
+    recorded: sessions before it (no dose time, no discharge BP) raise none, since their
+    ``minutes_to_discharge`` was never measured from the dose."""
+    rows: list[dict[str, object]] = []
+    if {"dose_at", "ready_at"} <= set(s.columns):
+        minutes = (pd.to_datetime(s["ready_at"], utc=True)
+                   - pd.to_datetime(s["dose_at"], utc=True)).dt.total_seconds() / 60
+        brief = (minutes > 0) & (minutes < MIN_MONITORING_MINUTES)
+        short = s.assign(monitored_minutes=minutes)[brief]
+        rows += _rows(short, "monitoring", "warning", lambda r: (
+            f"Monitored {r.monitored_minutes:.0f} min from dose to ready to leave, shorter than "
+            f"{MIN_MONITORING_MINUTES // 60} h"))
+    if {"sbp_discharge", "dbp_discharge"} <= set(s.columns):
+        sbp = pd.to_numeric(s["sbp_discharge"], errors="coerce")
+        dbp = pd.to_numeric(s["dbp_discharge"], errors="coerce")
+        high = s[(sbp >= POST_DOSE_SBP_ALERT) | (dbp >= POST_DOSE_DBP_ALERT)]
+        rows += _rows(high, "discharge blood pressure", "high", lambda r: (
+            f"BP before discharge {_mmhg(r.sbp_discharge)}/{_mmhg(r.dbp_discharge)} mmHg ≥ "
+            f"{POST_DOSE_SBP_ALERT}/{POST_DOSE_DBP_ALERT}: review before the patient leaves"))
+    return rows
+
+
+def _mmhg(value: object) -> str:
+    number = pd.to_numeric(value, errors="coerce")
+    return "not recorded" if pd.isna(number) else f"{float(number):.0f}"
 
 
 def session_alerts(patient_id: str, baseline_phq9: float,

@@ -27,6 +27,13 @@ from models.schema import (
     SessionField,
     patient_id_problem,
 )
+from models.session_monitoring import (
+    MONITORING_FIELDS,
+    TEXT_FIELDS,
+    TIME_LABELS,
+    TIMES,
+    consistency_problems,
+)
 from models.session_record import SESSION_TIME, validate_session_times
 
 log = logging.getLogger(__name__)
@@ -229,6 +236,10 @@ def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None 
                       source: str | None = None, zone: tzinfo | None = None) -> pd.DataFrame:
     """Check session rows against ``SESSION_FIELDS`` and return them typed, or raise.
 
+    The monitoring columns (``models.session_monitoring``) are optional: each one present
+    is checked (empty cells = not recorded) and the times must agree with each other and
+    with ``minutes_to_discharge``.
+
     Nullable integer fields (e.g. ``pcl5``) come back as float64 with NaN for empty cells,
     so downstream numpy/LightGBM code needs no special missing-value type. An optional
     ``session_at`` column comes back as aware UTC datetimes (None where empty: unknown);
@@ -243,6 +254,7 @@ def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None 
                                                     zone or clinic_timezone())
         out[SESSION_TIME] = pd.Series(times, index=out.index, dtype=object)
         errors += time_errors
+    _monitoring_columns(df, out, lines, zone or clinic_timezone(), errors)
     _duplicates(out, [ID_COLUMN, "session_number"], lines, "(patient_id, session_number)",
                 errors)
     if known_patient_ids is not None and ID_COLUMN in df.columns:
@@ -253,3 +265,37 @@ def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None 
                                        f"unknown patient_id {pid!r} (not among the patients)"))
     _raise_if(errors, source, "session", len(df))
     return out
+
+
+def _monitoring_columns(df: pd.DataFrame, out: pd.DataFrame, lines: np.ndarray, zone: tzinfo,
+                        errors: list[RowError]) -> None:
+    """Type and check the monitoring columns a session file has (old files have none)."""
+    present = [spec for spec in MONITORING_FIELDS if spec.name in df.columns]
+    for spec in present:
+        out[spec.name] = _convert(_column(spec), df[spec.name], lines, errors)
+    for name in TEXT_FIELDS:
+        if name in df.columns:
+            out[name] = pd.Series([t or None for t in _as_text(df[name])], index=out.index,
+                                  dtype=object)
+    for name in TIMES:
+        if name not in df.columns:
+            continue
+        times, time_errors = validate_session_times(df[name].tolist(), lines, zone)
+        out[name] = pd.Series(times, index=out.index, dtype=object)
+        what = TIME_LABELS[name].lower()
+        errors += [RowError(e.row, name, e.message.replace("the session time", what))
+                   for e in time_errors]
+    if {"sbp_discharge", "dbp_discharge"} <= set(df.columns):
+        flagged = {e.row for e in errors if e.column in ("sbp_discharge", "dbp_discharge")}
+        for pos, (sbp, dbp) in enumerate(zip(out["sbp_discharge"], out["dbp_discharge"],
+                                             strict=True)):
+            if int(lines[pos]) not in flagged and dbp >= sbp:  # NaN compares False
+                errors.append(RowError(int(lines[pos]), "dbp_discharge", (
+                    f"diastolic {dbp:g} is not below systolic {sbp:g} (sbp_discharge)")))
+    if any(name in df.columns for name in (*TEXT_FIELDS, *TIMES)):
+        keep = [c for c in (*TEXT_FIELDS, *TIMES, "minutes_to_discharge") if c in out.columns]
+        flagged = {(e.row, e.column) for e in errors}
+        for pos, row in enumerate(out[keep].to_dict("records")):
+            line = int(lines[pos])
+            errors += [e for e in consistency_problems(row, line)
+                       if (line, e.column) not in flagged]

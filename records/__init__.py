@@ -15,6 +15,7 @@ from records.errors import (
     StaleRecordError,
 )
 from records.migrate import upgrade
+from records.tables_followup import FollowupDose, FollowupVisit, MaintenancePlan
 from records.tables_lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
 from records.tables_security import AuditEntry, User  # also puts them on Base.metadata
 from records.tables_sessions import SigninSession
@@ -23,4 +24,5 @@ __all__ = [
     "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",
     "RecordNotFoundError", "StaleRecordError", "make_engine", "session_factory", "upgrade",
     "AuditEntry", "User", "SigninSession", "PredictionShown", "TrainingJob",
+    "FollowupVisit", "MaintenancePlan", "FollowupDose",
 ]

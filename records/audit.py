@@ -43,6 +43,7 @@ ACTIONS = (
     "user_create", "user_disable", "user_enable", "role_change", "password_change",
     "audit_view", "audit_export", "audit_verify", "backup", "restore",
     "session_list", "session_revoke", "user_sso",  # issue 15: sign-in sessions, SSO identity
+    "followup_create", "followup_edit", "plan_change",  # issue 13: follow-up records
 )
 HASHED_FIELDS = ("id", "at", "username", "role", "patient_id", "action", "category",
                  "outcome", "detail", "prev_hash")

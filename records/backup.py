@@ -38,6 +38,7 @@ from records.errors import RecordError
 from records.migrate import current_revision
 from records.policy import AUDIT, Actor
 from records.tables import Decision, Patient, TreatmentSession
+from records.tables_followup import FollowupDose, FollowupVisit, MaintenancePlan
 from records.tables_lifecycle import PredictionShown, TrainingJob
 from records.tables_security import AuditEntry, User
 
@@ -102,7 +103,10 @@ def store_counts(engine: Engine) -> dict[str, int]:
                 for name, table in (("patients", Patient), ("sessions", TreatmentSession),
                                     ("decisions", Decision), ("audit_entries", AuditEntry),
                                     ("users", User), ("predictions_shown", PredictionShown),
-                                    ("training_jobs", TrainingJob))}
+                                    ("training_jobs", TrainingJob),
+                                    ("followup_visits", FollowupVisit),
+                                    ("followup_doses", FollowupDose),
+                                    ("maintenance_plans", MaintenancePlan))}
 
 
 def chain_report(engine: Engine) -> audit.ChainReport:

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from base.settings import DATA_SAMPLES_DIR
 from models.csv_input import read_csv_strict
-from models.schema import ID_COLUMN, NAME_COLUMN
+from models.schema import ID_COLUMN, NAME_COLUMN, DType
+from models.session_monitoring import MONITORING_FIELDS, TEXT_FIELDS, TIMES
 from models.session_record import SESSION_TIME
 from models.validation import InputValidationError, RowError, validate_patients, validate_sessions
 from records.db import session_factory
@@ -43,6 +44,8 @@ from records.tables import (
 )
 
 log = logging.getLogger(__name__)
+MONITORING_TYPES: dict[str, DType] = {**{f.name: f.dtype for f in MONITORING_FIELDS},
+                                      **{name: "category" for name in TEXT_FIELDS}}
 
 _CHUNK = 900  # ids per IN (...) query, under SQLite's bound-parameter limit
 
@@ -128,7 +131,21 @@ def _insert_sessions(session: Session, df: pd.DataFrame) -> None:
         row.update(patient_pk=pks[pid], recorded_at=now, version=1,
                    session_at=None if moment is None or pd.isna(moment)
                    else pd.Timestamp(moment).to_pydatetime())
+    _add_monitoring(df, rows)
     session.execute(insert(TreatmentSession.__table__), rows)
+
+
+def _add_monitoring(df: pd.DataFrame, rows: list[dict[str, Any]]) -> None:
+    """The monitoring columns the file has (validated); the others stay NULL (not recorded)."""
+    present = {k: v for k, v in MONITORING_TYPES.items() if k in df.columns}
+    if present:
+        for row, extra in zip(rows, frame_records(df, present), strict=True):
+            row.update(extra)
+    for name in TIMES:
+        if name in df.columns:
+            for row, moment in zip(rows, df[name].tolist(), strict=True):
+                row[name] = None if moment is None or pd.isna(moment) else pd.Timestamp(
+                    moment).to_pydatetime()
 
 
 def import_patients_and_sessions(session: Session, patients_df: pd.DataFrame,

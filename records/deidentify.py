@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 KEY_VARIABLE = "KAPCDS_PSEUDONYM_KEY"
 KEY_FILE = "pseudonym.key"
-FREE_TEXT = ("notes", "concomitant_medications", "reason", "clinician")
+FREE_TEXT = ("notes", "concomitant_medications", "reason", "clinician", "recorded_by",
+             "sae_description", "lot_number", "product")
 MAX_SHIFT_DAYS = 182
 AGE_CAP = 90
 

@@ -15,6 +15,7 @@ from base import settings
 from base.files import file_lock
 from records.bulk import seed_from_samples
 from records.db import make_engine, session_factory
+from records.followup_import import seed_followup
 from records.migrate import upgrade
 from records.users import ADMIN_PASSWORD_VARIABLE, FIRST_ADMIN, create_first_admin
 
@@ -35,11 +36,16 @@ def ensure_admin(engine: Engine) -> None:
 
 
 def ensure_store(url: str | None = None) -> Engine:
-    """An engine on a migrated store, seeded with the synthetic samples when empty."""
+    """An engine on a migrated store, seeded with the synthetic samples when empty.
+
+    The sample follow-up is seeded too (once, for the synthetic patients only), so a store
+    seeded before follow-up was stored gets it on its next start.
+    """
     engine = make_engine(url or settings.default_database_url())
     with file_lock(settings.home_dir() / ".store.lock"):
         upgrade(engine)
         added = seed_from_samples(engine, settings.DATA_SAMPLES_DIR)
+        seed_followup(engine, settings.DATA_SAMPLES_DIR)  # the sample patients' follow-up
         ensure_admin(engine)
     if added:
         log.warning("seeded the empty store with %d synthetic sample patients", added)

@@ -11,12 +11,15 @@ from sqlalchemy import DateTime, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
+from models.session_monitoring import MONITORING_COLUMNS, MONITORING_FIELDS, TIMES
 from records.gaps import prediction_blockers
 from records.rows import FEATURE_TYPES, ID_TYPES, SESSION_NULLABLE, SESSION_TYPES, typed_frame
 from records.tables import SESSION_COLUMNS, Patient, TreatmentSession
 
 SESSION_EXTRA_COLUMNS = ("concomitant_medications", "notes", "recorded_at")
-SESSION_RECORD_COLUMNS = ("session_at", "carried_forward", "past_plan_confirmed")
+SESSION_RECORD_COLUMNS = ("session_at", "carried_forward", "past_plan_confirmed", "phase")
+MONITORING_TYPES = {f.name: f.dtype for f in MONITORING_FIELDS}
+MOMENTS = ("recorded_at", "session_at", *TIMES)
 
 
 def patients_frame(session: Session, *, predictable_only: bool = False) -> pd.DataFrame:
@@ -46,12 +49,15 @@ def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFr
     Ordered by patient and session number; ``recorded_at`` (when it was typed in) and
     ``session_at`` (when it took place; NaT = not recorded) are aware UTC timestamps;
     ``carried_forward`` ({field: source}) and ``past_plan_confirmed`` are None when not
-    recorded (see ``models.session_record``).
+    recorded (see ``models.session_record``). The monitoring record follows
+    (``models.session_monitoring``): numbers as float64 with NaN, yes/no as None/True/False,
+    text as None or str, ``dose_at``/``ready_at`` as UTC timestamps (NaT = not recorded).
     """
     patients, sessions = Patient.__table__, TreatmentSession.__table__
-    names = [ID_COLUMN, *SESSION_COLUMNS, *SESSION_EXTRA_COLUMNS, *SESSION_RECORD_COLUMNS]
+    names = [ID_COLUMN, *SESSION_COLUMNS, *SESSION_EXTRA_COLUMNS, *SESSION_RECORD_COLUMNS,
+             *MONITORING_COLUMNS]
     columns = [sessions.c[n] for n in names[1:]]
-    for moment in ("recorded_at", "session_at"):  # pandas: UTC
+    for moment in MOMENTS:  # pandas: UTC
         columns[names.index(moment) - 1] = type_coerce(sessions.c[moment],
                                                        DateTime(timezone=True))
     stmt = (select(patients.c.patient_id, *columns)
@@ -60,8 +66,8 @@ def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFr
     if patient_id is not None:
         stmt = stmt.where(patients.c.patient_id == patient_id)
     rows = session.execute(stmt).all()
-    frame = typed_frame(names, rows, {**SESSION_TYPES, **ID_TYPES},
-                        nullable=SESSION_NULLABLE)
-    for moment in ("recorded_at", "session_at"):
+    frame = typed_frame(names, rows, {**SESSION_TYPES, **ID_TYPES, **MONITORING_TYPES},
+                        nullable=SESSION_NULLABLE | set(MONITORING_TYPES))
+    for moment in MOMENTS:
         frame[moment] = pd.to_datetime(frame[moment], utc=True)
     return frame

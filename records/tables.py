@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from models.schema import FEATURES, SESSION_FIELDS, DType
+from models.session_monitoring import MONITORING_FIELDS, TEXT_FIELDS
 from records.append_only import guard
 
 CATEGORY_LENGTH = 32
@@ -91,6 +92,13 @@ PatientFeatures: type = type("PatientFeatures", (), _columns(FEATURES))
 PlanFields: type = type("PlanFields", (), _columns(f for f in FEATURES if f.name in PLAN_FIELDS))
 SessionFields: type = type("SessionFields", (), _columns(
     (f for f in SESSION_FIELDS if f.name in SESSION_COLUMNS), lambda spec: spec.nullable))
+# The REMS-style monitoring record (revision 0009): every column NULL = not recorded.
+MonitoringFields: type = type("MonitoringFields", (), {
+    **_columns(MONITORING_FIELDS, lambda spec: True),
+    **{name: mapped_column(String(longest) if longest <= 200 else Text, nullable=True)
+       for name, (_, longest) in TEXT_FIELDS.items()},
+    "dose_at": mapped_column(UTCDateTime(), nullable=True),
+    "ready_at": mapped_column(UTCDateTime(), nullable=True)})
 
 
 class Base(DeclarativeBase):
@@ -143,12 +151,14 @@ class TreatmentPlan(PlanFields, Base):
     patient: Mapped[Patient] = relationship()
 
 
-class TreatmentSession(SessionFields, Base):
+class TreatmentSession(SessionFields, MonitoringFields, Base):
     """One attended ketamine session: dose, scales, vitals, side effects (clinical ref. §5)."""
 
     __tablename__ = "sessions"
     __table_args__ = (
         UniqueConstraint("patient_pk", "session_number"),
+        CheckConstraint(_in_list("phase", ("induction", "maintenance")),
+                        name="ck_sessions_phase"),
         *category_checks("sessions", SESSION_FIELDS),
     )
 
@@ -166,6 +176,10 @@ class TreatmentSession(SessionFields, Base):
     # True: recorded past the planned number of sessions, confirmed; False: within the
     # plan; NULL: not asked (before 0004, imports).
     past_plan_confirmed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # induction (the series) or maintenance (after it); every session stored before
+    # revision 0008 is induction, the only phase that could be recorded then.
+    phase: Mapped[str] = mapped_column(String(16), default="induction",
+                                       server_default="induction")
     version: Mapped[int] = mapped_column(Integer)
 
     patient: Mapped[Patient] = relationship()

@@ -102,7 +102,30 @@ def render_data_dictionary() -> str:
             "recorded** (shown so), never with an invented one such as the import time. A "
             "date without a time, a time before 2000 or in the future is refused. Sessions "
             "recorded on the form always carry the date and time the clinician entered."]
+    out += _monitoring_section()
     return "\n".join(out) + "\n"
+
+
+def _monitoring_section() -> list[str]:
+    """The optional monitoring-record columns (``models.session_monitoring``, issue 13)."""
+    from models import session_monitoring as sm
+
+    out = ["", "### Monitoring record (optional columns)", "",
+           "The REMS-style monitoring record of a session (clinical-reference §5). Store and "
+           "record fields, not model inputs: the generator does not write them. A file may "
+           "leave any of them out (old files) or leave cells empty: stored as **not "
+           "recorded**. When present they are validated; `dose_at`/`ready_at` take the same "
+           f"date-time forms as `{SESSION_TIME}` and must agree with `minutes_to_discharge` "
+           f"(±{sm.CONSISTENCY_SLACK_MINUTES} min). The session form requires every field "
+           "but `product` (the lot number for intranasal esketamine, the description when "
+           "there was a serious adverse event).", ""]
+    out += _table(["name", "label", "type", "unit", "allowed values", "help"], [
+        [f"`{s.name}`", s.label, s.dtype, s.unit or "—", field_allowed_text(s), s.help or "—"]
+        for s in sm.MONITORING_FIELDS])
+    out += ["", "Free text (printed as text, left out of de-identified views): " + ", ".join(
+        f"`{name}` (≤ {longest} characters)" for name, (_, longest) in sm.TEXT_FIELDS.items())
+        + f". Times: `{sm.DOSE_AT}` (time of dose), `{sm.READY_AT}` (judged ready to leave)."]
+    return out
 
 
 def write_data_dictionary(path: str | Path = DEFAULT_PATH) -> Path:

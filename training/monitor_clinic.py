@@ -57,7 +57,11 @@ def clinic_monitor(version: str, model_set: ModelSet, card: dict[str, Any],
                    n_boot: int = 200) -> VersionMonitor:
     """Monitor ``version`` on the clinic: recorded predictions of ended series, plus (with
     ``backscore``) every other ended series the version never trained or validated on,
-    scored now; drift of the ``recent_ids`` patients against the training profile."""
+    scored now; drift of the ``recent_ids`` patients against the training profile.
+    Outcomes are those of the induction series: maintenance sessions (``phase``) after it
+    are left out, as the outcomes were defined without them."""
+    if "phase" in sessions:
+        sessions = sessions[sessions["phase"].fillna("induction") == "induction"]
     realised = ended_series(patients, sessions)
     labelled, proba = _recorded(realised, predictions, version)
     source = f"{len(labelled):,} ended series with a prediction recorded when shown"

@@ -23,6 +23,7 @@ from base.clock import clinic_text, from_clinic
 from base.safety import UnsafePathError, safe_path
 from dashboard.services.access import record_failure, require
 from dashboard.services.form_errors import FormErrors, as_form_errors
+from dashboard.services.rems import TIME_INPUTS, audit_detail, monitoring_data
 from dashboard.services.shown import record_for_patient
 from dashboard.services.workspace import Workspace
 from models.csv_input import read_csv_strict
@@ -71,31 +72,42 @@ def _time_errors(day: date | None, at: time | None) -> list[str]:
 def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
                  day: date | None, at: time | None,
                  copied: Mapping[str, tuple[Any, str]] | None = None,
-                 confirm_past_plan: bool = False) -> int:
+                 confirm_past_plan: bool = False, phase: str = "induction",
+                 monitoring: Mapping[str, Any] | None = None) -> int:
     """Validate and store one attended session; returns its session number.
+
+    ``phase`` is ``induction`` or ``maintenance`` (the same record, after the series).
 
     ``day``/``at`` are the date and wall-clock time the clinician entered (clinic zone).
     ``copied`` is what an explicit "use … dose and route" action put in the form,
     ``{field: (value, source)}``; those still unchanged are stored as carried forward.
+    ``monitoring`` is the REMS-style record (``dashboard.services.rems``; the dose and ready
+    times as wall-clock times on ``day``): every required field of it must be entered.
     Every empty required field is refused by name (``FormErrors``), nothing is filled in.
     """
     actor = require(ws, IDENTIFIED)
-    data = {**values, SESSION_TIME: session_moment(day, at),
+    record_data = monitoring_data(monitoring or {}, day)
+    data = {**values, **record_data, SESSION_TIME: session_moment(day, at),
             CARRIED_FORWARD: carried_values(copied or {}, values),
-            PAST_PLAN: bool(confirm_past_plan)}
+            PAST_PLAN: bool(confirm_past_plan), "phase": phase}
     try:
         with as_form_errors(ws, "session_create", patient_id,
                             duplicate_field="session_number"), \
                 session_factory(ws.engine)() as session:
-            record = add_session(session, patient_id, data)
+            record = add_session(session, patient_id, data, require_monitoring=True)
             when = clinic_text(record.session_at)
             audit.record(session, actor, "session_create", IDENTIFIED, patient_id=patient_id,
-                         detail=f"session {record.session_number} on {when}")
+                         detail=f"{phase} session {record.session_number} on {when}; "
+                                f"{audit_detail(data)}")
             session.commit()
             return int(record.session_number)
     except FormErrors as error:
         if SESSION_TIME in error.by_field and _time_errors(day, at):
             error.by_field[SESSION_TIME] = _time_errors(day, at)
+        for column, key in TIME_INPUTS.items():  # a time typed, but no date to put it on
+            if day is None and (monitoring or {}).get(key) is not None:
+                error.by_field[column] = ["Enter the date of the session: this time is on "
+                                          "that date."]
         raise
 
 
@@ -133,10 +145,14 @@ def correct_session(ws: Workspace, patient_id: str, session_number: int,
         return int(record.version)
 
 
-def save_decision(ws: Workspace, patient_id: str, *, decision: str, suggested: str,
+def save_decision(ws: Workspace, patient_id: str, *, decision: str | None, suggested: str,
                   reason: str = "") -> None:
     """Append a decision under the signed-in user and role (nobody types a name); refused
-    (``FormErrors`` on ``reason``) if it departs from the suggestion unexplained."""
+    (``FormErrors``) when none was chosen, or on ``reason`` if it departs from the
+    suggestion unexplained."""
+    if decision is None:  # the form preselects nothing: a decision is never a default
+        raise FormErrors({"decision": ["Choose a decision: proceed, proceed with cautions or "
+                                       "do not proceed."]})
     if decision != suggested and not reason.strip():
         raise FormErrors({"reason": ["A reason is required when the decision differs from the "
                                      "suggestion."]})

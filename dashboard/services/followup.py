@@ -1,22 +1,22 @@
 """Data side of the durability view: follow-up records, survival curves, plan risks, alerts.
 
 No Streamlit here (``dashboard.widgets.durability`` renders what these return), so every number on
-the view is computed and tested without a browser. Follow-up lives in ``followup.csv`` /
-``followup_sessions.csv`` beside the cohort (``KAPCDS_FOLLOWUP_DIR`` overrides the folder),
-keyed by the same patient ids as the store seeded from that cohort.
+the view is computed and tested without a browser. Everything comes from the store: visits,
+maintenance doses and sessions, and plans (``records.followup_frames``), laid out and
+summarised by ``models.followup_summary`` (relapse by the reference's definition). The
+shipped sample follow-up is in the store because it was seeded there on first start; no CSV
+is read here.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import pandas as pd
 from lifelines import KaplanMeierFitter
+from sqlalchemy import Engine
 
-from base import settings
 from models.followup_alerts import (
     ALERT_COLUMNS,
     DEFAULT_THRESHOLDS,
@@ -30,44 +30,44 @@ from models.followup_schema import (
     SCREENS,
     schedule_label,
 )
+from models.followup_summary import exposure_by_route, followup_rows, followup_summary
 from models.relapse import RelapseModel
 from models.schema import ID_COLUMN
+from records.db import session_factory
+from records.followup_frames import doses_frame, followup_stamp, plans_frame, visits_frame
+from records.frames import patients_frame, sessions_frame
 
 log = logging.getLogger(__name__)
-
-FILES = ("followup.csv", "followup_sessions.csv")
 
 
 @dataclass(frozen=True)
 class FollowupData:
-    """Per-patient follow-up (``followup``) and every visit/maintenance row (``visits``)."""
+    """Per-patient follow-up (``followup``), every visit/dose row (``visits``) and the
+    stored sessions (``sessions``, for exposure by route)."""
 
     followup: pd.DataFrame  # indexed by patient_id
     visits: pd.DataFrame
+    sessions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def followup_dir() -> Path:
-    """Where the follow-up files are read from (default: the shipped synthetic sample)."""
-    return Path(os.environ.get("KAPCDS_FOLLOWUP_DIR") or settings.DATA_SAMPLES_DIR)
+def store_stamp(engine: Engine) -> tuple[int, ...]:
+    """A cache key that changes whenever follow-up or a session is recorded or corrected."""
+    with session_factory(engine)() as session:
+        return followup_stamp(session)
 
 
-def files_stamp(folder: Path | str) -> tuple[float, ...]:
-    """Modification times of the two files: a cache key that changes when they do."""
-    return tuple((Path(folder) / name).stat().st_mtime if (Path(folder) / name).is_file()
-                 else 0.0 for name in FILES)
-
-
-def read_followup(folder: Path | str | None = None) -> FollowupData | None:
-    """Both follow-up files, validated; None when the folder has no follow-up."""
-    from training.data import load_followup
-
-    folder = Path(folder or followup_dir())
-    followup = load_followup(folder)
-    visits = load_followup(folder, sessions=True)
-    if followup is None or visits is None:
-        log.info("no follow-up files in %s", folder)
+def load_followup(engine: Engine) -> FollowupData | None:
+    """The store's follow-up, summarised; None when the store has none at all."""
+    with session_factory(engine)() as session:
+        patients, sessions = patients_frame(session), sessions_frame(session)
+        visits, doses, plans = visits_frame(session), doses_frame(session), plans_frame(session)
+    maintenance = (sessions["phase"] == "maintenance").any() if len(sessions) else False
+    if visits.empty and doses.empty and plans.empty and not maintenance:
+        log.info("the store has no follow-up records")
         return None
-    return FollowupData(followup.set_index(ID_COLUMN, drop=False), visits)
+    rows = followup_rows(sessions, visits, doses)
+    summary = followup_summary(patients, sessions, rows, plans)
+    return FollowupData(summary, rows, sessions)
 
 
 def survival_curves(followup: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -119,28 +119,47 @@ def series_end(patient_id: str, data: FollowupData | None,
                planned_sessions: int | None = None) -> dict[str, object] | None:
     """End of the induction series for one patient: PHQ-9, completed, current plan.
 
-    Recorded sessions (the store) win over the follow-up file when they show a completed
-    series, since a clinician may have recorded sessions since the file was written.
+    From the stored follow-up summary when the patient is in follow-up, else from the
+    patient's recorded induction sessions (complete once the planned number is reached).
     """
+    if data is not None and patient_id in data.followup.index:
+        row = data.followup.loc[patient_id]
+        if not pd.isna(row["phq9_end_of_series"]):
+            return {"phq9_end_of_series": int(row["phq9_end_of_series"]),
+                    "series_completed": bool(row["series_completed"]),
+                    "maintenance_schedule": _plan_of(patient_id, data)}
     if sessions is not None and len(sessions) and planned_sessions:
         ordered = sessions.sort_values("session_number")
-        if len(ordered) >= planned_sessions:
-            plan = _plan_of(patient_id, data)
+        if "phase" in ordered:
+            ordered = ordered[ordered["phase"].fillna("induction") == "induction"]
+        if len(ordered):
             return {"phq9_end_of_series": int(ordered["phq9"].iloc[-1]),
-                    "series_completed": True, "maintenance_schedule": plan}
+                    "series_completed": len(ordered) >= planned_sessions,
+                    "maintenance_schedule": _plan_of(patient_id, data)}
+    return None
+
+
+def _plan_of(patient_id: str, data: FollowupData | None) -> str | None:
+    """The plan in force (None when none was recorded: no plan is assumed)."""
     if data is None or patient_id not in data.followup.index:
         return None
-    row = data.followup.loc[patient_id]
-    return {"phq9_end_of_series": int(row["phq9_end_of_series"]),
-            "series_completed": bool(row["series_completed"]),
-            "maintenance_schedule": _plan_of(patient_id, data)}
-
-
-def _plan_of(patient_id: str, data: FollowupData | None) -> str:
-    if data is None or patient_id not in data.followup.index:
-        return "none"
     plan = data.followup.loc[patient_id, "maintenance_schedule"]
-    return plan if isinstance(plan, str) and plan else "none"
+    return plan if isinstance(plan, str) and plan else None
+
+
+def relapse_text(data: FollowupData | None, patient_id: str) -> str | None:
+    """The patient's relapse status in words (None when not in follow-up)."""
+    if data is None or patient_id not in data.followup.index:
+        return None
+    return str(data.followup.loc[patient_id, "status"])
+
+
+def route_exposure(data: FollowupData | None, patient_id: str) -> pd.DataFrame:
+    """Sessions and mg/kg by route and phase for one patient (induction + maintenance)."""
+    if data is None or data.sessions.empty:
+        return pd.DataFrame(columns=["route", "phase", "sessions", "mg_per_kg"])
+    return exposure_by_route(data.sessions[data.sessions[ID_COLUMN] == patient_id],
+                             patient_visits(data, patient_id))
 
 
 def plan_risks(relapse: RelapseModel, patient: pd.Series,
@@ -149,6 +168,8 @@ def plan_risks(relapse: RelapseModel, patient: pd.Series,
 
     Columns: ``plan``, ``label``, ``probability``, ``current`` (the patient's own plan).
     """
+    if end is None:
+        return None
     end_phq9 = float(end["phq9_end_of_series"])  # type: ignore[arg-type]
     responded = end_phq9 <= float(patient["phq9_baseline"]) * RELAPSE_ABOVE
     if not (end.get("series_completed") and responded):
@@ -189,17 +210,39 @@ def screen_results(visits: pd.DataFrame) -> pd.DataFrame:
     return rows[["week", "day_after_series", *SCREENS]].reset_index(drop=True)
 
 
-def patient_alerts(visits: pd.DataFrame,
-                   thresholds: FollowupThresholds = DEFAULT_THRESHOLDS) -> pd.DataFrame:
-    """Exposure and screen alerts for one patient's follow-up rows."""
+def _relapse_alerts(followup: pd.DataFrame, ids: list[str] | None = None) -> pd.DataFrame:
+    rows = followup[followup["relapse"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
+    if ids is not None:
+        rows = rows[rows.index.isin(ids)]
+    return pd.DataFrame({ID_COLUMN: rows.index.astype(str),
+                         "day_after_series": rows["days_to_relapse"].astype(int).to_numpy(),
+                         "kind": "relapse", "severity": "high",
+                         "message": rows["status"].astype(str).to_numpy()},
+                        columns=ALERT_COLUMNS)
+
+
+def patient_alerts(visits: pd.DataFrame, thresholds: FollowupThresholds = DEFAULT_THRESHOLDS,
+                   data: FollowupData | None = None) -> pd.DataFrame:
+    """Relapse (from ``data``), exposure and screen alerts for one patient's rows."""
     if visits.empty:
         return pd.DataFrame(columns=ALERT_COLUMNS)
-    return followup_alerts(visits, thresholds)
+    alerts = followup_alerts(visits, thresholds)
+    if data is not None:
+        relapse = _relapse_alerts(data.followup, list(visits[ID_COLUMN].astype(str).unique()))
+        alerts = pd.concat([relapse, alerts], ignore_index=True) if len(relapse) else alerts
+    return alerts
+
+
+def cohort_alerts(data: FollowupData,
+                  thresholds: FollowupThresholds = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    """Every patient's relapse, exposure and screen alerts (the cohort alert list)."""
+    parts = [_relapse_alerts(data.followup), followup_alerts(data.visits, thresholds)]
+    return pd.concat([p for p in parts if len(p)] or [parts[1]], ignore_index=True)
 
 
 def cohort_alert_counts(data: FollowupData,
                         thresholds: FollowupThresholds = DEFAULT_THRESHOLDS) -> pd.DataFrame:
-    """Patients with each kind of long-term alert, most common first."""
-    alerts = followup_alerts(data.visits, thresholds)
+    """Patients with each kind of long-term alert (relapse included), most common first."""
+    alerts = cohort_alerts(data, thresholds)
     counts = alerts.groupby("kind")[ID_COLUMN].nunique().sort_values(ascending=False)
     return pd.DataFrame({"Alert": counts.index, "Patients": counts.to_numpy()})

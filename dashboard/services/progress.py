@@ -141,7 +141,8 @@ def patient_progress(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Pr
     inputs = cohort.loc[[patient_id], [f.name for f in FEATURES]]
     band = ws.model_set.trajectory.predict_band(inputs, n_band)
     baseline = float(row["phq9_baseline"])
-    status = response_status(baseline, sessions)
+    series = sessions[sessions["phase"] == "induction"] if "phase" in sessions else sessions
+    status = response_status(baseline, series)  # the series; maintenance comes after it
     needs = list(row.get(PREDICTION_GAPS, []) or [])
     if needs:  # issue 7: no expected course from placeholders
         band = band.iloc[0:0]
@@ -192,8 +193,10 @@ def sessions_table(sessions: pd.DataFrame, planned: int | None) -> pd.DataFrame:
     numbers = sessions["session_number"].astype(int).tolist()
     carried = sessions.get("carried_forward", pd.Series([None] * len(sessions))).tolist()
     flags = sessions.get("past_plan_confirmed", pd.Series([None] * len(sessions))).tolist()
-    table.insert(2, PAST_PLAN_COLUMN, [_past_plan_text(f, n, planned)
-                                       for f, n in zip(flags, numbers, strict=True)])
+    phases = sessions.get("phase", pd.Series(["induction"] * len(sessions))).tolist()
+    table.insert(2, PAST_PLAN_COLUMN, [
+        "maintenance (after the series)" if p == "maintenance" else _past_plan_text(f, n, planned)
+        for f, n, p in zip(flags, numbers, phases, strict=True)])
     table = table.rename(columns={labels["day"]: "Day"}) if "day" in labels else table
     if "phq9" in labels:  # the key measurement right after when and the plan
         table.insert(3, labels["phq9"], table.pop(labels["phq9"]))

@@ -34,27 +34,32 @@ LABELS = {f.name: f.label for f in FEATURES}
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
 SHOWN = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.quality_gate)
 
-left, right = st.columns([2, 3], gap="large")
+# The list spans the page so every column (eligibility, each outcome's risk) stays readable
+# at 1280 px; the chosen patient's assessment follows below it.
+left, right = st.container(), st.container()
 
 with left:
-    search = st.text_input("Search by patient id or name", key="cr_search",
+    c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
+    search = c1.text_input("Search by patient id or name", key="cr_search",
                            placeholder="e.g. KAP-00012 or a surname")
-    statuses = st.multiselect("Eligibility", list(STATUS_LABELS), key="cr_status",
+    statuses = c2.multiselect("Eligibility", list(STATUS_LABELS), key="cr_status",
                               format_func=STATUS_LABELS.get)
-    f1, f2 = st.columns(2)
-    risk_outcome = f1.selectbox("Predicted outcome at least…", [None, *SHOWN],
+    risk_outcome = c3.selectbox("Predicted outcome at least…", [None, *SHOWN],
                                 key="cr_risk_outcome",
                                 format_func=lambda n: "(any)" if n is None else outcome(n).label)
-    risk_min = f2.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min",
+    risk_min = c4.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min",
                          disabled=risk_outcome is None)
     found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
     st.caption(f"{len(found):,} of {len(cohort):,} patients match")
-    st.dataframe(patient_list(found, ws.card), hide_index=True, height=360,
-                 column_config={o.label: percent_column(width="small") for o in OUTCOMES})
+    st.dataframe(patient_list(found, ws.card), hide_index=True, height=300, width="stretch",
+                 column_config={o.label: percent_column(
+                     (o.short or o.label)[:1].upper() + (o.short or o.label)[1:],
+                     width="small", help=f"{o.label}: {o.definition}") for o in OUTCOMES})
     if note := greyed_note(ws.card):
         st.caption(note)
     patient_id = components.patient_picker(cohort, found.index, key="cr_patient",
                                            label="Open patient")
+    st.divider()
 
 if patient_id is None:
     right.info("No patient matches the search and filters.")
@@ -172,8 +177,10 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
     st.markdown(f"**Suggested by the screen:** {labels[suggestion]}")
     with st.form(f"decision_{patient_id}", clear_on_submit=False):
         general = st.empty()
+        # nothing chosen for the clinician: the suggestion is shown above, the choice is theirs
         decision = st.radio("Decision", list(labels), format_func=labels.get, horizontal=True,
-                            index=list(labels).index(suggestion), key=f"dec_{patient_id}")
+                            index=None, key=f"dec_{patient_id}")
+        decision_slot = st.empty()
         who = ws.actor  # the signed-in user: the record carries their name and role
         st.caption(f"Recorded as {components.plain(who.username)} "  # type: ignore[union-attr]
                    f"({auth.ROLE_LABELS.get(who.role, who.role)}), "  # type: ignore[union-attr]
@@ -187,7 +194,8 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
                               reason=reason)
                 st.success(f"Decision recorded: {labels[decision]}.")
             except FormErrors as error:
-                forms.show_errors(error, {"reason": reason_slot}, general)
+                forms.show_errors(error, {"reason": reason_slot, "decision": decision_slot},
+                                  general)
     history = decision_history(ws, patient_id)
     if history:
         st.markdown("**Decisions so far** (append-only)")

@@ -89,4 +89,4 @@ st.download_button(
     help="As your role may see them: names for clinicians, none for data scientists, "
          "pseudonyms and no identifiers for trainees.")
 
-render_durability(model_set=ws.model_set)
+render_durability(model_set=ws.model_set, engine=ws.engine, role=ws.actor.role)

@@ -4,6 +4,7 @@ all-or-nothing with a row-by-row error table."""
 import streamlit as st
 
 from dashboard.services.entry import create_patient, import_csv, load_for_edit, save_patient
+from dashboard.services.followup_entry import import_followup_csv
 from dashboard.services.form_errors import FormErrors, StaleEditError
 from dashboard.widgets import components, fhir_panel, forms, resources
 
@@ -87,6 +88,20 @@ with import_tab:
             (sessions_file.name, sessions_file.getvalue()) if sessions_file else None)
         if outcome.ok:
             st.success(f"Imported {outcome.patients} patients and {outcome.sessions} sessions.")
+        else:
+            st.error(f"Nothing was imported: {len(outcome.errors)} problem(s). Fix the rows "
+                     "below and upload again.", icon=":material/error:")
+            st.dataframe(outcome.errors, hide_index=True, width="stretch")
+    st.markdown("**Follow-up after the series**")
+    st.write("Follow-up visits (patient_id; day_after_series and/or visit_at; any of phq9, "
+             "gad7, craving_score, moca, blunting_score, urinary_symptoms, notes; an empty "
+             "cell is a screen not done) and, with a kind column, maintenance doses (route, "
+             "dose_mg_per_kg). All or nothing, like the files above.")
+    followup_file = st.file_uploader("Follow-up CSV", type=["csv"], key="imp_followup")
+    if st.button("Import follow-up", key="imp_fu_go") and followup_file is not None:
+        outcome = import_followup_csv(ws, (followup_file.name, followup_file.getvalue()))
+        if outcome.ok:
+            st.success(f"Imported {outcome.sessions} follow-up row(s).")
         else:
             st.error(f"Nothing was imported: {len(outcome.errors)} problem(s). Fix the rows "
                      "below and upload again.", icon=":material/error:")

@@ -4,6 +4,7 @@
 import streamlit as st
 
 from dashboard.charts.sessions import bp_chart, phq9_trajectory, side_effects_chart
+from dashboard.services.followup_entry import plan_now
 from dashboard.services.progress import (
     CARRIED_COLUMN,
     PAST_PLAN_COLUMN,
@@ -11,7 +12,14 @@ from dashboard.services.progress import (
     sessions_table,
     when_column,
 )
-from dashboard.widgets import components, report_button, resources, session_form
+from dashboard.widgets import (
+    components,
+    followup_form,
+    monitoring_pdf,
+    report_button,
+    resources,
+    session_form,
+)
 from dashboard.widgets.durability import render_durability
 from dashboard.widgets.session_correction import render_correction
 
@@ -24,22 +32,25 @@ if patient_id is None:
     st.info("The store has no patients yet; add one on the Data entry page.")
     st.stop()
 
-flash = st.session_state.pop("pr_flash", None)
+flash = st.session_state.pop(session_form.FLASH_KEY, None)
 if flash:
     st.success(flash)
+for warning in st.session_state.pop(session_form.WARN_KEY, None) or []:
+    st.warning(warning, icon=":material/warning:")
 
 progress = patient_progress(ws, cohort, patient_id)
 st.subheader(f"{components.plain(progress.name)} · {components.plain(progress.patient_id)}")
 st.caption(f"Plan: {progress.plan}")
 report_button.render(ws, cohort, patient_id, key="pr_report")
-attended = len(progress.sessions)
+series = progress.sessions[progress.sessions["phase"] == "induction"]  # maintenance: after
+attended = len(series)
 cols = st.columns(4)
 cols[0].metric("Sessions attended", f"{attended} of {progress.planned}" if progress.planned
                is not None else f"{attended} (planned number not recorded)",
                delta=f"{progress.past_plan} past the plan" if progress.past_plan else None,
                delta_color="off", delta_arrow="off")
 cols[1].metric("Baseline PHQ-9", f"{progress.baseline_phq9:g}")
-latest = progress.sessions["phq9"].iloc[-1] if attended else None
+latest = progress.sessions["phq9"].iloc[-1] if len(progress.sessions) else None
 cols[2].metric("Latest PHQ-9", "—" if latest is None else f"{latest:g}",
                delta=None if latest is None else f"{latest - progress.baseline_phq9:+g}",
                delta_color="inverse")
@@ -55,7 +66,7 @@ st.plotly_chart(phq9_trajectory(progress.sessions, progress.band,
                                        progress.baseline_phq9), key="pr_phq9")
 st.caption("Expected course: the PHQ-9 trajectory model's 10th–90th centile for patients "
            "with these inputs (learned from attended sessions of synthetic patients).")
-if attended:
+if len(progress.sessions):
     left, right = st.columns(2)
     with left:
         st.plotly_chart(bp_chart(progress.sessions), key="pr_bp")
@@ -71,11 +82,15 @@ if attended:
         when_column(): st.column_config.TextColumn(pinned=True, width=150),
         PAST_PLAN_COLUMN: st.column_config.TextColumn(width=140),
         CARRIED_COLUMN: st.column_config.TextColumn(width=170)})
+    monitoring_pdf.render(ws, patient_id, progress.sessions)
 else:
     st.info("No sessions recorded yet.")
 
-render_durability(patient_id, cohort=cohort, model_set=ws.model_set, sessions=progress.sessions)
+render_durability(patient_id, cohort=cohort, model_set=ws.model_set, sessions=progress.sessions,
+                  engine=ws.engine)
 
 session_form.render(ws, patient_id, progress.next_session)
+
+followup_form.render(ws, patient_id, progress.next_session, attended, plan_now(ws, patient_id))
 
 render_correction(ws, patient_id, [int(n) for n in progress.sessions["session_number"]])

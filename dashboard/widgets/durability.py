@@ -8,26 +8,38 @@ exposure and screens.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
 from dashboard.charts.durability import exposure_figure, km_figure, plan_risk_figure, screens_figure
 from dashboard.services import followup as svc
+from dashboard.services.export import rows_for
 from dashboard.services.gaps import PREDICTION_GAPS, needs_message
+from dashboard.widgets.components import plain
+from models.schema import feature
+from records.policy import patient_view
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading follow-up records…")
-def _cached(folder: str, stamp: tuple[float, ...]) -> svc.FollowupData | None:
-    return svc.read_followup(Path(folder))
+def _cached(_engine: Engine, url: str, stamp: tuple[int, ...]) -> svc.FollowupData | None:
+    return svc.load_followup(_engine)
 
 
-def followup_data(folder: Path | str | None = None) -> svc.FollowupData | None:
-    """The follow-up files, read once per folder and file version (cached, read-only)."""
-    folder = Path(folder or svc.followup_dir())
-    return _cached(str(folder), svc.files_stamp(folder))
+def followup_data(engine: Engine) -> svc.FollowupData | None:
+    """The store's follow-up, summarised once per store state (cached, read-only)."""
+    return _cached(engine, str(engine.url), svc.store_stamp(engine))
+
+
+def _routes_table(routes: pd.DataFrame) -> pd.DataFrame:
+    """Exposure by route in clinical wording (route labels, mg/kg to two decimals)."""
+    label = feature("route").category_label
+    return pd.DataFrame({
+        "Route": [r if r == "all routes" else label(r) for r in routes["route"]],
+        "Phase": routes["phase"].to_numpy(), "Sessions": routes["sessions"].astype(int),
+        "Cumulative dose (mg/kg)": [f"{v:.2f}" for v in routes["mg_per_kg"]]}).set_index("Route")
 
 
 def _show_alerts(alerts: pd.DataFrame) -> None:
@@ -39,24 +51,28 @@ def _show_alerts(alerts: pd.DataFrame) -> None:
 
 def render_durability(patient_id: str | None = None, *, cohort: pd.DataFrame | None = None,
                       model_set: Any = None, sessions: pd.DataFrame | None = None,
-                      data: svc.FollowupData | None = None, key: str = "du") -> None:
+                      data: svc.FollowupData | None = None, engine: Engine | None = None,
+                      role: str | None = None, key: str = "du") -> None:
     """Durability section: one patient's view with ``patient_id``, else the cohort's.
 
     ``cohort`` (patient rows indexed by id) and ``model_set`` (anything with ``.relapse``)
     feed the per-plan relapse prediction; ``sessions`` are the patient's recorded
-    sessions; ``data`` defaults to the follow-up files (``followup_data()``).
+    sessions; ``data`` defaults to the store's follow-up (``followup_data(engine)``);
+    ``role`` decides how the cohort alert list shows patients (``rows_for``).
     """
-    data = data if data is not None else followup_data()
+    if data is None and engine is not None:
+        data = followup_data(engine)
     st.subheader("Durability and long-term follow-up")
     if patient_id is None:
-        _render_cohort(data, key)
+        _render_cohort(data, role, key)
     else:
         _render_patient(patient_id, cohort, model_set, sessions, data, key)
 
 
-def _render_cohort(data: svc.FollowupData | None, key: str) -> None:
+def _render_cohort(data: svc.FollowupData | None, role: str | None, key: str) -> None:
     if data is None:
-        st.info("No follow-up records (followup.csv) were found.")
+        st.info("The store has no follow-up records yet (visits, maintenance sessions or "
+                "plans are recorded on Treatment progress).")
         return
     st.plotly_chart(km_figure(svc.survival_curves(data.followup)), key=f"{key}_km")
     st.caption("Responders after a completed series; relapse = PHQ-9 back above half of "
@@ -66,6 +82,10 @@ def _render_cohort(data: svc.FollowupData | None, key: str) -> None:
     left.dataframe(svc.durability_table(data.followup), hide_index=True, width="stretch")
     right.markdown("**Long-term alerts** (patients)")
     right.dataframe(svc.cohort_alert_counts(data), hide_index=True, width="stretch")
+    if patient_view(role) is not None:  # roles without patient-level data see the counts
+        with st.expander("Long-term alert list (every patient in follow-up)"):
+            st.dataframe(rows_for(svc.cohort_alerts(data), role), hide_index=True,
+                         width="stretch")
 
 
 def _render_patient(patient_id: str, cohort: pd.DataFrame | None, model_set: Any,
@@ -90,11 +110,16 @@ def _render_patient(patient_id: str, cohort: pd.DataFrame | None, model_set: Any
     else:
         st.info("Relapse risk is shown once the induction series is complete and the "
                 "patient has responded (PHQ-9 at least halved).")
+    status = svc.relapse_text(data, patient_id)
+    if status:
+        st.markdown(f"**Relapse status:** {plain(status)}")
     visits = svc.patient_visits(data, patient_id)
     if visits.empty:
         st.info("No follow-up visits or maintenance sessions recorded for this patient.")
         return
-    _show_alerts(svc.patient_alerts(visits))
+    _show_alerts(svc.patient_alerts(visits, data=data))
+    st.markdown("**Cumulative exposure by route** (induction + maintenance)")
+    st.table(_routes_table(svc.route_exposure(data, patient_id)))  # a few rows, as text
     left, right = st.columns(2)
     with left:
         st.plotly_chart(exposure_figure(svc.exposure_timeline(visits)),

@@ -1,4 +1,4 @@
-"""The printable PDF report as a download button (candidate review and progress pages).
+"""The PDF report and the FHIR Bundle as download buttons (candidate review, progress).
 
 The PDF is built only when the clinician clicks (``st.download_button`` with a callable),
 then cached per patient, patient version, sessions and model version, so a second click
@@ -8,11 +8,13 @@ model input gets no report: it would print predictions made from placeholders (i
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pandas as pd
 import streamlit as st
 
+from dashboard.services.followup import store_stamp
 from dashboard.services.gaps import PREDICTION_GAPS, gap_summary, needs_message
 from dashboard.services.shown import record_from_cohort
 from dashboard.services.workspace import Workspace, sessions_fingerprint
@@ -31,6 +33,7 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
     """The report PDF for one stored patient, from the store and the current model."""
     from interop.report import render_patient_report  # reportlab only when asked for
     from interop.report_context import build_report_context
+    from interop.report_followup import followup_lines
 
     with session_factory(ws.engine)() as session:
         patient = get_patient(session, patient_id)
@@ -41,8 +44,9 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
             raise ValueError(f"{patient_id}: {needs_message(needs)}")
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, patient_id)
+        followup = followup_lines(session, patient_id)
     context = build_report_context(ws.model_set, ws.card, row, sessions,
-                                   model_version=ws.version)
+                                   model_version=ws.version, followup=followup)
     pdf = render_patient_report(context)
     log.info("PDF report for %s (model %s): %d bytes", patient_id, ws.version, len(pdf))
     return pdf
@@ -50,8 +54,18 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
 
 @st.cache_data(max_entries=32, show_spinner=False)  # runs inside the click callback
 def _cached_pdf(_ws: Workspace, store: str, patient_id: str, model_version: str,
-                patient_version: int, sessions: tuple[int, str]) -> bytes:
+                patient_version: int, sessions: tuple, followup: tuple[int, ...]) -> bytes:
     return build_pdf(_ws, patient_id)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _cached_bundle(_ws: Workspace, store: str, patient_id: str, model_version: str,
+                   patient_version: int, sessions: tuple[int, str]) -> bytes:
+    from interop.fhir_patient_export import patient_bundle
+
+    with session_factory(_ws.engine)() as session:
+        bundle = patient_bundle(session, patient_id, _ws.model_set, _ws.card, model_version)
+    return (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _patient_version(ws: Workspace, patient_id: str) -> int:
@@ -76,7 +90,8 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
     version, sessions = _patient_version(ws, patient_id), sessions_fingerprint(ws.engine)
 
     def data() -> bytes:  # runs on click only; every export is audited when signed in
-        pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions)
+        pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions,
+                          store_stamp(ws.engine))  # follow-up recorded: a new PDF
         audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
                          detail=f"PDF report, model {ws.version}")
         with session_factory(ws.engine)() as session:  # the printed prediction, monitored
@@ -85,6 +100,19 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
                 session.commit()
         return pdf
 
-    st.download_button("Download PDF report", data, file_name=f"{patient_id}-report.pdf",
-                       mime=MIME, key=key, icon=":material/picture_as_pdf:",
-                       on_click="ignore")
+    def bundle() -> bytes:  # the same patient as FHIR R4, sessions included; audited
+        text = _cached_bundle(ws, store, patient_id, ws.version, version, sessions)
+        audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
+                         detail=f"FHIR Bundle, model {ws.version}")
+        return text
+
+    left, right = st.columns(2)
+    left.download_button("Download PDF report", data, file_name=f"{patient_id}-report.pdf",
+                         mime=MIME, key=key, icon=":material/picture_as_pdf:",
+                         on_click="ignore")
+    right.download_button("Download FHIR Bundle", bundle, file_name=f"{patient_id}-fhir.json",
+                          mime="application/fhir+json", key=f"{key}_fhir",
+                          icon=":material/data_object:", on_click="ignore",
+                          help="FHIR R4: screening values, every dosing session (LOINC "
+                          "Observations) and the predictions that pass the quality gate; "
+                          "`kapcds import-fhir` reads it back whole.")

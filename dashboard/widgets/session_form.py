@@ -18,13 +18,17 @@ from base.clock import clinic_now, zone_label
 from dashboard.services.entry import save_session
 from dashboard.services.form_errors import FormErrors
 from dashboard.services.progress import CarryOption, NextSession
+from dashboard.services.rems import monitoring_data, warnings_for
 from dashboard.services.workspace import Workspace
-from dashboard.widgets import forms
+from dashboard.widgets import forms, monitoring_fields
 from models.schema import SESSION_FIELDS
 from models.session_record import EARLIEST, PAST_PLAN, SESSION_TIME
 
-MEASURED = [f for f in SESSION_FIELDS if f.name not in ("patient_id", "session_number", "day")]
+# minutes_to_discharge follows from the monitoring record's dose and ready times
+MEASURED = [f for f in SESSION_FIELDS
+            if f.name not in ("patient_id", "session_number", "day", "minutes_to_discharge")]
 FLASH_KEY = "pr_flash"
+WARN_KEY = "pr_flash_warnings"  # the saved monitoring record's warnings, shown once
 
 
 def _copy(prefix: str, option: CarryOption) -> None:
@@ -65,7 +69,7 @@ def _when_row(prefix: str, nxt: NextSession) -> tuple[Any, Any, int, Any, dict[s
                         min_value=EARLIEST.date(), max_value=clinic_now().date(),
                         format="YYYY-MM-DD", help="The day the session took place.")
     at = c2.time_input(f"Time ({zone})", value=None, key=f"{prefix}_time", step=60,
-                       help="When dosing started, clinic time.")
+                       help="When the session started, clinic time.")
     slots = {SESSION_TIME: c1.empty()}
     number = c3.number_input("Session", value=nxt.number, step=1, key=f"{prefix}_session_number",
                              help="Session number; " + (f"{nxt.planned} are planned."
@@ -95,32 +99,43 @@ def _past_plan(prefix: str, nxt: NextSession) -> tuple[bool, Any]:
     return bool(confirmed), st.empty()
 
 
-def render(ws: Workspace, patient_id: str, nxt: NextSession) -> None:
-    """The form for the next session of ``patient_id``."""
-    prefix = f"pr_{patient_id}_{nxt.number}"
-    st.subheader("Record a session")
-    st.caption("Every field starts empty: enter this session's values (PCL-5 and notes may "
-               "stay empty). Nothing is copied unless you press a button below.")
+def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induction") -> None:
+    """The form for the next session of ``patient_id`` (``phase`` maintenance: the same
+    record after the series, with no past-the-plan question: the plan is the induction's)."""
+    maintenance = phase == "maintenance"
+    prefix = f"{'mt' if maintenance else 'pr'}_{patient_id}_{nxt.number}"
+    if maintenance:
+        st.markdown("**Record a maintenance session**")
+    else:
+        st.subheader("Record a session")
+    st.caption("Every field starts empty: enter this session's values (PCL-5, product and "
+               "notes may stay empty). Nothing is copied unless you press a button below.")
     copied = _actions(prefix, nxt)
-    with st.form(f"session_form_{patient_id}"):
+    with st.form(f"session_form_{patient_id}" + ("_maintenance" if maintenance else "")):
         general = st.empty()
         day, at, number, day_index, slots = _when_row(prefix, nxt)
         values, measured_slots = forms.session_fields(MEASURED, {}, prefix)
-        confirmed, slots[PAST_PLAN] = _past_plan(prefix, nxt)
+        record, record_slots = monitoring_fields.render(prefix)
+        confirmed, slots[PAST_PLAN] = (False, st.empty()) if maintenance else _past_plan(
+            prefix, nxt)
         notes = st.text_area("Notes (optional)", key=f"{prefix}_notes")
-        if st.form_submit_button("Save session", type="primary"):
+        if st.form_submit_button("Save maintenance session" if maintenance else "Save session",
+                                 type="primary"):
             values.update(session_number=number, day=day_index, notes=notes or None)
             try:
                 saved = save_session(ws, patient_id, values, day=day, at=at, copied=copied,
-                                     confirm_past_plan=confirmed)
+                                     confirm_past_plan=confirmed, phase=phase,
+                                     monitoring=record)
             except FormErrors as error:
                 shown = nxt.past_plan or st.session_state.get(f"{prefix}_ask_past")
                 if PAST_PLAN in error.by_field and not shown:
                     st.session_state[f"{prefix}_ask_past"] = error.by_field[PAST_PLAN][0]
                     st.rerun()  # show the confirmation box; the entered values stay
-                forms.show_errors(error, {**slots, **measured_slots}, general)
+                forms.show_errors(error, {**slots, **measured_slots, **record_slots}, general)
             else:
                 st.session_state.pop(f"{prefix}_copied", None)
-                st.session_state[FLASH_KEY] = f"Session {saved} saved."
+                st.session_state[FLASH_KEY] = (f"Maintenance session {saved} saved." if
+                                               maintenance else f"Session {saved} saved.")
+                st.session_state[WARN_KEY] = warnings_for(monitoring_data(record, day))
                 st.rerun()
 

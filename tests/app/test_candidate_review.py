@@ -11,6 +11,7 @@ import pytest
 from apptest_helpers import USERS, plotly_figures, texts
 from streamlit.testing.v1 import AppTest
 
+from dashboard.services.patients import assess_patient, cohort_table
 from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import Workspace
 from models.schema import outcome
@@ -106,7 +107,10 @@ def test_decision_differing_without_reason_is_refused(open_page: Callable[[str],
                                                       workspace: Workspace) -> None:
     at = _open(open_page, "KAP-00002")
     pid = at.selectbox(key="cr_patient").value
-    suggestion = at.radio(key=f"dec_{pid}").value
+    assert at.radio(key=f"dec_{pid}").value is None  # nothing preselected
+    at.form_submit_button[0].click().run()
+    assert "Choose a decision" in texts(at.error)
+    suggestion = assess_patient(workspace, cohort_table(workspace), pid).suggestion
     other = next(d for d in ("proceed", "do_not_proceed") if d != suggestion)
     at.radio(key=f"dec_{pid}").set_value(other)
     at.form_submit_button[0].click().run()
@@ -133,7 +137,9 @@ def test_the_decision_carries_the_signed_in_user_and_role(
     assert not [w for w in at.text_input if str(w.key).startswith("dec_clin")]  # no typed name
     assert f"Recorded as {USERS['clinician']} (clinician), the signed-in user." in texts(
         at.caption).replace("\\", "")
-    at.form_submit_button[0].click().run()  # the suggested decision, no reason needed
+    suggestion = assess_patient(workspace, cohort_table(workspace), pid).suggestion
+    at.radio(key=f"dec_{pid}").set_value(suggestion)  # the suggested one: no reason needed
+    at.form_submit_button[0].click().run()
     assert "Decision recorded" in texts(at.success)
     with session_factory(workspace.engine)() as session:
         stored = decisions_for(session, pid)

@@ -1,5 +1,7 @@
-"""Durability view: the plotly figures build from follow-up data, and the render functions run
-under AppTest for one patient and for the cohort (small in-memory cohort, no bootstrap)."""
+"""Durability view: everything comes from the store. A small generated cohort is written out
+and seeded into an SQLite store the way first start seeds the sample; the follow-up read
+back from the store must give the generator's own relapse labels, the figures build from
+it, and the render functions run under AppTest with every follow-up CSV made unreadable."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from base import settings
 from dashboard.charts.durability import (
     exposure_figure,
     km_figure,
@@ -21,16 +22,26 @@ from dashboard.services import followup as svc
 from models.followup_alerts import DEFAULT_THRESHOLDS
 from models.followup_schema import MAINTENANCE_SCHEDULES
 from models.relapse import RelapseModel
-from training.generate import generate_cohort
+from records.bulk import seed_from_samples
+from records.db import make_engine
+from records.followup_import import seed_followup
+from records.migrate import upgrade
+from training.generate import generate_cohort, write_cohort
 from training.train_relapse import relapse_dataset
 
 
 @pytest.fixture(scope="module")
-def small():
-    """800 synthetic patients with follow-up and a quickly fitted relapse model."""
+def small(tmp_path_factory):
+    """800 synthetic patients seeded into a store with their follow-up, and a quickly
+    fitted relapse model; ``data`` is read back from the store."""
     cohort = generate_cohort(800, seed=3)
-    data = svc.FollowupData(cohort.followup.set_index("patient_id", drop=False),
-                            cohort.followup_sessions)
+    folder = tmp_path_factory.mktemp("cohort")
+    write_cohort(cohort, folder)
+    engine = make_engine(f"sqlite:///{folder / 'store.sqlite3'}")
+    upgrade(engine)
+    seed_from_samples(engine, folder)
+    seed_followup(engine, folder)
+    data = svc.load_followup(engine)
     frame, y = relapse_dataset(cohort.patients, cohort.followup)
     model = RelapseModel(cv_folds=3).fit(frame, y)
     patients = cohort.patients.set_index("patient_id", drop=False)
@@ -38,22 +49,49 @@ def small():
     responder = fu.loc[fu["series_completed"] & fu["responder"]
                        & (fu["maintenance_schedule"] == "weekly"), "patient_id"].iloc[0]
     dropout = fu.loc[~fu["series_completed"], "patient_id"].iloc[0]
-    return SimpleNamespace(data=data, model_set=SimpleNamespace(relapse=model),
-                           patients=patients, responder=responder, dropout=dropout)
+    yield SimpleNamespace(data=data, model_set=SimpleNamespace(relapse=model),
+                          patients=patients, responder=responder, dropout=dropout,
+                          cohort=cohort, engine=engine, folder=folder)
+    engine.dispose()
 
 
 def _shape_values(fig, axis: str) -> set[float]:
     return {float(s[axis + "0"]) for s in fig.layout.shapes}
 
 
-def test_read_followup_from_the_sample_folder():
-    data = svc.read_followup(settings.DATA_SAMPLES_DIR)
-    assert data is not None and len(data.followup) == settings.SAMPLE_PATIENTS
-    table = svc.durability_table(data.followup)
+def test_store_followup_gives_the_generators_labels(small):
+    """Relapse, its day and the 8-week label computed from stored visits equal the
+    generator's own (which applied the same definition to the same visits)."""
+    ref = small.cohort.followup.set_index("patient_id")
+    ref = ref[ref["series_completed"]]
+    got = small.data.followup.loc[ref.index]
+    for name in ("maintenance_schedule", "phq9_end_of_series", "responder",
+                 "total_sessions", "followup_weeks"):
+        assert list(got[name].astype(str)) == list(ref[name].astype(str)), name
+    for name in ("relapse", "days_to_relapse", "relapse_8w"):
+        mine = [None if pd.isna(v) else float(v) for v in got[name]]
+        theirs = [None if pd.isna(v) else float(v) for v in ref[name]]
+        assert mine == theirs, name
+    assert list(got["total_mg_per_kg"]) == pytest.approx(list(ref["total_mg_per_kg"]),
+                                                         abs=1e-3)
+    table = svc.durability_table(small.data.followup)
     assert len(table) == len(MAINTENANCE_SCHEDULES)
     weekly, none = (table.set_index("Maintenance plan").loc[p, "Median days to relapse"]
                     for p in ("weekly", "no maintenance"))
-    assert 14 <= none <= 24 and weekly > none
+    assert weekly > none
+
+
+def test_relapse_alert_and_exposure_by_route(small):
+    relapsed = small.data.followup.index[small.data.followup["relapse"].astype("boolean")
+                                         .fillna(False).to_numpy(dtype=bool)][0]
+    alerts = svc.patient_alerts(svc.patient_visits(small.data, relapsed), data=small.data)
+    assert "relapse" in set(alerts["kind"])
+    assert "relapse" in set(svc.cohort_alert_counts(small.data)["Alert"])
+    routes = svc.route_exposure(small.data, small.responder)
+    total = routes.iloc[-1]
+    row = small.data.followup.loc[small.responder]
+    assert int(total["sessions"]) == int(row["total_sessions"])
+    assert float(total["mg_per_kg"]) == pytest.approx(float(row["total_mg_per_kg"]), abs=0.01)
 
 
 def test_km_figure_has_a_curve_and_band_per_plan(small):
@@ -79,7 +117,10 @@ def test_plan_risk_figure_matches_the_model(small):
     assert risks.loc[risks["current"], "plan"].tolist() == ["weekly"]
     fig = plan_risk_figure(risks)
     assert list(fig.data[0].y) == pytest.approx(list(expected))
-    dropout = svc.series_end(small.dropout, small.data)
+    sessions = small.cohort.sessions[small.cohort.sessions["patient_id"] == small.dropout]
+    dropout = svc.series_end(small.dropout, small.data, sessions,
+                             int(small.patients.loc[small.dropout, "planned_sessions"]))
+    assert dropout is not None and dropout["series_completed"] is False
     assert svc.plan_risks(small.model_set.relapse, small.patients.loc[small.dropout],
                           dropout) is None
 
@@ -139,7 +180,40 @@ def test_render_cohort_view(small):
     assert any(isinstance(f, pd.DataFrame) and "Alert" in f.columns for f in frames)
 
 
-def test_render_without_followup_files(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAPCDS_FOLLOWUP_DIR", str(tmp_path))
+def test_render_with_a_store_without_followup(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    upgrade(engine)
+    assert svc.load_followup(engine) is None
     at = _run(patient_id=None, cohort=None, model_set=None, data=None)
-    assert "No follow-up records" in at.info[0].value
+    assert "no follow-up records" in at.info[0].value
+    engine.dispose()
+
+
+def _from_store(patient_id, cohort, model_set, url):
+    from dashboard.widgets.durability import render_durability
+    from records.db import make_engine
+
+    render_durability(patient_id, cohort=cohort, model_set=model_set,
+                      engine=make_engine(url))
+
+
+def test_no_followup_csv_is_read_after_seeding(small, monkeypatch):
+    """Once seeded, the view needs no CSV: the files are gone and reading any CSV fails."""
+    for name in ("followup.csv", "followup_sessions.csv"):
+        (small.folder / name).unlink()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a CSV was read at run time")
+
+    monkeypatch.setattr(pd, "read_csv", refuse)
+    monkeypatch.setattr("models.csv_input.read_csv_strict", refuse)
+    monkeypatch.setattr("training.data.load_followup", refuse)
+    url = str(small.engine.url)
+    for patient in (None, small.responder):
+        at = AppTest.from_function(_from_store, kwargs={
+            "patient_id": patient, "cohort": small.patients, "model_set": small.model_set,
+            "url": url}, default_timeout=60)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        titles = _titles(at)
+        assert any(("Kaplan–Meier" if patient is None else "exposure") in t for t in titles)

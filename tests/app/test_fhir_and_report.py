@@ -99,9 +99,10 @@ def test_blocking_gap_hides_predictions_until_filled(
 def test_pdf_download_button_on_review_and_progress(
         open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
     at = _review(open_page, "KAP-00001")
-    assert [b.proto.label for b in at.get("download_button")] == ["Download PDF report"]
+    assert [b.proto.label for b in at.get("download_button")] == [
+        "Download PDF report", "Download FHIR Bundle"]
     at = open_page("progress")
-    assert len(at.get("download_button")) == 1
+    assert len(at.get("download_button")) == 2
     assert build_pdf(workspace, "KAP-00001").startswith(b"%PDF")
 
 

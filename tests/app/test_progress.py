@@ -19,13 +19,17 @@ from records.db import session_factory
 from records.repository import sessions_for, sessions_frame
 
 REQUIRED_NUMBERS = ("dose_mg_per_kg", "phq9", "phq9_item9", "gad7", "cssrs", "sbp_pre",
-                    "dbp_pre", "hr_pre", "sbp_post", "dbp_post", "hr_post", "cadss",
-                    "minutes_to_discharge")
+                    "dbp_pre", "hr_pre", "sbp_post", "dbp_post", "hr_post", "cadss")
 YES_NO = ("nausea", "vomiting", "headache", "dizziness", "sedation", "dropout_after")
 VALUES: dict[str, Any] = {"dose_mg_per_kg": 0.5, "phq9": 11, "phq9_item9": 0, "gad7": 8,
                           "cssrs": 0, "sbp_pre": 124, "dbp_pre": 80, "hr_pre": 70,
-                          "sbp_post": 134, "dbp_post": 84, "hr_post": 76, "cadss": 6,
-                          "minutes_to_discharge": 110}
+                          "sbp_post": 134, "dbp_post": 84, "hr_post": 76, "cadss": 6}
+# The monitoring record (tests/app/test_session_monitoring_form.py tests it on its own).
+MONITORING: dict[str, Any] = {"sbp_discharge": 126, "dbp_discharge": 80, "spo2_lowest": 97,
+                              "moaas_post": 5, "moaas_discharge": 5}
+MONITORING_YES_NO = ("dissociation_discharge", "respiratory_depression",
+                     "serious_adverse_event", "cm_benzodiazepine", "cm_hypnotic",
+                     "cm_psychostimulant", "cm_maoi")
 
 
 def _open(open_page: Callable[[str], AppTest], pid: str) -> AppTest:
@@ -62,6 +66,19 @@ def _fill(at: AppTest, prefix: str, skip: tuple[str, ...] = (), **values: Any) -
         at.time_input(key=f"{prefix}_time").set_value(entered.get("clock", time(10, 30)))
     if f"{prefix}_day" in at.session_state and "day" not in skip:  # first session undated
         at.number_input(key=f"{prefix}_day").set_value(entered.get("day_number", 30))
+    if "monitoring" not in skip:
+        fill_monitoring(at, prefix, **values)
+
+
+def fill_monitoring(at: AppTest, prefix: str, **values: Any) -> None:
+    """Enter the monitoring record: 10:40 dose, ready 12:45 (125 min) unless told."""
+    entered = {**MONITORING, **values}
+    for name in MONITORING:
+        at.number_input(key=f"{prefix}_m_{name}").set_value(entered[name])
+    for name in MONITORING_YES_NO:
+        at.radio(key=f"{prefix}_m_{name}").set_value(bool(entered.get(name, False)))
+    at.time_input(key=f"{prefix}_dose_time").set_value(entered.get("dose_time", time(10, 40)))
+    at.time_input(key=f"{prefix}_ready_time").set_value(entered.get("ready_time", time(12, 45)))
 
 
 def _save(at: AppTest) -> AppTest:

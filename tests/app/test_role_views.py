@@ -109,6 +109,8 @@ def test_clinician_views_and_decisions_are_audited(open_page: Callable[..., AppT
                                                                    user="test-clinician")]
     assert ("patient_view", patient) in mine and ("prediction_view", patient) in mine
     assert ("page_view", None) in mine
+    at.radio(key=f"dec_{patient}").set_value("proceed")
+    at.text_area(key=f"dec_reason_{patient}").set_value("Discussed with the patient")
     at.form_submit_button(key=f"FormSubmitter:decision_{patient}-Record decision").click()
     at.run()
     assert "Decision recorded" in texts(at.success)

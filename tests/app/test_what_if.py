@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.services.patients import cohort_table
 from dashboard.widgets.components import BANNER_TEXT
-from models.schema import NAME_COLUMN
+from models.schema import NAME_COLUMN, feature
 
 VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "what_if.py"
 
@@ -44,7 +44,9 @@ def test_renders_deidentified_with_banner(page: AppTest, workspace) -> None:
 def test_widget_change_updates_predictions_and_saves(page: AppTest) -> None:
     before = _scenario(page)
     was_oral = page.session_state["wi_in_route"] == "oral_sublingual"  # random pseudonym order
-    page.selectbox(key="wi_in_psychotherapy").set_value("none").run()
+    therapy = page.selectbox(key="wi_in_psychotherapy")
+    therapy.set_value(next(o for o in feature("psychotherapy").categories
+                           if o != therapy.value)).run()  # a change whatever the baseline
     page.selectbox(key="wi_in_route").set_value("oral_sublingual").run()
     # an IV dose below 0.5 mg/kg is outside the oral range and is refused, so set one
     page.number_input(key="wi_in_dose_mg_per_kg").set_value(1.5).run()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from browsing import open_menu, sign_in
+from browsing import wait_idle as _wait_idle
 from conftest import PASSWORD, USER, screenshot
 from form_helpers import fill_session, pick_patient
 from playwright.sync_api import Page, expect
@@ -13,7 +15,6 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)  # the first run of a fresh server imports LightGBM etc.
 
-BANNER = "Model trained on synthetic data — decision support, not a decision"
 
 
 TITLES = {"candidate_review": "Candidate review", "compare": "Compare patients",
@@ -22,19 +23,8 @@ TITLES = {"candidate_review": "Candidate review", "compare": "Compare patients",
 
 def _open(page: Page, server: str, path: str) -> None:
     """Sign in (a fresh browser session starts signed out), then open the page's menu item."""
-    page.goto(server)
-    page.get_by_role("textbox", name="Username").fill(USER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(BANNER)).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=TITLES[path], exact=True).click()
-    expect(page.get_by_role("heading", name=TITLES[path])).to_be_visible()
-
-
-def _wait_idle(page: Page) -> None:
-    """Wait until Streamlit has finished the current run (the status widget disappears)."""
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
+    sign_in(page, server, USER, PASSWORD)
+    open_menu(page, TITLES[path], settle_ms=0)
 
 
 _TRACE_POINTS = """([title, name]) => {
@@ -66,7 +56,7 @@ def test_open_a_candidate_and_see_the_explanation(page: Page, server: str) -> No
     page.get_by_label("Search by patient id or name").fill("KAP-00003")
     page.keyboard.press("Enter")
     _wait_idle(page)
-    expect(page.get_by_text("1 of 2,000 patients match")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^1 of [\d,]+ patients match"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"^KAP-00003 · |· KAP-00003$"))).to_be_visible()
     expect(page.get_by_text("Largest effects on response")).to_be_visible()
     expect(page.get_by_text(re.compile(r"chance of response by"))).not_to_have_count(0)
@@ -102,3 +92,31 @@ def test_record_a_session_and_see_the_chart_update(page: Page, server: str) -> N
     _wait_idle(page)
     assert _trace_points(page, "PHQ-9 against", "observed PHQ-9", before + 1) == before + 1
     screenshot(page, "progress_after_save")
+
+
+def test_download_the_pdf_report_and_the_fhir_bundle(page: Page, server: str) -> None:
+    """Both downloads of a candidate, as the browser saves them; the Bundle imports whole."""
+    import json
+
+    from interop.fhir_import import import_bundle
+
+    _open(page, server, "candidate_review")
+    page.get_by_label("Search by patient id or name").fill("KAP-00003")
+    page.keyboard.press("Enter")
+    _wait_idle(page)
+    expect(page.get_by_text(re.compile(r"^KAP-00003 · |· KAP-00003$"))).to_be_visible()
+    with page.expect_download(timeout=240_000) as pdf:
+        page.get_by_role("button", name="Download PDF report").click()
+    assert pdf.value.suggested_filename == "KAP-00003-report.pdf"
+    with open(pdf.value.path(), "rb") as handle:
+        assert handle.read(5) == b"%PDF-"
+    with page.expect_download(timeout=240_000) as fhir:
+        page.get_by_role("button", name="Download FHIR Bundle").click()
+    assert fhir.value.suggested_filename == "KAP-00003-fhir.json"
+    with open(fhir.value.path(), encoding="utf-8") as handle:
+        bundle = json.load(handle)
+    back = import_bundle(bundle)
+    assert back.missing == [] and back.sessions, back.warnings
+    assert [s["session_number"] for s in back.sessions] == list(
+        range(1, len(back.sessions) + 1))
+    screenshot(page, "candidate_review_downloads")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import open_menu, sign_in
 from conftest import PASSWORD, SCREENSHOTS, USER
 from form_helpers import (
     fill_numbers,
@@ -24,7 +25,6 @@ from playwright.sync_api import Browser, Locator, Page, expect
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
 
-BANNER = "Model trained on synthetic data — decision support, not a decision"
 TITLES = {"candidate_review": "Candidate review", "progress": "Treatment progress",
           "data_entry": "Data entry"}
 
@@ -53,14 +53,8 @@ def _shot(page: Page, name: str, target: object | None = None) -> Path:
 
 
 def _open(page: Page, server: str, key: str) -> None:
-    page.goto(server)
-    page.get_by_role("textbox", name="Username").fill(USER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(BANNER)).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=TITLES[key], exact=True).click()
-    expect(page.get_by_role("heading", name=TITLES[key])).to_be_visible()
-    wait_idle(page)
+    sign_in(page, server, USER, PASSWORD)
+    open_menu(page, TITLES[key])
 
 
 def _store(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -137,6 +131,11 @@ def test_the_decision_carries_the_signed_in_user(
     expect(small.get_by_text("Largest effects on response")).to_be_visible()  # page drawn
     small.wait_for_timeout(1500)
     wait_idle(small)
+    small.get_by_role("button", name="Record decision").click()  # nothing chosen: refused
+    expect(small.get_by_text(re.compile(r"^Choose a decision"))).to_be_visible()
+    wait_idle(small)
+    small.get_by_role("radiogroup", name="Decision").get_by_text("proceed", exact=True).click()
+    small.get_by_role("textbox", name=re.compile(r"^Reason")).fill("Discussed with the patient")
     small.get_by_role("button", name="Record decision").click()
     expect(small.get_by_text(re.compile(r"^Decision recorded"))).to_be_visible()
     wait_idle(small)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import sign_in, wait_idle
 from conftest import ROOT, _free_port, _require_chromium
 from conftest import _wait_until_healthy as wait_until_healthy
 from playwright.sync_api import Page, expect
@@ -21,7 +22,6 @@ pytestmark = pytest.mark.e2e
 expect.set_options(timeout=120_000)
 
 SCIENTIST, PASSWORD = "e2e-scientist", "e2e scientist password"
-BANNER = "Model trained on synthetic data — decision support, not a decision"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
@@ -82,16 +82,11 @@ def _shot(page: Page, name: str) -> None:
 
 
 def _idle(page: Page) -> None:
-    page.wait_for_timeout(400)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    wait_idle(page, settle_ms=400)
 
 
 def _sign_in_to(page: Page, url: str, menu: str) -> None:
-    page.goto(url)
-    page.get_by_role("textbox", name="Username").fill(SCIENTIST)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(BANNER)).to_be_visible()
+    sign_in(page, url, SCIENTIST, PASSWORD)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=menu, exact=True).click()
     _idle(page)
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from browsing import BANNER
+from browsing import wait_idle as _wait_idle
 from conftest import PASSWORD, ROOT, USER, screenshot
 from playwright.sync_api import Page, expect
 
@@ -24,7 +26,6 @@ from records import policy
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)  # the first run of a fresh server imports LightGBM etc.
 
-BANNER = "Model trained on synthetic data — decision support, not a decision"
 DURABILITY = "Durability and long-term follow-up"
 ROLE_PASSWORD = "e2e role password"
 # A page each role may not open (checked against the policy below), opened by URL.
@@ -89,12 +90,6 @@ def _sign_in(page: Page, url: str, username: str, password: str,
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(shown_after)).to_be_visible()
     return shown + _close_dialog(page)
-
-
-def _wait_idle(page: Page) -> None:
-    """Wait until Streamlit has finished the current run (the status widget disappears)."""
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
 
 
 def _expected_titles(role: str) -> list[str]:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import stop_process as _stop
 from conftest import ROOT, _free_port, _wait_until_healthy, screenshot
 from playwright.sync_api import BrowserContext, Page, expect
 from test_signin_sessions import audit_rows, e2e_home, kapcds
@@ -48,14 +49,6 @@ def _wait_for(url: str, process: subprocess.Popen, log_path: Path) -> None:
         except OSError:
             time.sleep(0.5)
     raise RuntimeError("OIDC provider did not answer within 60 s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.fixture(scope="module")

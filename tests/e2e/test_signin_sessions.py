@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from browsing import wait_idle
 from conftest import PASSWORD, ROOT, USER, screenshot
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -75,11 +76,6 @@ def sign_in(page: Page, username: str, password: str) -> None:
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
-
-
-def wait_idle(page: Page) -> None:
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
 
 
 def wait_for_cookie(page: Page) -> None:

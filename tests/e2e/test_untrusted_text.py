@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import open_menu, sign_in, wait_idle
 from conftest import PASSWORD, USER, screenshot
 from playwright.sync_api import Page, expect
 
@@ -67,16 +68,11 @@ def watched(page: Page) -> Iterator[tuple[Page, list[str]]]:
 
 
 def _sign_in(page: Page, server: str) -> None:
-    page.goto(server)
-    page.get_by_role("textbox", name="Username").fill(USER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("decision support, not a decision").first).to_be_visible()
+    sign_in(page, server, USER, PASSWORD)
 
 
 def _settle(page: Page) -> None:
-    page.wait_for_timeout(400)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
+    wait_idle(page, settle_ms=400)
 
 
 def _assert_inert(page: Page, where: str) -> None:
@@ -91,9 +87,7 @@ def _assert_inert(page: Page, where: str) -> None:
 
 
 def _open(page: Page, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title)).to_be_visible()
-    _settle(page)
+    open_menu(page, title, settle_ms=400)
 
 
 def test_hostile_name_and_reason_stay_text(watched: tuple[Page, list[str]], server: str,

@@ -45,9 +45,40 @@ def test_report_writes_a_pdf_for_a_stored_patient(home):
     reader = PdfReader(str(out_pdf))
     text = "".join(page.extract_text() for page in reader.pages)
     assert "KAP-00003" in text and "SYNTHETIC DATA" in text.upper()
+    flat = " ".join(text.split())  # the sample's follow-up, seeded into the store
+    assert "Follow-up after the series" in flat
+    assert "Maintenance plan: every two weeks" in flat and "Not a responder" in flat
+    assert "follow-up visit(s) recorded" in flat and "Exposure, all routes" in flat
 
 
 def test_report_for_unknown_patient_is_a_clear_error(home):
     code, _, err = run("report", "KAP-99999", "--registry", str(home / "registry"))
     assert code == 1
     assert "KAP-99999" in err
+
+
+def test_export_fhir_writes_a_bundle_that_imports_whole_elsewhere(home, monkeypatch):
+    from records.db import session_factory
+    from records.first_run import ensure_store
+    from records.frames import sessions_frame
+    from records.repository import get_patient
+
+    out_json = home / "KAP-00003.json"
+    code, out, err = run("export-fhir", "KAP-00003", "--out", str(out_json),
+                         "--registry", str(home / "registry"))
+    assert code == 0, err
+    bundle = json.loads(out_json.read_text(encoding="utf-8"))
+    assert oct(out_json.stat().st_mode & 0o777) == "0o600"  # it names the patient
+    with session_factory(ensure_store())() as session:
+        features = get_patient(session, "KAP-00003").features()
+        sessions = sessions_frame(session, "KAP-00003")
+    assert sum(e["resource"]["resourceType"] == "Encounter" for e in bundle["entry"]) \
+        == len(sessions) > 0
+    monkeypatch.setenv("KAPCDS_HOME", str(home / "other-clinic"))
+    code, out, err = run("import-fhir", str(out_json))
+    assert code == 0, err
+    assert f"{len(sessions)} session(s) added" in out and "(complete)" in out, out
+    new_id = re.search(r"saved as (KAP-\d+) \(complete\)", out).group(1)  # type: ignore[union-attr]
+    with session_factory(ensure_store())() as session:
+        assert get_patient(session, new_id).features() == features
+        assert sessions_frame(session, new_id)["phq9"].tolist() == sessions["phq9"].tolist()

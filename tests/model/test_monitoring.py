@@ -98,3 +98,23 @@ def test_only_ended_series_count(trained) -> None:
     assert len(realised) == len(cohort.patients) - (planned > 1)
     with pytest.raises(KeyError):
         ended_series(cohort.patients.drop(columns=["planned_sessions"]), cut)
+
+
+def test_maintenance_sessions_do_not_change_realised_outcomes(trained) -> None:
+    """Outcomes are the induction series': a maintenance session (PHQ-9 27) after it would
+    turn responders into non-responders if it were counted."""
+    cohort = generate_cohort(300, 4343, id_offset=90_000)
+    patients, sessions = cohort.patients, cohort.sessions.assign(phase="induction")
+    last = sessions.groupby(ID_COLUMN).tail(1)
+    later = pd.concat([sessions, last.assign(session_number=last["session_number"] + 20,
+                                             phq9=27, phase="maintenance")],
+                      ignore_index=True)
+    assert ended_series(patients, sessions)["response"].sum() != \
+        ended_series(patients, later)["response"].sum()  # it would matter unfiltered
+    proba = trained.model_set.predict_proba(patients)
+    shown = pd.concat([pd.DataFrame({"id": range(len(patients)), ID_COLUMN: patients[ID_COLUMN],
+                                     "model_version": "v1"}), proba], axis=1)
+    runs = [clinic_monitor("v1", trained.model_set, trained.result.card, patients, s, shown,
+                           [], n_boot=20) for s in (sessions, later)]
+    assert [(o.outcome, o.n, o.events) for o in runs[0].outcomes] == \
+        [(o.outcome, o.n, o.events) for o in runs[1].outcomes]

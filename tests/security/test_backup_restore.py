@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +42,24 @@ def _session(number: int) -> dict[str, Any]:
             "carried_forward": {"route": f"session {number - 1}"} if number > 1 else {}}
 
 
+DOSE = datetime(2026, 3, 2, 9, 40, tzinfo=timezone.utc)
+MONITORING: dict[str, Any] = {
+    "sbp_discharge": 126, "dbp_discharge": 80, "spo2_lowest": 96, "moaas_post": 4,
+    "moaas_discharge": 5, "dissociation_discharge": False, "respiratory_depression": False,
+    "serious_adverse_event": True, "sae_description": "fainted in the chair",
+    "cm_benzodiazepine": True, "cm_hypnotic": False, "cm_psychostimulant": False,
+    "cm_maoi": False, "product": "ketamine 50 mg/ml", "lot_number": "K-118",
+    "dose_at": DOSE, "ready_at": DOSE + timedelta(minutes=95)}
+
+
 def _fill(engine: Engine) -> None:
     with session_factory(engine)() as db:
         for n in range(1, 4):
             repository.add_patient(db, patient(n))
             repository.add_session(db, f"KAP-{n:05d}", _session(1))
             audit.record(db, DR, "patient_create", IDENTIFIED, patient_id=f"KAP-{n:05d}")
-        repository.add_session(db, "KAP-00001", _session(2))
+        repository.add_session(db, "KAP-00001", {**_session(2), **MONITORING},
+                               require_monitoring=True)  # the REMS-style record (0009)
         repository.record_decision(db, "KAP-00001", decision="proceed", suggested="proceed",
                                    clinician="Dr Rivera", role="clinician")
         create_user(db, "alice", "a long enough pass", "clinician", DR)
@@ -99,6 +110,9 @@ def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
         new_patients, new_sessions = _frames(engine)
         pd.testing.assert_frame_equal(new_patients, patients)
         pd.testing.assert_frame_equal(new_sessions, sessions)
+        kept = new_sessions.set_index(["patient_id", "session_number"]).loc[("KAP-00001", 2)]
+        assert kept["ready_at"] == pd.Timestamp(MONITORING["ready_at"])  # the monitoring
+        assert (kept["lot_number"], kept["spo2_lowest"]) == ("K-118", 96)  # record is back
         with session_factory(engine)() as db:
             assert audit.verify(db).ok
             assert [d.decision for d in repository.decisions_for(db, "KAP-00001")] == [

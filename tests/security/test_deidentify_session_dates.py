@@ -33,6 +33,10 @@ def _sessions() -> pd.DataFrame:
                                                      "day": day, "session_at": FIRST
                                                      + pd.Timedelta(days=day)})
         db.commit()
+        first = repository.sessions_for(db, "KAP-00001")[0]  # its monitoring record (0009)
+        first.dose_at, first.ready_at = FIRST + pd.Timedelta(minutes=10), FIRST + pd.Timedelta(
+            minutes=140)
+        first.sae_description, first.lot_number = "fell near Elm Street clinic", "K-9"
         record = repository.sessions_for(db, "KAP-00001")[1]
         record.session_at = None  # as a session recorded before dates were stored
         db.commit()
@@ -56,3 +60,15 @@ def test_data_scientists_keep_the_dates() -> None:
     original = _sessions()
     out = deid.for_view(original, PSEUDONYMISED, KEY)
     assert out["session_at"].iloc[0] == original["session_at"].iloc[0]
+
+
+def test_trainees_see_the_monitoring_times_shifted_and_no_free_text() -> None:
+    original = _sessions()
+    out = deid.for_view(original, DEIDENTIFIED, KEY)
+    shift = deid.date_shift("KAP-00001", KEY)
+    for moment in ("dose_at", "ready_at"):
+        assert out[moment].iloc[0] == original[moment].iloc[0] + shift
+        assert pd.isna(out[moment].iloc[1])  # not recorded stays not recorded
+    assert (out["ready_at"] - out["dose_at"]).iloc[0] == pd.Timedelta(minutes=130)
+    assert not {"sae_description", "lot_number", "product"} & set(out.columns)
+    assert "Elm Street" not in out.to_csv()

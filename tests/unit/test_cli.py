@@ -105,6 +105,36 @@ def test_predict_writes_one_row_per_patient_with_explanations(registry, good_pat
     assert {"eligibility_status", "ood_overall"} <= set(predictions.columns)
 
 
+def test_predict_takes_followup_from_the_store_when_asked(registry, good_patients, tmp_path):
+    """Sample patients in follow-up get a relapse risk from the store's plan and end PHQ-9;
+    without the option the CSV has neither, so relapse_probability stays empty."""
+    from records.db import session_factory
+    from records.first_run import ensure_store
+    from records.followup_frames import followup_inputs
+
+    source = _write(good_patients, tmp_path / "in.csv")
+    plain, stored = tmp_path / "plain.csv", tmp_path / "stored.csv"
+    keep = "--include-unreliable"  # this small model's relapse AUC may fail the gate
+    assert run_cli("predict", "--registry", str(registry), "--input", str(source),
+                   "--output", str(plain), keep).returncode == 0
+    result = run_cli("predict", "--registry", str(registry), "--input", str(source),
+                     "--output", str(stored), "--followup-from-store", keep)
+    assert result.returncode == 0, result.stderr
+    before, after = pd.read_csv(plain), pd.read_csv(stored)
+    if "relapse_probability" not in before:
+        pytest.skip("this small model set has no relapse model")
+    assert before["relapse_probability"].isna().all()
+    with session_factory(ensure_store())() as session:
+        inputs = followup_inputs(session, list(good_patients["patient_id"]))
+    base = good_patients.set_index("patient_id")["phq9_baseline"].astype(float)
+    responders = [pid for pid, row in inputs.iterrows() if row["series_completed"]
+                  and row["phq9_end_of_series"] <= base[pid] / 2]
+    assert responders and "follow-up from the store" in result.stderr
+    got = after.set_index("patient_id")["relapse_probability"]
+    assert got.loc[responders].between(0, 1).all()
+    assert got.drop(index=responders).isna().all()
+
+
 def test_evaluate_prints_the_metrics_table(registry):
     result = run_cli("evaluate", "--registry", str(registry), "--data",
                      str(settings.DATA_SAMPLES_DIR), "--bootstrap", "20")

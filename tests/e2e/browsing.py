@@ -1,0 +1,45 @@
+"""The steps every browser test repeats: sign in, open a menu page, wait for Streamlit.
+
+One place, so a change of the sign-in form or the menu is mended once for every test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from playwright.sync_api import Page, expect
+
+from dashboard.widgets.components import BANNER_TEXT
+
+BANNER = BANNER_TEXT  # every signed-in page shows it
+
+
+def wait_idle(page: Page, settle_ms: int = 300) -> None:
+    """Wait until Streamlit has finished the current run (the status widget disappears)."""
+    page.wait_for_timeout(settle_ms)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
+
+
+def sign_in(page: Page, url: str, username: str, password: str) -> None:
+    """Open ``url`` (a fresh browser session starts signed out) and sign in with a password."""
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text(BANNER).first).to_be_visible()
+
+
+def open_menu(page: Page, title: str, settle_ms: int = 300) -> None:
+    """Click the sidebar menu entry ``title`` (exactly) and wait for its page."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    wait_idle(page, settle_ms)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server the test started; kill it if it does not stop within 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
