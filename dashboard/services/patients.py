@@ -7,6 +7,7 @@ call (cached by the caller per model version and store state); the rest take tha
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from base.clock import clinic_text, zone_label
+from base.files import write_atomically
 from base.settings import clinic_timezone, home_dir
 from dashboard.services.gaps import (
     GAPS,
@@ -131,10 +133,11 @@ def _write_cache(path: Path, predicted: pd.DataFrame) -> None:
     frame = predicted.copy()
     frame.insert(0, ROW_HASH, predicted.index.get_level_values(1))
     frame.insert(0, ID_COLUMN, predicted.index.get_level_values(0))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    frame.reset_index(drop=True).to_parquet(partial, index=False)
-    partial.replace(path)  # readers see the old file or the whole new one
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    frame.reset_index(drop=True).to_parquet(buffer, index=False)
+    # owner-only (it holds patient ids and predictions); readers see the old or the new file
+    write_atomically(path, buffer.getvalue())
 
 
 def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | None = None,
