@@ -9,7 +9,8 @@ import stat
 import pandas as pd
 import pytest
 
-from dashboard.services.patients import cached_predictions, cohort_table
+from dashboard.services.patients import cohort_table
+from dashboard.services.prediction_cache import cached_predictions
 from dashboard.services.workspace import Workspace
 from models.predict import predict_frame
 from models.schema import ID_COLUMN
@@ -29,7 +30,7 @@ def test_cache_equals_a_fresh_prediction_and_is_private(kapcds_home, workspace: 
     fresh = cohort_table(workspace)
     files = _cache_files(kapcds_home)
     assert len(files) == 1 and stat.S_IMODE(files[0].stat().st_mode) == 0o600
-    with caplog.at_level(logging.INFO, logger="dashboard.services.patients"):
+    with caplog.at_level(logging.INFO, logger="dashboard.services.prediction_cache"):
         again = cohort_table(workspace)
     assert f"{len(fresh)} from the cache, 0 predicted" in caplog.text
     pd.testing.assert_frame_equal(again, fresh)
@@ -47,7 +48,7 @@ def test_an_edited_patient_alone_is_predicted_again(workspace: Workspace,
     try:
         with session_factory(workspace.engine)() as session:
             patients = patients_frame(session)
-        with caplog.at_level(logging.INFO, logger="dashboard.services.patients"):
+        with caplog.at_level(logging.INFO, logger="dashboard.services.prediction_cache"):
             cached = cached_predictions(workspace, patients)
         assert f"{len(patients) - 1} from the cache, 1 predicted" in caplog.text
         expected = predict_frame(workspace.model_set, patients).drop(columns=[ID_COLUMN])
