@@ -58,8 +58,10 @@ def test_report_for_unknown_patient_is_a_clear_error(home):
 
 
 def test_export_fhir_writes_a_bundle_that_imports_whole_elsewhere(home, monkeypatch):
+    from interop.fhir_session_codes import FOLLOWUP_IDENTIFIER, SESSION_IDENTIFIER
     from records.db import session_factory
     from records.first_run import ensure_store
+    from records.followup_frames import visits_frame
     from records.frames import sessions_frame
     from records.repository import get_patient
 
@@ -72,8 +74,11 @@ def test_export_fhir_writes_a_bundle_that_imports_whole_elsewhere(home, monkeypa
     with session_factory(ensure_store())() as session:
         features = get_patient(session, "KAP-00003").features()
         sessions = sessions_frame(session, "KAP-00003")
-    assert sum(e["resource"]["resourceType"] == "Encounter" for e in bundle["entry"]) \
-        == len(sessions) > 0
+        visits = visits_frame(session, "KAP-00003")
+    systems = [e["resource"]["identifier"][0]["system"] for e in bundle["entry"]
+               if e["resource"]["resourceType"] == "Encounter"]
+    assert systems.count(SESSION_IDENTIFIER) == len(sessions) > 0
+    assert systems.count(FOLLOWUP_IDENTIFIER) == len(visits)  # the seeded follow-up too
     monkeypatch.setenv("KAPCDS_HOME", str(home / "other-clinic"))
     code, out, err = run("import-fhir", str(out_json))
     assert code == 0, err
@@ -82,3 +87,4 @@ def test_export_fhir_writes_a_bundle_that_imports_whole_elsewhere(home, monkeypa
     with session_factory(ensure_store())() as session:
         assert get_patient(session, new_id).features() == features
         assert sessions_frame(session, new_id)["phq9"].tolist() == sessions["phq9"].tolist()
+        assert visits_frame(session, new_id)["phq9"].tolist() == visits["phq9"].tolist()
