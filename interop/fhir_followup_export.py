@@ -15,6 +15,7 @@ import pandas as pd
 
 from interop import fhir_codes as codes
 from interop.fhir_session_codes import FOLLOWUP_IDENTIFIER, FOLLOWUP_MEASURE, resource_id
+from models.session_monitoring import is_blank
 
 # field -> (label, LOINC or None, value kind)
 MEASURES: dict[str, tuple[str, tuple[str, str] | None, str]] = {
@@ -27,15 +28,6 @@ MEASURES: dict[str, tuple[str, tuple[str, str] | None, str]] = {
     "urinary_symptoms": ("Urinary symptoms", None, "bool"),
     "notes": ("Visit notes", None, "text"),
 }
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _value(kind: str, value: Any) -> dict[str, Any]:
@@ -52,7 +44,7 @@ def visit_resources(patient_id: str, subject: Mapping[str, str],
     entries: list[dict[str, Any]] = []
     for ordinal, row in enumerate(visits.to_dict("records"), start=1):
         moment = row.get("visit_at")
-        when = None if _missing(moment) else pd.Timestamp(moment).tz_convert("UTC").isoformat(
+        when = None if is_blank(moment) else pd.Timestamp(moment).tz_convert("UTC").isoformat(
             timespec="seconds")
         enc_id = resource_id("Encounter", patient_id, "followup", ordinal)
         encounter: dict[str, Any] = {
@@ -69,7 +61,7 @@ def visit_resources(patient_id: str, subject: Mapping[str, str],
         entries.append({"fullUrl": f"urn:uuid:{enc_id}", "resource": encounter})
         for name, (label, loinc, kind) in MEASURES.items():
             value = row.get(name)
-            if _missing(value) or (kind == "text" and not str(value).strip()):
+            if is_blank(value):
                 continue
             coding = [{"system": FOLLOWUP_MEASURE, "code": name, "display": label}]
             if loinc:

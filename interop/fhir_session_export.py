@@ -17,20 +17,12 @@ import pandas as pd
 from interop import fhir_codes as codes
 from interop import fhir_session_codes as vocab
 from models.schema import SessionField
+from models.session_monitoring import is_blank
 
 SURVEY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                       "code": "survey", "display": "Survey"}]}
 VITALS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                       "code": "vital-signs", "display": "Vital Signs"}]}
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _concept(code: str, label: str, loinc: tuple[str, str] | None) -> dict[str, Any]:
@@ -59,7 +51,7 @@ def _value(spec: SessionField, value: Any) -> dict[str, Any]:
 
 def _measure(measure: vocab.Measure, row: Mapping[str, Any]) -> dict[str, Any] | None:
     """The Observation body of one measure, or None when nothing of it was recorded."""
-    if any(_missing(row.get(f)) for f in measure.fields):
+    if any(is_blank(row.get(f)) for f in measure.fields):
         return None
     if not measure.is_bp:
         name = measure.fields[0]
@@ -79,7 +71,7 @@ def _measure(measure: vocab.Measure, row: Mapping[str, Any]) -> dict[str, Any] |
 
 def _when(row: Mapping[str, Any]) -> str | None:
     moment = row.get("session_at")
-    if _missing(moment):
+    if is_blank(moment):
         return None
     return pd.Timestamp(moment).tz_convert("UTC").isoformat(timespec="seconds")
 
@@ -91,7 +83,7 @@ def session_resources(patient_id: str, subject: Mapping[str, str],
     entries: list[dict[str, Any]] = []
     for row in rows:
         number = int(row["session_number"])
-        phase = "induction" if _missing(row.get("phase")) else str(row["phase"])
+        phase = "induction" if is_blank(row.get("phase")) else str(row["phase"])
         when = _when(row)
         enc_id = vocab.resource_id("Encounter", patient_id, number)
         encounter: dict[str, Any] = {
@@ -108,12 +100,11 @@ def session_resources(patient_id: str, subject: Mapping[str, str],
         bodies = [(m.code, _measure(m, row)) for m in vocab.measures()]
         bodies += [(name, {"code": _concept(name, name.replace("_", " "), None),
                            "valueString": str(row[name])})
-                   for name in vocab.NOTE_FIELDS if not _missing(row.get(name))
-                   and str(row[name]).strip()]
+                   for name in vocab.NOTE_FIELDS if not is_blank(row.get(name))]
         bodies += [(name, {"code": _concept(name, name.replace("_", " "), None),
                            "valueDateTime": pd.Timestamp(row[name]).tz_convert("UTC")
                            .isoformat(timespec="seconds")})
-                   for name in vocab.TIME_FIELDS if not _missing(row.get(name))]
+                   for name in vocab.TIME_FIELDS if not is_blank(row.get(name))]
         for code, body in bodies:
             if body is None:
                 continue

@@ -30,6 +30,7 @@ from interop.report import DISCLAIMER, FONT, WIDTH, _fonts, _p, _styles, _table
 from models.schema import feature
 from models.session_monitoring import (
     LOT_ROUTES,
+    is_blank,
     label,
     minutes_between,
     monitoring_warnings,
@@ -44,17 +45,8 @@ SOURCE_NOTE = ("Modelled on the Spravato REMS patient monitoring form (clinical-
                "… 0 = no response to a painful stimulus.")
 
 
-def _missing(value: Any) -> bool:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _text(value: Any, unit: str = "") -> str:
-    if _missing(value):
+    if is_blank(value):
         return NOT_RECORDED
     if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
         return "yes" if bool(value) else "no"
@@ -65,18 +57,18 @@ def _text(value: Any, unit: str = "") -> str:
 
 
 def _bp(row: Mapping[str, Any], sbp: str, dbp: str) -> str:
-    if _missing(row.get(sbp)) and _missing(row.get(dbp)):
+    if is_blank(row.get(sbp)) and is_blank(row.get(dbp)):
         return NOT_RECORDED
     return f"{_text(row.get(sbp))}/{_text(row.get(dbp))} mmHg"
 
 
 def _when(value: Any) -> str:
-    return NOT_RECORDED if _missing(value) else clinic_text(pd.Timestamp(value).to_pydatetime())
+    return NOT_RECORDED if is_blank(value) else clinic_text(pd.Timestamp(value).to_pydatetime())
 
 
 def _sae_text(row: Mapping[str, Any]) -> str:
     """The description, or why there is none (no event recorded as "no")."""
-    if _missing(row.get("sae_description")) and row.get("serious_adverse_event") is False:
+    if is_blank(row.get("sae_description")) and row.get("serious_adverse_event") is False:
         return "not applicable (no serious adverse event)"
     return _text(row.get("sae_description"))
 
@@ -84,10 +76,10 @@ def _sae_text(row: Mapping[str, Any]) -> str:
 def _session_lines(row: Mapping[str, Any]) -> list[tuple[str, str]]:
     route = row.get("route")
     lot = row.get("lot_number")
-    lot_text = _text(lot) if route in LOT_ROUTES or not _missing(lot) else \
+    lot_text = _text(lot) if route in LOT_ROUTES or not is_blank(lot) else \
         "not required for this route"
     return [("Session date and time", _when(row.get("session_at"))),
-            ("Route", NOT_RECORDED if _missing(route) else feature("route").category_label(
+            ("Route", NOT_RECORDED if is_blank(route) else feature("route").category_label(
                 str(route))),
             ("Dose", _text(row.get("dose_mg_per_kg"), "mg/kg")),
             (label("product"), _text(row.get("product"))), (label("lot_number"), lot_text)]

@@ -103,7 +103,8 @@ def label(name: str) -> str:
     return f"{spec.label} ({spec.unit})" if spec.unit else spec.label
 
 
-def _missing(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """Not recorded: None, NaN/NaT or empty text (one rule for forms, PDFs and exports)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return True
     try:
@@ -114,7 +115,7 @@ def _missing(value: Any) -> bool:
 
 def minutes_between(dose_at: Any, ready_at: Any) -> float | None:
     """Minutes from the dose to ready-to-leave (None when either time is not recorded)."""
-    if _missing(dose_at) or _missing(ready_at):
+    if is_blank(dose_at) or is_blank(ready_at):
         return None
     return (pd.Timestamp(ready_at) - pd.Timestamp(dose_at)).total_seconds() / 60.0
 
@@ -123,11 +124,11 @@ def required_problems(values: Mapping[str, Any], route: Any, row: int = 2) -> li
     """Every required monitoring field left empty on a dosing session's form, by name."""
     errors = [RowError(row, name, f"missing value; enter this session's {label(name)} "
                        "(required for the monitoring record)")
-              for name in REQUIRED if _missing(values.get(name))]
-    if route in LOT_ROUTES and _missing(values.get("lot_number")):
+              for name in REQUIRED if is_blank(values.get(name))]
+    if route in LOT_ROUTES and is_blank(values.get("lot_number")):
         errors.append(RowError(row, "lot_number", "missing value; enter the device lot number "
                                "(required for intranasal esketamine)"))
-    if values.get("serious_adverse_event") is True and _missing(values.get("sae_description")):
+    if values.get("serious_adverse_event") is True and is_blank(values.get("sae_description")):
         errors.append(RowError(row, "sae_description", "missing value; describe the serious "
                                "adverse event"))
     return errors
@@ -139,7 +140,7 @@ def consistency_problems(values: Mapping[str, Any], row: int = 2) -> list[RowErr
     errors: list[RowError] = []
     for name, (text, longest) in TEXT_FIELDS.items():
         value = values.get(name)
-        if not _missing(value) and len(str(value).strip()) > longest:
+        if not is_blank(value) and len(str(value).strip()) > longest:
             errors.append(RowError(row, name, f"{text} is longer than {longest} characters"))
     minutes = minutes_between(values.get(DOSE_AT), values.get(READY_AT))
     if minutes is None:
@@ -152,7 +153,7 @@ def consistency_problems(values: Mapping[str, Any], row: int = 2) -> list[RowErr
         errors.append(RowError(row, READY_AT, f"ready to leave {minutes:g} min after the dose; "
                                f"the record allows {spec.min:g} to {spec.max:g} min"))
     entered = values.get("minutes_to_discharge")
-    if not _missing(entered) and abs(float(entered) - minutes) > CONSISTENCY_SLACK_MINUTES:
+    if not is_blank(entered) and abs(float(entered) - minutes) > CONSISTENCY_SLACK_MINUTES:
         errors.append(RowError(row, "minutes_to_discharge", (
             f"{float(entered):g} min does not match time of dose → ready to leave "
             f"({minutes:g} min); correct one of them")))
@@ -161,7 +162,7 @@ def consistency_problems(values: Mapping[str, Any], row: int = 2) -> list[RowErr
 
 def derived_minutes(values: Mapping[str, Any]) -> int | None:
     """``minutes_to_discharge`` from the two times, when it was left empty and they exist."""
-    if not _missing(values.get("minutes_to_discharge")):
+    if not is_blank(values.get("minutes_to_discharge")):
         return None
     minutes = minutes_between(values.get(DOSE_AT), values.get(READY_AT))
     spec = monitoring_field("minutes_to_discharge")
@@ -179,13 +180,13 @@ def monitoring_warnings(values: Mapping[str, Any]) -> list[str]:
         out.append(f"Monitoring was {minutes:g} min (dose → ready to leave), shorter than the "
                    f"{MIN_MONITORING_MINUTES // 60} h the REMS record requires.")
     sbp, dbp = values.get("sbp_discharge"), values.get("dbp_discharge")
-    high = ((not _missing(sbp) and float(sbp) >= POST_DOSE_SBP_ALERT)
-            or (not _missing(dbp) and float(dbp) >= POST_DOSE_DBP_ALERT))
+    high = ((not is_blank(sbp) and float(sbp) >= POST_DOSE_SBP_ALERT)
+            or (not is_blank(dbp) and float(dbp) >= POST_DOSE_DBP_ALERT))
     if high:
         out.append(f"Discharge BP {_num(sbp)}/{_num(dbp)} mmHg is at or above the alert "
                    f"threshold {POST_DOSE_SBP_ALERT}/{POST_DOSE_DBP_ALERT}.")
     moaas = values.get("moaas_discharge")
-    if not _missing(moaas) and float(moaas) < MOAAS_ALERT:
+    if not is_blank(moaas) and float(moaas) < MOAAS_ALERT:
         out.append(f"Sedation at discharge: MOAA/S {float(moaas):g} (fully alert = "
                    f"{MOAAS_ALERT}).")
     if values.get("dissociation_discharge") is True:
@@ -194,12 +195,12 @@ def monitoring_warnings(values: Mapping[str, Any]) -> list[str]:
 
 
 def _num(value: Any) -> str:
-    return "not recorded" if _missing(value) else f"{float(value):g}"
+    return "not recorded" if is_blank(value) else f"{float(value):g}"
 
 
 def as_utc(value: Any) -> datetime | None:
     """A stored or typed time as an aware datetime (None when not recorded)."""
-    if _missing(value):
+    if is_blank(value):
         return None
     moment = pd.Timestamp(value)
     if moment.tzinfo is None:
