@@ -6,8 +6,10 @@ One SELECT, rows fetched as tuples and turned into typed columns: no ORM objects
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
-from sqlalchemy import DateTime, select, type_coerce
+from sqlalchemy import DateTime, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
@@ -22,8 +24,13 @@ MONITORING_TYPES = {f.name: f.dtype for f in MONITORING_FIELDS}
 MOMENTS = ("recorded_at", "session_at", *TIMES)
 
 
-def patients_frame(session: Session, *, predictable_only: bool = False) -> pd.DataFrame:
-    """Every patient: ``patient_id``, ``name``, each schema feature and ``data_gaps``.
+ID_CHUNK = 5_000  # ids per IN (...) clause: SQLite allows 32,766 bound parameters
+
+
+def patients_frame(session: Session, *, predictable_only: bool = False,
+                   patient_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every patient (or those of ``patient_ids``): ``patient_id``, ``name``, each schema
+    feature and ``data_gaps``, ordered by patient id.
 
     ``data_gaps`` (a list per row) names features holding only a placeholder, so services
     can hide predictions for them; ``predictable_only`` drops patients with a gap in a
@@ -33,7 +40,13 @@ def patients_frame(session: Session, *, predictable_only: bool = False) -> pd.Da
     names = [ID_COLUMN, NAME_COLUMN, *feature_names()]
     stmt = (select(*[table.c[name] for name in names], table.c.data_gaps)
             .order_by(table.c.patient_id))
-    rows = session.execute(stmt).all()
+    if patient_ids is None:
+        rows = session.execute(stmt).all()
+    else:
+        wanted = sorted(set(map(str, patient_ids)))
+        rows = [row for start in range(0, len(wanted), ID_CHUNK)
+                for row in session.execute(stmt.where(
+                    table.c.patient_id.in_(wanted[start:start + ID_CHUNK]))).all()]
     frame = typed_frame(names, [row[:-1] for row in rows], {**ID_TYPES, **FEATURE_TYPES})
     gaps = [list(row[-1] or []) for row in rows]
     frame["data_gaps"] = pd.Series(gaps, index=frame.index, dtype=object)
@@ -41,6 +54,25 @@ def patients_frame(session: Session, *, predictable_only: bool = False) -> pd.Da
         keep = [not prediction_blockers(g) for g in gaps]
         frame = frame[keep].reset_index(drop=True)
     return frame
+
+
+def patient_keys(session: Session) -> pd.DataFrame:
+    """``patient_id``, ``version`` and ``updated_at`` (text) of every patient, by id.
+
+    Every ORM edit raises ``version`` (the optimistic-lock column) and ``updated_at``, so
+    the pair tells a cache which rows changed without reading the rows themselves.
+    """
+    table = Patient.__table__
+    rows = session.execute(select(table.c.patient_id, table.c.version, table.c.updated_at)
+                           .order_by(table.c.patient_id)).all()
+    return pd.DataFrame({ID_COLUMN: [str(r[0]) for r in rows],
+                         "version": [int(r[1] or 0) for r in rows],
+                         "updated_at": [str(r[2]) for r in rows]})
+
+
+def session_count(session: Session) -> int:
+    """How many dosing sessions the store holds (without reading them)."""
+    return int(session.scalar(select(func.count()).select_from(TreatmentSession)) or 0)
 
 
 def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFrame:

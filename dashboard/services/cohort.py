@@ -19,6 +19,7 @@ from models.explain import explain_frame
 from models.schema import DIAGNOSES, DIAGNOSIS_LABELS, FEATURES, OUTCOMES, feature
 from models.session_alerts import cohort_alerts, in_treatment
 from records.db import session_factory
+from records.frames import session_count
 from records.repository import sessions_frame
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,12 @@ def cohort_explanations(ws: Workspace, cohort: pd.DataFrame,
            if name in shown}
     log.info("cohort explanations: %d outcomes x %d patients", len(out), len(sample))
     return out
+
+
+def recorded_sessions(ws: Workspace) -> int:
+    """How many dosing sessions the store holds (counted by the store, none read)."""
+    with session_factory(ws.engine)() as session:
+        return session_count(session)
 
 
 def all_sessions(ws: Workspace) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from base.clock import clinic_text, zone_label
 from base.settings import clinic_timezone
+from dashboard.services.cohort_cache import cached_cohort
 from dashboard.services.gaps import (
     GAPS,
     PREDICTION_GAPS,
@@ -22,7 +23,6 @@ from dashboard.services.gaps import (
     mark_gaps,
     recorded_values,
 )
-from dashboard.services.prediction_cache import cached_predictions
 from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import (
     DECISION_LABELS,
@@ -32,6 +32,7 @@ from dashboard.services.workspace import (
 )
 from models.eligibility import EligibilityResult, screen
 from models.explain import PatientExplanation, explain_frame, sentences
+from models.predict import predict_frame
 from models.risk_wording import (
     OutcomeRisk,
     outcome_risk,
@@ -41,7 +42,7 @@ from models.risk_wording import (
 )
 from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, OUTCOMES, feature, outcome
 from records.db import session_factory
-from records.repository import decisions_for, get_patient, patients_frame
+from records.repository import decisions_for, get_patient, patient_count, patients_frame
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +54,24 @@ _SUGGESTION = {"eligible": "proceed", "eligible_with_cautions": "proceed_with_ca
 def cohort_table(ws: Workspace) -> pd.DataFrame:
     """Every stored patient with inputs, predictions, eligibility and OOD flags (indexed by id).
 
-    The expensive call of the dashboard (one batch prediction and screen); callers cache it
-    per model version and store fingerprint.
+    The expensive call of the dashboard (one batch prediction and screen), kept on disk per
+    model version and updated row by row (``cohort_cache``); callers also cache it in
+    memory per model version and store fingerprint.
     """
     with session_factory(ws.engine)() as session:
-        patients = patients_frame(session)
-    if patients.empty:
-        return patients.set_index(ID_COLUMN, drop=False)
-    predicted = cached_predictions(ws, patients)
-    table = pd.concat([patients, predicted], axis=1)
-    table.index = table[ID_COLUMN].astype(str)
-    mark_gaps(table)  # placeholders never become predictions (issue 7)
+        if not patient_count(session):
+            return patients_frame(session).set_index(ID_COLUMN, drop=False)
+    table = cached_cohort(ws, cohort_rows)
     log.info("cohort table: %d patients, model %s", len(table), ws.version)
     return table
+
+
+def cohort_rows(ws: Workspace, patients: pd.DataFrame) -> pd.DataFrame:
+    """Cohort rows of stored patients: inputs, ``predict_frame`` and the gap marks."""
+    predicted = predict_frame(ws.model_set, patients).drop(columns=[ID_COLUMN])
+    table = pd.concat([patients, predicted.set_axis(patients.index)], axis=1)
+    table.index = pd.Index(table[ID_COLUMN].astype(str))
+    return mark_gaps(table)  # placeholders never become predictions (issue 7)
 
 
 def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | None = None,

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.services import cohort as service_cohort
 from dashboard.services.workspace import HOME_TITLES, STATUS_LABELS
 from dashboard.widgets import auth, components, resources
 from records.policy import may_open
@@ -9,14 +10,13 @@ from records.policy import may_open
 PAGE = "home"  # this page's key in records.policy (and its URL)
 ws = components.start_page(PAGE, HOME_TITLES)
 cohort = resources.cohort(ws)
-sessions = resources.all_sessions(ws)
 
 st.write("Decision support for ketamine-assisted psychotherapy: eligibility screening, "
          "predicted response and side-effect risks with their uncertainty and explanation, "
          "and treatment monitoring. Every model here was trained on synthetic data.")
 cols = st.columns(3)
 cols[0].metric("Patients in the store", f"{len(cohort):,}")
-cols[1].metric("Recorded sessions", f"{len(sessions):,}")
+cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")
 eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
 cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
 
