@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import DateTime, func, select, type_coerce
+from sqlalchemy import DateTime, func, inspect, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
@@ -68,6 +68,17 @@ def patient_keys(session: Session) -> pd.DataFrame:
     return pd.DataFrame({ID_COLUMN: [str(r[0]) for r in rows],
                          "version": [int(r[1] or 0) for r in rows],
                          "updated_at": [str(r[2]) for r in rows]})
+
+
+def store_fingerprint(session: Session) -> str:
+    """Patients' count, newest edit, sum of row versions and the schema revision: changes
+    with every ORM add, edit or removal, and with every migration (a cache key)."""
+    table = Patient.__table__
+    count, newest, versions = session.execute(select(
+        func.count(), func.max(table.c.updated_at), func.sum(table.c.version))).one()
+    revision = (session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                if inspect(session.get_bind()).has_table("alembic_version") else None)
+    return f"{int(count)}|{newest}|{int(versions or 0)}|{revision}"
 
 
 def session_count(session: Session) -> int:

@@ -14,18 +14,26 @@ from plotly.subplots import make_subplots
 from dashboard.charts.style import DOWN, PATIENT_COLOURS, UP, layout
 
 
-def risk_profile(patient: Mapping[str, float], cohort: pd.DataFrame,
+def risk_profile(patient: Mapping[str, float], summaries: pd.DataFrame,
                  title: str = "Predicted risks against the cohort") -> go.Figure:
     """Each outcome's cohort distribution (box) with this patient's prediction marked.
 
-    ``patient`` maps outcome label → probability; ``cohort`` is long (outcome, probability).
+    ``patient`` maps outcome label → probability; ``summaries`` holds the cohort's box
+    statistics per outcome label (``services.cohort.risk_summaries``), so the figure
+    carries five numbers per outcome, not every patient's prediction.
     """
     fig = go.Figure()
     labels = list(patient)
     for label in labels:
-        values = cohort.loc[cohort["outcome"] == label, "probability"] * 100
-        fig.add_trace(go.Box(x=values, name=label, orientation="h", marker_color="#aab7c4",
-                             boxpoints=False, showlegend=False))
+        if label not in summaries.index:
+            continue
+        stats = summaries.loc[label] * 100
+        fig.add_trace(go.Box(y=[label], q1=[stats["q1"]], median=[stats["median"]],
+                             q3=[stats["q3"]], lowerfence=[stats["lowerfence"]],
+                             upperfence=[stats["upperfence"]], name=label, orientation="h",
+                             marker_color="#aab7c4", showlegend=False,
+                             hovertemplate=f"{label}: cohort of {int(summaries.loc[label, 'n']):,}"
+                                           "<extra></extra>"))
     fig.add_trace(go.Scatter(x=[patient[k] * 100 for k in labels], y=labels, mode="markers",
                              marker={"color": UP, "size": 13, "symbol": "diamond"},
                              name="this patient"))
@@ -47,17 +55,21 @@ def compare_risks(risks: pd.DataFrame, title: str = "Predicted outcomes") -> go.
     return layout(fig, title, height=140 + 28 * len(risks) * len(risks.columns))
 
 
-def risk_histograms(distributions: pd.DataFrame,
+def risk_histograms(counts: pd.DataFrame,
                     title: str = "Predicted-risk distributions") -> go.Figure:
-    """One histogram per outcome of every stored patient's predicted probability."""
-    labels = list(dict.fromkeys(distributions["outcome"]))
+    """One histogram per outcome of every stored patient's predicted probability, from the
+    bin counts of ``services.cohort.risk_counts`` (5-point bins)."""
+    labels = list(dict.fromkeys(counts["outcome"]))
     cols = 3
     rows = max(1, -(-len(labels) // cols))
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=labels)
     for i, label in enumerate(labels):
-        values = distributions.loc[distributions["outcome"] == label, "probability"] * 100
-        fig.add_trace(go.Histogram(x=values, xbins={"start": 0, "end": 100, "size": 5},
-                                   marker_color=DOWN, showlegend=False, name=label),
+        part = counts[counts["outcome"] == label]
+        width = float(part["bin_start"].diff().dropna().min()) if len(part) > 1 else 0.05
+        fig.add_trace(go.Bar(x=(part["bin_start"] + width / 2) * 100, y=part["patients"],
+                             width=width * 100, marker_color=DOWN, showlegend=False,
+                             name=label, hovertemplate="%{y:,} patients<extra></extra>"),
                       row=i // cols + 1, col=i % cols + 1)
+    fig.update_layout(bargap=0)
     fig.update_xaxes(range=[0, 100], title="%")
     return layout(fig, title, height=260 * rows)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard.services.gaps import predictable
+from dashboard.services.gaps import PREDICTION_GAPS, predictable
 from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import STATUS_LABELS, Workspace, probability_column
 from models.explain import explain_frame
@@ -63,17 +63,48 @@ def population_summary(cohort: pd.DataFrame) -> dict[str, pd.DataFrame | dict[st
     return {"headline": headline, "eligibility": status, "indications": indications}
 
 
-def risk_distributions(cohort: pd.DataFrame, card: dict | None) -> pd.DataFrame:
-    """Long table (outcome label, probability) of every predictable patient's predictions,
-    for the outcomes that pass the quality gate of ``card``."""
-    cohort = predictable(cohort)
+def _shown_probabilities(cohort: pd.DataFrame, card: dict | None) -> dict[str, np.ndarray]:
+    """Outcome label → every predictable patient's probability, for the outcomes that pass
+    the quality gate of ``card`` (arrays, no copy of the cohort frame)."""
+    keep = np.ones(len(cohort), dtype=bool)
+    if PREDICTION_GAPS in cohort:
+        keep = ~cohort[PREDICTION_GAPS].map(bool).to_numpy(dtype=bool)
     shown = shown_outcomes(card)
-    parts = [pd.DataFrame({"outcome": spec.label,
-                           "probability": cohort[probability_column(spec.name)].to_numpy()})
-             for spec in OUTCOMES
-             if probability_column(spec.name) in cohort and spec.name in shown]
+    return {spec.label: cohort[probability_column(spec.name)].to_numpy(dtype=float)[keep]
+            for spec in OUTCOMES
+            if probability_column(spec.name) in cohort and spec.name in shown}
+
+
+BIN_WIDTH = 0.05  # histogram bins of the cohort's predicted probabilities (5 points)
+
+
+def risk_counts(cohort: pd.DataFrame, card: dict | None) -> pd.DataFrame:
+    """Patients per 5-point bin of predicted probability (outcome label, bin start, count),
+    counted here so the browser gets 20 numbers per outcome instead of every prediction."""
+    edges = np.linspace(0.0, 1.0, int(round(1 / BIN_WIDTH)) + 1)
+    parts = [pd.DataFrame({"outcome": label, "bin_start": edges[:-1],
+                           "patients": np.histogram(values[~np.isnan(values)], edges)[0]})
+             for label, values in _shown_probabilities(cohort, card).items()]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["outcome", "probability"])
+        columns=["outcome", "bin_start", "patients"])
+
+
+def risk_summaries(cohort: pd.DataFrame, card: dict | None) -> pd.DataFrame:
+    """Box-plot statistics of each shown outcome's predicted probability over the
+    predictable patients: quartiles (linear interpolation) and Tukey whiskers (the most
+    extreme predictions within 1.5 IQR of the box), indexed by outcome label."""
+    rows = {}
+    for label, values in _shown_probabilities(cohort, card).items():
+        values = values[~np.isnan(values)]
+        if not len(values):
+            continue
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        reach = 1.5 * (q3 - q1)
+        rows[label] = {"q1": q1, "median": median, "q3": q3,
+                       "lowerfence": values[values >= q1 - reach].min(),
+                       "upperfence": values[values <= q3 + reach].max(), "n": len(values)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[
+        "q1", "median", "q3", "lowerfence", "upperfence", "n"])
 
 
 def _colour_values(frame: pd.DataFrame, name: str) -> np.ndarray:

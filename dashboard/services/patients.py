@@ -77,8 +77,10 @@ def cohort_rows(ws: Workspace, patients: pd.DataFrame) -> pd.DataFrame:
 def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | None = None,
                   risk_outcome: str | None = None, risk_above: float = 0.0) -> pd.DataFrame:
     """Patients matching a search on id or name, eligibility statuses and a minimum risk."""
-    mask = pd.Series(True, index=cohort.index)
     text = search.strip().lower()
+    if not text and not statuses and not (risk_outcome and risk_above > 0):
+        return cohort  # no filter: the table itself, not a 100,000-row copy
+    mask = pd.Series(True, index=cohort.index)
     if text:
         mask &= (cohort[ID_COLUMN].str.lower().str.contains(text, regex=False)
                  | cohort[NAME_COLUMN].str.lower().str.contains(text, regex=False))
@@ -87,6 +89,20 @@ def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | 
     if risk_outcome and risk_above > 0:
         mask &= cohort[probability_column(risk_outcome)] >= risk_above
     return cohort[mask]
+
+
+PAGE_SIZE = 100  # patients per page of a list: the browser never gets the whole store
+
+
+def page_count(n_rows: int, size: int = PAGE_SIZE) -> int:
+    """How many pages ``n_rows`` fill (at least one, so an empty list has a page 1)."""
+    return max(1, -(-n_rows // size))
+
+
+def page_rows(found: pd.DataFrame, page: int, size: int = PAGE_SIZE) -> slice:
+    """Positions of ``found`` on ``page`` (1-based; past the end: the last page)."""
+    page = min(max(1, page), page_count(len(found), size))
+    return slice((page - 1) * size, min(len(found), page * size))
 
 
 def patient_list(cohort: pd.DataFrame, card: dict[str, Any] | None) -> pd.DataFrame:

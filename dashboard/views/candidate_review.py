@@ -6,16 +6,19 @@ import streamlit as st
 
 from dashboard.charts.explain import shap_waterfall
 from dashboard.charts.risk import risk_profile
-from dashboard.services.cohort import risk_distributions
+from dashboard.services.cohort import risk_summaries
 from dashboard.services.entry import save_decision
 from dashboard.services.form_errors import FormErrors
 from dashboard.services.gaps import gap_summary
 from dashboard.services.patients import (
+    PAGE_SIZE,
     assess_patient,
     decision_history,
     explain_outcome,
     find_patients,
     header_line,
+    page_count,
+    page_rows,
     patient_list,
     risk_table,
 )
@@ -50,15 +53,24 @@ with left:
     risk_min = c4.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min",
                          disabled=risk_outcome is None)
     found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
-    st.caption(f"{len(found):,} of {len(cohort):,} patients match")
-    st.dataframe(patient_list(found, ws.card), hide_index=True, height=300, width="stretch",
+    pages = page_count(len(found))
+    c1, c2 = st.columns([3, 1])
+    if st.session_state.get("cr_page", 1) > pages:  # the filter shortened the list
+        st.session_state["cr_page"] = pages
+    page = c2.number_input("Page", min_value=1, max_value=pages, step=1, key="cr_page",
+                           help=f"{PAGE_SIZE} patients per page, in patient-id order")
+    shown_rows = page_rows(found, int(page))
+    c1.caption(f"{len(found):,} of {len(cohort):,} patients match" + (
+        f" · showing {shown_rows.start + 1:,}–{shown_rows.stop:,}" if len(found) else ""))
+    st.dataframe(patient_list(found.iloc[shown_rows], ws.card), hide_index=True, height=300,
+                 width="stretch",
                  column_config={o.label: percent_column(
                      (o.short or o.label)[:1].upper() + (o.short or o.label)[1:],
                      width="small", help=f"{o.label}: {o.definition}") for o in OUTCOMES})
     if note := greyed_note(ws.card):
         st.caption(note)
-    patient_id = components.patient_picker(cohort, found.index, key="cr_patient",
-                                           label="Open patient")
+    patient_id = components.patient_picker(cohort, found.index[shown_rows], key="cr_patient",
+                                           label="Open patient", reachable=found.index)
     st.divider()
 
 if patient_id is None:
@@ -130,7 +142,7 @@ with right:
                             "the model card's calibration curve; the percentile ranks the "
                             "prediction among the patients in the store.")
             st.plotly_chart(risk_profile({r.label: r.probability for r in shown},
-                                         risk_distributions(cohort, ws.card)),
+                                         risk_summaries(cohort, ws.card)),
                             key="cr_profile")
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard.charts.explain import beeswarm, importance_bar
 from dashboard.charts.risk import risk_histograms
 from dashboard.services.access import audited_download
-from dashboard.services.cohort import population_summary, risk_distributions
+from dashboard.services.cohort import population_summary, risk_counts
 from dashboard.services.export import predictions_csv, rows_for
 from dashboard.services.quality import greyed_note, shown_outcomes
 from dashboard.widgets import components, resources
@@ -35,7 +35,7 @@ left.dataframe(summary["eligibility"], hide_index=True, width="stretch")
 right.markdown("**Indications** (a patient may have several)")
 right.dataframe(summary["indications"], hide_index=True, width="stretch")
 
-st.plotly_chart(risk_histograms(risk_distributions(cohort, ws.card)), key="co_hist")
+st.plotly_chart(risk_histograms(risk_counts(cohort, ws.card)), key="co_hist")
 st.caption(f"Predictions of model version {ws.version} for every patient in the store, "
            "computed once per model version and patient set.")
 if note := greyed_note(ws.card):

@@ -69,13 +69,14 @@ def start_page(page: str, title: str | Mapping[str, str]) -> SignedInWorkspace:
     return ws
 
 
-def _linked_patient(options: list[str], key: str) -> str | None:
+def _linked_patient(options: list[str], key: str,
+                    reachable: pd.Index | None = None) -> str | None:
     """The ``?patient=`` of the address this page was opened with, the first time."""
     wanted = st.query_params.get(PATIENT_PARAM)
     if not wanted or st.session_state.get(_LINK_KEY.format(key)) == wanted:
         return None
     st.session_state[_LINK_KEY.format(key)] = wanted  # a later pick wins over the link
-    if wanted in options:
+    if wanted in options or (reachable is not None and wanted in reachable):
         return wanted
     st.warning(f"The link names patient {plain(wanted[:40])}, who is not in this list; "
                "showing another patient.", icon=":material/link_off:")
@@ -83,17 +84,27 @@ def _linked_patient(options: list[str], key: str) -> str | None:
 
 
 def patient_picker(cohort: pd.DataFrame, ids: Sequence[str], key: str,
-                   label: str = "Patient") -> str | None:
+                   label: str = "Patient", reachable: pd.Index | None = None) -> str | None:
     """Pick one of ``ids`` (id — name); remembers the choice across pages.
 
     A page address with ``?patient=ID`` (a shared link or a bookmark) opens that patient,
-    and the address follows the choice, so it can be copied or reloaded.
+    and the address follows the choice, so it can be copied or reloaded. ``reachable``
+    (default: ``ids``) are the patients a link or an earlier choice may name: with a paged
+    list, ``ids`` is the page and such a patient is offered first even when on another page.
     """
     options = list(ids)
+    allowed = pd.Index(options) if reachable is None else reachable
+    if not len(allowed):
+        return None
+    linked = _linked_patient(options, key, allowed)
+    current = linked or st.session_state.get(key)
+    shared = st.session_state.get(PATIENT_KEY)
+    for kept in (current, shared):  # the open patient stays open while paging
+        if kept is not None and kept not in options and kept in allowed:
+            options.insert(0, kept)
+            break
     if not options:
         return None
-    linked = _linked_patient(options, key)
-    shared = st.session_state.get(PATIENT_KEY)
     if linked is not None:
         st.session_state[key] = linked
     elif st.session_state.get(key) not in options:

@@ -18,7 +18,7 @@ import streamlit as st
 from base import settings
 from dashboard.services import cohort as service_cohort
 from dashboard.services.patients import cohort_table
-from dashboard.services.startup import Ready, ensure_ready
+from dashboard.services.startup import Ready, ensure_ready, warm_up
 from dashboard.services.workspace import Workspace, patients_fingerprint, sessions_fingerprint
 from models.modelset import ModelSet
 from models.registry import Registry
@@ -35,8 +35,10 @@ def _ready(home: str) -> Ready:
 
 @st.cache_resource(max_entries=3, show_spinner="Loading the model…")
 def _model(registry_dir: str, version: str) -> tuple[ModelSet, dict[str, Any]]:
-    """Verify (SHA-256) and unpickle one model version, once."""
-    return Registry(Path(registry_dir)).load(version)
+    """Verify (SHA-256) and unpickle one model version, once, and warm its kernels."""
+    model_set, card = Registry(Path(registry_dir)).load(version)
+    warm_up(model_set)
+    return model_set, card
 
 
 def workspace() -> Workspace:

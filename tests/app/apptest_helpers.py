@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
@@ -50,6 +52,14 @@ def sign_in(at: AppTest, role: str = "clinician", username: str | None = None) -
 def plotly_figures(at: AppTest) -> list[dict[str, Any]]:
     """Every plotly chart on the page as its JSON figure spec."""
     return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+
+
+def values(data: Any) -> list[Any]:
+    """A trace's data array as a list: plotly writes numpy arrays as base64 typed arrays
+    (``{"dtype": "i8", "bdata": ...}``) and lists as they are."""
+    if isinstance(data, dict) and "bdata" in data:
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
 
 
 def trace(figure: dict[str, Any], name: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from apptest_helpers import USERS, plotly_figures, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services.patients import assess_patient, cohort_table
+from dashboard.services.patients import PAGE_SIZE, assess_patient, cohort_table, page_count
 from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import Workspace
 from models.schema import outcome
@@ -156,3 +156,26 @@ def _expanders(at: AppTest) -> str:
     """The text behind 'How this is computed' (technical terms belong there)."""
     return "\n".join(m.value for e in at.expander if e.label == "How this is computed"
                      for m in e.markdown)
+
+
+def test_the_list_is_paged_and_the_open_patient_stays_open(
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
+    """Issue 18: the browser gets one page of the store, never all of it."""
+    ids = list(cohort_table(workspace).index)
+    at = open_page("candidate_review")
+    first = at.dataframe[0].value
+    assert list(first["Patient"]) == ids[:PAGE_SIZE]
+    assert (f"{len(ids):,} of {len(ids):,} patients match · showing 1–{PAGE_SIZE}"
+            in texts(at.caption))
+    chosen = ids[5]
+    at.selectbox(key="cr_patient").set_value(chosen).run()
+    last_page = page_count(len(ids))
+    at.number_input(key="cr_page").set_value(last_page).run()
+    last = at.dataframe[0].value
+    assert list(last["Patient"]) == ids[(last_page - 1) * PAGE_SIZE:]
+    picker = at.selectbox(key="cr_patient")
+    assert picker.value == chosen  # paging does not change the open patient
+    assert [o.split(" — ")[0] for o in picker.options] == [chosen, *last["Patient"]]
+    assert at.session_state["cr_patient"] == chosen
+    at.text_input(key="cr_search").set_value("KAP-0000").run()  # the filter shortens it
+    assert at.number_input(key="cr_page").value == 1 and not at.exception

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from apptest_helpers import plotly_figures
+from apptest_helpers import plotly_figures, values
 from streamlit.testing.v1 import AppTest
+
+from dashboard.services.gaps import predictable
+from dashboard.services.patients import cohort_table
+from dashboard.services.workspace import Workspace
 
 
 def _importance(at: AppTest) -> list[str]:
@@ -14,12 +18,18 @@ def _importance(at: AppTest) -> list[str]:
     return list(figure["data"][0]["y"])
 
 
-def test_cohort_overview(open_page: Callable[[str], AppTest]) -> None:
+def test_cohort_overview(open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
     at = open_page("cohort")
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Patients"].replace(",", "")) >= 2000
     kinds = {f["data"][0]["type"] for f in plotly_figures(at)}
-    assert {"histogram", "bar", "scattergl"} <= kinds
+    assert {"bar", "scattergl"} <= kinds
+    # the histograms are counted on the server: every predictable patient once per outcome
+    histograms = next(f for f in plotly_figures(at)
+                      if f["layout"]["title"]["text"] == "Predicted-risk distributions")
+    predicted = len(predictable(cohort_table(workspace)))
+    assert [sum(values(trace["y"])) for trace in histograms["data"]] == [predicted] * len(
+        histograms["data"])
     response = _importance(at)
     at.selectbox(key="co_outcome").set_value("hypertensive_reaction").run()
     assert _importance(at) != response

@@ -88,7 +88,7 @@ def test_added_edited_and_removed_patients_alone_are_rebuilt(small: Workspace,
 
 def test_an_unreadable_cache_is_rebuilt(small: Workspace, caplog: pytest.LogCaptureFixture):
     first = cohort_table(small)
-    cache_file(small).write_bytes(b"PAR1 not a parquet file")
+    cache_file(small).write_bytes(b"ARROW1 not an Arrow file")
     with caplog.at_level(logging.INFO, logger=LOGGER):
         again = cohort_table(small)
     assert "unreadable; rebuilding" in caplog.text and "0 from the cache, 40 built" in caplog.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,7 +26,7 @@ from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import Workspace
 from models.eligibility import screen
 from models.risk_wording import wilson
-from models.schema import defaults
+from models.schema import OUTCOMES, defaults
 from models.session_alerts import alerts_frame, in_treatment, response_status, session_alerts
 
 
@@ -165,3 +166,26 @@ def test_user_text_is_inert_in_markdown() -> None:
     zwsp = "\u200b"  # breaks the autolink GFM would otherwise make of the URL
     assert plain("[x](http://evil) **b**") == rf"\[x\]\(http\:{zwsp}//evil\) \*\*b\*\*"
     assert plain("Novak, Avery") == "Novak, Avery"
+
+
+def test_cohort_risk_summaries_and_counts_match_the_predictions(workspace: Workspace) -> None:
+    """Box statistics and 5-point bin counts computed on the server (issue 18: the
+    browser no longer gets every patient's prediction) equal numpy's on the same values."""
+    from dashboard.services.cohort import risk_counts, risk_summaries
+    from dashboard.services.gaps import predictable
+
+    cohort = cohort_table(workspace)
+    shown = shown_outcomes(workspace.card)
+    summaries, counts = risk_summaries(cohort, workspace.card), risk_counts(cohort, workspace.card)
+    name = next(iter(shown))
+    label = next(o.label for o in OUTCOMES if o.name == name)
+    values = predictable(cohort)[f"{name}_probability"].to_numpy(dtype=float)
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    row = summaries.loc[label]
+    assert (row["q1"], row["median"], row["q3"], row["n"]) == (q1, median, q3, len(values))
+    assert row["lowerfence"] >= q1 - 1.5 * (q3 - q1) and row["lowerfence"] in values
+    assert row["upperfence"] <= q3 + 1.5 * (q3 - q1) and row["upperfence"] in values
+    assert set(summaries.index) == {o.label for o in OUTCOMES if o.name in shown}
+    mine = counts[counts["outcome"] == label]
+    assert list(mine["patients"]) == list(np.histogram(values, np.linspace(0, 1, 21))[0])
+    assert mine["patients"].sum() == len(values)
