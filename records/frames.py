@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import DateTime, func, inspect, select, text, type_coerce
+from sqlalchemy import DateTime, Integer, cast, func, inspect, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
@@ -86,8 +86,11 @@ def session_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(TreatmentSession)) or 0)
 
 
-def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFrame:
-    """Sessions (all, or one patient's) with the ``SESSION_FIELDS`` columns and notes.
+def sessions_frame(session: Session, patient_id: str | None = None, *,
+                   patient_ids: Sequence[str] | None = None,
+                   latest_only: bool = False) -> pd.DataFrame:
+    """Sessions (all, one patient's or those of ``patient_ids``; with ``latest_only`` each
+    patient's highest-numbered session alone) with the ``SESSION_FIELDS`` columns and notes.
 
     Ordered by patient and session number; ``recorded_at`` (when it was typed in) and
     ``session_at`` (when it took place; NaT = not recorded) are aware UTC timestamps;
@@ -108,9 +111,43 @@ def sessions_frame(session: Session, patient_id: str | None = None) -> pd.DataFr
             .order_by(patients.c.patient_id, sessions.c.session_number))
     if patient_id is not None:
         stmt = stmt.where(patients.c.patient_id == patient_id)
-    rows = session.execute(stmt).all()
+    if latest_only:
+        latest = (select(sessions.c.patient_pk, func.max(sessions.c.session_number)
+                         .label("latest")).group_by(sessions.c.patient_pk).subquery())
+        stmt = stmt.join(latest, (latest.c.patient_pk == sessions.c.patient_pk)
+                         & (latest.c.latest == sessions.c.session_number))
+    if patient_ids is None:
+        rows = session.execute(stmt).all()
+    else:
+        wanted = sorted(set(map(str, patient_ids)))
+        rows = [row for start in range(0, len(wanted), ID_CHUNK)
+                for row in session.execute(stmt.where(
+                    patients.c.patient_id.in_(wanted[start:start + ID_CHUNK]))).all()]
     frame = typed_frame(names, rows, {**SESSION_TYPES, **ID_TYPES, **MONITORING_TYPES},
                         nullable=SESSION_NULLABLE | set(MONITORING_TYPES))
     for moment in MOMENTS:
         frame[moment] = pd.to_datetime(frame[moment], utc=True)
     return frame
+
+
+def series_progress(session: Session) -> pd.DataFrame:
+    """Per patient with sessions: ``session_number`` (the highest attended) and
+    ``dropout_after`` (stopped at any session), counted by the store."""
+    patients, sessions = Patient.__table__, TreatmentSession.__table__
+    rows = session.execute(
+        select(patients.c.patient_id, func.max(sessions.c.session_number),
+               func.max(cast(sessions.c.dropout_after, Integer)))
+        .join_from(sessions, patients, sessions.c.patient_pk == patients.c.id)
+        .group_by(patients.c.patient_id).order_by(patients.c.patient_id)).all()
+    return pd.DataFrame({ID_COLUMN: [str(r[0]) for r in rows],
+                         "session_number": [int(r[1]) for r in rows],
+                         "dropout_after": [bool(r[2]) for r in rows]})
+
+
+def maintenance_patients(session: Session) -> list[str]:
+    """Ids of patients with at least one session of phase maintenance."""
+    patients, sessions = Patient.__table__, TreatmentSession.__table__
+    return [str(pid) for pid in session.scalars(
+        select(patients.c.patient_id).distinct()
+        .join_from(sessions, patients, sessions.c.patient_pk == patients.c.id)
+        .where(sessions.c.phase == "maintenance"))]

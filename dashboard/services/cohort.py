@@ -16,11 +16,10 @@ from dashboard.services.gaps import PREDICTION_GAPS, predictable
 from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import STATUS_LABELS, Workspace, probability_column
 from models.explain import explain_frame
-from models.schema import DIAGNOSES, DIAGNOSIS_LABELS, FEATURES, OUTCOMES, feature
+from models.schema import DIAGNOSES, DIAGNOSIS_LABELS, FEATURES, ID_COLUMN, OUTCOMES, feature
 from models.session_alerts import cohort_alerts, in_treatment
 from records.db import session_factory
-from records.frames import session_count
-from records.repository import sessions_frame
+from records.frames import series_progress, session_count, sessions_frame
 
 log = logging.getLogger(__name__)
 
@@ -157,20 +156,21 @@ def recorded_sessions(ws: Workspace) -> int:
         return session_count(session)
 
 
-def all_sessions(ws: Workspace) -> pd.DataFrame:
-    """Every stored session (for cohort-wide alerts)."""
-    with session_factory(ws.engine)() as session:
-        return sessions_frame(session)
-
-
-def alerts_overview(cohort: pd.DataFrame, sessions: pd.DataFrame,
+def alerts_overview(ws: Workspace, cohort: pd.DataFrame,
                     only_in_treatment: bool = True) -> tuple[pd.DataFrame, int]:
     """Alerts raised at each patient's latest session, and how many patients were checked.
 
     ``only_in_treatment`` limits the list to patients who have neither finished nor stopped
-    their series: the ones a clinician can still act for.
+    their series: the ones a clinician can still act for. The store gives each patient's
+    latest session and series progress (highest session, stopped at any) directly: a
+    latest-session alert depends on that session and the baseline alone, so reading every
+    session (600,000 rows at 100,000 patients, 9 s) is not needed; equal to the alerts
+    computed from every session (tested).
     """
-    ids = in_treatment(cohort, sessions) if only_in_treatment else pd.Index(
-        sessions["patient_id"].unique())
-    table = cohort_alerts(cohort, sessions, ids, latest_only=True)
+    with session_factory(ws.engine)() as session:
+        progress = series_progress(session)
+        ids = (in_treatment(cohort, progress) if only_in_treatment
+               else pd.Index(progress[ID_COLUMN]))
+        latest = sessions_frame(session, patient_ids=list(ids), latest_only=True)
+    table = cohort_alerts(cohort, latest, ids, latest_only=True)
     return table, len(ids)

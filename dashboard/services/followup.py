@@ -35,7 +35,7 @@ from models.relapse import RelapseModel
 from models.schema import ID_COLUMN
 from records.db import session_factory
 from records.followup_frames import doses_frame, followup_stamp, plans_frame, visits_frame
-from records.frames import patients_frame, sessions_frame
+from records.frames import maintenance_patients, patients_frame, sessions_frame
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,28 @@ def store_stamp(engine: Engine) -> tuple[int, ...]:
         return followup_stamp(session)
 
 
-def load_followup(engine: Engine) -> FollowupData | None:
-    """The store's follow-up, summarised; None when the store has none at all."""
+def load_followup(engine: Engine, patient_id: str | None = None) -> FollowupData | None:
+    """The store's follow-up (or one patient's), summarised; None when there is none.
+
+    Only patients with a visit, dose, plan or maintenance session are in follow-up, so
+    only their rows and sessions are read (a 100,000-patient store with few in follow-up
+    no longer reads every session: 14 s before, issue 18); every summary column of a
+    patient depends on that patient's records alone, so one patient's summary equals its
+    row of the whole store's (tested).
+    """
     with session_factory(engine)() as session:
-        patients, sessions = patients_frame(session), sessions_frame(session)
-        visits, doses, plans = visits_frame(session), doses_frame(session), plans_frame(session)
+        visits, doses = visits_frame(session, patient_id), doses_frame(session, patient_id)
+        plans = plans_frame(session, patient_id)
+        if patient_id is None:
+            followed = sorted(set(visits[ID_COLUMN]) | set(doses[ID_COLUMN])
+                              | set(plans[ID_COLUMN]) | set(maintenance_patients(session)))
+        else:
+            followed = [patient_id]
+        patients = patients_frame(session, patient_ids=followed)
+        sessions = sessions_frame(session, patient_ids=followed)
     maintenance = (sessions["phase"] == "maintenance").any() if len(sessions) else False
     if visits.empty and doses.empty and plans.empty and not maintenance:
-        log.info("the store has no follow-up records")
+        log.info("no follow-up records%s", f" for {patient_id}" if patient_id else "")
         return None
     rows = followup_rows(sessions, visits, doses)
     summary = followup_summary(patients, sessions, rows, plans)

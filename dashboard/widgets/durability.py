@@ -60,8 +60,9 @@ def render_durability(patient_id: str | None = None, *, cohort: pd.DataFrame | N
     sessions; ``data`` defaults to the store's follow-up (``followup_data(engine)``);
     ``role`` decides how the cohort alert list shows patients (``rows_for``).
     """
-    if data is None and engine is not None:
-        data = followup_data(engine)
+    if data is None and engine is not None:  # one patient's records, or the whole store's
+        data = followup_data(engine) if patient_id is None else svc.load_followup(engine,
+                                                                                   patient_id)
     st.subheader("Durability and long-term follow-up")
     if patient_id is None:
         _render_cohort(data, role, key)

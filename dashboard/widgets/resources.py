@@ -76,20 +76,10 @@ def cohort_explanations(ws: Workspace) -> dict[str, service_cohort.CohortExplana
     return _explanations(ws, cohort(ws), _store(ws), ws.version, fingerprint)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Reading every session…")
-def _sessions(_ws: Workspace, store: str, fingerprint: tuple[int, str]) -> pd.DataFrame:
-    return service_cohort.all_sessions(_ws)
-
-
-def all_sessions(ws: Workspace) -> pd.DataFrame:
-    """Every stored session, re-read only when a session was recorded or imported."""
-    return _sessions(ws, _store(ws), sessions_fingerprint(ws.engine))
-
-
 @st.cache_resource(max_entries=4)
 def _alerts(_ws: Workspace, store: str, patients: tuple[int, str], sessions: tuple[int, str],
             only_in_treatment: bool) -> tuple[pd.DataFrame, int]:
-    return service_cohort.alerts_overview(cohort(_ws), all_sessions(_ws), only_in_treatment)
+    return service_cohort.alerts_overview(_ws, cohort(_ws), only_in_treatment)
 
 
 def alerts_overview(ws: Workspace, only_in_treatment: bool) -> tuple[pd.DataFrame, int]:
