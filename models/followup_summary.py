@@ -89,27 +89,32 @@ def followup_summary(patients: pd.DataFrame, sessions: pd.DataFrame, rows: pd.Da
     plan = _plan_now(plans)
     ids = sorted(set(rows[ID_COLUMN].astype(str)) | set(plan.index.astype(str)))
     info = patients.set_index(patients[ID_COLUMN].astype(str)).reindex(ids)
-    grouped = dict(tuple(rows.groupby(ID_COLUMN, sort=False)))
+    # split by kind and patient once (not per patient: 2.2 s for 1,369 patients before)
+    visits = dict(tuple(rows[rows["kind"] == "followup"].groupby(ID_COLUMN, sort=False)))
+    doses = rows[rows["kind"] == "maintenance"]
+    dose_count = doses.groupby(ID_COLUMN, sort=False).size()
+    dose_sum = pd.to_numeric(doses["dose_mg_per_kg"]).groupby(doses[ID_COLUMN],
+                                                               sort=False).sum()
+    no_visits = rows.iloc[:0]
     out = []
     for pid in ids:
-        mine = grouped.get(pid, rows.iloc[:0])
         end = ends["phq9_end_of_series"].get(pid, np.nan)
         attended = int(ends["induction_sessions"].get(pid, 0))
         planned = info.at[pid, "planned_sessions"] if "planned_sessions" in info else np.nan
-        status = relapse_status(mine[mine["kind"] == "followup"],
+        status = relapse_status(visits.get(pid, no_visits),
                                 float(info.at[pid, "phq9_baseline"]),
                                 None if pd.isna(end) else float(end))
-        maint = mine[mine["kind"] == "maintenance"]
+        n_doses = int(dose_count.get(pid, 0))
         out.append({ID_COLUMN: pid,
                     "series_completed": bool(attended and not pd.isna(planned)
                                              and attended >= int(planned)),
                     "maintenance_schedule": plan.get(pid), "phq9_end_of_series": end,
                     "responder": status.responder, "followup_weeks": status.followup_weeks,
                     "relapse": status.relapse, "days_to_relapse": status.days_to_relapse,
-                    "relapse_8w": status.relapse_8w, "maintenance_sessions": len(maint),
-                    "total_sessions": attended + len(maint),
+                    "relapse_8w": status.relapse_8w, "maintenance_sessions": n_doses,
+                    "total_sessions": attended + n_doses,
                     "total_mg_per_kg": float(ends["induction_mg_per_kg"].get(pid, 0.0))
-                    + float(pd.to_numeric(maint["dose_mg_per_kg"]).sum()),
+                    + float(dose_sum.get(pid, 0.0)),
                     "status": status.text})
     frame = pd.DataFrame(out, columns=[ID_COLUMN, "series_completed", "maintenance_schedule",
                                        "phq9_end_of_series", "responder", "followup_weeks",
