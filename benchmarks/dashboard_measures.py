@@ -1,8 +1,9 @@
 """Time to the first page of the dashboard (``tests/app/measure_first_render.py``).
 
-Each size runs in fresh processes (bootstrap, top-up with generated patients, sign-in, then
-Candidate review cold / new session / rerun), so Streamlit's caches start empty as on a
-new server. Sizes: ``KAPCDS_BENCH_DASHBOARD_PATIENTS`` (comma list; default 100,000,
+Each size runs in fresh processes (populate: bootstrap + top-up with generated patients;
+then a fresh server without a cohort cache on disk and a restarted one: sign-in page, Home
+after sign-in, Candidate review, progress, cohort, a new session, a rerun), so Streamlit's
+caches start empty as on a new server. Sizes: ``KAPCDS_BENCH_DASHBOARD_PATIENTS`` (comma list; default 100,000,
 2,000 with ``--quick``).
 """
 
@@ -22,7 +23,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "tests" / "app" / "measure_first_
 
 @register("dashboard_first_render")
 def dashboard_first_render(ctx: Context) -> dict[str, Any]:
-    """Sign-in to the first page (Candidate review) at clinic scale, fresh server."""
+    """Sign-in to the first page (Home) and the main pages at clinic scale."""
     default = "2000" if ctx.quick else "100000"
     sizes = os.environ.get("KAPCDS_BENCH_DASHBOARD_PATIENTS", default).split(",")
     out = subprocess.run([sys.executable, str(SCRIPT), "--json", "--patients", *sizes],

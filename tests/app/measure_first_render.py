@@ -1,13 +1,16 @@
-"""Time to first render of Candidate review with 2,000 and 5,000 patients (run by hand).
+"""Sign-in to the first page of the dashboard at clinic scale (run by hand).
 
-    python tests/app/measure_first_render.py [--patients 2000 5000 100000]
+    python tests/app/measure_first_render.py [--patients 2000 100000] [--home DIR]
 
-Each size runs in its own subprocess (empty Streamlit caches, like a fresh server): the
-store is bootstrapped in a temporary KAPCDS_HOME (seeded with the 2,000 samples, model
-trained), topped up with generated patients, a clinician account is made and signed in
-(a server-side session whose token the tab holds, as after the sign-in form), then
-AppTest opens Candidate review three times: cold (model load + cohort predictions), a new
-session (warm caches) and a rerun. The child's peak RSS is reported too.
+Per size, in separate processes: ``--populate`` bootstraps a KAPCDS_HOME (store seeded with
+the 2,000 samples, model trained), tops it up with generated patients and makes a
+clinician account; then a *fresh* server (no cohort cache on disk yet) and a *restarted*
+one (the cohort cache the fresh one wrote) each render, with AppTest: the sign-in page
+(where the server loads and warms the model), Home right after sign-in (the first page),
+Candidate review, Treatment progress and Cohort overview, then Candidate review in a new
+browser session and a rerun. Each server's peak RSS is reported (the population step's is
+not: generating 100,000 patients is not the server's work). ``--home`` reuses a populated
+folder; ``KAPCDS_DATABASE_URL`` picks the store (PostgreSQL too).
 Not a pytest test on purpose: timings depend on the machine, so nothing asserts on them.
 """
 
@@ -66,67 +69,114 @@ def _sign_in_token(engine: object, create: bool = True) -> str:
     return token
 
 
-def _one(total: int, restart: bool = False) -> dict[str, float]:
-    """Run in a fresh process: bootstrap, top up, then time three renders (``restart``: the
-    same home again, as a restarted server: store, model and on-disk caches kept)."""
+PAGES = ("candidate_review", "progress", "cohort")
+
+
+def _populate(total: int) -> None:
+    """Bootstrap the home, top the store up to ``total`` patients, make the account."""
+    from dashboard.services.startup import ensure_ready
+    from records.db import session_factory
+    from records.users import get_user
+
+    ready = ensure_ready()
+    _top_up(ready.engine, total)
+    with session_factory(ready.engine)() as session:  # type: ignore[arg-type]
+        exists = get_user(session, USERNAME) is not None
+    if not exists:
+        _sign_in_token(ready.engine, create=True)
+
+
+def _timed(at: object, page: str | None = None) -> float:
+    if page is not None:
+        at.switch_page(f"views/{page}.py")  # type: ignore[attr-defined]
     started = time.perf_counter()
+    at.run()  # type: ignore[attr-defined]
+    elapsed = time.perf_counter() - started
+    assert not at.exception, [e.value for e in at.exception]  # type: ignore[attr-defined]
+    return elapsed
+
+
+def _one(total: int) -> dict[str, float]:
+    """One server process on a populated home: the renders listed in the module doc."""
     from streamlit.testing.v1 import AppTest
 
     from dashboard.services.startup import ensure_ready
     from dashboard.widgets.browser_session import TOKEN_KEY
 
-    imports = time.perf_counter() - started
-    ready = ensure_ready()
-    _top_up(ready.engine, total)
-    token = _sign_in_token(ready.engine, create=not restart)
-    result = {"patients": float(total), "imports_s": imports}
-    at = AppTest.from_file(str(APP), default_timeout=600)
-    at.session_state[TOKEN_KEY] = token
-    for label in ("cold_s", "new_session_s", "rerun_s"):
-        if label == "new_session_s":
-            at = AppTest.from_file(str(APP), default_timeout=600)
-            at.session_state[TOKEN_KEY] = token
-        if label != "rerun_s":
-            at.switch_page("views/candidate_review.py")
-        t0 = time.perf_counter()
-        at.run()
-        result[label] = time.perf_counter() - t0
-        assert not at.exception, [e.value for e in at.exception]
-        assert f"of {total:,} patients match" in " ".join(c.value for c in at.caption)
-    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    token = _sign_in_token(ensure_ready().engine, create=False)
+    result: dict[str, float] = {"patients": float(total)}
+    at = AppTest.from_file(str(APP), default_timeout=900)
+    result["signin_page_s"] = _timed(at)  # the server's start: model load and warm-up
+    at.session_state[TOKEN_KEY] = token  # the sign-in form's outcome
+    result["first_page_s"] = _timed(at)  # Home
+    result["first_page_rss_mib"] = _rss()
+    for page in PAGES:
+        result[f"{page}_s"] = _timed(at, page)
+        if page == "candidate_review":
+            assert f"of {total:,} patients match" in " ".join(c.value for c in at.caption)
+    fresh_tab = AppTest.from_file(str(APP), default_timeout=900)
+    fresh_tab.session_state[TOKEN_KEY] = token
+    result["new_session_s"] = _timed(fresh_tab, "candidate_review")
+    result["rerun_s"] = _timed(fresh_tab)
+    result["peak_rss_mib"] = _rss()
     return result
+
+
+def _rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(args: list[str], env: dict[str, str]) -> dict[str, float] | None:
+    out = subprocess.run([sys.executable, __file__, *args], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    lines = [line for line in out.strip().splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else None
+
+
+def _measure(total: int, home: str, fresh: bool) -> dict[str, float]:
+    env = {**os.environ, "KAPCDS_HOME": home, "KAPCDS_BCRYPT_ROUNDS": "4",
+           "KAPCDS_ADMIN_PASSWORD": "measure-first-render admin password"}
+    _child(["--populate", str(total)], env)
+    if fresh:  # a fresh server: no cohort table on disk yet
+        for path in (Path(home) / "cache").glob("cohort-*"):
+            path.unlink()
+    first = _child(["--child", str(total)], env)
+    again = _child(["--child", str(total)], env)
+    assert first is not None and again is not None
+    return {**first, **{f"restart_{k}": v for k, v in again.items() if k != "patients"}}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, nargs="+", default=[2000, 5000])
+    parser.add_argument("--patients", type=int, nargs="+", default=[2000, 100000])
+    parser.add_argument("--home", help="a KAPCDS_HOME to reuse (kept; populated if needed)")
     parser.add_argument("--json", action="store_true", help="one JSON line per size")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--restart", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--populate", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.populate:
+        _populate(args.populate)
+        return
     if args.child:
-        sys.stdout.write(json.dumps(_one(args.child, args.restart)) + "\n")
+        sys.stdout.write(json.dumps(_one(args.child)) + "\n")
         return
     for total in args.patients:
-        with tempfile.TemporaryDirectory(prefix="kapcds-measure-") as home:
-            env = {**os.environ, "KAPCDS_HOME": home, "KAPCDS_BCRYPT_ROUNDS": "4",
-                   "KAPCDS_ADMIN_PASSWORD": "measure-first-render admin password"}
-            env.pop("KAPCDS_DATABASE_URL", None)
-            rows = []
-            for extra in ([], ["--restart"]):  # a fresh server, then a restarted one
-                out = subprocess.run([sys.executable, __file__, "--child", str(total), *extra],
-                                     env=env, check=True, capture_output=True, text=True).stdout
-                rows.append(json.loads(out.strip().splitlines()[-1]))
-            row = {**rows[0], "restart_cold_s": rows[1]["cold_s"],
-                   "restart_peak_rss_mib": rows[1]["peak_rss_mib"]}
-            if args.json:
-                sys.stdout.write(json.dumps(row) + "\n")
-            log.info("%5d patients: imports %.1f s | cold first render %.2f s | new session "
-                     "%.2f s | rerun %.2f s | peak RSS %.0f MiB | restarted server: first "
-                     "render %.2f s, peak RSS %.0f MiB", total, row["imports_s"],
-                     row["cold_s"], row["new_session_s"], row["rerun_s"], row["peak_rss_mib"],
-                     row["restart_cold_s"], row["restart_peak_rss_mib"])
+        if args.home:
+            row = _measure(total, args.home, fresh=True)
+        else:
+            with tempfile.TemporaryDirectory(prefix="kapcds-measure-") as home:
+                row = _measure(total, home, fresh=True)
+        if args.json:
+            sys.stdout.write(json.dumps(row) + "\n")
+        log.info("%6d patients | fresh server: sign-in page %.2f s, first page (Home) %.2f s, "
+                 "candidate review %.2f s, progress %.2f s, cohort %.2f s, peak RSS %.0f MiB | "
+                 "restarted: sign-in page %.2f s, first page %.2f s, candidate review %.2f s, "
+                 "cohort %.2f s, peak RSS %.0f MiB", total, row["signin_page_s"],
+                 row["first_page_s"], row["candidate_review_s"], row["progress_s"],
+                 row["cohort_s"], row["peak_rss_mib"], row["restart_signin_page_s"],
+                 row["restart_first_page_s"], row["restart_candidate_review_s"],
+                 row["restart_cohort_s"], row["restart_peak_rss_mib"])
 
 
 if __name__ == "__main__":
