@@ -3,8 +3,8 @@
 Each size runs in fresh processes (populate: bootstrap + top-up with generated patients;
 then a fresh server without a cohort cache on disk and a restarted one: sign-in page, Home
 after sign-in, Candidate review, progress, cohort, a new session, a rerun), so Streamlit's
-caches start empty as on a new server. Sizes: ``KAPCDS_BENCH_DASHBOARD_PATIENTS`` (comma list; default 100,000,
-2,000 with ``--quick``).
+caches start empty as on a new server. Sizes: ``KAPCDS_BENCH_DASHBOARD_PATIENTS`` (comma
+list; default 100,000, 2,000 with ``--quick``).
 """
 
 from __future__ import annotations
