@@ -20,6 +20,7 @@ from models.schema import DIAGNOSES, DIAGNOSIS_LABELS, FEATURES, ID_COLUMN, OUTC
 from models.session_alerts import cohort_alerts, in_treatment
 from records.db import session_factory
 from records.frames import series_progress, session_count, sessions_frame
+from records.repository import patient_count
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,12 @@ def cohort_explanations(ws: Workspace, cohort: pd.DataFrame,
            if name in shown}
     log.info("cohort explanations: %d outcomes x %d patients", len(out), len(sample))
     return out
+
+
+def stored_patients(ws: Workspace) -> int:
+    """How many patients the store holds (counted by the store, none read)."""
+    with session_factory(ws.engine)() as session:
+        return patient_count(session)
 
 
 def recorded_sessions(ws: Workspace) -> int:

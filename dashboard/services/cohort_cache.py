@@ -18,6 +18,7 @@ import gc
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,20 @@ def cached_cohort(ws: Workspace, build_rows: BuildRows) -> pd.DataFrame:
     An unreadable file is ignored and rebuilt.
     """
     path = cache_file(ws)
+    with _lock(path):  # one builder per file; a second caller then reads what it wrote
+        return _cached_cohort(ws, build_rows, path)
+
+
+def _lock(path: Path) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(path, threading.Lock())
+
+
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataFrame:
     cached = _read(path)
     with session_factory(ws.engine)() as session:
         fingerprint = store_fingerprint(session)

@@ -9,16 +9,20 @@ from records.policy import may_open
 
 PAGE = "home"  # this page's key in records.policy (and its URL)
 ws = components.start_page(PAGE, HOME_TITLES)
-cohort = resources.cohort(ws)
-
 st.write("Decision support for ketamine-assisted psychotherapy: eligibility screening, "
          "predicted response and side-effect risks with their uncertainty and explanation, "
          "and treatment monitoring. Every model here was trained on synthetic data.")
 cols = st.columns(3)
-cols[0].metric("Patients in the store", f"{len(cohort):,}")
+cols[0].metric("Patients in the store", f"{service_cohort.stored_patients(ws):,}")
 cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")
-eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
-cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
+if resources.cohort_pending(ws):  # a fresh server or a new model: being prepared
+    cols[2].metric("Eligible (screen)", "being computed")
+    st.info("The store's screens and predictions are being computed for this model "
+            "version (once per version); pages that list patients open when it is done.")
+else:
+    cohort = resources.cohort(ws)
+    eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
+    cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
 
 st.subheader("Current model")
 st.caption(f"Version {ws.version}: every prediction on these pages comes from it.")

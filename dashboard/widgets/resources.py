@@ -9,6 +9,7 @@ between sessions, so callers must treat them as read-only.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,30 @@ def workspace() -> Workspace:
     ready = _ready(str(settings.home_dir()))
     version = Registry(ready.registry_dir).current_version() or ready.version
     model_set, card = _model(str(ready.registry_dir), version)
-    return Workspace(ready.engine, model_set, card, version)  # type: ignore[arg-type]
+    ws = Workspace(ready.engine, model_set, card, version)  # type: ignore[arg-type]
+    _prepare_cohort(ws, _store(ws), version)
+    return ws
+
+
+@st.cache_resource(max_entries=2)
+def _prepare_cohort(_ws: Workspace, store: str, version: str) -> threading.Thread:
+    """Bring the on-disk cohort table up to date in the background, once per model version
+    and server: on a fresh server or after a promotion the whole store is predicted while
+    the sign-in form is shown, not when the first page asks for it (100,000 patients:
+    about a minute on two cores). Pages that need the table wait for it
+    (``cohort_cache`` lets one builder per file run)."""
+    thread = threading.Thread(target=cohort_table, args=(_ws,), daemon=True,
+                              name=f"cohort-{version}")
+    thread.start()
+    return thread
+
+
+def cohort_pending(ws: Workspace, wait_s: float = 2.0) -> bool:
+    """True while the background build of this version's cohort table is still running
+    (after waiting up to ``wait_s``): a page can show what needs no prediction meanwhile."""
+    thread = _prepare_cohort(ws, _store(ws), ws.version)
+    thread.join(timeout=wait_s)
+    return thread.is_alive()
 
 
 def _store(ws: Workspace) -> str:

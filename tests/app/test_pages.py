@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -49,3 +50,31 @@ def test_home_title_fits_the_role(open_page: Callable[..., AppTest], role: str,
     at = open_page("home", role)
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == title
+
+
+def test_home_opens_while_the_cohort_is_still_being_computed(
+        open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: a fresh server computes the store's predictions in the background; Home
+    shows the store's counts meanwhile and says the screen counts are being computed."""
+    from dashboard.widgets import resources
+
+    release = threading.Event()
+    built = resources.cohort_table
+
+    def slow_build(ws: Workspace):
+        release.wait(timeout=120)
+        return built(ws)
+
+    monkeypatch.setattr(resources, "cohort_table", slow_build)
+    resources._prepare_cohort.clear()  # as on a fresh server
+    try:
+        at = open_page("home")
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Eligible (screen)"] == "being computed"
+        assert metrics["Patients in the store"].replace(",", "").isdigit()
+        assert any("being computed for this model version" in i.value for i in at.info)
+    finally:
+        release.set()
+    resources._prepare_cohort.clear()
+    at = open_page("home")
+    assert {m.label: m.value for m in at.metric}["Eligible (screen)"].replace(",", "").isdigit()
