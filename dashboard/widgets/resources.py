@@ -65,7 +65,7 @@ def _prepare_cohort(_ws: Workspace, store: str, version: str) -> threading.Threa
     return thread
 
 
-def cohort_pending(ws: Workspace, wait_s: float = 2.0) -> bool:
+def cohort_pending(ws: Workspace, wait_s: float = 1.0) -> bool:
     """True while the background build of this version's cohort table is still running
     (after waiting up to ``wait_s``): a page can show what needs no prediction meanwhile."""
     thread = _prepare_cohort(ws, _store(ws), ws.version)
