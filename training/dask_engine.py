@@ -49,6 +49,7 @@ def serial_copy(model_set: Any, parallel: bool = False) -> Any:
         for name, interval in model_set.intervals.items():
             twin = copy.copy(interval)
             twin.__dict__.pop("_margins", None)
+            twin.__dict__.pop("_stacked", None)
             twin.compiled_members(parallel=parallel)
             intervals[name] = twin
     return dataclasses.replace(model_set, outcome_models=models, intervals=intervals)
