@@ -91,3 +91,27 @@ def test_trees_wider_than_the_bit_set_are_declined() -> None:
     compiled = CompiledMargin(wide)  # falls back to the row walk, same numbers
     assert np.array_equal(compiled.margin_matrix(compiled.to_matrix(frame)),
                           wide.predict(frame, raw_score=True))
+
+
+def test_model_set_batch_routes_equal_the_per_model_routes(trained) -> None:
+    """Probability, interval centre and members by the stacked batch route (64+ rows)
+    equal LightGBM's predict and the row walk of the one-row route."""
+    model_set = trained.model_set
+    rows = trained.holdout.patients.iloc[:300]
+    logits = model_set.predict_logits(rows)
+    X = model_set.model_frame(rows)
+    for name, model in model_set.outcome_models.items():
+        raw = model.booster_.predict(X[model.feature_names_], raw_score=True)
+        assert np.array_equal(logits[name], model.a_ * raw + model.b_)
+    pd.testing.assert_frame_equal(model_set.predict_interval(rows, logits),
+                                  model_set.predict_interval(rows), check_exact=True)
+    assert model_set.intervals
+    for interval in model_set.intervals.values():
+        batch = interval.member_logits(X)
+        picked = range(0, len(rows), 37)
+        one_by_one = np.hstack([interval.member_logits(X.iloc[[i]]) for i in picked])
+        assert np.array_equal(batch[:, ::37], one_by_one)
+        members = np.vstack([a * m.predict(X[interval.feature_names_], raw_score=True) + b
+                             for m, (a, b) in zip(interval.members_, interval.platt_,
+                                                  strict=True)])
+        assert np.array_equal(batch, members)
