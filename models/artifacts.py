@@ -32,7 +32,7 @@ TREE_FILE = "model_set.json"
 ARRAYS_FILE = "arrays.npz"
 BOOSTER_PREFIX = "booster-"
 FORMAT = "kapcds-model-set/1"
-TRANSIENT = {"_fast_shap", "_margins"}  # caches rebuilt on demand (OutcomeModel.fast_explainer,
+TRANSIENT = {"_fast_shap", "_margins", "_stacked"}  # caches rebuilt on demand (fast_explainer,
 # ProbabilityInterval.compiled_members)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from models.calibration import sigmoid
@@ -45,28 +46,42 @@ class ModelSet:
         """Raw patient rows -> model inputs in this version's feature order."""
         return to_model_frame(df)[self.feature_names]
 
-    def predict_proba(self, df: pd.DataFrame) -> pd.DataFrame:
+    def predict_logits(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Calibrated log-odds of every outcome (what ``predict_proba`` is the sigmoid of)."""
+        matrices = outcome_matrices(self, df)
+        return {name: model.logit_matrix(matrices[name])
+                for name, model in self.outcome_models.items()}
+
+    def predict_proba(self, df: pd.DataFrame,
+                      logits: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
         """Calibrated probability of every outcome, one column per outcome.
 
         The rows are converted once for all outcomes (``models.hotpath``); the numbers are
-        LightGBM's own (``OutcomeModel.predict_proba``), bit for bit.
+        LightGBM's own (``OutcomeModel.predict_proba``), bit for bit. ``logits``: this
+        frame's ``predict_logits``, when the caller needs them too (not walked twice).
         """
-        matrices = outcome_matrices(self, df)
-        return pd.DataFrame(
-            {name: sigmoid(model.logit_matrix(matrices[name]))
-             for name, model in self.outcome_models.items()},
-            index=df.index,
-        )
+        logits = self.predict_logits(df) if logits is None else logits
+        return pd.DataFrame({name: sigmoid(logits[name]) for name in self.outcome_models},
+                            index=df.index)
 
-    def predict_interval(self, df: pd.DataFrame) -> pd.DataFrame:
+    def predict_interval(self, df: pd.DataFrame,
+                         logits: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
         """``<outcome>_lo`` / ``<outcome>_hi`` per outcome with an interval model (else none).
 
-        The interval surrounds the calibrated prediction (``models.uncertainty``).
+        The interval surrounds the calibrated prediction (``models.uncertainty``);
+        ``logits`` as in ``predict_proba`` (the same numbers as ``predict_logit``).
         """
         out = pd.DataFrame(index=df.index)
         intervals = getattr(self, "intervals", None) or {}
         if not intervals:
             return out
+        X = self.model_frame(df)
+        for name, model in self.outcome_models.items():
+            if name in intervals:
+                centre = model.predict_logit(X) if logits is None else logits[name]
+                lo, hi = intervals[name].interval(X, centre)
+                out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
+        return out
         X = self.model_frame(df)
         for name, model in self.outcome_models.items():
             if name in intervals:

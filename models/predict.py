@@ -38,10 +38,11 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
     out = pd.DataFrame(index=patients_df.index)
     if ID_COLUMN in patients_df:
         out[ID_COLUMN] = patients_df[ID_COLUMN].astype(str)
-    proba = model_set.predict_proba(patients_df)
+    logits = model_set.predict_logits(patients_df)  # walked once: probability and interval
+    proba = model_set.predict_proba(patients_df, logits)
     for name in model_set.outcomes:
         out[f"{name}_probability"] = proba[name]
-    bounds = model_set.predict_interval(patients_df)
+    bounds = model_set.predict_interval(patients_df, logits)
     for name in model_set.outcomes:
         if f"{name}_lo" in bounds:
             out[f"{name}_interval_lo"] = bounds[f"{name}_lo"]

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 INTERVAL_LEVEL = 0.9
 N_MEMBERS = 10
+STACKED_MIN_ROWS = 64  # rows from which the members go through one stacked kernel call
 LOGISTIC_C = 0.3  # inverse L2 strength of the reference logistic regression (standardised)
 # Above this many patients each member is fitted on an m-out-of-n resample of this size
 # (and calibrated on as many of its out-of-bag patients). The members' spread is then that
@@ -140,13 +141,30 @@ class ProbabilityInterval:
     def member_logits(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated log-odds of every member, shape (n_members, n_rows).
 
-        The frame is converted once for all members and each member's margin walked by
-        the compiled kernel (``fastshap.CompiledMargin``: LightGBM's numbers, bit for bit).
+        The frame is converted once for all members; a batch walks every member in one
+        call of the stacked kernel (``models.stacked_margin``), a few rows each member's
+        row walk (``fastshap.CompiledMargin``): LightGBM's numbers, bit for bit, either way.
         """
         margins = self.compiled_members()
         matrix = margins[0].to_matrix(X[self.feature_names_])
+        stack = self._stack(margins) if len(matrix) >= STACKED_MIN_ROWS else None
+        if stack is not None:
+            return self.platt_[:, :1] * stack.margins(matrix) + self.platt_[:, 1:]
         return np.vstack([a * margin.margin_matrix(matrix) + b
                           for margin, (a, b) in zip(margins, self.platt_, strict=True)])
+
+    def _stack(self, margins: list[Any]) -> Any:
+        """All members as one ``StackedMargin`` (None if a member is unsupported), kept
+        beside the compiled members and rebuilt with them."""
+        cached = self.__dict__.get("_stacked")
+        if cached is None or cached[0] is not margins:
+            from models.stacked_margin import StackedMargin
+
+            stack = StackedMargin.build([m.forest for m in margins],
+                                        parallel=margins[0].parallel)
+            cached = (margins, stack)
+            self.__dict__["_stacked"] = cached
+        return cached[1]
 
     def compiled_members(self, parallel: bool | None = None) -> list[Any]:
         """One compiled margin per member, built once and kept out of the pickle;
@@ -163,6 +181,7 @@ class ProbabilityInterval:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_margins", None)
+        state.pop("_stacked", None)
         return state
 
     def half_width(self, X: pd.DataFrame) -> np.ndarray:
