@@ -52,12 +52,15 @@ def _figures(name: str, result: dict[str, Any]) -> str | None:
         return row and f"{row['p50_ms']:.2f} / {row['p95_ms']:.2f} ms ({row['calls']} calls)"
     if name == "dashboard":
         row = _largest(rows, "patients")
-        restart = (f"; restarted server {row['restart_cold_s']:.1f} s, peak RSS "
-                   f"{row['restart_peak_rss_mib']:.0f} MiB" if "restart_cold_s" in (row or {})
-                   else "")
-        return row and (f"{int(row['patients']):,} patients: first render "
-                        f"{row['cold_s']:.1f} s (new session {row['new_session_s']:.1f} s), "
-                        f"peak RSS {row['peak_rss_mib']:.0f} MiB{restart}")
+        return row and (
+            f"{int(row['patients']):,} patients: fresh server (no cohort cache): sign-in "
+            f"page {row['signin_page_s']:.1f} s, then Home {row['first_page_s']:.1f} s, "
+            f"candidate review {row['candidate_review_s']:.1f} s (waits for the background "
+            f"build), peak RSS {row['peak_rss_mib']:.0f} MiB; restarted server: Home "
+            f"{row['restart_first_page_s']:.2f} s, candidate review "
+            f"{row['restart_candidate_review_s']:.2f} s, progress "
+            f"{row['restart_progress_s']:.2f} s, cohort {row['restart_cohort_s']:.2f} s, "
+            f"peak RSS {row['restart_peak_rss_mib']:.0f} MiB")
     return None
 
 
