@@ -91,7 +91,8 @@ def test_candidate_review_greys_the_gated_outcome(open_page: Callable[[str], App
 def test_cohort_compare_and_what_if_leave_it_out(open_page: Callable[..., AppTest],
                                                  gated_model: str) -> None:
     at = open_page("cohort")
-    histograms = next(f for f in plotly_figures(at) if f["data"][0]["type"] == "histogram")
+    histograms = next(f for f in plotly_figures(at)
+                      if f["layout"]["title"]["text"] == "Predicted-risk distributions")
     titles = {a["text"] for a in histograms["layout"]["annotations"]}
     assert LABEL not in titles and KEPT_LABEL in titles
     assert _names_it(_greyed(at))
