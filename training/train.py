@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from models.uncertainty import N_MEMBERS, ProbabilityInterval
 from training.evaluate import evaluate_model_set
 from training.model_card import build_card
 from training.monitor import feature_profile
+from training.parallel import training_threads
 from training.provenance import split_record
 from training.train_relapse import train_relapse
 
@@ -127,17 +129,24 @@ def train_model_set(
                                "seed": seed, "params": {**DEFAULT_PARAMS, **(params or {})},
                                "outcomes": {}}
     X = to_model_frame(patients)
-    models = _fit_outcomes(fit_outcome or local_fit(params, seed), X, patients, outcomes,
-                           split, summary, report)
-    trajectory, ood = _fit_support_models(patients, sessions, X, train.append(valid), seed,
-                                          report)
-    intervals = fit_intervals(models, X, patients, train.append(valid), seed)
-    report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
-    relapse, relapse_report = None, None
-    if followup is not None:
-        relapse, relapse_report, summary["relapse"] = train_relapse(
-            patients, followup, train, valid, test, params, seed, n_bootstrap)
-        report("trained relapse model" if relapse else "relapse model skipped (too few)")
+    seen = train.append(valid)
+    with ThreadPoolExecutor(training_threads(), thread_name_prefix="kapcds-train") as pool:
+        # Submitted in order of need: the interval models wait for the outcome models.
+        fits, support = _submit_outcomes(pool, fit_outcome, params, seed, X, patients,
+                                         outcomes, split, sessions)
+        relapse_job = None if followup is None else pool.submit(
+            train_relapse, patients, followup, train, valid, test, params, seed, n_bootstrap)
+        models = _collect_outcomes(fits, patients, train, summary, report)
+        interval_jobs = submit_intervals(pool, models, X, patients, seen, seed)
+        trajectory, ood = support.result()
+        report("trained PHQ-9 trajectory model")
+        report("fitted out-of-distribution detector")
+        intervals = {name: job.result() for name, job in interval_jobs.items()}
+        report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
+        relapse, relapse_report = None, None
+        if relapse_job is not None:
+            relapse, relapse_report, summary["relapse"] = relapse_job.result()
+            report("trained relapse model" if relapse else "relapse model skipped (too few)")
     model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
                          feature_names=model_feature_names(), schema_hash=schema_hash(),
                          train_summary=summary, relapse=relapse, intervals=intervals)
@@ -166,37 +175,66 @@ def heldout_predictions(model_set: ModelSet, held: pd.DataFrame) -> dict[str, di
             for name in model_set.outcomes if name in held}
 
 
-def _fit_outcomes(fit: FitOutcome, X: pd.DataFrame, patients: pd.DataFrame,
-                  outcomes: list[str], split: tuple[pd.Index, pd.Index, pd.Index],
-                  summary: dict[str, Any], report: _Steps) -> dict[str, OutcomeModel]:
-    """One fitted outcome model per outcome; their fit statistics go into ``summary``."""
+def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
+                     params: dict[str, Any] | None, seed: int, X: pd.DataFrame,
+                     patients: pd.DataFrame, outcomes: list[str],
+                     split: tuple[pd.Index, pd.Index, pd.Index],
+                     sessions: pd.DataFrame) -> tuple[dict[str, Future], Future]:
+    """The outcome fits and the support models (trajectory, OOD), started on ``pool``.
+
+    The in-process fits run on the pool's threads (same models as one after another: see
+    ``training.parallel``); a caller's ``fit_outcome`` (e.g. a Dask cluster) runs here, one
+    outcome after another as before, while the support models train beside it.
+    """
     train, valid, _ = split
-    models: dict[str, OutcomeModel] = {}
+    seen = train.append(valid)
+    fits: dict[str, Future] = {}
+    if fit_outcome is None:
+        fit = local_fit(params, seed)
+        for name in outcomes:
+            fits[name] = pool.submit(fit, X, patients[name].astype(int), train, valid)
+        support = pool.submit(_fit_support_models, patients, sessions, X, seen, seed)
+        return fits, support
+    support = pool.submit(_fit_support_models, patients, sessions, X, seen, seed)
     for name in outcomes:
-        y = patients[name].astype(int)
-        model = fit(X, y, train, valid)
+        fits[name] = Future()
+        fits[name].set_result(fit_outcome(X, patients[name].astype(int), train, valid))
+    return fits, support
+
+
+def _collect_outcomes(fits: dict[str, Future], patients: pd.DataFrame, train: pd.Index,
+                      summary: dict[str, Any], report: _Steps) -> dict[str, OutcomeModel]:
+    """The fitted outcome models in outcome order; their statistics go into ``summary``."""
+    models: dict[str, OutcomeModel] = {}
+    for name, job in fits.items():
+        model = job.result()
         models[name] = model
         summary["cv_folds"] = int(getattr(model, "folds_used_", getattr(model, "cv_folds", 5)))
         summary["outcomes"][name] = {
-            "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
-            "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}
+            "train_prevalence": float(patients.loc[train, name].astype(int).mean()),
+            "trees": model.best_iteration_, "platt_a": model.a_, "platt_b": model.b_,
+            "positive_weight": model.positive_weight_}
         report(f"trained {name} ({model.best_iteration_} trees)")
     return models
 
 
-def fit_intervals(models: dict[str, OutcomeModel], X: pd.DataFrame, patients: pd.DataFrame,
-                  seen: pd.Index, seed: int) -> dict[str, ProbabilityInterval]:
-    """One per-patient interval model per outcome, on the patients the boosters saw."""
+def submit_intervals(pool: Executor, models: dict[str, OutcomeModel], X: pd.DataFrame,
+                     patients: pd.DataFrame, seen: pd.Index,
+                     seed: int) -> dict[str, Future]:
+    """One per-patient interval model per outcome, on the patients the boosters saw.
+
+    The centre log-odds are computed here, on the calling thread (the compiled margin walk
+    has its own threads); each interval fit then runs on ``pool``.
+    """
     X_seen = X.loc[seen]
-    return {name: ProbabilityInterval(seed=seed).fit(
-                X_seen, patients.loc[seen, name].astype(int), model.params_,
-                model.best_iteration_, model.predict_logit(X_seen))
+    return {name: pool.submit(ProbabilityInterval(seed=seed).fit, X_seen,
+                              patients.loc[seen, name].astype(int), model.params_,
+                              model.best_iteration_, model.predict_logit(X_seen))
             for name, model in models.items()}
 
 
 def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.DataFrame,
-                        seen: pd.Index, seed: int,
-                        report: _Steps) -> tuple[TrajectoryModel, OODDetector]:
+                        seen: pd.Index, seed: int) -> tuple[TrajectoryModel, OODDetector]:
     """The PHQ-9 trajectory model and the OOD ranges on the patients the boosters saw.
 
     The outcome models cross-validate on train + valid (see OutcomeModel.fit), so the
@@ -205,9 +243,7 @@ def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Da
     seen_ids = set(patients.loc[seen, ID_COLUMN].astype(str))
     seen_sessions = sessions[sessions[ID_COLUMN].astype(str).isin(seen_ids)]
     trajectory = TrajectoryModel(seed=seed).fit(patients.loc[seen], seen_sessions)
-    report("trained PHQ-9 trajectory model")
     ood = OODDetector().fit(X.loc[seen])
-    report("fitted out-of-distribution detector")
     return trajectory, ood
 
 
