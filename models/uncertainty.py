@@ -33,7 +33,6 @@ import pandas as pd
 from scipy.stats import norm
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from models.calibration import PLATT_PRIOR_SD, class_weights, fit_platt, logit, sigmoid
@@ -54,12 +53,21 @@ MAX_MEMBER_ROWS = 10_000
 MAX_REFERENCE_ROWS = 50_000  # rows the reference logistic regression is fitted on
 
 
-def _reference_model(X: pd.DataFrame) -> Any:
+def reference_design(X: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, Any, Any]:
+    """(fit rows, their encoded inputs, every row's encoded inputs) for the reference
+    logistic regression: categories one-hot, numbers standardised on the fit rows, which
+    are at most ``MAX_REFERENCE_ROWS`` of ``X`` (drawn with ``seed``). The encoding does
+    not depend on the outcome, so one design serves every outcome's interval model."""
+    fit_rows = np.arange(len(X))
+    if len(X) > MAX_REFERENCE_ROWS:
+        fit_rows = np.sort(np.random.default_rng([seed, 2]).choice(
+            len(X), MAX_REFERENCE_ROWS, replace=False))
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     numeric = [c for c in X.columns if c not in categorical]
     encode = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
                                 ("num", StandardScaler(), numeric)])
-    return make_pipeline(encode, LogisticRegression(C=LOGISTIC_C, max_iter=3000))
+    fit_design = encode.fit_transform(_plain(X.iloc[fit_rows]))
+    return fit_rows, fit_design, encode.transform(_plain(X))
 
 
 def _plain(X: pd.DataFrame) -> pd.DataFrame:
@@ -84,11 +92,14 @@ class ProbabilityInterval:
         self.seed = seed
 
     def fit(self, X: pd.DataFrame, y: pd.Series | np.ndarray, params: dict[str, Any],
-            n_trees: int, centre_logit: np.ndarray) -> ProbabilityInterval:
+            n_trees: int, centre_logit: np.ndarray,
+            design: tuple[np.ndarray, Any, Any] | None = None) -> ProbabilityInterval:
         """Fit the members on resamples of (X, y) and the error term against a reference.
 
         ``params``/``n_trees`` are the outcome model's booster settings and tree count;
-        ``centre_logit`` its calibrated log-odds for the rows of ``X``.
+        ``centre_logit`` its calibrated log-odds for the rows of ``X``; ``design`` the
+        reference's encoded inputs, ``reference_design(X, seed)`` (the same for every
+        outcome on the same patients: computed once by the caller, else here).
         """
         y = np.asarray(y, dtype=int)
         if self.n_members < 2:
@@ -103,12 +114,11 @@ class ProbabilityInterval:
             self.members_.append(booster)
             platt.append((a, b))
         self.platt_ = np.asarray(platt, dtype=float)
-        fit_rows = np.arange(len(y))
-        if len(y) > MAX_REFERENCE_ROWS:
-            fit_rows = np.sort(np.random.default_rng([self.seed, 2]).choice(
-                len(y), MAX_REFERENCE_ROWS, replace=False))
-        reference = _reference_model(X).fit(_plain(X.iloc[fit_rows]), y[fit_rows])
-        ref_logit = logit(reference.predict_proba(_plain(X))[:, 1])
+        fit_rows, fit_design, design = reference_design(X, self.seed) if design is None \
+            else design
+        reference = LogisticRegression(C=LOGISTIC_C, max_iter=3000).fit(fit_design,
+                                                                        y[fit_rows])
+        ref_logit = logit(reference.predict_proba(design)[:, 1])
         self.disagreement_ = float(np.mean((np.asarray(centre_logit) - ref_logit) ** 2))
         log.info("interval: %d members, mean squared disagreement %.3f", self.n_members,
                  self.disagreement_)

@@ -203,9 +203,11 @@ def evaluate_predictions(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray,
 
 
 def evaluate_model_set(model_set: ModelSet, patients: pd.DataFrame,
-                       n_boot: int = N_BOOTSTRAP, seed: int = 0) -> dict[str, Any]:
-    """Evaluate every outcome on labelled patients (JSON-serialisable report)."""
-    proba = model_set.predict_proba(patients)
+                       n_boot: int = N_BOOTSTRAP, seed: int = 0,
+                       proba: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Evaluate every outcome on labelled patients (JSON-serialisable report);
+    ``proba``: ``model_set.predict_proba(patients)`` when the caller has it already."""
+    proba = model_set.predict_proba(patients) if proba is None else proba
     report: dict[str, Any] = {"n_patients": int(len(patients)), "n_bootstrap": n_boot,
                               "outcomes": {}}
     for name in model_set.outcomes:

@@ -22,7 +22,7 @@ from models.features import to_model_frame
 from models.modelset import ModelSet
 from models.ood import OODDetector
 from models.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
-from models.uncertainty import N_MEMBERS, ProbabilityInterval
+from models.uncertainty import N_MEMBERS, ProbabilityInterval, reference_design
 from training.evaluate import evaluate_model_set
 from training.model_card import build_card
 from training.monitor import feature_profile
@@ -129,38 +129,16 @@ def train_model_set(
                                "seed": seed, "params": {**DEFAULT_PARAMS, **(params or {})},
                                "outcomes": {}}
     X = to_model_frame(patients)
-    seen = train.append(valid)
-    with ThreadPoolExecutor(training_threads(), thread_name_prefix="kapcds-train") as pool:
-        # Submitted in order of need: the interval models wait for the outcome models.
-        fits, support = _submit_outcomes(pool, fit_outcome, params, seed, X, patients,
-                                         outcomes, split, sessions)
-        relapse_job = None if followup is None else pool.submit(
-            train_relapse, patients, followup, train, valid, test, params, seed, n_bootstrap)
-        models = _collect_outcomes(fits, patients, train, summary, report)
-        interval_jobs = submit_intervals(pool, models, X, patients, seen, seed)
-        trajectory, ood = support.result()
-        report("trained PHQ-9 trajectory model")
-        report("fitted out-of-distribution detector")
-        intervals = {name: job.result() for name, job in interval_jobs.items()}
-        report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
-        relapse, relapse_report = None, None
-        if relapse_job is not None:
-            relapse, relapse_report, summary["relapse"] = relapse_job.result()
-            report("trained relapse model" if relapse else "relapse model skipped (too few)")
-    model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
-                         feature_names=model_feature_names(), schema_hash=schema_hash(),
-                         train_summary=summary, relapse=relapse, intervals=intervals)
-    evaluation = evaluate_model_set(model_set, patients.loc[test], n_boot=n_bootstrap,
-                                    seed=seed)
-    if relapse_report is not None:
-        evaluation["outcomes"]["relapse"] = relapse_report
-    report("evaluated on the test split")
+    model_set, evaluation, proba = _fit_and_evaluate(
+        patients, sessions, X, split, fit_outcome, params, seed, n_bootstrap, followup,
+        summary, report)
     summary["training_seconds"] = time.perf_counter() - started
     card = build_card(evaluation, summary, summary["training_seconds"], data={
         "n_patients": int(len(patients)), "n_sessions": int(len(sessions)),
         **(data_description or {})})
     card["evaluation"]["report"] = evaluation
-    card["evaluation"]["test_predictions"] = heldout_predictions(model_set, patients.loc[test])
+    card["evaluation"]["test_predictions"] = heldout_predictions(model_set, patients.loc[test],
+                                                                 proba)
     card["patients"] = split_record(patients, split, seed, test_fraction, valid_fraction)
     card["monitoring_profile"] = feature_profile(patients.loc[train.append(valid)])
     report("model card written")
@@ -168,17 +146,63 @@ def train_model_set(
                        test_ids=patients.loc[test, ID_COLUMN].astype(str).tolist())
 
 
-def heldout_predictions(model_set: ModelSet, held: pd.DataFrame) -> dict[str, dict[str, list]]:
-    """Labels and calibrated predictions of the held-out test patients, per outcome."""
-    proba = model_set.predict_proba(held)
+def heldout_predictions(model_set: ModelSet, held: pd.DataFrame,
+                        proba: pd.DataFrame | None = None) -> dict[str, dict[str, list]]:
+    """Labels and calibrated predictions of the held-out test patients, per outcome
+    (``proba``: ``model_set.predict_proba(held)`` when the caller has it already)."""
+    proba = model_set.predict_proba(held) if proba is None else proba
     return {name: {"y": held[name].astype(int).tolist(), "p": proba[name].round(6).tolist()}
             for name in model_set.outcomes if name in held}
 
 
+def _fit_and_evaluate(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.DataFrame,
+                      split: tuple[pd.Index, pd.Index, pd.Index],
+                      fit_outcome: FitOutcome | None, params: dict[str, Any] | None,
+                      seed: int, n_bootstrap: int, followup: pd.DataFrame | None,
+                      summary: dict[str, Any],
+                      report: _Steps) -> tuple[ModelSet, dict[str, Any], pd.DataFrame]:
+    """Every model, and the test-split report (with the test predictions it rests on).
+
+    The steps are submitted to the pool in order of need (the interval models wait for
+    the outcome models); the evaluation and the relapse model need only the outcome
+    split, so they run here while the interval models train. Nothing on the pool calls
+    the compiled (numba) kernels: only this thread does, so no threading layer ever sees
+    two parallel launches at once.
+    """
+    train, valid, test = split
+    seen = train.append(valid)
+    with ThreadPoolExecutor(training_threads(), thread_name_prefix="kapcds-train") as pool:
+        fits, support = _submit_outcomes(pool, fit_outcome, params, seed, X, patients,
+                                         split, sessions)
+        models = _collect_outcomes(fits, patients, train, summary, report)
+        interval_jobs = submit_intervals(pool, models, X, patients, seen, seed)
+        trajectory, ood = support.result()
+        report("trained PHQ-9 trajectory model")
+        report("fitted out-of-distribution detector")
+        model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
+                             feature_names=model_feature_names(), schema_hash=schema_hash(),
+                             train_summary=summary)
+        held = patients.loc[test]
+        proba = model_set.predict_proba(held)
+        evaluation = evaluate_model_set(model_set, held, n_boot=n_bootstrap, seed=seed,
+                                        proba=proba)
+        relapse = None if followup is None else train_relapse(
+            patients, followup, train, valid, test, params, seed, n_bootstrap)
+        model_set.intervals = {name: job.result() for name, job in interval_jobs.items()}
+        report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
+        if relapse is not None:
+            model_set.relapse, relapse_report, summary["relapse"] = relapse
+            if relapse_report is not None:
+                evaluation["outcomes"]["relapse"] = relapse_report
+            report("trained relapse model" if model_set.relapse
+                   else "relapse model skipped (too few)")
+    report("evaluated on the test split")
+    return model_set, evaluation, proba
+
+
 def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
                      params: dict[str, Any] | None, seed: int, X: pd.DataFrame,
-                     patients: pd.DataFrame, outcomes: list[str],
-                     split: tuple[pd.Index, pd.Index, pd.Index],
+                     patients: pd.DataFrame, split: tuple[pd.Index, pd.Index, pd.Index],
                      sessions: pd.DataFrame) -> tuple[dict[str, Future], Future]:
     """The outcome fits and the support models (trajectory, OOD), started on ``pool``.
 
@@ -188,6 +212,7 @@ def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
     """
     train, valid, _ = split
     seen = train.append(valid)
+    outcomes = [o for o in outcome_names() if o in patients]
     fits: dict[str, Future] = {}
     if fit_outcome is None:
         fit = local_fit(params, seed)
@@ -227,9 +252,10 @@ def submit_intervals(pool: Executor, models: dict[str, OutcomeModel], X: pd.Data
     has its own threads); each interval fit then runs on ``pool``.
     """
     X_seen = X.loc[seen]
+    design = reference_design(X_seen, seed)
     return {name: pool.submit(ProbabilityInterval(seed=seed).fit, X_seen,
                               patients.loc[seen, name].astype(int), model.params_,
-                              model.best_iteration_, model.predict_logit(X_seen))
+                              model.best_iteration_, model.predict_logit(X_seen), design)
             for name, model in models.items()}
 
 
