@@ -66,10 +66,12 @@ class TrajectoryModel:
         fitting = self._fitting_rows(ids, ~calibration)
         self.feature_names_ = list(X.columns)
         self.boosters_: dict[float, lgb.Booster] = {}
+        # One binned Dataset for the three quantiles (binning does not depend on alpha).
+        data = lgb.Dataset(X[fitting], label=y[fitting], categorical_feature="auto",
+                           free_raw_data=False)
         for alpha in QUANTILES:
             params = {**TRAJECTORY_PARAMS, **(self.params or {}), "alpha": alpha,
                       "seed": self.seed}
-            data = lgb.Dataset(X[fitting], label=y[fitting], categorical_feature="auto")
             self.boosters_[alpha] = lgb.train(params, data, num_boost_round=self.n_rounds)
         self.widen_ = 0.0
         if calibration.any():
