@@ -50,6 +50,15 @@ LOGISTIC_C = 0.3  # inverse L2 strength of the reference logistic regression (st
 # 1/sqrt(n).) Sixty full-size boosters were most of a 100k-patient training (500 s of
 # 1,187 s profiled); at that size the disagreement term D^2 dominates the width anyway.
 MAX_MEMBER_ROWS = 10_000
+# The m-out-of-n members (above MAX_MEMBER_ROWS) boost with this many times the outcome
+# model's learning rate and as many times fewer trees: the same total step length, at a
+# fraction of the cost. At 100,000 patients the 60 members were the largest step of a
+# training (their trees were those of the outcome model fitted on 80,000 patients). The
+# coverage study at 20,000 patients (docs/monitoring.md): factor 2 against 1, two training
+# cohorts, the same outcome models: coverage equal or higher for every outcome (+0.0 to
+# +0.8 points), intervals 1.5-3 % wider, the members' fit ~1.8x faster.
+MEMBER_RATE_FACTOR = 2.0
+_RATE_ALIASES = ("learning_rate", "shrinkage_rate", "eta")  # LightGBM's names, main first
 MAX_REFERENCE_ROWS = 50_000  # rows the reference logistic regression is fitted on
 
 
@@ -85,8 +94,10 @@ class ProbabilityInterval:
     """Bootstrap members plus an approximation-error term, for one outcome model."""
 
     def __init__(self, n_members: int = N_MEMBERS, level: float = INTERVAL_LEVEL,
-                 seed: int = 0, max_member_rows: int = MAX_MEMBER_ROWS) -> None:
+                 seed: int = 0, max_member_rows: int = MAX_MEMBER_ROWS,
+                 member_rate_factor: float = MEMBER_RATE_FACTOR) -> None:
         self.max_member_rows = max_member_rows
+        self.member_rate_factor = member_rate_factor
         self.n_members = n_members
         self.level = level
         self.seed = seed
@@ -108,6 +119,12 @@ class ProbabilityInterval:
         self.feature_names_ = list(X.columns)
         self.members_: list[lgb.Booster] = []
         size = min(len(y), int(getattr(self, "max_member_rows", MAX_MEMBER_ROWS)))
+        if size < len(y):  # m-out-of-n members: fewer, longer steps (MEMBER_RATE_FACTOR)
+            factor = float(getattr(self, "member_rate_factor", 1.0))
+            rate = next((params[k] for k in _RATE_ALIASES if k in params), 0.1)
+            params = {k: v for k, v in params.items() if k not in _RATE_ALIASES}
+            params["learning_rate"] = float(rate) * factor
+            n_trees = max(1, int(round(n_trees / factor)))
         platt = []
         for member in range(self.n_members):
             booster, a, b = self._member(X, y, params, n_trees, rng, member, size)
