@@ -36,6 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from models.calibration import PLATT_PRIOR_SD, class_weights, fit_platt, logit, sigmoid
+from models.lgbm_params import booster_threads
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,8 @@ class ProbabilityInterval:
                            categorical_feature="auto")
         booster = lgb.train({**params, "seed": self.seed * 1000 + member}, data,
                             num_boost_round=max(1, int(n_trees)))
-        margin = booster.predict(X.iloc[out_of_bag], raw_score=True)
+        margin = booster.predict(X.iloc[out_of_bag], raw_score=True,
+                                 num_threads=booster_threads(params))
         a, b = fit_platt(margin, y[out_of_bag], prior_sd=PLATT_PRIOR_SD)
         if a <= 0:
             a, b = 1.0, 0.0

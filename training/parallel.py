@@ -10,11 +10,23 @@ wall time on 2 free cores; on a busy machine it takes what the scheduler gives.
 
 Threads, not processes: the frames are shared without copies or pickling, and the work
 that holds the GIL (pandas, the calibration fits) is small next to the boosting.
+
+LightGBM keeps the thread count of its latest call in one process-wide variable that
+sizes the per-thread buffers of the calls running at that moment, so concurrent calls are
+safe only if all of them pass the same count: the steps run side by side only when the
+boosters are single-threaded, and every training-time ``predict`` passes the boosters'
+count (``models.lgbm_params.booster_threads``). A ``predict`` with LightGBM's default
+(all cores) beside a training on one thread crashed the process (segfault).
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
+
+from models.fastshap_kernels import NUMBA_AVAILABLE
+from models.lgbm_params import booster_threads
 
 MAX_THREADS = 8  # above this the memory of the per-step frame copies outweighs the gain
 THREADS_ENV = "KAPCDS_TRAIN_THREADS"  # e.g. 1 for the old one-step-at-a-time order
@@ -35,3 +47,27 @@ def training_threads() -> int:
     except AttributeError:  # not on Linux
         usable = os.cpu_count() or 1
     return max(1, min(usable, MAX_THREADS))
+
+
+class InlineExecutor(Executor):
+    """Runs each submitted step at once on the calling thread: the serial order."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # re-raised by future.result(), as a pool would
+            future.set_exception(exc)
+        return future
+
+
+def training_executor(params: dict[str, Any] | None) -> Executor:
+    """A thread pool of ``training_threads()`` for boosters with one thread each (the
+    default settings) and numba present, else the serial ``InlineExecutor`` (see the
+    module docstring)."""
+    threads = training_threads()
+    # Without numba the calling thread's predictions (centre log-odds, evaluation) fall
+    # back to LightGBM's predict on its default thread count: serial then.
+    if threads < 2 or booster_threads(params or {}) != 1 or not NUMBA_AVAILABLE:
+        return InlineExecutor()
+    return ThreadPoolExecutor(threads, thread_name_prefix="kapcds-train")

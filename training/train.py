@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from models.uncertainty import N_MEMBERS, ProbabilityInterval, reference_design
 from training.evaluate import evaluate_model_set
 from training.model_card import build_card
 from training.monitor import feature_profile
-from training.parallel import training_threads
+from training.parallel import training_executor
 from training.provenance import split_record
 from training.train_relapse import train_relapse
 
@@ -171,7 +171,7 @@ def _fit_and_evaluate(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Data
     """
     train, valid, test = split
     seen = train.append(valid)
-    with ThreadPoolExecutor(training_threads(), thread_name_prefix="kapcds-train") as pool:
+    with training_executor(params) as pool:
         fits, support = _submit_outcomes(pool, fit_outcome, params, seed, X, patients,
                                          split, sessions)
         models = _collect_outcomes(fits, patients, train, summary, report)
@@ -208,7 +208,7 @@ def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
 
     The in-process fits run on the pool's threads (same models as one after another: see
     ``training.parallel``); a caller's ``fit_outcome`` (e.g. a Dask cluster) runs here, one
-    outcome after another as before, while the support models train beside it.
+    outcome after another as before, then the support models start.
     """
     train, valid, _ = split
     seen = train.append(valid)
@@ -220,11 +220,10 @@ def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
             fits[name] = pool.submit(fit, X, patients[name].astype(int), train, valid)
         support = pool.submit(_fit_support_models, patients, sessions, X, seen, seed)
         return fits, support
-    support = pool.submit(_fit_support_models, patients, sessions, X, seen, seed)
-    for name in outcomes:
-        fits[name] = Future()
+    for name in outcomes:  # before anything runs on the pool: a cluster's client may
+        fits[name] = Future()  # call LightGBM here with other thread counts
         fits[name].set_result(fit_outcome(X, patients[name].astype(int), train, valid))
-    return fits, support
+    return fits, pool.submit(_fit_support_models, patients, sessions, X, seen, seed)
 
 
 def _collect_outcomes(fits: dict[str, Future], patients: pd.DataFrame, train: pd.Index,
