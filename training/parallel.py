@@ -5,8 +5,13 @@ Every booster of a model set is single-threaded and deterministic (``DEFAULT_PAR
 tree. So the steps that do not depend on each other (the six outcome boosters, the
 trajectory model and the OOD ranges, then one interval model per outcome) can run on a few
 threads and still give the same models, bit for bit, as running them one after another:
-nothing is shared between them but read-only frames. At 100,000 patients that halves the
-wall time on 2 free cores; on a busy machine it takes what the scheduler gives.
+nothing is shared between them but read-only frames (``tests/model/test_parallel_training``
+compares every booster).
+
+Off by default (``KAPCDS_TRAIN_THREADS`` turns it on): on the shared 2-core machine of
+session 4 (load 2-5 from other work) the threaded runs at 100,000 patients took 47.9, 67.6,
+69.4, 84.7 and 87.5 s against 60.8, 64.1 and 72.2 s serial in the same minutes, and used
+5-9 CPU-seconds more. It is for a machine with cores to spare (benchmarks/profiles.md).
 
 Threads, not processes: the frames are shared without copies or pickling, and the work
 that holds the GIL (pandas, the calibration fits) is small next to the boosting.
@@ -29,24 +34,26 @@ from models.fastshap_kernels import NUMBA_AVAILABLE
 from models.lgbm_params import booster_threads
 
 MAX_THREADS = 8  # above this the memory of the per-step frame copies outweighs the gain
-THREADS_ENV = "KAPCDS_TRAIN_THREADS"  # e.g. 1 for the old one-step-at-a-time order
+THREADS_ENV = "KAPCDS_TRAIN_THREADS"  # "2", "auto"; unset: one step at a time
 
 
 def training_threads() -> int:
-    """Threads for the independent steps: ``KAPCDS_TRAIN_THREADS``, else the usable CPUs
-    (at most ``MAX_THREADS``). One thread gives the serial order of earlier versions."""
+    """Threads for the independent steps: ``KAPCDS_TRAIN_THREADS`` (``auto``: the usable
+    CPUs, at most ``MAX_THREADS``), else 1, the serial order of earlier versions."""
     configured = os.environ.get(THREADS_ENV, "").strip()
-    if configured:
+    if not configured:
+        return 1
+    if configured == "auto":
         try:
-            return max(1, int(configured))
-        except ValueError as exc:
-            raise ValueError(f"{THREADS_ENV} must be a whole number of threads, "
-                             f"got {configured!r}") from exc
+            usable = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            usable = os.cpu_count() or 1
+        return max(1, min(usable, MAX_THREADS))
     try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 1
-    return max(1, min(usable, MAX_THREADS))
+        return max(1, int(configured))
+    except ValueError as exc:
+        raise ValueError(f"{THREADS_ENV} must be a whole number of threads or 'auto', "
+                         f"got {configured!r}") from exc
 
 
 class InlineExecutor(Executor):

@@ -52,6 +52,10 @@ def test_pool_only_for_single_threaded_boosters(monkeypatch) -> None:
         assert isinstance(training_executor(params), InlineExecutor)
     monkeypatch.setenv("KAPCDS_TRAIN_THREADS", "1")
     assert isinstance(training_executor(None), InlineExecutor)
+    monkeypatch.delenv("KAPCDS_TRAIN_THREADS")
+    assert training_threads() == 1  # serial unless asked for
+    monkeypatch.setenv("KAPCDS_TRAIN_THREADS", "auto")
+    assert training_threads() >= 1
     monkeypatch.setenv("KAPCDS_TRAIN_THREADS", "two")
     with pytest.raises(ValueError, match="KAPCDS_TRAIN_THREADS"):
         training_threads()
