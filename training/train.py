@@ -172,13 +172,15 @@ def _fit_and_evaluate(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Data
     train, valid, test = split
     seen = train.append(valid)
     with training_executor(params) as pool:
-        fits, support = _submit_outcomes(pool, fit_outcome, params, seed, X, patients,
-                                         split, sessions)
+        fits = _submit_outcomes(pool, fit_outcome, params, seed, X, patients, split)
         models = _collect_outcomes(fits, patients, train, summary, report)
-        interval_jobs = submit_intervals(pool, models, X, patients, seen, seed)
-        trajectory, ood = support.result()
+        # Waited for before the intervals start, so that in the serial order each step is
+        # reported when it is done (the benchmark's step times come from these reports).
+        trajectory, ood = pool.submit(_fit_support_models, patients, sessions, X, seen,
+                                      seed).result()
         report("trained PHQ-9 trajectory model")
         report("fitted out-of-distribution detector")
+        interval_jobs = submit_intervals(pool, models, X, patients, seen, seed)
         model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
                              feature_names=model_feature_names(), schema_hash=schema_hash(),
                              train_summary=summary)
@@ -202,28 +204,26 @@ def _fit_and_evaluate(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Data
 
 def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
                      params: dict[str, Any] | None, seed: int, X: pd.DataFrame,
-                     patients: pd.DataFrame, split: tuple[pd.Index, pd.Index, pd.Index],
-                     sessions: pd.DataFrame) -> tuple[dict[str, Future], Future]:
-    """The outcome fits and the support models (trajectory, OOD), started on ``pool``.
+                     patients: pd.DataFrame,
+                     split: tuple[pd.Index, pd.Index, pd.Index]) -> dict[str, Future]:
+    """The outcome fits, started on ``pool``.
 
     The in-process fits run on the pool's threads (same models as one after another: see
     ``training.parallel``); a caller's ``fit_outcome`` (e.g. a Dask cluster) runs here, one
-    outcome after another as before, then the support models start.
+    outcome after another as before, and nothing else runs meanwhile (its client may call
+    LightGBM with other thread counts).
     """
     train, valid, _ = split
-    seen = train.append(valid)
     outcomes = [o for o in outcome_names() if o in patients]
     fits: dict[str, Future] = {}
-    if fit_outcome is None:
-        fit = local_fit(params, seed)
-        for name in outcomes:
-            fits[name] = pool.submit(fit, X, patients[name].astype(int), train, valid)
-        support = pool.submit(_fit_support_models, patients, sessions, X, seen, seed)
-        return fits, support
-    for name in outcomes:  # before anything runs on the pool: a cluster's client may
-        fits[name] = Future()  # call LightGBM here with other thread counts
-        fits[name].set_result(fit_outcome(X, patients[name].astype(int), train, valid))
-    return fits, pool.submit(_fit_support_models, patients, sessions, X, seen, seed)
+    for name in outcomes:
+        y = patients[name].astype(int)
+        if fit_outcome is None:
+            fits[name] = pool.submit(local_fit(params, seed), X, y, train, valid)
+        else:
+            fits[name] = Future()
+            fits[name].set_result(fit_outcome(X, y, train, valid))
+    return fits
 
 
 def _collect_outcomes(fits: dict[str, Future], patients: pd.DataFrame, train: pd.Index,
