@@ -56,16 +56,30 @@ def training_threads() -> int:
                          f"got {configured!r}") from exc
 
 
+class _Deferred(Future):
+    """A step that runs on the calling thread when its result is first asked for."""
+
+    def __init__(self, fn: Any, args: tuple, kwargs: dict) -> None:
+        super().__init__()
+        self._call: tuple | None = (fn, args, kwargs)
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._call is not None:
+            fn, args, kwargs = self._call
+            self._call = None
+            try:
+                self.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # re-raised below, as a pool's future would
+                self.set_exception(exc)
+        return super().result(timeout)
+
+
 class InlineExecutor(Executor):
-    """Runs each submitted step at once on the calling thread: the serial order."""
+    """The serial order: each step runs on the calling thread when its result is asked
+    for, so a caller that collects results in order reports each step as it finishes."""
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # re-raised by future.result(), as a pool would
-            future.set_exception(exc)
-        return future
+        return _Deferred(fn, args, kwargs)
 
 
 def training_executor(params: dict[str, Any] | None) -> Executor:

@@ -163,41 +163,38 @@ def _fit_and_evaluate(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Data
                       report: _Steps) -> tuple[ModelSet, dict[str, Any], pd.DataFrame]:
     """Every model, and the test-split report (with the test predictions it rests on).
 
-    The steps are submitted to the pool in order of need (the interval models wait for
-    the outcome models); the evaluation and the relapse model need only the outcome
-    split, so they run here while the interval models train. Nothing on the pool calls
-    the compiled (numba) kernels: only this thread does, so no threading layer ever sees
-    two parallel launches at once.
+    In the order of earlier versions, each step reported when it is done (the benchmark's
+    step times come from the reports); with a thread pool (``training.parallel``) the
+    outcome fits run side by side, and so do the interval models. Nothing on the pool
+    calls the compiled (numba) kernels; this thread does (the centre log-odds, while the
+    first interval models train), and numba leaves LightGBM's thread count alone.
     """
     train, valid, test = split
     seen = train.append(valid)
     with training_executor(params) as pool:
         fits = _submit_outcomes(pool, fit_outcome, params, seed, X, patients, split)
         models = _collect_outcomes(fits, patients, train, summary, report)
-        # Waited for before the intervals start, so that in the serial order each step is
-        # reported when it is done (the benchmark's step times come from these reports).
         trajectory, ood = pool.submit(_fit_support_models, patients, sessions, X, seen,
                                       seed).result()
         report("trained PHQ-9 trajectory model")
         report("fitted out-of-distribution detector")
-        interval_jobs = submit_intervals(pool, models, X, patients, seen, seed)
-        model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
-                             feature_names=model_feature_names(), schema_hash=schema_hash(),
-                             train_summary=summary)
-        held = patients.loc[test]
-        proba = model_set.predict_proba(held)
-        evaluation = evaluate_model_set(model_set, held, n_boot=n_bootstrap, seed=seed,
-                                        proba=proba)
-        relapse = None if followup is None else train_relapse(
-            patients, followup, train, valid, test, params, seed, n_bootstrap)
-        model_set.intervals = {name: job.result() for name, job in interval_jobs.items()}
+        jobs = submit_intervals(pool, models, X, patients, seen, seed)
+        intervals = {name: job.result() for name, job in jobs.items()}
         report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
-        if relapse is not None:
-            model_set.relapse, relapse_report, summary["relapse"] = relapse
-            if relapse_report is not None:
-                evaluation["outcomes"]["relapse"] = relapse_report
-            report("trained relapse model" if model_set.relapse
-                   else "relapse model skipped (too few)")
+    model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
+                         feature_names=model_feature_names(), schema_hash=schema_hash(),
+                         train_summary=summary, intervals=intervals)
+    if followup is not None:
+        model_set.relapse, relapse_report, summary["relapse"] = train_relapse(
+            patients, followup, train, valid, test, params, seed, n_bootstrap)
+        report("trained relapse model" if model_set.relapse
+               else "relapse model skipped (too few)")
+    held = patients.loc[test]
+    proba = model_set.predict_proba(held)
+    evaluation = evaluate_model_set(model_set, held, n_boot=n_bootstrap, seed=seed,
+                                    proba=proba)
+    if followup is not None and relapse_report is not None:
+        evaluation["outcomes"]["relapse"] = relapse_report
     report("evaluated on the test split")
     return model_set, evaluation, proba
 
