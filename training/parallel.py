@@ -11,7 +11,8 @@ compares every booster).
 Off by default (``KAPCDS_TRAIN_THREADS`` turns it on): on the shared 2-core machine of
 session 4 (load 2-5 from other work) the threaded runs at 100,000 patients took 47.9, 67.6,
 69.4, 84.7 and 87.5 s against 60.8, 64.1 and 72.2 s serial in the same minutes, and used
-5-9 CPU-seconds more. It is for a machine with cores to spare (benchmarks/profiles.md).
+5-9 CPU-seconds more; at load 1.6 it was 35.8 s against 52.3 s. It is for a machine with
+cores to spare (benchmarks/profiles.md).
 
 Threads, not processes: the frames are shared without copies or pickling, and the work
 that holds the GIL (pandas, the calibration fits) is small next to the boosting.
