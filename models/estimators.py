@@ -16,7 +16,11 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from models.calibration import PLATT_PRIOR_SD, class_weights, fit_platt, sigmoid
-from models.lgbm_params import DEFAULT_PARAMS, MAX_ROUNDS  # noqa: F401  (re-exported)
+from models.lgbm_params import (  # noqa: F401  (DEFAULT_PARAMS, MAX_ROUNDS re-exported)
+    DEFAULT_PARAMS,
+    MAX_ROUNDS,
+    booster_threads,
+)
 from models.trajectory import (  # noqa: F401  (re-exported: callers, stored model sets)
     PHQ9_RANGE,
     QUANTILES,
@@ -130,7 +134,8 @@ class OutcomeModel:
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
         best = booster.best_iteration or booster.current_iteration()
-        margin = booster.predict(X_va[self.feature_names_], raw_score=True, num_iteration=best)
+        margin = booster.predict(X_va[self.feature_names_], raw_score=True, num_iteration=best,
+                                 num_threads=booster_threads(params))
         return booster, best, margin, y_va
 
     def _fit_split_refit(self, X_tr, y_tr, X_va, y_va, params) -> OutcomeModel:
@@ -165,7 +170,8 @@ class OutcomeModel:
         margin = np.empty(len(y))
         for booster, (_, held_out) in zip(cv_booster.boosters, folds, strict=True):
             margin[held_out] = booster.predict(X.iloc[held_out], raw_score=True,
-                                               num_iteration=best)
+                                               num_iteration=best,
+                                               num_threads=booster_threads(params))
         rounds = max(1, int(round(best * self.cv_folds / (self.cv_folds - 1))))
         final = lgb.train(params, data, num_boost_round=rounds)
         return final, rounds, margin, y

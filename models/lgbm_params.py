@@ -36,3 +36,21 @@ TRAJECTORY_PARAMS: dict[str, Any] = {
     "min_data_per_group": 50,
 }
 QUANTILES = (0.1, 0.5, 0.9)
+
+# LightGBM's names for num_threads (its docs, "Core Parameters"), main name first.
+_THREAD_ALIASES = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
+
+
+def booster_threads(params: dict[str, Any]) -> int:
+    """The ``num_threads`` a booster trained with ``params`` uses (0: OpenMP's default).
+
+    Every LightGBM call that takes parameters (Dataset, Booster, predict) stores its
+    thread count in one process-wide variable that sizes the per-thread buffers of every
+    call running at that moment. Calls on different threads must therefore all pass the
+    same count (``Booster.predict`` does not take the booster's own: it is passed
+    explicitly), or one sizes its buffers for one thread and runs on two (a segfault,
+    seen in ``train_model_set`` on a thread pool).
+    """
+    merged = {**DEFAULT_PARAMS, **params}
+    value = next((merged[k] for k in _THREAD_ALIASES if k in params), merged["num_threads"])
+    return int(value)

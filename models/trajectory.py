@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from models.features import to_model_frame
-from models.lgbm_params import QUANTILES, TRAJECTORY_PARAMS
+from models.lgbm_params import QUANTILES, TRAJECTORY_PARAMS, booster_threads
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +66,17 @@ class TrajectoryModel:
         fitting = self._fitting_rows(ids, ~calibration)
         self.feature_names_ = list(X.columns)
         self.boosters_: dict[float, lgb.Booster] = {}
+        # One binned Dataset for the three quantiles (binning does not depend on alpha).
+        data = lgb.Dataset(X[fitting], label=y[fitting], categorical_feature="auto",
+                           free_raw_data=False)
         for alpha in QUANTILES:
             params = {**TRAJECTORY_PARAMS, **(self.params or {}), "alpha": alpha,
                       "seed": self.seed}
-            data = lgb.Dataset(X[fitting], label=y[fitting], categorical_feature="auto")
             self.boosters_[alpha] = lgb.train(params, data, num_boost_round=self.n_rounds)
         self.widen_ = 0.0
         if calibration.any():
-            band = self.predict_quantiles(X[calibration]).to_numpy()
+            threads = booster_threads({**TRAJECTORY_PARAMS, **(self.params or {})})
+            band = self.predict_quantiles(X[calibration], num_threads=threads).to_numpy()
             scores = np.maximum(band[:, 0] - y[calibration], y[calibration] - band[:, 2])
             level = min(1.0, np.ceil((len(scores) + 1) * self.coverage) / len(scores))
             self.widen_ = float(np.quantile(scores, level, method="higher"))
@@ -95,9 +98,13 @@ class TrajectoryModel:
                  len(keep), len(patients), limit)
         return candidates & np.isin(ids, keep)
 
-    def predict_quantiles(self, X: pd.DataFrame) -> pd.DataFrame:
-        """q10/q50/q90 for session rows (model inputs + session_number), sorted and clipped."""
-        raw = np.sort(np.column_stack([self.boosters_[a].predict(X[self.feature_names_])
+    def predict_quantiles(self, X: pd.DataFrame, num_threads: int = 0) -> pd.DataFrame:
+        """q10/q50/q90 for session rows (model inputs + session_number), sorted and clipped.
+
+        ``num_threads`` 0 is LightGBM's default; ``fit`` passes its boosters' own count
+        (see ``models.lgbm_params.booster_threads``)."""
+        raw = np.sort(np.column_stack([self.boosters_[a].predict(X[self.feature_names_],
+                                                                 num_threads=num_threads)
                                        for a in QUANTILES]), axis=1)
         widen = getattr(self, "widen_", 0.0)
         raw[:, 0] -= widen

@@ -16,6 +16,7 @@ from scipy.stats import rankdata
 from models.calibration import logit
 from models.modelset import ModelSet
 from models.schema import outcome_names
+from training.bootstrap_metrics import counted_rank_metrics, resample_counts
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +68,25 @@ def average_precision_batch(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def logistic_batch(x: np.ndarray, y: np.ndarray, fix_slope: bool = False,
-                   iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
+                   iterations: int = 30,
+                   weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Logistic fit y ~ b + a*x per row of (B, n) matrices by Newton's method.
 
     With ``fix_slope`` the slope is held at 1 (x is an offset) and only the intercept is
-    fitted: the usual calibration-in-the-large intercept.
+    fitted: the usual calibration-in-the-large intercept. ``weight`` (B, n) counts each
+    observation that often (bootstrap resamples as counts; x and y may then be one row).
     """
     x, y = np.atleast_2d(x).astype(float), np.atleast_2d(y).astype(float)
-    a = np.ones(x.shape[0])
-    b = np.zeros(x.shape[0])
+    c = 1.0 if weight is None else np.atleast_2d(weight)
+    rows = x.shape[0] if weight is None else c.shape[0]
+    a = np.ones(rows)
+    b = np.zeros(rows)
     ridge = 1e-6
     for _ in range(iterations):
         eta = np.clip(a[:, None] * x + b[:, None], -35, 35)
         p = 1.0 / (1.0 + np.exp(-eta))
-        w = p * (1 - p)
-        r = y - p
+        w = c * p * (1 - p)
+        r = c * (y - p)
         if fix_slope:
             step_a, step_b = np.zeros_like(a), r.sum(axis=1) / (w.sum(axis=1) + ridge)
         else:
@@ -108,6 +113,17 @@ def _metric_batch(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
             "calibration_slope": slope}
 
 
+def _resampled_metrics(y: np.ndarray, p: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """``_metric_batch`` of the resamples ``y[idx]``, ``p[idx]``, computed from counts
+    (``training.bootstrap_metrics``): one sort instead of one per resample."""
+    counts = resample_counts(idx, len(y))
+    z = logit(p)[None, :]
+    slope, _ = logistic_batch(z, y[None, :], weight=counts)
+    _, intercept = logistic_batch(z, y[None, :], fix_slope=True, weight=counts)
+    return {**counted_rank_metrics(y, p, counts), "calibration_intercept": intercept,
+            "calibration_slope": slope}
+
+
 def _clean(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
@@ -118,7 +134,7 @@ def metrics_with_ci(y: np.ndarray, p: np.ndarray, n_boot: int = N_BOOTSTRAP,
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     point = _metric_batch(y[None, :], p[None, :])
     idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
-    boot = _metric_batch(y[idx], p[idx])
+    boot = _resampled_metrics(y, p, idx)
     out = {}
     for name, values in point.items():
         finite = boot[name][np.isfinite(boot[name])]
@@ -187,9 +203,11 @@ def evaluate_predictions(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray,
 
 
 def evaluate_model_set(model_set: ModelSet, patients: pd.DataFrame,
-                       n_boot: int = N_BOOTSTRAP, seed: int = 0) -> dict[str, Any]:
-    """Evaluate every outcome on labelled patients (JSON-serialisable report)."""
-    proba = model_set.predict_proba(patients)
+                       n_boot: int = N_BOOTSTRAP, seed: int = 0,
+                       proba: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Evaluate every outcome on labelled patients (JSON-serialisable report);
+    ``proba``: ``model_set.predict_proba(patients)`` when the caller has it already."""
+    proba = model_set.predict_proba(patients) if proba is None else proba
     report: dict[str, Any] = {"n_patients": int(len(patients)), "n_bootstrap": n_boot,
                               "outcomes": {}}
     for name in model_set.outcomes:

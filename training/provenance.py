@@ -36,32 +36,48 @@ def _canonical(column: pd.Series) -> pd.Series:
     if column.dtype == bool or str(column.dtype) == "boolean":
         return column.map(lambda v: "1" if bool(v) else "0")
     if pd.api.types.is_numeric_dtype(column):
-        return column.astype(float).map(lambda v: "" if v != v else format(v, ".4g"))
+        # Each distinct value formatted once (most columns have a few dozen of them).
+        # Unique bit patterns, so that -0.0 keeps its own text ("-0") as before.
+        bits, inverse = np.unique(column.to_numpy(dtype=float).view(np.int64),
+                                  return_inverse=True)
+        text = np.array(["" if v != v else format(v, ".4g")
+                         for v in bits.view(np.float64).tolist()], dtype=object)
+        return pd.Series(text[inverse.reshape(-1)], index=column.index, dtype=object)
     return column.astype(str)
 
 
-def _row_digests(patients: pd.DataFrame, columns: list[str]) -> list[str]:
-    parts = [patients[ID_COLUMN].astype(str)] + [_canonical(patients[c]) for c in columns]
+def _row_digests(patients: pd.DataFrame, columns: list[str],
+                 canonical: dict[str, pd.Series] | None = None) -> list[str]:
+    """SHA-256 per row of id + columns; ``canonical`` caches the columns' text forms
+    (``split_record`` digests the features twice: fingerprints and the data hash)."""
+    canonical = {} if canonical is None else canonical
+    for name in [ID_COLUMN, *columns]:
+        if name not in canonical:
+            canonical[name] = (patients[name].astype(str) if name == ID_COLUMN
+                               else _canonical(patients[name]))
+    parts = [canonical[name] for name in [ID_COLUMN, *columns]]
     joined = parts[0].str.cat(parts[1:], sep="\x1f")
     return [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in joined]
 
 
-def fingerprints(patients: pd.DataFrame) -> pd.Series:
+def fingerprints(patients: pd.DataFrame,
+                 canonical: dict[str, pd.Series] | None = None) -> pd.Series:
     """Fingerprint (16 hex digits) of each row's id and schema features, same index."""
     names = [f.name for f in FEATURES]
     missing = [n for n in [ID_COLUMN, *names] if n not in patients]
     if missing:
         raise KeyError(f"cannot fingerprint patients without column(s) {', '.join(missing)}")
-    digests = _row_digests(patients, names)
+    digests = _row_digests(patients, names, canonical)
     return pd.Series([d[:FINGERPRINT_HEX] for d in digests], index=patients.index,
                      dtype=object)
 
 
-def data_sha256(patients: pd.DataFrame) -> str:
+def data_sha256(patients: pd.DataFrame,
+                canonical: dict[str, pd.Series] | None = None) -> str:
     """SHA-256 of a cohort's ids, features and outcomes, independent of row order."""
     columns = [f.name for f in FEATURES] + [o for o in outcome_names() if o in patients]
     digest = hashlib.sha256()
-    for row in sorted(_row_digests(patients, columns)):
+    for row in sorted(_row_digests(patients, columns, canonical)):
         digest.update(row.encode("ascii"))
     return digest.hexdigest()
 
@@ -69,12 +85,13 @@ def data_sha256(patients: pd.DataFrame) -> str:
 def split_record(patients: pd.DataFrame, split: tuple[pd.Index, pd.Index, pd.Index],
                  seed: int, test_fraction: float, valid_fraction: float) -> dict[str, Any]:
     """The card's ``patients`` entry: split spec, data hash, ids and fingerprints."""
-    prints = fingerprints(patients)
+    canonical: dict[str, pd.Series] = {}
+    prints = fingerprints(patients, canonical)
     names = ("train", "valid", "test")
     ids = {name: patients.loc[index, ID_COLUMN].astype(str).tolist()
            for name, index in zip(names, split, strict=True)}
     return {
-        "data_sha256": data_sha256(patients),
+        "data_sha256": data_sha256(patients, canonical),
         "n_patients": int(len(patients)),
         "split": {"method": SPLIT_METHOD, "seed": int(seed),
                   "test_fraction": float(test_fraction),

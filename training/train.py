@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,11 @@ from models.features import to_model_frame
 from models.modelset import ModelSet
 from models.ood import OODDetector
 from models.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
-from models.uncertainty import N_MEMBERS, ProbabilityInterval
+from models.uncertainty import N_MEMBERS, ProbabilityInterval, reference_design
 from training.evaluate import evaluate_model_set
 from training.model_card import build_card
 from training.monitor import feature_profile
+from training.parallel import training_executor
 from training.provenance import split_record
 from training.train_relapse import train_relapse
 
@@ -127,31 +129,16 @@ def train_model_set(
                                "seed": seed, "params": {**DEFAULT_PARAMS, **(params or {})},
                                "outcomes": {}}
     X = to_model_frame(patients)
-    models = _fit_outcomes(fit_outcome or local_fit(params, seed), X, patients, outcomes,
-                           split, summary, report)
-    trajectory, ood = _fit_support_models(patients, sessions, X, train.append(valid), seed,
-                                          report)
-    intervals = fit_intervals(models, X, patients, train.append(valid), seed)
-    report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
-    relapse, relapse_report = None, None
-    if followup is not None:
-        relapse, relapse_report, summary["relapse"] = train_relapse(
-            patients, followup, train, valid, test, params, seed, n_bootstrap)
-        report("trained relapse model" if relapse else "relapse model skipped (too few)")
-    model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
-                         feature_names=model_feature_names(), schema_hash=schema_hash(),
-                         train_summary=summary, relapse=relapse, intervals=intervals)
-    evaluation = evaluate_model_set(model_set, patients.loc[test], n_boot=n_bootstrap,
-                                    seed=seed)
-    if relapse_report is not None:
-        evaluation["outcomes"]["relapse"] = relapse_report
-    report("evaluated on the test split")
+    model_set, evaluation, proba = _fit_and_evaluate(
+        patients, sessions, X, split, fit_outcome, params, seed, n_bootstrap, followup,
+        summary, report)
     summary["training_seconds"] = time.perf_counter() - started
     card = build_card(evaluation, summary, summary["training_seconds"], data={
         "n_patients": int(len(patients)), "n_sessions": int(len(sessions)),
         **(data_description or {})})
     card["evaluation"]["report"] = evaluation
-    card["evaluation"]["test_predictions"] = heldout_predictions(model_set, patients.loc[test])
+    card["evaluation"]["test_predictions"] = heldout_predictions(model_set, patients.loc[test],
+                                                                 proba)
     card["patients"] = split_record(patients, split, seed, test_fraction, valid_fraction)
     card["monitoring_profile"] = feature_profile(patients.loc[train.append(valid)])
     report("model card written")
@@ -159,44 +146,117 @@ def train_model_set(
                        test_ids=patients.loc[test, ID_COLUMN].astype(str).tolist())
 
 
-def heldout_predictions(model_set: ModelSet, held: pd.DataFrame) -> dict[str, dict[str, list]]:
-    """Labels and calibrated predictions of the held-out test patients, per outcome."""
-    proba = model_set.predict_proba(held)
+def heldout_predictions(model_set: ModelSet, held: pd.DataFrame,
+                        proba: pd.DataFrame | None = None) -> dict[str, dict[str, list]]:
+    """Labels and calibrated predictions of the held-out test patients, per outcome
+    (``proba``: ``model_set.predict_proba(held)`` when the caller has it already)."""
+    proba = model_set.predict_proba(held) if proba is None else proba
     return {name: {"y": held[name].astype(int).tolist(), "p": proba[name].round(6).tolist()}
             for name in model_set.outcomes if name in held}
 
 
-def _fit_outcomes(fit: FitOutcome, X: pd.DataFrame, patients: pd.DataFrame,
-                  outcomes: list[str], split: tuple[pd.Index, pd.Index, pd.Index],
-                  summary: dict[str, Any], report: _Steps) -> dict[str, OutcomeModel]:
-    """One fitted outcome model per outcome; their fit statistics go into ``summary``."""
+def _fit_and_evaluate(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.DataFrame,
+                      split: tuple[pd.Index, pd.Index, pd.Index],
+                      fit_outcome: FitOutcome | None, params: dict[str, Any] | None,
+                      seed: int, n_bootstrap: int, followup: pd.DataFrame | None,
+                      summary: dict[str, Any],
+                      report: _Steps) -> tuple[ModelSet, dict[str, Any], pd.DataFrame]:
+    """Every model, and the test-split report (with the test predictions it rests on).
+
+    In the order of earlier versions, each step reported when it is done (the benchmark's
+    step times come from the reports); with a thread pool (``training.parallel``) the
+    outcome fits run side by side, and so do the interval models. Nothing on the pool
+    calls the compiled (numba) kernels; this thread does (the centre log-odds, while the
+    first interval models train), and numba leaves LightGBM's thread count alone.
+    """
+    train, valid, test = split
+    seen = train.append(valid)
+    with training_executor(params) as pool:
+        fits = _submit_outcomes(pool, fit_outcome, params, seed, X, patients, split)
+        models = _collect_outcomes(fits, patients, train, summary, report)
+        trajectory, ood = pool.submit(_fit_support_models, patients, sessions, X, seen,
+                                      seed).result()
+        report("trained PHQ-9 trajectory model")
+        report("fitted out-of-distribution detector")
+        jobs = submit_intervals(pool, models, X, patients, seen, seed)
+        intervals = {name: job.result() for name, job in jobs.items()}
+        report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
+    model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
+                         feature_names=model_feature_names(), schema_hash=schema_hash(),
+                         train_summary=summary, intervals=intervals)
+    if followup is not None:
+        model_set.relapse, relapse_report, summary["relapse"] = train_relapse(
+            patients, followup, train, valid, test, params, seed, n_bootstrap)
+        report("trained relapse model" if model_set.relapse
+               else "relapse model skipped (too few)")
+    held = patients.loc[test]
+    proba = model_set.predict_proba(held)
+    evaluation = evaluate_model_set(model_set, held, n_boot=n_bootstrap, seed=seed,
+                                    proba=proba)
+    if followup is not None and relapse_report is not None:
+        evaluation["outcomes"]["relapse"] = relapse_report
+    report("evaluated on the test split")
+    return model_set, evaluation, proba
+
+
+def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
+                     params: dict[str, Any] | None, seed: int, X: pd.DataFrame,
+                     patients: pd.DataFrame,
+                     split: tuple[pd.Index, pd.Index, pd.Index]) -> dict[str, Future]:
+    """The outcome fits, started on ``pool``.
+
+    The in-process fits run on the pool's threads (same models as one after another: see
+    ``training.parallel``); a caller's ``fit_outcome`` (e.g. a Dask cluster) runs here, one
+    outcome after another as before, and nothing else runs meanwhile (its client may call
+    LightGBM with other thread counts).
+    """
     train, valid, _ = split
-    models: dict[str, OutcomeModel] = {}
+    outcomes = [o for o in outcome_names() if o in patients]
+    fits: dict[str, Future] = {}
     for name in outcomes:
         y = patients[name].astype(int)
-        model = fit(X, y, train, valid)
+        if fit_outcome is None:
+            fits[name] = pool.submit(local_fit(params, seed), X, y, train, valid)
+        else:
+            fits[name] = Future()
+            fits[name].set_result(fit_outcome(X, y, train, valid))
+    return fits
+
+
+def _collect_outcomes(fits: dict[str, Future], patients: pd.DataFrame, train: pd.Index,
+                      summary: dict[str, Any], report: _Steps) -> dict[str, OutcomeModel]:
+    """The fitted outcome models in outcome order; their statistics go into ``summary``."""
+    models: dict[str, OutcomeModel] = {}
+    for name, job in fits.items():
+        model = job.result()
         models[name] = model
         summary["cv_folds"] = int(getattr(model, "folds_used_", getattr(model, "cv_folds", 5)))
         summary["outcomes"][name] = {
-            "train_prevalence": float(y.loc[train].mean()), "trees": model.best_iteration_,
-            "platt_a": model.a_, "platt_b": model.b_, "positive_weight": model.positive_weight_}
+            "train_prevalence": float(patients.loc[train, name].astype(int).mean()),
+            "trees": model.best_iteration_, "platt_a": model.a_, "platt_b": model.b_,
+            "positive_weight": model.positive_weight_}
         report(f"trained {name} ({model.best_iteration_} trees)")
     return models
 
 
-def fit_intervals(models: dict[str, OutcomeModel], X: pd.DataFrame, patients: pd.DataFrame,
-                  seen: pd.Index, seed: int) -> dict[str, ProbabilityInterval]:
-    """One per-patient interval model per outcome, on the patients the boosters saw."""
+def submit_intervals(pool: Executor, models: dict[str, OutcomeModel], X: pd.DataFrame,
+                     patients: pd.DataFrame, seen: pd.Index,
+                     seed: int) -> dict[str, Future]:
+    """One per-patient interval model per outcome, on the patients the boosters saw.
+
+    The centre log-odds are computed here, on the calling thread (the compiled margin walk
+    has its own threads); each interval fit then runs on ``pool``.
+    """
     X_seen = X.loc[seen]
-    return {name: ProbabilityInterval(seed=seed).fit(
-                X_seen, patients.loc[seen, name].astype(int), model.params_,
-                model.best_iteration_, model.predict_logit(X_seen))
+    design = reference_design(X_seen, seed)
+    return {name: pool.submit(ProbabilityInterval(seed=seed).fit, X_seen,
+                              patients.loc[seen, name].astype(int), model.params_,
+                              model.best_iteration_, model.predict_logit(X_seen), design)
             for name, model in models.items()}
 
 
 def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.DataFrame,
-                        seen: pd.Index, seed: int,
-                        report: _Steps) -> tuple[TrajectoryModel, OODDetector]:
+                        seen: pd.Index, seed: int) -> tuple[TrajectoryModel, OODDetector]:
     """The PHQ-9 trajectory model and the OOD ranges on the patients the boosters saw.
 
     The outcome models cross-validate on train + valid (see OutcomeModel.fit), so the
@@ -205,9 +265,7 @@ def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Da
     seen_ids = set(patients.loc[seen, ID_COLUMN].astype(str))
     seen_sessions = sessions[sessions[ID_COLUMN].astype(str).isin(seen_ids)]
     trajectory = TrajectoryModel(seed=seed).fit(patients.loc[seen], seen_sessions)
-    report("trained PHQ-9 trajectory model")
     ood = OODDetector().fit(X.loc[seen])
-    report("fitted out-of-distribution detector")
     return trajectory, ood
 
 
