@@ -91,7 +91,10 @@ def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataF
     parts = [] if cached is None else [cached.table.drop(index=stale, errors="ignore")]
     if patients is not None:
         parts.append(build_rows(ws, patients))
-    table = (pd.concat(parts) if len(parts) > 1 else parts[0]).loc[keys.index]
+    table = pd.concat(parts) if len(parts) > 1 else parts[0]
+    # in store order; a patient removed between the two reads (another writer) is left out
+    present = keys.index[keys.index.isin(table.index)]
+    table, keys = table.loc[present], keys.loc[present]
     _write(path, table, keys, fingerprint)
     n_built = 0 if patients is None else len(patients)
     log.info("cohort table: %d from the cache, %d built", len(table) - n_built, n_built)
