@@ -6,6 +6,7 @@ this joins them for the server (no Streamlit here, so tests can call it too).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from models.schema import ID_COLUMN, defaults
 from records.first_run import ensure_store
 from training.first_run import ensure_model
 from training.train import Progress
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,5 +48,9 @@ def warm_up(model_set: ModelSet) -> None:
     first interval). Runs on the schema's blank template; the results are thrown away.
     """
     row = pd.DataFrame([{ID_COLUMN: "warm-up", **defaults()}])
-    predict_frame(model_set, row)
-    explain_all(model_set, row)
+    try:
+        predict_frame(model_set, row)
+        explain_all(model_set, row)
+    except Exception as error:  # noqa: BLE001 - only a head start; the request will tell
+        log.warning("model warm-up skipped (%s: %s); the first request builds the kernels",
+                    type(error).__name__, error)

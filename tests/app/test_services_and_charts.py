@@ -189,3 +189,21 @@ def test_cohort_risk_summaries_and_counts_match_the_predictions(workspace: Works
     mine = counts[counts["outcome"] == label]
     assert list(mine["patients"]) == list(np.histogram(values, np.linspace(0, 1, 21))[0])
     assert mine["patients"].sum() == len(values)
+
+
+def test_warm_up_builds_the_kernels_and_never_blocks_loading(
+        workspace: Workspace, caplog: pytest.LogCaptureFixture) -> None:
+    """A loaded version is warmed (compiled explainers built) before the first request; a
+    model set that cannot be warmed is still loaded, with a warning."""
+    import copy
+
+    from dashboard.services.startup import warm_up
+
+    fresh = copy.deepcopy(workspace.model_set)
+    for model in fresh.outcome_models.values():
+        model.__dict__.pop("_fast_shap", None)
+    warm_up(fresh)
+    assert all("_fast_shap" in m.__dict__ for m in fresh.outcome_models.values())
+    with caplog.at_level("WARNING", logger="dashboard.services.startup"):
+        warm_up(object())  # type: ignore[arg-type]
+    assert "model warm-up skipped" in caplog.text
