@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import DateTime, Integer, cast, func, inspect, select, text, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Row,
+    Select,
+    cast,
+    func,
+    inspect,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
@@ -27,6 +39,18 @@ MOMENTS = ("recorded_at", "session_at", *TIMES)
 ID_CHUNK = 5_000  # ids per IN (...) clause: SQLite allows 32,766 bound parameters
 
 
+def _rows_for(session: Session, stmt: Select, id_column: ColumnElement,
+              patient_ids: Sequence[str] | None) -> list[Row]:
+    """Every row of ``stmt`` (ordered by patient id), or those of ``patient_ids`` only, read
+    in chunks of ``ID_CHUNK`` sorted ids so the order stays that of the statement."""
+    if patient_ids is None:
+        return list(session.execute(stmt).all())
+    wanted = sorted(set(map(str, patient_ids)))
+    return [row for start in range(0, len(wanted), ID_CHUNK)
+            for row in session.execute(stmt.where(
+                id_column.in_(wanted[start:start + ID_CHUNK]))).all()]
+
+
 def patients_frame(session: Session, *, predictable_only: bool = False,
                    patient_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Every patient (or those of ``patient_ids``): ``patient_id``, ``name``, each schema
@@ -40,13 +64,7 @@ def patients_frame(session: Session, *, predictable_only: bool = False,
     names = [ID_COLUMN, NAME_COLUMN, *feature_names()]
     stmt = (select(*[table.c[name] for name in names], table.c.data_gaps)
             .order_by(table.c.patient_id))
-    if patient_ids is None:
-        rows = session.execute(stmt).all()
-    else:
-        wanted = sorted(set(map(str, patient_ids)))
-        rows = [row for start in range(0, len(wanted), ID_CHUNK)
-                for row in session.execute(stmt.where(
-                    table.c.patient_id.in_(wanted[start:start + ID_CHUNK]))).all()]
+    rows = _rows_for(session, stmt, table.c.patient_id, patient_ids)
     frame = typed_frame(names, [row[:-1] for row in rows], {**ID_TYPES, **FEATURE_TYPES})
     gaps = [list(row[-1] or []) for row in rows]
     frame["data_gaps"] = pd.Series(gaps, index=frame.index, dtype=object)
@@ -116,13 +134,7 @@ def sessions_frame(session: Session, patient_id: str | None = None, *,
                          .label("latest")).group_by(sessions.c.patient_pk).subquery())
         stmt = stmt.join(latest, (latest.c.patient_pk == sessions.c.patient_pk)
                          & (latest.c.latest == sessions.c.session_number))
-    if patient_ids is None:
-        rows = session.execute(stmt).all()
-    else:
-        wanted = sorted(set(map(str, patient_ids)))
-        rows = [row for start in range(0, len(wanted), ID_CHUNK)
-                for row in session.execute(stmt.where(
-                    patients.c.patient_id.in_(wanted[start:start + ID_CHUNK]))).all()]
+    rows = _rows_for(session, stmt, patients.c.patient_id, patient_ids)
     frame = typed_frame(names, rows, {**SESSION_TYPES, **ID_TYPES, **MONITORING_TYPES},
                         nullable=SESSION_NULLABLE | set(MONITORING_TYPES))
     for moment in MOMENTS:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard.services.gaps import PREDICTION_GAPS, predictable
+from dashboard.services.gaps import predictable, predictable_mask
 from dashboard.services.quality import shown_outcomes
 from dashboard.services.workspace import STATUS_LABELS, Workspace, probability_column
 from models.explain import explain_frame
@@ -66,9 +66,7 @@ def population_summary(cohort: pd.DataFrame) -> dict[str, pd.DataFrame | dict[st
 def _shown_probabilities(cohort: pd.DataFrame, card: dict | None) -> dict[str, np.ndarray]:
     """Outcome label → every predictable patient's probability, for the outcomes that pass
     the quality gate of ``card`` (arrays, no copy of the cohort frame)."""
-    keep = np.ones(len(cohort), dtype=bool)
-    if PREDICTION_GAPS in cohort:
-        keep = ~cohort[PREDICTION_GAPS].map(bool).to_numpy(dtype=bool)
+    keep = predictable_mask(cohort)
     shown = shown_outcomes(card)
     return {spec.label: cohort[probability_column(spec.name)].to_numpy(dtype=float)[keep]
             for spec in OUTCOMES

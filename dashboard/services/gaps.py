@@ -43,11 +43,18 @@ def mark_gaps(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def predictable_mask(cohort: pd.DataFrame) -> np.ndarray:
+    """True for each patient whose model inputs are all real values (no frame copied)."""
+    if PREDICTION_GAPS not in cohort:
+        return np.ones(len(cohort), dtype=bool)
+    return ~cohort[PREDICTION_GAPS].map(bool).to_numpy(dtype=bool)
+
+
 def predictable(cohort: pd.DataFrame) -> pd.DataFrame:
     """Patients whose model inputs are all real values (for cohort views and statistics)."""
     if PREDICTION_GAPS not in cohort or cohort.empty:
         return cohort
-    return cohort[~cohort[PREDICTION_GAPS].map(bool).to_numpy(dtype=bool)]
+    return cohort[predictable_mask(cohort)]
 
 
 def needs_message(names: list[str], what: str = "predictions need") -> str:
