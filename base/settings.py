@@ -167,13 +167,13 @@ def timezone_name(zone: tzinfo) -> str:
     return datetime.now(zone).tzname() or "local time"
 
 
-# Per-outcome quality gate (models.quality_gate, issue 12): an outcome model whose held-out
+# Per-outcome quality gate (models.clinical.quality_gate, issue 12): an outcome model whose held-out
 # test ROC AUC has a lower 95 % bound below this is shown as not ranking patients reliably.
 # 0.60 is the "fails to discriminate" / "poor" boundary of Hosmer & Lemeshow's rule of thumb
 # (clinical-reference §7). A documented choice, not a standard.
 QUALITY_GATE_MIN_AUC_LOWER = 0.60
 
-# The first model `make run` trains (training.first_run.ensure_model): a seeded generated
+# The first model `make run` trains (training.lifecycle.first_run.ensure_model): a seeded generated
 # cohort larger than data_samples/, because 2,000 patients leave the test AUC intervals too
 # wide for outcomes the generator makes predictable (measured in docs/quality-gate.md).
 # The store is still seeded with data_samples/.

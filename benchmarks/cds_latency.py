@@ -57,12 +57,12 @@ def _prefetch(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _prepare(home: Path, pid: str) -> None:
-    from interop.fhir_batch import import_fhir
-    from interop.fhir_store import import_into_store
+    from interop.fhir.importer.batch import import_fhir
+    from interop.fhir.importer.store import import_into_store
     from records.db import session_factory
     from records.first_run import ensure_store
     from records.repository import get_patient
-    from training.first_run import ensure_model
+    from training.lifecycle.first_run import ensure_model
 
     ensure_model(home / "registry")
     engine = ensure_store()

@@ -37,9 +37,9 @@ from benchmarks.shap_measures import (
     explain_frame,
     shap_tree_explainer_values,
 )
-from models.fastshap import FastTreeShap, model_matrix, reference_shap_values
-from models.features import to_model_frame
-from training.generate import generate_cohort
+from models.contract.features import to_model_frame
+from models.kernels.fastshap import FastTreeShap, model_matrix, reference_shap_values
+from training.generator.generate import generate_cohort
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """(e) Dask scoring of a large partitioned cohort: patients/s and peak memory.
 
 The cohort is generated and written one partition at a time (never whole in memory), then
-``training.dask_engine.score_parquet`` predicts and explains it on a LocalCluster and writes
+``training.distributed.scoring.score_parquet`` predicts and explains it on a LocalCluster and writes
 partitioned parquet, as ``kapcds score --engine dask`` does after validation.
 Size: ``KAPCDS_BENCH_DASK_PARTITIONS`` x 50,000 patients (default 20 = 1,000,000; 4 with
 ``--quick``); ``KAPCDS_BENCH_DASK_EXPLAIN_ONLY=1`` skips the probabilities-only pass.
@@ -19,7 +19,7 @@ from typing import Any
 
 from benchmarks.common import Context, peak_rss_mb, register, timed
 from benchmarks.shap_measures import project_model_set
-from training.generate import generate_cohort
+from training.generator.generate import generate_cohort
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def dask_scoring(ctx: Context) -> dict[str, Any]:
     """Generate partition by partition, then score + explain on a 2-worker LocalCluster."""
     import pyarrow.parquet as pq
 
-    from training.dask_engine import local_client, score_parquet
+    from training.distributed.scoring import local_client, score_parquet
 
     default = 4 if ctx.quick else 20
     partitions = int(os.environ.get("KAPCDS_BENCH_DASK_PARTITIONS", default))

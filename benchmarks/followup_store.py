@@ -3,7 +3,7 @@ the current relapse model's metrics on the store's completed-series responders.
 
     KAPCDS_HOME=<home> python -m benchmarks.followup_store
 
-Reads only the store (``dashboard.services.followup.load_followup``) and the registry's
+Reads only the store (``dashboard.services.patients.followup.load_followup``) and the registry's
 current model; with a freshly seeded home that is the shipped synthetic sample, which the
 first-run model never saw (it is trained on a separately generated cohort).
 """
@@ -15,8 +15,8 @@ import logging
 import sys
 
 from base import settings
-from dashboard.services.followup import durability_table, load_followup, survival_curves
-from models.registry import Registry
+from dashboard.services.patients.followup import durability_table, load_followup, survival_curves
+from models.store.registry import Registry
 from records.db import make_engine, session_factory
 from records.frames import patients_frame
 from training.evaluate import evaluate_predictions

@@ -17,9 +17,9 @@ import pandas as pd
 import shap
 
 from benchmarks.common import Context, interleaved, paired_ratio, register, timed
-from models.fastshap import FastTreeShap, reference_shap_values
-from models.features import to_model_frame
-from training.generate import generate_cohort
+from models.contract.features import to_model_frame
+from models.kernels.fastshap import FastTreeShap, reference_shap_values
+from training.generator.generate import generate_cohort
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from base import settings
 from records.db import make_engine, session_factory
-from records.followup_frames import doses_frame, plans_frame, visits_frame
+from records.followup.frames import doses_frame, plans_frame, visits_frame
 from records.frames import (
     maintenance_patients,
     patient_keys,

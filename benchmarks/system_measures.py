@@ -24,8 +24,8 @@ from benchmarks.shap_measures import (
     project_model_set,
     shap_tree_explainer_values,
 )
-from models.fastshap import FastTreeShap
-from training.generate import generate_cohort
+from models.kernels.fastshap import FastTreeShap
+from training.generator.generate import generate_cohort
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def training(ctx: Context) -> dict[str, Any]:
 
 def _project_path(model_set: Any, row: pd.DataFrame) -> None:
     """The app's per-outcome calls: probabilities, then ``explain_frame`` per outcome."""
-    from models.explain import explain_frame as project_explain
+    from models.inference.explain import explain_frame as project_explain
 
     model_set.predict_proba(row)
     for name in model_set.outcomes:
@@ -90,8 +90,8 @@ def _kernel_floor(model_set: Any, matrix: np.ndarray) -> None:
 @register("single_patient")
 def single_patient(ctx: Context) -> dict[str, Any]:
     """(c) One patient, all outcomes, predict + explain: p50/p95 latency (interleaved)."""
-    from models.explain import explain_all, explain_patient_all
-    from models.hotpath import outcome_matrices
+    from models.inference.explain import explain_all, explain_patient_all
+    from models.kernels.hotpath import outcome_matrices
 
     model_set = project_model_set(ctx)
     n = 100 if ctx.quick else 300

@@ -4,7 +4,7 @@ Pages live in ``views/``, not ``pages/``: a ``pages/`` folder beside the entry s
 Streamlit fall back to its old multipage mode and never run this router.
 
 Signed out, every address shows the sign-in form (so a link opens its page after sign-in);
-signed in, the menu holds only the pages the user's role may open (``records.policy``),
+signed in, the menu holds only the pages the user's role may open (``records.security.policy``),
 any other page's address says the role may not open it, and each page checks again itself.
 """
 

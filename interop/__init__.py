@@ -1,4 +1,10 @@
-"""FHIR R4 import/export (validated with ``fhir.resources.R4B``) and the printable report.
+"""Talking to other systems: FHIR R4 in and out, CDS Hooks, printable reports.
 
 See ``interop/README.md`` for the mapping table and the public functions.
 """
+
+__all__ = [
+    "cds_hooks",
+    "fhir",
+    "reports",
+]

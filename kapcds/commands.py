@@ -6,53 +6,17 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from base import settings
 from base.files import write_atomically
+from kapcds.common import add_registry, add_version, audited, load_model, progress_bar, registry
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, int, str], None]
-
-
-@contextmanager
-def progress_bar(description: str) -> Iterator[Progress]:
-    """A tqdm bar on stderr driven by the (step, total, message) callbacks of long jobs."""
-    from tqdm import tqdm
-
-    bar = tqdm(desc=description, unit="step", file=sys.stderr, leave=False, disable=None)
-
-    def update(step: int, total: int, message: str) -> None:
-        bar.total = total
-        bar.set_postfix_str(message[:40])
-        bar.update(step - bar.n)
-
-    try:
-        yield update
-    finally:
-        bar.close()
-
-
-
-def _registry(args: argparse.Namespace):
-    from models.registry import Registry
-
-    return Registry(args.registry)
-
-
-def _load_model(args: argparse.Namespace):
-    from training.first_run import ensure_model
-
-    if getattr(args, "version", None) is None:
-        with progress_bar("first run: training a first model") as update:
-            ensure_model(args.registry, progress=update)
-    return _registry(args).load(getattr(args, "version", None))
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from training.generate import generate_cohort, write_cohort
+    from training.generator.generate import generate_cohort, write_cohort
 
     if args.patients < 1:
         raise ValueError("--patients must be at least 1")
@@ -63,8 +27,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from kapcds.commands_security import audited
-    from training.first_run import train_and_register
+    from training.lifecycle.first_run import train_and_register
 
     promoted = ", promoted" if args.promote else ""
     with audited("model_training", "model", f"from {args.data}{promoted}") as note:
@@ -94,14 +57,14 @@ def format_metrics(table) -> str:
 
 def _predict(args: argparse.Namespace) -> int:
     from base.safety import csv_text
-    from models.predict import predict_frame
-    from models.quality_gate import UNRELIABLE, gate_table, withhold_unreliable
+    from models.clinical.quality_gate import UNRELIABLE, gate_table, withhold_unreliable
+    from models.inference.predict import predict_frame
     from training.data import load_patients
 
     patients = load_patients(args.input)
     if args.followup_from_store:
         patients = _with_stored_followup(patients)
-    model_set, card = _load_model(args)
+    model_set, card = load_model(args)
     predicted = predict_frame(model_set, patients, explain=args.explain)
     names = [c.removesuffix("_probability") for c in predicted.columns
              if c.endswith("_probability")]  # every outcome, relapse included
@@ -121,7 +84,7 @@ def _with_stored_followup(patients):
     completed) for the rows whose id is in the store and has follow-up; others unchanged."""
     from records.db import session_factory
     from records.first_run import ensure_store
-    from records.followup_frames import followup_inputs
+    from records.followup.frames import followup_inputs
 
     with session_factory(ensure_store())() as session:
         stored = followup_inputs(session, list(patients["patient_id"].astype(str)))
@@ -135,19 +98,18 @@ def _with_stored_followup(patients):
 
 
 def _versions(args: argparse.Namespace) -> int:
-    for entry in _registry(args).versions():
+    for entry in registry(args).versions():
         marker = "*" if entry.get("current") else " "
         sys.stdout.write(f"{marker} {entry['id']}  {entry.get('description', '')}\n")
     return 0
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from kapcds.commands_security import audited
 
     with audited("model_promotion", "model", f"version {args.version}"):
-        registry = _registry(args)
-        registry.verify(args.version)
-        registry.promote(args.version)
+        models = registry(args)
+        models.verify(args.version)
+        models.promote(args.version)
     sys.stdout.write(f"current model version: {args.version}\n")
     return 0
 
@@ -155,7 +117,7 @@ def _promote(args: argparse.Namespace) -> int:
 def _dashboard(args: argparse.Namespace) -> int:
     from base.oidc import write_secrets_file
     from records.first_run import ensure_store
-    from training.first_run import ensure_model
+    from training.lifecycle.first_run import ensure_model
 
     with progress_bar("preparing model and store") as update:
         ensure_model(progress=update)
@@ -186,16 +148,6 @@ def dashboard_command(port: int, address: str | None = None) -> list[str]:
             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
 
 
-def _add_registry(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--registry", type=Path, default=settings.default_registry_dir(),
-                        help="model registry folder (default: %(default)s)")
-
-
-def _add_version(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", default=None,
-                        help="model version (default: the current one)")
-
-
 def register_all(sub: argparse._SubParsersAction) -> None:
     """Add every sub-command of this module to the parser."""
     _register_data_and_training(sub)
@@ -221,7 +173,7 @@ def _register_data_and_training(sub: argparse._SubParsersAction) -> None:
                        "PHQ-9 trajectory model and the OOD detector; print the new version.")
     p.add_argument("--data", type=Path, default=settings.DATA_SAMPLES_DIR,
                    help="folder with patients.csv and sessions.csv (default: data_samples/)")
-    _add_registry(p)
+    add_registry(p)
     p.add_argument("--seed", type=int, default=0, help="split and model seed")
     p.add_argument("--promote", action="store_true", help="make the new version current")
     p.add_argument("--engine", choices=("local", "dask"), default="local",
@@ -238,7 +190,7 @@ def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
                        "probability empty), eligibility and OOD columns; with --explain the "
                        "base value and SHAP contribution (calibrated log-odds) per clinical "
                        "feature.")
-    _add_registry(p)
+    add_registry(p)
     p.add_argument("--input", type=Path, required=True, help="patients CSV")
     p.add_argument("--output", type=Path, required=True, help="output CSV (written whole)")
     p.add_argument("--explain", action="store_true", help="add SHAP columns")
@@ -248,16 +200,16 @@ def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--followup-from-store", action="store_true",
                    help="for patients stored with follow-up records, take the maintenance "
                    "plan and end-of-series PHQ-9 from the store (relapse_probability)")
-    _add_version(p)
+    add_version(p)
     p.set_defaults(handler=_predict)
 
     p = sub.add_parser("versions", help="list registered model versions (* = current)")
-    _add_registry(p)
+    add_registry(p)
     p.set_defaults(handler=_versions)
 
     p = sub.add_parser("promote", help="make a registered version current",
                        description="Verify a version's manifest and make it current.")
-    _add_registry(p)
+    add_registry(p)
     p.add_argument("version", help="version id (see `kapcds versions`)")
     p.set_defaults(handler=_promote)
 

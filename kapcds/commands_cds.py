@@ -1,7 +1,7 @@
 """`kapcds serve-cds`: the CDS Hooks service (FastAPI on uvicorn) for EHRs.
 
 Settings (port, issuers, dashboard URL, …) are environment variables documented in
-``interop.cds_settings``; ``--host``/``--port`` override the address.
+``interop.cds_hooks.settings``; ``--host``/``--port`` override the address.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ log = logging.getLogger(__name__)
 def _serve_cds(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from interop.cds_service import create_app
-    from interop.cds_settings import cds_settings
+    from interop.cds_hooks.service import create_app
+    from interop.cds_hooks.settings import cds_settings
     from records.first_run import ensure_store
-    from training.first_run import ensure_model
+    from training.lifecycle.first_run import ensure_model
 
     settings = cds_settings(args.host, args.port)
     if not settings.issuers:

@@ -13,7 +13,7 @@ from base import settings
 def default_bundle_path(patient_id: str, folder: Path | None = None) -> Path:
     """``<folder>/<id>-fhir.json`` from a safe name only (as the PDF report's path)."""
     from base.safety import safe_path
-    from models.identifiers import safe_patient_id
+    from models.contract.identifiers import safe_patient_id
 
     name = safe_patient_id(str(patient_id), prefix="patient-")
     return safe_path(folder or Path.cwd(), f"{name}-fhir.json")
@@ -21,15 +21,15 @@ def default_bundle_path(patient_id: str, folder: Path | None = None) -> Path:
 
 def _export(args: argparse.Namespace) -> int:
     from base.files import write_atomically
-    from interop.fhir_patient_export import patient_bundle
-    from kapcds.commands_security import record_cli
-    from models.registry import Registry
+    from interop.fhir.exporter.patient import patient_bundle
+    from kapcds.common import record_cli
+    from models.store.registry import Registry
     from records.db import session_factory
     from records.first_run import ensure_store
     from records.gaps import labels, prediction_blockers
     from records.lookup import require_patient
-    from records.policy import IDENTIFIED
-    from training.first_run import ensure_model
+    from records.security.policy import IDENTIFIED
+    from training.lifecycle.first_run import ensure_model
 
     with session_factory(ensure_store())() as session:  # refused before any training
         blockers = prediction_blockers(require_patient(session, args.patient_id).data_gaps

@@ -1,6 +1,6 @@
 """`kapcds import-followup`: follow-up visits and maintenance doses from a CSV, all or nothing.
 
-The same checks as the Data entry page (``records.followup_import``): every problem is
+The same checks as the Data entry page (``records.followup.imports``): every problem is
 printed with its row and column and nothing is saved; a good file is saved in one
 transaction with its audit entry.
 """
@@ -14,14 +14,14 @@ from pathlib import Path
 
 def _import_followup(args: argparse.Namespace) -> int:
     from kapcds.commands_interop import terminal_text
-    from kapcds.commands_security import operator, record_cli
-    from models.csv_input import read_csv_strict
-    from models.validation import InputValidationError
-    from records import audit
+    from kapcds.common import operator, record_cli
+    from models.contract.csv_input import read_csv_strict
+    from models.contract.validation import InputValidationError
+    from records.audit import trail as audit
     from records.db import session_factory
     from records.first_run import ensure_store
-    from records.followup_import import import_followup
-    from records.policy import IDENTIFIED
+    from records.followup.imports import import_followup
+    from records.security.policy import IDENTIFIED
 
     if not args.file.is_file():
         sys.stderr.write(f"{args.file} does not exist\n")

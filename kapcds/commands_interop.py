@@ -20,7 +20,7 @@ def _store_session():
 
 def _parse_settings(pairs: list[str]) -> dict[str, str]:
     """``FEATURE=VALUE`` pairs the clinician gives for inputs the FHIR data lacks."""
-    from models.schema import feature
+    from models.contract.schema import feature
 
     values = {}
     for pair in pairs:
@@ -41,10 +41,10 @@ def terminal_text(value: object) -> str:
 
 def _save_all(args: argparse.Namespace, results: list, completions: dict,
               source_format: str) -> list:
-    from interop.fhir_store import store_import
-    from kapcds.commands_security import operator
-    from records import audit
-    from records.policy import IDENTIFIED
+    from interop.fhir.importer.store import store_import
+    from kapcds.common import operator
+    from records.audit import trail as audit
+    from records.security.policy import IDENTIFIED
 
     on_match = "refuse" if args.refuse_existing else "update"
     with _store_session() as session:
@@ -60,7 +60,7 @@ def _save_all(args: argparse.Namespace, results: list, completions: dict,
 
 
 def _parse_and_save(args: argparse.Namespace) -> list | None:
-    from interop.fhir_batch import import_fhir
+    from interop.fhir.importer.batch import import_fhir
 
     if not args.target.exists():
         raise FileNotFoundError(f"{args.target} does not exist")
@@ -78,8 +78,8 @@ def _parse_and_save(args: argparse.Namespace) -> list | None:
 
 
 def _import_fhir(args: argparse.Namespace) -> int:
-    from kapcds.commands_security import record_cli
-    from records.policy import IDENTIFIED
+    from kapcds.common import record_cli
+    from records.security.policy import IDENTIFIED
 
     try:
         outcomes = _parse_and_save(args)
@@ -110,7 +110,7 @@ def default_report_path(patient_id: str, folder: Path | None = None,
     stay inside the folder (default: the working folder).
     """
     from base.safety import safe_path
-    from models.identifiers import safe_patient_id
+    from models.contract.identifiers import safe_patient_id
 
     name = safe_patient_id(str(patient_id), prefix="patient-")
     return safe_path(folder or Path.cwd(), f"{name}-{suffix}.pdf")
@@ -119,9 +119,9 @@ def default_report_path(patient_id: str, folder: Path | None = None,
 def _session_report(args: argparse.Namespace) -> int:
     """``kapcds report ID --session N``: the session's monitoring form; no model needed."""
     from base.files import write_atomically
-    from interop.monitoring_form import session_monitoring_pdf
-    from kapcds.commands_security import record_cli
-    from records.policy import IDENTIFIED
+    from interop.reports.monitoring_form import session_monitoring_pdf
+    from kapcds.common import record_cli
+    from records.security.policy import IDENTIFIED
 
     with _store_session() as session:
         pdf = session_monitoring_pdf(session, args.patient_id, args.session)
@@ -138,16 +138,16 @@ def _report(args: argparse.Namespace) -> int:
     if args.session is not None:
         return _session_report(args)
     from base.files import write_atomically
-    from interop.report import render_patient_report
-    from interop.report_context import build_report_context
-    from interop.report_followup import followup_lines
-    from kapcds.commands_security import record_cli
-    from models.registry import Registry
-    from models.schema import ID_COLUMN, NAME_COLUMN
+    from interop.reports.context import build_report_context
+    from interop.reports.followup import followup_lines
+    from interop.reports.patient_report import render_patient_report
+    from kapcds.common import record_cli
+    from models.contract.schema import ID_COLUMN, NAME_COLUMN
+    from models.store.registry import Registry
     from records.gaps import labels, prediction_blockers
-    from records.policy import IDENTIFIED
     from records.repository import get_patient, sessions_frame
-    from training.first_run import ensure_model
+    from records.security.policy import IDENTIFIED
+    from training.lifecycle.first_run import ensure_model
 
     with _store_session() as session:
         patient = get_patient(session, args.patient_id)

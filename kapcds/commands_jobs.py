@@ -11,7 +11,7 @@ from kapcds.commands_interop import terminal_text as escape_terminal
 STALE = timedelta(minutes=2)  # no heartbeat for this long: the worker is gone
 
 
-def _engine():
+def store_engine():
     from records.db import make_engine
     from records.jobs import mark_interrupted
     from records.migrate import upgrade
@@ -26,7 +26,7 @@ def _jobs(args: argparse.Namespace) -> int:
     from records import jobs
     from records.db import session_factory
 
-    engine = _engine()
+    engine = store_engine()
     try:
         with session_factory(engine)() as session:
             if args.action == "list":
@@ -63,7 +63,7 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _audit_cancel(job_id: str) -> None:
-    from kapcds.commands_security import record_cli
+    from kapcds.common import record_cli
 
     record_cli("job_cancel", "model", detail=f"job {job_id}")
 

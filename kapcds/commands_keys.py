@@ -19,9 +19,9 @@ def _keys_show(args: argparse.Namespace) -> int:
 
 
 def _registry_migrate(args: argparse.Namespace) -> int:
-    from kapcds.commands_security import audited
-    from models.registry import Registry
-    from models.registry_migrate import migrate
+    from kapcds.common import audited
+    from models.store.registry import Registry
+    from models.store.registry_migrate import migrate
 
     registry = Registry(args.registry)
     with audited("model_migration", "model", f"registry {args.registry}") as note:

@@ -7,14 +7,15 @@ import sys
 from pathlib import Path
 
 from base import settings
-from kapcds.commands import _add_registry, _add_version, _load_model, format_metrics
+from kapcds.commands import format_metrics
+from kapcds.common import add_registry, add_version, load_model
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import metrics_table
-    from training.heldout import own_test_patients, unseen_patients
+    from training.lifecycle.heldout import own_test_patients, unseen_patients
 
-    model_set, card = _load_model(args)
+    model_set, card = load_model(args)
     if args.data is None:
         result = own_test_patients(model_set, card, n_boot=args.bootstrap)
     else:
@@ -40,11 +41,11 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                        "per outcome, each with a bootstrap 95 % CI. Without --data: the "
                        "version's own held-out test patients. With --data: the patients of "
                        "that folder the version neither trained nor validated on.")
-    _add_registry(p)
+    add_registry(p)
     p.add_argument("--data", type=Path, default=None,
                    help="folder with labelled patients.csv and sessions.csv (default: the "
                    "version's own held-out test patients)")
-    _add_version(p)
+    add_version(p)
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
     p.set_defaults(handler=_evaluate)
 
@@ -54,8 +55,8 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                        "95 % CIs on the store's patients whose series has ended, input drift "
                        "(PSI per feature) of recent patients against the training data, and "
                        "whether recalibration or retraining is suggested (docs/monitoring.md).")
-    _add_registry(p)
-    _add_version(p)
+    add_registry(p)
+    add_version(p)
     p.add_argument("--recent", type=int, default=settings.monitor_recent_patients(),
                    help="how many of the newest patients count as recent (drift)")
     p.add_argument("--backscore", action="store_true",

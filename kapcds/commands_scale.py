@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kapcds import commands
+from kapcds import common
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def dask_client(scheduler: str | None, workers: int = 2) -> Iterator[Any]:
         finally:
             client.close()
         return
-    from training.dask_engine import local_client
+    from training.distributed.scoring import local_client
 
     with local_client(n_workers=workers, processes=False) as client:
         yield client
@@ -52,7 +52,7 @@ def parquet_files(folder: Path) -> list[Path]:
 
 def required_columns() -> list[str]:
     """Columns every patient partition must have (the validation layer's list)."""
-    from models import schema
+    from models.contract import schema
 
     return [schema.ID_COLUMN] + [feature.name for feature in schema.FEATURES]
 
@@ -73,7 +73,7 @@ def _validate_file(path: str) -> int:
     """Validate one partition on a worker; the row count, or the file's validation error."""
     import pandas as pd
 
-    from models.validation import validate_patients
+    from models.contract.validation import validate_patients
 
     return len(validate_patients(pd.read_parquet(path), source=Path(path).name))
 
@@ -95,8 +95,8 @@ def _score_local(args: argparse.Namespace, files: list[Path], model_set: Any,
                  card: Any) -> int:
     import pandas as pd
 
-    from models.validation import validate_patients
-    from training.dask_engine import score_frame, write_partitioned
+    from models.contract.validation import validate_patients
+    from training.distributed.scoring import score_frame, write_partitioned
 
     frames = [validate_patients(pd.read_parquet(p), source=p.name) for p in files]
     patients = pd.concat(frames, ignore_index=True)
@@ -108,7 +108,7 @@ def _score_local(args: argparse.Namespace, files: list[Path], model_set: Any,
 
 def _score_dask(args: argparse.Namespace, files: list[Path], model_set: Any,
                 card: Any) -> int:
-    from training.dask_engine import score_parquet
+    from training.distributed.scoring import score_parquet
 
     with dask_client(args.scheduler, args.workers) as client:
         rows = validate_on_cluster(client, files)
@@ -126,7 +126,7 @@ def _score(args: argparse.Namespace) -> int:
     check_columns(files)
     if args.output.exists() and any(args.output.iterdir()):
         raise FileExistsError(f"output folder {args.output} is not empty")
-    model_set, card = commands._load_model(args)
+    model_set, card = common.load_model(args)
     score = _score_dask if args.engine == "dask" else _score_local
     rows = score(args, files, model_set, card)  # the quality gate as in `kapcds predict`
     sys.stdout.write(f"scored {rows} patients with model {card.get('version')} "
@@ -135,11 +135,12 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def train_and_register_dask(data_dir: Path, registry_dir: Path, promote: bool, seed: int = 0,
-                            progress: commands.Progress | None = None,
+                            progress: common.Progress | None = None,
                             scheduler: str | None = None, workers: int = 2) -> str:
-    """``training.first_run.train_and_register`` with the outcome boosters fitted on Dask."""
-    from training.dask_train import train_model_set_dask
-    from training.first_run import train_and_register
+    """``training.lifecycle.first_run.train_and_register`` with the outcome boosters fitted on
+    Dask."""
+    from training.distributed.training import train_model_set_dask
+    from training.lifecycle.first_run import train_and_register
 
     with dask_client(scheduler, workers) as client:
         return train_and_register(data_dir, registry_dir, promote, seed=seed,
@@ -169,6 +170,6 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--include-unreliable", action="store_true",
                    help="keep the numbers of outcomes that fail the quality gate (their "
                    "<outcome>_reliable stays false), as `kapcds predict --include-unreliable`")
-    commands._add_registry(p)
-    commands._add_version(p)
+    common.add_registry(p)
+    common.add_version(p)
     p.set_defaults(handler=_score)

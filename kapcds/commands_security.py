@@ -10,58 +10,14 @@ import argparse
 import getpass
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from base import settings
 from base.clock import clinic_text
+from kapcds.common import add_registry, operator, with_session
 
 log = logging.getLogger(__name__)
-
-def operator() -> Any:
-    """The audit actor for a command run from this machine's shell."""
-    from records.policy import SYSTEM_ROLE, Actor
-
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        name = "unknown"
-    return Actor(f"cli:{name}", SYSTEM_ROLE)
-
-
-def _engine() -> Any:
-    from records.db import make_engine
-    from records.migrate import upgrade
-
-    engine = make_engine(settings.default_database_url())
-    upgrade(engine)
-    return engine
-
-
-def record_cli(action: str, category: str, **details: Any) -> None:
-    """Write one audit entry for a command (the store is migrated first if needed)."""
-    from records.audit import record_now
-
-    engine = _engine()
-    try:
-        record_now(engine, operator(), action, category, **details)
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def audited(action: str, category: str, detail: str = "") -> Iterator[dict[str, str]]:
-    """Audit a command's work: success with ``note["detail"]``, or failure with the error."""
-    note = {"detail": detail}
-    try:
-        yield note
-    except Exception as error:
-        record_cli(action, category, outcome="failure", detail=f"{note['detail']}: {error}"[:2000])
-        raise
-    record_cli(action, category, detail=note["detail"] or None)
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -75,58 +31,45 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
-def _with_session(work: Any) -> int:
-    from records.db import session_factory
-
-    engine = _engine()
-    try:
-        with session_factory(engine)() as session:
-            result = work(session)
-            session.commit()
-            return result
-    finally:
-        engine.dispose()
-
-
 def _users_add(args: argparse.Namespace) -> int:
-    from records.users import create_user
+    from records.security.users import create_user
 
     password = None if args.sso_only else _read_password(args)
-    _with_session(lambda s: create_user(s, args.username, password, args.role, operator(),
+    with_session(lambda s: create_user(s, args.username, password, args.role, operator(),
                                         email=args.email))
     sys.stdout.write(f"added user {args.username.strip().lower()} ({args.role})\n")
     return 0
 
 
 def _users_passwd(args: argparse.Namespace) -> int:
-    from records.users import set_password
+    from records.security.users import set_password
 
     password = _read_password(args)
-    _with_session(lambda s: set_password(s, args.username, password, operator()))
+    with_session(lambda s: set_password(s, args.username, password, operator()))
     sys.stdout.write(f"password of {args.username} changed\n")
     return 0
 
 
 def _users_active(active: bool) -> Any:
     def handler(args: argparse.Namespace) -> int:
-        from records.users import set_active
+        from records.security.users import set_active
 
-        _with_session(lambda s: set_active(s, args.username, active, operator()))
+        with_session(lambda s: set_active(s, args.username, active, operator()))
         sys.stdout.write(f"user {args.username} {'enabled' if active else 'disabled'}\n")
         return 0
     return handler
 
 
 def _users_set_role(args: argparse.Namespace) -> int:
-    from records.users import set_role
+    from records.security.users import set_role
 
-    _with_session(lambda s: set_role(s, args.username, args.role, operator()))
+    with_session(lambda s: set_role(s, args.username, args.role, operator()))
     sys.stdout.write(f"user {args.username} is now {args.role}\n")
     return 0
 
 
 def _users_list(args: argparse.Namespace) -> int:
-    from records.users import list_users
+    from records.security.users import list_users
 
     def work(session: Any) -> int:
         for user in list_users(session):
@@ -136,7 +79,7 @@ def _users_list(args: argparse.Namespace) -> int:
                              f"{'active' if user.active else 'disabled'}{locked}\n")
         return 0
 
-    return _with_session(work)
+    return with_session(work)
 
 
 def _when(text: str) -> datetime:
@@ -147,8 +90,8 @@ def _when(text: str) -> datetime:
 def _audit_verify(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from records.audit import record, verify
-    from records.policy import AUDIT
+    from records.audit.trail import record, verify
+    from records.security.policy import AUDIT
 
     def work(session: Any) -> int:
         report = verify(session)
@@ -164,13 +107,13 @@ def _audit_verify(args: argparse.Namespace) -> int:
                              "recorded in the damaged audit trail\n")
         return 0 if report.ok else 1
 
-    return _with_session(work)
+    return with_session(work)
 
 
 def _audit_export(args: argparse.Namespace) -> int:
     from base.files import write_atomically
-    from records.audit import AuditFilter, export_csv, record
-    from records.policy import AUDIT
+    from records.audit.trail import AuditFilter, export_csv, record
+    from records.security.policy import AUDIT
 
     filters = AuditFilter(since=args.since, until=args.until, username=args.user,
                           patient_id=args.patient, action=args.action, outcome=args.outcome)
@@ -181,13 +124,13 @@ def _audit_export(args: argparse.Namespace) -> int:
         write_atomically(args.out, export_csv(session, filters))
         return 0
 
-    _with_session(work)
+    with_session(work)
     sys.stdout.write(f"wrote the audit log to {args.out}\n")
     return 0
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from records.backup import backup
+    from records.backup.create import backup
 
     report = backup(args.out, registry_dir=args.registry, actor=operator())
     sys.stdout.write(f"backup written to {report.folder}: {report.counts}; "
@@ -196,7 +139,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from records.restore import restore
+    from records.backup.restore import restore
 
     report = restore(args.folder, registry_dir=args.registry, force=args.force,
                      actor=operator(), trust_key=args.trust_key)
@@ -209,10 +152,6 @@ def _add_password(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of stdin (no prompt)")
 
-
-def _add_registry(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--registry", type=Path, default=settings.default_registry_dir(),
-                        help="model registry folder (default: %(default)s)")
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:
@@ -263,14 +202,14 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                        description="Online SQLite backup plus a manifest-checked copy of "
                        "the registry, into a new folder with SHA-256 of every file.")
     p.add_argument("--out", type=Path, required=True, help="new, empty backup folder")
-    _add_registry(p)
+    add_registry(p)
     p.set_defaults(handler=_backup)
     p = sub.add_parser("restore", help="restore a backup made by `kapcds backup`",
                        description="Checks the signature, every file, the database and "
                        "the audit chain first; refuses to replace a store with data unless "
                        "--force.")
     p.add_argument("folder", type=Path, help="backup folder")
-    _add_registry(p)
+    add_registry(p)
     p.add_argument("--force", action="store_true",
                    help="replace a store that holds data (a copy of it is kept)")
     p.add_argument("--trust-key", type=Path, metavar="FILE",

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from kapcds.commands_security import _with_session, operator
+from kapcds.common import operator, with_session
 
 REASONS = {"sign_out": "signed out", "timeout": "timed out", "revoked": "revoked",
            "disabled": "account disabled"}
@@ -25,9 +25,9 @@ def _line(info: Any) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from records.audit import record
-    from records.policy import SECURITY
-    from records.sessions import list_sessions
+    from records.audit.trail import record
+    from records.security.policy import SECURITY
+    from records.security.signin_sessions import list_sessions
 
     def work(session: Any) -> int:
         rows = list_sessions(session, active_only=not args.all, username=args.user)
@@ -42,29 +42,29 @@ def _list(args: argparse.Namespace) -> int:
             sys.stdout.write("no active sessions\n" if not args.all else "no sessions\n")
         return 0
 
-    return _with_session(work)
+    return with_session(work)
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from records.sessions import revoke, revoke_all
+    from records.security.signin_sessions import revoke, revoke_all
 
     if (args.session_id is None) == (args.user is None):
         raise ValueError("give a session id or --user NAME (not both)")
     if args.user is not None:
-        count = _with_session(lambda s: revoke_all(s, args.user, operator()))
+        count = with_session(lambda s: revoke_all(s, args.user, operator()))
         sys.stdout.write(f"ended {count} session(s) of {args.user.strip().lower()}\n")
         return 0
-    info = _with_session(lambda s: revoke(s, args.session_id, operator()))
+    info = with_session(lambda s: revoke(s, args.session_id, operator()))
     sys.stdout.write(f"ended session {info.id} of {info.username}\n")
     return 0
 
 
 def _set_sso(args: argparse.Namespace) -> int:
-    from records.sso_accounts import set_sso
+    from records.security.sso_accounts import set_sso
 
     if args.email is None and args.subject is None:
         raise ValueError("give --email and/or --subject (\"\" clears one)")
-    user = _with_session(lambda s: set_sso(s, args.username, operator(), email=args.email,
+    user = with_session(lambda s: set_sso(s, args.username, operator(), email=args.email,
                                            subject=args.subject))
     sys.stdout.write(f"user {user.username}: single sign-on e-mail {user.email or '-'}, "
                      f"subject {user.sso_subject or '-'}\n")

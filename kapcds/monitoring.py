@@ -1,17 +1,18 @@
-"""`kapcds monitor`: the Monitoring view's figures as text (same training.monitor code)."""
+"""`kapcds monitor`: the Monitoring view's figures as text (same training.lifecycle.monitor
+code)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from models.card_text import format_ci
-from models.registry import Registry
+from models.store.card_text import format_ci
+from models.store.registry import Registry
 from records.db import make_engine, session_factory
 from records.frames import patients_frame, sessions_frame
 from records.migrate import upgrade
 from records.predictions import newest_patient_ids, predictions_frame
-from training.monitor import VersionMonitor
-from training.monitor_clinic import clinic_monitor
+from training.lifecycle.monitor import VersionMonitor
+from training.lifecycle.monitor_clinic import clinic_monitor
 
 
 def monitor_store(registry_dir: Path, version: str | None, recent: int,

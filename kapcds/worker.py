@@ -21,14 +21,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from base import settings
-from models.registry import Registry
+from models.store.registry import Registry
 from records import jobs
-from records.audit import record_now
+from records.audit.trail import record_now
 from records.db import make_engine
 from records.migrate import upgrade
-from records.policy import DATA_SCIENTIST, MODEL, Actor
-from records.tables_lifecycle import TrainingJob
-from training.job_data import data_description, load_job_data
+from records.security.policy import DATA_SCIENTIST, MODEL, Actor
+from records.tables.lifecycle import TrainingJob
+from training.lifecycle.job_data import data_description, load_job_data
 from training.train import train_model_set
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from records.errors import (
     StaleRecordError,
 )
 from records.migrate import upgrade
-from records.tables_followup import FollowupDose, FollowupVisit, MaintenancePlan
-from records.tables_lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
-from records.tables_security import AuditEntry, User  # also puts them on Base.metadata
-from records.tables_sessions import SigninSession
+from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan
+from records.tables.lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
+from records.tables.security import AuditEntry, User  # also puts them on Base.metadata
+from records.tables.signin import SigninSession
 
 __all__ = [
     "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records.lookup import require_patient
-from records.policy import ROLES
-from records.tables import DECISIONS, Decision
+from records.security.policy import ROLES
+from records.tables.clinical import DECISIONS, Decision
 
 log = logging.getLogger(__name__)
 

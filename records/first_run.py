@@ -13,11 +13,11 @@ from sqlalchemy.engine import Engine
 
 from base import settings
 from base.files import file_lock
-from records.bulk import seed_from_samples
 from records.db import make_engine, session_factory
-from records.followup_import import seed_followup
+from records.followup.imports import seed_followup
+from records.imports.bulk import seed_from_samples
 from records.migrate import upgrade
-from records.users import ADMIN_PASSWORD_VARIABLE, FIRST_ADMIN, create_first_admin
+from records.security.users import ADMIN_PASSWORD_VARIABLE, FIRST_ADMIN, create_first_admin
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from models.schema import ID_COLUMN, NAME_COLUMN, feature_names
-from models.session_monitoring import MONITORING_COLUMNS, MONITORING_FIELDS, TIMES
+from models.clinical.session_monitoring import MONITORING_COLUMNS, MONITORING_FIELDS, TIMES
+from models.contract.schema import ID_COLUMN, NAME_COLUMN, feature_names
 from records.gaps import prediction_blockers
 from records.rows import FEATURE_TYPES, ID_TYPES, SESSION_NULLABLE, SESSION_TYPES, typed_frame
-from records.tables import SESSION_COLUMNS, Patient, TreatmentSession
+from records.tables.clinical import SESSION_COLUMNS, Patient, TreatmentSession
 
 SESSION_EXTRA_COLUMNS = ("concomitant_medications", "notes", "recorded_at")
 SESSION_RECORD_COLUMNS = ("session_at", "carried_forward", "past_plan_confirmed", "phase")
@@ -113,8 +113,9 @@ def sessions_frame(session: Session, patient_id: str | None = None, *,
     Ordered by patient and session number; ``recorded_at`` (when it was typed in) and
     ``session_at`` (when it took place; NaT = not recorded) are aware UTC timestamps;
     ``carried_forward`` ({field: source}) and ``past_plan_confirmed`` are None when not
-    recorded (see ``models.session_record``). The monitoring record follows
-    (``models.session_monitoring``): numbers as float64 with NaN, yes/no as None/True/False,
+    recorded (see ``models.clinical.session_record``). The monitoring record follows
+    (``models.clinical.session_monitoring``): numbers as float64 with NaN, yes/no as
+    None/True/False,
     text as None or str, ``dose_at``/``ready_at`` as UTC timestamps (NaT = not recorded).
     """
     patients, sessions = Patient.__table__, TreatmentSession.__table__

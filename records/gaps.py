@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from models.eligibility import REQUIRED_INPUTS
-from models.schema import feature, feature_names, model_feature_names
+from models.clinical.eligibility import REQUIRED_INPUTS
+from models.contract.schema import feature, feature_names, model_feature_names
 
 
 def gap_list(gaps: Iterable[str]) -> list[str]:

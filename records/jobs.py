@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from records.db import session_factory
 from records.errors import RecordNotFoundError
-from records.tables import utcnow
-from records.tables_lifecycle import TrainingJob
+from records.tables.clinical import utcnow
+from records.tables.lifecycle import TrainingJob
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 LOG_LIMIT = 20_000  # characters of log kept per job (the newest lines)

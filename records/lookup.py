@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records.errors import RecordNotFoundError
-from records.tables import Patient
+from records.tables.clinical import Patient
 
 
 def get_patient(session: Session, patient_id: str) -> Patient | None:

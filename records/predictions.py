@@ -1,6 +1,6 @@
 """Predictions shown to clinicians: record what was on screen, read them for monitoring.
 
-``record_prediction`` runs inside the caller's transaction (like ``records.audit.record``);
+``record_prediction`` runs inside the caller's transaction (like ``records.audit.trail.record``);
 ``inputs_sha256`` hashes the model inputs in canonical JSON, so the same inputs always give
 the same hash and a changed input is visible.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from records.db import session_factory
-from records.tables_lifecycle import CONTEXTS, PredictionShown
+from records.tables.lifecycle import CONTEXTS, PredictionShown
 
 
 def inputs_hash(values: Mapping[str, Any]) -> str:
@@ -69,7 +69,7 @@ def predictions_frame(session: Session, model_version: str | None = None) -> pd.
 
 def newest_patient_ids(session: Session, n: int) -> list[str]:
     """The ``n`` patients most recently added to the store, newest first."""
-    from records.tables import Patient
+    from records.tables.clinical import Patient
 
     stmt = select(Patient.patient_id).order_by(Patient.id.desc()).limit(int(n))
     return list(session.scalars(stmt))

@@ -18,13 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from models.schema import ID_COLUMN, NAME_COLUMN, defaults, feature_names
-from models.validation import validate_patients
-from records.bulk import import_patients_and_sessions, seed_from_samples
+from models.contract.schema import ID_COLUMN, NAME_COLUMN, defaults, feature_names
+from models.contract.validation import validate_patients
 from records.decisions import decisions_for, record_decision
 from records.errors import DuplicateRecordError, StaleRecordError
 from records.frames import patients_frame, sessions_frame
 from records.gaps import gap_list
+from records.imports.bulk import import_patients_and_sessions, seed_from_samples
 from records.lookup import get_patient, require_patient
 from records.rows import (
     FEATURE_TYPES,
@@ -32,7 +32,7 @@ from records.rows import (
     frame_records,
     raise_errors,
 )
-from records.tables import (
+from records.tables.clinical import (
     PLAN_FIELDS,
     Patient,
     TreatmentPlan,

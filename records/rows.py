@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.schema import FEATURES, ID_COLUMN, NAME_COLUMN, SESSION_FIELDS, DType
-from models.validation import InputValidationError, RowError
+from models.contract.schema import FEATURES, ID_COLUMN, NAME_COLUMN, SESSION_FIELDS, DType
+from models.contract.validation import InputValidationError, RowError
 
 FEATURE_TYPES: dict[str, DType] = {f.name: f.dtype for f in FEATURES}
 SESSION_TYPES: dict[str, DType] = {f.name: f.dtype for f in SESSION_FIELDS}
@@ -51,7 +51,8 @@ def frame_records(df: pd.DataFrame, types: dict[str, DType]) -> list[dict[str, A
 
 
 def line_numbers(df: pd.DataFrame) -> list[int]:
-    """File line of each row (as ``models.validation`` numbers them: first data row = 2)."""
+    """File line of each row (as ``models.contract.validation`` numbers them: first data row =
+    2)."""
     lines = df.attrs.get("line_numbers")
     if lines is not None and len(lines) == len(df):
         return [int(line) for line in lines]
@@ -99,7 +100,7 @@ def typed_frame(keys: Sequence[str], rows: Iterable[Sequence[Any]],
 
     int → int64 (float64 with NaN when nullable), float → float64, bool → bool (object
     with None when nullable), category and text → object; the same dtypes
-    ``models.validation`` returns for a CSV.
+    ``models.contract.validation`` returns for a CSV.
     """
     nullable = set(nullable)
     rows = list(rows)

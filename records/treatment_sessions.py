@@ -5,7 +5,7 @@ clinician; never defaulted to now), which values were copied on purpose from an 
 record (``carried_forward``), and, when its number is above the plan, that the clinician
 confirmed recording it past the plan (``past_plan_confirmed``). ``day`` (days since the
 first session) is derived from the dates when the first session has one; otherwise it must
-be entered. See ``models.session_record`` for the rules.
+be entered. See ``models.clinical.session_record`` for the rules.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from base.settings import clinic_timezone
-from models.schema import ID_COLUMN
-from models.session_monitoring import (
+from models.clinical.session_monitoring import (
     MONITORING_COLUMNS,
     MONITORING_FIELDS,
     TEXT_FIELDS,
@@ -30,7 +29,7 @@ from models.session_monitoring import (
     derived_minutes,
     required_problems,
 )
-from models.session_record import (
+from models.clinical.session_record import (
     ALLOWED_TIME,
     CARRIED_FORWARD,
     CARRY_FIELDS,
@@ -39,18 +38,19 @@ from models.session_record import (
     is_past_plan,
     past_plan_message,
 )
-from models.validation import InputValidationError, RowError, validate_sessions
+from models.contract.schema import ID_COLUMN
+from models.contract.validation import InputValidationError, RowError, validate_sessions
 from records.errors import DuplicateRecordError, RecordNotFoundError, StaleRecordError
 from records.lookup import require_patient
 from records.rows import SESSION_TYPES, frame_records, raise_errors
-from records.tables import SESSION_COLUMNS, Patient, TreatmentSession
+from records.tables.clinical import SESSION_COLUMNS, Patient, TreatmentSession
 
 log = logging.getLogger(__name__)
 
 SESSION_EXTRAS = ("concomitant_medications", "notes")
 RECORD_FIELDS = (SESSION_TIME, CARRIED_FORWARD, PAST_PLAN, "phase")
 PHASES = ("induction", "maintenance")
-_ROW = 2  # a one-row form is "row 2" of a file, as models.validation numbers rows
+_ROW = 2  # a one-row form is "row 2" of a file, as models.contract.validation numbers rows
 
 
 def _text(value: Any) -> str | None:
@@ -154,7 +154,7 @@ def add_session(session: Session, patient_id: str, data: Mapping[str, Any], *,
                 require_monitoring: bool = False) -> TreatmentSession:
     """Record one attended session: every ``SESSION_FIELDS`` value, ``session_at`` (aware),
     optionally notes, ``carried_forward``, ``past_plan_confirmed``, ``phase`` and the
-    monitoring record (``models.session_monitoring``; every field required with
+    monitoring record (``models.clinical.session_monitoring``; every field required with
     ``require_monitoring``, as the dashboard form does for a new dosing session;
     ``minutes_to_discharge`` is derived from the dose and ready times when left empty).
 

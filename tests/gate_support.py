@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from models.modelset import ModelSet
-from training.generate import Cohort, generate_cohort
+from models.store.modelset import ModelSet
+from training.generator.generate import Cohort, generate_cohort
 from training.train import train_model_set
 
 GATED = "hypertensive_reaction"  # labels shuffled: uninformative by construction

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.csv_input import read_csv_strict
-from models.followup_validation import validate_followup, validate_followup_sessions
-from models.validation import validate_patients, validate_sessions
+from models.contract.csv_input import read_csv_strict
+from models.contract.followup_validation import validate_followup, validate_followup_sessions
+from models.contract.validation import validate_patients, validate_sessions
 
 
 def load_patients(path: Path | str, require_outcomes: bool = False) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Render the data dictionary (docs/data-dictionary.md) from ``models.schema``.
+"""Render the data dictionary (docs/data-dictionary.md) from ``models.contract.schema``.
 
 The dictionary is generated, never hand-edited, so it cannot disagree with the schema the
 code actually validates against; a test compares the committed file with this output.
@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import get_args
 
-from models import schema
-from models.session_record import ALLOWED_TIME, SESSION_TIME
-from models.validation import field_allowed_text
+from models.clinical.session_record import ALLOWED_TIME, SESSION_TIME
+from models.contract import schema
+from models.contract.validation import field_allowed_text
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ def render_data_dictionary() -> str:
     out = [
         "# Data dictionary",
         "",
-        "Generated from `models/schema.py` by `training/data_dictionary.py` — do not edit by "
+        "Generated from `models/contract/schema.py` by `training/data_dictionary.py` — do not "
+        "edit by "
         "hand; run `python -m training.data_dictionary` after changing the schema.",
         "All data in this project is synthetic.",
         "",
@@ -107,8 +108,8 @@ def render_data_dictionary() -> str:
 
 
 def _monitoring_section() -> list[str]:
-    """The optional monitoring-record columns (``models.session_monitoring``, issue 13)."""
-    from models import session_monitoring as sm
+    """The optional monitoring-record columns (``models.clinical.session_monitoring``, issue 13)."""
+    from models.clinical import session_monitoring as sm
 
     out = ["", "### Monitoring record (optional columns)", "",
            "The REMS-style monitoring record of a session (clinical-reference §5). Store and "

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from models.calibration import logit
-from models.modelset import ModelSet
-from models.schema import outcome_names
+from models.contract.schema import outcome_names
+from models.learners.calibration import logit
+from models.store.modelset import ModelSet
 from training.bootstrap_metrics import counted_rank_metrics, resample_counts
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-from models.calibration import PLATT_PRIOR_SD
-from models.quality_gate import card_section
-from models.schema import schema_hash
-from models.uncertainty import INTERVAL_LEVEL, MAX_MEMBER_ROWS, N_MEMBERS
+from models.clinical.quality_gate import card_section
+from models.contract.schema import schema_hash
+from models.learners.calibration import PLATT_PRIOR_SD
+from models.learners.uncertainty import INTERVAL_LEVEL, MAX_MEMBER_ROWS, N_MEMBERS
 
 INTENDED_USE = (
     "Decision support for clinicians running ketamine-assisted psychotherapy (KAP): an "
@@ -92,7 +92,7 @@ def build_card(report: dict[str, Any], train_summary: dict[str, Any],
                ) -> dict[str, Any]:
     """Assemble the card from the test-split report and the training summary.
 
-    ``quality_gate`` records the per-outcome gate (``models.quality_gate``) as it stood at
+    ``quality_gate`` records the per-outcome gate (``models.clinical.quality_gate``) as it stood at
     training time: the threshold and each outcome's verdict. ``trained_by`` is who started
     the training (the signed-in user in the model lab, the OS user for the CLI).
     """
@@ -107,7 +107,7 @@ def build_card(report: dict[str, Any], train_summary: dict[str, Any],
         "trained_by": trained_by or "unknown",
         "intended_use": INTENDED_USE,
         "out_of_scope": list(OUT_OF_SCOPE),
-        "training_data": {"description": "Synthetic KAP cohort from training.generate (a "
+        "training_data": {"description": "Synthetic KAP cohort from training.generator.generate (a "
                           "documented causal model; see docs).", **(data or {}),
                           "splits": {k: train_summary.get(k) for k in
                                      ("n_train", "n_valid", "n_test")}},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.schema import (
+from models.contract.schema import (
     CADSS_SIGNIFICANT,
     POST_DOSE_DBP_ALERT,
     POST_DOSE_SBP_ALERT,

@@ -21,7 +21,7 @@ LightGBM keeps the thread count of its latest call in one process-wide variable 
 sizes the per-thread buffers of the calls running at that moment, so concurrent calls are
 safe only if all of them pass the same count: the steps run side by side only when the
 boosters are single-threaded, and every training-time ``predict`` passes the boosters'
-count (``models.lgbm_params.booster_threads``). A ``predict`` with LightGBM's default
+count (``models.learners.lgbm_params.booster_threads``). A ``predict`` with LightGBM's default
 (all cores) beside a training on one thread crashed the process (segfault).
 """
 
@@ -31,8 +31,8 @@ import os
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
-from models.fastshap_kernels import NUMBA_AVAILABLE
-from models.lgbm_params import booster_threads
+from models.kernels.fastshap_kernels import NUMBA_AVAILABLE
+from models.learners.lgbm_params import booster_threads
 
 MAX_THREADS = 8  # above this the memory of the per-step frame copies outweighs the gain
 THREADS_ENV = "KAPCDS_TRAIN_THREADS"  # "2", "auto"; unset: one step at a time

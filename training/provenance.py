@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.schema import FEATURES, ID_COLUMN, outcome_names
+from models.contract.schema import FEATURES, ID_COLUMN, outcome_names
 
 FINGERPRINT_HEX = 16  # 64 bits: no collision expected below billions of patients
 SPLIT_METHOD = ("training.train.split_patients: stratified train_test_split on response x "
@@ -30,7 +30,7 @@ SPLIT_METHOD = ("training.train.split_patients: stratified train_test_split on r
 def _canonical(column: pd.Series) -> pd.Series:
     """One text form per value, equal for a CSV row, a generated row and a stored row.
 
-    Numbers at 4 significant digits, as ``training.generate`` writes them to CSV, so a
+    Numbers at 4 significant digits, as ``training.generator.generate`` writes them to CSV, so a
     cohort and its CSV copy (and the store seeded from it) have the same fingerprints.
     """
     if column.dtype == bool or str(column.dtype) == "boolean":

@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from models.estimators import DEFAULT_PARAMS, OutcomeModel, TrajectoryModel
-from models.features import to_model_frame
-from models.modelset import ModelSet
-from models.ood import OODDetector
-from models.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
-from models.uncertainty import N_MEMBERS, ProbabilityInterval, reference_design
+from models.contract.features import to_model_frame
+from models.contract.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
+from models.learners.estimators import DEFAULT_PARAMS, OutcomeModel, TrajectoryModel
+from models.learners.ood import OODDetector
+from models.learners.uncertainty import N_MEMBERS, ProbabilityInterval, reference_design
+from models.store.modelset import ModelSet
 from training.evaluate import evaluate_model_set
+from training.lifecycle.monitor import feature_profile
 from training.model_card import build_card
-from training.monitor import feature_profile
 from training.parallel import training_executor
 from training.provenance import split_record
 from training.train_relapse import train_relapse

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.relapse import RelapseModel, completed_responders
-from models.schema import ID_COLUMN
+from models.contract.schema import ID_COLUMN
+from models.learners.relapse import RelapseModel, completed_responders
 from training.evaluate import auc_batch, evaluate_predictions
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Durability figures: Kaplan-Meier by maintenance plan, relapse risk by plan, cumulative
-exposure and long-term screens. Thresholds from ``models.followup_alerts`` so a line on a
+exposure and long-term screens. Thresholds from ``models.clinical.followup_alerts`` so a line on a
 chart is the number that raises the alert. Pure plotly builders (no Streamlit).
 """
 
@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.charts.style import layout, rgba
-from models.followup_alerts import DEFAULT_THRESHOLDS, FollowupThresholds
-from models.followup_schema import RELAPSE_HORIZON_WEEKS, schedule_label
+from models.clinical.followup_alerts import DEFAULT_THRESHOLDS, FollowupThresholds
+from models.contract.followup_schema import RELAPSE_HORIZON_WEEKS, schedule_label
 
 PLAN_COLOURS = {"none": "#c0392b", "weekly": "#2471a3", "every_two_weeks": "#27ae60",
                 "as_needed": "#8e44ad"}

@@ -1,6 +1,7 @@
 """Session figures: PHQ-9 against the expected band, blood pressure, side effects.
 
-Thresholds come from ``models.schema`` and ``models.session_alerts`` so a line drawn on a
+Thresholds come from ``models.contract.schema`` and ``models.clinical.session_alerts`` so a line
+drawn on a
 chart is the number that raises the alert. Pure plotly builders (no Streamlit).
 """
 
@@ -11,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.charts.style import BAND, DOWN, SIDE_EFFECTS, UP, layout
-from models.schema import (
+from models.contract.schema import (
     CADSS_SIGNIFICANT,
     POST_DOSE_DBP_ALERT,
     POST_DOSE_SBP_ALERT,

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from dashboard.services.workspace import Workspace
-from records import audit
-from records.policy import AccessDenied, Actor, require_category
+from records.audit import trail as audit
+from records.security.policy import AccessDenied, Actor, require_category
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from base.settings import security_settings
-from records import audit, sessions
+from records.audit import trail as audit
 from records.db import session_factory
-from records.policy import SECURITY, Actor
-from records.sso_accounts import sso_sign_in
-from records.users import SignIn, authenticate
+from records.security import signin_sessions as sessions
+from records.security.policy import SECURITY, Actor
+from records.security.sso_accounts import sso_sign_in
+from records.security.users import SignIn, authenticate
 
 SSO_LOGIN_CLAIMS = ("iss", "sub", "aud", "iat", "exp", "nonce", "auth_time")
 ENDED = {

@@ -1,6 +1,7 @@
 """What the dashboard needs before its first page: a migrated, seeded store and a model.
 
-Both first-run steps live in their own layers (``records.first_run``, ``training.first_run``);
+Both first-run steps live in their own layers (``records.first_run``,
+``training.lifecycle.first_run``);
 this joins them for the server (no Streamlit here, so tests can call it too).
 """
 
@@ -14,12 +15,12 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from base import settings
-from models.explain import explain_all
-from models.modelset import ModelSet
-from models.predict import predict_frame
-from models.schema import ID_COLUMN, defaults
+from models.contract.schema import ID_COLUMN, defaults
+from models.inference.explain import explain_all
+from models.inference.predict import predict_frame
+from models.store.modelset import ModelSet
 from records.first_run import ensure_store
-from training.first_run import ensure_model
+from training.lifecycle.first_run import ensure_model
 from training.train import Progress
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from dashboard.services.gaps import (
+from dashboard.services.patients.gaps import (
     INCOMPLETE,
 )
-from models.modelset import ModelSet
+from models.store.modelset import ModelSet
 from records.db import session_factory
-from records.tables import Patient, TreatmentSession
+from records.tables.clinical import Patient, TreatmentSession
 
 log = logging.getLogger(__name__)
 

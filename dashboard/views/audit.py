@@ -12,11 +12,11 @@ from base.clock import clinic_text, zone_label
 from base.settings import clinic_timezone
 from dashboard.services.access import audited_download
 from dashboard.widgets import auth, components
-from records import audit
+from records.audit import trail as audit
 from records.db import session_factory
-from records.policy import AUDIT
+from records.security.policy import AUDIT
 
-PAGE = "audit"  # this page's key in records.policy (and its URL)
+PAGE = "audit"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Audit log")
 ANY = "(any)"
 

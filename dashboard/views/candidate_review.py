@@ -6,11 +6,12 @@ import streamlit as st
 
 from dashboard.charts.explain import shap_waterfall
 from dashboard.charts.risk import risk_profile
-from dashboard.services.cohort import risk_summaries
-from dashboard.services.entry import save_decision
-from dashboard.services.form_errors import FormErrors
-from dashboard.services.gaps import gap_summary
-from dashboard.services.patients import (
+from dashboard.services.cohort.overview import risk_summaries
+from dashboard.services.entry.form_errors import FormErrors
+from dashboard.services.entry.writes import save_decision
+from dashboard.services.lab.quality import greyed_line, greyed_note, shown_outcomes
+from dashboard.services.patients.gaps import gap_summary
+from dashboard.services.patients.listing import (
     PAGE_SIZE,
     assess_patient,
     decision_history,
@@ -22,20 +23,19 @@ from dashboard.services.patients import (
     patient_list,
     risk_table,
 )
-from dashboard.services.quality import greyed_line, greyed_note, shown_outcomes
 from dashboard.services.workspace import DECISION_LABELS, STATUS_LABELS
 from dashboard.widgets import auth, components, forms, report_button, resources
 from dashboard.widgets.tables import percent_column
-from models.schema import FEATURES, OUTCOMES, feature, outcome
+from models.contract.schema import FEATURES, OUTCOMES, feature, outcome
 from records.gaps import labels
-from records.policy import IDENTIFIED
+from records.security.policy import IDENTIFIED
 
-PAGE = "candidate_review"  # this page's key in records.policy (and its URL)
+PAGE = "candidate_review"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Candidate review")
 cohort = resources.cohort(ws)
 LABELS = {f.name: f.label for f in FEATURES}
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
-SHOWN = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.quality_gate)
+SHOWN = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.clinical.quality_gate)
 
 # The list spans the page so every column (eligibility, each outcome's risk) stays readable
 # at 1280 px; the chosen patient's assessment follows below it.

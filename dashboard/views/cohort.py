@@ -6,16 +6,16 @@ import streamlit as st
 from dashboard.charts.explain import beeswarm, importance_bar
 from dashboard.charts.risk import risk_histograms
 from dashboard.services.access import audited_download
-from dashboard.services.cohort import population_summary, risk_counts
-from dashboard.services.export import predictions_csv, rows_for
-from dashboard.services.quality import greyed_note, shown_outcomes
+from dashboard.services.cohort.export import predictions_csv, rows_for
+from dashboard.services.cohort.overview import population_summary, risk_counts
+from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.widgets import components, resources
 from dashboard.widgets.durability import render_durability
-from models.risk_wording import percent_value
-from models.schema import outcome
-from records.policy import patient_view
+from models.clinical.risk_wording import percent_value
+from models.contract.schema import outcome
+from records.security.policy import patient_view
 
-PAGE = "cohort"  # this page's key in records.policy (and its URL)
+PAGE = "cohort"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Cohort overview")
 cohort = resources.cohort(ws)
 
@@ -45,7 +45,7 @@ st.subheader("What drives the predictions")
 shown = shown_outcomes(ws.card)
 if not shown:
     st.info("No outcome model passes the quality gate, so there is nothing to explain.")
-else:  # gated outcomes have no explanation (models.quality_gate)
+else:  # gated outcomes have no explanation (models.clinical.quality_gate)
     name = st.selectbox("Outcome", shown, key="co_outcome",
                         format_func=lambda n: outcome(n).label)
     explained = resources.cohort_explanations(ws)[name]
@@ -77,7 +77,7 @@ if checked == 0 and scope == "still in treatment":
             "their last session.")
 elif alerts.empty:
     st.info("No alerts for these patients.")
-else:  # trainees see pseudonyms, data scientists no names (records.policy)
+else:  # trainees see pseudonyms, data scientists no names (records.security.policy)
     st.dataframe(rows_for(alerts, ws.actor.role), hide_index=True, width="stretch")
 
 st.download_button(

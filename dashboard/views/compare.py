@@ -4,14 +4,14 @@ import streamlit as st
 
 from dashboard.charts.explain import compare_contributions
 from dashboard.charts.risk import compare_risks
-from dashboard.services.compare import MAX_COMPARE, compare_patients
-from dashboard.services.quality import greyed_note, shown_outcomes
+from dashboard.services.lab.quality import greyed_note, shown_outcomes
+from dashboard.services.patients.compare import MAX_COMPARE, compare_patients
 from dashboard.services.workspace import STATUS_LABELS
 from dashboard.widgets import auth, components, resources
-from models.schema import FEATURES, NAME_COLUMN, outcome
-from records.policy import IDENTIFIED
+from models.contract.schema import FEATURES, NAME_COLUMN, outcome
+from records.security.policy import IDENTIFIED
 
-PAGE = "compare"  # this page's key in records.policy (and its URL)
+PAGE = "compare"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Compare patients")
 cohort = resources.cohort(ws)
 LABELS = {f.name: f.label for f in FEATURES}
@@ -28,7 +28,7 @@ names = cohort[NAME_COLUMN]
 chosen = st.multiselect("Patients (2 to 4)", ids, key="cmp_patients",
                         max_selections=MAX_COMPARE,
                         format_func=lambda pid: f"{pid} — {names.get(pid, '')}")
-shown = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.quality_gate)
+shown = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.clinical.quality_gate)
 if not shown:
     st.info("No outcome model passes the quality gate: there are no predictions to compare.")
     st.stop()

@@ -3,12 +3,12 @@ all-or-nothing with a row-by-row error table."""
 
 import streamlit as st
 
-from dashboard.services.entry import create_patient, import_csv, load_for_edit, save_patient
-from dashboard.services.followup_entry import import_followup_csv
-from dashboard.services.form_errors import FormErrors, StaleEditError
+from dashboard.services.entry.followup import import_followup_csv
+from dashboard.services.entry.form_errors import FormErrors, StaleEditError
+from dashboard.services.entry.writes import create_patient, import_csv, load_for_edit, save_patient
 from dashboard.widgets import components, fhir_panel, forms, resources
 
-PAGE = "data_entry"  # this page's key in records.policy (and its URL)
+PAGE = "data_entry"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Data entry")
 cohort = resources.cohort(ws)
 

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from dashboard.services import cohort as service_cohort
+from dashboard.services.cohort import overview as service_cohort
 from dashboard.services.workspace import HOME_TITLES, STATUS_LABELS
 from dashboard.widgets import auth, components, resources
-from records.policy import may_open
+from records.security.policy import may_open
 
-PAGE = "home"  # this page's key in records.policy (and its URL)
+PAGE = "home"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, HOME_TITLES)
 st.write("Decision support for ketamine-assisted psychotherapy: eligibility screening, "
          "predicted response and side-effect risks with their uncertainty and explanation, "

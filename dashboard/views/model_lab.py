@@ -8,17 +8,17 @@ import streamlit as st
 from base import settings
 from dashboard.charts.evaluation import calibration, decision_curve, roc_pr
 from dashboard.charts.explain import importance_bar
-from dashboard.services import jobs as lab_jobs
-from dashboard.services import lab
+from dashboard.services.lab import jobs as lab_jobs
+from dashboard.services.lab import versions as lab
 from dashboard.widgets import components, jobs_panel
-from models.card_text import render_card_markdown
-from models.quality_gate import outcome_quality
-from models.registry import Registry
-from models.schema import OUTCOMES, outcome
-from records.audit import record_now
-from records.policy import MODEL, Actor
+from models.clinical.quality_gate import outcome_quality
+from models.contract.schema import OUTCOMES, outcome
+from models.store.card_text import render_card_markdown
+from models.store.registry import Registry
+from records.audit.trail import record_now
+from records.security.policy import MODEL, Actor
 
-PAGE = "model_lab"  # this page's key in records.policy (and its URL)
+PAGE = "model_lab"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Model lab")
 registry = Registry(settings.default_registry_dir())
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
@@ -54,7 +54,7 @@ with train_tab:
         sessions_file = up2.file_uploader("sessions.csv", type="csv", key="ml_up_sessions")
         st.caption("Files are read as CSV text and validated row by row; nothing is used if "
                    "any row is invalid, and uploads are never unpickled.")
-    st.markdown("**Hyperparameters** (defaults from `models.estimators.DEFAULT_PARAMS`)")
+    st.markdown("**Hyperparameters** (defaults from `models.learners.estimators.DEFAULT_PARAMS`)")
     params: dict[str, float] = {}
     cols = st.columns(len(lab.TUNABLE))
     for col, (name, why) in zip(cols, lab.TUNABLE.items(), strict=True):

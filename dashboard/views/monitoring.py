@@ -6,12 +6,12 @@ import streamlit as st
 
 from base import settings
 from dashboard.charts.monitoring import decile_calibration
-from dashboard.services import monitoring
+from dashboard.services.lab import monitoring
 from dashboard.widgets import components
-from models.registry import Registry
-from models.schema import outcome
+from models.contract.schema import outcome
+from models.store.registry import Registry
 
-PAGE = "monitoring"  # this page's key in records.policy (and its URL)
+PAGE = "monitoring"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Monitoring")
 registry = Registry(settings.default_registry_dir())
 versions = [row["id"] for row in registry.versions()][::-1]

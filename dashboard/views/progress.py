@@ -4,8 +4,8 @@
 import streamlit as st
 
 from dashboard.charts.sessions import bp_chart, phq9_trajectory, side_effects_chart
-from dashboard.services.followup_entry import plan_now
-from dashboard.services.progress import (
+from dashboard.services.entry.followup import plan_now
+from dashboard.services.patients.progress import (
     CARRIED_COLUMN,
     PAST_PLAN_COLUMN,
     patient_progress,
@@ -23,7 +23,7 @@ from dashboard.widgets import (
 from dashboard.widgets.durability import render_durability
 from dashboard.widgets.session_correction import render_correction
 
-PAGE = "progress"  # this page's key in records.policy (and its URL)
+PAGE = "progress"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Treatment progress")
 cohort = resources.cohort(ws)
 

@@ -13,11 +13,11 @@ from base.clock import clinic_text, zone_label
 from dashboard.widgets import auth, components, sessions_panel
 from records.db import session_factory
 from records.errors import RecordError
-from records.policy import ROLES, SECURITY
-from records.tables import utcnow
-from records.users import create_user, list_users, set_active, set_password, set_role
+from records.security.policy import ROLES, SECURITY
+from records.security.users import create_user, list_users, set_active, set_password, set_role
+from records.tables.clinical import utcnow
 
-PAGE = "users"  # this page's key in records.policy (and its URL)
+PAGE = "users"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Users")
 actor = ws.actor
 flash = st.session_state.pop("us_flash", None)

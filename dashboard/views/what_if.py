@@ -3,7 +3,7 @@ the explanation move; save scenarios, find the smallest change that reaches a ta
 how one input moves the prediction for this patient and for the cohort.
 
 Patients appear only under a stable pseudonym (de-identified); every widget is built from
-``models.schema``.
+``models.contract.schema``.
 """
 
 import streamlit as st
@@ -11,16 +11,16 @@ import streamlit as st
 from dashboard.charts.explain import shap_waterfall
 from dashboard.charts.risk import compare_risks
 from dashboard.charts.scenario import contribution_change, dependence_chart
-from dashboard.services import whatif as svc
-from dashboard.services.quality import greyed_note, shown_outcomes
+from dashboard.services.lab.quality import greyed_note, shown_outcomes
+from dashboard.services.patients import whatif as svc
 from dashboard.widgets import auth, components, resources
 from dashboard.widgets.tables import percent_column
-from models.counterfactual import Target, find_counterfactuals
-from models.dependence import dependence
-from models.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
-from records.policy import DEIDENTIFIED
+from models.contract.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
+from models.inference.counterfactual import Target, find_counterfactuals
+from models.inference.dependence import dependence
+from records.security.policy import DEIDENTIFIED
 
-PAGE = "what_if"  # this page's key in records.policy (and its URL)
+PAGE = "what_if"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "What-if explorer")
 PREFIX = "wi_in_"
 OUTCOME_NAMES = shown_outcomes(ws.card)  # only outcomes passing the quality gate

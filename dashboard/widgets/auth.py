@@ -1,5 +1,5 @@
 """Sign-in, sessions that survive a reload, role-filtered navigation and the per-page role
-check (the UI side of ``records.policy``, which alone decides who may open what).
+check (the UI side of ``records.security.policy``, which alone decides who may open what).
 
 Signing in (a password, or single sign-on through ``sso``) opens a server-side session in
 the store; the browser keeps only its opaque token (``browser_session``). Every run checks
@@ -19,15 +19,15 @@ from base.oidc import oidc_settings
 from base.settings import security_settings
 from dashboard.services import signin
 from dashboard.services.access import record_view, with_actor
-from dashboard.services.shown import record_from_cohort
+from dashboard.services.patients.shown import record_from_cohort
 from dashboard.widgets import browser_session, resources, sso
-from models.schema import FEATURES
-from records import sessions
+from models.contract.schema import FEATURES
 from records.db import session_factory
-from records.policy import PAGES as POLICY_PAGES
-from records.policy import SECURITY, AccessDenied, Actor, pages_for, patient_view
-from records.policy import require_page as policy_require_page
 from records.predictions import inputs_hash
+from records.security import signin_sessions as sessions
+from records.security.policy import PAGES as POLICY_PAGES
+from records.security.policy import SECURITY, AccessDenied, Actor, pages_for, patient_view
+from records.security.policy import require_page as policy_require_page
 
 AUTH_KEY = "auth"  # {"username": str, "role": str}: who this run is for (server side)
 FLASH_KEY = "auth_flash"

@@ -18,7 +18,7 @@ import logging
 import streamlit as st
 
 from base.settings import security_settings
-from records.tables import utcnow
+from records.tables.clinical import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ import streamlit as st
 
 from base.clock import iso_text
 from dashboard.services.access import SignedInWorkspace, with_actor
-from dashboard.services.card import card_summary
+from dashboard.services.lab.card import card_summary
 from dashboard.widgets import auth, resources
-from models.schema import NAME_COLUMN
-from records.policy import IDENTIFIED
+from models.contract.schema import NAME_COLUMN
+from records.security.policy import IDENTIFIED
 
 BANNER_TEXT = "Model trained on synthetic data — decision support, not a decision"
 PATIENT_KEY = "patient_id"  # the patient shared between pages
@@ -58,7 +58,7 @@ def banner(version: str | None) -> None:
 def start_page(page: str, title: str | Mapping[str, str]) -> SignedInWorkspace:
     """Every page's first lines: the role check, the workspace, the banner, the title.
 
-    ``page`` is the view's key (its file name, as in ``records.policy``); a role that may
+    ``page`` is the view's key (its file name, as in ``records.security.policy``); a role that may
     not open it gets an error and the page stops here (never reachable by URL alone).
     ``title`` may name one title per role (Home does).
     """

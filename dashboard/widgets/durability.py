@@ -3,7 +3,7 @@ exposure and screens.
 
 ``render_durability(patient_id, ...)`` for one patient (Treatment progress),
 ``render_durability(None, ...)`` for the cohort (Cohort overview). Data come from
-``dashboard.services.followup``; figures from ``dashboard.charts.durability``.
+``dashboard.services.patients.followup``; figures from ``dashboard.charts.durability``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard.charts.durability import exposure_figure, km_figure, plan_risk_figure, screens_figure
-from dashboard.services import followup as svc
-from dashboard.services.export import rows_for
-from dashboard.services.gaps import PREDICTION_GAPS, needs_message
+from dashboard.services.cohort.export import rows_for
+from dashboard.services.patients import followup as svc
+from dashboard.services.patients.gaps import PREDICTION_GAPS, needs_message
 from dashboard.widgets.components import plain
-from models.schema import feature
-from records.policy import patient_view
+from models.contract.schema import feature
+from records.security.policy import patient_view
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading follow-up records…")

@@ -12,11 +12,11 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard.services.fhir import confirm, describe, open_gaps, parse_upload, save_imports
-from dashboard.services.form_errors import FormErrors
+from dashboard.services.entry.fhir import confirm, describe, open_gaps, parse_upload, save_imports
+from dashboard.services.entry.form_errors import FormErrors
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import components, forms
-from models.schema import feature
+from models.contract.schema import feature
 from records.gaps import labels
 
 log = logging.getLogger(__name__)

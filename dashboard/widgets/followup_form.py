@@ -12,14 +12,14 @@ from __future__ import annotations
 import streamlit as st
 
 from base.clock import clinic_now, zone_label
-from dashboard.services.followup_entry import day_from_dates, save_plan, save_visit
-from dashboard.services.form_errors import FormErrors
-from dashboard.services.progress import NextSession
+from dashboard.services.entry.followup import day_from_dates, save_plan, save_visit
+from dashboard.services.entry.form_errors import FormErrors
+from dashboard.services.patients.progress import NextSession
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import forms, session_form
-from models.followup_record import ROW_FIELDS, VISIT_TIME
-from models.followup_schema import MAINTENANCE_SCHEDULES, schedule_label
-from models.session_record import EARLIEST
+from models.clinical.followup_record import ROW_FIELDS, VISIT_TIME
+from models.clinical.session_record import EARLIEST
+from models.contract.followup_schema import MAINTENANCE_SCHEDULES, schedule_label
 
 FLASH_KEY = session_form.FLASH_KEY
 VISIT_MEASURES = [f for f in ROW_FIELDS if f.name in ("phq9", "gad7", "craving_score", "moca",

@@ -1,4 +1,4 @@
-"""Form widgets built from ``models.schema``: labels, units, allowed ranges and help text.
+"""Form widgets built from ``models.contract.schema``: labels, units, allowed ranges and help text.
 
 Every input starts empty unless it shows a value recorded for this patient or session (an
 edit or a correction): no schema default, typical value or previous session's measurement
@@ -16,10 +16,10 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.services.form_errors import GENERAL, FormErrors
+from dashboard.services.entry.form_errors import GENERAL, FormErrors
 from dashboard.widgets.components import field_errors
-from models.schema import FEATURES, Feature, SessionField, feature
-from models.validation import field_allowed_text
+from models.contract.schema import FEATURES, Feature, SessionField, feature
+from models.contract.validation import field_allowed_text
 
 GROUP_TITLES = {
     "demographics": "Demographics", "diagnosis": "Diagnosis and indications",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.services import jobs
+from dashboard.services.lab import jobs
 from dashboard.widgets.components import plain
 
 

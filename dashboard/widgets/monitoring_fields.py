@@ -12,9 +12,9 @@ from typing import Any
 import streamlit as st
 
 from base.clock import zone_label
-from dashboard.services.rems import TIME_INPUTS
+from dashboard.services.entry.rems import TIME_INPUTS
 from dashboard.widgets import forms
-from models.session_monitoring import (
+from models.clinical.session_monitoring import (
     LOT_ROUTES,
     MIN_MONITORING_MINUTES,
     TEXT_FIELDS,

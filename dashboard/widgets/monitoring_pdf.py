@@ -15,16 +15,16 @@ import streamlit as st
 
 from base.clock import clinic_text
 from dashboard.services.workspace import Workspace
-from records import audit
+from records.audit import trail as audit
 from records.db import session_factory
-from records.policy import IDENTIFIED, may_access
+from records.security.policy import IDENTIFIED, may_access
 
 log = logging.getLogger(__name__)
 MIME = "application/pdf"
 
 
 def _pdf(ws: Workspace, patient_id: str, number: int) -> bytes:
-    from interop.monitoring_form import session_monitoring_pdf  # reportlab only when asked
+    from interop.reports.monitoring_form import session_monitoring_pdf  # reportlab only when asked
 
     with session_factory(ws.engine)() as session:
         return session_monitoring_pdf(session, patient_id, number)

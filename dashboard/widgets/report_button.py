@@ -14,16 +14,16 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard.services.followup import store_stamp
-from dashboard.services.gaps import PREDICTION_GAPS, gap_summary, needs_message
-from dashboard.services.shown import record_from_cohort
+from dashboard.services.patients.followup import store_stamp
+from dashboard.services.patients.gaps import PREDICTION_GAPS, gap_summary, needs_message
+from dashboard.services.patients.shown import record_from_cohort
 from dashboard.services.workspace import Workspace, sessions_fingerprint
-from models.schema import ID_COLUMN, NAME_COLUMN
-from records import audit
+from models.contract.schema import ID_COLUMN, NAME_COLUMN
+from records.audit import trail as audit
 from records.db import session_factory
 from records.gaps import prediction_blockers
-from records.policy import IDENTIFIED, may_access
 from records.repository import get_patient, sessions_frame
+from records.security.policy import IDENTIFIED, may_access
 
 log = logging.getLogger(__name__)
 MIME = "application/pdf"
@@ -31,9 +31,11 @@ MIME = "application/pdf"
 
 def build_pdf(ws: Workspace, patient_id: str) -> bytes:
     """The report PDF for one stored patient, from the store and the current model."""
-    from interop.report import render_patient_report  # reportlab only when asked for
-    from interop.report_context import build_report_context
-    from interop.report_followup import followup_lines
+    from interop.reports.context import build_report_context
+    from interop.reports.followup import followup_lines
+    from interop.reports.patient_report import (
+        render_patient_report,  # reportlab only when asked for
+    )
 
     with session_factory(ws.engine)() as session:
         patient = get_patient(session, patient_id)
@@ -61,7 +63,7 @@ def _cached_pdf(_ws: Workspace, store: str, patient_id: str, model_version: str,
 @st.cache_data(max_entries=32, show_spinner=False)
 def _cached_bundle(_ws: Workspace, store: str, patient_id: str, model_version: str,
                    patient_version: int, sessions: tuple[int, str]) -> bytes:
-    from interop.fhir_patient_export import patient_bundle
+    from interop.fhir.exporter.patient import patient_bundle
 
     with session_factory(_ws.engine)() as session:
         bundle = patient_bundle(session, patient_id, _ws.model_set, _ws.card, model_version)

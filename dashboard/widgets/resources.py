@@ -17,12 +17,12 @@ import pandas as pd
 import streamlit as st
 
 from base import settings
-from dashboard.services import cohort as service_cohort
-from dashboard.services.patients import cohort_table
+from dashboard.services.cohort import overview as service_cohort
+from dashboard.services.patients.listing import cohort_table
 from dashboard.services.startup import Ready, ensure_ready, warm_up
 from dashboard.services.workspace import Workspace, patients_fingerprint, sessions_fingerprint
-from models.modelset import ModelSet
-from models.registry import Registry
+from models.store.modelset import ModelSet
+from models.store.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from typing import Any
 import streamlit as st
 
 from base.clock import to_clinic, zone_label
-from dashboard.services.entry import correct_session, load_session_for_edit
-from dashboard.services.form_errors import FormErrors, StaleEditError
+from dashboard.services.entry.form_errors import FormErrors, StaleEditError
+from dashboard.services.entry.writes import correct_session, load_session_for_edit
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import components, forms
-from models.schema import SESSION_FIELDS
-from models.session_record import SESSION_TIME
+from models.clinical.session_record import SESSION_TIME
+from models.contract.schema import SESSION_FIELDS
 
 EDITABLE = [f for f in SESSION_FIELDS if f.name not in ("patient_id", "session_number")]
 

@@ -15,14 +15,14 @@ from typing import Any
 import streamlit as st
 
 from base.clock import clinic_now, zone_label
-from dashboard.services.entry import save_session
-from dashboard.services.form_errors import FormErrors
-from dashboard.services.progress import CarryOption, NextSession
-from dashboard.services.rems import monitoring_data, warnings_for
+from dashboard.services.entry.form_errors import FormErrors
+from dashboard.services.entry.rems import monitoring_data, warnings_for
+from dashboard.services.entry.writes import save_session
+from dashboard.services.patients.progress import CarryOption, NextSession
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import forms, monitoring_fields
-from models.schema import SESSION_FIELDS
-from models.session_record import EARLIEST, PAST_PLAN, SESSION_TIME
+from models.clinical.session_record import EARLIEST, PAST_PLAN, SESSION_TIME
+from models.contract.schema import SESSION_FIELDS
 
 # minutes_to_discharge follows from the monitoring record's dose and ready times
 MEASURED = [f for f in SESSION_FIELDS

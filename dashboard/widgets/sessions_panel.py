@@ -13,8 +13,8 @@ from base.clock import clinic_text, zone_label
 from dashboard.services.access import SignedInWorkspace, actor_of
 from records.db import session_factory
 from records.errors import RecordError
-from records.sessions import REASON_TEXT, SessionInfo, list_sessions, revoke
-from records.sso_accounts import set_sso
+from records.security.signin_sessions import REASON_TEXT, SessionInfo, list_sessions, revoke
+from records.security.sso_accounts import set_sso
 
 FLASH_KEY = "us_sessions_flash"
 METHODS = {"password": "password", "oidc": "single sign-on"}

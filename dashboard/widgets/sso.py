@@ -2,7 +2,7 @@
 
 Streamlit runs the OpenID Connect flow and keeps the provider's identity in its own signed,
 HTTP-only cookie (``st.user``). That identity alone opens nothing: ``auth`` matches it to an
-account in the store (``records.sso_accounts``) and opens a server-side session like a
+account in the store (``records.security.sso_accounts``) and opens a server-side session like a
 password sign-in does. Configured by the ``[auth]`` section of Streamlit's secrets, which
 ``kapcds dashboard`` writes from the ``KAPCDS_OIDC_*`` settings (``base.oidc``).
 """

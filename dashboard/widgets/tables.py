@@ -1,6 +1,6 @@
 """Column settings shared by every table: percentages as the clinician reads them.
 
-Values come from ``models.risk_wording.percent_values`` (0–100, whole numbers, one decimal
+Values come from ``models.clinical.risk_wording.percent_values`` (0–100, whole numbers, one decimal
 below 1 %), so a sortable column never shows false precision such as ``61.05 %``.
 """
 

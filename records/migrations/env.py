@@ -11,7 +11,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from records.db import make_engine
-from records.tables import Base
+from records.tables.clinical import Base
 
 config = context.config
 target_metadata = Base.metadata

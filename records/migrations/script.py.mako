@@ -4,7 +4,7 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
-Write columns out literally (not from models.schema): a migration is history.
+Write columns out literally (not from models.contract.schema): a migration is history.
 """
 
 from __future__ import annotations

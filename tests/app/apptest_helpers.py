@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 from base.settings import default_database_url
 from dashboard.services.workspace import Workspace
 from dashboard.widgets.browser_session import TOKEN_KEY
-from records import sessions
 from records.db import make_engine, session_factory
 from records.repository import patient_count, sessions_frame
+from records.security import signin_sessions as sessions
 
 USERS = {"clinician": "test-clinician", "data_scientist": "test-data-scientist",
          "trainee": "test-trainee", "admin": "admin"}  # made by the kapcds_home fixture
@@ -90,7 +90,7 @@ def texts(elements: Any) -> str:
 def audit_entries(ws: Workspace, action: str | None = None,
                   user: str | None = None) -> list[dict[str, Any]]:
     """The audit trail's entries (oldest first), optionally of one action or user."""
-    from records.audit import AuditFilter, iter_entries
+    from records.audit.trail import AuditFilter, iter_entries
 
     with session_factory(ws.engine)() as session:
         return list(iter_entries(session, AuditFilter(action=action, username=user)))

@@ -19,10 +19,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.services.startup import ensure_ready
 from dashboard.services.workspace import Workspace
-from models.registry import Registry
+from models.store.registry import Registry
 from records.db import session_factory
-from records.policy import Actor
-from records.users import create_user
+from records.security.policy import Actor
+from records.security.users import create_user
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TIMEOUT = 180  # seconds; the first run in a process imports LightGBM/sklearn (slow on CI)

@@ -36,10 +36,10 @@ PASSWORD = "measure-first-render password"  # a throwaway account in a temporary
 
 def _top_up(engine: object, total: int) -> None:
     """Add generated patients (and their sessions) until the store holds ``total``."""
-    from records.bulk import import_patients_and_sessions
     from records.db import session_factory
+    from records.imports.bulk import import_patients_and_sessions
     from records.repository import patient_count
-    from training.generate import generate_cohort
+    from training.generator.generate import generate_cohort
 
     with session_factory(engine)() as session:  # type: ignore[arg-type]
         missing = total - patient_count(session)
@@ -56,10 +56,10 @@ def _top_up(engine: object, total: int) -> None:
 def _sign_in_token(engine: object, create: bool = True) -> str:
     """Make the clinician account (unless it exists) and open its session: the token a
     signed-in tab holds."""
-    from records import sessions
     from records.db import session_factory
-    from records.policy import Actor
-    from records.users import create_user
+    from records.security import signin_sessions as sessions
+    from records.security.policy import Actor
+    from records.security.users import create_user
 
     with session_factory(engine)() as session:  # type: ignore[arg-type]
         if create:
@@ -76,7 +76,7 @@ def _populate(total: int) -> None:
     """Bootstrap the home, top the store up to ``total`` patients, make the account."""
     from dashboard.services.startup import ensure_ready
     from records.db import session_factory
-    from records.users import get_user
+    from records.security.users import get_user
 
     ready = ensure_ready()
     _top_up(ready.engine, total)

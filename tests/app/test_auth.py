@@ -20,13 +20,13 @@ from streamlit.testing.v1 import AppTest
 from dashboard.services.workspace import Workspace
 from dashboard.widgets.auth import AUTH_KEY
 from dashboard.widgets.browser_session import TOKEN_KEY
-from records import policy
 from records.db import session_factory
-from records.policy import Actor
-from records.sessions import revoke, token_digest
-from records.tables import utcnow
-from records.tables_sessions import SigninSession
-from records.users import create_user, set_active, set_role
+from records.security import policy
+from records.security.policy import Actor
+from records.security.signin_sessions import revoke, token_digest
+from records.security.users import create_user, set_active, set_role
+from records.tables.clinical import utcnow
+from records.tables.signin import SigninSession
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PASSWORD = "app-test password"

@@ -11,10 +11,10 @@ import pytest
 from apptest_helpers import USERS, plotly_figures, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services.patients import PAGE_SIZE, assess_patient, cohort_table, page_count
-from dashboard.services.quality import shown_outcomes
+from dashboard.services.lab.quality import shown_outcomes
+from dashboard.services.patients.listing import PAGE_SIZE, assess_patient, cohort_table, page_count
 from dashboard.services.workspace import Workspace
-from models.schema import outcome
+from models.contract.schema import outcome
 from records.db import session_factory
 from records.repository import decisions_for
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from apptest_helpers import plotly_figures, values
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services.gaps import predictable
-from dashboard.services.patients import cohort_table
+from dashboard.services.patients.gaps import predictable
+from dashboard.services.patients.listing import cohort_table
 from dashboard.services.workspace import Workspace
 
 

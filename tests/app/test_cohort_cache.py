@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete
 
-from dashboard.services.cohort_cache import cache_file
-from dashboard.services.patients import cohort_rows, cohort_table
+from dashboard.services.cohort.cache import cache_file
+from dashboard.services.patients.listing import cohort_rows, cohort_table
 from dashboard.services.workspace import Workspace
-from models.schema import NAME_COLUMN, feature_names
+from models.contract.schema import NAME_COLUMN, feature_names
 from records import make_engine, session_factory, upgrade
 from records.frames import patients_frame
 from records.repository import add_patient, get_patient, update_patient
-from records.tables import Patient, TreatmentPlan
+from records.tables.clinical import Patient, TreatmentPlan
 
-LOGGER = "dashboard.services.cohort_cache"
+LOGGER = "dashboard.services.cohort.cache"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from base.settings import DATA_SAMPLES_DIR
 from dashboard.services.workspace import Workspace
-from models.schema import FEATURES, defaults
+from models.contract.schema import FEATURES, defaults
 from records.db import session_factory
 from records.repository import get_patient, update_patient
 

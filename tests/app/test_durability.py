@@ -18,15 +18,15 @@ from dashboard.charts.durability import (
     plan_risk_figure,
     screens_figure,
 )
-from dashboard.services import followup as svc
-from models.followup_alerts import DEFAULT_THRESHOLDS
-from models.followup_schema import MAINTENANCE_SCHEDULES
-from models.relapse import RelapseModel
-from records.bulk import seed_from_samples
+from dashboard.services.patients import followup as svc
+from models.clinical.followup_alerts import DEFAULT_THRESHOLDS
+from models.contract.followup_schema import MAINTENANCE_SCHEDULES
+from models.learners.relapse import RelapseModel
 from records.db import make_engine
-from records.followup_import import seed_followup
+from records.followup.imports import seed_followup
+from records.imports.bulk import seed_from_samples
 from records.migrate import upgrade
-from training.generate import generate_cohort, write_cohort
+from training.generator.generate import generate_cohort, write_cohort
 from training.train_relapse import relapse_dataset
 
 
@@ -206,7 +206,7 @@ def test_no_followup_csv_is_read_after_seeding(small, monkeypatch):
         raise AssertionError("a CSV was read at run time")
 
     monkeypatch.setattr(pd, "read_csv", refuse)
-    monkeypatch.setattr("models.csv_input.read_csv_strict", refuse)
+    monkeypatch.setattr("models.contract.csv_input.read_csv_strict", refuse)
     monkeypatch.setattr("training.data.load_followup", refuse)
     url = str(small.engine.url)
     for patient in (None, small.responder):

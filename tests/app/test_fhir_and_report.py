@@ -10,13 +10,13 @@ import pytest
 from apptest_helpers import texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services.fhir import describe, parse_upload
-from dashboard.services.gaps import needs_message
-from dashboard.services.patients import assess_patient, cohort_table
-from dashboard.services.progress import patient_progress
+from dashboard.services.entry.fhir import describe, parse_upload
+from dashboard.services.patients.gaps import needs_message
+from dashboard.services.patients.listing import assess_patient, cohort_table
+from dashboard.services.patients.progress import patient_progress
 from dashboard.services.workspace import Workspace
 from dashboard.widgets.report_button import build_pdf
-from models.schema import defaults, model_feature_names
+from models.contract.schema import defaults, model_feature_names
 from records.db import session_factory
 from records.repository import add_patient, get_patient, update_patient
 
@@ -131,9 +131,9 @@ def test_fhir_panel_renders_and_saves_with_gaps(
 def test_saved_import_and_confirmation_are_audited_and_need_a_clinician(
         workspace: Workspace) -> None:
     from dashboard.services.access import with_actor
-    from dashboard.services.fhir import confirm, open_gaps, save_imports
-    from records.audit import entries_frame
-    from records.policy import AccessDenied, Actor
+    from dashboard.services.entry.fhir import confirm, open_gaps, save_imports
+    from records.audit.trail import entries_frame
+    from records.security.policy import AccessDenied, Actor
 
     results = parse_upload("audited.json", _bundle("fhir-audited"))
     for refused in (workspace, with_actor(workspace, Actor("ds", "data_scientist"))):

@@ -10,21 +10,21 @@ from types import SimpleNamespace
 import pytest
 
 from base.clock import clinic_timezone
-from dashboard.services.followup_entry import (
+from dashboard.services.entry.followup import (
     day_from_dates,
     import_followup_csv,
     plan_now,
     save_plan,
     save_visit,
 )
-from dashboard.services.form_errors import FormErrors
-from models.schema import defaults
+from dashboard.services.entry.form_errors import FormErrors
+from models.contract.schema import defaults
 from records import repository
-from records.audit import iter_entries
+from records.audit.trail import iter_entries
 from records.db import make_engine, session_factory
-from records.followup import list_visits
+from records.followup.record import list_visits
 from records.migrate import upgrade
-from records.policy import Actor
+from records.security.policy import Actor
 
 PID = "KAP-00001"
 END = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)

@@ -9,10 +9,10 @@ import pytest
 from apptest_helpers import texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services.gaps import gap_summary
-from dashboard.services.patients import assess_patient, cohort_table, header_line
+from dashboard.services.patients.gaps import gap_summary
+from dashboard.services.patients.listing import assess_patient, cohort_table, header_line
 from dashboard.services.workspace import Workspace
-from models.schema import defaults, feature_names
+from models.contract.schema import defaults, feature_names
 from records.db import session_factory
 from records.repository import add_patient, get_patient
 
@@ -72,9 +72,9 @@ def test_candidate_review_of_a_gap_patient(open_page: Callable[[str], AppTest],
 
 def test_compare_and_progress_never_show_placeholders(workspace: Workspace,
                                                       imported_patient: str) -> None:
-    from dashboard.services.compare import NOT_RECORDED, compare_patients
-    from dashboard.services.progress import patient_progress
-    from models.schema import feature
+    from dashboard.services.patients.compare import NOT_RECORDED, compare_patients
+    from dashboard.services.patients.progress import patient_progress
+    from models.contract.schema import feature
 
     cohort = cohort_table(workspace)
     other = next(pid for pid in cohort.index if pid.startswith("KAP-"))

@@ -13,9 +13,9 @@ from apptest_helpers import plotly_figures, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
 from base import settings
-from dashboard.services import lab as service_lab
+from dashboard.services.lab import versions as service_lab
 from dashboard.widgets.components import BANNER_TEXT
-from models.registry import Registry
+from models.store.registry import Registry
 from records import jobs
 from records.db import make_engine, session_factory
 

@@ -18,9 +18,9 @@ from streamlit.testing.v1 import AppTest
 
 from base import settings
 from dashboard.services.workspace import Workspace
-from models.quality_gate import UNRELIABLE, gate_table, outcome_quality
-from models.registry import Registry
-from models.schema import outcome
+from models.clinical.quality_gate import UNRELIABLE, gate_table, outcome_quality
+from models.contract.schema import outcome
+from models.store.registry import Registry
 
 LABEL, KEPT_LABEL = outcome(GATED).label, outcome(KEPT).label
 

@@ -12,14 +12,14 @@ from apptest_helpers import audit_entries, shown_text, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.access import with_actor
-from dashboard.services.export import predictions_csv
-from dashboard.services.patients import cohort_table
+from dashboard.services.cohort.export import predictions_csv
+from dashboard.services.patients.listing import cohort_table
 from dashboard.services.workspace import Workspace
-from models.schema import NAME_COLUMN
+from models.contract.schema import NAME_COLUMN
 from records.db import session_factory
-from records.policy import Actor
 from records.repository import sessions_for, update_session
-from records.users import get_user
+from records.security.policy import Actor
+from records.security.users import get_user
 
 VIEWS = Path(__file__).resolve().parents[2] / "dashboard" / "views"
 APP = VIEWS.parent / "app.py"

@@ -9,24 +9,24 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from dashboard.services.cohort import alerts_overview
-from dashboard.services.followup import load_followup
-from dashboard.services.patients import cohort_table
+from dashboard.services.cohort.overview import alerts_overview
+from dashboard.services.patients.followup import load_followup
+from dashboard.services.patients.listing import cohort_table
 from dashboard.services.workspace import Workspace
-from models.followup_summary import followup_rows, followup_summary
-from models.schema import ID_COLUMN
-from models.session_alerts import cohort_alerts, in_treatment
+from models.clinical.followup_summary import followup_rows, followup_summary
+from models.clinical.session_alerts import cohort_alerts, in_treatment
+from models.contract.schema import ID_COLUMN
 from records import make_engine, upgrade
-from records.bulk import import_patients_and_sessions
 from records.db import session_factory
-from records.followup_frames import doses_frame, plans_frame, visits_frame
+from records.followup.frames import doses_frame, plans_frame, visits_frame
 from records.frames import (
     maintenance_patients,
     patients_frame,
     series_progress,
     sessions_frame,
 )
-from records.tables import SESSION_COLUMNS
+from records.imports.bulk import import_patients_and_sessions
+from records.tables.clinical import SESSION_COLUMNS
 
 
 @pytest.fixture(scope="module")

@@ -12,22 +12,27 @@ from dashboard.charts import explain
 from dashboard.charts.explain import compare_contributions, shap_waterfall
 from dashboard.charts.risk import compare_risks
 from dashboard.charts.sessions import bp_chart, phq9_trajectory, side_effects_chart
-from dashboard.services.cohort import cohort_explanations, population_summary
-from dashboard.services.compare import compare_patients
-from dashboard.services.patients import (
+from dashboard.services.cohort.overview import cohort_explanations, population_summary
+from dashboard.services.lab.quality import shown_outcomes
+from dashboard.services.patients.compare import compare_patients
+from dashboard.services.patients.listing import (
     assess_patient,
     cohort_table,
     explain_outcome,
     find_patients,
     suggest_decision,
 )
-from dashboard.services.progress import patient_progress
-from dashboard.services.quality import shown_outcomes
+from dashboard.services.patients.progress import patient_progress
 from dashboard.services.workspace import Workspace
-from models.eligibility import screen
-from models.risk_wording import wilson
-from models.schema import OUTCOMES, defaults
-from models.session_alerts import alerts_frame, in_treatment, response_status, session_alerts
+from models.clinical.eligibility import screen
+from models.clinical.risk_wording import wilson
+from models.clinical.session_alerts import (
+    alerts_frame,
+    in_treatment,
+    response_status,
+    session_alerts,
+)
+from models.contract.schema import OUTCOMES, defaults
 
 
 def _session(number: int, **values: object) -> dict[str, object]:
@@ -171,8 +176,8 @@ def test_user_text_is_inert_in_markdown() -> None:
 def test_cohort_risk_summaries_and_counts_match_the_predictions(workspace: Workspace) -> None:
     """Box statistics and 5-point bin counts computed on the server (issue 18: the
     browser no longer gets every patient's prediction) equal numpy's on the same values."""
-    from dashboard.services.cohort import risk_counts, risk_summaries
-    from dashboard.services.gaps import predictable
+    from dashboard.services.cohort.overview import risk_counts, risk_summaries
+    from dashboard.services.patients.gaps import predictable
 
     cohort = cohort_table(workspace)
     shown = shown_outcomes(workspace.card)

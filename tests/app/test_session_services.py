@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.services.form_errors import form_wording
-from dashboard.services.progress import next_session, sessions_table
-from models.schema import defaults
+from dashboard.services.entry.form_errors import form_wording
+from dashboard.services.patients.progress import next_session, sessions_table
+from models.contract.schema import defaults
 
 ROW = pd.Series({**defaults(), "data_gaps": []})
 

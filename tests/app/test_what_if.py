@@ -8,9 +8,9 @@ import pytest
 from apptest_helpers import plotly_figures, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard.services.patients import cohort_table
+from dashboard.services.patients.listing import cohort_table
 from dashboard.widgets.components import BANNER_TEXT
-from models.schema import NAME_COLUMN, feature
+from models.contract.schema import NAME_COLUMN, feature
 
 VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "what_if.py"
 

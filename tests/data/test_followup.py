@@ -8,16 +8,16 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
-from models.followup_alerts import FollowupThresholds, followup_alerts
-from models.followup_schema import (
+from models.clinical.followup_alerts import FollowupThresholds, followup_alerts
+from models.contract.followup_schema import (
     FOLLOWUP_FIELDS,
     FOLLOWUP_PATIENT_FIELDS,
     MAINTENANCE_SCHEDULES,
     followup_field_names,
     followup_patient_field_names,
 )
-from training.followup import FollowupSettings, detect_relapse, oracle_relapse
-from training.generate import generate_cohort
+from training.generator.followup import FollowupSettings, detect_relapse, oracle_relapse
+from training.generator.generate import generate_cohort
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from base import settings
-from models.schema import FEATURES, SESSION_FIELDS, outcome_names
-from training.generate import generate_cohort, patient_columns, write_cohort
+from models.contract.schema import FEATURES, SESSION_FIELDS, outcome_names
+from training.generator.generate import generate_cohort, patient_columns, write_cohort
 from training.outcomes import derive_outcomes
 
 
@@ -134,8 +134,8 @@ def test_planted_directions_show_in_the_oracle(cohort):
 
 def test_committed_samples_pass_the_validation_layer():
     """The shipped cohort is valid input for train/evaluate/import (same checks as users get)."""
-    from models.csv_input import read_csv_strict
-    from models.validation import validate_patients, validate_sessions
+    from models.contract.csv_input import read_csv_strict
+    from models.contract.validation import validate_patients, validate_sessions
 
     patients = validate_patients(read_csv_strict(settings.DATA_SAMPLES_DIR / "patients.csv"),
                                  require_outcomes=True)

@@ -98,7 +98,7 @@ def test_download_the_pdf_report_and_the_fhir_bundle(page: Page, server: str) ->
     """Both downloads of a candidate, as the browser saves them; the Bundle imports whole."""
     import json
 
-    from interop.fhir_import import import_bundle
+    from interop.fhir.importer.patient import import_bundle
 
     _open(page, server, "candidate_review")
     page.get_by_label("Search by patient id or name").fill("KAP-00003")

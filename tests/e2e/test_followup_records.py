@@ -44,7 +44,7 @@ def responder(server: str, e2e_home: Path) -> str:
     saved = os.environ.get("KAPCDS_HOME")
     os.environ["KAPCDS_HOME"] = str(e2e_home)
     try:
-        from models.schema import defaults
+        from models.contract.schema import defaults
         from records.db import make_engine, session_factory
         from records.repository import add_patient, add_session, get_patient
 

@@ -20,8 +20,8 @@ from playwright.sync_api import Page, expect
 from test_roles_and_durability import ROLE_PASSWORD, _add_user, _home, _sign_in, _wait_idle
 
 from base.signing import installation_key
-from models.quality_gate import UNRELIABLE
-from models.registry import Registry
+from models.clinical.quality_gate import UNRELIABLE
+from models.store.registry import Registry
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)

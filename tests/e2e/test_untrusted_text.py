@@ -35,7 +35,7 @@ def hostile_patient(server: str, e2e_home: Path) -> str:
     saved = os.environ.get("KAPCDS_HOME")  # the suite's isolated home, put back below
     os.environ["KAPCDS_HOME"] = str(e2e_home)
     try:
-        from models.schema import defaults
+        from models.contract.schema import defaults
         from records.db import make_engine, session_factory
         from records.decisions import record_decision
         from records.repository import add_patient, get_patient

@@ -24,8 +24,8 @@ def db(tmp_path: Path) -> Iterator[Session]:
 def cohort():
     """The committed sample cohort, validated (patients with outcomes, sessions)."""
     from base.settings import DATA_SAMPLES_DIR
-    from models.csv_input import read_csv_strict
-    from models.validation import validate_patients, validate_sessions
+    from models.contract.csv_input import read_csv_strict
+    from models.contract.validation import validate_patients, validate_sessions
 
     patients = validate_patients(read_csv_strict(DATA_SAMPLES_DIR / "patients.csv"),
                                  require_outcomes=True)

@@ -7,7 +7,7 @@ import pytest
 from cds_support import prefetch_for, validate
 from gate_support import GATED, KEPT, uninformative
 
-from interop.cds_hooks import (
+from interop.cds_hooks.cards import (
     DISCLAIMER,
     ModelInfo,
     PatientData,
@@ -15,9 +15,9 @@ from interop.cds_hooks import (
     discovery,
     prefetch_resources,
 )
-from interop.cds_service import patient_data
-from models import schema
-from models.quality_gate import UNRELIABLE, gate_for
+from interop.cds_hooks.service import patient_data
+from models.clinical.quality_gate import UNRELIABLE, gate_for
+from models.contract import schema
 
 VERSION = "20250601T000000Z-test00"
 

@@ -20,9 +20,9 @@ from cds_support import EhrKey, FhirStub, hook_body, issuers_file, prefetch_for,
 from fhir_builders import COMPLETIONS, bundle, full_record
 from gate_support import GATED, uninformative
 
-from interop.cds_hooks import DISCLAIMER
-from models import schema
-from models.quality_gate import UNRELIABLE
+from interop.cds_hooks.cards import DISCLAIMER
+from models.clinical.quality_gate import UNRELIABLE
+from models.contract import schema
 
 PASSWORD = "test-admin-password-1"
 
@@ -48,8 +48,8 @@ def _call(url: str, body: Any = None, token: str | None = None) -> tuple[int, An
 
 def _store_patient(home: Path) -> str:
     """A clinician imported FHIR Patient ehr-1 earlier and filled its gaps."""
-    from interop.fhir_import import import_bundle
-    from interop.fhir_store import import_into_store
+    from interop.fhir.importer.patient import import_bundle
+    from interop.fhir.importer.store import import_into_store
     from records.db import session_factory
     from records.first_run import ensure_store
 
@@ -68,7 +68,7 @@ def _store_patient(home: Path) -> str:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     from base.signing import installation_key
-    from models.registry import Registry
+    from models.store.registry import Registry
 
     home = tmp_path_factory.mktemp("cds-home")
     # Signed with the service's own key (its KAPCDS_HOME): it trusts no other.
@@ -196,7 +196,7 @@ def test_bad_or_unsigned_requests_are_refused_and_audited(service):
                          key.token(url))
     assert status == 400 and "context.patientId" in body["error"]
     from records.db import make_engine, session_factory
-    from records.tables_security import AuditEntry
+    from records.tables.security import AuditEntry
 
     engine = make_engine(f"sqlite:///{service['home'] / 'kapcds.sqlite3'}")
     with session_factory(engine)() as session:

@@ -12,7 +12,7 @@ from synthea_like import bulk_export
 
 def _stored(home: Path) -> list[dict]:
     from records.db import make_engine, session_factory
-    from records.tables import Patient
+    from records.tables.clinical import Patient
 
     engine = make_engine(f"sqlite:///{home / 'home' / 'kapcds.sqlite3'}")
     with session_factory(engine)() as session:

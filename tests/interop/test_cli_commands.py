@@ -9,7 +9,7 @@ from cli_helpers import run
 from fhir_builders import bundle, full_record
 from pypdf import PdfReader
 
-from interop.fhir_import import import_bundle
+from interop.fhir.importer.patient import import_bundle
 
 
 def test_import_fhir_saves_with_gaps_listed_and_set_fills_them(home):
@@ -27,7 +27,7 @@ def test_import_fhir_saves_with_gaps_listed_and_set_fills_them(home):
     assert code == 1 and "predictions need:" in err  # no PDF from placeholders
     settings = []
     for name in gaps:
-        from models.schema import feature
+        from models.contract.schema import feature
 
         spec = feature(name)
         value = spec.categories[0] if spec.dtype == "category" else spec.default
@@ -58,10 +58,10 @@ def test_report_for_unknown_patient_is_a_clear_error(home):
 
 
 def test_export_fhir_writes_a_bundle_that_imports_whole_elsewhere(home, monkeypatch):
-    from interop.fhir_session_codes import FOLLOWUP_IDENTIFIER, SESSION_IDENTIFIER
+    from interop.fhir.session_codes import FOLLOWUP_IDENTIFIER, SESSION_IDENTIFIER
     from records.db import session_factory
     from records.first_run import ensure_store
-    from records.followup_frames import visits_frame
+    from records.followup.frames import visits_frame
     from records.frames import sessions_frame
     from records.repository import get_patient
 

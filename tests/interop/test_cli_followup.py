@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from cli_helpers import run
 
-from records.audit import iter_entries
+from records.audit.trail import iter_entries
 from records.db import make_engine, session_factory
-from records.followup import list_doses, list_visits
+from records.followup.record import list_doses, list_visits
 
 HEADER = "patient_id,kind,day_after_series,phq9,moca,route,dose_mg_per_kg,notes\n"
 

@@ -18,8 +18,8 @@ from synthea_like import (
     write_ndjson,
 )
 
-from interop.fhir_batch import import_fhir
-from interop.fhir_parse import FhirImportError
+from interop.fhir.importer.batch import import_fhir
+from interop.fhir.importer.parse import FhirImportError
 
 
 def _by_id(report):

@@ -18,7 +18,7 @@ from fhir_builders import (
     unrelated,
 )
 
-from interop.fhir_import import (
+from interop.fhir.importer.patient import (
     FhirImportError,
     blocking_fields,
     can_predict,
@@ -28,7 +28,7 @@ from interop.fhir_import import (
     import_ndjson_all,
     screen_blocking_fields,
 )
-from models import schema
+from models.contract import schema
 
 FOUND = {"age": 45, "sex": "female", "bmi": 31.2, "dx_trd": True, "phq9_baseline": 19,
          "gad7_baseline": 13, "systolic_bp": 128, "diastolic_bp": 82, "heart_rate": 76}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fhir_builders import ICD10CM, REF_DATE, SNOMED, bundle, condition, patient
 
-from interop.fhir_import import import_bundle
+from interop.fhir.importer.patient import import_bundle
 
 
 def run(*resources):

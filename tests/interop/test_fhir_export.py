@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from interop.fhir_export import DISCLAIMER, FhirExportError, export_assessment
-from interop.fhir_import import import_bundle
-from models import schema
-from models.eligibility import screen
+from interop.fhir.exporter.bundle import DISCLAIMER, FhirExportError, export_assessment
+from interop.fhir.importer.patient import import_bundle
+from models.clinical.eligibility import screen
+from models.contract import schema
 
 WHEN = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
 PREDICTIONS = {"response": 0.62, "remission": 0.31, "significant_dissociation": 0.18,

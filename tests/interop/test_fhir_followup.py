@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from fhir_builders import COMPLETIONS, bundle, full_record, observation, quantity
 from sqlalchemy.orm import Session
 
-from interop.fhir_import import import_bundle
-from interop.fhir_store import store_import
+from interop.fhir.importer.patient import import_bundle
+from interop.fhir.importer.store import store_import
 from records import repository
-from records.followup import list_visits
+from records.followup.record import list_visits
 
 S = "Patient/p1"
 END = datetime(2025, 6, 10, 9, 0, tzinfo=timezone.utc)  # the last induction session

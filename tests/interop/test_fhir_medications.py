@@ -13,8 +13,8 @@ from fhir_builders import (
     patient,
 )
 
-from interop import fhir_codes
-from interop.fhir_import import import_bundle
+from interop.fhir import codes as fhir_codes
+from interop.fhir.importer.patient import import_bundle
 
 
 def run(*resources):

@@ -13,7 +13,7 @@ from fhir_builders import (
     quantity,
 )
 
-from interop.fhir_import import import_bundle
+from interop.fhir.importer.patient import import_bundle
 
 
 def run(*resources):

@@ -16,16 +16,16 @@ from fhir_builders import (
     unrelated,
 )
 
-from interop.fhir_export import export_assessment
-from interop.fhir_import import (
+from interop.fhir.exporter.bundle import export_assessment
+from interop.fhir.importer.patient import (
     blocking_fields,
     can_predict,
     complete,
     import_bundle,
     import_into_store,
 )
-from models import schema
-from models.eligibility import screen
+from models.clinical.eligibility import screen
+from models.contract import schema
 from records import repository
 
 

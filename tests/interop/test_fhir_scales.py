@@ -12,8 +12,8 @@ from synthea_like import (
     questionnaire_response,
 )
 
-from interop.fhir_batch import import_fhir
-from interop.fhir_scales import answer_score
+from interop.fhir.importer.batch import import_fhir
+from interop.fhir.importer.scales import answer_score
 
 SUBJECT = "Patient/q"
 

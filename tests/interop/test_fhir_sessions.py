@@ -10,19 +10,19 @@ import pandas as pd
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from interop import fhir_session_codes as vocab
-from interop.fhir_import import import_bundle
-from interop.fhir_patient_export import patient_bundle
-from interop.fhir_store import store_import
-from models import schema
-from models.session_monitoring import MONITORING_COLUMNS
+from interop.fhir import session_codes as vocab
+from interop.fhir.exporter.patient import patient_bundle
+from interop.fhir.importer.patient import import_bundle
+from interop.fhir.importer.store import store_import
+from models.clinical.session_monitoring import MONITORING_COLUMNS
+from models.contract import schema
 from records import make_engine, session_factory, upgrade
-from records.bulk import import_patients_and_sessions
-from records.followup import add_visit
-from records.followup_frames import visits_frame
+from records.followup.frames import visits_frame
+from records.followup.record import add_visit
 from records.frames import sessions_frame
+from records.imports.bulk import import_patients_and_sessions
 from records.repository import get_patient
-from records.tables import TreatmentSession
+from records.tables.clinical import TreatmentSession
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 COMPARED = [f.name for f in schema.SESSION_FIELDS if f.name != schema.ID_COLUMN]

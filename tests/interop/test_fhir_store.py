@@ -8,10 +8,10 @@ import pytest
 from fhir_builders import COMPLETIONS, REF_DATE, bundle, full_record
 from sqlalchemy.orm import Session
 
-from interop.fhir_import import IncompleteImportError, import_bundle, import_into_store
-from interop.fhir_store import ExistingPatientError
-from models.schema import defaults
-from models.validation import InputValidationError
+from interop.fhir.importer.patient import IncompleteImportError, import_bundle, import_into_store
+from interop.fhir.importer.store import ExistingPatientError
+from models.contract.schema import defaults
+from models.contract.validation import InputValidationError
 from records import DuplicateRecordError, repository
 
 

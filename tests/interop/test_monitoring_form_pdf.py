@@ -12,13 +12,13 @@ from cli_helpers import run
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from interop.monitoring_form import (
+from interop.reports.monitoring_form import (
     NOT_RECORDED,
     _sections,
     render_monitoring_form,
     session_monitoring_pdf,
 )
-from models.schema import defaults
+from models.contract.schema import defaults
 from records import repository as repo
 
 DOSE = datetime(2026, 3, 2, 9, 40, tzinfo=timezone.utc)

@@ -10,10 +10,15 @@ import pytest
 from gate_support import GATED, KEPT, uninformative
 from pypdf import PdfReader
 
-from interop.report import DISCLAIMER, PredictionLine, ReportContext, render_patient_report
-from interop.report_context import build_report_context
-from models.quality_gate import UNRELIABLE, outcome_quality
-from models.schema import outcome
+from interop.reports.context import build_report_context
+from interop.reports.patient_report import (
+    DISCLAIMER,
+    PredictionLine,
+    ReportContext,
+    render_patient_report,
+)
+from models.clinical.quality_gate import UNRELIABLE, outcome_quality
+from models.contract.schema import outcome
 
 WHEN = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
 

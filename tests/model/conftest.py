@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from base.settings import SAMPLE_PATIENTS, SAMPLE_SEED
-from training.generate import Cohort, generate_cohort
+from training.generator.generate import Cohort, generate_cohort
 from training.train import TrainResult, train_model_set
 
 HOLDOUT_PATIENTS = 20_000

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.calibration import logit
-from models.schema import outcome_names
+from models.contract.schema import outcome_names
+from models.learners.calibration import logit
 from training.evaluate import auc_batch, logistic_batch
-from training.generate import generate_cohort, oracle_probabilities
+from training.generator.generate import generate_cohort, oracle_probabilities
 from training.train import train_model_set
 
 TRAIN_PATIENTS = 8_000

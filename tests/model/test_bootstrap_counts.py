@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.calibration import logit
+from models.learners.calibration import logit
 from training.bootstrap_metrics import counted_rank_metrics, resample_counts
 from training.evaluate import auc_batch, average_precision_batch, logistic_batch
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from models.calibration import logit
-from models.schema import outcome_names
+from models.contract.schema import outcome_names
+from models.learners.calibration import logit
 from training.evaluate import auc_batch, logistic_batch
 
 # Models trained on the 2,000-patient sample: calibrated on the probability scale and never

@@ -7,9 +7,9 @@ import time
 import pandas as pd
 import pytest
 
-from models.counterfactual import Target, candidate_plans, find_counterfactuals
-from models.dependence import dependence
-from models.schema import ROUTE_DOSE_LIMITS, feature, modifiable_feature_names
+from models.contract.schema import ROUTE_DOSE_LIMITS, feature, modifiable_feature_names
+from models.inference.counterfactual import Target, candidate_plans, find_counterfactuals
+from models.inference.dependence import dependence
 
 
 @pytest.fixture(scope="module")

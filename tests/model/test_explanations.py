@@ -7,17 +7,17 @@ import pandas as pd
 import pytest
 import shap
 
-from models.calibration import sigmoid
-from models.explain import (
+from models.contract.schema import model_feature_names, outcome_names
+from models.inference.explain import (
     Explanation,
     explain_frame,
     explain_patient,
     global_importance,
     sentences,
 )
-from models.predict import SHAP_SEPARATOR, predict_frame
-from models.schema import model_feature_names, outcome_names
-from training.generator_settings import PLANTED_CATEGORY_ORDER, PLANTED_DIRECTIONS
+from models.inference.predict import SHAP_SEPARATOR, predict_frame
+from models.learners.calibration import sigmoid
+from training.generator.settings import PLANTED_CATEGORY_ORDER, PLANTED_DIRECTIONS
 
 BENZO_THRESHOLD_MG = 8.0  # clinical-reference §2: only the dose above 8 mg/day weakens
 

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 import shap
 
-from models import fastshap_kernels
-from models.fastshap import FastTreeShap, reference_shap_values
-from models.features import to_model_frame
-from training.generate import generate_cohort
+from models.contract.features import to_model_frame
+from models.kernels import fastshap_kernels
+from models.kernels.fastshap import FastTreeShap, reference_shap_values
+from training.generator.generate import generate_cohort
 
 TOL = 1e-9
 
@@ -161,7 +161,7 @@ def test_falls_back_without_numba(frame, monkeypatch, caplog):
     X, y = frame
     booster = _train(X, y, 10)
     monkeypatch.setattr(fastshap_kernels, "NUMBA_AVAILABLE", False)
-    with caplog.at_level(logging.WARNING, logger="models.fastshap"):
+    with caplog.at_level(logging.WARNING, logger="models.kernels.fastshap"):
         explainer = FastTreeShap(booster)
     assert explainer.route == "reference"
     assert "numba" in caplog.text
@@ -173,7 +173,7 @@ def test_unsupported_model_falls_back(frame, caplog):
     labels = np.arange(len(X)) % 3
     booster = lgb.train({"objective": "multiclass", "num_class": 3, "verbose": -1},
                         lgb.Dataset(X, labels), num_boost_round=3)
-    with caplog.at_level(logging.WARNING, logger="models.fastshap"):
+    with caplog.at_level(logging.WARNING, logger="models.kernels.fastshap"):
         explainer = FastTreeShap(booster)
     assert explainer.route == "reference"
     np.testing.assert_array_equal(explainer.shap_values(X.head(5)),
@@ -186,7 +186,7 @@ def test_linear_trees_behave_like_lightgbm(caplog):
     X = rng.normal(size=(400, 3))
     booster = lgb.train({"objective": "regression", "linear_tree": True, "verbose": -1},
                         lgb.Dataset(X, X[:, 0] * 2 + X[:, 1]), num_boost_round=3)
-    with caplog.at_level(logging.WARNING, logger="models.fastshap"):
+    with caplog.at_level(logging.WARNING, logger="models.kernels.fastshap"):
         explainer = FastTreeShap(booster)
     assert explainer.route == "reference" and "linear" in caplog.text
     with pytest.raises(lgb.basic.LightGBMError, match="linear"):

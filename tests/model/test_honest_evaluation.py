@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.services import lab
-from models.card_text import render_card_markdown
-from models.schema import ID_COLUMN
+from dashboard.services.lab import versions as lab
+from models.contract.schema import ID_COLUMN
+from models.store.card_text import render_card_markdown
 from training.data import load_dataset
-from training.generate import generate_cohort
+from training.generator.generate import generate_cohort
 from training.provenance import data_sha256, fingerprints, seen_fingerprints
 from training.train import split_patients, train_model_set
 

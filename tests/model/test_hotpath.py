@@ -1,6 +1,6 @@
 """The one-conversion hot path gives exactly the numbers of the per-outcome frame path.
 
-``models.hotpath`` converts rows once for every outcome and the compiled kernel walks the
+``models.kernels.hotpath`` converts rows once for every outcome and the compiled kernel walks the
 trees for the margin; these tests hold that to LightGBM's own ``predict`` bit for bit
 (``==``, not a tolerance) and the one-patient explanation to the batch explanation.
 """
@@ -12,11 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.explain import explain_all, explain_frame, explain_patient, explain_patient_all
-from models.fastshap import CompiledMargin, FastTreeShap
-from models.features import to_model_frame
-from models.hotpath import outcome_matrices, plain_matrix
-from training.generate import generate_cohort
+from models.contract.features import to_model_frame
+from models.inference.explain import (
+    explain_all,
+    explain_frame,
+    explain_patient,
+    explain_patient_all,
+)
+from models.kernels.fastshap import CompiledMargin, FastTreeShap
+from models.kernels.hotpath import outcome_matrices, plain_matrix
+from training.generator.generate import generate_cohort
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import logging
 import numpy as np
 import pytest
 
-from models.predict import predict_frame
-from models.registry import Registry
-from models.schema import outcome_names
-from training.generate import generate_cohort
+from models.contract.schema import outcome_names
+from models.inference.predict import predict_frame
+from models.store.registry import Registry
+from training.generator.generate import generate_cohort
 
 log = logging.getLogger(__name__)
 

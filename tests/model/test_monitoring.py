@@ -9,11 +9,11 @@ import logging
 import pandas as pd
 import pytest
 
-from models.schema import ID_COLUMN
-from training.generate import generate_cohort
-from training.generator_settings import EffectSettings, PopulationSettings
-from training.monitor import PSI_SIGNIFICANT
-from training.monitor_clinic import clinic_monitor, ended_series
+from models.contract.schema import ID_COLUMN
+from training.generator.generate import generate_cohort
+from training.generator.settings import EffectSettings, PopulationSettings
+from training.lifecycle.monitor import PSI_SIGNIFICANT
+from training.lifecycle.monitor_clinic import clinic_monitor, ended_series
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.calibration import logit, sigmoid
-from models.estimators import OutcomeModel
-from models.features import to_model_frame
-from models.schema import FEATURES, defaults
+from models.contract.features import to_model_frame
+from models.contract.schema import FEATURES, defaults
+from models.learners.calibration import logit, sigmoid
+from models.learners.estimators import OutcomeModel
 from training.evaluate import auc_batch, logistic_batch
 
 # Inputs that vary in the planted training data: the signal (bmi, route) and some noise.

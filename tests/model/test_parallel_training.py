@@ -8,8 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from models.lgbm_params import booster_threads
-from training.generate import generate_cohort
+from models.learners.lgbm_params import booster_threads
+from training.generator.generate import generate_cohort
 from training.parallel import InlineExecutor, training_executor, training_threads
 from training.train import train_model_set
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.followup_schema import MAINTENANCE_SCHEDULES
-from models.modelset import ModelSet
-from models.predict import predict_frame
-from models.registry import Registry
-from models.relapse import END_FRACTION, completed_responders, relapse_sentences
+from models.contract.followup_schema import MAINTENANCE_SCHEDULES
+from models.inference.predict import predict_frame
+from models.learners.relapse import END_FRACTION, completed_responders, relapse_sentences
+from models.store.modelset import ModelSet
+from models.store.registry import Registry
 from training.evaluate import metrics_with_ci
-from training.generate import generate_cohort
+from training.generator.generate import generate_cohort
 from training.train import split_patients, train_model_set
 from training.train_relapse import relapse_dataset, train_relapse
 

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.fastshap import CompiledMargin
-from models.fastshap_parse import parse_dump
-from models.stacked_margin import StackedMargin
+from models.kernels.fastshap import CompiledMargin
+from models.kernels.fastshap_parse import parse_dump
+from models.kernels.stacked_margin import StackedMargin
 
 
 def _data(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:

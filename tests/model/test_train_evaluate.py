@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from models.calibration import logit, sigmoid
-from models.card_text import render_card_markdown
-from models.predict import predict_frame
-from models.registry import Registry
-from models.schema import outcome_names, schema_hash
+from models.contract.schema import outcome_names, schema_hash
+from models.inference.predict import predict_frame
+from models.learners.calibration import logit, sigmoid
+from models.store.card_text import render_card_markdown
+from models.store.registry import Registry
 from training.evaluate import (
     THRESHOLDS,
     age_band,
@@ -23,7 +23,7 @@ from training.evaluate import (
     metrics_table,
     metrics_with_ci,
 )
-from training.generate import generate_cohort
+from training.generator.generate import generate_cohort
 from training.train import train_model_set
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.estimators import session_frame
-from models.ood import OODDetector
-from models.schema import defaults
+from models.contract.schema import defaults
+from models.learners.estimators import session_frame
+from models.learners.ood import OODDetector
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.schema import defaults
+from models.contract.schema import defaults
 from records.db import make_engine, session_factory
 from records.migrate import upgrade
 

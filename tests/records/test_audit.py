@@ -12,11 +12,11 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from records import audit
+from records.audit import trail as audit
 from records.errors import AppendOnlyError
-from records.policy import IDENTIFIED, SECURITY, Actor
-from records.tables import utcnow
-from records.tables_security import GENESIS_HASH, AuditEntry
+from records.security.policy import IDENTIFIED, SECURITY, Actor
+from records.tables.clinical import utcnow
+from records.tables.security import GENESIS_HASH, AuditEntry
 
 DR = Actor("dr.rivera", "clinician")
 

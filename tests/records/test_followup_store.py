@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
-from models.followup_record import relapse_status
-from models.followup_summary import followup_rows, followup_summary
-from models.validation import InputValidationError
+from models.clinical.followup_record import relapse_status
+from models.clinical.followup_summary import followup_rows, followup_summary
+from models.contract.validation import InputValidationError
 from records import repository as repo
-from records.deidentify import deidentify
 from records.errors import StaleRecordError
-from records.followup import (
+from records.followup.frames import doses_frame, plans_frame, visits_frame
+from records.followup.imports import import_followup
+from records.followup.record import (
     add_visit,
     current_plan,
     list_plans,
@@ -25,9 +26,8 @@ from records.followup import (
     set_plan,
     update_visit,
 )
-from records.followup_frames import doses_frame, plans_frame, visits_frame
-from records.followup_import import import_followup
 from records.frames import patients_frame, sessions_frame
+from records.security.deidentify import deidentify
 
 Row = Callable[..., dict[str, Any]]
 PID = "KAP-00001"

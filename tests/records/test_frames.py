@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models.schema import FEATURES, SESSION_FIELDS, feature_names, session_field_names
+from models.contract.schema import FEATURES, SESSION_FIELDS, feature_names, session_field_names
 from records import repository as repo
 
 Row = Callable[..., dict[str, Any]]

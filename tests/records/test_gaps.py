@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from models.schema import defaults, model_feature_names
+from models.contract.schema import defaults, model_feature_names
 from records import repository as repo
 from records.errors import StaleRecordError
 from records.gaps import prediction_blockers, screen_blockers

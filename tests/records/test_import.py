@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from base.settings import DATA_SAMPLES_DIR
-from models.validation import InputValidationError, validate_patients, validate_sessions
-from records import bulk
+from models.contract.validation import InputValidationError, validate_patients, validate_sessions
 from records import repository as repo
 from records.errors import RecordImportError
-from records.tables import Patient, TreatmentPlan, TreatmentSession
+from records.imports import bulk
+from records.tables.clinical import Patient, TreatmentPlan, TreatmentSession
 
 Row = Callable[..., dict[str, Any]]
 

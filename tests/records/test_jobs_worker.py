@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from base import settings
-from models.registry import Registry
+from models.store.registry import Registry
 from records import jobs
 from records.db import make_engine, session_factory
 from records.migrate import upgrade

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, MetaData, Table, inspect, select
 
 from records import repository as repo
 from records.db import session_factory
-from records.followup import add_visit, list_visits
+from records.followup.record import add_visit, list_visits
 from records.migrate import current_revision, downgrade, head_revision, upgrade
 
 OURS, BEFORE = "0008", "0007"

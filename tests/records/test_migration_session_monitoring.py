@@ -15,7 +15,7 @@ from typing import Any
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, Table, inspect, select
 
-from models.session_monitoring import MONITORING_COLUMNS
+from models.clinical.session_monitoring import MONITORING_COLUMNS
 from records import repository as repo
 from records.db import session_factory
 from records.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade

@@ -10,10 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from models.schema import FEATURES, SESSION_FIELDS
+from models.contract.schema import FEATURES, SESSION_FIELDS
 from records.db import make_engine
 from records.migrate import current_revision, downgrade, head_revision, upgrade
-from records.tables import Base
+from records.tables.clinical import Base
 
 TABLES = {"patients", "treatment_plans", "sessions", "decisions", "users", "audit_log",
           "audit_chain", "predictions_shown", "training_jobs"}

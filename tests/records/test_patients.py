@@ -10,8 +10,8 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.schema import defaults
-from models.validation import InputValidationError
+from models.contract.schema import defaults
+from models.contract.validation import InputValidationError
 from records import repository as repo
 from records.errors import DuplicateRecordError, RecordNotFoundError, StaleRecordError
 

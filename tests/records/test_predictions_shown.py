@@ -17,7 +17,7 @@ from records.predictions import (
     record_prediction_now,
 )
 from records.repository import add_patient
-from records.tables_lifecycle import PredictionShown
+from records.tables.lifecycle import PredictionShown
 
 
 def _record(store: Engine, patient: str = "KAP-00001", version: str = "v1",

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
-from models.session_monitoring import REQUIRED, monitoring_warnings
-from models.validation import InputValidationError
+from models.clinical.session_monitoring import REQUIRED, monitoring_warnings
+from models.contract.validation import InputValidationError
 from records import repository as repo
 from tests.records.conftest import SESSION_ONE
 

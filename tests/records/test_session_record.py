@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
-from models.validation import InputValidationError
+from models.contract.validation import InputValidationError
 from records import repository as repo
-from records.tables import TreatmentSession
+from records.tables.clinical import TreatmentSession
 
 Row = Callable[..., dict[str, Any]]
 

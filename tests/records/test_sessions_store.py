@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from records import sessions, users
 from records.errors import RecordNotFoundError
-from records.policy import Actor
-from records.sso_accounts import match_account, set_sso, sso_sign_in
-from records.tables import utcnow
-from records.tables_security import AuditEntry
-from records.tables_sessions import SigninSession
+from records.security import signin_sessions as sessions
+from records.security import users
+from records.security.policy import Actor
+from records.security.sso_accounts import match_account, set_sso, sso_sign_in
+from records.tables.clinical import utcnow
+from records.tables.security import AuditEntry
+from records.tables.signin import SigninSession
 
 ADMIN = Actor("root-admin", "admin")
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.validation import InputValidationError
+from models.contract.validation import InputValidationError
 from records import repository as repo
 from records.errors import RecordNotFoundError, StaleRecordError
 

@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from records import users
 from records.errors import DuplicateRecordError
-from records.policy import Actor
-from records.tables import utcnow
-from records.tables_security import AuditEntry
+from records.security import users
+from records.security.policy import Actor
+from records.tables.clinical import utcnow
+from records.tables.security import AuditEntry
 
 log = logging.getLogger(__name__)
 ADMIN = Actor("root-admin", "admin")

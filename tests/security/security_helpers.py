@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from models.modelset import ModelSet
-from models.registry import Registry
-from models.schema import defaults, model_feature_names, schema_hash
+from models.contract.schema import defaults, model_feature_names, schema_hash
+from models.store.modelset import ModelSet
+from models.store.registry import Registry
 
 
 def placeholder_model_set(tag: str = "a") -> ModelSet:

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from security_helpers import register
 
-import models.registry as registry_module
+import models.store.registry as registry_module
 from base import settings
-from kapcds import commands
-from models.registry import Registry, RegistryError
+from kapcds import common
+from models.store.registry import Registry, RegistryError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("kapcds", "models", "training", "records", "dashboard", "interop")
@@ -34,7 +34,7 @@ def _via_registry_current(root: Path, version: str) -> Any:
 
 
 def _via_cli(root: Path, version: str | None) -> Any:
-    return commands._load_model(SimpleNamespace(registry=root, version=version))
+    return common.load_model(SimpleNamespace(registry=root, version=version))
 
 
 def _via_cli_current(root: Path, version: str) -> Any:
@@ -123,7 +123,7 @@ def _unpickling_calls(path: Path) -> list[str]:
 def test_only_the_explicit_legacy_migration_unpickles() -> None:
     calls = [call for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
              for call in _unpickling_calls(path)]
-    assert len(calls) == 1 and calls[0].startswith("models/registry_migrate.py:"), calls
+    assert len(calls) == 1 and calls[0].startswith("models/store/registry_migrate.py:"), calls
 
 
 class _Payload:
@@ -135,7 +135,7 @@ class _Payload:
 
 
 def test_an_uploaded_pickle_is_read_as_text_and_refused(tmp_path: Path) -> None:
-    from dashboard.services.entry import import_csv
+    from dashboard.services.entry.writes import import_csv
 
     marker = tmp_path / "pwned"
     payload = pickle.dumps(_Payload(marker))

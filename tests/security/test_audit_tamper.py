@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from base import settings
-from records import audit, checkpoints
+from records.audit import checkpoints
+from records.audit import trail as audit
 from records.db import make_engine, session_factory
 from records.migrate import upgrade
-from records.policy import IDENTIFIED, SECURITY, Actor
-from records.tables_security import AuditEntry
+from records.security.policy import IDENTIFIED, SECURITY, Actor
+from records.tables.security import AuditEntry
 
 DR = Actor("dr.rivera", "clinician")
 

@@ -13,13 +13,13 @@ from sqlalchemy import Engine
 
 from base import settings
 from records import repository
-from records.backup import backup, store_counts
+from records.backup.create import backup, store_counts
+from records.backup.restore import restore
 from records.db import make_engine, session_factory
-from records.followup import add_visit, set_plan
-from records.followup_frames import doses_frame, plans_frame, visits_frame
-from records.followup_import import import_followup
+from records.followup.frames import doses_frame, plans_frame, visits_frame
+from records.followup.imports import import_followup
+from records.followup.record import add_visit, set_plan
 from records.migrate import upgrade
-from records.restore import restore
 
 END = datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
 

@@ -17,16 +17,17 @@ from sqlalchemy import Engine
 
 from base import settings
 from base.signing import installation_key
-from models.registry import Registry
-from records import audit, repository
-from records.backup import BackupError, backup, sha256_file, store_counts
+from models.store.registry import Registry
+from records import repository
+from records.audit import trail as audit
+from records.backup.create import BackupError, backup, sha256_file, store_counts
+from records.backup.restore import restore
 from records.db import make_engine, session_factory
 from records.jobs import submit_job
 from records.migrate import upgrade
-from records.policy import IDENTIFIED, Actor
 from records.predictions import record_prediction
-from records.restore import restore
-from records.users import authenticate, create_user
+from records.security.policy import IDENTIFIED, Actor
+from records.security.users import authenticate, create_user
 
 DR = Actor("dr.rivera", "clinician")
 

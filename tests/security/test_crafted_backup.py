@@ -16,16 +16,17 @@ from security_helpers import patient, register
 from sqlalchemy import Engine
 from test_signed_artifacts import Payload, _legacy_version
 
-import records.backup as backup_module
+import records.backup.create as backup_module
 from base import settings
 from base.signing import SigningKey
-from models.registry import Registry
-from records import audit, repository
-from records.backup import BackupError, backup, copy_database
+from models.store.registry import Registry
+from records import repository
+from records.audit import trail as audit
+from records.backup.create import BackupError, backup, copy_database
+from records.backup.restore import restore
 from records.db import make_engine, session_factory
-from records.deidentify import pseudonym_key
 from records.migrate import upgrade
-from records.restore import restore
+from records.security.deidentify import pseudonym_key
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from records import deidentify as deid
-from records.policy import DEIDENTIFIED, IDENTIFIED, PSEUDONYMISED
+from records.security import deidentify as deid
+from records.security.policy import DEIDENTIFIED, IDENTIFIED, PSEUDONYMISED
 
 KEY = b"test key"
 

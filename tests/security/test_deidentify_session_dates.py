@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 import pandas as pd
 from security_helpers import patient
 
-from records import deidentify as deid
 from records import repository
 from records.db import make_engine, session_factory
 from records.migrate import upgrade
-from records.policy import DEIDENTIFIED, PSEUDONYMISED
+from records.security import deidentify as deid
+from records.security.policy import DEIDENTIFIED, PSEUDONYMISED
 
 KEY = b"test key"
 FIRST = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from records import first_run
 from records.db import make_engine, session_factory
 from records.migrate import upgrade
-from records.users import authenticate, list_users
+from records.security.users import authenticate, list_users
 
 
 def _engine() -> Engine:

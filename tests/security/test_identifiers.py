@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 from security_helpers import patient
 
-from interop.fhir_import import import_bundle
-from interop.fhir_store import ExistingPatientError, store_import
+from interop.fhir.importer.patient import import_bundle
+from interop.fhir.importer.store import ExistingPatientError, store_import
 from kapcds.commands_interop import default_report_path, terminal_text
-from models.schema import defaults, is_valid_patient_id, patient_id_problem
-from models.validation import InputValidationError, validate_patients, validate_sessions
+from models.contract.schema import defaults, is_valid_patient_id, patient_id_problem
+from models.contract.validation import InputValidationError, validate_patients, validate_sessions
 from records import repository
 from records.db import make_engine, session_factory
 from records.migrate import upgrade
-from records.tables import Patient
+from records.tables.clinical import Patient
 
 HOSTILE = ["../../../../tmp/x", "a" * 33, "<b>x</b>", "KAP 1", "\x1b[31mred", ".hidden",
            "-rf", "=HYPERLINK(1)", "a/b", "KAP\u202e1", "x" * 5000]
@@ -162,7 +162,7 @@ def test_import_fhir_prints_names_escaped_and_audits_failures(
     (tmp_path / "bad.json").write_text("{not json")
     failed = cli("import-fhir", str(tmp_path / "bad.json"))
     assert failed.returncode == 1
-    from records import audit
+    from records.audit import trail as audit
 
     engine = make_engine()
     with session_factory(engine)() as session:

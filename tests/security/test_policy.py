@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from records import policy
-from records.policy import AccessDenied
+from records.security import policy
+from records.security.policy import AccessDenied
 
 
 def test_pages_per_role() -> None:

@@ -20,16 +20,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from interop.fhir_import import FhirImportError, ImportResult, import_bundle, import_ndjson_all
-from models import schema
-from models.csv_input import read_csv_strict
-from models.validation import InputValidationError, RowError, validate_patients, validate_sessions
-from records.bulk import import_patients_and_sessions
+from interop.fhir.importer.patient import (
+    FhirImportError,
+    ImportResult,
+    import_bundle,
+    import_ndjson_all,
+)
+from models.contract import schema
+from models.contract.csv_input import read_csv_strict
+from models.contract.validation import (
+    InputValidationError,
+    RowError,
+    validate_patients,
+    validate_sessions,
+)
 from records.db import make_engine, session_factory
 from records.errors import RecordError
+from records.imports.bulk import import_patients_and_sessions
 from records.migrate import upgrade
 from records.repository import add_patient
-from records.tables import Patient, TreatmentPlan, TreatmentSession
+from records.tables.clinical import Patient, TreatmentPlan, TreatmentSession
 
 SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,

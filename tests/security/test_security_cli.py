@@ -12,9 +12,9 @@ from security_helpers import register
 from sqlalchemy import text
 
 from base import settings
-from records import audit
+from records.audit import trail as audit
 from records.db import make_engine, session_factory
-from records.users import authenticate, get_user
+from records.security.users import authenticate, get_user
 
 PASSWORD = "a long enough pass"
 
@@ -95,7 +95,7 @@ def test_audit_verify_and_export(cli: Callable[..., Any], tmp_path: Path) -> Non
 def test_train_and_promote_are_audited(cli: Callable[..., Any],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     root = settings.default_registry_dir()
-    monkeypatch.setattr("training.first_run.train_and_register",
+    monkeypatch.setattr("training.lifecycle.first_run.train_and_register",
                         lambda *a, **k: register(root, "trained", promote=False))
     trained = cli("train", "--registry", str(root))
     assert trained.returncode == 0, trained.stderr
@@ -117,16 +117,16 @@ def test_fhir_import_is_audited_with_the_patients(cli: Callable[..., Any], tmp_p
 
     from security_helpers import patient
 
-    from interop.fhir_store import StoredImport
+    from interop.fhir.importer.store import StoredImport
     from records import repository
 
     source = tmp_path / "bundle.json"
     source.write_text("{}")
     parsed = SimpleNamespace(name="x", fhir_patient_id="f1", found=[], missing=[], warnings=[])
     monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "first admin password")
-    monkeypatch.setattr("interop.fhir_batch.import_fhir", lambda path: SimpleNamespace(
+    monkeypatch.setattr("interop.fhir.importer.batch.import_fhir", lambda path: SimpleNamespace(
         results=[parsed], lines=lambda: ["x: found 0 inputs"], format="FHIR R4"))
-    monkeypatch.setattr("interop.fhir_store.store_import",
+    monkeypatch.setattr("interop.fhir.importer.store.store_import",
                         lambda session, result, **k: StoredImport(repository.add_patient(
                             session, patient(90001)), created=True))
     result = cli("import-fhir", str(source))

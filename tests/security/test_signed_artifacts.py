@@ -19,8 +19,8 @@ from security_helpers import placeholder_model_set, register
 
 from base import settings
 from base.signing import SigningKey, installation_key
-from models.registry import Registry, RegistryError, sign_manifest
-from models.schema import schema_hash
+from models.contract.schema import schema_hash
+from models.store.registry import Registry, RegistryError, sign_manifest
 
 
 class Payload:

@@ -119,3 +119,104 @@ def check_tree(root: Path) -> list[Violation]:
             relative = path.relative_to(root)
             found += check_module(relative, path.read_text(encoding="utf-8"))
     return found
+
+
+def _module_file(root: Path, module: str) -> Path | None:
+    """The file that ``module`` names under ``root`` (a module or a package's ``__init__``)."""
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """File -> files it imports (every absolute project import, lazy ones included)."""
+    graph: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            where = str(path.relative_to(root))
+            targets = graph.setdefault(where, set())
+            for _, module, names in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+                if module.split(".")[0] not in PACKAGES:
+                    continue
+                for name in names or [""]:
+                    target = (_module_file(root, f"{module}.{name}") if name else None) \
+                        or _module_file(root, module)
+                    if target is not None and target != path:
+                        targets.add(str(target.relative_to(root)))
+    return graph
+
+
+def import_circles(root: Path) -> list[list[str]]:
+    """Every group of files that import each other, directly or around a loop (Tarjan)."""
+    graph = import_graph(root)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                circles.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return circles
+
+
+MAX_MODULES_PER_FOLDER = 20
+
+
+def wide_folders(root: Path, limit: int = MAX_MODULES_PER_FOLDER) -> dict[str, int]:
+    """Library folders with more than ``limit`` modules side by side (``__init__`` not counted)."""
+    wide = {}
+    for package in PACKAGES:
+        for folder in [root / package, *(p for p in (root / package).rglob("*") if p.is_dir())]:
+            count = sum(1 for p in folder.glob("*.py") if p.name != "__init__.py")
+            if count > limit:
+                wide[str(folder.relative_to(root))] = count
+    return wide
+
+
+def private_cli_names(root: Path) -> list[Violation]:
+    """Private names one CLI module takes from another (``from kapcds.x import _y``, ``x._y``)."""
+    found: list[Violation] = []
+    for path in sorted((root / "kapcds").rglob("*.py")):
+        where = str(path.relative_to(root))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kapcds"):
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        found.append(Violation(where, node.lineno, f"{node.module}.{alias.name}",
+                                               "private name from another CLI module"))
+                    elif node.module == "kapcds":
+                        modules.add(alias.asname or alias.name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in modules and node.attr.startswith("_") \
+                    and not node.attr.startswith("__"):
+                found.append(Violation(where, node.lineno, f"{node.value.id}.{node.attr}",
+                                       "private name from another CLI module"))
+    return found

@@ -110,7 +110,7 @@ def test_predict_takes_followup_from_the_store_when_asked(registry, good_patient
     without the option the CSV has neither, so relapse_probability stays empty."""
     from records.db import session_factory
     from records.first_run import ensure_store
-    from records.followup_frames import followup_inputs
+    from records.followup.frames import followup_inputs
 
     source = _write(good_patients, tmp_path / "in.csv")
     plain, stored = tmp_path / "plain.csv", tmp_path / "stored.csv"

@@ -11,8 +11,8 @@ from gate_support import GATED, KEPT, uninformative
 from test_cli import run_cli
 
 from base import settings
-from models.quality_gate import UNRELIABLE, outcome_quality
-from models.registry import Registry
+from models.clinical.quality_gate import UNRELIABLE, outcome_quality
+from models.store.registry import Registry
 
 
 @pytest.fixture(scope="module")

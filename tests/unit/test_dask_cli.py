@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from kapcds.cli import main
-from models.registry import Registry
-from training import dask_train
-from training.dask_engine import write_partitioned
-from training.generate import generate_cohort, write_cohort
+from models.store.registry import Registry
+from training.distributed import training as dask_train
+from training.distributed.scoring import write_partitioned
+from training.generator.generate import generate_cohort, write_cohort
 
 pytest.importorskip("dask.distributed")
 pytest.importorskip("lightgbm.dask")

@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.predict import predict_frame
-from training.dask_engine import (
+from models.inference.predict import predict_frame
+from training.distributed.scoring import (
     PartitionScorer,
     local_client,
     score_frame,
     score_parquet,
     write_partitioned,
 )
-from training.generate import generate_cohort
+from training.generator.generate import generate_cohort
 from training.train import train_model_set
 
 pytest.importorskip("dask.distributed")

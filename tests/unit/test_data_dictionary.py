@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models import schema
+from models.contract import schema
 from training.data_dictionary import render_data_dictionary, write_data_dictionary
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md"

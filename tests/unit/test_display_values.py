@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from models.risk_wording import percent_text, percent_value, percent_values
-from models.schema import feature
+from models.clinical.risk_wording import percent_text, percent_value, percent_values
+from models.contract.schema import feature
 
 
 @pytest.mark.parametrize(("name", "value", "shown"), [

@@ -1,4 +1,4 @@
-"""models.eligibility: every §4 rule fires with a reason citing the patient's value."""
+"""models.clinical.eligibility: every §4 rule fires with a reason citing the patient's value."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import eligibility, schema
-from models.eligibility import screen, screen_frame
+from models.clinical import eligibility
+from models.clinical.eligibility import screen, screen_frame
+from models.contract import schema
 
 
 def patient(**overrides: object) -> dict[str, object]:
@@ -151,8 +152,8 @@ def test_summary_says_each_finding_once() -> None:
 
 
 def test_vectorised_screen_equals_screen_on_a_perturbed_cohort() -> None:
-    from models.eligibility_frame import screen_codes
-    from training.generate import generate_cohort
+    from models.clinical.eligibility_frame import screen_codes
+    from training.generator.generate import generate_cohort
 
     frame = generate_cohort(3000, 99).patients
     rng = np.random.default_rng(1)
@@ -176,7 +177,7 @@ def test_vectorised_screen_equals_screen_on_a_perturbed_cohort() -> None:
 
 
 def test_vectorised_screen_leaves_text_and_gaps_to_screen() -> None:
-    from models.eligibility_frame import screen_codes
+    from models.clinical.eligibility_frame import screen_codes
 
     text = pd.DataFrame([patient(maoi="yes")])
     assert screen_codes(text) is None

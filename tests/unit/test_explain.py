@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.calibration import sigmoid
-from models.explain import (
+from models.inference.explain import (
     PatientExplanation,
     aggregate_to_clinical,
     clinical_feature_of,
@@ -15,6 +14,7 @@ from models.explain import (
     probability_effects,
     sentences,
 )
+from models.learners.calibration import sigmoid
 
 
 def test_one_hot_columns_map_back_to_their_clinical_feature() -> None:

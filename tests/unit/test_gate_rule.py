@@ -1,4 +1,4 @@
-"""The per-outcome quality gate's rule (models.quality_gate) and how the card, the risk
+"""The per-outcome quality gate's rule (models.clinical.quality_gate) and how the card, the risk
 wording, prediction tables and version lists carry it."""
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 
 from base.settings import QUALITY_GATE_MIN_AUC_LOWER
-from models.card_text import describe_version, render_card_markdown
-from models.quality_gate import (
+from models.clinical.quality_gate import (
     UNRELIABLE,
     card_section,
     gate_for,
     outcome_quality,
     withhold_unreliable,
 )
-from models.risk_wording import outcome_risk
+from models.clinical.risk_wording import outcome_risk
+from models.store.card_text import describe_version, render_card_markdown
 
 
 def _metrics(lo: float | None, value: float = 0.7) -> dict:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import models.registry as registry_module
-from models.modelset import ModelSet
-from models.registry import Registry, RegistryError
-from models.schema import model_feature_names, schema_hash
+import models.store.registry as registry_module
+from models.contract.schema import model_feature_names, schema_hash
+from models.store.modelset import ModelSet
+from models.store.registry import Registry, RegistryError
 
 
 def _model_set(tag: str = "a") -> ModelSet:

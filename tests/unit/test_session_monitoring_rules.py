@@ -1,4 +1,4 @@
-"""The monitoring record's rules (models.session_monitoring) and its session alerts."""
+"""The monitoring record's rules (models.clinical.session_monitoring) and its session alerts."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from models.schema import POST_DOSE_DBP_ALERT, POST_DOSE_SBP_ALERT
-from models.session_alerts import session_alerts
-from models.session_monitoring import (
+from models.clinical.session_alerts import session_alerts
+from models.clinical.session_monitoring import (
     MIN_MONITORING_MINUTES,
     REQUIRED,
     consistency_problems,
@@ -16,6 +15,7 @@ from models.session_monitoring import (
     monitoring_warnings,
     required_problems,
 )
+from models.contract.schema import POST_DOSE_DBP_ALERT, POST_DOSE_SBP_ALERT
 
 DOSE = datetime(2026, 3, 2, 9, 40, tzinfo=timezone.utc)
 

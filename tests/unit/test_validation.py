@@ -1,4 +1,5 @@
-"""models.validation: one test per class of bad input, all built from the schema defaults."""
+"""models.contract.validation: one test per class of bad input, all built from the schema
+defaults."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import schema
-from models.csv_input import read_csv_strict
-from models.validation import InputValidationError, RowError, validate_patients, validate_sessions
+from models.contract import schema
+from models.contract.csv_input import read_csv_strict
+from models.contract.validation import (
+    InputValidationError,
+    RowError,
+    validate_patients,
+    validate_sessions,
+)
 
 EXPECTED_DTYPE = {"int": "int64", "float": "float64", "bool": "bool", "category": "object"}
 

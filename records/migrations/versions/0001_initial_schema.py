@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-25
 
-Columns are written out as they were in ``models.schema`` on this date, on purpose: a
+Columns are written out as they were in ``models.contract.schema`` on this date, on purpose: a
 migration is history and must not change when the schema does. A feature added later gets
 its own revision.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from records.append_only import create_triggers, drop_triggers
+from records.tables.append_only import create_triggers, drop_triggers
 
 revision = "0001"
 down_revision = None

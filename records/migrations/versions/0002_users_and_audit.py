@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from records.append_only import create_triggers, drop_triggers
+from records.tables.append_only import create_triggers, drop_triggers
 
 revision = "0002"
 down_revision = "0001"

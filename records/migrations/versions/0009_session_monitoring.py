@@ -4,7 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02
 
-New nullable columns on ``sessions`` (see ``models.session_monitoring``): blood pressure
+New nullable columns on ``sessions`` (see ``models.clinical.session_monitoring``): blood pressure
 before discharge, lowest SpO2, sedation (MOAA/S) at ~40 min and before discharge,
 dissociation still present at discharge, respiratory depression, serious adverse event and
 its description, concomitant medications in the REMS classes, product and lot number, and

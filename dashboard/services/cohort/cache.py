@@ -1,0 +1,163 @@
+"""The cohort table kept on disk per model version, so a restarted server neither reads
+every patient row nor predicts the whole store again (issue 18: a 100,000-patient store
+took 26 s to predict and 2 s to read).
+
+A file written at the store's current fingerprint (count, newest edit, sum of row
+versions, schema revision) is read as it is. Otherwise each cached row's patient
+``version`` and ``updated_at`` (raised by every ORM edit) are compared with the store's:
+only new or changed rows are read and predicted, removed ones dropped, and the file
+rewritten. Every column of a cohort row depends on that row alone (prediction, screen,
+OOD flags, gap marks), which makes the row-wise update equal to a rebuild (tested).
+Arrow IPC holds data only (nothing executes on load); the file is owner-only, like the
+store, because it names patients.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from base.files import write_atomically
+from base.settings import home_dir
+from dashboard.services.workspace import Workspace
+from models.contract.schema import ID_COLUMN
+from records.db import session_factory
+from records.frames import patient_keys, patients_frame, store_fingerprint
+
+log = logging.getLogger(__name__)
+
+FORMAT = 3  # bump when the cohort table's columns change: older files are ignored
+VERSION, UPDATED = "_row_version", "_row_updated_at"
+BuildRows = Callable[[Workspace, pd.DataFrame], pd.DataFrame]
+
+
+def cache_file(ws: Workspace) -> Path:
+    """One file per model version (and card, so a re-registered version never matches)
+    and store (two stores sharing a home folder never share rows)."""
+    created = str(ws.card.get("created_utc", "")).replace(":", "").replace("-", "")
+    store = hashlib.sha256(ws.engine.url.render_as_string(hide_password=True).encode()
+                           ).hexdigest()[:12]
+    name = f"cohort-f{FORMAT}-v{ws.version}-{created}-{store}.arrow"
+    return home_dir() / "cache" / name
+
+
+def cached_cohort(ws: Workspace, build_rows: BuildRows) -> pd.DataFrame:
+    """The cohort table of every stored patient (indexed by id, ordered by id).
+
+    ``build_rows(ws, patients)`` turns stored rows (``records.frames.patients_frame``)
+    into cohort rows; it runs only for patients new or changed since the file was written.
+    An unreadable file is ignored and rebuilt.
+    """
+    path = cache_file(ws)
+    with _lock(path):  # one builder per file; a second caller then reads what it wrote
+        return _cached_cohort(ws, build_rows, path)
+
+
+def _lock(path: Path) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(path, threading.Lock())
+
+
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataFrame:
+    cached = _read(path)
+    with session_factory(ws.engine)() as session:
+        fingerprint = store_fingerprint(session)
+        if cached is not None and cached.fingerprint == fingerprint:
+            log.info("cohort table: %d from the cache, 0 built", len(cached.table))
+            return cached.table
+        keys = patient_keys(session).set_index(ID_COLUMN)
+        stale = keys.index
+        if cached is not None:
+            known = cached.keys.reindex(keys.index)
+            same = (known["version"] == keys["version"]) & (known["updated_at"]
+                                                             == keys["updated_at"])
+            stale = keys.index[~same.to_numpy(dtype=bool)]
+        patients = None if len(stale) == 0 else patients_frame(
+            session, patient_ids=None if len(stale) == len(keys) else list(stale))
+    parts = [] if cached is None else [cached.table.drop(index=stale, errors="ignore")]
+    if patients is not None:
+        parts.append(build_rows(ws, patients))
+    table = pd.concat(parts) if len(parts) > 1 else parts[0]
+    # in store order; a patient removed between the two reads (another writer) is left out
+    present = keys.index[keys.index.isin(table.index)]
+    table, keys = table.loc[present], keys.loc[present]
+    _write(path, table, keys, fingerprint)
+    n_built = 0 if patients is None else len(patients)
+    log.info("cohort table: %d from the cache, %d built", len(table) - n_built, n_built)
+    return table
+
+
+@dataclass
+class _Cached:
+    table: pd.DataFrame  # the cohort table, as ``build_rows`` made it
+    keys: pd.DataFrame  # version and updated_at of each row when it was built, by id
+    fingerprint: str  # the store's fingerprint when the file was written
+
+
+def _read(path: Path) -> _Cached | None:
+    """The cached table, keys and fingerprint (None: absent or unreadable). List columns
+    travel as comma-joined names (feature names hold no comma)."""
+    if not path.exists():
+        return None
+    try:
+        arrow = feather.read_table(path)
+        meta = arrow.schema.metadata or {}
+        lists = json.loads(meta[b"kapcds.lists"])
+        ids = arrow.column(ID_COLUMN).to_pylist()
+        keys = pd.DataFrame({"version": arrow.column(VERSION).to_numpy(),
+                             "updated_at": arrow.column(UPDATED).to_pylist()},
+                            index=pd.Index(ids, name=ID_COLUMN))
+        frame = arrow.drop_columns([VERSION, UPDATED]).to_pandas()
+        for name in lists:  # lists, as the store's reader gives them
+            frame[name] = pd.Series(_split(frame[name]), index=frame.index, dtype=object)
+        frame.index = pd.Index(frame[ID_COLUMN].astype(str))
+        return _Cached(frame, keys, meta[b"kapcds.fingerprint"].decode())
+    except Exception:  # noqa: BLE001 - a partial or older file: build afresh
+        log.warning("cohort cache %s unreadable; rebuilding", path)
+        return None
+
+
+def _split(texts: pd.Series) -> list[list[str]]:
+    """Comma-joined names back to lists, with the cyclic garbage collector paused: lists of
+    strings make no cycles, and 300,000 new containers otherwise trigger collections over
+    the whole heap (0.42 s of a 0.7 s read at 100,000 patients, measured)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [text.split(",") if text else [] for text in texts]
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _write(path: Path, table: pd.DataFrame, keys: pd.DataFrame, fingerprint: str) -> None:
+    frame = table.reset_index(drop=True)
+    frame[VERSION] = keys["version"].to_numpy()
+    frame[UPDATED] = keys["updated_at"].to_numpy()
+    lists = [name for name in frame.columns if frame[name].dtype == object
+             and len(frame) and isinstance(frame[name].iloc[0], list)]
+    for name in lists:
+        frame[name] = [",".join(map(str, value)) for value in frame[name]]
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
+                                           b"kapcds.lists": json.dumps(lists).encode(),
+                                           b"kapcds.fingerprint": fingerprint.encode()})
+    buffer = pa.BufferOutputStream()
+    feather.write_feather(arrow, buffer, compression="lz4")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # owner-only (it holds patient ids and predictions); readers see the old or the new file
+    write_atomically(path, buffer.getvalue().to_pybytes())

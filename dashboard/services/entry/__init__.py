@@ -1,0 +1,10 @@
+"""Writes from the dashboard: patients, sessions, decisions, follow-up, FHIR, CSV.
+"""
+
+__all__ = [
+    "fhir",
+    "followup",
+    "form_errors",
+    "rems",
+    "writes",
+]

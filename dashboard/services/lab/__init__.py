@@ -1,0 +1,10 @@
+"""Model lab and monitoring: versions, jobs, quality gate, cards.
+"""
+
+__all__ = [
+    "card",
+    "jobs",
+    "monitoring",
+    "quality",
+    "versions",
+]

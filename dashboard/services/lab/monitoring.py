@@ -1,0 +1,71 @@
+"""Monitoring view services: a version's realised performance on the store's patients and
+the input drift of recent patients (no Streamlit; the figures come from
+training.lifecycle.monitor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from models.contract.schema import outcome
+from models.store.card_text import format_ci
+from models.store.registry import Registry
+from records.db import session_factory
+from records.frames import patients_frame, sessions_frame
+from records.predictions import newest_patient_ids, predictions_frame
+from training.lifecycle.monitor import OutcomeMonitor, VersionMonitor
+from training.lifecycle.monitor_clinic import clinic_monitor
+
+SUGGESTION_LABELS = {"": "no action", "recalibration": "recalibration suggested",
+                     "retraining": "retraining suggested",
+                     "not enough outcomes yet": "not enough outcomes yet"}
+
+
+def monitor_store(engine: Engine, registry: Registry, version: str, backscore: bool,
+                  recent: int, n_boot: int = 200) -> VersionMonitor:
+    """Monitor ``version`` on every patient in the store (see training.lifecycle.monitor_clinic)."""
+    model_set, card = registry.load(version)
+    with session_factory(engine)() as session:
+        patients = patients_frame(session)
+        sessions = sessions_frame(session)
+        predictions = predictions_frame(session, version)
+        recent_ids = newest_patient_ids(session, recent)
+    return clinic_monitor(version, model_set, card, patients, sessions, predictions,
+                          recent_ids, backscore=backscore, n_boot=n_boot)
+
+
+def _label(name: str) -> str:
+    try:
+        return outcome(name).label
+    except KeyError:
+        return name
+
+
+def outcome_table(result: VersionMonitor) -> pd.DataFrame:
+    """One row per outcome: n, events, realised AUC and calibration with CIs, the test AUC,
+    and what the rule suggests (its reasons are listed with the verdict)."""
+    rows: list[dict[str, Any]] = []
+    for o in result.outcomes:
+        m = o.metrics
+        rows.append({"outcome": _label(o.outcome), "n": o.n, "events": o.events,
+                     "AUC (realised)": format_ci(m.get("auc"), 2),
+                     "AUC (test)": format_ci(o.test_auc, 2),
+                     "intercept": format_ci(m.get("calibration_intercept"), 2),
+                     "slope": format_ci(m.get("calibration_slope"), 2),
+                     "suggestion": SUGGESTION_LABELS.get(o.suggestion, o.suggestion)})
+    return pd.DataFrame(rows)
+
+
+def decile_frame(entry: OutcomeMonitor) -> pd.DataFrame:
+    """Observed vs mean predicted per decile of the prediction, with Wilson 95 % CIs."""
+    return pd.DataFrame(entry.deciles)
+
+
+def drift_frame(result: VersionMonitor) -> pd.DataFrame:
+    """PSI per feature (largest first) with its reading (stable / moderate / significant)."""
+    if result.drift.empty:
+        return result.drift
+    return result.drift[["label", "psi", "shift"]].rename(
+        columns={"label": "feature", "psi": "PSI"})

@@ -1,0 +1,12 @@
+"""Clinician views of patients: the listing, compare, progress, durability, what-if.
+"""
+
+__all__ = [
+    "compare",
+    "followup",
+    "gaps",
+    "listing",
+    "progress",
+    "shown",
+    "whatif",
+]

@@ -1,0 +1,10 @@
+"""The CDS Hooks service: settings, EHR authentication, FHIR fetch, cards, HTTP app.
+"""
+
+__all__ = [
+    "auth",
+    "cards",
+    "fetch",
+    "service",
+    "settings",
+]

@@ -1,0 +1,198 @@
+"""CDS Hooks mapping, with no web framework: discovery, prefetch -> patient, patient -> cards.
+
+Cards (CDS Hooks 2.0 card shape): the eligibility screen with its reasons; the predicted
+benefit and the side-effect risks of the registry's current model, each saying the model
+version and that it is a synthetic-data model giving decision support, not a decision; the
+inputs that are missing when the screen or the models cannot run (never filled in); and a
+link card to the dashboard. ``gate`` chooses the outcomes whose numbers are shown; the
+service passes the per-outcome quality gate of the model card (``models.clinical.quality_gate``),
+and
+an outcome it holds back is named in the card's detail as not ranking patients reliably,
+with no number. FHIR text is never copied into a card: cards hold our own labels,
+numbers and the patient id (a validated FHIR id).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+
+from models.clinical.eligibility import REQUIRED_INPUTS as SCREEN_INPUTS
+from models.clinical.eligibility import EligibilityResult, screen
+from models.clinical.quality_gate import UNRELIABLE
+from models.contract import schema
+
+log = logging.getLogger(__name__)
+
+SERVICE_ID = "kapcds-patient-view"
+DISCLAIMER = "synthetic-data model — decision support, not a decision"
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_LOINC = "http://loinc.org|"
+OBSERVATION_CODES = ("44261-6", "44249-1", "70274-6", "69737-5", "85354-9", "55284-4",
+                     "8480-6", "8462-4", "8867-4", "39156-5", "29463-7", "8302-2", "82810-3")
+PREFETCH: dict[str, str] = {
+    "patient": "Patient/{{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}&code="
+                    + ",".join(_LOINC + c for c in OBSERVATION_CODES),
+    "conditions": "Condition?patient={{context.patientId}}",
+    "medications": "MedicationRequest?patient={{context.patientId}}&status=active"
+                   "&_include=MedicationRequest:medication",
+    "questionnaires": "QuestionnaireResponse?patient={{context.patientId}}&status=completed",
+}
+Gate = Callable[[str], bool]
+
+
+def show_every_outcome(outcome: str) -> bool:
+    """The default gate: every outcome of the model set is shown."""
+    return True
+
+
+def discovery() -> dict[str, Any]:
+    """The ``GET /cds-services`` document."""
+    return {"services": [{
+        "hook": "patient-view", "id": SERVICE_ID, "title": "KAP-CDS ketamine-assisted therapy",
+        "description": "Eligibility screen, predicted response and side-effect risks for "
+                       f"ketamine-assisted psychotherapy ({DISCLAIMER}).",
+        "prefetch": dict(PREFETCH),
+        "usageRequirements": "The EHR signs each call with a JWT from a trusted issuer."}]}
+
+
+def prefetch_resources(value: Any, key: str) -> list[dict[str, Any]]:
+    """The resources of one prefetch value (a resource, or a searchset Bundle)."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise ValueError(f"prefetch.{key} must be a FHIR resource or Bundle (JSON object)")
+    if value.get("resourceType") == "Bundle":
+        return [e["resource"] for e in value.get("entry") or []
+                if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+                and (e.get("search") or {}).get("mode") != "outcome"]
+    return [value]
+
+
+@dataclass
+class PatientData:
+    """What the cards are built from: values by source and what is still missing."""
+
+    fhir_id: str
+    features: dict[str, Any]
+    missing: list[str]
+    kap_id: str | None = None
+    from_store: list[str] = field(default_factory=list)
+    warnings: int = 0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The registry's current model set, its version id and its model card."""
+
+    model_set: Any
+    version: str
+    card: Mapping[str, Any] | None = None
+
+
+def _labels(names: list[str]) -> str:
+    return ", ".join(schema.feature(n).label for n in names)
+
+
+def _footer(version: str | None) -> str:
+    model = f"Model {version}" if version else "No model"
+    return f"\n\n*{model} · {DISCLAIMER}.*"
+
+
+def card(summary: str, detail: str, indicator: str, version: str | None,
+         links: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """One CDS Hooks card with our source, the model version and the disclaimer."""
+    out: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()), "summary": summary[:139],
+        "detail": detail + _footer(version), "indicator": indicator,
+        "source": {"label": f"KAP-CDS ({DISCLAIMER})"}}
+    if links:
+        out["links"] = links
+    return out
+
+
+def eligibility_card(data: PatientData, version: str | None) -> dict[str, Any]:
+    """The screen's status with every finding, or the inputs it still needs."""
+    need = [n for n in data.missing if n in SCREEN_INPUTS]
+    if need:
+        return card(f"KAP eligibility not screened: {len(need)} input(s) missing",
+                    f"The eligibility screen needs: {_labels(need)}.", "info", version)
+    result: EligibilityResult = screen(data.features)
+    lines = [f"- **{f.kind}**: {f.label} ({f.reason})"
+             for f in result.exclusions + result.cautions + result.indications]
+    indicator = {"not_eligible": "critical", "eligible_with_cautions": "warning"}.get(
+        result.status, "info")
+    title = result.status.replace("_", " ")
+    return card(f"KAP eligibility: {title}", result.summary + "\n\n" + "\n".join(lines),
+                indicator, version)
+
+
+def _probabilities(model: ModelInfo, features: Mapping[str, Any],
+                   complete_screen: bool) -> dict[str, float]:
+    frame = pd.DataFrame([dict(features)])
+    if complete_screen:
+        from models.inference.predict import predict_frame
+
+        out = predict_frame(model.model_set, frame)
+        return {o: float(out[f"{o}_probability"].iloc[0]) for o in model.model_set.outcomes}
+    proba = model.model_set.predict_proba(frame)
+    return {o: float(proba[o].iloc[0]) for o in model.model_set.outcomes}
+
+
+def prediction_cards(data: PatientData, model: ModelInfo | None,
+                     gate: Gate = show_every_outcome) -> list[dict[str, Any]]:
+    """Benefit and side-effect cards, or one card naming the missing model inputs."""
+    if model is None:
+        return [card("No KAP prediction: no model is registered", "Train and promote a "
+                     "model (`kapcds train --promote`).", "info", None)]
+    need = [n for n in schema.model_feature_names() if n in data.missing]
+    if need:
+        return [card(f"No KAP prediction: {len(need)} model input(s) missing",
+                     f"Predictions are shown only when every model input is known; missing: "
+                     f"{_labels(need)}. Enter them in KAP-CDS.", "info", model.version)]
+    screenable = not any(n in data.missing for n in SCREEN_INPUTS)
+    probs = _probabilities(model, data.features, screenable)
+    shown = [o for o in model.model_set.outcomes if gate(o)]
+    cards = []
+    for kind, title in (("benefit", "Predicted benefit"), ("risk", "Side-effect risks")):
+        names = [o for o in shown if schema.outcome(o).kind == kind]
+        held = [o for o in model.model_set.outcomes
+                if o not in shown and schema.outcome(o).kind == kind]
+        if not names and not held:
+            continue
+        parts = [f"{schema.outcome(o).short or schema.outcome(o).label} {probs[o]:.0%}"
+                 for o in names] or ["not shown"]
+        lines = [f"- **{schema.outcome(o).label}**: {probs[o]:.0%} — "
+                 f"{schema.outcome(o).definition}" for o in names]
+        lines += [f"- **{schema.outcome(o).label}**: not shown — {UNRELIABLE}." for o in held]
+        detail = "\n".join(lines)
+        if data.from_store:
+            detail += f"\n\nValues from the KAP-CDS record: {_labels(data.from_store)}."
+        cards.append(card(f"{title}: " + ", ".join(parts), detail, "info", model.version))
+    return cards
+
+
+def link_card(data: PatientData, dashboard_url: str, version: str | None) -> dict[str, Any]:
+    """A card with the dashboard deep link for this patient."""
+    pid = data.kap_id or data.fhir_id
+    url = f"{dashboard_url}/candidate_review?patient={quote(pid, safe='')}"
+    known = "" if data.kap_id else " (not yet in KAP-CDS: import it on Data entry first)"
+    return card("Open the KAP-CDS candidate review", f"Explanations, uncertainty and what-if "
+                f"for this patient{known}.", "info", version,
+                links=[{"label": "KAP-CDS candidate review", "url": url, "type": "absolute"}])
+
+
+def build_cards(data: PatientData, model: ModelInfo | None, dashboard_url: str,
+                gate: Gate = show_every_outcome) -> list[dict[str, Any]]:
+    """Every card for one patient-view call."""
+    version = model.version if model else None
+    return [eligibility_card(data, version), *prediction_cards(data, model, gate),
+            link_card(data, dashboard_url, version)]

@@ -1,0 +1,102 @@
+"""Fetching what the EHR did not prefetch from its FHIR server (``fhirServer`` +
+``fhirAuthorization.access_token``), and finding the patient in the KAP-CDS store.
+
+Only FHIR servers the calling issuer is configured for (or, when none is configured, any
+``https`` server) are contacted; paging follows ``next`` links on the same server only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import Engine, select
+
+from interop.cds_hooks.cards import PREFETCH
+from interop.cds_hooks.settings import Issuer
+
+log = logging.getLogger(__name__)
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PAGES = 10
+
+
+class FetchError(Exception):
+    """Data the cards need could not be had from the FHIR server (HTTP 412 to the EHR)."""
+
+
+def check_server(fhir_server: str, issuer: Issuer) -> str:
+    """``fhir_server`` without a trailing slash, if this issuer may send us there."""
+    base = fhir_server.rstrip("/")
+    if issuer.fhir_servers:
+        if not any(base == s or base.startswith(s + "/") for s in issuer.fhir_servers):
+            raise FetchError(f"fhirServer {base[:200]!r} is not one configured for issuer "
+                             f"{issuer.iss}")
+    elif urlsplit(base).scheme != "https":
+        raise FetchError(f"fhirServer {base[:200]!r}: only https servers are fetched from "
+                         "unless the issuer lists fhir_servers")
+    return base
+
+
+def _get(url: str, token: str | None, timeout: float) -> dict[str, Any]:
+    request = urllib.request.Request(url, headers={"Accept": "application/fhir+json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            body = response.read(MAX_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise FetchError(f"FHIR server answered {exc.code} for {url[:200]}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise FetchError(f"FHIR server unreachable for {url[:200]}: {exc}") from exc
+    if len(body) > MAX_BYTES:
+        raise FetchError(f"FHIR response larger than {MAX_BYTES} bytes: {url[:200]}")
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FetchError(f"FHIR server sent no JSON for {url[:200]}") from exc
+    if not isinstance(data, dict):
+        raise FetchError(f"FHIR server sent a JSON {type(data).__name__}, not a resource")
+    return data
+
+
+def fetch(base: str, key: str, patient_id: str, token: str | None,
+          timeout: float) -> dict[str, Any]:
+    """One prefetch template run against the server; searchset pages joined into one."""
+    query = PREFETCH[key].replace("{{context.patientId}}", quote(patient_id, safe=""))
+    url = f"{base}/{query}"
+    first = _get(url, token, timeout)
+    if first.get("resourceType") != "Bundle":
+        return first
+    entries = list(first.get("entry") or [])
+    page = first
+    for _ in range(MAX_PAGES - 1):
+        nxt = next((link.get("url") for link in page.get("link") or []
+                    if isinstance(link, dict) and link.get("relation") == "next"), None)
+        if not nxt or not str(nxt).startswith(base + "/"):
+            break
+        page = _get(str(nxt), token, timeout)
+        entries += list(page.get("entry") or [])
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+def stored_patient(engine: Engine | None, fhir_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The KAP id and the filled-in (non-gap) values of the stored patient imported from
+    FHIR Patient ``fhir_id``; the newest one when it was imported more than once."""
+    if engine is None:
+        return None
+    from records.db import session_factory
+    from records.tables.clinical import Patient
+
+    with session_factory(engine)() as session:
+        row = session.scalars(
+            select(Patient).where(Patient.import_source["fhir_patient_id"].as_string()
+                                  == fhir_id).order_by(Patient.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        gaps = set(row.data_gaps or [])
+        return row.patient_id, {k: v for k, v in row.features().items()
+                                if k not in gaps and v is not None}

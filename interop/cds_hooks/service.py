@@ -1,0 +1,200 @@
+"""The CDS Hooks HTTP service (FastAPI): discovery and the ``patient-view`` hook.
+
+``create_app`` wires the pure mapping (``interop.cds_hooks.cards``) to authentication
+(``interop.cds_hooks.auth``), FHIR fetching and the store (``interop.cds_hooks.fetch``), the model
+registry and the audit trail: every hook call, accepted or refused, is audited.
+``kapcds serve-cds`` runs it with uvicorn. Settings: ``interop.cds_hooks.settings``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from interop.cds_hooks.auth import AuthError, Caller, KeyResolver, ReplayGuard, authenticate
+from interop.cds_hooks.cards import (
+    FHIR_ID,
+    PREFETCH,
+    SERVICE_ID,
+    Gate,
+    ModelInfo,
+    PatientData,
+    build_cards,
+    discovery,
+    prefetch_resources,
+)
+from interop.cds_hooks.fetch import FetchError, check_server, fetch, stored_patient
+from interop.cds_hooks.settings import CdsSettings
+from models.clinical.quality_gate import gate_for
+from models.contract import schema
+
+log = logging.getLogger(__name__)
+
+
+class BadHookRequest(ValueError):
+    """The hook request is malformed (HTTP 400); the message names the field."""
+
+
+class _Models:
+    """The registry's current model set, reloaded when another version is promoted."""
+
+    def __init__(self, registry_dir: Path | None) -> None:
+        self._dir, self._lock, self._info = registry_dir, threading.Lock(), None
+
+    def current(self) -> ModelInfo | None:
+        if self._dir is None:
+            return None
+        from models.store.registry import Registry
+
+        registry = Registry(self._dir)
+        version = registry.current_version()
+        if version is None:
+            return None
+        with self._lock:
+            if self._info is None or self._info.version != version:
+                model_set, card = registry.load(version)
+                self._info = ModelInfo(model_set, version, card)
+            return self._info
+
+
+def _resources(body: dict[str, Any], caller_issuer: Any, patient_id: str,
+               settings: CdsSettings) -> list[dict[str, Any]]:
+    prefetch = body.get("prefetch") or {}
+    if not isinstance(prefetch, dict):
+        raise BadHookRequest("prefetch must be a JSON object")
+    resources = []
+    missing = [key for key in PREFETCH if prefetch.get(key) is None]
+    for key in PREFETCH:
+        try:
+            resources += prefetch_resources(prefetch.get(key), key)
+        except ValueError as exc:
+            raise BadHookRequest(str(exc)) from exc
+    if missing:
+        server = body.get("fhirServer")
+        if not isinstance(server, str) or not server:
+            raise FetchError(f"prefetch lacks {', '.join(missing)} and the request names "
+                             "no fhirServer to fetch them from")
+        base = check_server(server, caller_issuer)
+        token = (body.get("fhirAuthorization") or {}).get("access_token")
+        for key in missing:
+            resources += prefetch_resources(
+                fetch(base, key, patient_id, token, settings.fhir_timeout), key)
+    return resources
+
+
+def patient_data(resources: list[dict[str, Any]], patient_id: str,
+                 engine: Engine | None) -> PatientData:
+    """The patient's values from the EHR's FHIR data, gaps filled from its KAP-CDS record
+    (values a clinician entered or confirmed there); nothing else is filled in."""
+    from interop.fhir.importer.batch import import_fhir
+
+    features: dict[str, Any] = {}
+    warnings = 0
+    if resources:
+        bundle = {"resourceType": "Bundle", "type": "collection",
+                  "entry": [{"resource": r} for r in resources]}
+        report = import_fhir(bundle, source=f"CDS Hooks prefetch for Patient/{patient_id}")
+        match = [r for r in report.results if r.fhir_patient_id == patient_id]
+        if match:
+            features, warnings = dict(match[0].patient), len(match[0].warnings)
+    stored = stored_patient(engine, patient_id)
+    kap_id, from_store = None, []
+    if stored is not None:
+        kap_id, values = stored
+        from_store = [k for k in values if k not in features]
+        features.update({k: values[k] for k in from_store})
+    names = schema.feature_names()
+    return PatientData(patient_id, features, [n for n in names if n not in features], kap_id,
+                       from_store, warnings)
+
+
+def _audit(engine: Engine | None, caller: Caller | None, action: str, category: str,
+           **details: Any) -> None:
+    if engine is None:
+        return
+    from records.audit.trail import record_now
+    from records.security.policy import SYSTEM_ROLE, Actor
+
+    who = f"cds:{caller.iss}" if caller else "cds:unauthenticated"
+    record_now(engine, Actor(who[:64], SYSTEM_ROLE), action, category, **details)
+
+
+def _hook(body: Any) -> str:
+    if not isinstance(body, dict):
+        raise BadHookRequest("the request body must be a JSON object")
+    if body.get("hook") != "patient-view":
+        raise BadHookRequest(f"hook must be 'patient-view', not {str(body.get('hook'))[:40]!r}")
+    patient_id = (body.get("context") or {}).get("patientId")
+    if not isinstance(patient_id, str) or not FHIR_ID.match(patient_id):
+        raise BadHookRequest("context.patientId must be a FHIR id ([A-Za-z0-9-.], 1-64)")
+    return patient_id
+
+
+class _PatientView:
+    """The ``patient-view`` call from token to cards (runs in a worker thread)."""
+
+    def __init__(self, settings: CdsSettings, registry_dir: Path | None,
+                 engine: Engine | None, gate: Gate | None) -> None:
+        self.settings, self.engine, self.gate = settings, engine, gate
+        self.models, self.keys, self.replay = _Models(registry_dir), KeyResolver(), ReplayGuard()
+        self.audience = f"{settings.base_url}/cds-services/{SERVICE_ID}"
+
+    def __call__(self, authorization: str | None, raw: bytes) -> JSONResponse:
+        from records.security.policy import IDENTIFIED, SECURITY
+
+        try:
+            caller = authenticate(authorization, self.audience, self.settings, self.keys,
+                                  self.replay)
+        except AuthError as exc:
+            _audit(self.engine, None, "access_denied", SECURITY, outcome="failure",
+                   detail=f"CDS Hooks {SERVICE_ID}: {exc}"[:2000])
+            return JSONResponse({"error": str(exc)}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        try:
+            body = json.loads(raw or b"null")
+            patient_id = _hook(body)
+            resources = _resources(body, self.settings.issuers[caller.iss], patient_id,
+                                   self.settings)
+            data = patient_data(resources, patient_id, self.engine)
+            model = self.models.current()
+            cards = build_cards(data, model, self.settings.dashboard_url,
+                                self.gate or gate_for(model.card if model else None))
+        except (BadHookRequest, FetchError, ValueError) as exc:  # JSONDecodeError included
+            status = 412 if isinstance(exc, FetchError) else 400
+            _audit(self.engine, caller, "prediction_view", IDENTIFIED, outcome="failure",
+                   detail=f"CDS Hooks {SERVICE_ID}: {exc}"[:2000])
+            return JSONResponse({"error": str(exc)[:500]}, status_code=status)
+        _audit(self.engine, caller, "prediction_view", IDENTIFIED, patient_id=data.kap_id,
+               detail=f"CDS Hooks {SERVICE_ID} for FHIR Patient/{patient_id} (hookInstance "
+                      f"{str(body.get('hookInstance'))[:64]}): {len(cards)} cards, "
+                      f"{len(data.missing)} inputs missing")
+        return JSONResponse({"cards": cards})
+
+
+def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engine | None,
+               gate: Gate | None = None) -> FastAPI:
+    """The service; ``engine`` is the store (audit trail and stored patients), ``gate``
+    chooses the outcomes shown (default: the current model card's quality gate,
+    ``models.clinical.quality_gate``; ``show_every_outcome`` turns it off)."""
+    app = FastAPI(title="KAP-CDS CDS Hooks service", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    handler = _PatientView(settings, registry_dir, engine, gate)
+
+    @app.get("/cds-services")
+    def services() -> dict[str, Any]:
+        return discovery()
+
+    @app.post(f"/cds-services/{SERVICE_ID}")
+    async def patient_view(request: Request) -> JSONResponse:
+        raw = await request.body()
+        return await run_in_threadpool(handler, request.headers.get("authorization"), raw)
+
+    return app

@@ -1,0 +1,19 @@
+"""FHIR R4 import: any input (Bundle, resource, NDJSON, Bulk folder) to schema features,
+sessions and follow-up, saved all or nothing through ``records``.
+"""
+
+__all__ = [
+    "batch",
+    "conditions",
+    "followup",
+    "followup_visits",
+    "medications",
+    "observations",
+    "parse",
+    "patient",
+    "result",
+    "scales",
+    "sessions",
+    "sources",
+    "store",
+]

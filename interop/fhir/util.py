@@ -1,0 +1,107 @@
+"""Small helpers shared by the FHIR mappers: codings, dates, and the draft being filled."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from models.contract import schema
+
+_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def codings(concept: Any) -> list[tuple[str, str, str]]:
+    """(system, code, display) of every coding in a CodeableConcept (dict or None)."""
+    if not isinstance(concept, dict):
+        return []
+    return [(str(c.get("system") or ""), str(c.get("code") or ""), str(c.get("display") or ""))
+            for c in concept.get("coding") or [] if isinstance(c, dict)]
+
+
+def has_code(concept: Any, system: str | tuple[str, ...], code: str) -> bool:
+    """True when the concept carries ``code`` in ``system`` (or one of several systems)."""
+    systems = (system,) if isinstance(system, str) else system
+    return any(s in systems and c == code for s, c, _ in codings(concept))
+
+
+def concept_text(concept: Any) -> str:
+    """Every human-readable name in a concept (text and coding displays), lower case."""
+    if not isinstance(concept, dict):
+        return ""
+    parts = [str(concept.get("text") or "")] + [d for _, _, d in codings(concept)]
+    return " ".join(p for p in parts if p).lower()
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A FHIR date, dateTime or instant as an aware UTC datetime (partial dates: the start
+    of the period). None for missing or unreadable values."""
+    if not isinstance(value, str) or not value:
+        return None
+    match = _PARTIAL.match(value)
+    if match:
+        year, month, day = (int(g) if g else 1 for g in match.groups())
+        try:
+            return datetime(year, month, day, tzinfo=timezone.utc)
+        except ValueError:
+            return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def effective_time(resource: dict[str, Any], *fields: str) -> datetime | None:
+    """The first readable time among ``fields`` (a ``*Period`` field gives its start)."""
+    for name in fields:
+        value = resource.get(name)
+        if isinstance(value, dict):
+            value = value.get("start") or value.get("end")
+        parsed = parse_time(value)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def day(moment: datetime | None) -> str:
+    """A date for messages, e.g. ``2025-03-02`` (or ``undated``)."""
+    return moment.date().isoformat() if moment else "undated"
+
+
+@dataclass
+class Draft:
+    """The patient being assembled: values, the resources behind each, and warnings."""
+
+    reference_date: date
+    values: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)  # read, but not schema features
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def set(self, name: str, value: Any, refs: list[str]) -> bool:
+        """Record a feature if it lies in the schema's range; otherwise warn and leave it
+        missing (an out-of-range value is never clipped into range)."""
+        spec = schema.feature(name)
+        if spec.dtype in ("int", "float"):
+            number = float(value)
+            if spec.dtype == "int":
+                value = int(round(number))
+            else:
+                value = round(number, 2)
+            if (spec.min is not None and value < spec.min) or \
+                    (spec.max is not None and value > spec.max):
+                self.warn(f"{spec.label} {value:g} {spec.unit} ({', '.join(refs)}) is outside "
+                          f"the allowed range ({spec.allowed_text()}); left missing")
+                return False
+        elif spec.dtype == "category" and value not in spec.categories:
+            raise ValueError(f"{name}: {value!r} is not a schema category")
+        self.values[name] = value
+        self.evidence[name] = list(dict.fromkeys(refs))
+        return True

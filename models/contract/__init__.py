@@ -1,0 +1,14 @@
+"""The data contract: the feature schema (single source of truth), validation, strict CSV
+input, patient identifiers and located input errors.
+"""
+
+__all__ = [
+    "csv_input",
+    "features",
+    "followup_schema",
+    "followup_validation",
+    "identifiers",
+    "input_errors",
+    "schema",
+    "validation",
+]

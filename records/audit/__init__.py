@@ -1,0 +1,10 @@
+"""The hash-chained audit trail: recording, the chain's hash rule, verification and
+signed checkpoints outside the database.
+"""
+
+__all__ = [
+    "chain",
+    "checkpoints",
+    "trail",
+    "verify",
+]

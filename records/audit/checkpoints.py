@@ -1,0 +1,229 @@
+"""Signed checkpoints of the audit chain, kept outside the database.
+
+Whoever can write the database can drop the triggers and recompute every hash; nothing in
+the database can stop that. So the chain is anchored outside it: an append-only file beside
+the signing key (``settings.audit_checkpoint_file()``, mode 0600) gets one signed line per
+checkpoint with the number of entries, the head hash, the time, and a short hash (64 bits)
+of every entry added since the previous checkpoint. ``verify`` then names the first entry
+that differs from what was anchored, even after a consistent rewrite.
+
+A checkpoint is written after the commit of a sign-in, an export, a promotion, a backup or
+restore, and of every ``settings.audit_checkpoint_every()``-th entry; the writer first checks
+that the new entries link up with the last checkpoint and refuses to anchor a chain that
+does not (it logs an error instead). A restore starts a new epoch: its checkpoint covers
+the restored chain from entry 1 and supersedes earlier ones.
+
+Only this installation's own store is anchored (the engine whose URL is the configured
+``KAPCDS_DATABASE_URL`` or default SQLite file); scratch copies made by backup and restore
+are not.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from base import settings
+from base.signing import SignatureError, SigningKey, installation_key, verify_document
+from records.audit.chain import entry_hash
+from records.tables.security import GENESIS_HASH, AuditChain, AuditEntry
+
+log = logging.getLogger(__name__)
+
+PURPOSE = "audit-checkpoint"
+SHORT = 16  # hex digits of each entry hash kept in the file (64 bits)
+ACTIONS = frozenset({"login", "export", "audit_export", "model_promotion", "model_migration",
+                     "backup", "restore"})
+_PENDING = "kapcds_checkpoint"
+_CHAIN = AuditChain.__table__
+_LOG = AuditEntry.__table__
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One verified line of the checkpoint file."""
+
+    line: int
+    store: str
+    entries: int
+    head: str
+    at: str
+    reason: str
+    first: int
+    hashes: tuple[str, ...]
+    epoch: bool
+
+
+def store_name(engine: Engine) -> str | None:
+    """The anchored name of ``engine``'s database, or None if it is not this installation's."""
+    url = engine.url
+    if url.render_as_string(hide_password=False) != make_url(
+            settings.default_database_url()).render_as_string(hide_password=False):
+        return None
+    return url.render_as_string(hide_password=True)
+
+
+def request(session: Session, action: str, entry_id: int) -> None:
+    """Called by ``audit.record``: checkpoint after this transaction commits if due."""
+    if action not in ACTIONS and entry_id % settings.audit_checkpoint_every() != 0:
+        return
+    from sqlalchemy import event
+
+    session.info.setdefault(_PENDING, set()).add(action)
+    if not event.contains(session, "after_commit", _after_commit):
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_rollback", _after_rollback)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _after_commit(session: Session) -> None:
+    reasons = session.info.pop(_PENDING, None)
+    if not reasons:
+        return
+    try:
+        engine = session.get_bind()
+        write(engine, ",".join(sorted(reasons)), epoch="restore" in reasons)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - the committed work stands; the failure is logged loudly
+        log.exception("could not write the audit checkpoint")
+
+
+def _reverse_lines(handle: Any, block: int = 1 << 16) -> Iterator[bytes]:
+    """The file's lines, last first, read in blocks from the end."""
+    handle.seek(0, os.SEEK_END)
+    position, rest = handle.tell(), b""
+    while position > 0:
+        step = min(block, position)
+        position -= step
+        handle.seek(position)
+        chunk = handle.read(step) + rest
+        lines = chunk.split(b"\n")
+        rest = lines.pop(0)
+        yield from (line for line in reversed(lines) if line.strip())
+    if rest.strip():
+        yield rest
+
+
+def parse(raw: bytes, number: int, keys: list[Any]) -> Checkpoint:
+    """One line as a Checkpoint; SignatureError or ValueError when it is not valid."""
+    doc = json.loads(raw)
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    verify_document(PURPOSE, doc, keys)
+    hashes = tuple(str(h) for h in doc["hashes"])
+    if int(doc["first"]) + len(hashes) - 1 != int(doc["entries"]):
+        raise ValueError("its hash list does not end at its entry count")
+    return Checkpoint(number, str(doc["store"]), int(doc["entries"]), str(doc["head"]),
+                      str(doc["at"]), str(doc["reason"]), int(doc["first"]), hashes,
+                      bool(doc.get("epoch")))
+
+
+def _last(handle: Any, store: str, key: SigningKey) -> Checkpoint | None:
+    for raw in _reverse_lines(handle):
+        try:
+            checkpoint = parse(raw, 0, [key.public])
+        except (SignatureError, ValueError, KeyError, TypeError):
+            log.error("the audit checkpoint file has an invalid line; `kapcds audit verify`")
+            continue
+        if checkpoint.store == store:
+            return checkpoint
+    return None
+
+
+def _segment(engine: Engine, after: Checkpoint | None) -> tuple[int, str, list[str]]:
+    """(entries, head hash, full hashes after ``after``), checked to link up; else ValueError."""
+
+    start = after.entries if after else 0
+    with engine.connect() as conn:
+        head = conn.execute(select(_CHAIN.c.entries, _CHAIN.c.head_hash)
+                            .where(_CHAIN.c.id == 1)).one_or_none()
+        if head is None:
+            raise ValueError("the audit chain head row is missing")
+        rows = conn.execute(select(_LOG).where(_LOG.c.id > start, _LOG.c.id <= head.entries)
+                            .order_by(_LOG.c.id)).mappings().all()
+        last_anchored = None
+        if after is not None:
+            last_anchored = conn.execute(select(_LOG.c.hash).where(
+                _LOG.c.id == after.entries)).scalar_one_or_none()
+    if head.entries < start or (after is not None and last_anchored != after.head):
+        raise ValueError(f"entry {start} no longer matches the last checkpoint")
+    previous, hashes = (after.head if after else GENESIS_HASH), []
+    for expected_id, row in enumerate(rows, start=start + 1):
+        if row["id"] != expected_id or row["prev_hash"] != previous or \
+                entry_hash(dict(row)) != row["hash"]:
+            raise ValueError(f"entry {expected_id} does not link up")
+        previous = row["hash"]
+        hashes.append(row["hash"])
+    if len(rows) != head.entries - start or head.head_hash != previous:
+        raise ValueError("the chain head does not match its last entry")
+    return int(head.entries), previous, hashes
+
+
+def write(engine: Engine, reason: str, epoch: bool = False) -> Checkpoint | None:
+    """Append a signed checkpoint of ``engine``'s chain (None if not anchored or refused)."""
+    store = store_name(engine)
+    if store is None:
+        return None
+    key = installation_key()
+    path = settings.audit_checkpoint_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        last = None if epoch else _last(handle, store, key)
+        try:
+            entries, head, hashes = _segment(engine, last)
+        except ValueError as exc:
+            log.error("not anchoring the audit chain of %s: %s; run `kapcds audit verify`",
+                      store, exc)
+            return None
+        if last is not None and entries == last.entries:
+            return last
+        doc = key.sign(PURPOSE, {
+            "store": store, "entries": entries, "head": head, "reason": reason,
+            "at": datetime.now(timezone.utc).isoformat(), "epoch": epoch,
+            "first": (last.entries if last else 0) + 1, "hashes": [h[:SHORT] for h in hashes]})
+        handle.write(json.dumps(doc, separators=(",", ":")).encode("ascii") + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    log.info("audit checkpoint: %d entries (%s)", entries, reason)
+    return parse(json.dumps(doc).encode("ascii"), 0, [key.public])
+
+
+def read_all(store: str, path: Path | None = None) -> tuple[list[Checkpoint], list[str]]:
+    """The current epoch's checkpoints of ``store`` in order, and a problem per bad line."""
+    path = path or settings.audit_checkpoint_file()
+    if not path.is_file():
+        return [], []
+    keys = [installation_key().public]
+    checkpoints: list[Checkpoint] = []
+    problems: list[str] = []
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                checkpoint = parse(raw, number, keys)
+            except (SignatureError, ValueError, KeyError, TypeError) as exc:
+                problems.append(f"checkpoint file line {number} is invalid ({exc}): the "
+                                "checkpoint file was altered")
+                continue
+            if checkpoint.store != store:
+                continue
+            if checkpoint.epoch:
+                checkpoints = []
+            checkpoints.append(checkpoint)
+    return checkpoints, problems

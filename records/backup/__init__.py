@@ -1,0 +1,7 @@
+"""Backup and all-or-nothing restore of the store and the model registry.
+"""
+
+__all__ = [
+    "create",
+    "restore",
+]

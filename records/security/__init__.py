@@ -1,0 +1,11 @@
+"""Who may do what: accounts and sign-in, server-side sessions, single sign-on,
+role policy and de-identification.
+"""
+
+__all__ = [
+    "deidentify",
+    "policy",
+    "signin_sessions",
+    "sso_accounts",
+    "users",
+]

@@ -1,0 +1,12 @@
+"""The store's tables (SQLAlchemy 2): clinical, follow-up, lifecycle, security, sign-in,
+and the append-only guard.
+"""
+
+__all__ = [
+    "append_only",
+    "clinical",
+    "followup",
+    "lifecycle",
+    "security",
+    "signin",
+]
