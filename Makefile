@@ -24,6 +24,7 @@ test: setup system-deps
 
 system-deps:
 	bash scripts/install-system-deps.sh
+	bash scripts/install-node-deps.sh
 
 lint: setup
 	$(BIN)/ruff check .

@@ -8,11 +8,15 @@ signed in, the menu holds only the pages the user's role may open (``records.sec
 any other page's address says the role may not open it, and each page checks again itself.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard.widgets import auth, browser_session, components, resources
 
-st.set_page_config(page_title="KAP-CDS", page_icon=":material/psychology:", layout="wide")
+# A local icon: a Material-symbol icon is fetched from a font CDN (fails offline, console errors).
+ICON = Path(__file__).parent / "static" / "favicon.png"
+st.set_page_config(page_title="KAP-CDS", page_icon=str(ICON), layout="wide")
 try:
     resources.workspace()  # first start: migrate + seed the store, train a first model
 except Exception as error:  # noqa: BLE001 - shown to the user instead of a traceback

@@ -126,6 +126,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     secrets_file = write_secrets_file()  # single sign-on, when KAPCDS_OIDC_* are set
     if secrets_file is not None:
         command += ["--secrets.files", str(secrets_file)]
+    os.chdir(settings.PROJECT_ROOT)  # the project's .streamlit/config.toml (WCAG theme) applies
     os.execv(sys.executable, command)
     return 0  # not reached
 

@@ -50,8 +50,13 @@ with left:
     risk_outcome = c3.selectbox("Predicted outcome at least…", [None, *SHOWN],
                                 key="cr_risk_outcome",
                                 format_func=lambda n: "(any)" if n is None else outcome(n).label)
-    risk_min = c4.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min",
-                         disabled=risk_outcome is None)
+    # No disabled slider (its grey label fails WCAG contrast): the filter appears once an
+    # outcome is chosen, and says so until then.
+    if risk_outcome is None:
+        c4.caption("Choose an outcome to filter by its probability.")
+        risk_min = 0
+    else:
+        risk_min = c4.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min")
     found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
     pages = page_count(len(found))
     c1, c2 = st.columns([3, 1])

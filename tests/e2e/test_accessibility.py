@@ -1,0 +1,104 @@
+"""WCAG 2.1 AA in a real browser: axe-core on every page for every role (issue 30).
+
+Each role signs in, opens each page of its menu at 1280×800 (and the sign-in form before
+that), waits for Streamlit to finish, and runs axe-core's WCAG 2.1 A/AA rules. A serious or
+critical violation fails the test unless every node it names is Streamlit-owned markup listed
+in ``accessibility.STREAMLIT_EXCEPTIONS`` (documented in docs/accessibility.md).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from accessibility import blocking, describe, require_axe, run_axe
+from browsing import sign_in, wait_idle
+from conftest import ROOT, screenshot
+from playwright.sync_api import Browser, Page, expect
+
+from dashboard.widgets import auth
+from records.security import policy
+
+pytestmark = pytest.mark.e2e
+expect.set_options(timeout=90_000)
+
+PASSWORD = "e2e accessibility password"
+
+
+def _home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    homes = [p for p in tmp_path_factory.getbasetemp().glob("kapcds-e2e-home*")
+             if not p.is_symlink() and (p / "streamlit.log").is_file()]
+    assert len(homes) == 1, homes
+    return homes[0]
+
+
+def _add_user(home: Path, username: str, role: str) -> None:
+    env = {**os.environ, "KAPCDS_HOME": str(home), "KAPCDS_BCRYPT_ROUNDS": "4"}
+    env.pop("KAPCDS_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "kapcds.cli", "users", "add", username, "--role",
+                    role, "--password-stdin"], input=PASSWORD + "\n", text=True,
+                   env=env, cwd=ROOT, check=True, timeout=120)
+
+
+def _titles(role: str) -> list[str]:
+    return [auth.PAGES[key][0] for key in policy.pages_for(role)
+            if (auth.VIEWS / f"{key}.py").is_file()]
+
+
+def _open(page: Page, index: int, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link").nth(index).click()
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    wait_idle(page, 2000)
+
+
+@pytest.fixture
+def small_page(browser: Browser) -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    yield page
+    context.close()
+
+
+def test_sign_in_form_has_no_serious_violation(small_page: Page, server: str) -> None:
+    source = require_axe()
+    small_page.goto(server)
+    expect(small_page.get_by_role("textbox", name="Username")).to_be_visible()
+    wait_idle(small_page, 1000)
+    assert small_page.evaluate("document.documentElement.lang")  # lang is set
+    found = blocking(run_axe(small_page, source))
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("role", policy.ROLES)
+def test_every_page_of_every_role_meets_wcag_aa(small_page: Page, server: str, role: str,
+                                                tmp_path_factory: pytest.TempPathFactory
+                                                ) -> None:
+    source = require_axe()
+    username = f"e2e-a11y-{role.replace('_', '-')}"
+    _add_user(_home(tmp_path_factory), username, role)
+    sign_in(small_page, server, username, PASSWORD)
+    wait_idle(small_page, 1000)
+    failures = {}
+    for index, title in enumerate(_titles(role)):
+        _open(small_page, index, title)
+        found = blocking(run_axe(small_page, source))
+        if found:
+            failures[title] = describe(found)
+            screenshot(small_page, f"a11y_{role}_{index}")
+    assert not failures, "\n".join(f"{t}:\n{v}" for t, v in failures.items())
+
+
+def test_axe_catches_a_low_contrast_text(small_page: Page, server: str) -> None:
+    """Negative control: the same check fails on text the project would colour badly."""
+    source = require_axe()
+    small_page.goto(server)
+    expect(small_page.get_by_role("textbox", name="Username")).to_be_visible()
+    small_page.evaluate("""() => { const p = document.createElement('p');
+        p.textContent = 'grey on white'; p.style.color = '#bbbbbb';
+        document.body.appendChild(p); }""")
+    found = blocking(run_axe(small_page, source))
+    assert [v["id"] for v in found] == ["color-contrast"], describe(found)
