@@ -25,6 +25,7 @@ from dashboard.services.patients.listing import (
 )
 from dashboard.services.workspace import DECISION_LABELS, STATUS_LABELS
 from dashboard.widgets import auth, components, forms, report_button, resources
+from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import FEATURES, OUTCOMES, feature, outcome
 from records.gaps import labels
@@ -146,7 +147,7 @@ with right:
                             "test patients whose predictions fell in the same 10-point bin of "
                             "the model card's calibration curve; the percentile ranks the "
                             "prediction among the patients in the store.")
-            st.plotly_chart(risk_profile({r.label: r.probability for r in shown},
+            show_chart(risk_profile({r.label: r.probability for r in shown},
                                          risk_summaries(cohort, ws.card)),
                             key="cr_profile")
 
@@ -170,7 +171,7 @@ def explanation_panel(patient_id: str, values: dict) -> None:
     e = explained.explanation
     base, steps = ((e.base_proba * 100, e.effects * 100) if scale == "probability"
                    else (e.base, e.contributions))
-    st.plotly_chart(shap_waterfall(
+    show_chart(shap_waterfall(
         base, steps, labels, scale,
         title=f"Why {explained.label.lower()} is predicted at "
               f"{explained.explanation.proba:.0%}"), key="cr_waterfall")

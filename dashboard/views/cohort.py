@@ -10,6 +10,7 @@ from dashboard.services.cohort.export import predictions_csv, rows_for
 from dashboard.services.cohort.overview import population_summary, risk_counts
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.widgets import components, resources
+from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.durability import render_durability
 from models.clinical.risk_wording import percent_value
 from models.contract.schema import outcome
@@ -35,7 +36,7 @@ left.dataframe(summary["eligibility"], hide_index=True, width="stretch")
 right.markdown("**Indications** (a patient may have several)")
 right.dataframe(summary["indications"], hide_index=True, width="stretch")
 
-st.plotly_chart(risk_histograms(risk_counts(cohort, ws.card)), key="co_hist")
+show_chart(risk_histograms(risk_counts(cohort, ws.card)), key="co_hist")
 st.caption(f"Predictions of model version {ws.version} for every patient in the store, "
            "computed once per model version and patient set.")
 if note := greyed_note(ws.card):
@@ -51,11 +52,11 @@ else:  # gated outcomes have no explanation (models.clinical.quality_gate)
     explained = resources.cohort_explanations(ws)[name]
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(importance_bar(explained.importance,
+        show_chart(importance_bar(explained.importance,
                                        title="Inputs that move the prediction most"),
                         key="co_importance")
     with right:
-        st.plotly_chart(beeswarm(explained.beeswarm, title="Each patient's contribution "
+        show_chart(beeswarm(explained.beeswarm, title="Each patient's contribution "
                                  "(colour = the input's value)"), key="co_beeswarm")
     st.caption(f"How much each input raised or lowered the predicted probability, over "
                f"{explained.n_patients:,} patients without missing inputs. Associations "

@@ -8,6 +8,7 @@ from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.services.patients.compare import MAX_COMPARE, compare_patients
 from dashboard.services.workspace import STATUS_LABELS
 from dashboard.widgets import auth, components, resources
+from dashboard.widgets.chart_view import show_chart
 from models.contract.schema import FEATURES, NAME_COLUMN, outcome
 from records.security.policy import IDENTIFIED
 
@@ -43,9 +44,9 @@ for shown in comparison.patient_ids:  # each patient's record and predictions we
     auth.audit_view("prediction_view", IDENTIFIED, shown, detail=f"compare, model {ws.version}")
 left, right = st.columns(2, gap="large")
 with left:
-    st.plotly_chart(compare_risks(comparison.risks), key="cmp_risks")
+    show_chart(compare_risks(comparison.risks), key="cmp_risks")
 with right:
-    st.plotly_chart(compare_contributions(
+    show_chart(compare_contributions(
         comparison.contributions, LABELS,
         title=f"What drives {outcome(name).label.lower()}, feature by feature"),
         key="cmp_contrib")

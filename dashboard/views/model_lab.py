@@ -11,6 +11,7 @@ from dashboard.charts.explain import importance_bar
 from dashboard.services.lab import jobs as lab_jobs
 from dashboard.services.lab import versions as lab
 from dashboard.widgets import components, jobs_panel
+from dashboard.widgets.chart_view import show_chart
 from models.clinical.quality_gate import outcome_quality
 from models.contract.schema import OUTCOMES, outcome
 from models.store.card_text import render_card_markdown
@@ -134,14 +135,13 @@ with eval_tab:
             data = lab.EvalData(str(missing), {}, {})
             st.info(f"No ROC/PR curves: {missing}")
         if name in data.y:
-            st.plotly_chart(roc_pr({version: lab.curves(data.y[name], data.p[name])}),
-                            key="ml_roc")
+            show_chart(roc_pr({version: lab.curves(data.y[name], data.p[name])}), key="ml_roc")
             st.caption(f"ROC and PR curves: {components.plain(data.source)}.")
         left, right = st.columns(2)
-        left.plotly_chart(calibration({version: report["calibration_curve"]},
-                                                 title="Calibration"), key="ml_cal")
-        right.plotly_chart(decision_curve(report["decision_curve"],
-                                                     title="Decision curve"), key="ml_dca")
+        show_chart(calibration({version: report["calibration_curve"]}, title="Calibration"),
+                   key="ml_cal", where=left)
+        show_chart(decision_curve(report["decision_curve"], title="Decision curve"),
+                   key="ml_dca", where=right)
         st.markdown("**Subgroups** (largest AUC gap per variable highlighted)")
         table = lab.subgroup_table(report)
         if not table.empty:
@@ -150,7 +150,7 @@ with eval_tab:
                 axis=1).format({"prevalence": "{:.1%}", "auc": "{:.3f}", "brier": "{:.3f}",
                                 "AUC gap": "{:+.3f}"}, na_rep="n/a"),
                 hide_index=True, key="ml_subgroups")
-        st.plotly_chart(importance_bar(lab.importance(model_set, name),
+        show_chart(importance_bar(lab.importance(model_set, name),
                                               title="Global importance (mean |SHAP|, 300 "
                                               "data_samples patients)"), key="ml_importance")
 
@@ -189,7 +189,7 @@ with compare_tab:
         reports = {label: c.get("evaluation", {}).get("report", {}).get("outcomes", {})
                    .get(cal_outcome, {}).get("calibration_curve", [])
                    for label, c in (("current", cur_card), ("candidate", cand_card))}
-        st.plotly_chart(calibration(reports, title="Calibration: current vs "
+        show_chart(calibration(reports, title="Calibration: current vs "
                                                "candidate (each on its own test split)"),
                         key="ml_cmp_cal")
         # A fresh key per candidate and per promotion: a tick never carries over to another

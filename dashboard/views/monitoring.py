@@ -8,6 +8,7 @@ from base import settings
 from dashboard.charts.monitoring import decile_calibration
 from dashboard.services.lab import monitoring
 from dashboard.widgets import components
+from dashboard.widgets.chart_view import show_chart
 from models.contract.schema import outcome
 from models.store.registry import Registry
 
@@ -57,7 +58,7 @@ if judged:
     chosen = st.selectbox("Observed vs predicted by decile", [o.outcome for o in judged],
                           key="mon_outcome", format_func=lambda n: outcome(n).label)
     entry = next(o for o in judged if o.outcome == chosen)
-    st.plotly_chart(decile_calibration(monitoring.decile_frame(entry),
+    show_chart(decile_calibration(monitoring.decile_frame(entry),
                                        title=f"{outcome(chosen).label}: calibration by "
                                        "decile (Wilson 95 % CI)"), key="mon_deciles")
 

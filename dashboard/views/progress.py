@@ -20,6 +20,7 @@ from dashboard.widgets import (
     resources,
     session_form,
 )
+from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.durability import render_durability
 from dashboard.widgets.session_correction import render_correction
 
@@ -62,16 +63,16 @@ for alert in progress.alerts:
     show(f"Session {alert.session_number} · {alert.kind}: {alert.message}",
          icon=":material/notification_important:")
 
-st.plotly_chart(phq9_trajectory(progress.sessions, progress.band,
+show_chart(phq9_trajectory(progress.sessions, progress.band,
                                        progress.baseline_phq9), key="pr_phq9")
 st.caption("Expected course: the PHQ-9 trajectory model's 10th–90th centile for patients "
            "with these inputs (learned from attended sessions of synthetic patients).")
 if len(progress.sessions):
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(bp_chart(progress.sessions), key="pr_bp")
+        show_chart(bp_chart(progress.sessions), key="pr_bp")
     with right:
-        st.plotly_chart(side_effects_chart(progress.sessions), key="pr_side")
+        show_chart(side_effects_chart(progress.sessions), key="pr_side")
     table = sessions_table(progress.sessions, progress.planned)
     if progress.past_plan:
         st.warning(f"{progress.past_plan} session(s) recorded past the plan of "

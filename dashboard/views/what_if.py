@@ -14,6 +14,7 @@ from dashboard.charts.scenario import contribution_change, dependence_chart
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.services.patients import whatif as svc
 from dashboard.widgets import auth, components, resources
+from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
 from models.inference.counterfactual import Target, find_counterfactuals
@@ -109,11 +110,12 @@ def scenario_panel(baseline: dict) -> None:
                         format_func=lambda n: outcome(n).label)
     explained = svc.explain_scenarios(ws.model_set, baseline, scenario, name)
     left, right = st.columns(2)
-    left.plotly_chart(shap_waterfall(
+    show_chart(shap_waterfall(
         explained.base_proba * 100, explained.scenario * 100, svc.LABELS,
-        title="Scenario explanation (points)"), key="wi_waterfall")
-    right.plotly_chart(contribution_change(
-        explained.table, title="Each input's effect, baseline vs scenario"), key="wi_change")
+        title="Scenario explanation (points)"), key="wi_waterfall", where=left)
+    show_chart(contribution_change(
+        explained.table, title="Each input's effect, baseline vs scenario"),
+        key="wi_change", where=right)
     st.dataframe(explained.table, hide_index=True, key="wi_change_table",
                  column_order=("input", "change", "baseline value", "scenario value",
                                "baseline effect", "scenario effect"),  # key columns first
@@ -143,7 +145,7 @@ else:
         proba = svc.predict(ws.model_set, {"baseline": baseline,
                                            **{n: saved[n] for n in chosen}})
         proba = proba.loc[[n for n in proba.index if n in OUTCOME_NAMES]]  # the gate
-        st.plotly_chart(compare_risks(proba.rename(index={o.name: o.label for o in OUTCOMES})),
+        show_chart(compare_risks(proba.rename(index={o.name: o.label for o in OUTCOMES})),
                         key="wi_compare_chart")
         st.dataframe(table, key="wi_compare_table")
 
@@ -185,7 +187,7 @@ dep_outcome = d2.selectbox("Outcome", OUTCOME_NAMES, key="wi_dep_outcome",
                            format_func=lambda n: outcome(n).label)
 dep = dependence(ws.model_set, current, resources.cohort(ws), dep_feature, dep_outcome)
 spec = feature(dep_feature)
-st.plotly_chart(dependence_chart(
+show_chart(dependence_chart(
     dep.curve, dep.patient_value, f"{spec.label} {spec.unit}".strip(),
     title=f"P({outcome(dep_outcome).label.lower()}) across the allowed range"), key="wi_dep")
 st.caption(f"Red: this scenario with only {spec.label.lower()} varied (ICE). Grey: "

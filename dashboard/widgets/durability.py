@@ -18,6 +18,7 @@ from dashboard.charts.durability import exposure_figure, km_figure, plan_risk_fi
 from dashboard.services.cohort.export import rows_for
 from dashboard.services.patients import followup as svc
 from dashboard.services.patients.gaps import PREDICTION_GAPS, needs_message
+from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.components import plain
 from models.contract.schema import feature
 from records.security.policy import patient_view
@@ -75,7 +76,7 @@ def _render_cohort(data: svc.FollowupData | None, role: str | None, key: str) ->
         st.info("The store has no follow-up records yet (visits, maintenance sessions or "
                 "plans are recorded on Treatment progress).")
         return
-    st.plotly_chart(km_figure(svc.survival_curves(data.followup)), key=f"{key}_km")
+    show_chart(km_figure(svc.survival_curves(data.followup)), key=f"{key}_km")
     st.caption("Responders after a completed series; relapse = PHQ-9 back above half of "
                "baseline on two consecutive weekly follow-ups. Synthetic data: plans were "
                "assigned at random, like trial arms.")
@@ -103,7 +104,7 @@ def _render_patient(patient_id: str, cohort: pd.DataFrame | None, model_set: Any
     if needs:  # issue 7: no relapse risk from placeholders
         st.info(f"Relapse risk is hidden: {needs_message(needs)}.", icon=":material/block:")
     elif risks is not None:
-        st.plotly_chart(plan_risk_figure(risks), key=f"{key}_{patient_id}_plans")
+        show_chart(plan_risk_figure(risks), key=f"{key}_{patient_id}_plans")
         st.caption("The relapse model's estimate for this patient under each plan "
                    "(associations learned from synthetic data, not a causal effect).")
     elif relapse is None:
@@ -123,8 +124,8 @@ def _render_patient(patient_id: str, cohort: pd.DataFrame | None, model_set: Any
     st.table(_routes_table(svc.route_exposure(data, patient_id)))  # a few rows, as text
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(exposure_figure(svc.exposure_timeline(visits)),
+        show_chart(exposure_figure(svc.exposure_timeline(visits)),
                         key=f"{key}_{patient_id}_exposure")
     with right:
-        st.plotly_chart(screens_figure(svc.screen_results(visits)),
+        show_chart(screens_figure(svc.screen_results(visits)),
                         key=f"{key}_{patient_id}_screens")

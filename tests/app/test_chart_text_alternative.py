@@ -1,0 +1,79 @@
+"""Every chart's text alternative is read from the figure itself (issue 30, WCAG 1.1.1)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import plotly.graph_objects as go
+import pytest
+
+from dashboard.charts.text_alternative import (
+    MAX_TABLE_ROWS,
+    figure_summary,
+    figure_table,
+    table_note,
+)
+
+
+def _figure() -> go.Figure:
+    fig = go.Figure([go.Scatter(x=[1, 2, 3], y=[20, 14, 9], name="<b>Observed</b>"),
+                     go.Scatter(x=[1, 2, 3], y=[21, 16, 12], name="Expected (median)")])
+    fig.update_layout(title="PHQ-9 over the series", xaxis_title="Session",
+                      yaxis_title="PHQ-9 total")
+    return fig
+
+
+def test_summary_names_each_series_with_its_range() -> None:
+    text = figure_summary(_figure())
+    assert text.startswith("PHQ-9 over the series:")
+    assert "Observed (3 points, 9 to 20)" in text
+    assert "Expected (median) (3 points, 12 to 21)" in text
+    assert "<b>" not in text
+
+
+def test_table_holds_every_drawn_point_with_axis_titles() -> None:
+    table = figure_table(_figure())
+    assert list(table.columns) == ["series", "Session", "PHQ-9 total"]
+    assert len(table) == 6
+    assert table["PHQ-9 total"].tolist() == [20, 14, 9, 21, 16, 12]
+
+
+def test_an_empty_chart_says_so() -> None:
+    assert figure_summary(go.Figure()) == "Chart: no data to show."
+
+
+def test_heat_map_cells_become_rows() -> None:
+    table = figure_table(go.Figure(go.Heatmap(z=[[1, 2], [3, 4]], name="grid")))
+    assert sorted(table["value"].tolist()) == [1, 2, 3, 4]
+    assert "grid (4 points, 1 to 4)" in figure_summary(go.Figure(go.Heatmap(z=[[1, 2], [3, 4]],
+                                                                            name="grid")))
+
+
+def test_a_long_table_says_where_it_stops() -> None:
+    n = MAX_TABLE_ROWS + 10
+    fig = go.Figure(go.Scatter(x=list(range(n)), y=list(range(n))))
+    assert len(figure_table(fig)) == MAX_TABLE_ROWS
+    assert table_note(fig) == f"The table shows the first {MAX_TABLE_ROWS:,} of {n:,} points."
+    assert table_note(_figure()) is None
+
+
+CHART_PAGES = [("candidate_review", "clinician"), ("compare", "clinician"),
+               ("progress", "clinician"), ("cohort", "clinician"), ("what_if", "trainee"),
+               ("monitoring", "data_scientist")]
+
+
+@pytest.mark.parametrize(("name", "role"), CHART_PAGES)
+def test_every_chart_on_a_page_has_its_summary_and_table(open_page, name: str,
+                                                         role: str) -> None:
+    at = open_page(name, role)
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    tables = [e for e in at.expander if e.label == "Data as a table"]
+    assert len(tables) == len(charts)
+    for chart in charts:
+        title = json.loads(chart.proto.spec)["layout"].get("title", {}).get("text")
+        if title:
+            plain = " ".join(re.sub(r"<[^>]+>", " ", title).split())
+            assert any(c.value.replace("\\", "").startswith(plain[:20])
+                       for c in at.caption), title
