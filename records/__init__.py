@@ -15,6 +15,7 @@ from records.errors import (
     StaleRecordError,
 )
 from records.migrate import upgrade
+from records.tables.cds import CdsCard, CdsFeedback  # on Base.metadata too
 from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan
 from records.tables.lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
 from records.tables.security import AuditEntry, User  # also puts them on Base.metadata
@@ -24,5 +25,5 @@ __all__ = [
     "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",
     "RecordNotFoundError", "StaleRecordError", "make_engine", "session_factory", "upgrade",
     "AuditEntry", "User", "SigninSession", "PredictionShown", "TrainingJob",
-    "FollowupVisit", "MaintenancePlan", "FollowupDose",
+    "FollowupVisit", "MaintenancePlan", "FollowupDose", "CdsCard", "CdsFeedback",
 ]
