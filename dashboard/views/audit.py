@@ -50,7 +50,8 @@ auth.audit_view("audit_view", AUDIT)
 WHEN = f"at ({zone_label(ZONE)})"
 table = table.rename(columns={"at": WHEN})
 table[WHEN] = [clinic_text(pd.Timestamp(at).to_pydatetime(), ZONE) for at in table[WHEN]]
-st.caption(f"{len(table):,} entries shown, newest first (times in {zone_label(ZONE)}; the "
+st.caption(f"{components.counted(len(table), 'entry', 'entries')} shown, newest first "
+           f"(times in {zone_label(ZONE)}; the "
            "CSV export keeps UTC). Each entry's hash covers its contents and the previous "
            "entry's hash.")
 st.dataframe(table, hide_index=True, width="stretch", height=420, column_config={

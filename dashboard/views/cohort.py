@@ -71,7 +71,8 @@ st.subheader("Alerts at the latest session")
 scope = st.radio("Patients", ["still in treatment", "everyone with sessions"],
                  horizontal=True, key="co_scope")
 alerts, checked = resources.alerts_overview(ws, only_in_treatment=scope == "still in treatment")
-st.caption(f"{checked:,} patients checked; {alerts['patient_id'].nunique():,} with alerts.")
+st.caption(f"{components.counted(checked, 'patient')} checked; "
+           f"{alerts['patient_id'].nunique():,} with alerts.")
 if checked == 0 and scope == "still in treatment":
     st.info("No patient is still in treatment: every patient with sessions has finished or "
             "stopped the series. Choose 'everyone with sessions' to see the alerts raised at "

@@ -49,6 +49,11 @@ def plain(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", unlinked)
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """'1 patient', '2,000 patients': a count with the right number of its noun."""
+    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
+
+
 def banner(version: str | None) -> None:
     """The warning every page shows, with the model version the numbers come from."""
     suffix = f" · model version {version}" if version else " · no model loaded"

@@ -11,6 +11,7 @@ import fcntl
 import logging
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -49,10 +50,12 @@ def ensure_worker() -> bool:
     if worker_running():
         return False
     log_file = open(settings.jobs_dir() / "worker.log", "ab")  # noqa: SIM115 - the child's
-    subprocess.Popen([sys.executable, "-m", WORKER_MODULE], stdout=log_file,
-                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                     start_new_session=True)  # outlives the dashboard process
+    worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE], stdout=log_file,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              start_new_session=True)  # outlives the dashboard process
     log_file.close()
+    # Reap it when it ends, so a finished worker does not stay behind as a zombie process.
+    threading.Thread(target=worker.wait, name="reap-training-worker", daemon=True).start()
     log.info("started a training worker")
     return True
 
