@@ -56,7 +56,7 @@ def test_predict_output_escapes_text_columns(tmp_path: Path, cli: Callable[..., 
 
     # the stub card lets response pass the quality gate, so its number is written
     card = {"metrics": {"response": {"auc": {"value": 0.8, "lo": 0.7, "hi": 0.9}}}}
-    monkeypatch.setattr(commands, "_load_model", lambda args: (None, card))
+    monkeypatch.setattr(commands, "load_model", lambda args: (None, card))
     monkeypatch.setattr("models.inference.predict.predict_frame", fake_predict)
     out = tmp_path / "out.csv"
     result = cli("predict", "--input", str(source), "--output", str(out))
