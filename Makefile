@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test setup setup-dev system-deps lint benchmark clean
+.PHONY: run test setup setup-dev system-deps lint benchmark hazard-log clean
 
 $(BIN)/kapcds: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: setup
 
 benchmark: setup
 	$(BIN)/python -m benchmarks.run
+
+## make hazard-log: check docs/safety/hazards/*.yaml and re-render docs/safety/*.md
+hazard-log: setup
+	$(BIN)/python -m scripts.hazard_log
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

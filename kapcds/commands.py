@@ -27,20 +27,22 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from kapcds.promotion import promote_trained
     from training.lifecycle.first_run import train_and_register
 
-    promoted = ", promoted" if args.promote else ""
-    with audited("model_training", "model", f"from {args.data}{promoted}") as note:
+    with audited("model_training", "model", f"from {args.data}") as note:
         with progress_bar("training") as update:
             if getattr(args, "engine", "local") == "dask":
                 from kapcds.commands_scale import train_and_register_dask
 
-                version = train_and_register_dask(args.data, args.registry, args.promote,
+                version = train_and_register_dask(args.data, args.registry, False,
                                                   args.seed, update, args.scheduler)
             else:
-                version = train_and_register(args.data, args.registry, promote=args.promote,
+                version = train_and_register(args.data, args.registry, promote=False,
                                              seed=args.seed, progress=update)
-        note["detail"] = f"version {version} from {args.data}{promoted}"
+        note["detail"] = f"version {version} from {args.data}"
+        if args.promote:  # reviewed like `kapcds promote` (issue 23, defect 7)
+            note["detail"] += promote_trained(args.registry, version)
     sys.stdout.write(f"{version}\n")
     return 0
 
@@ -105,13 +107,9 @@ def _versions(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
+    from kapcds.promotion import promote
 
-    with audited("model_promotion", "model", f"version {args.version}"):
-        models = registry(args)
-        models.verify(args.version)
-        models.promote(args.version)
-    sys.stdout.write(f"current model version: {args.version}\n")
-    return 0
+    return promote(args)
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -209,9 +207,16 @@ def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_versions)
 
     p = sub.add_parser("promote", help="make a registered version current",
-                       description="Verify a version's manifest and make it current.")
+                       description="Verify a version's manifest, show what it changes per "
+                       "outcome against the current version, and make it current. A version "
+                       "that greys an outcome (quality gate) or lowers an AUC needs --confirm "
+                       "and --reason.")
     add_registry(p)
     p.add_argument("version", help="version id (see `kapcds versions`)")
+    p.add_argument("--reason", help="why this version should be current (kept in the "
+                   "audit trail; required when the promotion greys or worsens an outcome)")
+    p.add_argument("--confirm", action="store_true", help="promote although an outcome "
+                   "would become greyed or get worse (needs --reason)")
     p.set_defaults(handler=_promote)
 
     p = sub.add_parser("dashboard", help="start the Streamlit dashboard",

@@ -9,8 +9,9 @@ from base import settings
 from dashboard.charts.evaluation import calibration, decision_curve, roc_pr
 from dashboard.charts.explain import importance_bar
 from dashboard.services.lab import jobs as lab_jobs
+from dashboard.services.lab import promotion as lab_promotion
 from dashboard.services.lab import versions as lab
-from dashboard.widgets import components, jobs_panel
+from dashboard.widgets import components, jobs_panel, promotion
 from dashboard.widgets.chart_view import show_chart
 from models.clinical.quality_gate import outcome_quality
 from models.contract.schema import OUTCOMES, outcome
@@ -177,6 +178,7 @@ with compare_tab:
         try:
             comparison = lab.compare_versions(cand_set, cand_card, cur_set, cur_card, pool)
         except ValueError as refused:
+            comparison = None
             st.error(f"No comparison: {refused}", icon=":material/block:")
         else:
             st.dataframe(comparison.table, hide_index=True, key="ml_compare", column_config={
@@ -184,6 +186,8 @@ with compare_tab:
                 "current": st.column_config.NumberColumn(format="%.3f"),
                 "candidate": st.column_config.NumberColumn(format="%.3f")})
             st.caption(comparison.caption)
+        review = lab_promotion.review(candidate, cand_card, current, cur_card, comparison)
+        promotion.render_review(review)
         cal_outcome = st.selectbox("Calibration of", OUTCOME_NAMES, key="ml_cmp_outcome",
                                    format_func=lambda n: outcome(n).label)
         reports = {label: c.get("evaluation", {}).get("report", {}).get("outcomes", {})
@@ -192,17 +196,7 @@ with compare_tab:
         show_chart(calibration(reports, title="Calibration: current vs "
                                                "candidate (each on its own test split)"),
                         key="ml_cmp_cal")
-        # A fresh key per candidate and per promotion: a tick never carries over to another
-        # version, and after promoting the confirmation starts unticked again.
-        confirm = st.checkbox(f"I have reviewed version {candidate} and want clinicians to "
-                              "use it", key=f"ml_confirm_{rounds}_{candidate}")
-        if st.button("Promote to current", key="ml_promote", disabled=not confirm):
-            registry.promote(candidate)
-            record_now(ws.engine, _actor(), "model_promotion", MODEL,
-                       detail=f"{candidate} (was {current})")
-            st.session_state["ml_promoted"] = lab.promotion_message(
-                candidate, labels.get(candidate, candidate), current)
-            st.session_state["ml_promotions"] = rounds + 1
-            st.rerun()  # the banner and "Current version" now name the promoted version
+        promotion.render_promote(review, registry, ws.engine, _actor(),
+                                 labels.get(candidate, candidate), rounds)
         with st.expander("Candidate model card"):
             st.markdown(render_card_markdown(cand_card))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from apptest_helpers import plotly_figures, sign_in, texts
+from promotion_support import worse_candidate
 from streamlit.testing.v1 import AppTest
 
 from base import settings
@@ -17,6 +18,7 @@ from dashboard.services.lab import versions as service_lab
 from dashboard.widgets.components import BANNER_TEXT
 from models.store.registry import Registry
 from records import jobs
+from records.audit import trail as audit
 from records.db import make_engine, session_factory
 
 VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "model_lab.py"
@@ -64,6 +66,7 @@ def test_background_training_then_promote(page: AppTest) -> None:
         assert page.button(key="ml_promote").disabled
         assert registry.current_version() == original
         _confirmation(page, candidate).check().run()
+        _reason(page).input("tiny cohort, promoted to test the lab").run()  # issue 23
         page.button(key="ml_promote").click().run()
         assert not page.exception, [e.value for e in page.exception]
         assert registry.current_version() == candidate
@@ -92,6 +95,60 @@ def _confirmation(page: AppTest, version: str):
     """The promotion confirmation checkbox shown for ``version``."""
     (box,) = [c for c in page.checkbox if version in c.label]
     return box
+
+
+def _reason(page: AppTest):
+    """The promotion's reason box (its key changes with the candidate and each promotion)."""
+    (box,) = [t for t in page.text_area if t.label.startswith("Reason for promoting")]
+    return box
+
+
+def _promotion_details() -> list[str]:
+    engine = make_engine()
+    try:
+        with session_factory(engine)() as session:
+            return [e["detail"] for e in audit.iter_entries(session)
+                    if e["action"] == "model_promotion"]
+    finally:
+        engine.dispose()
+
+
+def test_promotion_names_what_it_greys_and_worsens_and_needs_a_reason(page: AppTest) -> None:
+    """Issue 23, defect 7: the review names every greyed or worse outcome; confirming
+    without a reason is refused and changes nothing; the reason reaches the audit trail."""
+    registry = Registry(settings.default_registry_dir())
+    original = registry.current_version()
+    candidate, greyed, worse = worse_candidate(registry)
+    try:
+        page.run()
+        _select(page, "Candidate").set_value(candidate).run()
+        errors = [str(e.value) for e in page.error]
+        assert any(e.startswith("Would become greyed for every clinician (fails the quality "
+                                f"gate): {greyed} — held-out AUC ") for e in errors), errors
+        (worse_line,) = [e for e in errors if e.startswith("Worse than the current version")]
+        assert all(f"{label} (held-out AUC" in worse_line for label in worse)
+        (table,) = [d.value for d in page.dataframe
+                    if "gate after" in getattr(d.value, "columns", [])]
+        row = table.set_index("outcome").loc[greyed]
+        assert (row["gate now"], row["gate after"]) == ("shown", "greyed")
+        assert row["change"] == "becomes greyed, worse"
+        assert "although it greys or worsens" in _confirmation(page, candidate).label
+        before = len(_promotion_details())
+        _confirmation(page, candidate).check().run()
+        page.button(key="ml_promote").click().run()
+        assert any(str(e.value).startswith("Not promoted: type the reason") for e in page.error)
+        assert registry.current_version() == original
+        assert len(_promotion_details()) == before
+        _reason(page).input("accepted: the clinic audits dissociation by hand").run()
+        page.button(key="ml_promote").click().run()
+        assert not page.exception, [e.value for e in page.exception]
+        assert registry.current_version() == candidate
+        detail = _promotion_details()[-1]
+        assert detail.startswith(f"{candidate} (was {original}); reason: accepted: the clinic "
+                                 f"audits dissociation by hand; becomes greyed: {greyed}; "
+                                 "worse: ")
+    finally:
+        registry.promote(original)
 
 
 def _wait_for_job(job_id: str, timeout: float = 300):

@@ -138,6 +138,10 @@ def test_train_close_restart_compare_promote_monitor(dashboard: Dashboard, brows
     _shot(page, "lifecycle_3_compare_unseen")
     page.get_by_text("I have reviewed version").click()
     _idle(page)
+    reason = page.get_by_label(re.compile("^Reason for promoting"))  # issue 23: required
+    reason.fill("trained in the lab, reviewed on unseen patients")
+    reason.press("Control+Enter")
+    _idle(page)
     page.get_by_role("button", name="Promote to current").click()
     _idle(page)
     expect(page.get_by_text(f"model version {candidate}")).to_be_visible()

@@ -15,6 +15,15 @@ The rule, per model version:
   version's held-out test AUC by more than chance: a one-sided z-test of the difference
   of two independent AUCs (standard errors from each 95 % CI's width / 3.92) with p below
   ``ALPHA / n_outcomes`` (Bonferroni, as above).
+- **Recalibration suggested** for an outcome when the realised calibration slope's 95 %
+  bootstrap CI excludes 1, or the intercept's excludes 0 (issue 23: slope 1.92, CI
+  1.05-3.10, is miscalibration even when the joint test is not significant). Judged at 95 %
+  as shown, without a multiplicity correction: the message names the figure and its CI.
+- **Retraining suggested** for an outcome shown to clinicians (it passes the quality gate
+  in the version's card) when the lower bound of its realised AUC's 95 % CI is below
+  ``base.settings.QUALITY_GATE_MIN_AUC_LOWER``, the bound the gate itself uses: on this
+  clinic's patients the outcome no longer meets the bar for being shown. An outcome the
+  card already greys is noted, not re-suggested (it is not shown to anyone).
 - **Retraining suggested** for the version when any feature's PSI between the training
   patients and the recent patients exceeds ``PSI_SIGNIFICANT`` (0.25); PSI 0.1-0.25 is
   reported as a moderate shift to watch (reference §7, an industry convention).
@@ -29,6 +38,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2, norm
 
+from base.settings import QUALITY_GATE_MIN_AUC_LOWER
+from models.clinical.quality_gate import outcome_quality
 from models.clinical.risk_wording import wilson
 from models.contract.schema import FEATURES, outcome, outcome_names
 from models.learners.calibration import logit
@@ -156,7 +167,7 @@ def monitor_outcome(name: str, y: np.ndarray, p: np.ndarray, card: dict[str, Any
     result.metrics = metrics_with_ci(y, p, n_boot=n_boot)
     result.deciles = decile_table(y, p)
     result.cox_p = cox_test(y, p)
-    _apply_rule(result, n_outcomes)
+    apply_rule(result, n_outcomes, card)
     return result
 
 
@@ -172,24 +183,68 @@ def auc_drop_p(realised: dict[str, Any], test: dict[str, Any]) -> float | None:
 
 
 def _ci(entry: dict[str, Any]) -> str:
-    return f"{entry['value']:.2f} (95 % CI {entry['lo']:.2f} to {entry['hi']:.2f})"
+    value = "n/a" if entry.get("value") is None else f"{entry['value']:.2f}"
+    return f"{value} (95 % CI {entry['lo']:.2f} to {entry['hi']:.2f})"
 
 
-def _apply_rule(result: OutcomeMonitor, n_outcomes: int) -> None:
-    m, reasons = result.metrics, []
+def _excludes(entry: dict[str, Any] | None, ideal: float) -> bool:
+    """Whether a ``{value, lo, hi}`` CI lies wholly on one side of ``ideal``."""
+    if not entry or entry.get("lo") is None or entry.get("hi") is None:
+        return False
+    return float(entry["lo"]) > ideal or float(entry["hi"]) < ideal
+
+
+def calibration_ci_reasons(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """A sentence per calibration figure whose 95 % CI excludes its ideal value."""
+    return [f"calibration {label} {_ci(metrics[key])} excludes the ideal {ideal:g}"
+            for key, label, ideal in (("calibration_slope", "slope", 1.0),
+                                      ("calibration_intercept", "intercept", 0.0))
+            if _excludes(metrics.get(key), ideal)]
+
+
+def gate_reason(auc: dict[str, Any], card: dict[str, Any], name: str,
+                threshold: float = QUALITY_GATE_MIN_AUC_LOWER) -> tuple[bool, str]:
+    """(fires, sentence) for the realised AUC against the quality gate's bound: fires when
+    the lower 95 % bound is below ``threshold`` for an outcome the card shows."""
+    if auc.get("lo") is None or float(auc["lo"]) >= threshold:
+        return False, ""
+    if not outcome_quality(card, name, threshold).reliable:
+        return False, (f"realised ROC AUC {_ci(auc)} is below the quality gate too (already "
+                       "greyed for clinicians by this version's card)")
+    return True, (f"realised ROC AUC {_ci(auc)}: lower bound below the quality gate's "
+                  f"{threshold:.2f}, so on this clinic's patients the outcome no longer ranks "
+                  "patients reliably (it is still shown to clinicians)")
+
+
+def apply_rule(result: OutcomeMonitor, n_outcomes: int, card: dict[str, Any]) -> None:
+    """Set ``result.suggestion`` and ``reason`` from its metrics (the rule in the docstring
+    above); ``card`` is the version's, for the test AUC's gate verdict."""
+    m, reasons, notes = result.metrics, [], []
     auc, test = m["auc"], result.test_auc
+    alpha = ALPHA / max(n_outcomes, 1)
     result.auc_drop_p = auc_drop_p(auc, test)
-    if result.auc_drop_p is not None and result.auc_drop_p < ALPHA / max(n_outcomes, 1):
+    if result.auc_drop_p is not None and result.auc_drop_p < alpha:
         result.suggestion = "retraining"
         reasons.append(f"realised ROC AUC {_ci(auc)} is below the held-out test AUC "
                        f"{test['value']:.2f} (95 % CI {test['lo']:.2f} to {test['hi']:.2f}; "
                        f"one-sided p = {result.auc_drop_p:.1e} < {ALPHA}/{n_outcomes})")
-    if result.cox_p is not None and result.cox_p < ALPHA / max(n_outcomes, 1):
+    fires, sentence = gate_reason(auc, card, result.outcome)
+    if fires:
+        result.suggestion = "retraining"
+        reasons.append(sentence)
+    elif sentence:
+        notes.append(sentence)
+    if result.cox_p is not None and result.cox_p < alpha:
         result.suggestion = result.suggestion or "recalibration"
         reasons.append(f"miscalibrated (Cox test p = {result.cox_p:.1e} < {ALPHA}/"
                        f"{n_outcomes}): intercept {_ci(m['calibration_intercept'])}, slope "
                        f"{_ci(m['calibration_slope'])}")
-    result.reason = "; ".join(reasons)
+    else:
+        calibration = calibration_ci_reasons(m)
+        if calibration:
+            result.suggestion = result.suggestion or "recalibration"
+            reasons.append("miscalibrated: " + "; ".join(calibration))
+    result.reason = "; ".join(reasons + notes)
 
 
 def drift_suggestion(drift: pd.DataFrame) -> tuple[str, str]:

@@ -5,6 +5,7 @@ __all__ = [
     "card",
     "jobs",
     "monitoring",
+    "promotion",
     "quality",
     "versions",
 ]

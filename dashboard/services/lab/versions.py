@@ -240,6 +240,9 @@ class Comparison:
     n_pool: int  # patients in the pool
     n_unseen: int  # of them, seen by neither version (the ones scored)
     skipped: list[str]  # outcomes left out (too few events among the unseen patients)
+    # outcome name → (AUC difference candidate − current, 95 % CI lo, hi): the promotion review
+    auc_differences: dict[str, tuple[float, float, float]] = dataclasses.field(
+        default_factory=dict)
 
     @property
     def caption(self) -> str:
@@ -279,7 +282,7 @@ def compare_versions(candidate: ModelSet, candidate_card: dict[str, Any], curren
             "validated one of them. Compare on a generated cohort instead.")
     pa, pb = candidate.predict_proba(held), current.predict_proba(held)
     idx = np.random.default_rng(seed).integers(0, len(held), size=(n_boot, len(held)))
-    rows, skipped = [], []
+    rows, skipped, differences = [], [], {}
     for spec in OUTCOMES:
         if spec.name not in pa or spec.name not in pb or spec.name not in held:
             continue
@@ -287,9 +290,12 @@ def compare_versions(candidate: ModelSet, candidate_card: dict[str, Any], curren
         if min(y.sum(), len(y) - y.sum()) < MIN_EVENTS:
             skipped.append(spec.label)
             continue
-        rows += _paired_rows(spec.label, y, pa[spec.name].to_numpy(),
-                             pb[spec.name].to_numpy(), idx)
-    return Comparison(pd.DataFrame(rows), source, len(patients), len(held), skipped)
+        paired = _paired_rows(spec.label, y, pa[spec.name].to_numpy(),
+                              pb[spec.name].to_numpy(), idx)
+        differences[spec.name] = paired[0]["auc_ci"]
+        rows += [{k: v for k, v in row.items() if k != "auc_ci"} for row in paired]
+    return Comparison(pd.DataFrame(rows), source, len(patients), len(held), skipped,
+                      differences)
 
 
 def _brier(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -304,5 +310,6 @@ def _paired_rows(label: str, y: np.ndarray, a: np.ndarray, b: np.ndarray,
         boot = fn(y[idx], a[idx]) - fn(y[idx], b[idx])
         lo, hi = np.nanpercentile(boot, [2.5, 97.5])
         rows.append({"outcome": label, "metric": metric, "current": cur, "candidate": cand,
-                     "difference": cand - cur, "95 % CI": f"{lo:+.3f} to {hi:+.3f}"})
+                     "difference": cand - cur, "95 % CI": f"{lo:+.3f} to {hi:+.3f}",
+                     "auc_ci": (cand - cur, float(lo), float(hi))})
     return rows
