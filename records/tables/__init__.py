@@ -4,6 +4,7 @@ and the append-only guard.
 
 __all__ = [
     "append_only",
+    "cds",
     "clinical",
     "followup",
     "lifecycle",
