@@ -7,6 +7,7 @@ __all__ = [
     "clinical",
     "followup",
     "lifecycle",
+    "proms",
     "security",
     "signin",
 ]
