@@ -26,7 +26,8 @@ import os
 from dataclasses import dataclass
 
 SECURITY_MODES = ("starttls", "tls", "none")
-DEFAULT_CRISIS_LINES = ("988 Suicide & Crisis Lifeline: call or text 988",)
+DEFAULT_CRISIS_LINES = ("988 Suicide & Crisis Lifeline: call or text 988",
+                        "Emergency: call 911 or go to the nearest emergency department")
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:

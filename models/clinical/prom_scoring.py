@@ -2,8 +2,11 @@
 
 Every required item must be answered with one of its options: a missing answer is never
 scored as 0 (a PHQ-9 with an unanswered item 9 would hide exactly the answer that matters).
-The C-SSRS screener's own skip rule is enforced: questions 3–5 only after YES to question 2,
-and "within the past 3 months" only after YES to question 6.
+The C-SSRS screener's skip rule decides what is required: questions 3–5 after YES to
+question 2, "within the past 3 months" after YES to question 6. A patient who answers a
+question the rule would have skipped (the form works without JavaScript, so it shows all of
+them) keeps that answer: a YES to intent after NO to question 2 is exactly what a clinician
+must see, so it is stored and counts for the alert, never dropped.
 """
 
 from __future__ import annotations
@@ -41,19 +44,12 @@ def _parse(value: object) -> int | None:
 
 
 def _wanted(instrument: Instrument, answers: dict[str, int | None]) -> dict[str, bool]:
-    """item key → whether it must be answered (True), may be (False); skipped ones absent."""
+    """item key → whether it must be answered (True) or may be (False)."""
     wanted = {i.key: i.required for i in instrument.items}
     if instrument.key == "cssrs":
-        thoughts_yes = answers.get("thoughts") == 1
         for key in CSSRS_FOLLOW_UPS:
-            if thoughts_yes:
-                wanted[key] = True
-            else:
-                wanted.pop(key)
-        if answers.get("behaviour") == 1:
-            wanted["behaviour_3m"] = True
-        else:
-            wanted.pop("behaviour_3m")
+            wanted[key] = answers.get("thoughts") == 1
+        wanted["behaviour_3m"] = answers.get("behaviour") == 1
     return wanted
 
 
@@ -67,10 +63,6 @@ def check_answers(instrument: Instrument, raw: Mapping[str, object]) -> Scored:
     for item in instrument.items:
         value = parsed[item.key]
         allowed = {v for v, _ in item.options}
-        if item.key not in wanted:
-            if value is not None:
-                problems[item.key] = "not asked after the answer to the question before"
-            continue
         if value is None:
             if wanted[item.key]:
                 problems[item.key] = "please answer this question"

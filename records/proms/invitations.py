@@ -97,6 +97,15 @@ def mark_sent(session: Session, invitation_id: int, address: str, now: datetime 
     session.flush()
 
 
+def rotate(session: Session, invitation: PromInvitation) -> str:
+    """A new token for an unused link (a reminder carries it; the old one stops working,
+    since only hashes are stored and the old token cannot be sent again). Same expiry."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    invitation.token_sha256 = token_digest(token)
+    session.flush()
+    return token
+
+
 def due_reminders(session: Session, now: datetime | None = None) -> list[PromInvitation]:
     """E-mailed links, unused and unexpired, whose next reminder is due."""
     settings = prom_settings()
