@@ -9,5 +9,6 @@ __all__ = [
     "app",
     "delivery",
     "guard",
+    "outbox",
     "pages",
 ]
