@@ -1,0 +1,53 @@
+"""Patient questionnaires on the progress page: due / overdue / completed, and new links
+(copied, e-mailed or printed as a QR code); the clinic's completion rates on Home."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.services.access import SignedInWorkspace
+from dashboard.services.patients import proms
+from dashboard.widgets.components import plain
+from models.clinical.prom_instruments import INSTRUMENTS
+
+
+def render_patient(ws: SignedInWorkspace, patient_id: str) -> None:
+    """The patient's questionnaire schedule and a form to send links."""
+    st.subheader("Patient questionnaires")
+    table, missing = proms.occasions_table(ws.engine, patient_id)
+    for reason in missing:
+        st.info(plain(f"Not scheduled: {reason}."))
+    if len(table):
+        st.dataframe(table, hide_index=True, width="stretch")
+    else:
+        st.caption("No questionnaire occasion yet.")
+    with st.form(f"proms_invite_{patient_id}", clear_on_submit=True):
+        chosen = st.multiselect("Questionnaires", list(INSTRUMENTS), default=["phq9"],
+                                format_func=lambda k: INSTRUMENTS[k].title)
+        email = st.text_input("Patient's e-mail (optional; empty: copy or print the link)")
+        sent = st.form_submit_button("Create link(s)")
+    if sent and chosen and ws.actor is not None:
+        try:
+            links = proms.create_links(ws.engine, patient_id, chosen, ws.actor, email.strip())
+        except (ValueError, RuntimeError, OSError) as error:
+            st.error(plain(f"No link sent: {error}"))
+            return
+        for link, svg in links:
+            st.write(plain(f"{INSTRUMENTS[link.instrument].title}: valid until "
+                           f"{link.expires_at:%Y-%m-%d %H:%M} UTC"
+                           + (f", e-mailed to {link.emailed_to}" if link.emailed_to else "")))
+            st.code(link.url, language=None)  # has a copy button
+            st.download_button("QR code (SVG, to print)", svg, f"questionnaire-"
+                               f"{link.instrument}.svg", "image/svg+xml",
+                               key=f"qr_{link.invitation_id}")
+        st.caption("Each link works once. It is shown only now: the store keeps its hash.")
+
+
+def render_clinic(ws: SignedInWorkspace) -> None:
+    """Due / overdue / completed per enrolled patient, and the clinic's completion rate."""
+    table = proms.clinic_table(ws.engine)
+    with st.expander(f"Patient questionnaires: completion {proms.clinic_rate(table)}"):
+        if len(table):
+            st.dataframe(table, hide_index=True, width="stretch")
+        else:
+            st.caption("No patient has a questionnaire schedule or link yet.")
