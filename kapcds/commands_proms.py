@@ -3,6 +3,8 @@
 - ``proms invite PATIENT_ID [--instrument phq9,gad7] [--email ADDR] [--qr FILE.svg]``
   prints one link per questionnaire (and e-mails them; settings in docs/proms.md).
 - ``proms remind`` e-mails the reminders that are due (run it from cron, e.g. hourly).
+- ``proms send-due`` e-mails a link for each due occasion (cron, e.g. daily);
+  ``proms schedule PATIENT_ID …`` sets a patient's schedule and address.
 - ``proms due [PATIENT_ID]`` prints due / overdue / completed occasions.
 - ``proms alerts`` lists open urgent alerts (acknowledge them on the dashboard).
 - ``proms export PATIENT_ID [--out FILE|-]``: FHIR QuestionnaireResponses in a Bundle.
@@ -58,6 +60,32 @@ def _remind(args: argparse.Namespace) -> int:
         sys.stderr.write(f"not sent: {problem}\n")
     sys.stdout.write(f"{sent} reminder(s) sent\n")
     return 1 if problems else 0
+
+
+def _send_due(args: argparse.Namespace) -> int:
+    from interop.patient_app.outbox import send_due
+    from kapcds.common import operator, with_session
+
+    sent, problems = with_session(lambda s: send_due(s, operator()))
+    for problem in problems:
+        sys.stderr.write(f"not sent: {problem}\n")
+    sys.stdout.write(f"{len(sent)} questionnaire link(s) e-mailed\n")
+    return 1 if problems else 0
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from kapcds.common import operator, with_session
+    from models.clinical.prom_schedule import DEFAULT_SCHEDULE, Schedule
+    from records.proms.schedules import set_schedule
+
+    weeks = DEFAULT_SCHEDULE.followup_weeks if args.followup_weeks is None else tuple(
+        int(w) for w in args.followup_weeks.split(",") if w.strip())
+    schedule = Schedule(tuple(_instruments(args.instruments)), not args.no_before_sessions,
+                        not args.no_weekly, weeks)
+    with_session(lambda s: set_schedule(s, args.patient_id, schedule, operator(),
+                                        email=args.email, clinician=args.clinician))
+    sys.stdout.write(f"schedule of {args.patient_id}: {schedule}\n")
+    return 0
 
 
 def _due(args: argparse.Namespace) -> int:
@@ -140,6 +168,20 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                    "QR code to this file")
     q.set_defaults(handler=_invite)
     inner.add_parser("remind", help="e-mail due reminders").set_defaults(handler=_remind)
+    inner.add_parser("send-due", help="e-mail a link for every due questionnaire (patients "
+                     "whose schedule has an address)").set_defaults(handler=_send_due)
+    c = inner.add_parser("schedule", help="set a patient's questionnaire schedule (else the "
+                         "clinic default)")
+    c.add_argument("patient_id")
+    c.add_argument("--instruments", default="phq9,gad7,cssrs")
+    c.add_argument("--no-before-sessions", action="store_true")
+    c.add_argument("--no-weekly", action="store_true", help="no weekly questionnaire during "
+                   "induction")
+    c.add_argument("--followup-weeks", default=None, help="e.g. 1,2,4,8,12 (default: "
+                   "weekly to week 12)")
+    c.add_argument("--email", default=None, help="where links go")
+    c.add_argument("--clinician", default=None, help="who receives urgent alerts")
+    c.set_defaults(handler=_schedule)
     d = inner.add_parser("due", help="due, overdue and completed questionnaires")
     d.add_argument("patient_id", nargs="?", default=None)
     d.set_defaults(handler=_due)

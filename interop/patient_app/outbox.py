@@ -13,13 +13,18 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from base.proms_settings import prom_settings, smtp_settings
+from base.settings import clinic_timezone
 from interop.patient_app.delivery import link_url, message_text, send_email
 from models.clinical.prom_instruments import instrument as find_instrument
 from records.proms import invitations
+from records.proms.schedules import enrolled_patients, patient_occasions, schedule_row
 from records.security.policy import Actor
+from records.tables.clinical import Patient, utcnow
+from records.tables.proms import PromInvitation
 
 log = logging.getLogger(__name__)
 
@@ -75,4 +80,42 @@ def send_reminders(session: Session, now: datetime | None = None) -> tuple[int, 
         invitations.mark_sent(session, row.id, row.sent_to or "", now, reminder=True)
         session.commit()
         sent += 1
+    return sent, problems
+
+
+def _open_link_exists(session: Session, patient_id: str, instrument: str, occasion: str,
+                      now: datetime) -> bool:
+    return session.scalar(select(PromInvitation.id).join(Patient).where(
+        Patient.patient_id == patient_id, PromInvitation.instrument == instrument,
+        PromInvitation.occasion == occasion, PromInvitation.expires_at > now)
+        .limit(1)) is not None
+
+
+def send_due(session: Session, actor: Actor, now: datetime | None = None
+             ) -> tuple[list[Link], list[str]]:
+    """Create and e-mail a link for every due occasion of patients whose schedule has an
+    e-mail address, unless that occasion already has a live or answered link; returns the
+    links sent and the problems (patients without an address are named, not skipped
+    silently)."""
+    now = now or utcnow()
+    sent: list[Link] = []
+    problems: list[str] = []
+    for pid in enrolled_patients(session):
+        row = schedule_row(session, pid)
+        found, _ = patient_occasions(session, pid, now.astimezone(clinic_timezone()).date())
+        due = [o for o in found if o.status == "due"
+               and not _open_link_exists(session, pid, o.instrument, o.label, now)]
+        if not due:
+            continue
+        if row is None or not row.email:
+            problems.append(f"{pid}: {len(due)} questionnaire(s) due but no e-mail address "
+                            "in the schedule; invite by link or QR code")
+            continue
+        for occasion in due:
+            try:
+                sent += invite(session, pid, [occasion.instrument], actor, email=row.email,
+                               occasion=occasion.label, clinician=row.clinician)
+            except (OSError, ValueError, RuntimeError) as error:
+                session.rollback()
+                problems.append(f"{pid} {occasion.instrument} {occasion.label}: {error}")
     return sent, problems

@@ -5,33 +5,48 @@ own PHQ-9 between sessions is a point on the progress chart; links can be create
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
-from apptest_helpers import plotly_figures, texts, trace
+from apptest_helpers import as_read, plotly_figures, texts, trace, values
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.workspace import Workspace
+from models.contract.schema import defaults
+from records import repository as repo
 from records.db import session_factory
-from records.frames import sessions_frame
 from records.proms import alerts, invitations, submissions
 from records.security.policy import Actor
 from records.tables.security import AuditEntry
 
+FIRST = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
 ITEM9 = {**{f"item{n}": 1 for n in range(1, 9)}, "item9": 1}
 
 
 def _patient_in_series(workspace: Workspace) -> tuple[str, pd.Timestamp]:
-    """A sample patient with dated sessions and the time between their first two."""
+    """A new patient with three dated sessions of six, and a moment between the first two
+    (the shipped sample's sessions carry no dates, so placing a point needs our own)."""
+    pid = "KAP-99027"
     with session_factory(workspace.engine)() as db:
-        frame = sessions_frame(db)
-    frame = frame[frame["session_at"].notna()]
-    counts = frame.groupby("patient_id")["session_number"].count()
-    pid = str(counts[counts >= 3].index[5])
-    rows = frame[frame["patient_id"] == pid].sort_values("session_number")
-    between = rows["session_at"].iloc[0] + (rows["session_at"].iloc[1]
-                                            - rows["session_at"].iloc[0]) / 2
-    return pid, between
+        repo.add_patient(db, {"patient_id": pid, "name": "Questionnaire Patient",
+                              **defaults(), "phq9_baseline": 20, "planned_sessions": 6})
+        for n in (1, 2, 3):
+            repo.add_session(db, pid, {
+                "session_number": n, "day": 3 * (n - 1), "route": "iv",
+                "dose_mg_per_kg": 0.5, "phq9": 15, "phq9_item9": 0, "gad7": 8,
+                "pcl5": None, "cssrs": 0, "sbp_pre": 122, "dbp_pre": 78, "hr_pre": 72,
+                "sbp_post": 138, "dbp_post": 86, "hr_post": 80, "cadss": 8, "nausea": False,
+                "vomiting": False, "headache": False, "dizziness": False, "sedation": True,
+                "minutes_to_discharge": 95, "dropout_after": False,
+                "session_at": FIRST + timedelta(days=3 * (n - 1))})
+        db.commit()
+    return pid, pd.Timestamp(FIRST + timedelta(days=1, hours=2))
+
+
+def _errors(at: AppTest) -> list[str]:
+    """Error boxes as read (components.plain escapes Markdown with backslashes)."""
+    return [as_read(e.value) for e in at.error]
 
 
 def _urgent_submission(workspace: Workspace, pid: str, when: pd.Timestamp) -> None:
@@ -47,24 +62,24 @@ def test_urgent_alert_on_home_and_progress_until_acknowledged(
     pid, between = _patient_in_series(workspace)
     _urgent_submission(workspace, pid, between)
     home = open_page("home")
-    shown = [e.value for e in home.error]
+    shown = _errors(home)
     assert any("URGENT" in t and pid in t and "item 9" in t for t in shown), shown
 
     progress = open_page("progress")
     progress.selectbox(key="pr_patient").set_value(pid).run()
-    assert any("URGENT" in e.value and pid in e.value for e in progress.error)
+    assert any("URGENT" in t and pid in t for t in _errors(progress))
     figure = next(f for f in plotly_figures(progress)
                   if "PHQ-9" in f["layout"]["title"]["text"])
     points = trace(figure, "patient-reported PHQ-9 (by link)")
-    assert list(points["y"]) == [9] and list(points["x"]) == [1.5]
-    assert any("Patient questionnaires" in t for t in texts(progress))
+    assert values(points["y"]) == [9] and values(points["x"]) == [1.5]
+    assert "Patient questionnaires" in texts(progress.subheader)
 
     with session_factory(workspace.engine)() as db:
         [alert] = alerts.alerts(db, pid)
     home.text_input(key=f"home_prom_note_{alert.id}").input("phoned; safe, plan reviewed")
     next(b for b in home.button if b.label == f"Acknowledge alert {alert.id}").click().run()
     assert not home.exception
-    assert not any(pid in e.value and "URGENT" in e.value for e in home.error)
+    assert not any(pid in t and "URGENT" in t for t in _errors(home))
     with session_factory(workspace.engine)() as db:
         assert alerts.alerts(db, pid) == []
         last = db.scalars(select(AuditEntry).where(AuditEntry.action == "prom_alert_ack")

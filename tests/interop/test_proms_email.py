@@ -17,13 +17,13 @@ from sqlalchemy import Engine
 
 from interop.patient_app.app import create_app
 from interop.patient_app.delivery import NotConfigured, send_sms
-from interop.patient_app.outbox import invite, send_reminders
+from interop.patient_app.outbox import invite, send_due, send_reminders
 from kapcds.cli import main
 from records import session_factory
 from records.proms import invitations
 from records.security.policy import Actor
 from records.tables.proms import PromInvitation
-from tests.interop.prom_support import NAME, PID, phq9_form, store_with_patient
+from tests.interop.prom_support import FIRST, NAME, PID, phq9_form, store_with_patient
 
 SMTP_PORT = 8681
 URL = re.compile(r"http://127\.0\.0\.1:8690/q/[A-Za-z0-9_-]+")
@@ -136,6 +136,27 @@ def test_fhir_export_is_a_valid_questionnaire_response_with_loinc_items(
     assert items["/44260-8"]["answer"][0]["valueCoding"]["code"] == "LA6570-1"
     assert items["/44260-8"]["text"].startswith("Thoughts that you would be better off dead")
     assert items["/44261-6"]["answer"][0]["valueInteger"] == 10
+
+
+def test_send_due_emails_each_due_occasion_once_and_names_patients_without_address(
+        inbox: Inbox, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KAPCDS_DATABASE_URL", str(engine.url))
+    assert main(["proms", "schedule", PID, "--instruments", "phq9", "--followup-weeks",
+                 "1,2"]) == 0
+    week1 = FIRST + timedelta(days=9 + 7)  # the series' last session was day 9
+    with session_factory(engine)() as db:
+        sent, problems = send_due(db, Actor("cron", "system"), now=week1)
+    assert sent == [] and problems and "no e-mail address" in problems[0]
+    assert main(["proms", "schedule", PID, "--instruments", "phq9", "--followup-weeks",
+                 "1,2", "--email", "patient@example.org", "--clinician", "dr_lee"]) == 0
+    with session_factory(engine)() as db:
+        sent, problems = send_due(db, Actor("cron", "system"), now=week1)
+        again, _ = send_due(db, Actor("cron", "system"), now=week1)
+        row = db.get(PromInvitation, sent[0].invitation_id)
+        assert (row.occasion, row.clinician) == ("follow-up week 1", "dr_lee")
+    assert problems == [] and len(sent) == 1 and again == []
+    assert len(inbox.messages) == 1 and URL.findall(_body(inbox.messages[0])) == [sent[0].url]
 
 
 def test_sms_is_an_extension_point_that_refuses_without_a_provider() -> None:
