@@ -9,6 +9,7 @@ from dashboard.services.access import SignedInWorkspace
 from dashboard.services.patients import proms
 from dashboard.widgets.components import plain
 from models.clinical.prom_instruments import INSTRUMENTS
+from models.clinical.prom_schedule import Schedule
 
 
 def render_patient(ws: SignedInWorkspace, patient_id: str) -> None:
@@ -21,6 +22,7 @@ def render_patient(ws: SignedInWorkspace, patient_id: str) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
     else:
         st.caption("No questionnaire occasion yet.")
+    _schedule_form(ws, patient_id)
     with st.form(f"proms_invite_{patient_id}", clear_on_submit=True):
         chosen = st.multiselect("Questionnaires", list(INSTRUMENTS), default=["phq9"],
                                 format_func=lambda k: INSTRUMENTS[k].title)
@@ -51,3 +53,28 @@ def render_clinic(ws: SignedInWorkspace) -> None:
             st.dataframe(table, hide_index=True, width="stretch")
         else:
             st.caption("No patient has a questionnaire schedule or link yet.")
+
+
+def _schedule_form(ws: SignedInWorkspace, patient_id: str) -> None:
+    """Edit the patient's schedule (the clinic default until saved; audited)."""
+    schedule, email, clinician, default = proms.current_schedule(ws.engine, patient_id)
+    label = "Questionnaire schedule" + (" (clinic default)" if default else "")
+    with st.expander(label), st.form(f"proms_schedule_{patient_id}"):
+        chosen = st.multiselect("Questionnaires", list(INSTRUMENTS),
+                                default=list(schedule.instruments),
+                                format_func=lambda k: INSTRUMENTS[k].title)
+        before = st.checkbox("Before each dosing session", value=schedule.before_sessions)
+        weekly = st.checkbox("Weekly during induction", value=schedule.weekly_induction)
+        weeks = st.text_input("Follow-up weeks after the series",
+                              value=", ".join(str(w) for w in schedule.followup_weeks))
+        address = st.text_input("Patient's e-mail for links", value=email or "")
+        who = st.text_input("Clinician for urgent alerts", value=clinician or "")
+        if st.form_submit_button("Save schedule") and ws.actor is not None:
+            try:
+                proms.save_schedule(ws.engine, patient_id, Schedule(
+                    tuple(chosen), before, weekly, proms.parse_weeks(weeks)), ws.actor,
+                    address.strip(), who.strip())
+            except ValueError as error:
+                st.error(plain(str(error)))
+            else:
+                st.success("Schedule saved.")

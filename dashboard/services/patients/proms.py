@@ -12,10 +12,16 @@ from sqlalchemy import Engine
 from base.clock import clinic_text
 from interop.patient_app.delivery import qr_svg
 from interop.patient_app.outbox import Link, invite
-from models.clinical.prom_schedule import completion_rate
+from models.clinical.prom_schedule import Schedule, completion_rate
 from records.db import session_factory
 from records.proms import alerts as store_alerts
-from records.proms.schedules import enrolled_patients, patient_occasions
+from records.proms.schedules import (
+    enrolled_patients,
+    patient_occasions,
+    schedule_for,
+    schedule_row,
+    set_schedule,
+)
 from records.proms.submissions import submissions
 from records.security.policy import Actor
 
@@ -107,3 +113,30 @@ def create_links(engine: Engine, patient_id: str, instruments: list[str], actor:
     with session_factory(engine)() as session:
         links = invite(session, patient_id, instruments, actor, email=email or None)
     return [(link, qr_svg(link.url)) for link in links]
+
+
+def current_schedule(engine: Engine, patient_id: str
+                     ) -> tuple[Schedule, str | None, str | None, bool]:
+    """(schedule in force, e-mail, clinician for alerts, whether it is the clinic default)."""
+    with session_factory(engine)() as session:
+        row = schedule_row(session, patient_id)
+        return (schedule_for(session, patient_id), row.email if row else None,
+                row.clinician if row else None, row is None)
+
+
+def save_schedule(engine: Engine, patient_id: str, schedule: Schedule, actor: Actor,
+                  email: str | None, clinician: str | None) -> None:
+    """Store the patient's schedule (audited); ValueError names what is wrong."""
+    with session_factory(engine)() as session:
+        set_schedule(session, patient_id, schedule, actor, email=email or None,
+                     clinician=clinician or None)
+        session.commit()
+
+
+def parse_weeks(text: str) -> tuple[int, ...]:
+    """"1, 2, 4" → (1, 2, 4); ValueError says what is allowed."""
+    try:
+        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ValueError(f"follow-up weeks must be whole numbers separated by commas, not "
+                         f"{text!r}") from None
