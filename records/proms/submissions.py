@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.clinical.prom_alerts import UrgentFinding, urgent_finding
@@ -51,10 +51,9 @@ class Submitted:
 
 def series_ended(session: Session, patient: Patient) -> bool:
     """True when the induction series is over: planned sessions reached or stopped."""
-    row = session.execute(select(func.count(), func.max(TreatmentSession.dropout_after))
-                          .where(TreatmentSession.patient_pk == patient.id,
-                                 TreatmentSession.phase == "induction")).one()
-    count, stopped = int(row[0] or 0), bool(row[1])
+    flags = session.scalars(select(TreatmentSession.dropout_after).where(
+        TreatmentSession.patient_pk == patient.id, TreatmentSession.phase == "induction")).all()
+    count, stopped = len(flags), any(bool(f) for f in flags)  # max(boolean): not on PostgreSQL
     planned = patient.planned_sessions
     return count > 0 and (stopped or (planned is not None and count >= int(planned)))
 
