@@ -14,7 +14,6 @@ st.write("Decision support for ketamine-assisted psychotherapy: eligibility scre
          "and treatment monitoring. Every model here was trained on synthetic data.")
 if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
     prom_alerts.render(ws, key="home_prom")  # urgent: above everything else
-    proms_panel.render_clinic(ws)
 cols = st.columns(3)
 cols[0].metric("Patients in the store", f"{service_cohort.stored_patients(ws):,}")
 cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")
@@ -30,6 +29,8 @@ else:
 st.subheader("Current model")
 st.caption(f"Version {ws.version}: every prediction on these pages comes from it.")
 components.model_card(ws.card, ws.version, expanded=True)
+if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
+    proms_panel.render_clinic(ws)  # due / overdue / completed, completion rate
 
 st.subheader("Pages")
 for key, text in (
