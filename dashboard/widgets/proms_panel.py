@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.charts.proms import reported_scores_chart
 from dashboard.services.access import SignedInWorkspace
 from dashboard.services.patients import proms
 from dashboard.widgets.components import plain
@@ -22,6 +23,11 @@ def render_patient(ws: SignedInWorkspace, patient_id: str) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
     else:
         st.caption("No questionnaire occasion yet.")
+    scores = proms.reported_scores(ws.engine, patient_id)
+    if len(scores):
+        st.plotly_chart(reported_scores_chart(scores), key=f"proms_scores_{patient_id}")
+        st.caption("Answered by the patient at home (not in clinic). After the series they "
+                   "are also follow-up visits, so relapse status counts them.")
     _schedule_form(ws, patient_id)
     with st.form(f"proms_invite_{patient_id}", clear_on_submit=True):
         chosen = st.multiselect("Questionnaires", list(INSTRUMENTS), default=["phq9"],

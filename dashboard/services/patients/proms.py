@@ -140,3 +140,16 @@ def parse_weeks(text: str) -> tuple[int, ...]:
     except ValueError:
         raise ValueError(f"follow-up weeks must be whole numbers separated by commas, not "
                          f"{text!r}") from None
+
+
+def reported_scores(engine: Engine, patient_id: str) -> pd.DataFrame:
+    """PHQ-9 and GAD-7 totals the patient answered by link, oldest first (clinic time;
+    the C-SSRS screener has no score to draw and shows as alerts instead)."""
+    from base.clock import to_clinic
+
+    with session_factory(engine)() as session:
+        rows = [{"answered": to_clinic(s.answered_at).replace(tzinfo=None),
+                 "questionnaire": LABELS[s.instrument], "total": int(s.total),
+                 "stored as": "follow-up visit" if s.followup_visit_id else "submission"}
+                for s in submissions(session, patient_id) if s.instrument in ("phq9", "gad7")]
+    return pd.DataFrame(rows, columns=["answered", "questionnaire", "total", "stored as"])
