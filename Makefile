@@ -24,7 +24,6 @@ test: setup system-deps
 
 system-deps:
 	bash scripts/install-system-deps.sh
-	bash scripts/install-node-deps.sh
 
 lint: setup
 	$(BIN)/ruff check .

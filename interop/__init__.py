@@ -1,4 +1,5 @@
-"""Talking to other systems: FHIR R4 in and out, CDS Hooks, printable reports.
+"""Talking to other systems: FHIR R4 in and out, CDS Hooks, printable reports, and the
+patient questionnaire app.
 
 See ``interop/README.md`` for the mapping table and the public functions.
 """
@@ -6,5 +7,6 @@ See ``interop/README.md`` for the mapping table and the public functions.
 __all__ = [
     "cds_hooks",
     "fhir",
+    "patient_app",
     "reports",
 ]

@@ -18,6 +18,7 @@ from records.migrate import upgrade
 from records.tables.cds import CdsCard, CdsFeedback  # on Base.metadata too
 from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan
 from records.tables.lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
+from records.tables.proms import PromAlert, PromInvitation, PromSchedule, PromSubmission
 from records.tables.security import AuditEntry, User  # also puts them on Base.metadata
 from records.tables.signin import SigninSession
 
@@ -26,4 +27,5 @@ __all__ = [
     "RecordNotFoundError", "StaleRecordError", "make_engine", "session_factory", "upgrade",
     "AuditEntry", "User", "SigninSession", "PredictionShown", "TrainingJob",
     "FollowupVisit", "MaintenancePlan", "FollowupDose", "CdsCard", "CdsFeedback",
+    "PromSchedule", "PromInvitation", "PromSubmission", "PromAlert",
 ]

@@ -9,5 +9,6 @@ if [ -z "${KAPCDS_TEST_POSTGRES_URL:-}" ] && compgen -G "/usr/lib/postgresql/*/b
   trap 'bash .ci/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 export MPLBACKEND=Agg
+bash scripts/install-node-deps.sh  # axe-core (package.json) for the accessibility tests
 "$BIN/ruff" check .
 "$BIN/pytest" -q -p no:cacheprovider "$@"

@@ -22,8 +22,10 @@ from models.contract.schema import (
 
 
 def phq9_trajectory(sessions: pd.DataFrame, band: pd.DataFrame, baseline: float,
-                    title: str = "PHQ-9 against the expected course") -> go.Figure:
-    """Observed PHQ-9 per session over the trajectory model's 10th–90th centile band."""
+                    title: str = "PHQ-9 against the expected course",
+                    reported: pd.DataFrame | None = None) -> go.Figure:
+    """Observed PHQ-9 per session over the trajectory model's 10th–90th centile band;
+    ``reported`` (x, phq9, answered) adds the patient's own PHQ-9 between sessions."""
     fig = go.Figure()
     x = list(band["session_number"])
     fig.add_trace(go.Scatter(x=x + x[::-1], y=list(band["q90"]) + list(band["q10"])[::-1],
@@ -36,6 +38,14 @@ def phq9_trajectory(sessions: pd.DataFrame, band: pd.DataFrame, baseline: float,
     fig.add_trace(go.Scatter(x=observed_x, y=observed_y, mode="lines+markers",
                              name="observed PHQ-9", line={"color": "#222222"},
                              marker={"size": 8}))
+    if reported is not None and len(reported):
+        fig.add_trace(go.Scatter(x=reported["x"], y=reported["phq9"], mode="markers",
+                                 name="patient-reported PHQ-9 (by link)",
+                                 marker={"size": 11, "symbol": "diamond-open",
+                                         "color": "#b03a2e", "line": {"width": 2}},
+                                 text=reported["answered"],
+                                 hovertemplate="patient-reported %{y} · %{text}"
+                                               "<extra></extra>"))
     fig.add_hline(y=baseline * (1 - RESPONSE_DROP), line={"dash": "dot", "color": "#27ae60"},
                   annotation_text="response (50 % below baseline)",
                   annotation_position="top left")

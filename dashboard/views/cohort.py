@@ -9,7 +9,7 @@ from dashboard.services.access import audited_download
 from dashboard.services.cohort.export import predictions_csv, rows_for
 from dashboard.services.cohort.overview import population_summary, risk_counts
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
-from dashboard.widgets import components, resources
+from dashboard.widgets import components, prom_alerts, resources
 from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.durability import render_durability
 from models.clinical.risk_wording import percent_value
@@ -67,6 +67,7 @@ else:  # gated outcomes have no explanation (models.clinical.quality_gate)
                     "add up to the difference between the patient's probability and the "
                     "average patient's, in percentage points.")
 
+prom_alerts.render(ws, key="co_prom")  # clinicians: urgent answers from patients at home
 st.subheader("Alerts at the latest session")
 scope = st.radio("Patients", ["still in treatment", "everyone with sessions"],
                  horizontal=True, key="co_scope")

@@ -4,14 +4,16 @@ import streamlit as st
 
 from dashboard.services.cohort import overview as service_cohort
 from dashboard.services.workspace import HOME_TITLES, STATUS_LABELS
-from dashboard.widgets import auth, components, resources
-from records.security.policy import may_open
+from dashboard.widgets import auth, components, prom_alerts, proms_panel, resources
+from records.security.policy import IDENTIFIED, may_access, may_open
 
 PAGE = "home"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, HOME_TITLES)
 st.write("Decision support for ketamine-assisted psychotherapy: eligibility screening, "
          "predicted response and side-effect risks with their uncertainty and explanation, "
          "and treatment monitoring. Every model here was trained on synthetic data.")
+if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
+    prom_alerts.render(ws, key="home_prom")  # urgent: above everything else
 cols = st.columns(3)
 cols[0].metric("Patients in the store", f"{service_cohort.stored_patients(ws):,}")
 cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")
@@ -27,6 +29,8 @@ else:
 st.subheader("Current model")
 st.caption(f"Version {ws.version}: every prediction on these pages comes from it.")
 components.model_card(ws.card, ws.version, expanded=True)
+if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
+    proms_panel.render_clinic(ws)  # due / overdue / completed, completion rate
 
 st.subheader("Pages")
 for key, text in (

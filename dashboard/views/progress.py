@@ -12,10 +12,13 @@ from dashboard.services.patients.progress import (
     sessions_table,
     when_column,
 )
+from dashboard.services.patients.proms import reported_points
 from dashboard.widgets import (
     components,
     followup_form,
     monitoring_pdf,
+    prom_alerts,
+    proms_panel,
     report_button,
     resources,
     session_form,
@@ -58,15 +61,20 @@ cols[2].metric("Latest PHQ-9", "—" if latest is None else f"{latest:g}",
 cols[3].metric("Alerts", len(progress.alerts))
 st.markdown(f"**Status:** {progress.status}")
 
+prom_alerts.render(ws, patient_id, key="pr_prom")
 for alert in progress.alerts:
     show = st.error if alert.severity == "high" else st.warning
     show(f"Session {alert.session_number} · {alert.kind}: {alert.message}",
          icon=":material/notification_important:")
 
-show_chart(phq9_trajectory(progress.sessions, progress.band,
-                                       progress.baseline_phq9), key="pr_phq9")
+reported = reported_points(ws.engine, patient_id, progress.sessions)
+show_chart(phq9_trajectory(progress.sessions, progress.band, progress.baseline_phq9,
+                           reported=reported), key="pr_phq9")
 st.caption("Expected course: the PHQ-9 trajectory model's 10th–90th centile for patients "
-           "with these inputs (learned from attended sessions of synthetic patients).")
+           "with these inputs (learned from attended sessions of synthetic patients)."
+           + (f" {len(reported)} patient-reported PHQ-9 (open diamonds) answered by link "
+              "between sessions; those after the series are follow-up visits below."
+              if len(reported) else ""))
 if len(progress.sessions):
     left, right = st.columns(2)
     with left:
@@ -89,6 +97,8 @@ else:
 
 render_durability(patient_id, cohort=cohort, model_set=ws.model_set, sessions=progress.sessions,
                   engine=ws.engine)
+
+proms_panel.render_patient(ws, patient_id)
 
 session_form.render(ws, patient_id, progress.next_session)
 

@@ -1,5 +1,6 @@
 """Clinical rules kept apart from the ML: eligibility (§4), session and follow-up alerts
-(§5), risk wording and the per-outcome quality gate.
+(§5), risk wording, the per-outcome quality gate, and
+patient-reported questionnaires (wording, scoring, schedule, urgent alerts; §6a).
 """
 
 __all__ = [
@@ -9,6 +10,10 @@ __all__ = [
     "followup_alerts",
     "followup_record",
     "followup_summary",
+    "prom_alerts",
+    "prom_instruments",
+    "prom_schedule",
+    "prom_scoring",
     "quality_gate",
     "risk_wording",
     "session_alerts",

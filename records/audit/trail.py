@@ -51,6 +51,7 @@ ACTIONS = (
     "audit_view", "audit_export", "audit_verify", "backup", "restore",
     "session_list", "session_revoke", "user_sso",  # issue 15: sign-in sessions, SSO identity
     "followup_create", "followup_edit", "plan_change",  # issue 13: follow-up records
+    "prom_invite", "prom_submit", "prom_refused", "prom_alert_ack", "prom_schedule",  # issue 27
 )
 _CHAIN = AuditChain.__table__
 _LOG = AuditEntry.__table__

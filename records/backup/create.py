@@ -40,6 +40,7 @@ from records.security.policy import AUDIT, Actor
 from records.tables.clinical import Decision, Patient, TreatmentSession
 from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan
 from records.tables.lifecycle import PredictionShown, TrainingJob
+from records.tables.proms import PromAlert, PromInvitation, PromSchedule, PromSubmission
 from records.tables.security import AuditEntry, User
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,11 @@ def store_counts(engine: Engine) -> dict[str, int]:
                                     ("training_jobs", TrainingJob),
                                     ("followup_visits", FollowupVisit),
                                     ("followup_doses", FollowupDose),
-                                    ("maintenance_plans", MaintenancePlan))}
+                                    ("maintenance_plans", MaintenancePlan),
+                                    ("prom_schedules", PromSchedule),
+                                    ("prom_invitations", PromInvitation),
+                                    ("prom_submissions", PromSubmission),
+                                    ("prom_alerts", PromAlert))}
 
 
 def chain_report(engine: Engine) -> audit.ChainReport:

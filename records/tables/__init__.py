@@ -8,6 +8,7 @@ __all__ = [
     "clinical",
     "followup",
     "lifecycle",
+    "proms",
     "security",
     "signin",
 ]

@@ -29,6 +29,7 @@ from models.contract.schema import ROUTES
 from records.tables.clinical import CATEGORY_LENGTH, Base, Patient, utcnow
 
 SOURCES = ("form", "csv", "fhir", "sample")
+VISIT_SOURCES = (*SOURCES, "patient")  # answered by the patient by link (revision 0013)
 PHASES = ("induction", "maintenance")
 
 
@@ -40,7 +41,7 @@ class FollowupVisit(Base):
     """A follow-up visit: PHQ-9, GAD-7 and the long-term screens (each NULL = not done)."""
 
     __tablename__ = "followup_visits"
-    __table_args__ = (CheckConstraint(_in_list("source", SOURCES),
+    __table_args__ = (CheckConstraint(_in_list("source", VISIT_SOURCES),
                                       name="ck_followup_visits_source"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,5 @@
-"""Clinician views of patients: the listing, compare, progress, durability, what-if.
+"""Clinician views of patients: the listing, compare, progress, durability, what-if, and
+patient questionnaires.
 """
 
 __all__ = [
@@ -7,6 +8,7 @@ __all__ = [
     "gaps",
     "listing",
     "progress",
+    "proms",
     "shown",
     "whatif",
 ]

@@ -5,5 +5,6 @@ __all__ = [
     "bundle",
     "followup",
     "patient",
+    "questionnaire",
     "sessions",
 ]

@@ -1,7 +1,7 @@
 """CDS Hooks cards issued and the EHR's feedback on them (issue 26).
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-07
 
 Values are written out as they were on this date (a migration is history).
@@ -15,7 +15,7 @@ from alembic import op
 from records.tables.append_only import create_triggers, drop_triggers
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
