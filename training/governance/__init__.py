@@ -12,4 +12,5 @@ __all__ = [
     "hti1",
     "hti1_text",
     "local",
+    "tripod",
 ]

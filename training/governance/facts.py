@@ -11,53 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from models.contract.schema import FEATURES, outcome
-from models.store.card_text import format_ci
+from models.store.card_text import metric_line, outcome_label, subgroup_line
 from training.governance.clinic import FIELDS, missing_reason
+from training.governance.hti1 import attributes
+from training.governance.tripod import tripod_items
 
 FORMAT = "kapcds-governance-facts/1"
 NOTICE = ("Trained on SYNTHETIC data only: decision support, not a decision; not for use "
           "with real patients.")
 NA = "not available: "
-
-
-def outcome_label(name: str) -> str:
-    """The outcome's label (its name when the schema does not know it, e.g. relapse)."""
-    try:
-        return outcome(name).label
-    except KeyError:
-        return name
-
-
-def metric_line(name: str, m: dict[str, Any]) -> str:
-    """One outcome's held-out (or local) metrics with 95 % CIs."""
-    prevalence = m.get("prevalence")
-    prev = f", prevalence {prevalence:.1%}" if isinstance(prevalence, float) else ""
-    events = f", events {m['events']}" if "events" in m else ""
-    return (f"{outcome_label(name)}: n={m.get('n')}{events}{prev}, ROC AUC "
-            f"{format_ci(m.get('auc'), 2)}, calibration intercept "
-            f"{format_ci(m.get('calibration_intercept'), 2)}, slope "
-            f"{format_ci(m.get('calibration_slope'), 2)}, Brier {format_ci(m.get('brier'), 3)}")
-
-
-def subgroup_line(name: str, row: dict[str, Any]) -> str:
-    """One subgroup level: n, AUC and calibration with CIs, observed vs predicted, warning."""
-    head = f"{outcome_label(name)}, {row['variable']}={row['level']}: n={row['n']}"
-    if "events" in row:
-        head += f", events {row['events']}"
-    if row.get("unmeasured"):
-        text = f"{head}; {row['unmeasured']}"
-    elif "observed" not in row:  # a card from before issue 28: AUC only, no intervals
-        auc = row.get("auc")
-        text = (f"{head}, ROC AUC {'n/a' if auc is None else format(auc, '.2f')} (CI and "
-                "calibration not recorded: version trained before subgroup intervals)")
-    else:
-        obs = row["observed"]
-        text = (f"{head}, ROC AUC {format_ci(row.get('auc'), 2)}, calibration intercept "
-                f"{format_ci(row.get('calibration_intercept'), 2)}, slope "
-                f"{format_ci(row.get('calibration_slope'), 2)}, observed "
-                f"{obs['value']:.1%} ({obs['lo']:.1%}–{obs['hi']:.1%}) vs predicted "
-                f"{row['mean_predicted']:.1%}")
-    return text + (f". WARNING {row['warning']}" if row.get("warning") else "")
 
 
 def _heldout(card: dict[str, Any]) -> dict[str, Any]:
@@ -129,10 +91,38 @@ def _demographics(card: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _definitions(card: dict[str, Any]) -> list[str]:
+    out = []
+    for name in card.get("metrics") or {}:
+        try:
+            spec = outcome(name)
+        except KeyError:
+            out.append(f"{name}: defined in the follow-up model (see the model card)")
+            continue
+        out.append(f"{spec.label}: {spec.definition}")
+    return out
+
+
+def _summary(card: dict[str, Any]) -> str:
+    data = card.get("training_data") or {}
+    return (f"Development and internal (held-out) evaluation of {len(card.get('metrics') or {})} "
+            f"outcome models for ketamine-assisted psychotherapy, trained on "
+            f"{data.get('n_patients', '?')} synthetic patients. {NOTICE}")
+
+
 def governance_facts(card: dict[str, Any], clinic: dict[str, str],
                      local: dict[str, Any] | None = None,
                      local_reason: str = "the clinic's store was not read") -> dict[str, Any]:
-    """Everything the exports need about ``card``'s version, as text and numbers."""
+    """Everything the exports need about ``card``'s version, as text and numbers, with the
+    31 HTI-1 attributes and the TRIPOD+AI items derived from it."""
+    facts = _base_facts(card, clinic, local, local_reason)
+    facts["hti1"] = attributes(facts)
+    facts["tripod"] = tripod_items(facts)
+    return facts
+
+
+def _base_facts(card: dict[str, Any], clinic: dict[str, str], local: dict[str, Any] | None,
+                local_reason: str) -> dict[str, Any]:
     return {
         "format": FORMAT, "notice": NOTICE,
         "version": card.get("version", "unregistered"),
@@ -141,9 +131,11 @@ def governance_facts(card: dict[str, Any], clinic: dict[str, str],
         "intended_use": card.get("intended_use", ""),
         "out_of_scope": list(card.get("out_of_scope") or []),
         "limits": list(card.get("limits") or []),
-        "models": {k: (card.get("models") or {}).get(k, "") for k in
-                   ("algorithm", "calibration", "interval")},
+        "models": {**{k: (card.get("models") or {}).get(k, "") for k in
+                      ("algorithm", "calibration", "interval")},
+                   "params": (card.get("models") or {}).get("params", {})},
         "outcomes": [outcome_label(n) for n in (card.get("metrics") or {})],
+        "summary": _summary(card), "outcome_definitions": _definitions(card),
         "training_data": _training_data(card),
         "splits": (card.get("training_data") or {}).get("splits", {}),
         "demographics": _demographics(card),
