@@ -8,6 +8,7 @@ import sys
 
 from kapcds import (
     commands,
+    commands_card,
     commands_cds,
     commands_fhir_export,
     commands_followup,
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (commands, commands_lifecycle, commands_jobs, commands_interop,
                    commands_scale, commands_security, commands_cds, commands_keys,
-                   commands_sessions, commands_followup, commands_fhir_export):
+                   commands_sessions, commands_followup, commands_fhir_export,
+                   commands_card):
         module.register_all(sub)
     return parser
 
