@@ -41,6 +41,11 @@ def _require_chromium() -> None:
 
 
 def _free_port() -> int:
+    """A free port, or ``KAPCDS_E2E_PORT`` when set (sessions sharing a machine each keep to
+    their own range)."""
+    fixed = os.environ.get("KAPCDS_E2E_PORT")
+    if fixed:
+        return int(fixed)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
