@@ -50,7 +50,7 @@ def details_output_value(facts: dict[str, Any]) -> str:
     return ("For each outcome (" + ", ".join(facts["outcomes"]) + ") a calibrated probability "
             "over the induction series with a 90 % interval, its percentile among the clinic's "
             "patients, what happened to similar held-out test patients, a per-input "
-            "explanation (exact TreeSHAP) and an out-of-distribution warning. Outcomes that "
+            "explanation (exact Shapley values) and an out-of-distribution warning. Outcomes that "
             "fail the quality gate are withheld and named. " + facts["notice"])
 
 
