@@ -99,3 +99,19 @@ def test_facts_without_clinic_or_store_say_why(trained):
     by_id = {a["id"]: a for a in facts["hti1"]}
     assert "not entered by the clinic" in by_id["predictive_details_funding"]["not_available"]
     assert by_id["predictive_maintenance_local_fairness"]["not_available"]
+
+
+def test_the_pdf_report_says_where_the_source_attributes_are(trained):
+    from interop.reports.context import card_lines
+
+    _, card = trained
+    lines = card_lines(card, card["version"])
+    where = next(line for line in lines if line.startswith("Source attributes (ONC HTI-1"))
+    assert "?show=source_attributes" in where and f"kapcds card {card['version']}" in where
+    rows = [r for entries in card["fairness"]["outcomes"].values() for r in entries]
+    small = sum(1 for r in rows if r["warning"])
+    assert f"{len(rows)} outcome-subgroup results, {small} with a small-n warning" in " ".join(
+        lines)
+    older = {k: v for k, v in card.items() if k != "fairness"}
+    assert "Subgroup results with intervals: not recorded" in " ".join(
+        card_lines(older, "old"))
