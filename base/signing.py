@@ -117,6 +117,11 @@ class SigningKey:
                 "signature": {"scheme": SCHEME, "key_id": self.key_id,
                               "value": base64.b64encode(value).decode("ascii")}}
 
+    def sign_bytes(self, message: bytes) -> bytes:
+        """A raw Ed25519 signature (XML-DSig signs canonical ``SignedInfo``, whose bytes start
+        with ``<`` and so can never equal a ``canonical_bytes`` message)."""
+        return self._private.sign(message)
+
 
 def _create_key(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

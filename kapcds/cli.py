@@ -8,6 +8,7 @@ import sys
 
 from kapcds import (
     commands,
+    commands_card,
     commands_cds,
     commands_fhir_export,
     commands_followup,
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (commands, commands_lifecycle, commands_jobs, commands_interop,
                    commands_scale, commands_security, commands_cds, commands_keys,
                    commands_sessions, commands_followup, commands_fhir_export,
-                   commands_proms):
+                   commands_card, commands_proms):
         module.register_all(sub)
     return parser
 

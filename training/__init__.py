@@ -7,6 +7,7 @@ evaluation, jobs and monitoring, ``distributed`` the Dask engine; fitting itself
 __all__ = [
     "distributed",
     "generator",
+    "governance",
     "lifecycle",
     "bootstrap_metrics",
     "data",

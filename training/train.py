@@ -24,6 +24,7 @@ from models.learners.ood import OODDetector
 from models.learners.uncertainty import N_MEMBERS, ProbabilityInterval, reference_design
 from models.store.modelset import ModelSet
 from training.evaluate import evaluate_model_set
+from training.governance.fairness import fairness_section
 from training.lifecycle.monitor import feature_profile
 from training.model_card import build_card
 from training.parallel import training_executor
@@ -139,6 +140,12 @@ def train_model_set(
     card["evaluation"]["report"] = evaluation
     card["evaluation"]["test_predictions"] = heldout_predictions(model_set, patients.loc[test],
                                                                  proba)
+    stored = card["evaluation"]["test_predictions"]
+    card["fairness"] = fairness_section(
+        patients.loc[test], {k: np.asarray(v["y"]) for k, v in stored.items()},
+        {k: np.asarray(v["p"]) for k, v in stored.items()},
+        f"held-out test patients of the training data ({len(test):,}; same source)",
+        n_bootstrap)
     card["patients"] = split_record(patients, split, seed, test_fraction, valid_fraction)
     card["monitoring_profile"] = feature_profile(patients.loc[train.append(valid)])
     report("model card written")

@@ -24,7 +24,14 @@ from dashboard.services.patients.listing import (
     risk_table,
 )
 from dashboard.services.workspace import DECISION_LABELS, STATUS_LABELS
-from dashboard.widgets import auth, components, forms, report_button, resources
+from dashboard.widgets import (
+    auth,
+    components,
+    forms,
+    report_button,
+    resources,
+    source_attributes,
+)
 from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import FEATURES, OUTCOMES, feature, outcome
@@ -141,6 +148,7 @@ with right:
                        "has been from reality on patients the model never saw; it is not a "
                        "range for this patient. How well each model ranks patients is in the "
                        "model card below.")
+            source_attributes.panel(ws)
             with st.expander("How this is computed"):
                 st.markdown("Calibrated LightGBM models trained on synthetic data. The evidence "
                             "column is the observed rate (Wilson 95 % interval) among held-out "

@@ -7,7 +7,7 @@ from dashboard.charts.risk import compare_risks
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.services.patients.compare import MAX_COMPARE, compare_patients
 from dashboard.services.workspace import STATUS_LABELS
-from dashboard.widgets import auth, components, resources
+from dashboard.widgets import auth, components, resources, source_attributes
 from dashboard.widgets.chart_view import show_chart
 from models.contract.schema import FEATURES, NAME_COLUMN, outcome
 from records.security.policy import IDENTIFIED
@@ -52,6 +52,7 @@ with right:
         key="cmp_contrib")
 if note := greyed_note(ws.card):
     st.markdown(f":gray[{note}]")
+source_attributes.panel(ws)
 
 st.subheader("Eligibility")
 st.dataframe({pid: [STATUS_LABELS[cohort.loc[pid, "eligibility_status"]]]

@@ -11,7 +11,7 @@ from dashboard.charts.explain import importance_bar
 from dashboard.services.lab import jobs as lab_jobs
 from dashboard.services.lab import promotion as lab_promotion
 from dashboard.services.lab import versions as lab
-from dashboard.widgets import components, jobs_panel, promotion
+from dashboard.widgets import components, governance_card, jobs_panel, promotion
 from dashboard.widgets.chart_view import show_chart
 from models.clinical.quality_gate import outcome_quality
 from models.contract.schema import OUTCOMES, outcome
@@ -36,7 +36,8 @@ def _load(root: str, version: str) -> tuple:
     return Registry(root).load(version)
 
 
-train_tab, eval_tab, compare_tab = st.tabs(["Train", "Evaluate", "Compare and promote"])
+train_tab, eval_tab, compare_tab, card_tab = st.tabs(["Train", "Evaluate", "Compare and promote",
+                                                     "Governance card"])
 
 with train_tab:
     source = st.radio("Training data", ["data_samples/", "generate a synthetic cohort",
@@ -200,3 +201,10 @@ with compare_tab:
                                  labels.get(candidate, candidate), rounds)
         with st.expander("Candidate model card"):
             st.markdown(render_card_markdown(cand_card))
+
+with card_tab:  # issue 28: the card a governance board files, for any version
+    gov_version = st.selectbox("Version", versions[::-1], key=f"ml_gov_version_{rounds}",
+                               index=versions[::-1].index(current) if current in versions
+                               else 0, format_func=lambda v: labels[v] + (
+                                   " (current)" if v == current else ""))
+    governance_card.render(ws, _load(str(registry.root), gov_version)[1])

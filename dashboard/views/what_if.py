@@ -13,7 +13,7 @@ from dashboard.charts.risk import compare_risks
 from dashboard.charts.scenario import contribution_change, dependence_chart
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.services.patients import whatif as svc
-from dashboard.widgets import auth, components, resources
+from dashboard.widgets import auth, components, resources, source_attributes
 from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
@@ -104,6 +104,7 @@ def scenario_panel(baseline: dict) -> None:
                  column_config={"baseline": percent_column(), "scenario": percent_column(),
                                 "change (points)": st.column_config.NumberColumn(
                                     "change (percentage points)", format="%+.0f")})
+    source_attributes.panel(ws)
     changes = svc.changed_inputs(baseline, scenario)
     st.caption("Changed: " + ("; ".join(changes) if changes else "nothing yet"))
     name = st.selectbox("Explain outcome", OUTCOME_NAMES, key="wi_explain",

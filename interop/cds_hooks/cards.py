@@ -180,6 +180,12 @@ def prediction_cards(data: PatientData, model: ModelInfo | None,
     return cards
 
 
+# Issue 28: the ONC HTI-1 source attributes of the model behind the cards (FDA CDS criterion
+# 4: the clinician can review the basis); the candidate review opens its panel for this query.
+SOURCE_ATTRIBUTES = "show=source_attributes"
+SOURCE_ATTRIBUTES_LABEL = "Source attributes of the model (ONC HTI-1)"
+
+
 def link_card(data: PatientData, dashboard_url: str, version: str | None) -> dict[str, Any]:
     """A card with the dashboard deep link for this patient."""
     pid = data.kap_id or data.fhir_id
@@ -187,7 +193,9 @@ def link_card(data: PatientData, dashboard_url: str, version: str | None) -> dic
     known = "" if data.kap_id else " (not yet in KAP-CDS: import it on Data entry first)"
     return card("Open the KAP-CDS candidate review", f"Explanations, uncertainty and what-if "
                 f"for this patient{known}.", "info", version,
-                links=[{"label": "KAP-CDS candidate review", "url": url, "type": "absolute"}])
+                links=[{"label": "KAP-CDS candidate review", "url": url, "type": "absolute"},
+                       {"label": SOURCE_ATTRIBUTES_LABEL, "url": f"{url}&{SOURCE_ATTRIBUTES}",
+                        "type": "absolute"}])
 
 
 def build_cards(data: PatientData, model: ModelInfo | None, dashboard_url: str,

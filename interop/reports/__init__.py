@@ -2,6 +2,7 @@
 """
 
 __all__ = [
+    "governance",
     "charts",
     "context",
     "followup",

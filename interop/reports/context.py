@@ -63,6 +63,24 @@ def card_lines(card: Mapping[str, Any], version: str) -> list[str]:
                  + (f"not shown — {', '.join(greyed)} ({UNRELIABLE})." if greyed
                     else "every outcome passes."))
     lines += [f"Limit: {item}" for item in card.get("limits", [])]
+    return lines + source_attribute_lines(card, version)
+
+
+def source_attribute_lines(card: Mapping[str, Any], version: str) -> list[str]:
+    """Where the 31 ONC HTI-1 source attributes of the version are (issue 28), and how many
+    subgroup results rest on few patients."""
+    rows = [row for entries in ((card.get("fairness") or {}).get("outcomes") or {}).values()
+            for row in entries]
+    lines = [f"Source attributes (ONC HTI-1, 31 attributes of version {version}): the "
+             "'Source attributes' panel beside each prediction in the dashboard (candidate "
+             "review link with ?show=source_attributes) and `kapcds card " + version +
+             " --format pdf`."]
+    if rows:
+        small = sum(1 for row in rows if row.get("warning"))
+        lines.append(f"Subgroup results (sex, age band, route; held-out, 95 % CI): {len(rows)} "
+                     f"outcome-subgroup results, {small} with a small-n warning.")
+    else:
+        lines.append("Subgroup results with intervals: not recorded for this version.")
     return lines
 
 

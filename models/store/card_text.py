@@ -1,5 +1,8 @@
 """The model card as Markdown for people, and metric-with-CI text (no training code here).
 
+``metric_line`` and ``subgroup_line`` write an outcome's metrics and a subgroup level once,
+for every governance export (issue 28), the panel and the patient report alike.
+
 Kept in the model layer because the registry writes ``model_card.md`` beside every version
 and the dashboard, the report and the CLI all show metrics the same way.
 """
@@ -126,3 +129,43 @@ def _known(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def outcome_label(name: str) -> str:
+    """The outcome's label (its name when the schema does not know it, e.g. relapse)."""
+    try:
+        return outcome(name).label
+    except KeyError:
+        return name
+
+
+def metric_line(name: str, m: dict[str, Any]) -> str:
+    """One outcome's held-out (or local) metrics with 95 % CIs."""
+    prevalence = m.get("prevalence")
+    prev = f", prevalence {prevalence:.1%}" if isinstance(prevalence, float) else ""
+    events = f", events {m['events']}" if "events" in m else ""
+    return (f"{outcome_label(name)}: n={m.get('n')}{events}{prev}, ROC AUC "
+            f"{format_ci(m.get('auc'), 2)}, calibration intercept "
+            f"{format_ci(m.get('calibration_intercept'), 2)}, slope "
+            f"{format_ci(m.get('calibration_slope'), 2)}, Brier {format_ci(m.get('brier'), 3)}")
+
+
+def subgroup_line(name: str, row: dict[str, Any]) -> str:
+    """One subgroup level: n, AUC and calibration with CIs, observed vs predicted, warning."""
+    head = f"{outcome_label(name)}, {row['variable']}={row['level']}: n={row['n']}"
+    if "events" in row:
+        head += f", events {row['events']}"
+    if row.get("unmeasured"):
+        text = f"{head}; {row['unmeasured']}"
+    elif "observed" not in row:  # a card from before issue 28: AUC only, no intervals
+        auc = row.get("auc")
+        text = (f"{head}, ROC AUC {'n/a' if auc is None else format(auc, '.2f')} (CI and "
+                "calibration not recorded: version trained before subgroup intervals)")
+    else:
+        obs = row["observed"]
+        text = (f"{head}, ROC AUC {format_ci(row.get('auc'), 2)}, calibration intercept "
+                f"{format_ci(row.get('calibration_intercept'), 2)}, slope "
+                f"{format_ci(row.get('calibration_slope'), 2)}, observed "
+                f"{obs['value']:.1%} ({obs['lo']:.1%}–{obs['hi']:.1%}) vs predicted "
+                f"{row['mean_predicted']:.1%}")
+    return text + (f". WARNING {row['warning']}" if row.get("warning") else "")

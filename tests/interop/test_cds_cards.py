@@ -58,7 +58,11 @@ def test_a_complete_patient_gets_eligibility_predictions_and_a_link(model, compl
         assert VERSION in c["detail"] and DISCLAIMER in c["detail"]
     assert cards[-1]["links"] == [{"label": "KAP-CDS candidate review", "type": "absolute",
                                    "url": "https://kap.example/candidate_review?patient="
-                                          "KAP-00008"}]
+                                          "KAP-00008"},
+                                  {"label": "Source attributes of the model (ONC HTI-1)",
+                                   "type": "absolute",
+                                   "url": "https://kap.example/candidate_review?patient="
+                                          "KAP-00008&show=source_attributes"}]
 
 
 def test_the_gate_filters_outcomes(model, complete):

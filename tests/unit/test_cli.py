@@ -19,7 +19,7 @@ from kapcds.cli import build_parser, main
 
 COMMANDS = ["generate", "train", "evaluate", "predict", "versions", "promote", "dashboard",
             "import-fhir", "report", "score", "users", "audit", "backup", "restore", "monitor",
-            "jobs", "worker"]
+            "jobs", "worker", "card"]
 
 
 @dataclass

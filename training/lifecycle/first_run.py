@@ -14,9 +14,11 @@ docs/quality-gate.md). The CLI's ``train`` and the Dask variant go through
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from base.files import file_lock
 from models.store.registry import Registry
 from training.data import load_dataset, load_followup
 from training.generator.generate import generate_cohort
+from training.generator.settings import EffectSettings
 from training.train import Progress, TrainResult, train_model_set
 
 log = logging.getLogger(__name__)
@@ -46,7 +49,8 @@ def train_and_register(data_dir: Path, registry_dir: Path, promote: bool,
     followup = load_followup(data_dir, known_patient_ids=patients["patient_id"])
     result = trainer(patients, sessions, params=params, seed=seed, progress=progress,
                      data_description={"source": str(Path(data_dir).resolve()),
-                                       "synthetic": True},
+                                       "synthetic": True,
+                                       **generator_record(Path(data_dir))},
                      followup=followup)
     result.card["trained_by"] = trained_by or cli_user()
     registry = Registry(registry_dir)
@@ -54,6 +58,20 @@ def train_and_register(data_dir: Path, registry_dir: Path, promote: bool,
     if promote:
         registry.promote(version)
     return version
+
+
+def generator_record(data_dir: Path) -> dict[str, Any]:
+    """The generator settings a folder was made with (its ``effects.json``, written by
+    ``kapcds generate --with-truth``), for the card; {} when the folder does not say."""
+    path = data_dir / "effects.json"
+    try:
+        effects = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    settings_used = effects.get("settings") if isinstance(effects, dict) else None
+    if not isinstance(settings_used, dict):
+        return {}
+    return {"generator_settings": settings_used, "generator_settings_file": path.name}
 
 
 def cli_user() -> str:
@@ -74,6 +92,7 @@ def train_first_model(registry_dir: Path, progress: Progress | None = None) -> s
                                  "source": "generated: training.generator.generate.generate_cohort("
                                            f"{n}, seed={seed})",
                                  "synthetic": True, "seed": seed,
+                                 "generator_settings": asdict(EffectSettings()),
                                  "store": "the store is seeded with data_samples/ (2,000 "
                                           "other synthetic patients this model never saw)"})
     result.card["trained_by"] = "first run (ensure_model)"

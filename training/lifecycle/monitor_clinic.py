@@ -51,6 +51,19 @@ def _recorded(realised: pd.DataFrame, predictions: pd.DataFrame,
     return labelled, proba.reset_index(drop=True).astype(float)
 
 
+def recorded_outcomes(version: str, patients: pd.DataFrame, sessions: pd.DataFrame,
+                      predictions: pd.DataFrame
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(every ended induction series, those with a recorded prediction of ``version``,
+    those predictions): what local validity and local fairness are measured on.
+    Maintenance sessions (``phase``) are left out, as the outcomes were defined without."""
+    if "phase" in sessions:
+        sessions = sessions[sessions["phase"].fillna("induction") == "induction"]
+    realised = ended_series(patients, sessions)
+    labelled, proba = _recorded(realised, predictions, version)
+    return realised, labelled, proba
+
+
 def clinic_monitor(version: str, model_set: ModelSet, card: dict[str, Any],
                    patients: pd.DataFrame, sessions: pd.DataFrame, predictions: pd.DataFrame,
                    recent_ids: list[str], backscore: bool = False,
@@ -60,10 +73,7 @@ def clinic_monitor(version: str, model_set: ModelSet, card: dict[str, Any],
     scored now; drift of the ``recent_ids`` patients against the training profile.
     Outcomes are those of the induction series: maintenance sessions (``phase``) after it
     are left out, as the outcomes were defined without them."""
-    if "phase" in sessions:
-        sessions = sessions[sessions["phase"].fillna("induction") == "induction"]
-    realised = ended_series(patients, sessions)
-    labelled, proba = _recorded(realised, predictions, version)
+    realised, labelled, proba = recorded_outcomes(version, patients, sessions, predictions)
     source = f"{len(labelled):,} ended series with a prediction recorded when shown"
     if backscore:
         rest = realised[~realised[ID_COLUMN].isin(labelled[ID_COLUMN])].reset_index(drop=True)

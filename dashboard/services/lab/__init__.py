@@ -3,6 +3,7 @@
 
 __all__ = [
     "card",
+    "governance",
     "jobs",
     "monitoring",
     "promotion",
