@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from models.contract.directions import with_monotone
 from models.contract.features import to_model_frame
 from models.contract.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
 from models.learners.estimators import DEFAULT_PARAMS, OutcomeModel, TrajectoryModel
@@ -216,7 +217,8 @@ def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
     for name in outcomes:
         y = patients[name].astype(int)
         if fit_outcome is None:
-            fits[name] = pool.submit(local_fit(params, seed), X, y, train, valid)
+            own = with_monotone(params, name, list(X.columns))  # sourced directions only
+            fits[name] = pool.submit(local_fit(own, seed), X, y, train, valid)
         else:
             fits[name] = Future()
             fits[name].set_result(fit_outcome(X, y, train, valid))
@@ -234,9 +236,16 @@ def _collect_outcomes(fits: dict[str, Future], patients: pd.DataFrame, train: pd
         summary["outcomes"][name] = {
             "train_prevalence": float(patients.loc[train, name].astype(int).mean()),
             "trees": model.best_iteration_, "platt_a": model.a_, "platt_b": model.b_,
-            "positive_weight": model.positive_weight_}
+            "positive_weight": model.positive_weight_,
+            "monotone": _constrained(model)}
         report(f"trained {name} ({model.best_iteration_} trees)")
     return models
+
+
+def _constrained(model: OutcomeModel) -> dict[str, int]:
+    """The monotone constraints the booster was fitted with, by feature (for the card)."""
+    vector = model.params_.get("monotone_constraints") or []
+    return {name: int(v) for name, v in zip(model.feature_names_, vector, strict=False) if v}
 
 
 def submit_intervals(pool: Executor, models: dict[str, OutcomeModel], X: pd.DataFrame,
