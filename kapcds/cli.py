@@ -18,6 +18,7 @@ from kapcds import (
     commands_scale,
     commands_security,
     commands_sessions,
+    commands_update,
 )
 
 log = logging.getLogger("kapcds")
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (commands, commands_lifecycle, commands_jobs, commands_interop,
                    commands_scale, commands_security, commands_cds, commands_keys,
-                   commands_sessions, commands_followup, commands_fhir_export):
+                   commands_sessions, commands_followup, commands_fhir_export,
+                   commands_update):
         module.register_all(sub)
     return parser
 

@@ -57,9 +57,21 @@ def _strata(patients: pd.DataFrame, outcomes: list[str], min_count: int) -> pd.S
 
 
 def split_patients(patients: pd.DataFrame, test_fraction: float, valid_fraction: float,
-                   seed: int) -> tuple[pd.Index, pd.Index, pd.Index]:
-    """Stratified train/valid/test split by patient (row index labels)."""
+                   seed: int, test_ids: list[str] | None = None
+                   ) -> tuple[pd.Index, pd.Index, pd.Index]:
+    """Stratified train/valid/test split by patient (row index labels).
+
+    With ``test_ids`` those patients are the test split (a temporal split: a clinic's most
+    recent patients) and the rest is split into train and valid as usual.
+    """
     outcomes = [o for o in outcome_names() if o in patients]
+    if test_ids is not None:
+        held = patients[ID_COLUMN].astype(str).isin(set(map(str, test_ids)))
+        rest = patients.index[~held]
+        strata = _strata(patients.loc[rest], outcomes, min_count=10)
+        train, valid = train_test_split(rest, test_size=valid_fraction, random_state=seed + 1,
+                                        stratify=strata)
+        return pd.Index(train), pd.Index(valid), patients.index[held]
     strata = _strata(patients, outcomes, min_count=10)
     rest, test = train_test_split(patients.index, test_size=test_fraction, random_state=seed,
                                   stratify=strata)
@@ -108,6 +120,7 @@ def train_model_set(
     n_bootstrap: int = 200,
     followup: pd.DataFrame | None = None,
     fit_outcome: FitOutcome | None = None,
+    test_ids: list[str] | None = None,
 ) -> TrainResult:
     """Train one calibrated model per outcome, the trajectory model and the OOD detector.
 
@@ -116,7 +129,8 @@ def train_model_set(
     patient split, and its test metrics join the card as outcome ``relapse``.
     ``fit_outcome`` replaces the in-process booster fit (e.g. on Dask); everything else
     (split, trajectory, OOD, relapse, evaluation, card) is shared, so a model set trained on
-    a cluster is the same kind of object as one trained locally.
+    a cluster is the same kind of object as one trained locally. ``test_ids`` fixes the
+    test patients (``split_patients``).
     """
     started = time.perf_counter()
     outcomes = [o for o in outcome_names() if o in patients]
@@ -124,7 +138,7 @@ def train_model_set(
         raise ValueError("patients has no outcome columns; nothing to train")
     patients = patients.reset_index(drop=True)
     report = _Steps(len(outcomes) + 5 + (followup is not None), progress)
-    split = split_patients(patients, test_fraction, valid_fraction, seed)
+    split = split_patients(patients, test_fraction, valid_fraction, seed, test_ids)
     train, valid, test = split
     summary: dict[str, Any] = {"n_train": len(train), "n_valid": len(valid), "n_test": len(test),
                                "seed": seed, "params": {**DEFAULT_PARAMS, **(params or {})},
