@@ -125,3 +125,22 @@ def test_unshifted_clinic_keeps_the_current_version(trained) -> None:
                                         outcomes=["response", "remission"], n_boot=50)
     assert updated is None, {k: r.reason for k, r in results.items()}
     assert all(r.step == "current" for r in results.values())
+
+
+def test_monitoring_names_the_update_that_answers_each_suggestion() -> None:
+    """A miscalibrated outcome's suggestion comes with the `kapcds update` command."""
+    from training.lifecycle.monitor import monitor_version
+
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0.1, 0.5, 800)
+    y = (rng.uniform(size=800) < np.clip(p + 0.3, 0, 1)).astype(int)  # under-predicted
+    labelled = pd.DataFrame({"response": y})
+    result = monitor_version("v1", {}, labelled, pd.DataFrame({"response": p}),
+                             pd.DataFrame(), "test", n_boot=50)
+    assert result.outcomes[0].suggestion in ("recalibration", "retraining")
+    assert result.actions and "kapcds update --from-store --outcome response" in \
+        result.actions[0]
+    calibrated = (rng.uniform(size=800) < p).astype(int)
+    quiet = monitor_version("v1", {}, pd.DataFrame({"response": calibrated}),
+                            pd.DataFrame({"response": p}), pd.DataFrame(), "test", n_boot=50)
+    assert quiet.outcomes[0].suggestion == "" and quiet.actions == []
