@@ -137,3 +137,14 @@ def test_no_counterfactual_raises_a_benzodiazepine(trained) -> None:
                 assert option.plan["benzo_dose_mg"] <= patient["benzo_dose_mg"] + 1e-9, (
                     f"{target.describe()}: {option.changes}")
     assert options > 0
+
+
+def test_card_states_each_constraint_with_its_source(trained) -> None:
+    section = trained.result.card["models"]["monotone_constraints"]
+    listed = {(e["outcome"], e["feature"], e["direction"]) for e in section["constrained"]}
+    assert listed == set(CONSTRAINED)
+    assert all(e["source"] for e in section["constrained"])
+    assert {e["feature"] for e in section["not_constrainable"]} >= {"hypertension"}
+    for name in trained.model_set.outcome_models:
+        assert trained.result.card["models"]["outcomes"][name]["monotone"] == \
+            directions_for(name)
