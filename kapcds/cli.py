@@ -20,6 +20,7 @@ from kapcds import (
     commands_scale,
     commands_security,
     commands_sessions,
+    commands_update,
 )
 
 log = logging.getLogger("kapcds")
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (commands, commands_lifecycle, commands_jobs, commands_interop,
                    commands_scale, commands_security, commands_cds, commands_keys,
                    commands_sessions, commands_followup, commands_fhir_export,
-                   commands_card, commands_proms):
+                   commands_card, commands_proms, commands_update):
         module.register_all(sub)
     return parser
 

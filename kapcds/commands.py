@@ -30,9 +30,14 @@ def _train(args: argparse.Namespace) -> int:
     from kapcds.promotion import promote_trained
     from training.lifecycle.first_run import train_and_register
 
-    with audited("model_training", "model", f"from {args.data}") as note:
+    source = "the store" if getattr(args, "from_store", False) else args.data
+    with audited("model_training", "model", f"from {source}") as note:
         with progress_bar("training") as update:
-            if getattr(args, "engine", "local") == "dask":
+            if getattr(args, "from_store", False):
+                from kapcds.commands_update import train_from_store
+
+                version = train_from_store(args.registry, False, args.seed, update)
+            elif getattr(args, "engine", "local") == "dask":
                 from kapcds.commands_scale import train_and_register_dask
 
                 version = train_and_register_dask(args.data, args.registry, False,
@@ -40,7 +45,7 @@ def _train(args: argparse.Namespace) -> int:
             else:
                 version = train_and_register(args.data, args.registry, promote=False,
                                              seed=args.seed, progress=update)
-        note["detail"] = f"version {version} from {args.data}"
+        note["detail"] = f"version {version} from {source}"
         if args.promote:  # reviewed like `kapcds promote` (issue 23, defect 7)
             note["detail"] += promote_trained(args.registry, version)
     sys.stdout.write(f"{version}\n")
@@ -172,6 +177,9 @@ def _register_data_and_training(sub: argparse._SubParsersAction) -> None:
                        "PHQ-9 trajectory model and the OOD detector; print the new version.")
     p.add_argument("--data", type=Path, default=settings.DATA_SAMPLES_DIR,
                    help="folder with patients.csv and sessions.csv (default: data_samples/)")
+    p.add_argument("--from-store", action="store_true",
+                   help="train on the store's patients whose series ended (realised outcomes; "
+                   "the most recent patients are the test split) instead of --data")
     add_registry(p)
     p.add_argument("--seed", type=int, default=0, help="split and model seed")
     p.add_argument("--promote", action="store_true", help="make the new version current")

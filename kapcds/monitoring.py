@@ -38,6 +38,7 @@ def format_monitor(result: VersionMonitor) -> str:
     """The report as plain text: verdict, per-outcome table, deciles, drift."""
     lines = [f"model version {result.version}: {result.suggestion or 'no action suggested'}",
              *[f"  - {reason}" for reason in result.reasons],
+             *[f"  → {action}" for action in result.actions],
              f"realised outcomes of {result.n_patients:,} patients ({result.source})", "",
              f"{'outcome':26} {'n':>6} {'events':>6}  {'realised AUC':22} {'test AUC':22} "
              f"{'cal. intercept':22} {'cal. slope':22} suggestion"]

@@ -12,6 +12,7 @@ from importlib import metadata
 from typing import Any
 
 from models.clinical.quality_gate import card_section
+from models.contract.directions import SOURCED_DIRECTIONS, UNCONSTRAINABLE
 from models.contract.schema import schema_hash
 from models.learners.calibration import PLATT_PRIOR_SD
 from models.learners.uncertainty import INTERVAL_LEVEL, MAX_MEMBER_ROWS, N_MEMBERS
@@ -117,7 +118,15 @@ def build_card(report: dict[str, Any], train_summary: dict[str, Any],
                    "calibration": calibration_text(int(train_summary.get("cv_folds", 5))),
                    "interval": INTERVAL_TEXT,
                    "outcomes": train_summary.get("outcomes", {}),
-                   "params": train_summary.get("params", {})},
+                   "params": train_summary.get("params", {}),
+                   "monotone_constraints": {
+                       "rule": "sourced directions of clinical-reference §2/§3 only "
+                               "(models/contract/directions.py); unsourced ones are free",
+                       "constrained": [{"outcome": d.outcome, "feature": d.feature,
+                                        "direction": d.direction, "source": d.source}
+                                       for d in SOURCED_DIRECTIONS],
+                       "not_constrainable": [{"outcome": o, "feature": f, "why": why}
+                                             for o, f, why in UNCONSTRAINABLE]}},
         "metrics": metrics,
         "quality_gate": card_section(metrics),
         "subgroups": {name: entry.get("subgroups", []) for name, entry in outcomes.items()},

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from models.contract.directions import with_monotone
 from models.contract.features import to_model_frame
 from models.contract.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
 from models.learners.estimators import DEFAULT_PARAMS, OutcomeModel, TrajectoryModel
@@ -57,9 +58,21 @@ def _strata(patients: pd.DataFrame, outcomes: list[str], min_count: int) -> pd.S
 
 
 def split_patients(patients: pd.DataFrame, test_fraction: float, valid_fraction: float,
-                   seed: int) -> tuple[pd.Index, pd.Index, pd.Index]:
-    """Stratified train/valid/test split by patient (row index labels)."""
+                   seed: int, test_ids: list[str] | None = None
+                   ) -> tuple[pd.Index, pd.Index, pd.Index]:
+    """Stratified train/valid/test split by patient (row index labels).
+
+    With ``test_ids`` those patients are the test split (a temporal split: a clinic's most
+    recent patients) and the rest is split into train and valid as usual.
+    """
     outcomes = [o for o in outcome_names() if o in patients]
+    if test_ids is not None:
+        held = patients[ID_COLUMN].astype(str).isin(set(map(str, test_ids)))
+        rest = patients.index[~held]
+        strata = _strata(patients.loc[rest], outcomes, min_count=10)
+        train, valid = train_test_split(rest, test_size=valid_fraction, random_state=seed + 1,
+                                        stratify=strata)
+        return pd.Index(train), pd.Index(valid), patients.index[held]
     strata = _strata(patients, outcomes, min_count=10)
     rest, test = train_test_split(patients.index, test_size=test_fraction, random_state=seed,
                                   stratify=strata)
@@ -108,6 +121,7 @@ def train_model_set(
     n_bootstrap: int = 200,
     followup: pd.DataFrame | None = None,
     fit_outcome: FitOutcome | None = None,
+    test_ids: list[str] | None = None,
 ) -> TrainResult:
     """Train one calibrated model per outcome, the trajectory model and the OOD detector.
 
@@ -116,7 +130,8 @@ def train_model_set(
     patient split, and its test metrics join the card as outcome ``relapse``.
     ``fit_outcome`` replaces the in-process booster fit (e.g. on Dask); everything else
     (split, trajectory, OOD, relapse, evaluation, card) is shared, so a model set trained on
-    a cluster is the same kind of object as one trained locally.
+    a cluster is the same kind of object as one trained locally. ``test_ids`` fixes the
+    test patients (``split_patients``).
     """
     started = time.perf_counter()
     outcomes = [o for o in outcome_names() if o in patients]
@@ -124,7 +139,7 @@ def train_model_set(
         raise ValueError("patients has no outcome columns; nothing to train")
     patients = patients.reset_index(drop=True)
     report = _Steps(len(outcomes) + 5 + (followup is not None), progress)
-    split = split_patients(patients, test_fraction, valid_fraction, seed)
+    split = split_patients(patients, test_fraction, valid_fraction, seed, test_ids)
     train, valid, test = split
     summary: dict[str, Any] = {"n_train": len(train), "n_valid": len(valid), "n_test": len(test),
                                "seed": seed, "params": {**DEFAULT_PARAMS, **(params or {})},
@@ -223,7 +238,8 @@ def _submit_outcomes(pool: Executor, fit_outcome: FitOutcome | None,
     for name in outcomes:
         y = patients[name].astype(int)
         if fit_outcome is None:
-            fits[name] = pool.submit(local_fit(params, seed), X, y, train, valid)
+            own = with_monotone(params, name, list(X.columns))  # sourced directions only
+            fits[name] = pool.submit(local_fit(own, seed), X, y, train, valid)
         else:
             fits[name] = Future()
             fits[name].set_result(fit_outcome(X, y, train, valid))
@@ -241,9 +257,16 @@ def _collect_outcomes(fits: dict[str, Future], patients: pd.DataFrame, train: pd
         summary["outcomes"][name] = {
             "train_prevalence": float(patients.loc[train, name].astype(int).mean()),
             "trees": model.best_iteration_, "platt_a": model.a_, "platt_b": model.b_,
-            "positive_weight": model.positive_weight_}
+            "positive_weight": model.positive_weight_,
+            "monotone": _constrained(model)}
         report(f"trained {name} ({model.best_iteration_} trees)")
     return models
+
+
+def _constrained(model: OutcomeModel) -> dict[str, int]:
+    """The monotone constraints the booster was fitted with, by feature (for the card)."""
+    vector = model.params_.get("monotone_constraints") or []
+    return {name: int(v) for name, v in zip(model.feature_names_, vector, strict=False) if v}
 
 
 def submit_intervals(pool: Executor, models: dict[str, OutcomeModel], X: pd.DataFrame,

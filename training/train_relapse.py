@@ -72,6 +72,7 @@ def train_relapse(patients: pd.DataFrame, followup: pd.DataFrame, train: pd.Inde
     model = RelapseModel(params=params, seed=seed).fit(
         frame.loc[parts["train"]], y.loc[parts["train"]], frame.loc[parts["valid"]],
         y.loc[parts["valid"]])
+    model.fit_interval(frame.loc[fit_rows], y.loc[fit_rows])
     test_frame = frame.loc[parts["test"]]
     y_test = y.loc[parts["test"]].to_numpy()
     p_test = model.predict_proba(test_frame)

@@ -35,6 +35,10 @@ if result.suggestion:
              icon=":material/warning:")
     for reason in result.reasons:
         st.markdown(f"- {components.plain(reason)}")
+    st.markdown("**The update that would answer it** (run by a data scientist; the result "
+                "is a candidate version to review and promote here in the model lab):")
+    for action in result.actions:
+        st.markdown(f"- {components.plain(action)}")
 else:
     st.success(f"No recalibration or retraining suggested for `{version}`: "
                f"{components.plain(result.reasons[0])}.", icon=":material/check_circle:")

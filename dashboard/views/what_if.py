@@ -164,7 +164,8 @@ threshold = c2.slider(f"Probability {direction} (%)", 1, 99, 60 if kind == "bene
 c3.caption("Searches only the inputs the clinic controls, within the schema ranges and the "
            "route's dose limits; ranked by the number of inputs changed, then the size of "
            "the change (each number's change as a share of its allowed range, 1 per changed "
-           "category).")
+           "category). A benzodiazepine dose is only kept or lowered, never started or raised "
+           "(clinical-reference §2: higher doses weaken the response).")
 if c3.button("Find options", key="wi_cf_run"):
     st.session_state["wi_cf_result"] = find_counterfactuals(
         ws.model_set, current, [Target(goal, direction, threshold / 100)])

@@ -4,6 +4,7 @@ input, patient identifiers and located input errors.
 
 __all__ = [
     "csv_input",
+    "directions",
     "features",
     "followup_schema",
     "followup_validation",

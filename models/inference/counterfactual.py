@@ -13,6 +13,10 @@ Distance (how big a change is), used to rank the options:
 * ``distance``: the sum over changed inputs of the normalised change: |Δ| / (allowed range)
   for numbers (so each number contributes at most 1) and 1 for a changed category.
 
+A medication that clinical-reference §2 says weakens the outcome when higher (``never_raise``
+in ``models.contract.directions``: the benzodiazepine dose) is only ever kept or lowered: the
+grid holds no value above the current dose, whatever the target.
+
 Options are sorted by ``(n_changed, distance)``. Diversity: an option is skipped when it
 contains every change of an option already chosen (it adds changes without need), and at
 most one option is kept per set of changed inputs.
@@ -29,6 +33,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from models.contract.directions import never_raise
 from models.contract.schema import ROUTE_DOSE_LIMITS, feature, modifiable_feature_names, outcome
 from models.store.modelset import ModelSet
 
@@ -96,8 +101,16 @@ def _numeric_grid(name: str, current: object) -> list[float] | list[int]:
         values = list(PLANNED_GRID)
     else:
         values = list(np.arange(spec.min, spec.max + 1))
-    if current is not None and spec.min <= float(current) <= spec.max:
+    known = current is not None and spec.min <= float(current) <= spec.max
+    if known:
         values.append(float(current))
+    if name in never_raise():
+        # The reference says more of this medication weakens the outcome: keep or lower it,
+        # never start or raise it. Without a recorded dose there is nothing to keep.
+        if not known:
+            raise ValueError(f"{spec.label} is missing or out of range ({current!r}); enter "
+                             "the current dose before searching for changes")
+        values = [v for v in values if v <= float(current)]  # type: ignore[arg-type]
     kept = sorted({float(v) for v in values if spec.min <= v <= spec.max})
     return [int(v) for v in kept] if spec.dtype == "int" else kept
 

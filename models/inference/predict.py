@@ -33,7 +33,9 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
     ``exclusions``, ``cautions``, ``ood_overall``, ``ood_features``. When the model set has
     a relapse model: ``relapse_probability`` (relapse within 8 weeks) for rows of
     completed-series responders that give ``phq9_end_of_series`` (plan from
-    ``maintenance_schedule``, default none), empty for everyone else.
+    ``maintenance_schedule``, default none), empty for everyone else, with its per-patient
+    interval ``relapse_interval_lo`` / ``_hi`` (same method and level) when the relapse
+    model has one.
     """
     out = pd.DataFrame(index=patients_df.index)
     if ID_COLUMN in patients_df:
@@ -56,7 +58,9 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
             blocks.append(block)
         out = pd.concat(blocks, axis=1)
     if getattr(model_set, "relapse", None) is not None:
-        out["relapse_probability"] = _relapse_probability(model_set, patients_df)
+        out["relapse_probability"], bounds = _relapse_probability(model_set, patients_df)
+        if bounds is not None:
+            out["relapse_interval_lo"], out["relapse_interval_hi"] = bounds
     out = pd.concat([out, screen_frame(patients_df)], axis=1)
     flags = model_set.ood.flags(patients_df)
     out["ood_overall"] = flags["ood_overall"]
@@ -66,9 +70,13 @@ def predict_frame(model_set: ModelSet, patients_df: pd.DataFrame,
     return out
 
 
-def _relapse_probability(model_set: ModelSet, patients_df: pd.DataFrame) -> pd.Series:
-    """Relapse risk where it is defined (completed series, responder); NaN elsewhere."""
+def _relapse_probability(model_set: ModelSet, patients_df: pd.DataFrame
+                         ) -> tuple[pd.Series, tuple[pd.Series, pd.Series] | None]:
+    """Relapse risk where it is defined (completed series, responder); NaN elsewhere; and
+    its per-patient interval (None for a relapse model trained without one)."""
     result = pd.Series(float("nan"), index=patients_df.index)
+    lo, hi = result.copy(), result.copy()
+    has_interval = getattr(model_set.relapse, "interval_", None) is not None
     rows = completed_responders(patients_df)
     if rows.any():
         frame = patients_df.loc[rows]
@@ -76,4 +84,7 @@ def _relapse_probability(model_set: ModelSet, patients_df: pd.DataFrame) -> pd.S
             frame = frame.assign(maintenance_schedule="none")
         frame = frame.assign(maintenance_schedule=frame["maintenance_schedule"].fillna("none"))
         result.loc[rows] = model_set.relapse.predict_proba(frame)
-    return result
+        bounds = model_set.relapse.predict_interval(frame)
+        if bounds is not None:
+            lo.loc[rows], hi.loc[rows] = bounds
+    return result, ((lo, hi) if has_interval else None)

@@ -122,6 +122,28 @@ class RelapseModel:
         """Calibrated probability of relapse within 8 weeks (1-D)."""
         return self.model_.predict_proba(relapse_frame(df))
 
+    def fit_interval(self, df: pd.DataFrame, y: pd.Series | np.ndarray) -> RelapseModel:
+        """The per-patient interval of the six outcome models (``models.learners.uncertainty``:
+        bootstrap members with this booster's settings and tree count + the disagreement
+        with a penalised logistic regression), fitted on the responders the model saw."""
+        from models.learners.uncertainty import ProbabilityInterval, reference_design
+
+        X = relapse_frame(df)
+        model = self.model_
+        self.interval_ = ProbabilityInterval(seed=self.seed).fit(
+            X, np.asarray(y, dtype=int), model.params_, model.best_iteration_,
+            model.predict_logit(X), reference_design(X, self.seed))
+        return self
+
+    def predict_interval(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lower, upper) relapse probability per row around the shown prediction; None for
+        a model trained before relapse intervals existed."""
+        interval = getattr(self, "interval_", None)
+        if interval is None:
+            return None
+        X = relapse_frame(df)
+        return interval.interval(X, self.model_.predict_logit(X))
+
     def predict_by_schedule(self, df: pd.DataFrame) -> pd.DataFrame:
         """Relapse probability of each row under every maintenance plan (a column each)."""
         return pd.DataFrame({plan: self.predict_proba(df.assign(maintenance_schedule=plan))

@@ -46,7 +46,7 @@ ACTIONS = (
     "login", "logout", "session_timeout", "access_denied", "page_view",
     "patient_view", "patient_create", "patient_edit", "session_create", "session_edit",
     "import", "export", "prediction_view", "decision",
-    "model_training", "model_promotion", "model_migration", "job_cancel",
+    "model_training", "model_update", "model_promotion", "model_migration", "job_cancel",
     "user_create", "user_disable", "user_enable", "role_change", "password_change",
     "audit_view", "audit_export", "audit_verify", "backup", "restore",
     "session_list", "session_revoke", "user_sso",  # issue 15: sign-in sessions, SSO identity

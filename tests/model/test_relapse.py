@@ -98,6 +98,9 @@ def test_model_set_trains_registers_and_predicts_relapse(tmp_path):
     defined = completed_responders(rows).to_numpy()
     assert out.loc[defined, "relapse_probability"].between(0, 1).all()
     assert out.loc[~defined, "relapse_probability"].isna().all()
+    lo, hi = out["relapse_interval_lo"], out["relapse_interval_hi"]  # issue 29 item 6
+    assert ((lo <= out["relapse_probability"]) & (out["relapse_probability"] <= hi))[defined].all()
+    assert lo[~defined].isna().all() and hi[~defined].isna().all()
     plain = predict_frame(model_set, cohort.patients)
     assert plain["relapse_probability"].isna().all()
     without = replace(model_set, relapse=None)
@@ -108,3 +111,17 @@ def test_old_pickles_without_relapse_field_read_as_none():
     """A ModelSet pickled before the field existed has no 'relapse' in its __dict__."""
     old = object.__new__(ModelSet)
     assert old.relapse is None
+
+
+def test_relapse_interval_covers_the_true_probability(fitted):
+    """Issue 29 item 6: the relapse probability gets the six outcome models' per-patient
+    interval, checked like theirs (tests/model/test_interval_coverage.py: nominal 90 %,
+    7 points either way) against the generator's true relapse probability."""
+    model, _, held_out, _, truth = fitted
+    lo, hi = model.predict_interval(held_out)
+    proba = model.predict_proba(held_out)
+    assert ((lo <= proba) & (proba <= hi)).all()
+    coverage = float(np.mean((truth >= lo) & (truth <= hi)))
+    print(f"relapse interval coverage {coverage:.3f}, mean width {np.mean(hi - lo):.3f}, "
+          f"n = {len(truth)}")
+    assert abs(coverage - model.interval_.level) <= 0.07, coverage

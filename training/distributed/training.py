@@ -22,6 +22,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from models.contract.directions import with_monotone
 from models.learners.calibration import PLATT_PRIOR_SD, class_weights, fit_platt
 from models.learners.estimators import DEFAULT_PARAMS, OutcomeModel
 from training.train import Progress, TrainResult, train_model_set
@@ -114,7 +115,8 @@ def train_model_set_dask(patients: pd.DataFrame, sessions: pd.DataFrame, client:
     """``train_model_set`` with every outcome booster trained on ``client``'s cluster."""
 
     def fit(X: pd.DataFrame, y: pd.Series, train: pd.Index, valid: pd.Index) -> OutcomeModel:
-        return fit_outcome_dask(client, X, y, train, valid, params, seed, max_rounds)
+        own = with_monotone(params, str(y.name), list(X.columns))  # sourced directions
+        return fit_outcome_dask(client, X, y, train, valid, own, seed, max_rounds)
 
     description = {"engine": "dask", **(data_description or {})}
     result = train_model_set(patients, sessions, params, seed, progress=progress,

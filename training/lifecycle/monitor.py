@@ -278,6 +278,17 @@ class VersionMonitor:
     n_recent: int
     suggestion: str
     reasons: list[str]
+    actions: list[str] = field(default_factory=list)
+
+
+def update_action(name: str, suggestion: str) -> str:
+    """The update that would answer one suggestion (``kapcds update``; issue 29)."""
+    command = f"kapcds update --from-store --outcome {name} --method auto"
+    if suggestion == "recalibration":
+        return (f"{outcome(name).label}: run \"{command}\" (the closed test tries recalibration in "
+                "the large and logistic recalibration first; registers a candidate)")
+    return (f"{outcome(name).label}: run \"{command}\" (revision or refit where the sample size "
+            "allows them), or \"kapcds train --from-store\" for a new model on the clinic")
 
 
 def monitor_version(version: str, card: dict[str, Any], labelled: pd.DataFrame,
@@ -300,5 +311,10 @@ def monitor_version(version: str, card: dict[str, Any], labelled: pd.DataFrame,
     kinds = {o.suggestion for o in outcomes} | {drift_kind}
     suggestion = ("retraining suggested" if "retraining" in kinds else
                   "recalibration suggested" if "recalibration" in kinds else "")
+    actions = [update_action(o.outcome, o.suggestion) for o in outcomes
+               if o.suggestion in ("recalibration", "retraining")]
+    if drift_kind:
+        actions.append("inputs: run \"kapcds train --from-store\" (a model fitted on the clinic's "
+                       "own patients) once enough series have ended")
     return VersionMonitor(version, source, int(len(labelled)), outcomes, drift,
-                          int(len(recent)), suggestion, reasons or [drift_reason])
+                          int(len(recent)), suggestion, reasons or [drift_reason], actions)
