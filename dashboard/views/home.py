@@ -23,6 +23,19 @@ else:
     cohort = resources.cohort(ws)
     eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
     cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
+    st.subheader("Session alerts now")
+    alerts, checked = resources.alerts_overview(ws, only_in_treatment=True)
+    counts = service_cohort.alert_counts(alerts)
+    st.caption(f"Alerts raised at the latest session of the {checked:,} patients still in "
+               f"treatment; {alerts['patient_id'].nunique():,} have at least one. Thresholds "
+               "marked unsourced are clinic settings, not evidence.")
+    if counts.empty:
+        st.info("No session alerts for patients still in treatment.")
+    else:
+        st.dataframe(counts, hide_index=True, width="stretch")
+    if may_open(ws.actor.role, "cohort"):
+        st.page_link("views/cohort.py", label="See who: Cohort overview → alerts",
+                     icon=":material/notifications:")
 
 st.subheader("Current model")
 st.caption(f"Version {ws.version}: every prediction on these pages comes from it.")
