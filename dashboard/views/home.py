@@ -15,7 +15,8 @@ st.write("Decision support for ketamine-assisted psychotherapy: eligibility scre
 cols = st.columns(3)
 cols[0].metric("Patients in the store", f"{service_cohort.stored_patients(ws):,}")
 cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")
-if resources.cohort_pending(ws):  # a fresh server or a new model: being prepared
+pending = resources.cohort_pending(ws)
+if pending:  # a fresh server or a new model: being prepared
     cols[2].metric("Eligible (screen)", "being computed")
     st.info("The store's screens and predictions are being computed for this model "
             "version (once per version); pages that list patients open when it is done.")
@@ -23,6 +24,12 @@ else:
     cohort = resources.cohort(ws)
     eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
     cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
+
+st.subheader("Current model")
+st.caption(f"Version {ws.version}: every prediction on these pages comes from it.")
+components.model_card(ws.card, ws.version, expanded=True)
+
+if not pending:  # the alerts read the store once the cohort is ready
     st.subheader("Session alerts now")
     alerts, checked = resources.alerts_overview(ws, only_in_treatment=True)
     counts = service_cohort.alert_counts(alerts)
@@ -36,10 +43,6 @@ else:
     if may_open(ws.actor.role, "cohort"):
         st.page_link("views/cohort.py", label="See who: Cohort overview → alerts",
                      icon=":material/notifications:")
-
-st.subheader("Current model")
-st.caption(f"Version {ws.version}: every prediction on these pages comes from it.")
-components.model_card(ws.card, ws.version, expanded=True)
 
 st.subheader("Pages")
 for key, text in (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 
 from dashboard.services.cohort.overview import alert_counts
@@ -27,3 +29,15 @@ def test_alert_counts_name_new_kinds_with_wording() -> None:
     assert rows["dissociation"].patients == 2 and "CADSS" in rows["dissociation"].example
     assert rows["heart rate"].patients == 1 and "118 beats/min" in rows["heart rate"].example
     assert alert_counts(cohort_alerts(patients, sessions.iloc[0:0])).empty
+
+
+def test_home_shows_the_session_alert_summary(open_page) -> None:  # noqa: ANN001
+    """Once the store's cohort is prepared (a background job on a fresh server)."""
+    for _ in range(60):
+        at = open_page("home")
+        assert not at.exception, [e.value for e in at.exception]
+        if not any("being computed" in i.value for i in at.info):
+            break
+        time.sleep(2)
+    assert "Session alerts now" in [h.value for h in at.subheader]
+    assert any("patients still in treatment" in c.value for c in at.caption)
