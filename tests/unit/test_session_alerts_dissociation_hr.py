@@ -80,3 +80,21 @@ def test_item9_alert_is_one_rule_for_every_source() -> None:
     [(kind, severity, message)] = _alerts(phq9_item9=3)
     assert (kind, severity) == ("suicide risk", "high")
     assert message == suicide_risk_message(3, 0)
+
+
+def test_item9_from_a_sessions_csv_raises_the_suicide_alert(tmp_path) -> None:  # noqa: ANN001
+    from models.contract.csv_input import read_csv_strict
+    from models.contract.validation import validate_sessions
+
+    header = ("patient_id,session_number,day,route,dose_mg_per_kg,phq9,phq9_item9,gad7,pcl5,"
+              "cssrs,sbp_pre,dbp_pre,hr_pre,sbp_post,dbp_post,hr_post,cadss,nausea,vomiting,"
+              "headache,dizziness,sedation,minutes_to_discharge,dropout_after")
+    rows = ["P1,1,0,iv,0.5,18,0,10,,0,120,80,70,130,82,75,24,false,false,false,false,false,"
+            "90,false",
+            "P1,2,3,iv,0.5,17,2,10,,0,120,80,70,130,82,75,5,false,false,false,false,false,"
+            "90,false"]
+    path = tmp_path / "sessions.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    sessions = validate_sessions(read_csv_strict(path))
+    kinds = [(a.session_number, a.kind) for a in session_alerts("P1", 20, sessions)]
+    assert kinds == [(2, "suicide risk"), (1, "dissociation")]
