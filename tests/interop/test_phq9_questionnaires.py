@@ -144,3 +144,15 @@ def test_cds_prefetch_with_mii_item9_and_an_old_bp_gives_critical_and_names_the_
     stale = next(c for c in cards if c["summary"].startswith("Old inputs used"))
     assert "Screening systolic BP from 2012-03-04" in stale["detail"]
     assert "Baseline PHQ-9" not in stale["detail"]  # a week old: within the limit
+
+
+def test_a_shared_phrase_in_another_questionnaire_is_not_read_as_phq9() -> None:
+    items = [{"linkId": "b5", "text": "Changes in Appetite", "answer": [{"valueInteger": 2}]},
+             {"linkId": "b6", "text": "Past Failure", "answer": [{"valueInteger": 1}]},
+             {"linkId": "b9", "text": "Thoughts that you would be better off dead",
+              "answer": [{"valueInteger": 1}]}]
+    result = _import(_qr(items, "https://forms.example.org/Questionnaire/bdi-like", "qr-b"))
+    assert "phq9_baseline" in result.missing
+    assert not any("item 5" in w or "item 6" in w for w in result.warnings)
+    assert result.extras["phq9_item9"] == 1  # the suicide item is never dropped
+    assert suicide_alert(result) is not None

@@ -175,18 +175,38 @@ def _item_code(item: dict[str, Any]) -> str | None:
     return None
 
 
-def _identify(item: dict[str, Any], phq9_form: bool) -> tuple[Scale, str] | None:
+TEXT_MIN_ITEMS = 5  # wording identifies items only in a PHQ-9-shaped response (or item 9)
+
+
+def _by_code_or_link(item: dict[str, Any], phq9_form: bool) -> tuple[Scale, str] | None:
     """The scale and LOINC code of a response item: a LOINC code in its linkId/definition,
-    the PHQ-9 form's own linkId, else the PHQ-9 wording of its text."""
+    else the PHQ-9 form's own linkId."""
     code = _item_code(item)
     found = _scale_of_code(code) if code else None
     if found is None and phq9_form:
         code = forms.by_link_id(str(item.get("linkId") or ""))
         found = (PHQ9, code) if code else None
-    if found is None and isinstance(item.get("text"), str):
-        code = forms.by_text(item["text"])
-        found = (PHQ9, code) if code else None
     return found
+
+
+def _identified(items: list[dict[str, Any]], phq9_form: bool
+                ) -> list[tuple[dict[str, Any], tuple[Scale, str]]]:
+    """Each identifiable item with its scale and code. The PHQ-9 wording counts when it
+    identifies at least ``TEXT_MIN_ITEMS`` items (another questionnaire sharing a phrase such
+    as "appetite" is not read as PHQ-9), and always for item 9: a suicide item is never
+    dropped."""
+    coded = [(item, _by_code_or_link(item, phq9_form)) for item in items]
+    worded = {id(item): forms.by_text(item["text"]) for item, found in coded
+              if found is None and isinstance(item.get("text"), str)}
+    enough = len({c for c in worded.values() if c}) >= TEXT_MIN_ITEMS
+    out = []
+    for item, found in coded:
+        code = worded.get(id(item))
+        if found is None and code and (enough or code == PHQ9_ITEM9):
+            found = (PHQ9, code)
+        if found is not None:
+            out.append((item, found))
+    return out
 
 
 def _why(answer: dict[str, Any] | None) -> str:
@@ -211,14 +231,10 @@ def questionnaire_scores(entry: Entry, draft: Draft) -> list[ScaleScore]:
     when = effective_time(res, "authored")
     answers: dict[Scale, dict[str, int | None]] = {}
     stated: dict[Scale, int | None] = {}
-    answered = 0
-    for item in _walk(res.get("item") or []):
+    items = _walk(res.get("item") or [])
+    answered = sum(any(isinstance(a, dict) for a in i.get("answer") or []) for i in items)
+    for item, (scale, code) in _identified(items, forms.is_phq9_form(form)):
         first = next((a for a in item.get("answer") or [] if isinstance(a, dict)), None)
-        answered += first is not None
-        found = _identify(item, forms.is_phq9_form(form))
-        if found is None:
-            continue
-        scale, code = found
         if code == scale.total:
             stated[scale] = answer_total(first) if first else None
         elif code in scale.items:
