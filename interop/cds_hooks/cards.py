@@ -37,7 +37,7 @@ SERVICE_ID = "kapcds-patient-view"
 DISCLAIMER = "synthetic-data model — decision support, not a decision"
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _LOINC = "http://loinc.org|"
-OBSERVATION_CODES = ("44261-6", "44249-1", "70274-6", "69737-5", "85354-9", "55284-4",
+OBSERVATION_CODES = ("44261-6", "44249-1", "44260-8", "70274-6", "69737-5", "85354-9", "55284-4",
                      "8480-6", "8462-4", "8867-4", "39156-5", "29463-7", "8302-2", "82810-3")
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",

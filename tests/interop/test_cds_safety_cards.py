@@ -53,3 +53,11 @@ def test_stale_input_is_named_with_its_date() -> None:
     assert "Screening diastolic BP from 2012-03-04" in stale["detail"]
     assert "PHQ-9" in stale["detail"] and "undated" in stale["detail"]
     assert "Heart rate" not in stale["summary"]  # 17 days old: within 90
+
+
+def test_prefetch_asks_for_a_lone_item9_observation_and_questionnaires() -> None:
+    from interop.cds_hooks.cards import discovery
+
+    prefetch = discovery()["services"][0]["prefetch"]
+    assert "http://loinc.org|44260-8" in prefetch["observations"]
+    assert prefetch["questionnaires"].startswith("QuestionnaireResponse?patient=")
