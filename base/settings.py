@@ -191,3 +191,37 @@ def monitor_recent_patients() -> int:
 def jobs_dir() -> Path:
     """Where training jobs keep uploaded data and the worker's lock and log files."""
     return home_dir() / "jobs"
+
+
+@dataclass(frozen=True)
+class ClinicalLimits:
+    """Clinic-set limits with no sourced value in clinical-reference.md (all *unsourced*
+    defaults, named as such wherever they are shown); each is an environment variable.
+
+    Heart rate after dosing: ketamine raises pulse with blood pressure (§3) but the reference
+    names no threshold, so a common tachycardia margin is used. Staleness: how old an input
+    may be before a CDS card names its date (§5 asks for this session's values; screening
+    vitals and scales age).
+    """
+
+    hr_post_alert: int = 110  # KAPCDS_HR_POST_ALERT: post-dose heart rate ≥ this (beats/min)
+    hr_rise_alert: int = 30  # KAPCDS_HR_RISE_ALERT: rise from pre-dose ≥ this (beats/min)
+    stale_vitals_days: int = 90  # KAPCDS_STALE_VITALS_DAYS: BP, heart rate, BMI
+    stale_scales_days: int = 30  # KAPCDS_STALE_SCALES_DAYS: PHQ-9, GAD-7 (a 2-week recall)
+
+
+def clinical_limits() -> ClinicalLimits:
+    """The clinical limits in force (read on each call; a bad value names its variable)."""
+    values = {}
+    for name, variable in (("hr_post_alert", "KAPCDS_HR_POST_ALERT"),
+                           ("hr_rise_alert", "KAPCDS_HR_RISE_ALERT"),
+                           ("stale_vitals_days", "KAPCDS_STALE_VITALS_DAYS"),
+                           ("stale_scales_days", "KAPCDS_STALE_SCALES_DAYS")):
+        try:
+            values[name] = _env_int(variable, getattr(ClinicalLimits, name))
+        except ValueError as exc:
+            raise SettingError(f"{variable}={os.environ.get(variable)!r} is not a whole "
+                               "number") from exc
+        if values[name] <= 0:
+            raise SettingError(f"{variable}={values[name]} must be a positive whole number")
+    return ClinicalLimits(**values)

@@ -17,7 +17,8 @@ if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
 cols = st.columns(3)
 cols[0].metric("Patients in the store", f"{service_cohort.stored_patients(ws):,}")
 cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")
-if resources.cohort_pending(ws):  # a fresh server or a new model: being prepared
+pending = resources.cohort_pending(ws)
+if pending:  # a fresh server or a new model: being prepared
     cols[2].metric("Eligible (screen)", "being computed")
     st.info("The store's screens and predictions are being computed for this model "
             "version (once per version); pages that list patients open when it is done.")
@@ -31,6 +32,21 @@ st.caption(f"Version {ws.version}: every prediction on these pages comes from it
 components.model_card(ws.card, ws.version, expanded=True)
 if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
     proms_panel.render_clinic(ws)  # due / overdue / completed, completion rate
+
+if not pending:  # the alerts read the store once the cohort is ready
+    st.subheader("Session alerts now")
+    alerts, checked = resources.alerts_overview(ws, only_in_treatment=True)
+    counts = service_cohort.alert_counts(alerts)
+    st.caption(f"Alerts raised at the latest session of the {checked:,} patients still in "
+               f"treatment; {alerts['patient_id'].nunique():,} have at least one. Thresholds "
+               "marked unsourced are clinic settings, not evidence.")
+    if counts.empty:
+        st.info("No session alerts for patients still in treatment.")
+    else:
+        st.dataframe(counts, hide_index=True, width="stretch")
+    if may_open(ws.actor.role, "cohort"):
+        st.page_link("views/cohort.py", label="See who: Cohort overview → alerts",
+                     icon=":material/notifications:")
 
 st.subheader("Pages")
 for key, text in (

@@ -16,6 +16,7 @@ from dashboard.services.entry.fhir import confirm, describe, open_gaps, parse_up
 from dashboard.services.entry.form_errors import FormErrors
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import components, forms
+from interop.fhir.importer.result import item9_text, suicide_alert
 from models.contract.schema import feature
 from records.gaps import labels
 
@@ -35,9 +36,14 @@ def _show_results(ws: Workspace, file_name: str, data: bytes) -> None:
                  width="stretch")
     for result in results:
         who = components.plain(result.name or f"Patient/{result.fhir_patient_id}")
+        alert = suicide_alert(result)
+        if alert:  # outside the expander: never folded away
+            st.error(f"{who} · {components.plain(alert)}", icon=":material/emergency:")
         with st.expander(f"{who}: {len(result.found)} found, {len(result.missing)} missing, "
                          f"{len(result.warnings)} warning(s)"):
             st.markdown(f"**Found:** {components.plain(labels(result.found) or '-')}")
+            if item9_text(result):
+                st.markdown(f"**PHQ-9 item 9:** {components.plain(item9_text(result))}")
             st.markdown(f"**Missing (saved as gaps, never guessed):** "
                         f"{components.plain(labels(result.missing) or '-')}")
             for warning in result.warnings:

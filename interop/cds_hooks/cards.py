@@ -19,11 +19,13 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 
+from interop.cds_hooks.safety_cards import safety_cards, stale_inputs, stale_text
 from models.clinical.eligibility import REQUIRED_INPUTS as SCREEN_INPUTS
 from models.clinical.eligibility import EligibilityResult, screen
 from models.clinical.quality_gate import UNRELIABLE
@@ -35,7 +37,7 @@ SERVICE_ID = "kapcds-patient-view"
 DISCLAIMER = "synthetic-data model — decision support, not a decision"
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _LOINC = "http://loinc.org|"
-OBSERVATION_CODES = ("44261-6", "44249-1", "70274-6", "69737-5", "85354-9", "55284-4",
+OBSERVATION_CODES = ("44261-6", "44249-1", "44260-8", "70274-6", "69737-5", "85354-9", "55284-4",
                      "8480-6", "8462-4", "8867-4", "39156-5", "29463-7", "8302-2", "82810-3")
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
@@ -87,6 +89,11 @@ class PatientData:
     kap_id: str | None = None
     from_store: list[str] = field(default_factory=list)
     warnings: int = 0
+    item9: int | None = None  # PHQ-9 item 9 read from the EHR's data (any source)
+    item9_at: datetime | None = None
+    observed: dict[str, datetime | None] = field(default_factory=dict)  # FHIR inputs' dates
+    alerts: list[Any] = field(default_factory=list)  # stored latest-session alerts
+    today: date = field(default_factory=date.today)
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,14 @@ def eligibility_card(data: PatientData, version: str | None) -> dict[str, Any]:
     indicator = {"not_eligible": "critical", "eligible_with_cautions": "warning"}.get(
         result.status, "info")
     title = result.status.replace("_", " ")
-    return card(f"KAP eligibility: {title}", result.summary + "\n\n" + "\n".join(lines),
-                indicator, version)
+    return card(f"KAP eligibility: {title}", result.summary + "\n\n" + "\n".join(lines)
+                + _stale_note(data), indicator, version)
+
+
+def _stale_note(data: PatientData) -> str:
+    """Old inputs named where they are used (never used silently)."""
+    stale = stale_inputs(data.observed, data.today)
+    return f"\n\nOld inputs used: {stale_text(stale)}." if stale else ""
 
 
 def _probabilities(model: ModelInfo, features: Mapping[str, Any],
@@ -176,6 +189,7 @@ def prediction_cards(data: PatientData, model: ModelInfo | None,
         detail = "\n".join(lines)
         if data.from_store:
             detail += f"\n\nValues from the KAP-CDS record: {_labels(data.from_store)}."
+        detail += _stale_note(data)
         cards.append(card(f"{title}: " + ", ".join(parts), detail, "info", model.version))
     return cards
 
@@ -202,5 +216,7 @@ def build_cards(data: PatientData, model: ModelInfo | None, dashboard_url: str,
                 gate: Gate = show_every_outcome) -> list[dict[str, Any]]:
     """Every card for one patient-view call."""
     version = model.version if model else None
-    return [eligibility_card(data, version), *prediction_cards(data, model, gate),
+    safety = safety_cards(data.item9, data.item9_at, data.alerts, data.observed, data.today,
+                          version, card)
+    return [*safety, eligibility_card(data, version), *prediction_cards(data, model, gate),
             link_card(data, dashboard_url, version)]

@@ -100,3 +100,24 @@ def stored_patient(engine: Engine | None, fhir_id: str) -> tuple[str, dict[str, 
         gaps = set(row.data_gaps or [])
         return row.patient_id, {k: v for k, v in row.features().items()
                                 if k not in gaps and v is not None}
+
+
+def stored_alerts(engine: Engine | None, kap_id: str | None) -> list[Any]:
+    """The session alerts (``models.clinical.session_alerts``) raised at the stored patient's
+    latest session: what the Treatment progress page and the cohort list show right now."""
+    if engine is None or kap_id is None:
+        return []
+    from models.clinical.session_alerts import session_alerts
+    from records.db import session_factory
+    from records.frames import sessions_frame
+    from records.repository import get_patient
+
+    with session_factory(engine)() as session:
+        patient = get_patient(session, kap_id)
+        if patient is None:
+            return []
+        known = "phq9_baseline" not in (patient.data_gaps or [])  # a placeholder is no baseline
+        baseline = float(patient.phq9_baseline) if known and patient.phq9_baseline is not None \
+            else float("nan")
+        sessions = sessions_frame(session, kap_id, latest_only=True)
+    return session_alerts(kap_id, baseline, sessions)

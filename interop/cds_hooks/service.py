@@ -31,7 +31,13 @@ from interop.cds_hooks.cards import (
     discovery,
     prefetch_resources,
 )
-from interop.cds_hooks.fetch import FetchError, check_server, fetch, stored_patient
+from interop.cds_hooks.fetch import (
+    FetchError,
+    check_server,
+    fetch,
+    stored_alerts,
+    stored_patient,
+)
 from interop.cds_hooks.settings import CdsSettings
 from models.clinical.quality_gate import gate_for
 from models.contract import schema
@@ -97,6 +103,7 @@ def patient_data(resources: list[dict[str, Any]], patient_id: str,
     from interop.fhir.importer.batch import import_fhir
 
     features: dict[str, Any] = {}
+    extras: dict[str, Any] = {}
     warnings = 0
     if resources:
         bundle = {"resourceType": "Bundle", "type": "collection",
@@ -105,6 +112,7 @@ def patient_data(resources: list[dict[str, Any]], patient_id: str,
         match = [r for r in report.results if r.fhir_patient_id == patient_id]
         if match:
             features, warnings = dict(match[0].patient), len(match[0].warnings)
+            extras = match[0].extras
     stored = stored_patient(engine, patient_id)
     kap_id, from_store = None, []
     if stored is not None:
@@ -112,8 +120,12 @@ def patient_data(resources: list[dict[str, Any]], patient_id: str,
         from_store = [k for k in values if k not in features]
         features.update({k: values[k] for k in from_store})
     names = schema.feature_names()
+    observed = {k: v for k, v in (extras.get("observed_at") or {}).items()
+                if k in features and k not in from_store}
     return PatientData(patient_id, features, [n for n in names if n not in features], kap_id,
-                       from_store, warnings)
+                       from_store, warnings, item9=extras.get("phq9_item9"),
+                       item9_at=extras.get("phq9_item9_at"), observed=observed,
+                       alerts=stored_alerts(engine, kap_id))
 
 
 def _audit(engine: Engine | None, caller: Caller | None, action: str, category: str,

@@ -16,7 +16,7 @@ from typing import Any
 from interop.fhir import codes
 from interop.fhir.importer.parse import Entry
 from interop.fhir.session_codes import BASE, resource_id
-from interop.fhir.util import Draft, codings
+from interop.fhir.util import NO_SCREENING_TIME, Draft, codings, set_time
 from models.contract import schema
 
 INPUT_SYSTEM = f"{BASE}/CodeSystem/input"
@@ -36,9 +36,11 @@ def _value(spec: schema.Feature, value: Any) -> dict[str, Any]:
     return {"valueQuantity": {"value": round(float(value), 6), "unit": spec.unit or "1"}}
 
 
-def input_observations(patient_row: Mapping[str, Any], when: str,
+def input_observations(patient_row: Mapping[str, Any], measured_at: Mapping[str, str] | None,
                        skip: Iterable[str]) -> list[dict[str, Any]]:
-    """Observations for each schema feature not in ``skip`` (those exported otherwise)."""
+    """Observations for each schema feature not in ``skip`` (those exported otherwise); the
+    effective time is the recorded one in ``measured_at`` or left out with its reason."""
+    times = dict(measured_at or {})
     pid = str(patient_row[schema.ID_COLUMN])
     subject = {"reference": f"urn:uuid:{resource_id('Patient', pid)}"}
     skipped = set(skip)
@@ -47,12 +49,13 @@ def input_observations(patient_row: Mapping[str, Any], when: str,
         value = patient_row.get(spec.name)
         if spec.name in skipped or value is None:
             continue
-        out.append({"resourceType": "Observation",
-                    "id": resource_id("Observation", pid, "input", spec.name),
-                    "status": "final", "subject": subject, "effectiveDateTime": when,
-                    "code": {"coding": [{"system": INPUT_SYSTEM, "code": spec.name,
-                                         "display": spec.label}], "text": spec.label},
-                    **_value(spec, value)})
+        out.append(set_time({"resourceType": "Observation",
+                             "id": resource_id("Observation", pid, "input", spec.name),
+                             "status": "final", "subject": subject,
+                             "code": {"coding": [{"system": INPUT_SYSTEM, "code": spec.name,
+                                                  "display": spec.label}], "text": spec.label},
+                             **_value(spec, value)},
+                            "effectiveDateTime", times.get(spec.name), NO_SCREENING_TIME))
     return out
 
 

@@ -105,3 +105,30 @@ class Draft:
         self.values[name] = value
         self.evidence[name] = list(dict.fromkeys(refs))
         return True
+
+
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+NO_SCREENING_TIME = ("Effective time left out: KAP-CDS stores this screening value without the "
+                     "date it was measured, and the export time is not a measurement time.")
+NO_SESSION_TIME = ("Effective time left out: the date and time of this session were not "
+                   "recorded.")
+NO_VISIT_TIME = "Effective time left out: the date of this follow-up visit was not recorded."
+
+
+def absent(code: str = "unknown") -> dict[str, Any]:
+    """An element's data-absent-reason extension (why a value is missing, never invented)."""
+    return {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": code}]}
+
+
+def set_time(resource: dict[str, Any], element: str, moment: str | None,
+             reason: str) -> dict[str, Any]:
+    """``resource[element] = moment``, or, with no recorded moment, the element's
+    data-absent-reason and ``reason`` as a note: a time nobody recorded is never written and
+    never left out silently (issue 23)."""
+    resource.pop(element, None)
+    if moment:
+        resource[element] = moment
+        return resource
+    resource[f"_{element}"] = absent()
+    resource["note"] = [*(resource.get("note") or []), {"text": reason}]
+    return resource

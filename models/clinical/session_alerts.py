@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from base.settings import ClinicalLimits, clinical_limits
 from models.clinical.session_monitoring import MIN_MONITORING_MINUTES
 from models.contract.schema import (
+    CADSS_SIGNIFICANT,
     POST_DOSE_DBP_ALERT,
     POST_DOSE_SBP_ALERT,
     REMISSION_BELOW,
@@ -29,6 +31,24 @@ CSSRS_ALERT_AT = 3  # C-SSRS ideation ≥ 3
 EARLY_SESSIONS = (3, 4)  # early non-response is judged after 3–4 sessions
 EARLY_MIN_IMPROVEMENT = 0.20  # < 20 % better than baseline = early non-response
 WORSENING_POINTS = 5  # PHQ-9 ≥ 5 points above baseline
+SUICIDE_RISK = "suicide risk"  # the one alert kind item 9 > 0 raises, from any source
+# Significant dissociation: CADSS ≥ 20 (clinical-reference §3, *unsourced* threshold).
+# Heart rate: no threshold in the reference; base.settings.clinical_limits (*unsourced*).
+
+
+def item9_alert(item9: float | None) -> bool:
+    """True when a PHQ-9 item 9 answer raises the suicide-risk alert (item 9 > 0)."""
+    return item9 is not None and not pd.isna(item9) and float(item9) > ITEM9_ALERT_ABOVE
+
+
+def suicide_risk_message(item9: float | None, cssrs: float | None = None) -> str:
+    """The suicide-risk alert's wording, the same for a session, an import or a CDS card."""
+    parts = [f"PHQ-9 item 9 (thoughts of death or self-harm) = "
+             f"{'not recorded' if item9 is None or pd.isna(item9) else f'{item9:.0f}'}"]
+    if cssrs is not None and not pd.isna(cssrs):
+        parts.append(f"C-SSRS ideation = {cssrs:.0f}")
+    return (", ".join(parts) + f" (alert when item 9 > {ITEM9_ALERT_ABOVE} or C-SSRS ≥ "
+            f"{CSSRS_ALERT_AT}): assess suicide risk")
 
 
 @dataclass(frozen=True)
@@ -58,12 +78,13 @@ def _rows(frame: pd.DataFrame, kind: str, severity: Severity,
 def alerts_frame(sessions: pd.DataFrame, baselines: pd.Series) -> pd.DataFrame:
     """Every §5 alert for the given sessions (any number of patients), vectorised.
 
-    ``baselines`` maps patient_id → baseline PHQ-9. Rows: newest session first per patient,
-    high severity before warnings.
+    ``baselines`` maps patient_id → baseline PHQ-9 (missing: only the rules that need no
+    baseline). Rows: newest session first per patient, high severity before warnings.
     """
     s = sessions.copy()
+    # No baseline (a gap): the baseline rules cannot fire (NaN compares False), the others
+    # still do — a suicide-item or blood-pressure alert never depends on a baseline.
     s["baseline"] = s["patient_id"].map(baselines).astype(float)
-    s = s[s["baseline"].notna()]
     bp_high = (s["sbp_post"] >= POST_DOSE_SBP_ALERT) | (s["dbp_post"] >= POST_DOSE_DBP_ALERT)
     rise = ~bp_high & (s["sbp_post"] - s["sbp_pre"] > SBP_RISE_ALERT)
     suicide = (s["phq9_item9"] > ITEM9_ALERT_ABOVE) | (s["cssrs"] >= CSSRS_ALERT_AT)
@@ -78,9 +99,8 @@ def alerts_frame(sessions: pd.DataFrame, baselines: pd.Series) -> pd.DataFrame:
     rows += _rows(s[rise], "blood pressure", "warning", lambda r: (
         f"Systolic rose {r.sbp_post - r.sbp_pre:.0f} mmHg after dosing ({r.sbp_pre:.0f} → "
         f"{r.sbp_post:.0f}), more than {SBP_RISE_ALERT}"))
-    rows += _rows(s[suicide], "suicide risk", "high", lambda r: (
-        f"PHQ-9 item 9 = {r.phq9_item9:.0f}, C-SSRS ideation = {r.cssrs:.0f} (alert when "
-        f"item 9 > {ITEM9_ALERT_ABOVE} or C-SSRS ≥ {CSSRS_ALERT_AT}): assess suicide risk"))
+    rows += _rows(s[suicide], SUICIDE_RISK, "high",
+                  lambda r: suicide_risk_message(r.phq9_item9, r.cssrs))
     rows += _rows(s[worse], "worsening", "high", lambda r: (
         f"PHQ-9 {r.phq9:.0f} is {r.phq9 - r.baseline:g} points above baseline "
         f"{r.baseline:g} (alert at ≥ {WORSENING_POINTS})"))
@@ -88,12 +108,42 @@ def alerts_frame(sessions: pd.DataFrame, baselines: pd.Series) -> pd.DataFrame:
         f"PHQ-9 {r.phq9:.0f} after {r.session_number:.0f} sessions is "
         f"{(r.baseline - r.phq9) / r.baseline:.0%} better than baseline {r.baseline:g} "
         f"(expected ≥ {EARLY_MIN_IMPROVEMENT:.0%}); review the plan"))
+    rows += _dissociation_rows(s) + _heart_rate_rows(s, clinical_limits())
     rows += _monitoring_rows(s)
     out = pd.DataFrame(rows, columns=ALERT_COLUMNS)
     out["_high"] = out["severity"] != "high"
     out = out.sort_values(["patient_id", "session_number", "_high"],
                           ascending=[True, False, True], kind="stable")
     return out.drop(columns="_high").reset_index(drop=True)
+
+
+def _dissociation_rows(s: pd.DataFrame) -> list[dict[str, object]]:
+    """CADSS ≥ 20: significant dissociation (§3; the threshold is *unsourced*)."""
+    cadss = pd.to_numeric(s["cadss"], errors="coerce") if "cadss" in s else None
+    if cadss is None:
+        return []
+    return _rows(s[cadss >= CADSS_SIGNIFICANT], "dissociation", "warning", lambda r: (
+        f"CADSS {r.cadss:.0f} ≥ {CADSS_SIGNIFICANT}: significant dissociation (threshold "
+        "unsourced, clinical-reference §3); observe until it has resolved before discharge"))
+
+
+def _heart_rate_rows(s: pd.DataFrame, limits: ClinicalLimits) -> list[dict[str, object]]:
+    """Post-dose heart rate at or above the limit, else a rise at or above the limit
+    (both *unsourced* settings: KAPCDS_HR_POST_ALERT, KAPCDS_HR_RISE_ALERT)."""
+    if not {"hr_pre", "hr_post"} <= set(s.columns):
+        return []
+    pre = pd.to_numeric(s["hr_pre"], errors="coerce")
+    post = pd.to_numeric(s["hr_post"], errors="coerce")
+    high = post >= limits.hr_post_alert
+    rise = ~high & (post - pre >= limits.hr_rise_alert)
+    rows = _rows(s[high], "heart rate", "warning", lambda r: (
+        f"Post-dose heart rate {r.hr_post:.0f} beats/min ≥ {limits.hr_post_alert} (unsourced "
+        "threshold, clinic setting KAPCDS_HR_POST_ALERT); recheck pulse and rhythm"))
+    rows += _rows(s[rise], "heart rate", "warning", lambda r: (
+        f"Heart rate rose {r.hr_post - r.hr_pre:.0f} beats/min after dosing ({r.hr_pre:.0f} → "
+        f"{r.hr_post:.0f}), ≥ {limits.hr_rise_alert} (unsourced threshold, clinic setting "
+        "KAPCDS_HR_RISE_ALERT)"))
+    return rows
 
 
 def _monitoring_rows(s: pd.DataFrame) -> list[dict[str, object]]:

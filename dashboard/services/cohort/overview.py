@@ -186,3 +186,17 @@ def alerts_overview(ws: Workspace, cohort: pd.DataFrame,
         latest = sessions_frame(session, patient_ids=list(ids), latest_only=True)
     table = cohort_alerts(cohort, latest, ids, latest_only=True)
     return table, len(ids)
+
+
+def alert_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Patients per alert kind (Home's summary of ``alerts_overview``): kind, severity, how
+    many patients, and one example's wording; high severity first, then most patients."""
+    columns = ["alert", "severity", "patients", "example"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = table.groupby(["kind", "severity"], sort=False).agg(
+        patients=(ID_COLUMN, "nunique"), example=("message", "first")).reset_index()
+    grouped["_order"] = grouped["severity"] != "high"
+    grouped = grouped.sort_values(["_order", "patients", "kind"],
+                                  ascending=[True, False, True], kind="stable")
+    return grouped.rename(columns={"kind": "alert"})[columns].reset_index(drop=True)

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from dashboard.services.access import record_failure, require
 from dashboard.services.entry.form_errors import FormErrors
 from dashboard.services.workspace import Workspace
-from interop.fhir.importer.result import ImportResult, blocking_fields, screen_blocking_fields
+from interop.fhir.importer.result import (
+    ImportResult,
+    blocking_fields,
+    item9_text,
+    screen_blocking_fields,
+    suicide_alert,
+)
 from models.contract.validation import InputValidationError
 from records.audit import trail as audit
 from records.db import session_factory
@@ -63,6 +69,8 @@ def describe(result: ImportResult) -> dict[str, str | int]:
             "found": len(result.found), "missing": labels(result.missing) or "-",
             "predictions need": labels(blocking_fields(result)) or "-",
             "screen needs": labels(screen_blocking_fields(result)) or "-",
+            "PHQ-9 item 9": item9_text(result) or "-",
+            "alerts": "suicide risk" if suicide_alert(result) else "-",
             "warnings": len(result.warnings)}
 
 
@@ -79,9 +87,11 @@ def save_imports(ws: Workspace, results: list[ImportResult],
                      for r in results]
             out = [SavedImport(p.patient_id, p.name, list(p.data_gaps),
                                blocking_fields(r)) for p, r in zip(saved, results, strict=True)]
-            for item in out:  # audited in the import's own transaction
+            for item, result in zip(out, results, strict=True):  # audited with the import
+                alert = suicide_alert(result)
                 audit.record(session, actor, "import", IDENTIFIED, patient_id=item.patient_id,
-                             detail=f"FHIR {file_name}; gaps: {', '.join(item.gaps) or 'none'}")
+                             detail=f"FHIR {file_name}; gaps: {', '.join(item.gaps) or 'none'}"
+                                    + (f"; alert shown: {alert}" if alert else ""))
             session.commit()
     except InputValidationError as error:
         record_failure(ws, "import", IDENTIFIED, None, error)

@@ -23,6 +23,7 @@ from interop.fhir import codes
 from interop.fhir.exporter.followup import visit_resources
 from interop.fhir.exporter.sessions import session_resources
 from interop.fhir.inputs import INPUT_SYSTEM, input_observations
+from interop.fhir.util import NO_SCREENING_TIME, set_time
 from models.clinical.eligibility import EligibilityResult
 from models.contract import schema
 
@@ -40,6 +41,12 @@ TEST_DATA_TAG = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
 DISCLAIMER = ("Synthetic data only: produced by KAP-CDS, a decision-support prototype "
               "trained on synthetic patients. Not for use with real patients; it informs and "
               "never replaces a clinician's judgement.")
+NO_PREDICTION_TIME = ("Occurrence time left out: no recorded prediction of these inputs by this "
+                      "model version gives its time, and the export time is not a clinical "
+                      "time (Bundle.timestamp says when the file was made).")
+NO_SCREEN_TIME = ("Effective time left out: the rule-based screen was computed from the stored "
+                  "values when the file was made (Bundle.timestamp); that is not a clinical "
+                  "time.")
 _NAMESPACE = uuid.UUID("6f1f3a52-3b7e-4a8e-9a43-7c1d2b5e8f10")
 _STATUS_LABELS = {"eligible": "eligible", "eligible_with_cautions": "eligible with cautions",
                   "not_eligible": "not eligible", "no_indication": "no indication"}
@@ -76,18 +83,27 @@ def _loinc(code: str, display: str) -> dict[str, Any]:
 
 
 def observations_from_patient(patient_row: Mapping[str, Any],
-                              when: str) -> list[dict[str, Any]]:
+                              measured_at: Mapping[str, str] | None = None
+                              ) -> list[dict[str, Any]]:
     """Observations (LOINC, UCUM) for the stored screening values, used as the basis of the
-    RiskAssessments when no source Observations are given."""
+    RiskAssessments when no source Observations are given. ``measured_at`` (feature ->
+    ISO time) gives the recorded measurement time; without one the effective time is left
+    out with its reason (``interop.fhir.util.set_time``)."""
+    times = dict(measured_at or {})
     pid = str(patient_row[schema.ID_COLUMN])
     subject = {"reference": _urn("Patient", pid)}
+
+    features = {"phq9": ("phq9_baseline",), "gad7": ("gad7_baseline",),
+                "bp": ("systolic_bp", "diastolic_bp"), "hr": ("heart_rate",), "bmi": ("bmi",)}
 
     def obs(key: str, code: str, display: str, **value: Any) -> dict[str, Any]:
         concept = _loinc(code, display)  # + KAP-CDS: a screening value, never a follow-up one
         concept["coding"].append({"system": INPUT_SYSTEM, "code": f"screening-{key}"})
-        return {"resourceType": "Observation", "id": _id("Observation", pid, key),
-                "status": "final", "code": concept, "subject": subject,
-                "effectiveDateTime": when, **value}
+        moments = {times.get(f) for f in features[key]}
+        moment = moments.pop() if len(moments) == 1 else None  # BP: one time for both
+        return set_time({"resourceType": "Observation", "id": _id("Observation", pid, key),
+                         "status": "final", "code": concept, "subject": subject, **value},
+                        "effectiveDateTime", moment, NO_SCREENING_TIME)
 
     out = []
     if patient_row.get("phq9_baseline") is not None:
@@ -160,10 +176,11 @@ def _risk(name: str, probability: float, context: dict[str, Any], basis: list[di
         "probabilityDecimal": round(float(probability), 6),
         "rationale": spec.definition + (f" Uncertainty: {rationale}" if rationale else ""),
     }
-    return {"resourceType": "RiskAssessment", "id": context["id"](name), "status": "final",
-            "subject": context["subject"], "occurrenceDateTime": context["when"],
-            "method": context["method"], "basis": basis or None, "prediction": [prediction],
-            "note": [{"text": DISCLAIMER}]}
+    return set_time({"resourceType": "RiskAssessment", "id": context["id"](name),
+                     "status": "final", "subject": context["subject"],
+                     "method": context["method"], "basis": basis or None,
+                     "prediction": [prediction], "note": [{"text": DISCLAIMER}]},
+                    "occurrenceDateTime", context["predicted"], NO_PREDICTION_TIME)
 
 
 def _eligibility(result: EligibilityResult, context: dict[str, Any]) -> dict[str, Any]:
@@ -171,16 +188,23 @@ def _eligibility(result: EligibilityResult, context: dict[str, Any]) -> dict[str
                                         "display": f.label}], "text": f"{f.kind}: {f.label}"},
                    "valueString": f.reason}
                   for f in (*result.indications, *result.exclusions, *result.cautions)]
-    return {"resourceType": "Observation", "id": context["id"]("eligibility"),
-            "status": "final", "subject": context["subject"],
-            "code": {"coding": [{"system": OBSERVATION_SYSTEM, "code": "eligibility-screen",
-                                 "display": "KAP eligibility screen (rule-based)"}],
-                     "text": "KAP eligibility screen (rule-based, clinical-reference §4)"},
-            "effectiveDateTime": context["when"],
-            "valueCodeableConcept": {"coding": [{"system": STATUS_SYSTEM, "code": result.status,
-                                                 "display": _STATUS_LABELS[result.status]}],
-                                     "text": result.summary},
-            "component": components or None, "note": [{"text": DISCLAIMER}]}
+    screen_obs = {
+        "resourceType": "Observation", "id": context["id"]("eligibility"), "status": "final",
+        "subject": context["subject"],
+        "code": {"coding": [{"system": OBSERVATION_SYSTEM, "code": "eligibility-screen",
+                             "display": "KAP eligibility screen (rule-based)"}],
+                 "text": "KAP eligibility screen (rule-based, clinical-reference §4)"},
+        "valueCodeableConcept": {"coding": [{"system": STATUS_SYSTEM, "code": result.status,
+                                             "display": _STATUS_LABELS[result.status]}],
+                                 "text": result.summary},
+        "component": components or None, "note": [{"text": DISCLAIMER}]}
+    return set_time(screen_obs, "effectiveDateTime", None, NO_SCREEN_TIME)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise FhirExportError(f"naive time {moment.isoformat()}: say which zone it is in")
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def _drop_none(value: Any) -> Any:
@@ -205,6 +229,8 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
                       basis_observations: Sequence[Mapping[str, Any] | str] | None = None,
                       *, uncertainty: Mapping[str, str] | None = None,
                       generated_at: datetime | None = None,
+                      measured_at: Mapping[str, datetime] | None = None,
+                      predicted_at: datetime | None = None,
                       sessions: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
                       every_input: bool = False,
                       followup: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -220,6 +246,10 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
     (``interop.fhir.inputs``), so the Bundle imports whole into another KAP-CDS store;
     ``followup`` (``records.followup.frames.visits_frame``) adds the visits after the series
     (``interop.fhir.exporter.followup``).
+    Times (issue 23): ``generated_at`` (default now) is only ``Bundle.timestamp``; screening
+    Observations take ``measured_at`` (feature -> recorded measurement time), RiskAssessments
+    ``predicted_at`` (a recorded prediction's time); without them the element is left out
+    with a data-absent-reason and a note saying why, never filled with the export time.
     """
     unknown = sorted(set(predictions) - set(schema.outcome_names()))
     if unknown:
@@ -227,10 +257,12 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
     when = (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     pid = str(patient_row[schema.ID_COLUMN])
     patient = _patient(patient_row)
+    measured = {k: _iso(v) for k, v in (measured_at or {}).items() if v is not None}
     if basis_observations is None:
-        basis_observations = observations_from_patient(patient_row, when)
+        basis_observations = observations_from_patient(patient_row, measured)
     basis, basis_entries = _basis(basis_observations)
-    context = {"subject": {"reference": _urn("Patient", pid)}, "when": when,
+    context = {"subject": {"reference": _urn("Patient", pid)},
+               "predicted": _iso(predicted_at) if predicted_at else None,
                "method": {"coding": [{"system": MODEL_SYSTEM, "code": model_version}],
                           "text": f"KAP-CDS outcome model version {model_version}"},
                "id": lambda key: _id(pid, model_version, key)}
@@ -242,7 +274,7 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
     if every_input:  # the inputs no LOINC Observation or Patient field carries
         carried = {"sex", *(n for o in basis_entries for n in _features_of(o["resource"]))}
         entries += [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r}
-                    for r in input_observations(patient_row, when, carried)]
+                    for r in input_observations(patient_row, measured, carried)]
     if sessions is not None:
         entries += session_resources(pid, context["subject"], sessions)
     if followup is not None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from interop.fhir import codes
 from interop.fhir.session_codes import FOLLOWUP_IDENTIFIER, FOLLOWUP_MEASURE, resource_id
+from interop.fhir.util import NO_VISIT_TIME, absent, set_time
 from models.clinical.session_monitoring import is_blank
 
 # field -> (label, LOINC or None, value kind)
@@ -56,8 +57,7 @@ def visit_resources(patient_id: str, subject: Mapping[str, str],
                             "value": f"{patient_id}/visit/{ordinal}"}],
             "type": [{"text": f"Follow-up visit, day {int(row['day_after_series'])} after "
                               "the induction series"}]}
-        if when:
-            encounter["period"] = {"start": when}
+        encounter["period"] = {"start": when} if when else absent()  # never silently none
         entries.append({"fullUrl": f"urn:uuid:{enc_id}", "resource": encounter})
         for name, (label, loinc, kind) in MEASURES.items():
             value = row.get(name)
@@ -70,7 +70,6 @@ def visit_resources(patient_id: str, subject: Mapping[str, str],
             resource = {"resourceType": "Observation", "id": obs_id, "status": "final",
                         "subject": dict(subject), "encounter": {"reference": f"urn:uuid:{enc_id}"},
                         "code": {"coding": coding, "text": label}, **_value(kind, value)}
-            if when:
-                resource["effectiveDateTime"] = when
+            set_time(resource, "effectiveDateTime", when, NO_VISIT_TIME)
             entries.append({"fullUrl": f"urn:uuid:{obs_id}", "resource": resource})
     return entries

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from interop.fhir.exporter.bundle import export_assessment
@@ -40,6 +41,27 @@ def _uncertainty(model_set: ModelSet, frame: pd.DataFrame, names: list[str]) -> 
     return out
 
 
+def recorded_prediction_time(session: Session, patient_id: str, model_version: str,
+                             inputs: Mapping[str, Any],
+                             predictions: Mapping[str, float]) -> datetime | None:
+    """When these very predictions were recorded as shown (same patient, model version,
+    inputs hash and probabilities), newest first; None when they never were — then the
+    export says so instead of using its own time (issue 23)."""
+    from records.predictions import inputs_hash
+    from records.tables.lifecycle import PredictionShown
+
+    rows = session.scalars(select(PredictionShown).where(
+        PredictionShown.patient_id == patient_id, PredictionShown.model_version == model_version,
+        PredictionShown.inputs_sha256 == inputs_hash(inputs)).order_by(
+            PredictionShown.id.desc())).all()
+    for row in rows:
+        shown = row.probabilities or {}
+        if predictions and all(name in shown and abs(float(shown[name]) - p) < 1e-6
+                               for name, p in predictions.items()):
+            return row.shown_at
+    return None
+
+
 def patient_bundle(session: Session, patient_id: str, model_set: ModelSet,
                    card: Mapping[str, Any], model_version: str, *,
                    generated_at: datetime | None = None) -> dict[str, Any]:
@@ -58,6 +80,8 @@ def patient_bundle(session: Session, patient_id: str, model_set: ModelSet,
     bundle = export_assessment(row, predictions, screen(values), model_version,
                                uncertainty=_uncertainty(model_set, frame, names),
                                generated_at=generated_at,
+                               predicted_at=recorded_prediction_time(
+                                   session, patient_id, model_version, values, predictions),
                                sessions=sessions_frame(session, patient_id), every_input=True,
                                followup=visits_frame(session, patient_id))
     log.info("FHIR Bundle of %s: %d entries, %d of %d outcomes (quality gate)", patient_id,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from interop.fhir import codes
 from interop.fhir import session_codes as vocab
+from interop.fhir.util import NO_SESSION_TIME, absent, set_time
 from models.clinical.session_monitoring import is_blank
 from models.contract.schema import SessionField
 
@@ -93,8 +94,7 @@ def session_resources(patient_id: str, subject: Mapping[str, str],
                             "value": vocab.session_key(patient_id, number)}],
             "type": [{"coding": [{"system": vocab.PHASE_SYSTEM, "code": phase}],
                       "text": f"Ketamine dosing session {number} ({phase})"}]}
-        if when:
-            encounter["period"] = {"start": when}
+        encounter["period"] = {"start": when} if when else absent()  # never silently none
         entries.append({"fullUrl": f"urn:uuid:{enc_id}", "resource": encounter})
         link = {"reference": f"urn:uuid:{enc_id}"}
         bodies = [(m.code, _measure(m, row)) for m in vocab.measures()]
@@ -111,7 +111,6 @@ def session_resources(patient_id: str, subject: Mapping[str, str],
             obs_id = vocab.resource_id("Observation", patient_id, number, code)
             resource = {"resourceType": "Observation", "id": obs_id, "status": "final",
                         "subject": dict(subject), "encounter": link, **body}
-            if when:
-                resource["effectiveDateTime"] = when
+            set_time(resource, "effectiveDateTime", when, NO_SESSION_TIME)
             entries.append({"fullUrl": f"urn:uuid:{obs_id}", "resource": resource})
     return entries

@@ -11,6 +11,7 @@ __all__ = [
     "observations",
     "parse",
     "patient",
+    "questionnaires",
     "result",
     "scales",
     "sessions",

@@ -14,9 +14,13 @@ from typing import Any
 from interop.fhir import codes
 from interop.fhir.importer.parse import Entry
 from interop.fhir.importer.scales import (
+    ITEM9_READINGS,
+    PHQ9_ITEM9,
     SCALES,
     ScaleScore,
+    answer_score,
     flag_item9,
+    note_item9,
     panel_score,
     questionnaire_scores,
 )
@@ -141,6 +145,28 @@ def _scale_readings(entry: Entry, order: int, index: ReferenceIndex,
             for s in scores]
 
 
+def _item9_observation(entry: Entry, draft: Draft) -> None:
+    """A PHQ-9 item 9 Observation on its own (44260-8): noted, never silently skipped."""
+    score = answer_score(entry.resource)
+    if score is None:
+        draft.warn(f"{entry.ref}: PHQ-9 item 9 Observation has no 0-3 answer; not read")
+        return
+    when = effective_time(entry.resource, "effectiveDateTime", "effectivePeriod",
+                          "effectiveInstant", "issued")
+    note_item9(draft, score, when, entry.ref)
+
+
+def _latest_item9(draft: Draft) -> None:
+    """The newest item 9 answer of any source (``phq9_item9`` and its time) for the
+    suicide-risk alert; an undated answer counts as the oldest."""
+    readings = draft.extras.get(ITEM9_READINGS) or []
+    if readings:
+        latest = max(readings, key=lambda r: r["when"] or _EARLIEST)
+        draft.extras["phq9_item9"] = latest["value"]
+        draft.extras["phq9_item9_at"] = latest["when"]
+        draft.extras["phq9_item9_ref"] = latest["ref"]
+
+
 def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
     """Fill scales, vitals and BMI into ``draft``; return the latest pregnancy status
     observation (True/False) or None, for the condition mapper to combine."""
@@ -156,6 +182,9 @@ def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
         status = entry.resource.get("status")
         if status not in codes.OBSERVATION_STATUS_OK:
             log.debug("%s: status %s, skipped", entry.ref, status)
+            continue
+        if has_code(entry.resource.get("code"), codes.LOINC, PHQ9_ITEM9):
+            _item9_observation(entry, draft)
             continue
         if has_code(entry.resource.get("code"), codes.LOINC, codes.PREGNANCY_STATUS):
             flag = _pregnancy(entry)
@@ -187,13 +216,16 @@ def map_observations(entries: list[Entry], draft: Draft) -> bool | None:
     for quantity, reading in chosen.items():
         if quantity not in ("body_weight", "body_height"):
             draft.set(quantity, reading.value, [reading.ref])
-    if "phq9_baseline" in chosen and chosen["phq9_baseline"].item9 is not None:
-        draft.extras["phq9_item9"] = chosen["phq9_baseline"].item9
+    draft.extras["observed_at"] = {q: r.when for q, r in chosen.items()
+                                   if q in draft.values}
+    _latest_item9(draft)
     if "bmi" not in chosen and {"body_weight", "body_height"} <= chosen.keys():
         weight, height = chosen["body_weight"], chosen["body_height"]
         if height.value > 0:
             bmi = weight.value / height.value ** 2
             if draft.set("bmi", bmi, [weight.ref, height.ref]):
+                draft.extras["observed_at"]["bmi"] = min(
+                    (weight.when, height.when), key=lambda w: w or _EARLIEST)
                 draft.warn(f"BMI {bmi:.1f} kg/m² calculated from weight {weight.value:.1f} kg "
                            f"({day(weight.when)}) and height {height.value:.2f} m "
                            f"({day(height.when)})")

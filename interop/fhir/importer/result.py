@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from models.clinical.eligibility import REQUIRED_INPUTS
+from models.clinical.session_alerts import SUICIDE_RISK, item9_alert, suicide_risk_message
 from models.contract import schema
 
 log = logging.getLogger(__name__)
@@ -115,3 +116,24 @@ def complete(result: ImportResult, values: Mapping[str, Any]) -> ImportResult:
                    found=[n for n in names if n in patient],
                    missing=[n for n in names if n not in patient],
                    evidence={n: evidence[n] for n in names if n in patient})
+
+
+def item9_text(result: ImportResult) -> str | None:
+    """``3 (QuestionnaireResponse/x, 2023-10-01)``: the newest PHQ-9 item 9 answer read."""
+    if result.extras.get("phq9_item9") is None:
+        return None
+    when = result.extras.get("phq9_item9_at")
+    return (f"{result.extras['phq9_item9']} ({result.extras.get('phq9_item9_ref', '?')}, "
+            f"{when.date().isoformat() if when else 'undated'})")
+
+
+def suicide_alert(result: ImportResult) -> str | None:
+    """The suicide-risk alert of an import whose newest PHQ-9 item 9 answer is > 0: the same
+    rule and wording as a session's (``models.clinical.session_alerts``)."""
+    item9 = result.extras.get("phq9_item9")
+    if not item9_alert(item9):
+        return None
+    when = result.extras.get("phq9_item9_at")
+    return (f"{SUICIDE_RISK}: {suicide_risk_message(item9)}; answered "
+            f"{when.date().isoformat() if when else 'on an unknown date'} in "
+            f"{result.extras.get('phq9_item9_ref', 'the import')}")

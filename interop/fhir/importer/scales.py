@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from interop.fhir import codes
+from interop.fhir.importer import questionnaires as forms
 from interop.fhir.importer.parse import Entry
 from interop.fhir.refs import ReferenceIndex
 from interop.fhir.util import Draft, codings, day, effective_time
@@ -43,7 +44,9 @@ ANSWER_SCORES = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}
 QR_COMPLETE = frozenset({"completed", "amended"})
 _LOINC_CODE = re.compile(r"\d{4,5}-\d")
 _ORDINAL_URLS = ("http://hl7.org/fhir/StructureDefinition/ordinalValue",
-                 "http://hl7.org/fhir/StructureDefinition/iso21090-CO-value")
+                 "http://hl7.org/fhir/StructureDefinition/iso21090-CO-value",
+                 "http://hl7.org/fhir/StructureDefinition/itemWeight")
+ITEM9_READINGS = "phq9_item9_readings"  # draft.extras: every item 9 answer read, any source
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,14 @@ def answer_score(node: dict[str, Any]) -> int | None:
         else []
     if isinstance(node.get("valueCoding"), dict):
         coding_nodes.append(node["valueCoding"])
-    for coding in coding_nodes:
+    for coding in [node, *coding_nodes]:
         for ext in coding.get("extension") or []:
-            if ext.get("url") in _ORDINAL_URLS and isinstance(ext.get("valueDecimal"),
-                                                              int | float):
-                return int(ext["valueDecimal"])
-        if coding.get("code") in ANSWER_SCORES:
+            weight = ext.get("valueDecimal") if isinstance(ext, dict) else None
+            if ext.get("url") in _ORDINAL_URLS and isinstance(weight, int | float):
+                return int(weight) if float(weight).is_integer() and 0 <= weight <= 3 else None
+        if isinstance(coding.get("code"), str) and coding["code"] in ANSWER_SCORES:
             return ANSWER_SCORES[coding["code"]]
-    return None
+    return forms.answer_by_words(node)
 
 
 def _total(scale: Scale, answers: dict[str, int | None], stated: int | None, ref: str,
@@ -172,28 +175,76 @@ def _item_code(item: dict[str, Any]) -> str | None:
     return None
 
 
+TEXT_MIN_ITEMS = 5  # wording identifies items only in a PHQ-9-shaped response (or item 9)
+
+
+def _by_code_or_link(item: dict[str, Any], phq9_form: bool) -> tuple[Scale, str] | None:
+    """The scale and LOINC code of a response item: a LOINC code in its linkId/definition,
+    else the PHQ-9 form's own linkId."""
+    code = _item_code(item)
+    found = _scale_of_code(code) if code else None
+    if found is None and phq9_form:
+        code = forms.by_link_id(str(item.get("linkId") or ""))
+        found = (PHQ9, code) if code else None
+    return found
+
+
+def _identified(items: list[dict[str, Any]], phq9_form: bool
+                ) -> list[tuple[dict[str, Any], tuple[Scale, str]]]:
+    """Each identifiable item with its scale and code. The PHQ-9 wording counts when it
+    identifies at least ``TEXT_MIN_ITEMS`` items (another questionnaire sharing a phrase such
+    as "appetite" is not read as PHQ-9), and always for item 9: a suicide item is never
+    dropped."""
+    coded = [(item, _by_code_or_link(item, phq9_form)) for item in items]
+    worded = {id(item): forms.by_text(item["text"]) for item, found in coded
+              if found is None and isinstance(item.get("text"), str)}
+    enough = len({c for c in worded.values() if c}) >= TEXT_MIN_ITEMS
+    out = []
+    for item, found in coded:
+        code = worded.get(id(item))
+        if found is None and code and (enough or code == PHQ9_ITEM9):
+            found = (PHQ9, code)
+        if found is not None:
+            out.append((item, found))
+    return out
+
+
+def _why(answer: dict[str, Any] | None) -> str:
+    if answer is None:
+        return "no answer"
+    value = next((f"{k} {str(v)[:40]!r}" for k, v in answer.items() if k.startswith("value")),
+                 "no value")
+    return f"{value} is not a 0-3 score (LOINC LA6568-5…LA6571-9, an ordinal value or 0-3)"
+
+
 def questionnaire_scores(entry: Entry, draft: Draft) -> list[ScaleScore]:
-    """PHQ-9 / GAD-7 totals of a completed QuestionnaireResponse (items identified by the
-    LOINC code in their linkId or definition)."""
+    """PHQ-9 / GAD-7 totals of a completed QuestionnaireResponse (items identified as in
+    ``interop.fhir.importer.questionnaires``); a response that yields nothing is named in a
+    warning with the reason, never dropped silently. Item 9 is noted even without a total."""
     res = entry.resource
+    form = forms.canonical(res)
+    named = f"{entry.ref} (questionnaire {form or 'not named'})"
     if res.get("status") not in QR_COMPLETE:
-        draft.warn(f"{entry.ref}: QuestionnaireResponse status {res.get('status')!r}; "
+        draft.warn(f"{named}: QuestionnaireResponse status {res.get('status')!r}; "
                    "only completed or amended responses are scored")
         return []
     when = effective_time(res, "authored")
     answers: dict[Scale, dict[str, int | None]] = {}
     stated: dict[Scale, int | None] = {}
-    for item in _walk(res.get("item") or []):
-        code = _item_code(item)
-        found = _scale_of_code(code) if code else None
-        if found is None:
-            continue
-        scale, code = found
+    items = _walk(res.get("item") or [])
+    answered = sum(any(isinstance(a, dict) for a in i.get("answer") or []) for i in items)
+    for item, (scale, code) in _identified(items, forms.is_phq9_form(form)):
         first = next((a for a in item.get("answer") or [] if isinstance(a, dict)), None)
         if code == scale.total:
             stated[scale] = answer_total(first) if first else None
         elif code in scale.items:
-            answers.setdefault(scale, {})[code] = answer_score(first) if first else None
+            score = answer_score(first) if first else None
+            if score is None:
+                draft.warn(f"{named}: {scale.name} item {scale.items.index(code) + 1} "
+                           f"(linkId {str(item.get('linkId'))[:40]!r}): {_why(first)}")
+            answers.setdefault(scale, {})[code] = score
+    if PHQ9 in answers and answers[PHQ9].get(PHQ9_ITEM9) is not None:
+        note_item9(draft, int(answers[PHQ9][PHQ9_ITEM9]), when, entry.ref)  # type: ignore[arg-type]
     out = []
     for scale in SCALES:
         if scale in answers or stated.get(scale) is not None:
@@ -201,12 +252,27 @@ def questionnaire_scores(entry: Entry, draft: Draft) -> list[ScaleScore]:
                            draft)
             if score is not None:
                 out.append(score)
+    if not answers and not stated:
+        draft.warn(f"{named}: could not be read: none of its {answered} answered item(s) is "
+                   "a PHQ-9 or GAD-7 item (no LOINC item code, no linkId of a known PHQ-9 "
+                   "questionnaire, no PHQ-9 wording); nothing was imported from it")
     return out
 
 
+def note_item9(draft: Draft, value: int, when: datetime | None, ref: str) -> None:
+    """Keep every PHQ-9 item 9 answer read (any source) and flag a positive one for the
+    clinician (the suicide-risk alert; never turned into a diagnosis)."""
+    readings = draft.extras.setdefault(ITEM9_READINGS, [])
+    if any(r["value"] == value and r["when"] == when for r in readings):
+        return  # the same answer met twice (a panel and its member Observation)
+    readings.append({"value": value, "when": when, "ref": ref})
+    if value > 0:
+        draft.warn(f"{ref}: PHQ-9 item 9 (thoughts of death or self-harm) scored {value} on "
+                   f"{day(when)}: review suicide risk; suicidality is not set from a "
+                   "questionnaire item")
+
+
 def flag_item9(score: ScaleScore, draft: Draft) -> None:
-    """A positive PHQ-9 item 9 is flagged for the clinician (never turned into a diagnosis)."""
-    if score.item9:
-        draft.warn(f"{score.ref}: PHQ-9 item 9 (thoughts of death or self-harm) scored "
-                   f"{score.item9} on {day(score.when)}: review suicide risk; suicidality "
-                   "is not set from a questionnaire item")
+    """Note a score's item 9 answer (``note_item9``)."""
+    if score.item9 is not None:
+        note_item9(draft, int(score.item9), score.when, score.ref)
