@@ -51,6 +51,7 @@ ACTIONS = (
     "audit_view", "audit_export", "audit_verify", "backup", "restore",
     "session_list", "session_revoke", "user_sso",  # issue 15: sign-in sessions, SSO identity
     "followup_create", "followup_edit", "plan_change",  # issue 13: follow-up records
+    "integrity_failure", "signin_limited", "cds_refused", "cds_error",  # issue 24
 )
 _CHAIN = AuditChain.__table__
 _LOG = AuditEntry.__table__
