@@ -10,7 +10,17 @@ from pathlib import Path
 
 from base import settings
 from base.files import write_atomically
-from kapcds.common import add_registry, add_version, audited, load_model, progress_bar, registry
+from kapcds.common import (
+    add_registry,
+    add_version,
+    audited,
+    load_model,
+    operator,
+    progress_bar,
+    promotion_audit,
+    record_cli,
+    registry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +46,12 @@ def _train(args: argparse.Namespace) -> int:
                 from kapcds.commands_scale import train_and_register_dask
 
                 version = train_and_register_dask(args.data, args.registry, args.promote,
-                                                  args.seed, update, args.scheduler)
+                                                  args.seed, update, args.scheduler,
+                                                  audit=promotion_audit())
             else:
                 version = train_and_register(args.data, args.registry, promote=args.promote,
-                                             seed=args.seed, progress=update)
+                                             seed=args.seed, progress=update,
+                                             audit=promotion_audit())
         note["detail"] = f"version {version} from {args.data}{promoted}"
     sys.stdout.write(f"{version}\n")
     return 0
@@ -101,15 +113,22 @@ def _versions(args: argparse.Namespace) -> int:
     for entry in registry(args).versions():
         marker = "*" if entry.get("current") else " "
         sys.stdout.write(f"{marker} {entry['id']}  {entry.get('description', '')}\n")
+        if entry.get("promotion"):
+            sys.stdout.write(f"    {entry['promotion']}\n")
     return 0
 
 
 def _promote(args: argparse.Namespace) -> int:
 
-    with audited("model_promotion", "model", f"version {args.version}"):
-        models = registry(args)
+    models = registry(args)
+    try:  # the success entry is written by promotion_audit, before CURRENT changes
         models.verify(args.version)
-        models.promote(args.version)
+        models.promote(args.version, by=operator().username, reason=args.reason,
+                       audit=promotion_audit())
+    except Exception as error:
+        record_cli("model_promotion", "model", outcome="failure",
+                   detail=f"version {args.version}: {error}"[:2000])
+        raise
     sys.stdout.write(f"current model version: {args.version}\n")
     return 0
 
@@ -120,7 +139,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     from training.lifecycle.first_run import ensure_model
 
     with progress_bar("preparing model and store") as update:
-        ensure_model(progress=update)
+        ensure_model(progress=update, audit=promotion_audit())
     ensure_store().dispose()
     command = dashboard_command(args.port, args.address)
     secrets_file = write_secrets_file()  # single sign-on, when KAPCDS_OIDC_* are set
@@ -211,6 +230,9 @@ def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
                        description="Verify a version's manifest and make it current.")
     add_registry(p)
     p.add_argument("version", help="version id (see `kapcds versions`)")
+    p.add_argument("--reason", default="promoted with kapcds promote",
+                   help="why this version is made current (kept in the signed promotion "
+                   "record and the audit entry)")
     p.set_defaults(handler=_promote)
 
     p = sub.add_parser("dashboard", help="start the Streamlit dashboard",

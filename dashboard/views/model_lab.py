@@ -15,6 +15,7 @@ from models.clinical.quality_gate import outcome_quality
 from models.contract.schema import OUTCOMES, outcome
 from models.store.card_text import render_card_markdown
 from models.store.registry import Registry
+from records.audit.registry_events import promotion_audit
 from records.audit.trail import record_now
 from records.security.policy import MODEL, Actor
 
@@ -197,9 +198,9 @@ with compare_tab:
         confirm = st.checkbox(f"I have reviewed version {candidate} and want clinicians to "
                               "use it", key=f"ml_confirm_{rounds}_{candidate}")
         if st.button("Promote to current", key="ml_promote", disabled=not confirm):
-            registry.promote(candidate)
-            record_now(ws.engine, _actor(), "model_promotion", MODEL,
-                       detail=f"{candidate} (was {current})")
+            registry.promote(candidate, by=_actor().username,  # audited before it counts
+                             reason="promoted in the model lab after review",
+                             audit=promotion_audit(ws.engine, _actor()))
             st.session_state["ml_promoted"] = lab.promotion_message(
                 candidate, labels.get(candidate, candidate), current)
             st.session_state["ml_promotions"] = rounds + 1

@@ -6,6 +6,7 @@ __all__ = [
     "artifacts",
     "card_text",
     "modelset",
+    "promotion",
     "registry",
     "registry_migrate",
 ]

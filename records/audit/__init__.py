@@ -5,6 +5,7 @@ signed checkpoints outside the database.
 __all__ = [
     "chain",
     "checkpoints",
+    "registry_events",
     "trail",
     "verify",
 ]

@@ -158,8 +158,8 @@ def _copy_registry(source: Path, target: Path) -> tuple[list[str], str | None]:
         copy_version(source / "versions" / version, target / "versions" / version)
         Registry(target).verify(version)
     current = registry.current_version()
-    if current:
-        (target / CURRENT).write_text(current + "\n", encoding="utf-8")
+    if current:  # the signed promotion record itself (who, when, why)
+        shutil.copyfile(source / CURRENT, target / CURRENT)
     return versions, current
 
 

@@ -20,8 +20,10 @@ from pathlib import Path
 from base import settings
 from base.files import sha256_file
 from base.signing import PublicKey, installation_key, read_public_key
+from models.store.promotion import PromotionAudit
 from models.store.registry import MANIFEST, Registry, sign_manifest
 from records.audit import trail as audit
+from records.audit.registry_events import promotion_audit
 from records.backup.create import (
     DATABASE_FILE,
     PSEUDONYM_KEY_FILE,
@@ -89,7 +91,8 @@ def _check_target(target: Path, force: bool) -> None:
 
 
 def _restore_registry(source: Path, target: Path, force: bool,
-                      trusted: list[PublicKey]) -> tuple[list[str], str | None]:
+                      trusted: list[PublicKey], audit: PromotionAudit,
+                      by: str) -> tuple[list[str], str | None]:
     versions = registry_versions(source)
     key = installation_key()
     backup_registry = Registry(source, key=key, trusted=trusted)
@@ -117,7 +120,7 @@ def _restore_registry(source: Path, target: Path, force: bool,
         registry.verify(version)
     current = backup_registry.current_version()
     if current:
-        registry.promote(current)
+        registry.promote(current, by=by, reason="restored from a backup", audit=audit)
     return versions, current
 
 
@@ -175,11 +178,14 @@ def restore(folder: Path, url: str | None = None, registry_dir: Path | None = No
         _check_target(target, force)
         _restore_pseudonym_key(folder, manifest, force)
         copy_database(staged, target)
-    versions, current = _restore_registry(folder / REGISTRY_DIR, registry_dir, force, trusted)
+    actor = actor or Actor("system:restore", "system")
     engine = make_engine(url)
     try:
         upgrade(engine)
-        audit.record_now(engine, actor or Actor("system:restore", "system"), "restore", AUDIT,
+        versions, current = _restore_registry(folder / REGISTRY_DIR, registry_dir, force,
+                                              trusted, promotion_audit(engine, actor),
+                                              actor.username)
+        audit.record_now(engine, actor, "restore", AUDIT,
                          detail=f"from {folder} (backup of {manifest.get('created_utc')}, "
                          f"signed by key {manifest['signed_by']}){trust_note}")
         report = BackupReport(str(target), current_revision(engine), store_counts(engine),

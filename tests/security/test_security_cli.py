@@ -105,7 +105,8 @@ def test_train_and_promote_are_audited(cli: Callable[..., Any],
     entries = [(e["action"], e["category"], e["outcome"], e["detail"]) for e in _entries()]
     assert entries[0][:3] == ("model_training", "model", "success")
     assert entries[0][3].startswith(f"version {version} from ")
-    assert entries[1] == ("model_promotion", "model", "success", f"version {version}")
+    assert entries[1][:3] == ("model_promotion", "model", "success")  # issue 24: the
+    assert f": {version} (was None) by cli:" in entries[1][3]  # signed record's id, who, why
     assert entries[2][:3] == ("model_promotion", "model", "failure")
     assert "no-such-version" in entries[2][3]
 

@@ -79,7 +79,10 @@ def test_a_pickled_payload_with_a_consistent_unsigned_manifest_never_runs(
     version = _payload_version(root, marker)
     if path == "cli":
         result = _load_cli(root, cli, tmp_path)
-        assert result.returncode == 1 and "kapcds registry migrate" in result.stderr
+        assert result.returncode == 1 and "not a signed promotion record" in result.stderr
+    elif path == "registry":  # issue 24: the bare CURRENT pointer is refused first
+        with pytest.raises(RegistryError, match="CURRENT is not a signed promotion record"):
+            Registry(root).load()
     else:
         with pytest.raises(RegistryError, match="old pickled format.*refusing"):
             Registry(root).load(version if path == "registry_version" else None)
