@@ -8,5 +8,4 @@ __all__ = [
     "modelset",
     "promotion",
     "registry",
-    "registry_migrate",
 ]

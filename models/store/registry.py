@@ -15,8 +15,8 @@ Nothing in a version is pickled. Loading reads each listed file once, checks the
 signature against this installation's key (kept outside the registry) and every SHA-256,
 and only then parses those same bytes. A version is written to a temporary folder and
 renamed into place, so a crash never leaves half of one. Versions saved before manifests
-were signed (a pickled ``models.joblib``) are refused until ``kapcds registry migrate``
-re-saves them (``models.store.registry_migrate``).
+were signed (a pickled ``models.joblib``) are refused: nothing in the installed program
+unpickles (issue 24 dropped ``kapcds registry migrate``, which did).
 
 Promotion (issue 24) is a signed record (version, previous, who, when, reason, a random id),
 not a bare pointer. ``promote`` first hands the record to the caller's ``audit`` callback,
@@ -174,8 +174,8 @@ class Registry:
         if "signature" not in manifest and LEGACY_MODELS_FILE in manifest["files"]:
             raise RegistryError(
                 f"{version} is in the old pickled format with an unsigned manifest; refusing "
-                "to load it. If this installation made it, run `kapcds registry migrate` "
-                "once to re-save it signed; otherwise remove it")
+                "to load it (this release never unpickles: retrain the model, or re-save it "
+                "with a release before 2026-12 and upgrade again; otherwise remove it)")
         try:
             signer = verify_signature(PURPOSE, manifest, self.trusted_keys())
         except SignatureError as exc:

@@ -5,6 +5,15 @@ or by the key named with ``trust_key`` (``kapcds restore DIR --trust-key FILE``,
 installation's ``signing.pub``). That explicit step is logged and audited; the restored
 registry versions are then re-signed with this installation's key, so later loads trust
 only the local key.
+
+All or nothing (issue 24): every check runs before the first byte is replaced: the
+manifest's signature and every listed hash, no file in the backup that the manifest does
+not list, SQLite's integrity check and the audit chain of the backup's database, every
+registry version's signature and hashes, the signed promotion record, and every conflict
+with what is already here (a store with data, another pseudonym key, a registry version
+with other contents) unless ``force``. The replaced store and key are kept owner-only
+(0600) in a ``before-restore-<time>`` folder (0700). A refused restore is audited in the
+live store, which it left untouched.
 """
 
 from __future__ import annotations
@@ -14,17 +23,19 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from base import settings
 from base.files import sha256_file
 from base.signing import PublicKey, installation_key, read_public_key
-from models.store.promotion import PromotionAudit
-from models.store.registry import MANIFEST, Registry, sign_manifest
+from models.store.registry import MANIFEST, Registry, RegistryError, sign_manifest
 from records.audit import trail as audit
 from records.audit.registry_events import promotion_audit
 from records.backup.create import (
+    BACKUP_MANIFEST,
     DATABASE_FILE,
     PSEUDONYM_KEY_FILE,
     REGISTRY_DIR,
@@ -47,6 +58,31 @@ log = logging.getLogger(__name__)
 
 def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass
+class _Plan:
+    """What the checks found, so that applying the restore needs no further decision."""
+
+    manifest: dict[str, Any]
+    staged: Path
+    trusted: list[PublicKey]
+    versions: list[str]
+    replace_versions: list[str] = field(default_factory=list)
+    current: str | None = None
+    keep_store: bool = False
+    replace_key: bool = False
+
+
+def _check_listed(folder: Path, manifest: dict[str, Any]) -> None:
+    """Every file in the backup is listed in its signed manifest (nothing planted)."""
+    listed = set(manifest["files"]) | {BACKUP_MANIFEST}
+    extra = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                   if (p.is_file() or p.is_symlink()) and str(p.relative_to(folder))
+                   not in listed)
+    if extra:
+        raise BackupError(f"the backup holds {len(extra)} file(s) its signed manifest does not "
+                          f"list ({', '.join(extra[:5])}); not restoring anything")
 
 
 def _staged_database(folder: Path, expected_sha: str, staging: Path) -> Path:
@@ -72,10 +108,10 @@ def _staged_database(folder: Path, expected_sha: str, staging: Path) -> Path:
     return staged
 
 
-def _check_target(target: Path, force: bool) -> None:
-    """Refuse to replace a store holding data unless forced; then keep a copy of it."""
+def _store_has_data(target: Path, force: bool) -> bool:
+    """Whether the store holds data (refused unless forced)."""
     if not target.is_file():
-        return
+        return False
     engine = make_engine(f"sqlite:///{target}")
     try:
         counts = store_counts(engine) if current_revision(engine) else {}
@@ -84,44 +120,103 @@ def _check_target(target: Path, force: bool) -> None:
     if any(counts.values()) and not force:
         raise BackupError(f"the store {target} already holds data ({counts}); restore with "
                           "--force to replace it (a copy of it is kept beside it)")
-    if any(counts.values()):
-        keep = target.with_name(f"{target.name}.before-restore-{_stamp()}")
-        copy_database(target, keep)
-        log.warning("kept the replaced store as %s", keep)
+    return any(counts.values())
 
 
-def _restore_registry(source: Path, target: Path, force: bool,
-                      trusted: list[PublicKey], audit: PromotionAudit,
-                      by: str) -> tuple[list[str], str | None]:
-    versions = registry_versions(source)
+def _check_registry(source: Path, target: Path, force: bool, plan: _Plan) -> None:
+    """Every version signed by a trusted key with matching hashes, the promotion record
+    signed, and no conflicting version here unless forced."""
+    backup_registry = Registry(source, key=installation_key(), trusted=plan.trusted)
+    try:
+        for version in plan.versions:
+            backup_registry.read_verified(version)
+            dest = target / "versions" / version
+            if dest.exists():
+                if (dest / MANIFEST).read_bytes() == (source / "versions" / version
+                                                      / MANIFEST).read_bytes():
+                    Registry(target).verify(version)
+                    continue
+                if not force:
+                    raise BackupError(f"registry version {version} exists with other contents;"
+                                      " restore with --force to replace it")
+                plan.replace_versions.append(version)
+        plan.current = backup_registry.current_version()
+    except RegistryError as exc:
+        raise BackupError(f"the backup's registry is refused: {exc}; not restoring") from exc
+    if plan.current is not None and plan.current not in plan.versions:
+        raise BackupError(f"the backup's promotion record names {plan.current}, which the "
+                          "backup does not hold; not restoring")
+
+
+def _check_pseudonym_key(folder: Path, manifest: dict, force: bool) -> bool:
+    """Whether another pseudonym key here is to be replaced (refused unless forced)."""
+    from records.security.deidentify import KEY_FILE
+
+    if PSEUDONYM_KEY_FILE not in manifest["files"]:
+        return False
+    target = settings.home_dir() / KEY_FILE
+    if target.is_file() and target.read_bytes() != (folder / PSEUDONYM_KEY_FILE).read_bytes():
+        if not force:
+            raise BackupError(f"{target} holds another pseudonym key; restore with --force "
+                              "to replace it (the old one is kept beside it)")
+        return True
+    return False
+
+
+def _private_copy(source: Path, target: Path) -> None:
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(source.read_bytes())
+
+
+def _keep_aside(target: Path, plan: _Plan) -> Path | None:
+    """The replaced store (and pseudonym key) copied into a new 0700 folder, files 0600."""
+    from records.security.deidentify import KEY_FILE
+
+    if not plan.keep_store and not plan.replace_key:
+        return None
+    keep = target.parent / f"before-restore-{_stamp()}"
+    keep.mkdir(mode=0o700)
+    os.chmod(keep, 0o700)
+    if plan.keep_store:
+        os.close(os.open(keep / target.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        copy_database(target, keep / target.name)
+        os.chmod(keep / target.name, 0o600)
+    if plan.replace_key:
+        key_file = settings.home_dir() / KEY_FILE
+        _private_copy(key_file, keep / KEY_FILE)
+        key_file.unlink()
+    log.warning("kept the replaced store in %s (owner-only)", keep)
+    return keep
+
+
+def _apply_pseudonym_key(folder: Path, manifest: dict) -> None:
+    from records.security.deidentify import KEY_FILE
+
+    target = settings.home_dir() / KEY_FILE
+    if PSEUDONYM_KEY_FILE in manifest["files"] and not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _private_copy(folder / PSEUDONYM_KEY_FILE, target)
+
+
+def _apply_registry(source: Path, target: Path, plan: _Plan) -> None:
     key = installation_key()
-    backup_registry = Registry(source, key=key, trusted=trusted)
     registry = Registry(target, key=key)
     (target / "versions").mkdir(parents=True, exist_ok=True)
-    for version in versions:
-        manifest, _ = backup_registry.read_verified(version)
+    for version in plan.versions:
         dest = target / "versions" / version
+        if dest.exists() and version not in plan.replace_versions:
+            continue
         if dest.exists():
-            same = (dest / MANIFEST).read_bytes() == (
-                source / "versions" / version / MANIFEST).read_bytes()
-            if same:
-                registry.verify(version)
-                continue
-            if not force:
-                raise BackupError(f"registry version {version} exists with other contents; "
-                                  "restore with --force to replace it")
             os.rename(dest, dest.with_name(f".replaced-{version}-{_stamp()}"))
         tmp = Path(tempfile.mkdtemp(dir=target / "versions", prefix=f".tmp-restore-{version}-"))
         copy_version(source / "versions" / version, tmp)
+        manifest, _ = Registry(source, key=key, trusted=plan.trusted).read_verified(version)
         if manifest["signature"]["key_id"] != key.key_id:
             _check_copied(tmp, manifest)
             sign_manifest(tmp, version, key)  # vouched for by the explicit trust step
         os.rename(tmp, dest)
         registry.verify(version)
-    current = backup_registry.current_version()
-    if current:
-        registry.promote(current, by=by, reason="restored from a backup", audit=audit)
-    return versions, current
 
 
 def _check_copied(folder: Path, manifest: dict) -> None:
@@ -129,26 +224,6 @@ def _check_copied(folder: Path, manifest: dict) -> None:
     for name, expected in manifest["files"].items():
         if sha256_file(folder / name) != expected:
             raise BackupError(f"{folder.name}: {name} changed while it was copied; try again")
-
-
-def _restore_pseudonym_key(folder: Path, manifest: dict, force: bool) -> None:
-    """Put the backup's pseudonym key in place (pseudonyms stay the same)."""
-    from records.security.deidentify import KEY_FILE
-
-    if PSEUDONYM_KEY_FILE not in manifest["files"]:
-        return
-    data = (folder / PSEUDONYM_KEY_FILE).read_bytes()
-    target = settings.home_dir() / KEY_FILE
-    if target.is_file() and target.read_bytes() != data:
-        if not force:
-            raise BackupError(f"{target} holds another pseudonym key; restore with --force "
-                              "to replace it (the old one is kept beside it)")
-        os.rename(target, target.with_name(f"{KEY_FILE}.before-restore-{_stamp()}"))
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
 
 
 def _trusted(trust_key: Path | None) -> tuple[list[PublicKey], str]:
@@ -160,6 +235,35 @@ def _trusted(trust_key: Path | None) -> tuple[list[PublicKey], str]:
     return [own, other], f"; trusting key {other.key_id} from {trust_key}"
 
 
+def _check(folder: Path, target: Path, registry_dir: Path, force: bool,
+           trusted: list[PublicKey], staging: Path) -> _Plan:
+    """Every check, nothing changed."""
+    manifest = read_manifest(folder, trusted)
+    _check_listed(folder, manifest)
+    staged = _staged_database(folder, manifest["files"][DATABASE_FILE], staging)
+    plan = _Plan(manifest, staged, trusted, registry_versions(folder / REGISTRY_DIR))
+    _check_registry(folder / REGISTRY_DIR, registry_dir, force, plan)
+    plan.replace_key = _check_pseudonym_key(folder, manifest, force)
+    plan.keep_store = _store_has_data(target, force)
+    return plan
+
+
+def _audit_refusal(url: str, actor: Actor, folder: Path, error: BaseException) -> None:
+    """A refused restore leaves a failure entry in the (untouched) live store, if any."""
+    try:
+        if not sqlite_path(url).is_file():
+            return
+        engine = make_engine(url)
+        try:
+            if current_revision(engine):
+                audit.record_now(engine, actor, "restore", AUDIT, outcome="failure",
+                                 detail=f"from {folder}: {error}"[:2000])
+        finally:
+            engine.dispose()
+    except Exception:  # noqa: BLE001 - the refusal itself is what the caller sees
+        log.exception("could not audit the refused restore")
+
+
 def restore(folder: Path, url: str | None = None, registry_dir: Path | None = None,
             force: bool = False, actor: Actor | None = None,
             trust_key: Path | None = None) -> BackupReport:
@@ -168,29 +272,41 @@ def restore(folder: Path, url: str | None = None, registry_dir: Path | None = No
     ``trust_key``: a public key file of another installation whose backups are accepted.
     """
     folder = Path(folder)
-    trusted, trust_note = _trusted(trust_key)
-    manifest = read_manifest(folder, trusted)
+    actor = actor or Actor("system:restore", "system")
     url = url or settings.default_database_url()
     registry_dir = Path(registry_dir or settings.default_registry_dir())
     target = sqlite_path(url)
     with tempfile.TemporaryDirectory(prefix="kapcds-restore-") as staging:
-        staged = _staged_database(folder, manifest["files"][DATABASE_FILE], Path(staging))
-        _check_target(target, force)
-        _restore_pseudonym_key(folder, manifest, force)
-        copy_database(staged, target)
-    actor = actor or Actor("system:restore", "system")
+        try:
+            trusted, trust_note = _trusted(trust_key)
+            plan = _check(folder, target, registry_dir, force, trusted, Path(staging))
+        except BaseException as exc:
+            _audit_refusal(url, actor, folder, exc)
+            raise
+        _keep_aside(target, plan)
+        _apply_pseudonym_key(folder, plan.manifest)
+        copy_database(plan.staged, target)
+    _apply_registry(folder / REGISTRY_DIR, registry_dir, plan)
+    return _finish(url, folder, registry_dir, plan, actor, trust_note)
+
+
+def _finish(url: str, folder: Path, registry_dir: Path, plan: _Plan, actor: Actor,
+            trust_note: str) -> BackupReport:
     engine = make_engine(url)
     try:
         upgrade(engine)
-        versions, current = _restore_registry(folder / REGISTRY_DIR, registry_dir, force,
-                                              trusted, promotion_audit(engine, actor),
-                                              actor.username)
+        if plan.current:
+            Registry(registry_dir).promote(plan.current, by=actor.username,
+                                           reason="restored from a backup",
+                                           audit=promotion_audit(engine, actor))
+        manifest = plan.manifest
         audit.record_now(engine, actor, "restore", AUDIT,
                          detail=f"from {folder} (backup of {manifest.get('created_utc')}, "
                          f"signed by key {manifest['signed_by']}){trust_note}")
-        report = BackupReport(str(target), current_revision(engine), store_counts(engine),
-                              str(chain_report(engine)), versions, current)
+        report = BackupReport(str(sqlite_path(url)), current_revision(engine),
+                              store_counts(engine), str(chain_report(engine)), plan.versions,
+                              plan.current)
     finally:
         engine.dispose()
-    log.info("restored %s into %s: %s", folder, target, report.counts)
+    log.info("restored %s into %s: %s", folder, report.folder, report.counts)
     return report

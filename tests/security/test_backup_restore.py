@@ -137,7 +137,7 @@ def test_a_store_with_data_is_replaced_only_when_forced(store: Engine, tmp_path:
     with pytest.raises(BackupError, match="already holds data.*--force"):
         restore(tmp_path / "bk")
     restore(tmp_path / "bk", force=True)
-    kept = list(settings.home_dir().glob("kapcds.sqlite3.before-restore-*"))
+    kept = list(settings.home_dir().glob("before-restore-*/kapcds.sqlite3"))  # issue 24
     assert len(kept) == 1
     with session_factory(store)() as db:
         assert repository.get_patient(db, "KAP-00009") is None

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pytest
+from security_helpers import patient
 from sqlalchemy import select
 
 from base.settings import DATA_SAMPLES_DIR
@@ -21,7 +22,6 @@ from models.contract.schema import ID_COLUMN
 from records import make_engine, session_factory, upgrade
 from records.repository import add_patient
 from records.tables.security import AuditEntry
-from tests.security.security_helpers import patient
 from training.lifecycle.job_data import load_job_data, seal_upload
 
 MAGIC = b"KAPCDS-MAC1 "

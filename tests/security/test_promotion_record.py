@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from security_helpers import register
 from sqlalchemy import select
 
 from base import settings
 from models.store.registry import Registry, RegistryError
 from records import make_engine, session_factory, upgrade
 from records.tables.security import AuditEntry
-from tests.security.security_helpers import register
 
 ROOT = Path(__file__).resolve().parents[2]
 
