@@ -59,6 +59,21 @@ def audit_checkpoint_file() -> Path:
     return signing_key_file().parent / "audit-checkpoints.jsonl"
 
 
+def audit_anchor_dir() -> Path | None:
+    """The second, append-only place each audit checkpoint is written to
+    (``KAPCDS_AUDIT_ANCHOR_DIR``: a folder the database's writer cannot rewrite, e.g. on
+    another account or a write-once mount; one file per checkpoint). None: not configured."""
+    value = os.environ.get("KAPCDS_AUDIT_ANCHOR_DIR", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def audit_anchor_syslog() -> bool:
+    """Whether each audit checkpoint is also sent to syslog (``KAPCDS_AUDIT_ANCHOR_SYSLOG=1``;
+    journald keeps it out of the database writer's reach)."""
+    return os.environ.get("KAPCDS_AUDIT_ANCHOR_SYSLOG", "").strip().lower() in ("1", "true",
+                                                                              "yes")
+
+
 def audit_checkpoint_every() -> int:
     """Write a checkpoint at least every this many audit entries
     (``KAPCDS_AUDIT_CHECKPOINT_EVERY``, default 100)."""

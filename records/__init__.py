@@ -15,6 +15,7 @@ from records.errors import (
     StaleRecordError,
 )
 from records.migrate import upgrade
+from records.tables.edge import AuditAnchor, CdsTokenUse, SigninThrottle  # noqa: F401  (on Base.metadata)
 from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan
 from records.tables.lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
 from records.tables.security import AuditEntry, User  # also puts them on Base.metadata

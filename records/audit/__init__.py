@@ -4,6 +4,7 @@ signed checkpoints outside the database.
 
 __all__ = [
     "chain",
+    "anchor_sink",
     "checkpoints",
     "registry_events",
     "trail",

@@ -100,13 +100,14 @@ def record_now(engine: Engine, actor: Actor, action: str, category: str,
         return entry
 
 
-def verify(session: Session, batch: int = 2000) -> ChainReport:
-    """Check every link, the head row and (for this installation's store) the signed
-    checkpoints; report the first broken link (``records.audit.verify``). Never raises for
-    a damaged table."""
+def verify(session: Session, batch: int = 2000, anchored_only: bool = True,
+           source: Any = None) -> ChainReport:
+    """Check every link, the head row and the signed checkpoints (every entry must be
+    anchored; ``source``: a second sink too); report the first broken link
+    (``records.audit.verify``). Never raises for a damaged table."""
     from records.audit.verify import verify_chain
 
-    return verify_chain(session, batch)
+    return verify_chain(session, batch, anchored_only, source)
 
 
 @dataclass(frozen=True)

@@ -295,14 +295,14 @@ def _finish(url: str, folder: Path, registry_dir: Path, plan: _Plan, actor: Acto
     engine = make_engine(url)
     try:
         upgrade(engine)
+        manifest = plan.manifest  # the restore entry first: its checkpoint starts the epoch
+        audit.record_now(engine, actor, "restore", AUDIT,
+                         detail=f"from {folder} (backup of {manifest.get('created_utc')}, "
+                         f"signed by key {manifest['signed_by']}){trust_note}")
         if plan.current:
             Registry(registry_dir).promote(plan.current, by=actor.username,
                                            reason="restored from a backup",
                                            audit=promotion_audit(engine, actor))
-        manifest = plan.manifest
-        audit.record_now(engine, actor, "restore", AUDIT,
-                         detail=f"from {folder} (backup of {manifest.get('created_utc')}, "
-                         f"signed by key {manifest['signed_by']}){trust_note}")
         report = BackupReport(str(sqlite_path(url)), current_revision(engine),
                               store_counts(engine), str(chain_report(engine)), plan.versions,
                               plan.current)

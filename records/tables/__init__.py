@@ -5,6 +5,7 @@ and the append-only guard.
 __all__ = [
     "append_only",
     "clinical",
+    "edge",
     "followup",
     "lifecycle",
     "security",

@@ -121,8 +121,9 @@ def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
                 "proceed"]
             assert authenticate(db, "alice", "a long enough pass").ok
             entries = list(audit.iter_entries(db))
-            assert [e["action"] for e in entries][-2:] == ["restore", "login"]
-            assert f"trusting key {manifest['signature']['key_id']}" in entries[-2]["detail"]
+            assert [e["action"] for e in entries][-3:] == [  # issue 24: promotion audited
+                "restore", "model_promotion", "login"]
+            assert f"trusting key {manifest['signature']['key_id']}" in entries[-3]["detail"]
     finally:
         engine.dispose()
     model_set, _ = Registry(settings.default_registry_dir()).load()
