@@ -87,6 +87,7 @@ class PatientData:
     kap_id: str | None = None
     from_store: list[str] = field(default_factory=list)
     warnings: int = 0
+    kap_id_shown: bool = True  # False: a stored record from a file; its id stays here
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,14 @@ def prediction_cards(data: PatientData, model: ModelInfo | None,
 
 def link_card(data: PatientData, dashboard_url: str, version: str | None) -> dict[str, Any]:
     """A card with the dashboard deep link for this patient."""
-    pid = data.kap_id or data.fhir_id
-    url = f"{dashboard_url}/candidate_review?patient={quote(pid, safe='')}"
-    known = "" if data.kap_id else " (not yet in KAP-CDS: import it on Data entry first)"
+    if data.kap_id and not data.kap_id_shown:  # issue 24: never reveal a file record's id
+        url = f"{dashboard_url}/candidate_review"
+        known = (" (a KAP-CDS record imported from a file has this FHIR id; its KAP id is "
+                 "not sent to the EHR: find the patient in KAP-CDS)")
+    else:
+        pid = data.kap_id or data.fhir_id
+        url = f"{dashboard_url}/candidate_review?patient={quote(pid, safe='')}"
+        known = "" if data.kap_id else " (not yet in KAP-CDS: import it on Data entry first)"
     return card("Open the KAP-CDS candidate review", f"Explanations, uncertainty and what-if "
                 f"for this patient{known}.", "info", version,
                 links=[{"label": "KAP-CDS candidate review", "url": url, "type": "absolute"}])
