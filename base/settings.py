@@ -109,12 +109,15 @@ def _env_flag(name: str, default: bool) -> bool:
 class SecuritySettings:
     """Sign-in and session rules; each can be set by an environment variable (tests use it)."""
 
-    lockout_attempts: int = 5  # KAPCDS_LOCKOUT_ATTEMPTS: failed sign-ins before a lock
-    lockout_minutes: int = 15  # KAPCDS_LOCKOUT_MINUTES: how long the lock lasts
+    # issue 24: no account lock; failures per (account, source address) before that address
+    # waits 30 s (doubling per further failure) for that account, and the longest wait
+    lockout_attempts: int = 5  # KAPCDS_LOCKOUT_ATTEMPTS
+    lockout_minutes: int = 15  # KAPCDS_LOCKOUT_MINUTES
     session_idle_minutes: int = 30  # KAPCDS_SESSION_IDLE_MINUTES: idle time before sign-out
     bcrypt_rounds: int = 12  # KAPCDS_BCRYPT_ROUNDS: cost factor (2**rounds iterations)
     min_password_length: int = 12  # KAPCDS_MIN_PASSWORD_LENGTH
     local_signin: bool = True  # KAPCDS_LOCAL_SIGNIN=off: only single sign-on (no passwords)
+    trust_proxy_headers: bool = False  # KAPCDS_TRUST_PROXY_HEADERS: X-Real-IP from loopback
 
 
 def security_settings() -> SecuritySettings:
@@ -126,6 +129,7 @@ def security_settings() -> SecuritySettings:
         bcrypt_rounds=_env_int("KAPCDS_BCRYPT_ROUNDS", 12),
         min_password_length=_env_int("KAPCDS_MIN_PASSWORD_LENGTH", 12),
         local_signin=_env_flag("KAPCDS_LOCAL_SIGNIN", True),
+        trust_proxy_headers=_env_flag("KAPCDS_TRUST_PROXY_HEADERS", False),
     )
 
 
