@@ -74,12 +74,6 @@ def audit_anchor_syslog() -> bool:
                                                                               "yes")
 
 
-def audit_checkpoint_every() -> int:
-    """Write a checkpoint at least every this many audit entries
-    (``KAPCDS_AUDIT_CHECKPOINT_EVERY``, default 100)."""
-    return max(1, _env_int("KAPCDS_AUDIT_CHECKPOINT_EVERY", 100))
-
-
 def dashboard_address() -> str:
     """Where the dashboard listens: ``KAPCDS_DASHBOARD_ADDRESS`` or loopback only.
 
