@@ -18,14 +18,8 @@ renamed into place, so a crash never leaves half of one. Versions saved before m
 were signed (a pickled ``models.joblib``) are refused: nothing in the installed program
 unpickles (issue 24 dropped ``kapcds registry migrate``, which did).
 
-Promotion (issue 24) is a signed record (version, previous, who, when, reason, a random id),
-not a bare pointer. ``promote`` first hands the record to the caller's ``audit`` callback,
-which commits the audit entry, and only then writes ``CURRENT``: a kill -9 at any point
-leaves either the old version current, or the new one with its audit entry already
-committed (at worst an audit entry for a promotion that did not take effect, which names an
-id no ``CURRENT`` carries). ``current_version`` refuses a ``CURRENT`` that is not such a
-record signed by this installation (edited by hand, or a bare id from an older release),
-tells the caller's ``refused`` callback (the entry points audit it) and raises.
+Promotion is a signed record, audited before it takes effect (``models.store.promotion``);
+``current_version`` refuses an edited or unsigned ``CURRENT`` and tells ``refused``.
 """
 
 from __future__ import annotations

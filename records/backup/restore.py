@@ -20,23 +20,18 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import sqlite3
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from base import settings
 from base.files import sha256_file
 from base.signing import PublicKey, installation_key, read_public_key
-from models.store.registry import MANIFEST, Registry, RegistryError, sign_manifest
+from models.store.registry import Registry, sign_manifest
 from records.audit import trail as audit
 from records.audit.registry_events import promotion_audit
+from records.backup.checks import Plan, check_backup
 from records.backup.create import (
-    BACKUP_MANIFEST,
-    DATABASE_FILE,
     PSEUDONYM_KEY_FILE,
     REGISTRY_DIR,
     BackupError,
@@ -44,8 +39,6 @@ from records.backup.create import (
     chain_report,
     copy_database,
     copy_version,
-    read_manifest,
-    registry_versions,
     sqlite_path,
     store_counts,
 )
@@ -60,116 +53,13 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-@dataclass
-class _Plan:
-    """What the checks found, so that applying the restore needs no further decision."""
-
-    manifest: dict[str, Any]
-    staged: Path
-    trusted: list[PublicKey]
-    versions: list[str]
-    replace_versions: list[str] = field(default_factory=list)
-    current: str | None = None
-    keep_store: bool = False
-    replace_key: bool = False
-
-
-def _check_listed(folder: Path, manifest: dict[str, Any]) -> None:
-    """Every file in the backup is listed in its signed manifest (nothing planted)."""
-    listed = set(manifest["files"]) | {BACKUP_MANIFEST}
-    extra = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                   if (p.is_file() or p.is_symlink()) and str(p.relative_to(folder))
-                   not in listed)
-    if extra:
-        raise BackupError(f"the backup holds {len(extra)} file(s) its signed manifest does not "
-                          f"list ({', '.join(extra[:5])}); not restoring anything")
-
-
-def _staged_database(folder: Path, expected_sha: str, staging: Path) -> Path:
-    """A private copy of the backup's database, checked (the backup folder is not touched)."""
-    staged = staging / DATABASE_FILE
-    shutil.copyfile(folder / DATABASE_FILE, staged)
-    if sha256_file(staged) != expected_sha:
-        raise BackupError("the backup database changed while it was being read; try again")
-    conn = sqlite3.connect(staged)
-    try:
-        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        conn.close()
-    if result != "ok":
-        raise BackupError(f"the backup database fails SQLite's integrity check: {result}")
-    engine = make_engine(f"sqlite:///{staged}")
-    try:
-        chain = chain_report(engine)
-    finally:
-        engine.dispose()
-    if not chain.ok:
-        raise BackupError(f"the backup's audit trail does not verify ({chain}); not restoring")
-    return staged
-
-
-def _store_has_data(target: Path, force: bool) -> bool:
-    """Whether the store holds data (refused unless forced)."""
-    if not target.is_file():
-        return False
-    engine = make_engine(f"sqlite:///{target}")
-    try:
-        counts = store_counts(engine) if current_revision(engine) else {}
-    finally:
-        engine.dispose()
-    if any(counts.values()) and not force:
-        raise BackupError(f"the store {target} already holds data ({counts}); restore with "
-                          "--force to replace it (a copy of it is kept beside it)")
-    return any(counts.values())
-
-
-def _check_registry(source: Path, target: Path, force: bool, plan: _Plan) -> None:
-    """Every version signed by a trusted key with matching hashes, the promotion record
-    signed, and no conflicting version here unless forced."""
-    backup_registry = Registry(source, key=installation_key(), trusted=plan.trusted)
-    try:
-        for version in plan.versions:
-            backup_registry.read_verified(version)
-            dest = target / "versions" / version
-            if dest.exists():
-                if (dest / MANIFEST).read_bytes() == (source / "versions" / version
-                                                      / MANIFEST).read_bytes():
-                    Registry(target).verify(version)
-                    continue
-                if not force:
-                    raise BackupError(f"registry version {version} exists with other contents;"
-                                      " restore with --force to replace it")
-                plan.replace_versions.append(version)
-        plan.current = backup_registry.current_version()
-    except RegistryError as exc:
-        raise BackupError(f"the backup's registry is refused: {exc}; not restoring") from exc
-    if plan.current is not None and plan.current not in plan.versions:
-        raise BackupError(f"the backup's promotion record names {plan.current}, which the "
-                          "backup does not hold; not restoring")
-
-
-def _check_pseudonym_key(folder: Path, manifest: dict, force: bool) -> bool:
-    """Whether another pseudonym key here is to be replaced (refused unless forced)."""
-    from records.security.deidentify import KEY_FILE
-
-    if PSEUDONYM_KEY_FILE not in manifest["files"]:
-        return False
-    target = settings.home_dir() / KEY_FILE
-    if target.is_file() and target.read_bytes() != (folder / PSEUDONYM_KEY_FILE).read_bytes():
-        if not force:
-            raise BackupError(f"{target} holds another pseudonym key; restore with --force "
-                              "to replace it (the old one is kept beside it)")
-        return True
-    return False
-
-
 def _private_copy(source: Path, target: Path) -> None:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(source.read_bytes())
 
 
-def _keep_aside(target: Path, plan: _Plan) -> Path | None:
+def _keep_aside(target: Path, plan: Plan) -> Path | None:
     """The replaced store (and pseudonym key) copied into a new 0700 folder, files 0600."""
     from records.security.deidentify import KEY_FILE
 
@@ -199,7 +89,7 @@ def _apply_pseudonym_key(folder: Path, manifest: dict) -> None:
         _private_copy(folder / PSEUDONYM_KEY_FILE, target)
 
 
-def _apply_registry(source: Path, target: Path, plan: _Plan) -> None:
+def _apply_registry(source: Path, target: Path, plan: Plan) -> None:
     key = installation_key()
     registry = Registry(target, key=key)
     (target / "versions").mkdir(parents=True, exist_ok=True)
@@ -235,19 +125,6 @@ def _trusted(trust_key: Path | None) -> tuple[list[PublicKey], str]:
     return [own, other], f"; trusting key {other.key_id} from {trust_key}"
 
 
-def _check(folder: Path, target: Path, registry_dir: Path, force: bool,
-           trusted: list[PublicKey], staging: Path) -> _Plan:
-    """Every check, nothing changed."""
-    manifest = read_manifest(folder, trusted)
-    _check_listed(folder, manifest)
-    staged = _staged_database(folder, manifest["files"][DATABASE_FILE], staging)
-    plan = _Plan(manifest, staged, trusted, registry_versions(folder / REGISTRY_DIR))
-    _check_registry(folder / REGISTRY_DIR, registry_dir, force, plan)
-    plan.replace_key = _check_pseudonym_key(folder, manifest, force)
-    plan.keep_store = _store_has_data(target, force)
-    return plan
-
-
 def _audit_refusal(url: str, actor: Actor, folder: Path, error: BaseException) -> None:
     """A refused restore leaves a failure entry in the (untouched) live store, if any."""
     try:
@@ -279,7 +156,7 @@ def restore(folder: Path, url: str | None = None, registry_dir: Path | None = No
     with tempfile.TemporaryDirectory(prefix="kapcds-restore-") as staging:
         try:
             trusted, trust_note = _trusted(trust_key)
-            plan = _check(folder, target, registry_dir, force, trusted, Path(staging))
+            plan = check_backup(folder, target, registry_dir, force, trusted, Path(staging))
         except BaseException as exc:
             _audit_refusal(url, actor, folder, exc)
             raise
@@ -290,7 +167,7 @@ def restore(folder: Path, url: str | None = None, registry_dir: Path | None = No
     return _finish(url, folder, registry_dir, plan, actor, trust_note)
 
 
-def _finish(url: str, folder: Path, registry_dir: Path, plan: _Plan, actor: Actor,
+def _finish(url: str, folder: Path, registry_dir: Path, plan: Plan, actor: Actor,
             trust_note: str) -> BackupReport:
     engine = make_engine(url)
     try:
