@@ -59,10 +59,19 @@ def audit_checkpoint_file() -> Path:
     return signing_key_file().parent / "audit-checkpoints.jsonl"
 
 
-def audit_checkpoint_every() -> int:
-    """Write a checkpoint at least every this many audit entries
-    (``KAPCDS_AUDIT_CHECKPOINT_EVERY``, default 100)."""
-    return max(1, _env_int("KAPCDS_AUDIT_CHECKPOINT_EVERY", 100))
+def audit_anchor_dir() -> Path | None:
+    """The second, append-only place each audit checkpoint is written to
+    (``KAPCDS_AUDIT_ANCHOR_DIR``: a folder the database's writer cannot rewrite, e.g. on
+    another account or a write-once mount; one file per checkpoint). None: not configured."""
+    value = os.environ.get("KAPCDS_AUDIT_ANCHOR_DIR", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def audit_anchor_syslog() -> bool:
+    """Whether each audit checkpoint is also sent to syslog (``KAPCDS_AUDIT_ANCHOR_SYSLOG=1``;
+    journald keeps it out of the database writer's reach)."""
+    return os.environ.get("KAPCDS_AUDIT_ANCHOR_SYSLOG", "").strip().lower() in ("1", "true",
+                                                                              "yes")
 
 
 def dashboard_address() -> str:
@@ -94,12 +103,15 @@ def _env_flag(name: str, default: bool) -> bool:
 class SecuritySettings:
     """Sign-in and session rules; each can be set by an environment variable (tests use it)."""
 
-    lockout_attempts: int = 5  # KAPCDS_LOCKOUT_ATTEMPTS: failed sign-ins before a lock
-    lockout_minutes: int = 15  # KAPCDS_LOCKOUT_MINUTES: how long the lock lasts
+    # issue 24: no account lock; failures per (account, source address) before that address
+    # waits 30 s (doubling per further failure) for that account, and the longest wait
+    lockout_attempts: int = 5  # KAPCDS_LOCKOUT_ATTEMPTS
+    lockout_minutes: int = 15  # KAPCDS_LOCKOUT_MINUTES
     session_idle_minutes: int = 30  # KAPCDS_SESSION_IDLE_MINUTES: idle time before sign-out
     bcrypt_rounds: int = 12  # KAPCDS_BCRYPT_ROUNDS: cost factor (2**rounds iterations)
     min_password_length: int = 12  # KAPCDS_MIN_PASSWORD_LENGTH
     local_signin: bool = True  # KAPCDS_LOCAL_SIGNIN=off: only single sign-on (no passwords)
+    trust_proxy_headers: bool = False  # KAPCDS_TRUST_PROXY_HEADERS: X-Real-IP from loopback
 
 
 def security_settings() -> SecuritySettings:
@@ -111,6 +123,7 @@ def security_settings() -> SecuritySettings:
         bcrypt_rounds=_env_int("KAPCDS_BCRYPT_ROUNDS", 12),
         min_password_length=_env_int("KAPCDS_MIN_PASSWORD_LENGTH", 12),
         local_signin=_env_flag("KAPCDS_LOCAL_SIGNIN", True),
+        trust_proxy_headers=_env_flag("KAPCDS_TRUST_PROXY_HEADERS", False),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -109,6 +110,20 @@ class SigningKey:
     @property
     def key_id(self) -> str:
         return self.public.key_id
+
+    def mac(self, purpose: str, data: bytes) -> str:
+        """An HMAC-SHA256 (hex) of ``data`` for files this installation writes and reads back
+        itself (caches, job uploads): cheaper than a signature for megabytes, and only the
+        key's owner can make one. Its key is derived from the private key, never stored."""
+        raw = self._private.private_bytes(serialization.Encoding.Raw,
+                                          serialization.PrivateFormat.Raw,
+                                          serialization.NoEncryption())
+        key = hashlib.sha256(b"kapcds:mac-key\n" + raw).digest()
+        return hmac.new(key, f"kapcds:{purpose}\n".encode() + data, hashlib.sha256).hexdigest()
+
+    def mac_matches(self, purpose: str, data: bytes, tag: str) -> bool:
+        """Whether ``tag`` is this key's MAC of ``data`` (constant-time comparison)."""
+        return hmac.compare_digest(self.mac(purpose, data), str(tag))
 
     def sign(self, purpose: str, document: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of ``document`` with a ``signature`` field."""

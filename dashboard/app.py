@@ -12,7 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from base.settings import home_dir
 from dashboard.widgets import auth, browser_session, components, resources
+from records.errors import storage_problem
 
 # A local icon: a Material-symbol icon is fetched from a font CDN (fails offline, console errors).
 ICON = Path(__file__).parent / "static" / "favicon.png"
@@ -21,8 +23,8 @@ try:
     resources.workspace()  # first start: migrate + seed the store, train a first model
 except Exception as error:  # noqa: BLE001 - shown to the user instead of a traceback
     components.banner(None)
-    st.error("The model or the clinical store could not be prepared: "
-             f"{components.plain(error)}")
+    st.error(components.plain(storage_problem(error, home_dir()) or "The model or the "
+                              f"clinical store could not be prepared: {error}"))
     st.stop()
 user = auth.current_user()
 if user is None:
@@ -32,4 +34,10 @@ else:
     auth.idle_watch()  # clears the screen after the idle time-out, without a click
     page = st.navigation(auth.navigation_pages(user))
 browser_session.sync_cookie()  # the session token cookie: written, refreshed or deleted
-page.run()  # every page starts with components.start_page (role check, banner, title)
+try:
+    page.run()  # every page starts with components.start_page (role check, banner, title)
+except Exception as error:  # a read-only or full data folder: one clear line (issue 24)
+    problem = storage_problem(error, home_dir())
+    if problem is None:
+        raise
+    st.error(components.plain(problem), icon=":material/error:")

@@ -61,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - every failure becomes one readable line
         if args.verbose:
             log.exception("command failed")
-        message = error.summary() if hasattr(error, "summary") else str(error)
+        from base.settings import home_dir
+        from records.errors import storage_problem
+
+        message = storage_problem(error, home_dir()) or (
+            error.summary() if hasattr(error, "summary") else str(error))
         sys.stderr.write(f"kapcds {args.command}: error: {message}\n")
         if hasattr(error, "errors") and len(getattr(error, "errors", [])) > 1:
             sys.stderr.write(str(error) + "\n")

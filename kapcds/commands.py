@@ -10,7 +10,15 @@ from pathlib import Path
 
 from base import settings
 from base.files import write_atomically
-from kapcds.common import add_registry, add_version, audited, load_model, progress_bar, registry
+from kapcds.common import (
+    add_registry,
+    add_version,
+    audited,
+    load_model,
+    progress_bar,
+    promotion_audit,
+    registry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +116,8 @@ def _versions(args: argparse.Namespace) -> int:
     for entry in registry(args).versions():
         marker = "*" if entry.get("current") else " "
         sys.stdout.write(f"{marker} {entry['id']}  {entry.get('description', '')}\n")
+        if entry.get("promotion"):
+            sys.stdout.write(f"    {entry['promotion']}\n")
     return 0
 
 
@@ -123,7 +133,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     from training.lifecycle.first_run import ensure_model
 
     with progress_bar("preparing model and store") as update:
-        ensure_model(progress=update)
+        ensure_model(progress=update, audit=promotion_audit())
     ensure_store().dispose()
     command = dashboard_command(args.port, args.address)
     secrets_file = write_secrets_file()  # single sign-on, when KAPCDS_OIDC_* are set
@@ -221,8 +231,9 @@ def _register_models_and_dashboard(sub: argparse._SubParsersAction) -> None:
                        "and --reason.")
     add_registry(p)
     p.add_argument("version", help="version id (see `kapcds versions`)")
-    p.add_argument("--reason", help="why this version should be current (kept in the "
-                   "audit trail; required when the promotion greys or worsens an outcome)")
+    p.add_argument("--reason", help="why this version should be current (kept in the signed "
+                   "promotion record and the audit trail; required when the promotion greys "
+                   "or worsens an outcome)")
     p.add_argument("--confirm", action="store_true", help="promote although an outcome "
                    "would become greyed or get worse (needs --reason)")
     p.set_defaults(handler=_promote)

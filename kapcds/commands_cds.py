@@ -21,6 +21,7 @@ def _serve_cds(args: argparse.Namespace) -> int:
 
     from interop.cds_hooks.service import create_app
     from interop.cds_hooks.settings import cds_settings
+    from kapcds.common import promotion_audit
     from records.first_run import ensure_store
     from training.lifecycle.first_run import ensure_model
 
@@ -28,7 +29,8 @@ def _serve_cds(args: argparse.Namespace) -> int:
     if not settings.issuers:
         log.warning("KAPCDS_CDS_ISSUERS is not set: no EHR is trusted, every hook call "
                     "will be refused")
-    ensure_model(args.registry)  # first run trains a first model
+    # first run trains a first model
+    ensure_model(args.registry, audit=promotion_audit())
     app = create_app(settings, registry_dir=args.registry, engine=ensure_store())
     sys.stdout.write(f"CDS Hooks discovery: http://{settings.host}:{settings.port}"
                      f"/cds-services (JWT aud base {settings.base_url})\n")

@@ -22,7 +22,7 @@ def default_bundle_path(patient_id: str, folder: Path | None = None) -> Path:
 def _export(args: argparse.Namespace) -> int:
     from base.files import write_atomically
     from interop.fhir.exporter.patient import patient_bundle
-    from kapcds.common import record_cli
+    from kapcds.common import promotion_audit, record_cli
     from models.store.registry import Registry
     from records.db import session_factory
     from records.first_run import ensure_store
@@ -37,7 +37,7 @@ def _export(args: argparse.Namespace) -> int:
     if blockers:
         raise ValueError(f"{args.patient_id}: no FHIR export while inputs are missing; "
                          f"predictions need: {labels(blockers)}")
-    ensure_model(args.registry)
+    ensure_model(args.registry, audit=promotion_audit())
     model_set, card = Registry(args.registry).load(args.version)
     version = str(card.get("version") or args.version or "unknown")
     with session_factory(ensure_store())() as session:

@@ -141,7 +141,7 @@ def _report(args: argparse.Namespace) -> int:
     from interop.reports.context import build_report_context
     from interop.reports.followup import followup_lines
     from interop.reports.patient_report import render_patient_report
-    from kapcds.common import record_cli
+    from kapcds.common import promotion_audit, record_cli
     from models.contract.schema import ID_COLUMN, NAME_COLUMN
     from models.store.registry import Registry
     from records.gaps import labels, prediction_blockers
@@ -160,7 +160,8 @@ def _report(args: argparse.Namespace) -> int:
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, args.patient_id)
         followup = followup_lines(session, args.patient_id)
-    ensure_model(args.registry)  # after the checks: a refused report trains nothing
+    # after the checks: a refused report trains nothing
+    ensure_model(args.registry, audit=promotion_audit())
     model_set, card = Registry(args.registry).load(args.version)
     context = build_report_context(model_set, card, row, sessions,
                                    explain_outcome=args.outcome, followup=followup)

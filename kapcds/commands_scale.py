@@ -136,7 +136,8 @@ def _score(args: argparse.Namespace) -> int:
 
 def train_and_register_dask(data_dir: Path, registry_dir: Path, promote: bool, seed: int = 0,
                             progress: common.Progress | None = None,
-                            scheduler: str | None = None, workers: int = 2) -> str:
+                            scheduler: str | None = None, workers: int = 2,
+                            audit: Any = None) -> str:
     """``training.lifecycle.first_run.train_and_register`` with the outcome boosters fitted on
     Dask."""
     from training.distributed.training import train_model_set_dask
@@ -144,7 +145,7 @@ def train_and_register_dask(data_dir: Path, registry_dir: Path, promote: bool, s
 
     with dask_client(scheduler, workers) as client:
         return train_and_register(data_dir, registry_dir, promote, seed=seed,
-                                  progress=progress,
+                                  progress=progress, audit=audit,
                                   trainer=functools.partial(train_model_set_dask,
                                                             client=client))
 

@@ -94,7 +94,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from records.security.policy import AUDIT
 
     def work(session: Any) -> int:
-        report = verify(session)
+        report = verify(session, source=args.anchor)
         sys.stdout.write(f"{report}\n")
         try:
             record(session, operator(), "audit_verify", AUDIT,
@@ -186,8 +186,11 @@ def register_all(sub: argparse._SubParsersAction) -> None:
 
     trail = sub.add_parser("audit", help="verify or export the audit trail")
     verbs = trail.add_subparsers(dest="verb", required=True, metavar="ACTION")
-    verbs.add_parser("verify", help="check the hash chain (exit 1 at the first broken link)",
-                     ).set_defaults(handler=_audit_verify)
+    p = verbs.add_parser("verify", help="check the hash chain (exit 1 at the first broken link)")
+    p.add_argument("--anchor", type=Path, default=None, metavar="SOURCE",
+                   help="also check against the second checkpoint sink: the folder of "
+                   "KAPCDS_AUDIT_ANCHOR_DIR, or a file of syslog lines")
+    p.set_defaults(handler=_audit_verify)
     p = verbs.add_parser("export", help="write audit entries to a CSV file")
     p.add_argument("--out", type=Path, required=True, help="CSV file (written whole)")
     p.add_argument("--since", type=_when, help="from this ISO time (UTC if no zone)")

@@ -39,10 +39,28 @@ def progress_bar(description: str) -> Iterator[Progress]:
 
 
 def registry(args: argparse.Namespace):
-    """The model registry the command names (``--registry``)."""
+    """The model registry the command names (``--registry``); a refused ``CURRENT``
+    pointer is audited (issue 24)."""
     from models.store.registry import Registry
 
-    return Registry(args.registry)
+    return Registry(args.registry, refused=_refused)
+
+
+def _refused(message: str) -> None:
+    record_cli("integrity_failure", "security", outcome="failure",
+               detail=f"model registry: {message}"[:2000])
+
+
+def promotion_audit() -> Callable[[dict[str, Any]], None]:
+    """A ``Registry.promote`` audit callback: the CLI's ``model_promotion`` entry, committed
+    before the promotion takes effect."""
+
+    def audit(record: dict[str, Any]) -> None:
+        from records.audit.registry_events import promotion_detail
+
+        record_cli("model_promotion", "model", detail=promotion_detail(record))
+
+    return audit
 
 
 def load_model(args: argparse.Namespace):
@@ -50,8 +68,9 @@ def load_model(args: argparse.Namespace):
     from training.lifecycle.first_run import ensure_model
 
     if getattr(args, "version", None) is None:
+        registry(args).current_version()  # an edited CURRENT: refused and audited first
         with progress_bar("first run: training a first model") as update:
-            ensure_model(args.registry, progress=update)
+            ensure_model(args.registry, progress=update, audit=promotion_audit())
     return registry(args).load(getattr(args, "version", None))
 
 

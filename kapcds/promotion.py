@@ -1,5 +1,5 @@
 """`kapcds promote`: the same per-outcome review the model lab shows
-(``models.store.promotion``), as text. A promotion that greys an outcome or makes one worse
+(``models.store.promotion_review``), as text. A promotion that greys an outcome or makes one worse
 is refused unless ``--confirm`` and ``--reason TEXT`` are given; the reason goes into the
 audit entry (issue 23, defect 7)."""
 
@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from kapcds.common import audited, registry
-from models.store.promotion import PromotionReview, review_promotion
+from kapcds.common import operator, promotion_audit, record_cli, registry
+from models.store.promotion_review import PromotionReview, review_promotion
 from models.store.registry import Registry
 
 COLUMNS = ("outcome", "current AUC (95 % CI)", "candidate AUC (95 % CI)",
@@ -33,24 +33,26 @@ def review_text(review: PromotionReview) -> list[str]:
 
 
 def promote(args: argparse.Namespace) -> int:
-    """Verify, review against the current version, refuse or promote, audit."""
-    with audited("model_promotion", "model", f"version {args.version}") as note:
-        models = registry(args)
+    """Verify, review against the current version, refuse or promote with a signed
+    promotion record whose audit entry is committed first (issue 24)."""
+    models = registry(args)
+    try:
         card = models.verify(args.version)
         current = models.current_version(strict=False)
-        review = None
+        reason = " ".join((args.reason or "").split()) or "promoted with kapcds promote"
         if current and current != args.version:
             review = review_promotion(args.version, card, current, models.verify(current))
             sys.stdout.write("\n".join(review_text(review)) + "\n")
-            note["detail"] = f"version {args.version} (was {current})"
             problem = review.refusal(args.reason, args.confirm)
             if problem:
                 raise ValueError(f"not promoted: {problem} (--confirm --reason TEXT)")
-        models.promote(args.version)
-        if review is not None:
-            note["detail"] = "version " + review.audit_detail(args.reason)
-        elif args.reason and args.reason.strip():
-            note["detail"] += f"; reason: {' '.join(args.reason.split())}"
+            reason = "version " + review.audit_detail(args.reason)
+        models.promote(args.version, by=operator().username, reason=reason,
+                       audit=promotion_audit())
+    except Exception as error:
+        record_cli("model_promotion", "model", outcome="failure",
+                   detail=f"version {args.version}: {error}"[:2000])
+        raise
     sys.stdout.write(f"current model version: {args.version}\n")
     return 0
 
@@ -70,5 +72,6 @@ def promote_trained(registry_dir: Path, version: str) -> str:
                              f"outcomes of {current}. To promote it anyway: kapcds promote "
                              f"{version} --confirm --reason TEXT\n")
             return f", not promoted (greys or worsens: {', '.join(review.worse + review.greyed)})"
-    models.promote(version)
+    models.promote(version, by=operator().username, reason="kapcds train --promote",
+                   audit=promotion_audit())
     return ", promoted" + (f" (was {current})" if current and current != version else "")

@@ -16,6 +16,7 @@ from records.errors import (
 )
 from records.migrate import upgrade
 from records.tables.cds import CdsCard, CdsFeedback  # on Base.metadata too
+from records.tables.edge import AuditAnchor, CdsTokenUse, SigninThrottle  # noqa: F401  (on Base.metadata)
 from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan
 from records.tables.lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
 from records.tables.proms import PromAlert, PromInvitation, PromSchedule, PromSubmission

@@ -73,15 +73,29 @@ def resolve(engine: Engine, token: str | None) -> Resolved:
 
 
 def password_sign_in(engine: Engine, username: str, password: str,
-                     client: str | None = None) -> tuple[SignIn, str | None]:
-    """Check a password sign-in; on success open a session and return its token."""
+                     client: str | None = None,
+                     address: str | None = None) -> tuple[SignIn, str | None]:
+    """Check a password sign-in from ``address`` (throttled per address); on success open
+    a session and return its token."""
     with session_factory(engine)() as session:
-        result = authenticate(session, username, password)
+        result = authenticate(session, username, password, source=address)
         if not result.ok:
             return result, None
         token = sessions.start(session, result.username, "password", client=client)
         session.commit()
     return result, token
+
+
+def client_address(ip: str | None, headers: Mapping[str, str] | None) -> str | None:
+    """The address sign-in throttling counts under: the connection's own, or, when it
+    comes from this machine's reverse proxy and ``KAPCDS_TRUST_PROXY_HEADERS=1``, the
+    proxy's ``X-Real-IP`` (or the last ``X-Forwarded-For`` hop). Without that setting a
+    proxied dashboard counts every client as one address (documented)."""
+    if ip in ("127.0.0.1", "::1") and security_settings().trust_proxy_headers and headers:
+        real = (headers.get("X-Real-IP") or "").strip()
+        forwarded = (headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+        return (real or forwarded or ip)[:60]
+    return ip
 
 
 def sso_login_key(claims: Mapping[str, object]) -> str:

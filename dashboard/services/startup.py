@@ -19,7 +19,10 @@ from models.contract.schema import ID_COLUMN, defaults
 from models.inference.explain import explain_all
 from models.inference.predict import predict_frame
 from models.store.modelset import ModelSet
+from models.store.registry import Registry
+from records.audit.registry_events import promotion_audit, refusal_audit
 from records.first_run import ensure_store
+from records.security.policy import SYSTEM_ROLE, Actor
 from training.lifecycle.first_run import ensure_model
 from training.train import Progress
 
@@ -38,8 +41,17 @@ class Ready:
 def ensure_ready(progress: Progress | None = None) -> Ready:
     """Model and store both ready (idempotent; cheap after the first run)."""
     registry_dir = settings.default_registry_dir()
-    version = ensure_model(registry_dir, progress)
-    return Ready(engine=ensure_store(), registry_dir=registry_dir, version=version)
+    engine = ensure_store()  # first, so a first model's promotion is audited in it
+    version = ensure_model(registry_dir, progress, audit=promotion_audit(
+        engine, Actor("system:first-run", SYSTEM_ROLE)))
+    return Ready(engine=engine, registry_dir=registry_dir, version=version)
+
+
+def current_version(ready: Ready) -> str | None:
+    """The version the signed promotion record names; an edited or unsigned ``CURRENT``
+    is refused (RegistryError) and audited once."""
+    refused = refusal_audit(ready.engine, Actor("system:dashboard", SYSTEM_ROLE))
+    return Registry(ready.registry_dir, refused=refused).current_version()
 
 
 def warm_up(model_set: ModelSet) -> None:

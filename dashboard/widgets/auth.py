@@ -49,13 +49,24 @@ PAGES = {  # page key (file in views/) -> menu title and icon
 }
 ROLE_LABELS = {"clinician": "clinician", "data_scientist": "data scientist",
                "trainee": "trainee", "admin": "administrator"}
-SIGN_IN_FAILED = ("Sign-in failed: wrong username or password, or the account is disabled "
-                  "or locked. After {n} failed attempts an account is locked for {m} minutes.")
+SIGN_IN_FAILED = ("Sign-in failed: wrong username or password, or the account is disabled. "
+                  "After {n} failed attempts from one address, that address waits before it "
+                  "may try the account again (30 s, doubling, at most {m} minutes).")
+SIGN_IN_WAIT = ("Too many failed sign-ins from this address. Try again after {until} (UTC); "
+                "sign-ins from other addresses are not affected.")
 SSO_REFUSED = ("Single sign-on worked, but no active KAP-CDS account matches that identity. "
                "Ask an administrator to add your e-mail address to an account.")
 NO_WAY_IN = ("Password sign-in is turned off (KAPCDS_LOCAL_SIGNIN=off) and single sign-on "
              "is not configured, so nobody can sign in. Set the KAPCDS_OIDC_* settings "
              "(docs/security.md) or turn password sign-in back on.")
+
+
+def _address() -> str | None:
+    try:
+        ip, headers = st.context.ip_address, st.context.headers
+    except Exception:  # noqa: BLE001 - no browser (tests)
+        return None
+    return signin.client_address(ip if isinstance(ip, str) else None, headers)
 
 
 def _client() -> str | None:
@@ -142,12 +153,16 @@ def _password_form(engine: object) -> None:
         st.caption("Accounts are created by an administrator (`kapcds users add`).")
         return
     result, token = signin.password_sign_in(engine, username, password,  # type: ignore[arg-type]
-                                            _client())
+                                            _client(), _address())
     if token is not None:
         browser_session.remember(token)
         st.session_state[AUTH_KEY] = {"username": result.username, "role": result.role}
         st.rerun()
     settings = security_settings()
+    if result.reason == "throttled" and result.locked_until is not None:
+        st.error(SIGN_IN_WAIT.format(until=result.locked_until.strftime("%H:%M:%S")),
+                 icon=":material/lock:")
+        return
     st.error(SIGN_IN_FAILED.format(n=settings.lockout_attempts, m=settings.lockout_minutes),
              icon=":material/lock:")
 

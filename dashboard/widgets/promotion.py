@@ -9,7 +9,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from dashboard.services.lab import promotion as lab_promotion
-from models.store.promotion import MIN_REASON_CHARS, PromotionReview
+from models.store.promotion_review import MIN_REASON_CHARS, PromotionReview
 from models.store.registry import Registry
 from records.security.policy import Actor
 

@@ -19,7 +19,7 @@ import streamlit as st
 from base import settings
 from dashboard.services.cohort import overview as service_cohort
 from dashboard.services.patients.listing import cohort_table
-from dashboard.services.startup import Ready, ensure_ready, warm_up
+from dashboard.services.startup import Ready, current_version, ensure_ready, warm_up
 from dashboard.services.workspace import Workspace, patients_fingerprint, sessions_fingerprint
 from models.store.modelset import ModelSet
 from models.store.registry import Registry
@@ -45,7 +45,7 @@ def _model(registry_dir: str, version: str) -> tuple[ModelSet, dict[str, Any]]:
 def workspace() -> Workspace:
     """The store and the *current* model version (re-read each run, so a promotion shows)."""
     ready = _ready(str(settings.home_dir()))
-    version = Registry(ready.registry_dir).current_version() or ready.version
+    version = current_version(ready) or ready.version
     model_set, card = _model(str(ready.registry_dir), version)
     ws = Workspace(ready.engine, model_set, card, version)  # type: ignore[arg-type]
     _prepare_cohort(ws, _store(ws), version)

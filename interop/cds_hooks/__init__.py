@@ -5,6 +5,7 @@ __all__ = [
     "auth",
     "cards",
     "fetch",
+    "guard",
     "safety_cards",
     "service",
     "settings",

@@ -94,6 +94,7 @@ class PatientData:
     observed: dict[str, datetime | None] = field(default_factory=dict)  # FHIR inputs' dates
     alerts: list[Any] = field(default_factory=list)  # stored latest-session alerts
     today: date = field(default_factory=date.today)
+    kap_id_shown: bool = True  # False: a stored record from a file; its id stays here
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,14 @@ SOURCE_ATTRIBUTES_LABEL = "Source attributes of the model (ONC HTI-1)"
 
 def link_card(data: PatientData, dashboard_url: str, version: str | None) -> dict[str, Any]:
     """A card with the dashboard deep link for this patient."""
-    pid = data.kap_id or data.fhir_id
-    url = f"{dashboard_url}/candidate_review?patient={quote(pid, safe='')}"
-    known = "" if data.kap_id else " (not yet in KAP-CDS: import it on Data entry first)"
+    if data.kap_id and not data.kap_id_shown:  # issue 24: never reveal a file record's id
+        url = f"{dashboard_url}/candidate_review"
+        known = (" (a KAP-CDS record imported from a file has this FHIR id; its KAP id is "
+                 "not sent to the EHR: find the patient in KAP-CDS)")
+    else:
+        pid = data.kap_id or data.fhir_id
+        url = f"{dashboard_url}/candidate_review?patient={quote(pid, safe='')}"
+        known = "" if data.kap_id else " (not yet in KAP-CDS: import it on Data entry first)"
     return card("Open the KAP-CDS candidate review", f"Explanations, uncertainty and what-if "
                 f"for this patient{known}.", "info", version,
                 links=[{"label": "KAP-CDS candidate review", "url": url, "type": "absolute"},

@@ -3,6 +3,9 @@
 
 Only FHIR servers the calling issuer is configured for (or, when none is configured, any
 ``https`` server) are contacted; paging follows ``next`` links on the same server only.
+Issue 24: URLs with dot segments (``…/fhir/../x``, also percent-encoded), user info, a
+query or a fragment are refused before the allow-list check, and redirects are never
+followed (urllib would have sent the EHR's bearer token on to another host).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import Engine, select
 
@@ -28,9 +31,38 @@ class FetchError(Exception):
     """Data the cards need could not be had from the FHIR server (HTTP 412 to the EHR)."""
 
 
+def _plain(url: str) -> str:
+    """``url`` if it has no dot segment, user info, backslash, encoded slash, or fragment;
+    FetchError otherwise (so a prefix check on it means what it says)."""
+    parts = urlsplit(url)
+    segments = unquote(parts.path).split("/")
+    if any(s in (".", "..") for s in segments) or "\\" in unquote(parts.path) \
+            or "%2f" in parts.path.lower() or "%5c" in parts.path.lower():
+        raise FetchError(f"fhirServer {url[:200]!r} has dot segments or encoded slashes; "
+                         "refused")
+    if parts.username or parts.password or parts.fragment or not parts.hostname:
+        raise FetchError(f"fhirServer {url[:200]!r} is not a plain http(s) URL; refused")
+    return url
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: the access token must never travel to another URL."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
+        raise FetchError(f"FHIR server answered {code} redirecting {req.full_url[:200]} to "
+                         f"{newurl[:200]}; redirects are not followed (the access token "
+                         "goes only to the listed server)")
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def check_server(fhir_server: str, issuer: Issuer) -> str:
     """``fhir_server`` without a trailing slash, if this issuer may send us there."""
-    base = fhir_server.rstrip("/")
+    base = _plain(fhir_server.rstrip("/"))
+    if urlsplit(base).query:
+        raise FetchError(f"fhirServer {base[:200]!r} has a query; refused")
     if issuer.fhir_servers:
         if not any(base == s or base.startswith(s + "/") for s in issuer.fhir_servers):
             raise FetchError(f"fhirServer {base[:200]!r} is not one configured for issuer "
@@ -46,7 +78,7 @@ def _get(url: str, token: str | None, timeout: float) -> dict[str, Any]:
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as response:  # noqa: S310
             body = response.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise FetchError(f"FHIR server answered {exc.code} for {url[:200]}") from exc
@@ -78,14 +110,21 @@ def fetch(base: str, key: str, patient_id: str, token: str | None,
                     if isinstance(link, dict) and link.get("relation") == "next"), None)
         if not nxt or not str(nxt).startswith(base + "/"):
             break
+        try:
+            _plain(str(nxt))
+        except FetchError:
+            log.warning("not following a next link with dot segments: %s", str(nxt)[:200])
+            break
         page = _get(str(nxt), token, timeout)
         entries += list(page.get("entry") or [])
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 
 
-def stored_patient(engine: Engine | None, fhir_id: str) -> tuple[str, dict[str, Any]] | None:
-    """The KAP id and the filled-in (non-gap) values of the stored patient imported from
-    FHIR Patient ``fhir_id``; the newest one when it was imported more than once."""
+def stored_patient(engine: Engine | None,
+                   fhir_id: str) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """The KAP id, the filled-in (non-gap) values and the import source of the stored
+    patient imported from FHIR Patient ``fhir_id``; the newest one when it was imported
+    more than once."""
     if engine is None:
         return None
     from records.db import session_factory
@@ -99,7 +138,7 @@ def stored_patient(engine: Engine | None, fhir_id: str) -> tuple[str, dict[str, 
             return None
         gaps = set(row.data_gaps or [])
         return row.patient_id, {k: v for k, v in row.features().items()
-                                if k not in gaps and v is not None}
+                                if k not in gaps and v is not None}, dict(row.import_source or {})
 
 
 def stored_alerts(engine: Engine | None, kap_id: str | None) -> list[Any]:

@@ -2,15 +2,19 @@
 
 ``create_app`` wires the pure mapping (``interop.cds_hooks.cards``) to authentication
 (``interop.cds_hooks.auth``), FHIR fetching and the store (``interop.cds_hooks.fetch``), the model
-registry and the audit trail: every hook call, accepted or refused, is audited.
+registry and the audit trail: every hook call, accepted or refused, is audited (refused
+ones once per issuer and minute, with a count; every 500 too). The caller is authenticated
+before the body is read; the body and its JSON nesting are limited
+(``interop.cds_hooks.guard``).
 ``kapcds serve-cds`` runs it with uvicorn. Settings: ``interop.cds_hooks.settings``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,13 @@ from interop.cds_hooks.fetch import (
     fetch,
     stored_alerts,
     stored_patient,
+)
+from interop.cds_hooks.guard import (
+    BodyTooLarge,
+    RefusalLog,
+    StoreReplayGuard,
+    parse_json,
+    read_body,
 )
 from interop.cds_hooks.settings import CdsSettings
 from models.clinical.quality_gate import gate_for
@@ -97,7 +108,7 @@ def _resources(body: dict[str, Any], caller_issuer: Any, patient_id: str,
 
 
 def patient_data(resources: list[dict[str, Any]], patient_id: str,
-                 engine: Engine | None) -> PatientData:
+                 engine: Engine | None, issuer: str | None = None) -> PatientData:
     """The patient's values from the EHR's FHIR data, gaps filled from its KAP-CDS record
     (values a clinician entered or confirmed there); nothing else is filled in."""
     from interop.fhir.importer.batch import import_fhir
@@ -114,18 +125,21 @@ def patient_data(resources: list[dict[str, Any]], patient_id: str,
             features, warnings = dict(match[0].patient), len(match[0].warnings)
             extras = match[0].extras
     stored = stored_patient(engine, patient_id)
-    kap_id, from_store = None, []
+    kap_id, from_store, shown = None, [], True
     if stored is not None:
-        kap_id, values = stored
+        kap_id, values, source = stored
         from_store = [k for k in values if k not in features]
         features.update({k: values[k] for k in from_store})
+        # a record imported from a file is not known to be this EHR's patient: its KAP id
+        # is not sent back in a card link (issue 24)
+        shown = issuer is not None and source.get("issuer") == issuer
     names = schema.feature_names()
     observed = {k: v for k, v in (extras.get("observed_at") or {}).items()
                 if k in features and k not in from_store}
     return PatientData(patient_id, features, [n for n in names if n not in features], kap_id,
                        from_store, warnings, item9=extras.get("phq9_item9"),
                        item9_at=extras.get("phq9_item9_at"), observed=observed,
-                       alerts=stored_alerts(engine, kap_id))
+                       alerts=stored_alerts(engine, kap_id), kap_id_shown=shown)
 
 
 def _audit(engine: Engine | None, caller: Caller | None, action: str, category: str,
@@ -150,40 +164,82 @@ def _hook(body: Any) -> str:
     return patient_id
 
 
+def _issuer_label(authorization: str | None, settings: CdsSettings) -> str:
+    """The (unverified) issuer a refused call names if it is a configured one, else
+    "unknown issuer" (so made-up issuers cannot multiply the audit entries)."""
+    import jwt
+
+    try:
+        iss = jwt.decode(str(authorization or "")[7:].strip(),
+                         options={"verify_signature": False}).get("iss")
+    except Exception:  # noqa: BLE001 - any garbage is simply not a known issuer
+        iss = None
+    return iss if isinstance(iss, str) and iss in settings.issuers else "unknown issuer"
+
+
 class _PatientView:
     """The ``patient-view`` call from token to cards (runs in a worker thread)."""
 
     def __init__(self, settings: CdsSettings, registry_dir: Path | None,
                  engine: Engine | None, gate: Gate | None) -> None:
         self.settings, self.engine, self.gate = settings, engine, gate
-        self.models, self.keys, self.replay = _Models(registry_dir), KeyResolver(), ReplayGuard()
+        self.models, self.keys = _Models(registry_dir), KeyResolver()
+        self.replay = StoreReplayGuard(engine) if engine is not None else ReplayGuard()
+        self.refusals = RefusalLog(self._write_refusal)
         self.audience = f"{settings.base_url}/cds-services/{SERVICE_ID}"
 
-    def __call__(self, authorization: str | None, raw: bytes) -> JSONResponse:
-        from records.security.policy import IDENTIFIED, SECURITY
+    def _write_refusal(self, issuer: str, detail: str) -> None:
+        from records.security.policy import SECURITY
 
+        _audit(self.engine, None, "cds_refused", SECURITY, outcome="denied",
+               detail=detail[:2000])
+
+    def authenticate(self, authorization: str | None) -> Caller | JSONResponse:
+        """The verified caller, or the 401 answer (the refusal counted for the audit)."""
         try:
-            caller = authenticate(authorization, self.audience, self.settings, self.keys,
-                                  self.replay)
+            return authenticate(authorization, self.audience, self.settings, self.keys,
+                                self.replay)
         except AuthError as exc:
-            _audit(self.engine, None, "access_denied", SECURITY, outcome="failure",
-                   detail=f"CDS Hooks {SERVICE_ID}: {exc}"[:2000])
+            self.refusals.refused(_issuer_label(authorization, self.settings), str(exc))
             return JSONResponse({"error": str(exc)}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
+
+    def failed(self, caller: Caller, status: int, error: str) -> JSONResponse:
+        from records.security.policy import IDENTIFIED
+
+        _audit(self.engine, caller, "prediction_view", IDENTIFIED, outcome="failure",
+               detail=f"CDS Hooks {SERVICE_ID}: {error}"[:2000])
+        return JSONResponse({"error": error[:500]}, status_code=status)
+
+    def __call__(self, caller: Caller, raw: bytes) -> JSONResponse:
+        from records.security.policy import SECURITY
+
         try:
-            body = json.loads(raw or b"null")
+            return self._cards(caller, raw)
+        except Exception as exc:  # noqa: BLE001 - every 500 is audited, none leaks a trace
+            log.exception("CDS Hooks call failed")
+            try:
+                _audit(self.engine, caller, "cds_error", SECURITY, outcome="failure",
+                       detail=f"CDS Hooks {SERVICE_ID}: internal error "
+                              f"{type(exc).__name__}: {exc}"[:2000])
+            except Exception:  # noqa: BLE001 - the answer is still a 500
+                log.exception("could not audit the failed CDS Hooks call")
+            return JSONResponse({"error": "internal error (recorded)"}, status_code=500)
+
+    def _cards(self, caller: Caller, raw: bytes) -> JSONResponse:
+        from records.security.policy import IDENTIFIED
+
+        try:
+            body = parse_json(raw)
             patient_id = _hook(body)
             resources = _resources(body, self.settings.issuers[caller.iss], patient_id,
                                    self.settings)
-            data = patient_data(resources, patient_id, self.engine)
+            data = patient_data(resources, patient_id, self.engine, caller.iss)
             model = self.models.current()
             cards = build_cards(data, model, self.settings.dashboard_url,
                                 self.gate or gate_for(model.card if model else None))
         except (BadHookRequest, FetchError, ValueError) as exc:  # JSONDecodeError included
-            status = 412 if isinstance(exc, FetchError) else 400
-            _audit(self.engine, caller, "prediction_view", IDENTIFIED, outcome="failure",
-                   detail=f"CDS Hooks {SERVICE_ID}: {exc}"[:2000])
-            return JSONResponse({"error": str(exc)[:500]}, status_code=status)
+            return self.failed(caller, 412 if isinstance(exc, FetchError) else 400, str(exc))
         _audit(self.engine, caller, "prediction_view", IDENTIFIED, patient_id=data.kap_id,
                detail=f"CDS Hooks {SERVICE_ID} for FHIR Patient/{patient_id} (hookInstance "
                       f"{str(body.get('hookInstance'))[:64]}): {len(cards)} cards, "
@@ -196,9 +252,15 @@ def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engi
     """The service; ``engine`` is the store (audit trail and stored patients), ``gate``
     chooses the outcomes shown (default: the current model card's quality gate,
     ``models.clinical.quality_gate``; ``show_every_outcome`` turns it off)."""
-    app = FastAPI(title="KAP-CDS CDS Hooks service", docs_url=None, redoc_url=None,
-                  openapi_url=None)
     handler = _PatientView(settings, registry_dir, engine, gate)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        handler.refusals.close()  # pending refusal counts into the audit trail
+
+    app = FastAPI(title="KAP-CDS CDS Hooks service", docs_url=None, redoc_url=None,
+                  openapi_url=None, lifespan=lifespan)
 
     @app.get("/cds-services")
     def services() -> dict[str, Any]:
@@ -206,7 +268,14 @@ def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engi
 
     @app.post(f"/cds-services/{SERVICE_ID}")
     async def patient_view(request: Request) -> JSONResponse:
-        raw = await request.body()
-        return await run_in_threadpool(handler, request.headers.get("authorization"), raw)
+        caller = await run_in_threadpool(handler.authenticate,
+                                         request.headers.get("authorization"))
+        if isinstance(caller, JSONResponse):  # refused before a byte of the body is read
+            return caller
+        try:
+            raw = await read_body(request.stream(), request.headers.get("content-length"))
+        except BodyTooLarge as exc:
+            return await run_in_threadpool(handler.failed, caller, 413, str(exc))
+        return await run_in_threadpool(handler, caller, raw)
 
     return app

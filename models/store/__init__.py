@@ -7,6 +7,6 @@ __all__ = [
     "card_text",
     "modelset",
     "promotion",
+    "promotion_review",
     "registry",
-    "registry_migrate",
 ]

@@ -8,14 +8,18 @@ Layout::
     root/versions/<version_id>/model_card.json  data, metrics, intended use, limits
     root/versions/<version_id>/model_card.md    the same card for people
     root/versions/<version_id>/manifest.json    SHA-256 of every other file, signed (Ed25519)
-    root/CURRENT                                the promoted version id
+    root/CURRENT                                the newest signed promotion record
+    root/promotions.jsonl                       every signed promotion record, oldest first
 
 Nothing in a version is pickled. Loading reads each listed file once, checks the manifest's
 signature against this installation's key (kept outside the registry) and every SHA-256,
 and only then parses those same bytes. A version is written to a temporary folder and
 renamed into place, so a crash never leaves half of one. Versions saved before manifests
-were signed (a pickled ``models.joblib``) are refused until ``kapcds registry migrate``
-re-saves them (``models.store.registry_migrate``).
+were signed (a pickled ``models.joblib``) are refused: nothing in the installed program
+unpickles (issue 24 dropped ``kapcds registry migrate``, which did).
+
+Promotion is a signed record, audited before it takes effect (``models.store.promotion``);
+``current_version`` refuses an edited or unsigned ``CURRENT`` and tells ``refused``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,16 +41,16 @@ from base.files import write_atomically
 from base.signing import PublicKey, SignatureError, SigningKey, installation_key
 from base.signing import verify_document as verify_signature
 from models.contract.schema import schema_hash
-from models.store import artifacts
+from models.store import artifacts, promotion
 from models.store.card_text import describe_version, render_card_markdown
 from models.store.modelset import ModelSet
+from models.store.promotion import CURRENT, PromotionAudit  # noqa: F401  (CURRENT re-exported)
 
 log = logging.getLogger(__name__)
 
 CARD_JSON = "model_card.json"
 CARD_MD = "model_card.md"
 MANIFEST = "manifest.json"
-CURRENT = "CURRENT"
 LEGACY_MODELS_FILE = "models.joblib"  # pickled format before signed manifests
 FORMAT = "kapcds-registry/2"
 PURPOSE = "registry-manifest"
@@ -108,11 +112,13 @@ class Registry:
     """
 
     def __init__(self, root: str | Path, key: SigningKey | None = None,
-                 trusted: Iterable[PublicKey] = ()) -> None:
+                 trusted: Iterable[PublicKey] = (),
+                 refused: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
         self.versions_dir = self.root / "versions"
         self._key = key
         self._trusted = list(trusted)
+        self._refused = refused  # told (once per message) when CURRENT is refused
 
     @property
     def key(self) -> SigningKey:
@@ -162,8 +168,8 @@ class Registry:
         if "signature" not in manifest and LEGACY_MODELS_FILE in manifest["files"]:
             raise RegistryError(
                 f"{version} is in the old pickled format with an unsigned manifest; refusing "
-                "to load it. If this installation made it, run `kapcds registry migrate` "
-                "once to re-save it signed; otherwise remove it")
+                "to load it (this release never unpickles: retrain the model, or re-save it "
+                "with a release before 2026-12 and upgrade again; otherwise remove it)")
         try:
             signer = verify_signature(PURPOSE, manifest, self.trusted_keys())
         except SignatureError as exc:
@@ -234,37 +240,52 @@ class Registry:
                                 "ModelSet")
         return model_set, card
 
-    def promote(self, version: str) -> None:
-        """Make a verified version the current one (atomic write of CURRENT)."""
+    def promote(self, version: str, *, by: str = "", reason: str = "",
+                audit: PromotionAudit | None = None) -> dict[str, Any]:
+        """Make a verified version current with a signed promotion record; return it.
+
+        ``audit(record)`` must commit the promotion's audit entry; it runs before
+        ``CURRENT`` changes, so a failure or a kill leaves the previous version current.
+        Without ``audit`` (library and test use) the promotion is only logged.
+        """
         self.verify(version)
         previous = self.current_version(strict=False)
-        self.root.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.root / CURRENT, version + "\n")
-        log.info("promoted model version %s (was %s)", version, previous)
+        return promotion.promote(self.root, self.key, version, previous, by, reason, audit)
+
+    def promotion(self, strict: bool = True) -> dict[str, Any] | None:
+        """The current promotion record (signature checked), None when nothing was ever
+        promoted. A ``CURRENT`` that is not a promotion record signed by a trusted key is
+        refused: RegistryError with ``strict``, else None; ``refused`` is told either way.
+        """
+        try:
+            return promotion.read_current(self.root, self.trusted_keys())
+        except promotion.PromotionError as exc:
+            message = (f"{exc}; promote a version (`kapcds promote VERSION --reason TEXT`) "
+                       "to repair it; until then no model version is trusted as current")
+            log.error("%s", message)
+            if self._refused is not None:
+                self._refused(message)
+            if strict:
+                raise RegistryError(message) from exc
+            return None
 
     def current_version(self, strict: bool = True) -> str | None:
-        """The promoted version id, or None when nothing was ever promoted.
+        """The version the newest signed promotion record names, or None when nothing was
+        ever promoted.
 
-        A ``CURRENT`` file that exists but is empty or not a version id is damage, not
-        "no model yet": RegistryError (with ``strict``), so nothing trains and promotes a
+        A ``CURRENT`` file that exists but is empty, edited or unsigned is damage, not "no
+        model yet": RegistryError (with ``strict``), so nothing trains and promotes a
         replacement behind the user's back.
         """
-        path = self.root / CURRENT
-        if not path.is_file():
-            return None
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-        if not _VERSION_ID.fullmatch(text):
-            if not strict:
-                return None
-            raise RegistryError(f"{path} is {'empty' if not text else 'not a version id'}; "
-                                "promote a version (`kapcds promote VERSION`) to repair it")
-        return text
+        record = self.promotion(strict)
+        return None if record is None else str(record["version"])
 
     def versions(self) -> list[dict[str, Any]]:
         """Every stored version, oldest first, with creation time and headline metrics."""
         if not self.versions_dir.is_dir():
             return []
-        current = self.current_version(strict=False)
+        record = self.promotion(strict=False)
+        current = None if record is None else record["version"]
         rows = []
         for folder in sorted(self.versions_dir.iterdir()):
             if not folder.is_dir() or folder.name.startswith("."):
@@ -275,5 +296,7 @@ class Registry:
                 card = {}
             rows.append({"id": folder.name, "created": card.get("created_utc"),
                          "current": folder.name == current, "metrics": _headline(card),
-                         "description": describe_version(card)})
+                         "description": describe_version(card),
+                         "promotion": promotion.describe(record)
+                         if folder.name == current else ""})
         return rows

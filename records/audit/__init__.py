@@ -4,7 +4,9 @@ signed checkpoints outside the database.
 
 __all__ = [
     "chain",
+    "anchor_sink",
     "checkpoints",
+    "registry_events",
     "trail",
     "verify",
 ]

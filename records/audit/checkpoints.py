@@ -7,15 +7,18 @@ checkpoint with the number of entries, the head hash, the time, and a short hash
 of every entry added since the previous checkpoint. ``verify`` then names the first entry
 that differs from what was anchored, even after a consistent rewrite.
 
-A checkpoint is written after the commit of a sign-in, an export, a promotion, a backup or
-restore, and of every ``settings.audit_checkpoint_every()``-th entry; the writer first checks
-that the new entries link up with the last checkpoint and refuses to anchor a chain that
-does not (it logs an error instead). A restore starts a new epoch: its checkpoint covers
-the restored chain from entry 1 and supersedes earlier ones.
+A checkpoint is written after the commit of every transaction that added audit entries
+(issue 24: fail closed, so ``verify`` treats any entry no checkpoint covers as a failure);
+the writer first checks that the new entries link up with the last checkpoint and refuses
+to anchor a chain that does not (it logs an error instead). A restore starts a new epoch:
+its checkpoint covers the restored chain from entry 1 and supersedes earlier ones.
 
-Only this installation's own store is anchored (the engine whose URL is the configured
-``KAPCDS_DATABASE_URL`` or default SQLite file); scratch copies made by backup and restore
-are not.
+Checkpoints name the store by the random id kept in its ``audit_anchor`` row (revision
+0011), not by its URL, so a moved data folder keeps its anchor. Each checkpoint carries a
+sequence number that the store records too: a checkpoint file cut short, emptied or deleted
+is behind the store, which ``verify`` reports and the writer refuses to paper over. Each
+line also goes to the optional second sink (``records.audit.anchor_sink``) that the database
+writer cannot rewrite.
 """
 
 from __future__ import annotations
@@ -24,30 +27,31 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from base import settings
 from base.signing import SignatureError, SigningKey, installation_key, verify_document
+from records.audit import anchor_sink
 from records.audit.chain import entry_hash
+from records.tables.edge import AuditAnchor
 from records.tables.security import GENESIS_HASH, AuditChain, AuditEntry
 
 log = logging.getLogger(__name__)
 
 PURPOSE = "audit-checkpoint"
 SHORT = 16  # hex digits of each entry hash kept in the file (64 bits)
-ACTIONS = frozenset({"login", "export", "audit_export", "model_promotion", "model_migration",
-                     "backup", "restore"})
 _PENDING = "kapcds_checkpoint"
 _CHAIN = AuditChain.__table__
 _LOG = AuditEntry.__table__
+_ANCHOR = AuditAnchor.__table__
 
 
 @dataclass(frozen=True)
@@ -63,21 +67,28 @@ class Checkpoint:
     first: int
     hashes: tuple[str, ...]
     epoch: bool
+    seq: int = 0
+
+
+def store_identity(engine: Engine) -> tuple[str, int] | None:
+    """(store id, newest checkpoint number the store recorded); None without the row."""
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(_ANCHOR.c.store_id, _ANCHOR.c.checkpoints)
+                               .where(_ANCHOR.c.id == 1)).one_or_none()
+    except SQLAlchemyError:
+        return None
+    return None if row is None else (str(row.store_id), int(row.checkpoints or 0))
 
 
 def store_name(engine: Engine) -> str | None:
-    """The anchored name of ``engine``'s database, or None if it is not this installation's."""
-    url = engine.url
-    if url.render_as_string(hide_password=False) != make_url(
-            settings.default_database_url()).render_as_string(hide_password=False):
-        return None
-    return url.render_as_string(hide_password=True)
+    """The id checkpoints name ``engine``'s store by (None: no identity row)."""
+    identity = store_identity(engine)
+    return None if identity is None else identity[0]
 
 
 def request(session: Session, action: str, entry_id: int) -> None:
-    """Called by ``audit.record``: checkpoint after this transaction commits if due."""
-    if action not in ACTIONS and entry_id % settings.audit_checkpoint_every() != 0:
-        return
+    """Called by ``audit.record``: checkpoint after this transaction commits (always)."""
     from sqlalchemy import event
 
     session.info.setdefault(_PENDING, set()).add(action)
@@ -128,7 +139,7 @@ def parse(raw: bytes, number: int, keys: list[Any]) -> Checkpoint:
         raise ValueError("its hash list does not end at its entry count")
     return Checkpoint(number, str(doc["store"]), int(doc["entries"]), str(doc["head"]),
                       str(doc["at"]), str(doc["reason"]), int(doc["first"]), hashes,
-                      bool(doc.get("epoch")))
+                      bool(doc.get("epoch")), int(doc.get("seq") or 0))
 
 
 def _last(handle: Any, store: str, key: SigningKey) -> Checkpoint | None:
@@ -174,16 +185,26 @@ def _segment(engine: Engine, after: Checkpoint | None) -> tuple[int, str, list[s
 
 def write(engine: Engine, reason: str, epoch: bool = False) -> Checkpoint | None:
     """Append a signed checkpoint of ``engine``'s chain (None if not anchored or refused)."""
-    store = store_name(engine)
-    if store is None:
+    identity = store_identity(engine)
+    if identity is None:
+        log.error("not anchoring the audit chain: the store has no audit_anchor row "
+                  "(run `python -m records.migrate upgrade`)")
         return None
+    store, recorded = identity
     key = installation_key()
     path = settings.audit_checkpoint_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        last = None if epoch else _last(handle, store, key)
+        newest = _last(handle, store, key)
+        seq = newest.seq if newest else 0
+        if seq < recorded and not epoch:
+            log.error("not anchoring the audit chain of %s: the checkpoint file ends at "
+                      "checkpoint %d but the store recorded %d (the file was cut short, "
+                      "emptied or replaced); run `kapcds audit verify`", store, seq, recorded)
+            return None
+        last = None if epoch else newest
         try:
             entries, head, hashes = _segment(engine, last)
         except ValueError as exc:
@@ -195,10 +216,16 @@ def write(engine: Engine, reason: str, epoch: bool = False) -> Checkpoint | None
         doc = key.sign(PURPOSE, {
             "store": store, "entries": entries, "head": head, "reason": reason,
             "at": datetime.now(timezone.utc).isoformat(), "epoch": epoch,
+            "seq": max(seq, recorded) + 1,
             "first": (last.entries if last else 0) + 1, "hashes": [h[:SHORT] for h in hashes]})
-        handle.write(json.dumps(doc, separators=(",", ":")).encode("ascii") + b"\n")
+        line = json.dumps(doc, separators=(",", ":")).encode("ascii")
+        handle.write(line + b"\n")
         handle.flush()
         os.fsync(handle.fileno())
+        with engine.begin() as conn:  # the store remembers how far the file must reach
+            conn.execute(update(_ANCHOR).where(_ANCHOR.c.id == 1)
+                         .values(checkpoints=doc["seq"]))
+    anchor_sink.send(store, doc["seq"], line)
     log.info("audit checkpoint: %d entries (%s)", entries, reason)
     return parse(json.dumps(doc).encode("ascii"), 0, [key.public])
 
@@ -208,22 +235,43 @@ def read_all(store: str, path: Path | None = None) -> tuple[list[Checkpoint], li
     path = path or settings.audit_checkpoint_file()
     if not path.is_file():
         return [], []
-    keys = [installation_key().public]
-    checkpoints: list[Checkpoint] = []
-    problems: list[str] = []
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                checkpoint = parse(raw, number, keys)
-            except (SignatureError, ValueError, KeyError, TypeError) as exc:
-                problems.append(f"checkpoint file line {number} is invalid ({exc}): the "
-                                "checkpoint file was altered")
-                continue
-            if checkpoint.store != store:
-                continue
-            if checkpoint.epoch:
-                checkpoints = []
-            checkpoints.append(checkpoint)
-    return checkpoints, problems
+        return select_epoch(store, enumerate(handle, start=1), "checkpoint file")
+
+
+def select_epoch(store: str, lines: Iterable[tuple[int, bytes]],
+                 where: str) -> tuple[list[Checkpoint], list[str]]:
+    """Of numbered raw lines, the current epoch's valid checkpoints of ``store`` in order
+    (by sequence number) and a problem per invalid line."""
+    keys = [installation_key().public]
+    found: list[Checkpoint] = []
+    problems: list[str] = []
+    for number, raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            checkpoint = parse(raw, number, keys)
+        except (SignatureError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"{where} line {number} is invalid ({exc}): the "
+                            f"{where} was altered")
+            continue
+        if checkpoint.store == store:
+            found.append(checkpoint)
+    found.sort(key=lambda c: (c.seq, c.line))
+    starts = [i for i, c in enumerate(found) if c.epoch]
+    return (found[starts[-1]:] if starts else found), problems
+
+
+def read_source(store: str, source: Path) -> tuple[list[Checkpoint], list[str]]:
+    """Checkpoints of ``store`` from a second sink: a folder of one-checkpoint files, or a
+    file of lines (syslog lines: the JSON from the first ``{``)."""
+    source = Path(source)
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.name.endswith(".json"))
+        lines = [(number, path.read_bytes()) for number, path in enumerate(files, start=1)]
+    elif source.is_file():
+        lines = list(enumerate(source.read_bytes().splitlines(), start=1))
+    else:
+        raise OSError(f"no anchor source at {source}")
+    lines = [(number, raw[raw.find(b"{"):] if b"{" in raw else raw) for number, raw in lines]
+    return select_epoch(store, lines, f"anchor source {source}")

@@ -52,6 +52,7 @@ ACTIONS = (
     "session_list", "session_revoke", "user_sso",  # issue 15: sign-in sessions, SSO identity
     "followup_create", "followup_edit", "plan_change",  # issue 13: follow-up records
     "prom_invite", "prom_submit", "prom_refused", "prom_alert_ack", "prom_schedule",  # issue 27
+    "integrity_failure", "signin_limited", "cds_refused", "cds_error",  # issue 24
 )
 _CHAIN = AuditChain.__table__
 _LOG = AuditEntry.__table__
@@ -100,13 +101,14 @@ def record_now(engine: Engine, actor: Actor, action: str, category: str,
         return entry
 
 
-def verify(session: Session, batch: int = 2000) -> ChainReport:
-    """Check every link, the head row and (for this installation's store) the signed
-    checkpoints; report the first broken link (``records.audit.verify``). Never raises for
-    a damaged table."""
+def verify(session: Session, batch: int = 2000, anchored_only: bool = True,
+           source: Any = None) -> ChainReport:
+    """Check every link, the head row and the signed checkpoints (every entry must be
+    anchored; ``source``: a second sink too); report the first broken link
+    (``records.audit.verify``). Never raises for a damaged table."""
     from records.audit.verify import verify_chain
 
-    return verify_chain(session, batch)
+    return verify_chain(session, batch, anchored_only, source)
 
 
 @dataclass(frozen=True)

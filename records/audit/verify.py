@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -56,29 +57,58 @@ def _rows(session: Session, batch: int) -> Iterator[dict[str, Any]]:
         yield dict(row)
 
 
-def _anchor(session: Session) -> tuple[list[str], str, list[str]]:
-    """(short hash per anchored entry, description, problems in the checkpoint file)."""
-    engine = session.get_bind()
-    store = anchors.store_name(engine)  # type: ignore[arg-type]
-    if store is None:
-        return [], "", []
-    found, problems = anchors.read_all(store)
+def _hashes(found: list[anchors.Checkpoint], problems: list[str], where: str) -> list[str]:
+    """The short hash of every anchored entry, in order, from one epoch's checkpoints."""
     anchored: list[str] = []
     for checkpoint in found:
         if checkpoint.first > len(anchored) + 1:
-            problems.append(f"checkpoint file line {checkpoint.line} skips entries "
+            problems.append(f"{where} line {checkpoint.line} skips entries "
                             f"{len(anchored) + 1}–{checkpoint.first - 1}")
             break
         overlap = anchored[checkpoint.first - 1:]
         if list(checkpoint.hashes[:len(overlap)]) != overlap:
-            problems.append(f"checkpoint file line {checkpoint.line} disagrees with an "
+            problems.append(f"{where} line {checkpoint.line} disagrees with an "
                             "earlier checkpoint")
             break
         anchored.extend(checkpoint.hashes[len(overlap):])
+    return anchored
+
+
+def _anchor(session: Session, source: Path | None) -> tuple[list[str], str, list[str]]:
+    """(short hash per anchored entry, description, problems with the anchors)."""
+    identity = anchors.store_identity(session.get_bind())  # type: ignore[arg-type]
+    if identity is None:
+        return [], "", ["the store has no audit_anchor row (its identity for the signed "
+                        "checkpoints): it cannot be checked against them"]
+    store, recorded = identity
+    found, problems = anchors.read_all(store)
+    anchored = _hashes(found, problems, "checkpoint file")
+    newest = max((c.seq for c in found), default=0)
+    if newest < recorded:
+        problems.append(f"the checkpoint file ends at checkpoint {newest} but the store "
+                        f"recorded {recorded}: the file was cut short, emptied or replaced")
+    if source is not None:
+        other, other_problems = anchors.read_source(store, source)
+        problems.extend(other_problems)
+        second = _hashes(other, problems, f"anchor source {source}")
+        common = min(len(anchored), len(second))
+        agree = anchored[:common] == second[:common]
+        if not agree:
+            problems.append(f"the checkpoint file disagrees with the anchor source {source}")
+        other_newest = max((c.seq for c in other), default=0)
+        if other_newest > newest:
+            problems.append(f"the anchor source {source} holds checkpoint {other_newest}, the "
+                            f"local checkpoint file only {newest}: the file was cut short or "
+                            "replaced")
+        if not other:
+            problems.append(f"the anchor source {source} holds no checkpoint of this store")
+        # the second sink is the one the database writer cannot rewrite: it names the entry
+        anchored = second + anchored[len(second):] if agree else second
+        found = found or other
     if not found:
-        return [], "; not anchored (no checkpoint yet)", problems
+        return [], "; not anchored (no checkpoint)", problems
     last = found[-1]
-    return anchored, f"; anchored by the checkpoint of {last.at} ({last.entries} entries)", \
+    return anchored, f"; anchored by the checkpoint of {last.at} ({len(anchored)} entries)", \
         problems
 
 
@@ -133,12 +163,20 @@ def _check_head(session: Session, checked: int, previous: str, anchored: list[st
                       f"checkpoint file anchored {len(anchored)} entries (the tail was cut)")
 
 
-def verify_chain(session: Session, batch: int = 2000) -> ChainReport:
-    """Recompute every hash in order and compare with the head row and the checkpoints."""
-    try:
-        anchored, anchor_note, problems = _anchor(session)
-    except OSError as exc:
-        return ChainReport(False, 0, None, f"the checkpoint file cannot be read ({exc})")
+def verify_chain(session: Session, batch: int = 2000, anchored_only: bool = True,
+                 source: Path | None = None) -> ChainReport:
+    """Recompute every hash in order and compare with the head row and the checkpoints.
+
+    ``anchored_only`` (the default, issue 24) fails closed: an entry no signed checkpoint
+    covers is a failure. ``False`` checks the chain alone (scratch copies in backup and
+    restore, which are not this store). ``source``: a second sink to check against too.
+    """
+    anchored, anchor_note, problems = [], "", []
+    if anchored_only:
+        try:
+            anchored, anchor_note, problems = _anchor(session, source)
+        except OSError as exc:
+            return ChainReport(False, 0, None, f"the checkpoint file cannot be read ({exc})")
     checked = 0
     try:
         checked, previous = _walk(session, anchored, batch)
@@ -147,4 +185,9 @@ def verify_chain(session: Session, batch: int = 2000) -> ChainReport:
         return ChainReport(False, max(0, (broken.at or 1) - 1), broken.at, broken.problem)
     if problems:
         return ChainReport(False, checked, None, problems[0])
+    if anchored_only and checked > len(anchored):
+        return ChainReport(False, len(anchored), len(anchored) + 1,
+                           f"entries {len(anchored) + 1}–{checked} are not anchored by any "
+                           "signed checkpoint (written outside the audit code, or their "
+                           "checkpoint was lost)")
     return ChainReport(True, checked, note=anchor_note)

@@ -2,6 +2,7 @@
 """
 
 __all__ = [
+    "checks",
     "create",
     "restore",
 ]

@@ -115,8 +115,10 @@ def store_counts(engine: Engine) -> dict[str, int]:
 
 
 def chain_report(engine: Engine) -> audit.ChainReport:
+    """The chain of a scratch copy, checked against itself (a copy is not the anchored
+    store; the live store's own verification is ``kapcds audit verify``)."""
     with session_factory(engine)() as session:
-        return audit.verify(session)
+        return audit.verify(session, anchored_only=False)
 
 
 def registry_versions(root: Path) -> list[str]:
@@ -163,8 +165,8 @@ def _copy_registry(source: Path, target: Path) -> tuple[list[str], str | None]:
         copy_version(source / "versions" / version, target / "versions" / version)
         Registry(target).verify(version)
     current = registry.current_version()
-    if current:
-        (target / CURRENT).write_text(current + "\n", encoding="utf-8")
+    if current:  # the signed promotion record itself (who, when, why)
+        shutil.copyfile(source / CURRENT, target / CURRENT)
     return versions, current
 
 

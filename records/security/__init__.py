@@ -7,5 +7,6 @@ __all__ = [
     "policy",
     "signin_sessions",
     "sso_accounts",
+    "throttle",
     "users",
 ]

@@ -68,7 +68,7 @@ def match_account(session: Session, claims: Mapping[str, object],
         return None, "no account with this subject"
     if not email:
         return None, "the provider sent no e-mail address"
-    if claims.get("email_verified") is False:
+    if claims.get("email_verified") is not True:  # issue 24: "false", 0 or absent are not
         return None, "the provider has not verified the e-mail address"
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
     if user is None:

@@ -1,8 +1,10 @@
-"""Dashboard accounts: create, sign in (with lockout), disable, change role or password.
+"""Dashboard accounts: create, sign in (throttled), disable, change role or password.
 
-Passwords are stored only as bcrypt hashes. A wrong password counts towards a lockout
-(``SecuritySettings.lockout_attempts`` failures lock the account for ``lockout_minutes``);
-unknown names cost the same bcrypt time, so timing does not reveal who has an account.
+Passwords are stored only as bcrypt hashes. A wrong password counts towards the throttle
+of ``records.security.throttle`` (issue 24: a growing wait per account *and source
+address*, a limit per address and a global back-off) instead of locking the account, so an
+anonymous caller cannot lock the real user out; unknown names cost the same bcrypt time,
+so timing does not reveal who has an account.
 Every sign-in and every account change is written to the audit trail in the same
 transaction. Writers flush; the caller commits (``authenticate`` commits itself, because a
 failed attempt must be counted even though the sign-in "fails").
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -27,6 +30,7 @@ from base.settings import SecuritySettings, security_settings
 from records.audit import trail as audit
 from records.errors import DuplicateRecordError, RecordNotFoundError
 from records.security import signin_sessions as sessions
+from records.security import throttle
 from records.security.policy import SECURITY, SYSTEM_ROLE, Actor, check_role
 from records.tables.clinical import utcnow
 from records.tables.security import User
@@ -183,8 +187,8 @@ class SignIn:
     ok: bool
     username: str
     role: str | None = None
-    reason: str = ""  # "", "invalid", "locked", "disabled"
-    locked_until: datetime | None = None
+    reason: str = ""  # "", "invalid", "throttled", "disabled"
+    locked_until: datetime | None = None  # "throttled": when this address may try again
 
 
 def _attempt(session: Session, name: str, password: str, now: datetime,
@@ -194,17 +198,10 @@ def _attempt(session: Session, name: str, password: str, now: datetime,
     if user is None:
         _matches(password, _dummy_hash(settings.bcrypt_rounds))  # same cost as a real check
         return SignIn(False, name, reason="invalid")
-    if user.locked_until is not None and user.locked_until > now:
-        _matches(password, user.password_hash)  # a lock must not answer faster either
-        return SignIn(False, name, user.role, "locked", user.locked_until)
     if not _matches(password, user.password_hash):
-        user.failed_attempts += 1
-        if user.failed_attempts >= settings.lockout_attempts:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_attempts = 0
+        user.failed_attempts += 1  # for the administrator's view; no longer a lock
         session.flush()
-        return SignIn(False, name, user.role, "locked" if user.locked_until and
-                      user.locked_until > now else "invalid", user.locked_until)
+        return SignIn(False, name, user.role, "invalid")
     if not user.active:
         return SignIn(False, name, user.role, "disabled")
     user.failed_attempts, user.locked_until, user.last_login_at = 0, None, now
@@ -212,14 +209,35 @@ def _attempt(session: Session, name: str, password: str, now: datetime,
     return SignIn(True, name, user.role)
 
 
+def _throttled(session: Session, name: str, password: str, verdict: throttle.Verdict,
+               settings: SecuritySettings) -> SignIn:
+    _matches(password, _dummy_hash(settings.bcrypt_rounds))  # no faster answer either
+    audit.record(session, Actor(name or "?", None), "login", SECURITY, outcome="failure",
+                 detail=f"throttled: {verdict.reason}"[:2000])
+    session.commit()
+    log.info("sign-in for %s throttled (%s)", name, verdict.reason)
+    return SignIn(False, name, reason="throttled", locked_until=verdict.until)
+
+
 def authenticate(session: Session, username: str, password: str,
-                 now: datetime | None = None) -> SignIn:
-    """Check a sign-in, count failures, lock after too many; audited and committed."""
+                 now: datetime | None = None, source: str | None = None) -> SignIn:
+    """Check a sign-in from ``source`` (the client's address; None: this machine), count
+    failures and throttle (``records.security.throttle``); audited and committed."""
     settings = security_settings()
     name = (username or "").strip().lower()[:64]
+    now = now or utcnow()
+    verdict = throttle.check(session, source, name, now, settings)
+    if not verdict.allowed:
+        return _throttled(session, name, password or "", verdict, settings)
+    if verdict.delay:
+        time.sleep(verdict.delay)  # global back-off: slower, never refused
     for attempt in range(3):  # a concurrent sign-in to the same account: read again
         try:
-            result = _attempt(session, name, password or "", now or utcnow(), settings)
+            result = _attempt(session, name, password or "", now, settings)
+            if result.ok:
+                throttle.succeeded(session, source, name)
+            elif result.reason == "invalid":
+                throttle.failed(session, source, name, now)
             detail = None if result.ok else result.reason
             audit.record(session, Actor(name or "?", result.role), "login", SECURITY,
                          outcome="success" if result.ok else "failure", detail=detail)

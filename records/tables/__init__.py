@@ -6,6 +6,7 @@ __all__ = [
     "append_only",
     "cds",
     "clinical",
+    "edge",
     "followup",
     "lifecycle",
     "proms",

@@ -112,7 +112,8 @@ def test_single_sign_on_matches_a_verified_email_and_binds_the_subject(
     assert (result.ok, result.username, result.role) == (True, "alice", "clinician")
     assert users.get_user(db, alice).sso_subject == "idp-123"  # type: ignore[union-attr]
     assert sso_sign_in(db, {"sub": "idp-123"}).ok  # later: the subject alone
-    other = sso_sign_in(db, {"sub": "someone-else", "email": "alice@clinic.example"})
+    other = sso_sign_in(db, {"sub": "someone-else", "email": "alice@clinic.example",
+                             "email_verified": True})
     assert (other.ok, other.reason) == (False, "no_account")
     logins = [(a, u, d) for a, u, d in _actions(db) if a == "login"]
     assert logins == [("login", "alice", "sso"), ("login", "alice", "sso"),
@@ -127,7 +128,8 @@ def test_no_account_no_access(db: Session, alice: str) -> None:
                                                     "e-mail address")
     assert match_account(db, {"sub": "z", "email": "alice@clinic.example"}, "subject")[0] is None
     users.set_active(db, alice, False, ADMIN)
-    disabled = sso_sign_in(db, {"sub": "z", "email": "alice@clinic.example"})
+    disabled = sso_sign_in(db, {"sub": "z", "email": "alice@clinic.example",
+                                "email_verified": True})  # issue 24: must be true
     assert (disabled.ok, disabled.reason) == (False, "disabled")
     assert users.get_user(db, alice).sso_subject is None  # type: ignore[union-attr]
 

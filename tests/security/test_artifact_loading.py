@@ -1,5 +1,5 @@
 """Model artifacts: every load path checks the signed manifest before anything is parsed,
-and nothing in the code base unpickles except the explicit legacy migration."""
+and nothing in the code base unpickles (issue 24 dropped the legacy migration)."""
 
 from __future__ import annotations
 
@@ -120,10 +120,11 @@ def _unpickling_calls(path: Path) -> list[str]:
     return found
 
 
-def test_only_the_explicit_legacy_migration_unpickles() -> None:
+def test_nothing_in_the_installed_program_unpickles() -> None:
+    """Issue 24: the legacy migration (the one unpickling left) was dropped."""
     calls = [call for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
              for call in _unpickling_calls(path)]
-    assert len(calls) == 1 and calls[0].startswith("models/store/registry_migrate.py:"), calls
+    assert calls == []
 
 
 class _Payload:

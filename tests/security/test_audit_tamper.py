@@ -73,22 +73,24 @@ def test_checkpoints_are_signed_lines_in_a_private_file(store: Engine) -> None:
     assert path.parent == settings.signing_key_file().parent
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     found, problems = checkpoints.read_all(checkpoints.store_name(store))
-    assert problems == [] and [c.entries for c in found] == [10]
-    assert found[0].reason == "login" and len(found[0].hashes) == 10
+    # issue 24: every committed transaction with audit entries is anchored
+    assert problems == [] and [c.entries for c in found] == list(range(1, 11))
+    assert found[-1].reason == "login" and [c.seq for c in found] == list(range(1, 11))
     with session_factory(store)() as db:
         report = audit.verify(db)
     assert report.ok and "anchored by the checkpoint" in str(report)
 
 
-def test_checkpoint_every_n_entries_and_on_promotion(
-        store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KAPCDS_AUDIT_CHECKPOINT_EVERY", "4")
-    for _ in range(3):
-        audit.record_now(store, DR, "patient_view", IDENTIFIED)  # 11, 12 (4 x 3), 13
+def test_a_checkpoint_per_transaction(store: Engine) -> None:
+    """Issue 24: no longer every N entries; each transaction's entries are anchored once."""
+    with session_factory(store)() as db:
+        for _ in range(3):
+            audit.record(db, DR, "patient_view", IDENTIFIED)  # 11-13, one transaction
+        db.commit()
     audit.record_now(store, DR, "model_promotion", "model")  # 14
     found, _ = checkpoints.read_all(checkpoints.store_name(store))
-    assert [(c.entries, c.reason) for c in found] == [
-        (10, "login"), (12, "patient_view"), (14, "model_promotion")]
+    assert [(c.entries, c.reason) for c in found][-3:] == [
+        (10, "login"), (13, "patient_view"), (14, "model_promotion")]
 
 
 def test_a_rolled_back_entry_is_never_anchored(store: Engine) -> None:
@@ -96,7 +98,7 @@ def test_a_rolled_back_entry_is_never_anchored(store: Engine) -> None:
         audit.record(db, DR, "export", IDENTIFIED)
         db.rollback()
     found, _ = checkpoints.read_all(checkpoints.store_name(store))
-    assert [c.entries for c in found] == [10]
+    assert found[-1].entries == 10
 
 
 def test_edit(store: Engine, cli: Callable[..., Any]) -> None:
@@ -149,17 +151,18 @@ def test_a_rewritten_chain_is_not_anchored_by_the_next_sign_in(store: Engine) ->
     _rewrite(store, rows)
     audit.record_now(store, DR, "login", SECURITY)  # the writer refuses to anchor this
     found, _ = checkpoints.read_all(checkpoints.store_name(store))
-    assert [c.entries for c in found] == [10]
+    assert found[-1].entries == 10
     with session_factory(store)() as db:
         assert audit.verify(db).broken_at == 6
 
 
 def test_an_altered_checkpoint_line_is_caught(store: Engine, cli: Callable[..., Any]) -> None:
     path = settings.audit_checkpoint_file()
-    line = json.loads(path.read_text())
-    line["entries"], line["hashes"] = 9, line["hashes"][:9]
-    path.write_text(json.dumps(line) + "\n")
-    assert "checkpoint file line 1 is invalid" in _verify(cli)
+    lines = path.read_text().splitlines()
+    line = json.loads(lines[-1])  # one checkpoint per entry here (issue 24)
+    line["entries"], line["first"] = 9, 9
+    path.write_text("\n".join([*lines[:-1], json.dumps(line)]) + "\n")
+    assert "checkpoint file line 10 is invalid" in _verify(cli)
 
 
 @pytest.mark.parametrize("damage", [

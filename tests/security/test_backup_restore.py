@@ -107,7 +107,8 @@ def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
     engine = make_engine()
     try:
         counts = store_counts(engine)
-        assert counts == {**report.counts, "audit_entries": report.counts["audit_entries"] + 1}
+        # issue 24: the restored promotion is audited (model_promotion) besides the restore
+        assert counts == {**report.counts, "audit_entries": report.counts["audit_entries"] + 2}
         new_patients, new_sessions = _frames(engine)
         pd.testing.assert_frame_equal(new_patients, patients)
         pd.testing.assert_frame_equal(new_sessions, sessions)
@@ -120,8 +121,9 @@ def test_restore_into_a_new_machine_loses_nothing(store: Engine, tmp_path: Path,
                 "proceed"]
             assert authenticate(db, "alice", "a long enough pass").ok
             entries = list(audit.iter_entries(db))
-            assert [e["action"] for e in entries][-2:] == ["restore", "login"]
-            assert f"trusting key {manifest['signature']['key_id']}" in entries[-2]["detail"]
+            assert [e["action"] for e in entries][-3:] == [  # issue 24: promotion audited
+                "restore", "model_promotion", "login"]
+            assert f"trusting key {manifest['signature']['key_id']}" in entries[-3]["detail"]
     finally:
         engine.dispose()
     model_set, _ = Registry(settings.default_registry_dir()).load()
@@ -136,7 +138,7 @@ def test_a_store_with_data_is_replaced_only_when_forced(store: Engine, tmp_path:
     with pytest.raises(BackupError, match="already holds data.*--force"):
         restore(tmp_path / "bk")
     restore(tmp_path / "bk", force=True)
-    kept = list(settings.home_dir().glob("kapcds.sqlite3.before-restore-*"))
+    kept = list(settings.home_dir().glob("before-restore-*/kapcds.sqlite3"))  # issue 24
     assert len(kept) == 1
     with session_factory(store)() as db:
         assert repository.get_patient(db, "KAP-00009") is None

@@ -139,4 +139,4 @@ def test_restore_refuses_to_replace_another_pseudonym_key_unless_forced(
     assert not (settings.home_dir() / "kapcds.sqlite3").exists()
     restore(tmp_path / "bk", force=True, trust_key=public)
     assert pseudonym_key() == old
-    assert list(settings.home_dir().glob("pseudonym.key.before-restore-*"))
+    assert list(settings.home_dir().glob("before-restore-*/pseudonym.key"))  # issue 24

@@ -70,8 +70,8 @@ def test_audit_verify_and_export(cli: Callable[..., Any], tmp_path: Path) -> Non
     assert bad.returncode == 1 and "invalid username" in bad.stderr
     cli("users", "add", "alice", "--role", "trainee", "--password-stdin", stdin=PASSWORD)
     ok = cli("audit", "verify")
-    assert ok.returncode == 0 and ok.stdout == (
-        "OK: 1 audit entries, hash chain intact; not anchored (no checkpoint yet)\n")
+    assert ok.returncode == 0 and ok.stdout.startswith(  # issue 24: every write anchored
+        "OK: 1 audit entries, hash chain intact; anchored by the checkpoint of ")
     out = tmp_path / "audit.csv"
     exported = cli("audit", "export", "--out", str(out), "--action", "user_create")
     assert exported.returncode == 0, exported.stderr
@@ -105,7 +105,8 @@ def test_train_and_promote_are_audited(cli: Callable[..., Any],
     entries = [(e["action"], e["category"], e["outcome"], e["detail"]) for e in _entries()]
     assert entries[0][:3] == ("model_training", "model", "success")
     assert entries[0][3].startswith(f"version {version} from ")
-    assert entries[1] == ("model_promotion", "model", "success", f"version {version}")
+    assert entries[1][:3] == ("model_promotion", "model", "success")  # issue 24: the
+    assert f": {version} (was None) by cli:" in entries[1][3]  # signed record's id, who, why
     assert entries[2][:3] == ("model_promotion", "model", "failure")
     assert "no-such-version" in entries[2][3]
 

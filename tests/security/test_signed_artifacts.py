@@ -15,7 +15,7 @@ from typing import Any
 import joblib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from security_helpers import placeholder_model_set, register
+from security_helpers import register
 
 from base import settings
 from base.signing import SigningKey, installation_key
@@ -79,7 +79,10 @@ def test_a_pickled_payload_with_a_consistent_unsigned_manifest_never_runs(
     version = _payload_version(root, marker)
     if path == "cli":
         result = _load_cli(root, cli, tmp_path)
-        assert result.returncode == 1 and "kapcds registry migrate" in result.stderr
+        assert result.returncode == 1 and "not a signed promotion record" in result.stderr
+    elif path == "registry":  # issue 24: the bare CURRENT pointer is refused first
+        with pytest.raises(RegistryError, match="CURRENT is not a signed promotion record"):
+            Registry(root).load()
     else:
         with pytest.raises(RegistryError, match="old pickled format.*refusing"):
             Registry(root).load(version if path == "registry_version" else None)
@@ -156,28 +159,14 @@ def test_signing_key_file_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert installation_key().key_id == key.key_id  # stable once made
 
 
-def test_migrate_resaves_legacy_versions_signed(tmp_path: Path, cli: Callable[..., Any]) -> None:
-    root = settings.default_registry_dir()
-    version = "20251201T000000Z-old000"
-    _legacy_version(root, version, placeholder_model_set("from-2025"))
-    with pytest.raises(RegistryError, match="kapcds registry migrate"):
-        Registry(root).load()
-    result = cli("registry", "migrate", "--registry", str(root))
-    assert result.returncode == 0, result.stderr
-    assert f"migrated {version}" in result.stdout
-    model_set, card = Registry(root).load()
-    assert model_set.train_summary == {"tag": "from-2025"} and card["title"] == "legacy"
-    assert not list(root.rglob("models.joblib"))  # the pickle is gone
-    again = cli("registry", "migrate", "--registry", str(root))
-    assert again.returncode == 0 and "0 version(s) migrated" in again.stdout
-
-
-def test_migrate_refuses_a_legacy_version_whose_hashes_do_not_match(
+def test_registry_migrate_is_gone_and_a_planted_pickle_never_runs(
         tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """Issue 24: `kapcds registry migrate` unpickled every legacy-looking folder; a planted
+    models.joblib ran. The command is gone and nothing else unpickles it."""
     root, marker = settings.default_registry_dir(), tmp_path / "pwned"
-    folder = _payload_version(root, marker)
-    models = root / "versions" / folder / "models.joblib"
-    models.write_bytes(models.read_bytes() + b".")
-    result = cli("registry", "migrate", "--registry", str(root))
-    assert result.returncode == 1 and "does not match the old manifest" in result.stderr
+    version = _payload_version(root, marker)
+    with pytest.raises(SystemExit):
+        cli("registry", "migrate", "--registry", str(root))
+    with pytest.raises(RegistryError, match="never unpickles"):
+        Registry(root).load(version)
     assert not marker.exists()

@@ -8,7 +8,7 @@ import pytest
 
 from base.settings import QUALITY_GATE_MIN_AUC_LOWER
 from models.contract.schema import OUTCOMES, outcome
-from models.store.promotion import MIN_REASON_CHARS, review_promotion
+from models.store.promotion_review import MIN_REASON_CHARS, review_promotion
 
 NAMES = [o.name for o in OUTCOMES]
 CAL = {"calibration_slope": {"value": 1.0, "lo": 0.8, "hi": 1.2},

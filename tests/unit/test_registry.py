@@ -158,7 +158,7 @@ def test_a_damaged_current_file_is_an_error_not_no_model(registry: Registry,
     version = registry.register(_model_set(), _card())
     registry.promote(version)
     (registry.root / "CURRENT").write_text(content)
-    with pytest.raises(RegistryError, match="CURRENT is (empty|not a version id); promote"):
+    with pytest.raises(RegistryError, match="CURRENT is (empty|not a signed promotion record)"):
         registry.current_version()
     with pytest.raises(RegistryError, match="CURRENT"):
         registry.load()

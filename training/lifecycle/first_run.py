@@ -24,6 +24,7 @@ from typing import Any
 
 from base import settings
 from base.files import file_lock
+from models.store.promotion import PromotionAudit
 from models.store.registry import Registry
 from training.data import load_dataset, load_followup
 from training.generator.generate import generate_cohort
@@ -40,7 +41,8 @@ def train_and_register(data_dir: Path, registry_dir: Path, promote: bool,
                        seed: int = 0, progress: Progress | None = None,
                        params: dict[str, Any] | None = None,
                        trainer: Trainer = train_model_set,
-                       trained_by: str | None = None) -> str:
+                       trained_by: str | None = None,
+                       audit: PromotionAudit | None = None) -> str:
     """Train a model set on a validated cohort folder and register it; return the version.
 
     ``trained_by`` goes into the card (default: the OS user, marked as the CLI).
@@ -56,7 +58,8 @@ def train_and_register(data_dir: Path, registry_dir: Path, promote: bool,
     registry = Registry(registry_dir)
     version = registry.register(result.model_set, result.card)
     if promote:
-        registry.promote(version)
+        registry.promote(version, by=result.card["trained_by"],
+                         reason="kapcds train --promote", audit=audit)
     return version
 
 
@@ -82,7 +85,8 @@ def cli_user() -> str:
         return "cli"
 
 
-def train_first_model(registry_dir: Path, progress: Progress | None = None) -> str:
+def train_first_model(registry_dir: Path, progress: Progress | None = None,
+                      audit: PromotionAudit | None = None) -> str:
     """Generate the seeded first-model cohort, train on it, register and promote."""
     started = time.perf_counter()
     n, seed = settings.FIRST_MODEL_PATIENTS, settings.FIRST_MODEL_SEED
@@ -98,13 +102,15 @@ def train_first_model(registry_dir: Path, progress: Progress | None = None) -> s
     result.card["trained_by"] = "first run (ensure_model)"
     registry = Registry(registry_dir)
     version = registry.register(result.model_set, result.card)
-    registry.promote(version)
+    registry.promote(version, by="first run (ensure_model)",
+                     reason="no model yet: the first model is promoted", audit=audit)
     log.warning("first model %s trained on %d generated patients in %.1f s", version, n,
                 time.perf_counter() - started)
     return version
 
 
-def ensure_model(registry_dir: Path | None = None, progress: Progress | None = None) -> str:
+def ensure_model(registry_dir: Path | None = None, progress: Progress | None = None,
+                 audit: PromotionAudit | None = None) -> str:
     """The current model version, training the first one (``train_first_model``) if none."""
     registry_dir = Path(registry_dir or settings.default_registry_dir())
     registry = Registry(registry_dir)
@@ -117,4 +123,4 @@ def ensure_model(registry_dir: Path | None = None, progress: Progress | None = N
             return current
         log.warning("no model yet: training a first one on %d generated patients",
                     settings.FIRST_MODEL_PATIENTS)
-        return train_first_model(registry_dir, progress)
+        return train_first_model(registry_dir, progress, audit)

@@ -10,6 +10,13 @@ rewritten. Every column of a cohort row depends on that row alone (prediction, s
 OOD flags, gap marks), which makes the row-wise update equal to a rebuild (tested).
 Arrow IPC holds data only (nothing executes on load); the file is owner-only, like the
 store, because it names patients.
+
+Nothing read back is trusted unverified (issue 24): the file starts with an HMAC (the
+installation's key, ``base.signing.SigningKey.mac``) over the model version, the card's
+date, the store and the Arrow bytes, which carry the store fingerprint. A file whose tag does
+not match (crafted numbers, another installation's file, a cache moved between stores) is
+discarded, logged, audited as ``integrity_failure`` and rebuilt from the store: it is
+never shown.
 """
 
 from __future__ import annotations
@@ -29,15 +36,20 @@ import pyarrow.feather as feather
 
 from base.files import write_atomically
 from base.settings import home_dir
+from base.signing import installation_key
 from dashboard.services.workspace import Workspace
 from models.contract.schema import ID_COLUMN
+from records.audit.trail import record_now
 from records.db import session_factory
 from records.frames import patient_keys, patients_frame, store_fingerprint
+from records.security.policy import SECURITY, SYSTEM_ROLE, Actor
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # bump when the cohort table's columns change: older files are ignored
+FORMAT = 4  # bump when the cohort table's columns change: older files are ignored
 VERSION, UPDATED = "_row_version", "_row_updated_at"
+MAGIC = b"KAPCDS-MAC1 "  # the file: MAGIC, hex HMAC, newline, Arrow IPC bytes
+PURPOSE = "cohort-cache"
 BuildRows = Callable[[Workspace, pd.DataFrame], pd.DataFrame]
 
 
@@ -49,6 +61,13 @@ def cache_file(ws: Workspace) -> Path:
                            ).hexdigest()[:12]
     name = f"cohort-f{FORMAT}-v{ws.version}-{created}-{store}.arrow"
     return home_dir() / "cache" / name
+
+
+def _context(ws: Workspace) -> bytes:
+    """What the tag binds besides the bytes: model version, card date and store."""
+    created = str(ws.card.get("created_utc", ""))
+    store = ws.engine.url.render_as_string(hide_password=True)
+    return f"{ws.version}|{created}|{store}\n".encode()
 
 
 def cached_cohort(ws: Workspace, build_rows: BuildRows) -> pd.DataFrame:
@@ -73,7 +92,7 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataFrame:
-    cached = _read(path)
+    cached = _read(path, ws)
     with session_factory(ws.engine)() as session:
         fingerprint = store_fingerprint(session)
         if cached is not None and cached.fingerprint == fingerprint:
@@ -95,7 +114,7 @@ def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataF
     # in store order; a patient removed between the two reads (another writer) is left out
     present = keys.index[keys.index.isin(table.index)]
     table, keys = table.loc[present], keys.loc[present]
-    _write(path, table, keys, fingerprint)
+    _write(path, table, keys, fingerprint, ws)
     n_built = 0 if patients is None else len(patients)
     log.info("cohort table: %d from the cache, %d built", len(table) - n_built, n_built)
     return table
@@ -108,13 +127,38 @@ class _Cached:
     fingerprint: str  # the store's fingerprint when the file was written
 
 
-def _read(path: Path) -> _Cached | None:
-    """The cached table, keys and fingerprint (None: absent or unreadable). List columns
-    travel as comma-joined names (feature names hold no comma)."""
+def _verified(path: Path, ws: Workspace) -> bytes | None:
+    """The file's Arrow bytes if its tag is this installation's for this model and store;
+    None (logged, audited) otherwise."""
+    data = path.read_bytes()
+    head, _, body = data.partition(b"\n")
+    tag = head.removeprefix(MAGIC).decode("ascii", "replace") if head.startswith(MAGIC) else ""
+    if installation_key().mac_matches(PURPOSE, _context(ws) + body, tag):
+        return body
+    log.error("cohort cache %s failed its integrity check (not written by this installation "
+              "for model %s and this store): discarded as unreadable; rebuilding from the "
+              "store", path, ws.version)
+    path.unlink(missing_ok=True)
+    try:
+        record_now(ws.engine, Actor("system:cohort-cache", SYSTEM_ROLE), "integrity_failure",
+                   SECURITY, outcome="failure",
+                   detail=f"cohort cache {path.name} failed its HMAC check; discarded")
+    except Exception:  # noqa: BLE001 - the rebuild goes on; the log line above stands
+        log.exception("could not audit the discarded cohort cache")
+    return None
+
+
+def _read(path: Path, ws: Workspace) -> _Cached | None:
+    """The cached table, keys and fingerprint (None: absent, unreadable or failing its
+    integrity check). List columns travel as comma-joined names (feature names hold no
+    comma)."""
     if not path.exists():
         return None
     try:
-        arrow = feather.read_table(path)
+        body = _verified(path, ws)
+        if body is None:
+            return None
+        arrow = feather.read_table(pa.BufferReader(body))
         meta = arrow.schema.metadata or {}
         lists = json.loads(meta[b"kapcds.lists"])
         ids = arrow.column(ID_COLUMN).to_pylist()
@@ -144,7 +188,8 @@ def _split(texts: pd.Series) -> list[list[str]]:
             gc.enable()
 
 
-def _write(path: Path, table: pd.DataFrame, keys: pd.DataFrame, fingerprint: str) -> None:
+def _write(path: Path, table: pd.DataFrame, keys: pd.DataFrame, fingerprint: str,
+           ws: Workspace) -> None:
     frame = table.reset_index(drop=True)
     frame[VERSION] = keys["version"].to_numpy()
     frame[UPDATED] = keys["updated_at"].to_numpy()
@@ -160,4 +205,6 @@ def _write(path: Path, table: pd.DataFrame, keys: pd.DataFrame, fingerprint: str
     feather.write_feather(arrow, buffer, compression="lz4")
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # owner-only (it holds patient ids and predictions); readers see the old or the new file
-    write_atomically(path, buffer.getvalue().to_pybytes())
+    body = buffer.getvalue().to_pybytes()
+    tag = installation_key().mac(PURPOSE, _context(ws) + body)
+    write_atomically(path, MAGIC + tag.encode("ascii") + b"\n" + body)

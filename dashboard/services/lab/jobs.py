@@ -23,6 +23,7 @@ from base import settings
 from base.files import write_atomically
 from records import jobs
 from records.db import session_factory
+from training.lifecycle.job_data import seal_upload
 
 log = logging.getLogger(__name__)
 WORKER_MODULE = "kapcds.worker"
@@ -70,6 +71,7 @@ def submit(engine: Engine, username: str, description: str, data: dict[str, Any]
         folder.mkdir(parents=True, exist_ok=True)
         write_atomically(folder / "patients.csv", _plain_csv(upload[0]))
         write_atomically(folder / "sessions.csv", _plain_csv(upload[1]))
+        seal_upload(folder)  # the worker refuses files changed after this
         data = {**data, "source": "upload", "folder": str(folder)}
     with session_factory(engine)() as session:
         jobs.submit_job(session, username, description, data, parameters, job_id=job_id)

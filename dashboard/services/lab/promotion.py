@@ -2,7 +2,7 @@
 current version, and the promotion itself, refused without an explicit confirmation and a
 typed reason (issue 23, defect 7). No Streamlit here; the widget only renders and asks.
 
-The rule is ``models.store.promotion`` (shared with ``kapcds promote``); the lab always
+The rule is ``models.store.promotion_review`` (shared with ``kapcds promote``); the lab always
 asks for a reason, not only when an outcome is greyed or worse, because a promotion
 changes what every clinician is shown from their next page load.
 """
@@ -15,10 +15,10 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from dashboard.services.lab.versions import Comparison, promotion_message
-from models.store.promotion import PromotionReview, review_promotion
+from models.store.promotion_review import PromotionReview, review_promotion
 from models.store.registry import Registry
-from records.audit.trail import record_now
-from records.security.policy import MODEL, Actor
+from records.audit.registry_events import promotion_audit
+from records.security.policy import Actor
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,9 @@ def promote(registry: Registry, engine: Engine, actor: Actor, promotion: Promoti
     problem = promotion.refusal(reason, confirmed, reason_always=True)
     if problem:
         raise PromotionRefused(f"Not promoted: {problem}.")
-    registry.promote(promotion.candidate)
-    record_now(engine, actor, "model_promotion", MODEL,
-               detail=promotion.audit_detail(reason))
+    # the signed promotion record's audit entry is committed before it takes effect
+    registry.promote(promotion.candidate, by=actor.username,
+                     reason=promotion.audit_detail(reason),
+                     audit=promotion_audit(engine, actor))
     log.info("promoted %s by %s", promotion.candidate, actor.username)
     return promotion_message(promotion.candidate, label, promotion.current)

@@ -53,8 +53,10 @@ def _is_manifest(data: Any) -> bool:
 def _decode(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FhirImportError(f"{source}: not UTF-8 text ({exc.reason})") from exc
+    except UnicodeDecodeError as exc:  # issue 24: say which line (NDJSON: which resource)
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FhirImportError(f"{source}: line {line} is not UTF-8 text ({exc.reason} at "
+                              f"byte {exc.start}); save the file as UTF-8") from exc
 
 
 def _looks_like_ndjson(text: str) -> bool:

@@ -1,7 +1,7 @@
 """Patient-reported outcomes: schedules, one-time invitations, submissions, urgent alerts.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07
 
 Four new tables start empty (see ``records.tables.proms``), and follow-up visits may now
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
