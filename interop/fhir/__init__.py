@@ -8,5 +8,6 @@ __all__ = [
     "inputs",
     "refs",
     "session_codes",
+    "terminology",
     "util",
 ]

@@ -5,6 +5,7 @@ sessions and follow-up, saved all or nothing through ``records``.
 __all__ = [
     "batch",
     "conditions",
+    "coverage",
     "followup",
     "followup_visits",
     "medications",

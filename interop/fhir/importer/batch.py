@@ -50,6 +50,10 @@ class ImportReport:
                                   if result.fhir_patient_id else "patient")
             out.append(f"{who}: found {len(result.found)} inputs; missing "
                        f"{len(result.missing)}: {', '.join(result.missing) or '-'}")
+            if result.coded:
+                out.append("  coded records: " + ", ".join(
+                    f"{t} {c['mapped']} mapped / {c['unmapped']} unmapped"
+                    for t, c in sorted(result.coded.items())))
             out += [f"  warning: {w}" for w in result.warnings]
         if self.unattributed:
             out.append(f"{len(self.unattributed)} resource(s) not imported, they name no "

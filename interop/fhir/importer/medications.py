@@ -23,6 +23,8 @@ from interop.fhir.util import Draft, codings, concept_text, effective_time
 log = logging.getLogger(__name__)
 
 _BY_RXNORM = {d.rxnorm: d for d in codes.DRUGS if d.rxnorm}
+_BY_RXNORM.update({p: d for d in codes.DRUGS for p in d.products})  # clinical/branded drugs
+_BY_ATC = {d.atc: d for d in codes.DRUGS if d.atc}
 _NAME_PATTERNS = [(re.compile(r"\b(" + "|".join(re.escape(n) for n in (d.name, *d.aliases))
                               + r")\b", re.IGNORECASE), d) for d in codes.DRUGS]
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|mcg|ug)\b", re.IGNORECASE)
@@ -55,10 +57,24 @@ def _medication(entry: Entry, index: ReferenceIndex) -> dict[str, Any] | None:
 
 
 def _drugs(concept: dict[str, Any]) -> list[Drug]:
+    """Ingredients named by RxNorm (ingredient or product), ATC (ingredient level) or by
+    name or brand in the text."""
     found = [_BY_RXNORM[c] for s, c, _ in codings(concept) if s == codes.RXNORM and c in _BY_RXNORM]
+    found += [_BY_ATC[c] for s, c, _ in codings(concept) if s == codes.ATC and c in _BY_ATC]
     text = concept_text(concept)
     found += [drug for pattern, drug in _NAME_PATTERNS if pattern.search(text)]
     return list(dict.fromkeys(found))
+
+
+def atc_class(concept: dict[str, Any]) -> str | None:
+    """The drug class of an ATC class code (``N06A`` …), longest prefix first."""
+    for system, code, _ in codings(concept):
+        if system != codes.ATC:
+            continue
+        for prefix in sorted(codes.ATC_CLASSES, key=len, reverse=True):
+            if code.upper().startswith(prefix):
+                return codes.ATC_CLASSES[prefix]
+    return None
 
 
 def _strength_mg(concept: dict[str, Any]) -> float | None:
@@ -133,14 +149,22 @@ def _uses(entries: list[Entry], draft: Draft) -> list[_Use]:
             when = effective_time(entry.resource, "authoredOn")
         else:
             continue
-        if entry.resource.get("status") not in active:
-            log.debug("%s: status %s, not current", entry.ref, entry.resource.get("status"))
-            continue
         concept = _medication(entry, index)
         if concept is None:
             draft.warn(f"{entry.ref}: the medication could not be resolved; not read")
             continue
-        for drug in _drugs(concept):
+        drugs = _drugs(concept)
+        if drugs:
+            draft.mapped_code(entry)
+        elif entry.resource.get("status") != "entered-in-error":
+            draft.unmapped_codes(entry, concept)
+        if entry.resource.get("status") not in active:
+            log.debug("%s: status %s, not current", entry.ref, entry.resource.get("status"))
+            continue
+        if not drugs and atc_class(concept):
+            draft.warn(f"{entry.ref}: ATC class {atc_class(concept)} without a recognised "
+                       "ingredient; enter the drug and dose")
+        for drug in drugs:
             mg, note = _daily_mg(dosages, concept) if drug.drug_class == "benzodiazepine" \
                 else (None, "")
             uses.append(_Use(drug, entry.ref, when, order, mg, note))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from interop.fhir.importer.conditions import map_conditions
+from interop.fhir.importer.coverage import note_observations, summarise, unmapped_lines
 from interop.fhir.importer.followup_visits import read_visits
 from interop.fhir.importer.medications import map_medications
 from interop.fhir.importer.observations import map_observations
@@ -153,6 +154,9 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
     map_conditions(entries, draft, pregnancy)
     map_medications(entries, draft)
     map_inputs(entries, draft)  # KAP-CDS codes: only what the standard resources left missing
+    note_observations(entries, draft)
+    unmapped, coded = summarise(draft)
+    draft.warnings.extend(unmapped_lines(unmapped))
     names = schema.feature_names()
     found = [n for n in names if n in draft.values]
     sources = sorted({r for refs in draft.evidence.values() for r in refs})
@@ -163,7 +167,7 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
         identifiers=patient_identifiers(patient.resource if patient else None),
         evidence={n: draft.evidence[n] for n in found}, ignored=dict(ignored),
         reference_date=on, extras=dict(draft.extras), sessions=sessions,
-        followup=followup)
+        followup=followup, unmapped=unmapped, coded=coded)
     log.info("%s: imported patient %s: %d features found, %d missing, %d warnings", source,
              result.fhir_patient_id or "(no Patient)", len(found), len(result.missing),
              len(draft.warnings))
