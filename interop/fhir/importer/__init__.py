@@ -8,6 +8,7 @@ __all__ = [
     "coverage",
     "followup",
     "followup_visits",
+    "med_history",
     "medications",
     "observations",
     "parse",

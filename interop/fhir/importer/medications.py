@@ -16,6 +16,13 @@ from typing import Any
 
 from interop.fhir import codes
 from interop.fhir.codes import Drug
+from interop.fhir.importer.med_history import (
+    NOT_TAKEN,
+    MedRecord,
+    count_trials,
+    interval,
+    note_exposures,
+)
 from interop.fhir.importer.parse import Entry
 from interop.fhir.refs import ReferenceIndex, reference_of
 from interop.fhir.util import Draft, codings, concept_text, effective_time
@@ -135,9 +142,10 @@ def _daily_mg(dosages: list[Any], concept: dict[str, Any]) -> tuple[float | None
     return total, "; ".join(notes)
 
 
-def _uses(entries: list[Entry], draft: Draft) -> list[_Use]:
+def _uses(entries: list[Entry], draft: Draft) -> tuple[list[_Use], list[MedRecord]]:
+    """Current uses (for doses and flags) and every dated record (for history)."""
     index = ReferenceIndex([e for e in entries if e.type == "Medication"])
-    uses = []
+    uses, history = [], []
     for order, entry in enumerate(entries):
         if entry.type == "MedicationStatement":
             active, dosages = codes.MED_STATEMENT_ACTIVE, entry.resource.get("dosage") or []
@@ -158,6 +166,9 @@ def _uses(entries: list[Entry], draft: Draft) -> list[_Use]:
             draft.mapped_code(entry)
         elif entry.resource.get("status") != "entered-in-error":
             draft.unmapped_codes(entry, concept)
+        if entry.resource.get("status") not in NOT_TAKEN:
+            start, end = interval(entry, draft.reference_date)
+            history += [MedRecord(drug, entry.ref, start, end) for drug in drugs]
         if entry.resource.get("status") not in active:
             log.debug("%s: status %s, not current", entry.ref, entry.resource.get("status"))
             continue
@@ -168,12 +179,15 @@ def _uses(entries: list[Entry], draft: Draft) -> list[_Use]:
             mg, note = _daily_mg(dosages, concept) if drug.drug_class == "benzodiazepine" \
                 else (None, "")
             uses.append(_Use(drug, entry.ref, when, order, mg, note))
-    return uses
+    return uses, history
 
 
 def map_medications(entries: list[Entry], draft: Draft) -> None:
-    """Fill ``benzo_dose_mg`` and the MAOI / stimulant / opioid flags from current drugs."""
-    uses = _uses(entries, draft)
+    """Fill ``benzo_dose_mg`` and the MAOI / stimulant / opioid flags from current drugs,
+    and ``failed_ad_trials`` and prior ketamine exposure from the history."""
+    uses, history = _uses(entries, draft)
+    count_trials(history, draft)
+    note_exposures(history, draft)
     for drug_class, feature in codes.CLASS_FEATURE.items():
         refs = [u.ref for u in uses if u.drug.drug_class == drug_class]
         if refs:
