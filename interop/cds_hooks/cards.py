@@ -77,6 +77,22 @@ def prefetch_resources(value: Any, key: str) -> list[dict[str, Any]]:
     return [value]
 
 
+def incomplete_notes(value: Any, key: str) -> list[str]:
+    """Why a prefetch value or fetched result is incomplete: ``incomplete`` outcome
+    entries, or a searchset that still has a ``next`` page nobody read."""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return []
+    notes = [str(issue.get("diagnostics") or f"{key}: incomplete")[:300]
+             for e in value.get("entry") or [] if isinstance(e, dict)
+             and (e.get("search") or {}).get("mode") == "outcome"
+             for issue in (e.get("resource") or {}).get("issue") or []
+             if isinstance(issue, dict) and issue.get("code") == "incomplete"]
+    if any(isinstance(link, dict) and link.get("relation") == "next"
+           for link in value.get("link") or []):
+        notes.append(f"{key}: only the first page was sent (the Bundle has a next link)")
+    return notes
+
+
 @dataclass
 class PatientData:
     """What the cards are built from: values by source and what is still missing."""
@@ -87,6 +103,7 @@ class PatientData:
     kap_id: str | None = None
     from_store: list[str] = field(default_factory=list)
     warnings: int = 0
+    incomplete: list[str] = field(default_factory=list)  # results cut short, named on a card
 
 
 @dataclass(frozen=True)
@@ -194,5 +211,11 @@ def build_cards(data: PatientData, model: ModelInfo | None, dashboard_url: str,
                 gate: Gate = show_every_outcome) -> list[dict[str, Any]]:
     """Every card for one patient-view call."""
     version = model.version if model else None
-    return [eligibility_card(data, version), *prediction_cards(data, model, gate),
+    warning = [card("KAP-CDS read incomplete EHR data: values may be missing",
+                    "The EHR's FHIR data was cut short, so a diagnosis, medication or "
+                    "measurement may not have been read (an exclusion can be among them):\n"
+                    + "\n".join(f"- {note}" for note in data.incomplete)
+                    + "\n\nReview the full record before relying on these cards.",
+                    "warning", version)] if data.incomplete else []
+    return [*warning, eligibility_card(data, version), *prediction_cards(data, model, gate),
             link_card(data, dashboard_url, version)]

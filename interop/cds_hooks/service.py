@@ -29,6 +29,7 @@ from interop.cds_hooks.cards import (
     PatientData,
     build_cards,
     discovery,
+    incomplete_notes,
     prefetch_resources,
 )
 from interop.cds_hooks.fetch import FetchError, check_server, fetch, stored_patient
@@ -66,7 +67,7 @@ class _Models:
 
 
 def _resources(body: dict[str, Any], caller_issuer: Any, patient_id: str,
-               settings: CdsSettings) -> list[dict[str, Any]]:
+               settings: CdsSettings, incomplete: list[str]) -> list[dict[str, Any]]:
     prefetch = body.get("prefetch") or {}
     if not isinstance(prefetch, dict):
         raise BadHookRequest("prefetch must be a JSON object")
@@ -75,6 +76,7 @@ def _resources(body: dict[str, Any], caller_issuer: Any, patient_id: str,
     for key in PREFETCH:
         try:
             resources += prefetch_resources(prefetch.get(key), key)
+            incomplete += incomplete_notes(prefetch.get(key), key)
         except ValueError as exc:
             raise BadHookRequest(str(exc)) from exc
     if missing:
@@ -85,19 +87,21 @@ def _resources(body: dict[str, Any], caller_issuer: Any, patient_id: str,
         base = check_server(server, caller_issuer)
         token = (body.get("fhirAuthorization") or {}).get("access_token")
         for key in missing:
-            resources += prefetch_resources(
-                fetch(base, key, patient_id, token, settings.fhir_timeout), key)
+            fetched = fetch(base, key, patient_id, token, settings.fhir_timeout)
+            resources += prefetch_resources(fetched, key)
+            incomplete += incomplete_notes(fetched, key)
     return resources
 
 
 def patient_data(resources: list[dict[str, Any]], patient_id: str,
-                 engine: Engine | None) -> PatientData:
+                 engine: Engine | None, origins: tuple[str, ...] = ()) -> PatientData:
     """The patient's values from the EHR's FHIR data, gaps filled from its KAP-CDS record
     (values a clinician entered or confirmed there); nothing else is filled in."""
     from interop.fhir.importer.batch import import_fhir
 
     features: dict[str, Any] = {}
     warnings = 0
+    identifiers: tuple[str, ...] = ()
     if resources:
         bundle = {"resourceType": "Bundle", "type": "collection",
                   "entry": [{"resource": r} for r in resources]}
@@ -105,7 +109,8 @@ def patient_data(resources: list[dict[str, Any]], patient_id: str,
         match = [r for r in report.results if r.fhir_patient_id == patient_id]
         if match:
             features, warnings = dict(match[0].patient), len(match[0].warnings)
-    stored = stored_patient(engine, patient_id)
+            identifiers = tuple(match[0].identifiers)
+    stored = stored_patient(engine, patient_id, origins=origins, identifiers=identifiers)
     kap_id, from_store = None, []
     if stored is not None:
         kap_id, values = stored
@@ -161,9 +166,13 @@ class _PatientView:
         try:
             body = json.loads(raw or b"null")
             patient_id = _hook(body)
+            incomplete: list[str] = []
             resources = _resources(body, self.settings.issuers[caller.iss], patient_id,
-                                   self.settings)
-            data = patient_data(resources, patient_id, self.engine)
+                                   self.settings, incomplete)
+            origins = tuple(o for o in (body.get("fhirServer"), caller.iss)
+                            if isinstance(o, str) and o)  # a FHIR id means nothing alone
+            data = patient_data(resources, patient_id, self.engine, origins)
+            data.incomplete = incomplete
             model = self.models.current()
             cards = build_cards(data, model, self.settings.dashboard_url,
                                 self.gate or gate_for(model.card if model else None))

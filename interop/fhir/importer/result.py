@@ -48,6 +48,8 @@ class ImportResult:
     # count (``interop.fhir.importer.coverage``); and per resource type, records mapped or not.
     unmapped: list[dict[str, Any]] = field(default_factory=list)
     coded: dict[str, dict[str, int]] = field(default_factory=dict)
+    origin: str | None = None  # where fhir_patient_id is valid (meta.source, server, input)
+    deceased: str | None = None  # deceasedDateTime, or "yes": never a treatment candidate
 
     @property
     def basis_observations(self) -> list[str]:
