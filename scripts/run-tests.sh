@@ -9,5 +9,6 @@ if [ -z "${KAPCDS_TEST_POSTGRES_URL:-}" ] && compgen -G "/usr/lib/postgresql/*/b
   trap 'bash .ci/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 export MPLBACKEND=Agg
+bash scripts/install-node-validator.sh  # second FHIR validator (npm `fhir`), tests/interop
 "$BIN/ruff" check .
 "$BIN/pytest" -q -p no:cacheprovider "$@"

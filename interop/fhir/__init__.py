@@ -8,6 +8,7 @@ __all__ = [
     "inputs",
     "refs",
     "session_codes",
+    "strict",
     "terminology",
     "util",
 ]

@@ -6,4 +6,5 @@ __all__ = [
     "followup",
     "patient",
     "sessions",
+    "uscore",
 ]

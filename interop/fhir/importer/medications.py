@@ -162,7 +162,7 @@ def _uses(entries: list[Entry], draft: Draft) -> tuple[list[_Use], list[MedRecor
             draft.warn(f"{entry.ref}: the medication could not be resolved; not read")
             continue
         drugs = _drugs(concept)
-        if drugs:
+        if drugs or atc_class(concept):
             draft.mapped_code(entry)
         elif entry.resource.get("status") != "entered-in-error":
             draft.unmapped_codes(entry, concept)
@@ -172,7 +172,9 @@ def _uses(entries: list[Entry], draft: Draft) -> tuple[list[_Use], list[MedRecor
         if entry.resource.get("status") not in active:
             log.debug("%s: status %s, not current", entry.ref, entry.resource.get("status"))
             continue
-        if not drugs and atc_class(concept):
+        if not drugs and atc_class(concept) in codes.CLASS_FEATURE:  # e.g. N02A: an opioid
+            drugs = [Drug(f"ATC {atc_class(concept)} class", str(atc_class(concept)))]
+        elif not drugs and atc_class(concept):
             draft.warn(f"{entry.ref}: ATC class {atc_class(concept)} without a recognised "
                        "ingredient; enter the drug and dose")
         for drug in drugs:
