@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from fhir_builders import (
     ICD10CM,
@@ -121,13 +119,28 @@ def test_value_set_files_name_a_source_for_every_code():
     assert all(g.snomed or g.icd10cm for g in groups)
 
 
-def test_a_value_set_with_a_code_icd10cm_does_not_have_is_refused(monkeypatch):
+def test_a_value_set_with_a_code_icd10cm_does_not_have_is_refused():
     doc = valuesets.read("conditions.json")
     doc["groups"][0]["icd10"] = [{"code": "F99.99", "display": "x", "source": "icd10cm"}]
-    monkeypatch.setattr(valuesets, "read", lambda name: json.loads(json.dumps(doc)))
+    with pytest.raises(valuesets.TerminologyError, match="F99.99"):
+        valuesets.expand(doc)
+
+
+def test_the_committed_icd10cm_expansion_is_the_package_s_expansion_of_the_file():
+    fresh = valuesets.expand(valuesets.read("conditions.json"))
+    stored = valuesets.read(valuesets.EXPANDED)
+    assert fresh["groups"] == stored["groups"]
+    assert stored["made_from"]["conditions.json"] == valuesets.read("conditions.json")["version"]
+    substance = next(g for g in stored["groups"] if g["key"] == "substance_use")
+    assert "F10239" in substance["icd10cm"] and not any(c.startswith("F17")
+                                                        for c in substance["icd10cm"])
+
+
+def test_a_stale_expansion_stops_the_load(monkeypatch):
+    monkeypatch.setattr(valuesets, "_digest", lambda name: "0" * 64)
     valuesets.condition_groups.cache_clear()
     try:
-        with pytest.raises(valuesets.TerminologyError, match="F99.99"):
+        with pytest.raises(valuesets.TerminologyError, match="was not made from"):
             valuesets.condition_groups()
     finally:
         monkeypatch.undo()
@@ -137,7 +150,9 @@ def test_a_value_set_with_a_code_icd10cm_does_not_have_is_refused(monkeypatch):
 def test_a_code_without_a_source_is_refused(monkeypatch):
     doc = valuesets.read("conditions.json")
     doc["groups"][0]["snomed"][0]["source"] = "somewhere"
-    monkeypatch.setattr(valuesets, "read", lambda name: doc)
+    real = valuesets.read
+    monkeypatch.setattr(valuesets, "read",
+                        lambda name: doc if name == "conditions.json" else real(name))
     valuesets.condition_groups.cache_clear()
     try:
         with pytest.raises(valuesets.TerminologyError, match="no known source"):

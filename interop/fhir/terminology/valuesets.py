@@ -7,26 +7,28 @@ where it came from, and the version travels with the code. Expansion:
   one group is never also claimed as a descendant by another group of the same input.
 - ICD-10-CM: each listed code or range (``F20-F29``) with all its descendants, from the
   ``simple_icd_10_cm`` package (the CMS tabular list, bundled, offline). A code that is not
-  in that release is a data error and stops the load.
+  in that release is a data error and stops the expansion. The package takes seconds to
+  load, so the expansion runs at build time (``python -m interop.fhir.terminology.valuesets``)
+  into ``conditions.expanded.json``, which records the hash of the ``conditions.json`` it was
+  made from: a stale expansion stops the load, and a test re-expands and compares.
 - ICD-10 (WHO): the same categories matched by prefix (the WHO codes differ below them).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-with warnings.catch_warnings():  # the package reads its bundled data with a deprecated API
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import simple_icd_10_cm as icd10cm
-
 log = logging.getLogger(__name__)
 FOLDER = Path(__file__).resolve().parent
+EXPANDED = "conditions.expanded.json"
 
 
 class TerminologyError(ValueError):
@@ -51,8 +53,17 @@ def _bare(code: str) -> str:
     return code.replace(".", "").upper().strip()
 
 
+def _icd10cm() -> Any:
+    with warnings.catch_warnings():  # the package reads its data with a deprecated API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm
+
+    return simple_icd_10_cm
+
+
 def _icd_entry(code: str, where: str) -> tuple[set[str], list[str]]:
     """(every ICD-10-CM code below ``code`` incl. itself, its 3-character prefixes)."""
+    icd10cm = _icd10cm()
     if not icd10cm.is_valid_item(code):
         raise TerminologyError(f"{where}: {code!r} is not an ICD-10-CM code or range")
     items = [code, *icd10cm.get_descendants(code)]
@@ -62,6 +73,39 @@ def _icd_entry(code: str, where: str) -> tuple[set[str], list[str]]:
     else:
         prefixes = [_bare(code)]
     return codes, prefixes
+
+
+def _digest(name: str) -> str:
+    return hashlib.sha256((FOLDER / name).read_bytes()).hexdigest()
+
+
+def expand(doc: dict[str, Any]) -> dict[str, Any]:
+    """The ICD-10-CM expansion of a condition value-set document (needs the package)."""
+    groups = []
+    for group in doc["groups"]:
+        cm: set[str] = set()
+        prefixes: list[str] = []
+        for entry in group.get("icd10", []):
+            codes, pre = _icd_entry(str(entry["code"]), f"conditions.json {group['key']}")
+            cm |= codes
+            prefixes += pre
+        exclude = tuple(_bare(c) for c in group.get("icd10_exclude", []))
+        groups.append({"key": group["key"],
+                       "icd10cm": sorted(c for c in cm if not exclude or
+                                         not c.startswith(exclude)),
+                       "icd10_prefixes": [p for p in prefixes if not exclude or
+                                          not p.startswith(exclude)]})
+    return {"made_from": {"conditions.json": doc["version"]},
+            "simple_icd_10_cm": _package_version(), "groups": groups}
+
+
+def write_expansion() -> Path:
+    """Re-expand conditions.json into conditions.expanded.json (a build step)."""
+    out = expand(read("conditions.json"))
+    out["made_from"]["sha256"] = _digest("conditions.json")
+    path = FOLDER / EXPANDED
+    path.write_text(json.dumps(out, indent=0) + "\n", encoding="utf-8")
+    return path
 
 
 def _snomed(group: dict[str, Any]) -> tuple[set[str], set[str]]:
@@ -90,9 +134,14 @@ def read(name: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def condition_groups() -> tuple[ConditionGroup, ...]:
-    """The condition value sets, expanded once."""
+    """The condition value sets with their expansion, checked to match (loaded once)."""
     doc = read("conditions.json")
     _check_sources(doc, "conditions.json")
+    expanded = read(EXPANDED)
+    if expanded.get("made_from", {}).get("sha256") != _digest("conditions.json"):
+        raise TerminologyError(f"{EXPANDED} was not made from this conditions.json; run "
+                               "python -m interop.fhir.terminology.valuesets")
+    icd = {g["key"]: g for g in expanded["groups"]}
     groups = doc["groups"]
     concepts_by_feature: dict[str, set[str]] = {}
     for group in groups:
@@ -101,18 +150,12 @@ def condition_groups() -> tuple[ConditionGroup, ...]:
     for group in groups:
         concepts, below = _snomed(group)
         below -= concepts_by_feature[group["feature"]] - concepts  # concepts win
-        cm: set[str] = set()
-        prefixes: list[str] = []
-        for entry in group.get("icd10", []):
-            codes, pre = _icd_entry(str(entry["code"]), f"conditions.json {group['key']}")
-            cm |= codes
-            prefixes += pre
-        exclude = tuple(_bare(c) for c in group.get("icd10_exclude", []))
-        cm = {c for c in cm if not c.startswith(exclude)} if exclude else cm
-        prefixes = [p for p in prefixes if not p.startswith(exclude)] if exclude else prefixes
+        expansion = icd.get(group["key"], {})
         out.append(ConditionGroup(group["key"], group["feature"], group["value"],
                                   bool(group.get("history")), frozenset(concepts | below),
-                                  frozenset(cm), tuple(prefixes), exclude))
+                                  frozenset(expansion.get("icd10cm", [])),
+                                  tuple(expansion.get("icd10_prefixes", [])),
+                                  tuple(_bare(c) for c in group.get("icd10_exclude", []))))
     log.info("conditions.json %s: %d groups, %d SNOMED and %d ICD-10-CM codes", doc["version"],
              len(out), sum(len(g.snomed) for g in out), sum(len(g.icd10cm) for g in out))
     return tuple(out)
@@ -140,7 +183,7 @@ def versions() -> dict[str, str]:
     """The version of each value-set file (for import reports and model cards)."""
     return {"conditions.json": read("conditions.json")["version"],
             "medications.json": medication_doc()["version"],
-            "simple_icd_10_cm": _package_version()}
+            "simple_icd_10_cm": str(read(EXPANDED).get("simple_icd_10_cm"))}
 
 
 def _package_version() -> str:
@@ -148,5 +191,10 @@ def _package_version() -> str:
 
     try:
         return version("simple_icd_10_cm")
-    except PackageNotFoundError:  # pragma: no cover - it is a dependency
+    except PackageNotFoundError:  # pragma: no cover - a dev dependency
         return "unknown"
+
+
+if __name__ == "__main__":  # the build step: re-expand ICD-10-CM after editing the file
+    logging.basicConfig(level=logging.INFO)
+    sys.stdout.write(f"wrote {write_expansion()}\n")
