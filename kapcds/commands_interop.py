@@ -72,7 +72,7 @@ def _parse_and_save(args: argparse.Namespace) -> list | None:
         raise FileNotFoundError(f"{args.target} does not exist")
     report = import_fhir(args.target, source=args.source)  # parse all first: all or nothing
     results = report.results
-    for line in report.lines():  # names and warnings come from the upload: escaped
+    for line in report.lines(args.list_unmapped):  # names, warnings from the upload: escaped
         sys.stdout.write(terminal_text(line) + "\n")
     completions = _parse_settings(args.set)
     if (completions or args.name) and len(results) > 1:
@@ -191,6 +191,8 @@ def register_all(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", type=Path, help="a .json/.ndjson file or a Bulk Data folder")
     p.add_argument("--dry-run", action="store_true", help="run the whole import and report "
                    "what it would do, then roll back: save nothing")
+    p.add_argument("--list-unmapped", action="store_true", help="list every code that maps "
+                   "to no model input (by default the first 8 per file, with a count)")
     p.add_argument("--name", default=None, help="the patient's name when the FHIR Patient "
                    "has none (a single patient; otherwise it is named from its FHIR id or "
                    "identifier and marked unnamed)")

@@ -169,3 +169,21 @@ def test_the_cli_report_gives_mapped_and_unmapped_counts_per_resource_type(tmp_p
     lines = import_fhir(tmp_path).lines()
     assert any(line.startswith("  coded records: Condition 2 mapped / 0 unmapped")
                for line in lines)
+
+
+def test_the_cli_lists_every_unmapped_code_on_request(home):
+    from cli_helpers import run
+    from synthea_like import bulk_export, write_ndjson
+    from synthea_like import condition as sy_condition
+
+    bulk_export(home / "export")
+    many = [sy_condition(f"c-x{n}", "Patient/p1", SNOMED, f"1000{n}", f"Thing {n}")
+            for n in range(10)]
+    write_ndjson(home / "export" / "Condition.001.ndjson", many)
+    code, short, err = run("import-fhir", str(home / "export"), "--dry-run")
+    assert code == 0, err
+    assert "and 2 more code(s) (kapcds import-fhir --list-unmapped lists them)" in short
+    code, full, err = run("import-fhir", str(home / "export"), "--dry-run", "--list-unmapped")
+    assert code == 0, err
+    listed = next(line for line in full.splitlines() if line.startswith("  unmapped: "))
+    assert all(f"SNOMED 1000{n} " in listed for n in range(10))

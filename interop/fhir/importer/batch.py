@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from interop.fhir.importer.coverage import unmapped_lines
 from interop.fhir.importer.parse import FhirImportError
 from interop.fhir.importer.patient import build_result
 from interop.fhir.importer.result import ImportResult
@@ -39,8 +40,9 @@ class ImportReport:
     files: list[str] = field(default_factory=list)
     refused: list[ImportResult] = field(default_factory=list)  # deceased: not candidates
 
-    def lines(self) -> list[str]:
-        """The report a person reads: per file, per patient, then unattributed resources."""
+    def lines(self, list_unmapped: bool = False) -> list[str]:
+        """The report a person reads: per file, per patient, then unattributed resources
+        (``list_unmapped``: every unmapped code, not only the first few per file)."""
         out = [f"{self.source}: {self.format}, {len(self.files)} file(s), "
                f"{len(self.results)} patient(s)"]
         if self.ignored:
@@ -60,6 +62,8 @@ class ImportReport:
                     f"{t} {c['mapped']} mapped / {c['unmapped']} unmapped"
                     for t, c in sorted(result.coded.items())))
             out += [f"  warning: {w}" for w in result.warnings]
+            if list_unmapped:
+                out += [f"  unmapped: {line}" for line in unmapped_lines(result.unmapped, None)]
         for result in self.refused:
             who = result.name or f"Patient/{result.fhir_patient_id}"
             died = "" if result.deceased == "yes" else f" ({str(result.deceased)[:10]})"

@@ -79,5 +79,6 @@ def unmapped_lines(unmapped: list[dict[str, Any]], limit: int | None = SHOWN_PER
         more = len(items) - len(shown)
         lines.append(f"{name}: {total} coded {types} record(s) map to no model input: "
                      + "; ".join(code_label(i) for i in shown)
-                     + (f"; and {more} more code(s) (see the import report)" if more else ""))
+                     + (f"; and {more} more code(s) (kapcds import-fhir --list-unmapped lists them)"
+                        if more else ""))
     return lines
