@@ -254,7 +254,8 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
         entries += session_resources(pid, context["subject"], sessions)
     if followup is not None:
         entries += visit_resources(pid, context["subject"], followup)
-    entries = uscore.apply(entries, patient_row, context["subject"], pid, OUTCOME_SYSTEM)
+    entries = uscore.apply(entries, patient_row, context["subject"], pid, OUTCOME_SYSTEM,
+                           export_time=when)  # a stand-in time never earns a profile
     bundle = _drop_none({"resourceType": "Bundle", "id": _id("Bundle", pid, model_version, when),
                          "meta": {"tag": [TEST_DATA_TAG]}, "type": "collection",
                          "timestamp": when, "entry": entries})

@@ -60,14 +60,16 @@ def _category(resource: dict[str, Any], code: str) -> None:
             {"coding": [{"system": OBS_CATEGORY, "code": code}]})
 
 
-def observation(resource: dict[str, Any]) -> None:
-    """Category, SpO2's second code and a profile, when the Observation meets it."""
+def observation(resource: dict[str, Any], export_time: str | None = None) -> None:
+    """Category, SpO2's second code and a profile, when the Observation meets it (an
+    effective time equal to the export time is not a recorded time: no profile)."""
     loinc = _loinc_codes(resource)
     if "59408-5" in loinc and "2708-6" not in loinc:  # US Core pulse oximetry needs both
         resource["code"]["coding"].append(dict(SPO2_ARTERIAL))
         loinc.add("2708-6")
     timed = any(k in resource for k in ("effectiveDateTime", "effectivePeriod",
-                                        "effectiveInstant"))
+                                        "effectiveInstant")) \
+        and (export_time is None or resource.get("effectiveDateTime") != export_time)
     vital = next((p for c, p in _VITAL_PROFILES.items() if c in loinc), None)
     if vital:
         _category(resource, "vital-signs")
@@ -158,14 +160,15 @@ def outcome_code_system(url: str) -> dict[str, Any]:
 
 
 def apply(entries: list[dict[str, Any]], row: Mapping[str, Any], subject: dict[str, str],
-          pid: str, outcome_system: str) -> list[dict[str, Any]]:
+          pid: str, outcome_system: str, export_time: str | None = None
+          ) -> list[dict[str, Any]]:
     """The entries with profiles declared where met, plus Conditions, MedicationStatements
     and the outcome CodeSystem."""
     for entry in entries:
         res = entry["resource"]
         kind = res.get("resourceType")
         if kind == "Observation":
-            observation(res)
+            observation(res, export_time)
         elif kind == "Patient":
             patient(res, list(row.get("ehr_identifiers") or []))
         elif kind == "Encounter":
