@@ -42,7 +42,9 @@ PREFETCH: dict[str, str] = {
     "observations": "Observation?patient={{context.patientId}}&code="
                     + ",".join(_LOINC + c for c in OBSERVATION_CODES),
     "conditions": "Condition?patient={{context.patientId}}",
-    "medications": "MedicationRequest?patient={{context.patientId}}&status=active"
+    # Every status: stopped prescriptions are the antidepressant-trial history (issue 25);
+    # the importer itself tells current from past.
+    "medications": "MedicationRequest?patient={{context.patientId}}"
                    "&_include=MedicationRequest:medication",
     "questionnaires": "QuestionnaireResponse?patient={{context.patientId}}&status=completed",
 }
