@@ -41,6 +41,8 @@ def terminal_text(value: object) -> str:
 
 def _save_all(args: argparse.Namespace, results: list, completions: dict,
               source_format: str) -> list:
+    """Save every patient in one transaction; ``--dry-run`` runs the very same steps and
+    rolls back instead of committing, so it fails exactly where the import would."""
     from interop.fhir.importer.store import store_import
     from kapcds.common import operator
     from records.audit import trail as audit
@@ -49,13 +51,17 @@ def _save_all(args: argparse.Namespace, results: list, completions: dict,
     on_match = "refuse" if args.refuse_existing else "update"
     with _store_session() as session:
         outcomes = [store_import(session, result, completions=completions, commit=False,
-                                 source_format=source_format, on_match=on_match)
+                                 source_format=source_format, on_match=on_match,
+                                 name=args.name)
                     for result in results]
-        for outcome in outcomes:  # audited in the same transaction as the import
+        for outcome in [] if args.dry_run else outcomes:  # audited in the import's transaction
             audit.record(session, operator(), "import" if outcome.created else "patient_edit",
                          IDENTIFIED, patient_id=outcome.patient.patient_id,
                          detail=f"FHIR {args.target}: {outcome.summary()}"[:2000])
-        session.commit()
+        if args.dry_run:
+            session.rollback()
+        else:
+            session.commit()
     return outcomes
 
 
@@ -64,16 +70,16 @@ def _parse_and_save(args: argparse.Namespace) -> list | None:
 
     if not args.target.exists():
         raise FileNotFoundError(f"{args.target} does not exist")
-    report = import_fhir(args.target)  # parse everything first: all or nothing
+    report = import_fhir(args.target, source=args.source)  # parse all first: all or nothing
     results = report.results
-    for line in report.lines():  # names and warnings come from the upload: escaped
+    for line in report.lines(args.list_unmapped):  # names, warnings from the upload: escaped
         sys.stdout.write(terminal_text(line) + "\n")
-    if args.dry_run:
-        return None
     completions = _parse_settings(args.set)
-    if completions and len(results) > 1:
-        raise ValueError("--set fills gaps of a single patient; this input has "
+    if (completions or args.name) and len(results) > 1:
+        raise ValueError("--set and --name apply to a single patient; this input has "
                          f"{len(results)} patients")
+    if not results:
+        return []
     return _save_all(args, results, completions, report.format)
 
 
@@ -90,11 +96,12 @@ def _import_fhir(args: argparse.Namespace) -> int:
         except Exception:  # noqa: BLE001 - the import's own error is the one to report
             log.exception("could not audit the failed import")
         raise
+    verb = "dry run, nothing saved: would store as" if args.dry_run else "saved as"
     for outcome in outcomes or []:  # gaps are saved and listed, never guessed (issue 7)
         patient, gaps = outcome.patient, list(outcome.patient.data_gaps or [])
         if not outcome.created or outcome.sessions:
             sys.stdout.write(terminal_text(outcome.summary()) + "\n")
-        sys.stdout.write(f"saved as {patient.patient_id} "
+        sys.stdout.write(f"{verb} {patient.patient_id} "
                          + (f"with {len(gaps)} gap(s) to fill in: {', '.join(gaps)}; "
                             "predictions stay hidden until model inputs are filled\n"
                             if gaps else "(complete)\n"))
@@ -183,7 +190,16 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                        "their gaps listed. Missing inputs are never guessed; predictions stay "
                        "hidden until the gaps are filled.")
     p.add_argument("target", type=Path, help="a .json/.ndjson file or a Bulk Data folder")
-    p.add_argument("--dry-run", action="store_true", help="report only; save nothing")
+    p.add_argument("--dry-run", action="store_true", help="run the whole import and report "
+                   "what it would do, then roll back: save nothing")
+    p.add_argument("--list-unmapped", action="store_true", help="list every code that maps "
+                   "to no model input (by default the first 8 per file, with a count)")
+    p.add_argument("--name", default=None, help="the patient's name when the FHIR Patient "
+                   "has none (a single patient; otherwise it is named from its FHIR id or "
+                   "identifier and marked unnamed)")
+    p.add_argument("--source", default=None, metavar="EHR", help="name of the EHR or server "
+                   "the data came from when it does not say (Patient.meta.source or an "
+                   "absolute fullUrl win); a FHIR id is matched only within its source")
     p.add_argument("--set", action="append", default=[], metavar="FEATURE=VALUE",
                    help="enter an input the FHIR data lacks (repeatable; validated)")
     p.add_argument("--refuse-existing", action="store_true",

@@ -9,6 +9,7 @@ need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+command -v npm >/dev/null || need+=(nodejs npm)  # npm `fhir`: the second FHIR validator (tests/interop)
 [ ${#need[@]} -eq 0 ] && { echo "system packages: all present"; exit 0; }
 if [ "$(id -u)" -eq 0 ]; then
   SUDO=""

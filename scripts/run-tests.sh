@@ -10,5 +10,6 @@ if [ -z "${KAPCDS_TEST_POSTGRES_URL:-}" ] && compgen -G "/usr/lib/postgresql/*/b
 fi
 export MPLBACKEND=Agg
 bash scripts/install-node-deps.sh  # axe-core (package.json) for the accessibility tests
+bash scripts/install-node-validator.sh  # second FHIR validator (npm `fhir`), tests/interop
 "$BIN/ruff" check .
 "$BIN/pytest" -q -p no:cacheprovider "$@"

@@ -44,7 +44,9 @@ PREFETCH: dict[str, str] = {
     "observations": "Observation?patient={{context.patientId}}&code="
                     + ",".join(_LOINC + c for c in OBSERVATION_CODES),
     "conditions": "Condition?patient={{context.patientId}}",
-    "medications": "MedicationRequest?patient={{context.patientId}}&status=active"
+    # Every status: stopped prescriptions are the antidepressant-trial history (issue 25);
+    # the importer itself tells current from past.
+    "medications": "MedicationRequest?patient={{context.patientId}}"
                    "&_include=MedicationRequest:medication",
     "questionnaires": "QuestionnaireResponse?patient={{context.patientId}}&status=completed",
 }
@@ -79,6 +81,22 @@ def prefetch_resources(value: Any, key: str) -> list[dict[str, Any]]:
     return [value]
 
 
+def incomplete_notes(value: Any, key: str) -> list[str]:
+    """Why a prefetch value or fetched result is incomplete: ``incomplete`` outcome
+    entries, or a searchset that still has a ``next`` page nobody read."""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return []
+    notes = [str(issue.get("diagnostics") or f"{key}: incomplete")[:300]
+             for e in value.get("entry") or [] if isinstance(e, dict)
+             and (e.get("search") or {}).get("mode") == "outcome"
+             for issue in (e.get("resource") or {}).get("issue") or []
+             if isinstance(issue, dict) and issue.get("code") == "incomplete"]
+    if any(isinstance(link, dict) and link.get("relation") == "next"
+           for link in value.get("link") or []):
+        notes.append(f"{key}: only the first page was sent (the Bundle has a next link)")
+    return notes
+
+
 @dataclass
 class PatientData:
     """What the cards are built from: values by source and what is still missing."""
@@ -95,6 +113,7 @@ class PatientData:
     alerts: list[Any] = field(default_factory=list)  # stored latest-session alerts
     today: date = field(default_factory=date.today)
     kap_id_shown: bool = True  # False: a stored record from a file; its id stays here
+    incomplete: list[str] = field(default_factory=list)  # results cut short, named on a card
 
 
 @dataclass(frozen=True)
@@ -222,7 +241,13 @@ def build_cards(data: PatientData, model: ModelInfo | None, dashboard_url: str,
                 gate: Gate = show_every_outcome) -> list[dict[str, Any]]:
     """Every card for one patient-view call."""
     version = model.version if model else None
+    warning = [card("KAP-CDS read incomplete EHR data: values may be missing",
+                    "The EHR's FHIR data was cut short, so a diagnosis, medication or "
+                    "measurement may not have been read (an exclusion can be among them):\n"
+                    + "\n".join(f"- {note}" for note in data.incomplete)
+                    + "\n\nReview the full record before relying on these cards.",
+                    "warning", version)] if data.incomplete else []
     safety = safety_cards(data.item9, data.item9_at, data.alerts, data.observed, data.today,
                           version, card)
-    return [*safety, eligibility_card(data, version), *prediction_cards(data, model, gate),
-            link_card(data, dashboard_url, version)]
+    return [*warning, *safety, eligibility_card(data, version),
+            *prediction_cards(data, model, gate), link_card(data, dashboard_url, version)]

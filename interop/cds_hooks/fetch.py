@@ -2,7 +2,8 @@
 ``fhirAuthorization.access_token``), and finding the patient in the KAP-CDS store.
 
 Only FHIR servers the calling issuer is configured for (or, when none is configured, any
-``https`` server) are contacted; paging follows ``next`` links on the same server only.
+``https`` server) are contacted; paging follows ``next`` links on the same server only,
+up to ``MAX_PAGES`` pages, and says when a result was cut short.
 Issue 24: URLs with dot segments (``…/fhir/../x``, also percent-encoded), user info, a
 query or a fragment are refused before the allow-list check, and redirects are never
 followed (urllib would have sent the EHR's bearer token on to another host).
@@ -24,7 +25,7 @@ from interop.cds_hooks.settings import Issuer
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 10 * 1024 * 1024
-MAX_PAGES = 10
+MAX_PAGES = 50  # pages per prefetch query; a longer result is reported as cut short
 
 
 class FetchError(Exception):
@@ -95,45 +96,94 @@ def _get(url: str, token: str | None, timeout: float) -> dict[str, Any]:
     return data
 
 
+def _next(page: dict[str, Any]) -> str | None:
+    return next((str(link.get("url")) for link in page.get("link") or []
+                 if isinstance(link, dict) and link.get("relation") == "next"
+                 and link.get("url")), None)
+
+
+def incomplete_outcome(text: str) -> dict[str, Any]:
+    """A searchset ``outcome`` entry saying the result was cut short (FHIR's own way)."""
+    return {"resource": {"resourceType": "OperationOutcome", "issue": [{
+        "severity": "warning", "code": "incomplete", "diagnostics": text}]},
+        "search": {"mode": "outcome"}}
+
+
 def fetch(base: str, key: str, patient_id: str, token: str | None,
           timeout: float) -> dict[str, Any]:
-    """One prefetch template run against the server; searchset pages joined into one."""
+    """One prefetch template run against the server; searchset pages joined into one.
+
+    Every ``next`` link on the same server is followed, up to ``MAX_PAGES`` pages; a
+    result cut short (page limit, or a ``next`` link to another server, which is never
+    followed) carries an ``incomplete`` OperationOutcome entry that the card names."""
     query = PREFETCH[key].replace("{{context.patientId}}", quote(patient_id, safe=""))
     url = f"{base}/{query}"
     first = _get(url, token, timeout)
     if first.get("resourceType") != "Bundle":
         return first
     entries = list(first.get("entry") or [])
-    page = first
-    for _ in range(MAX_PAGES - 1):
-        nxt = next((link.get("url") for link in page.get("link") or []
-                    if isinstance(link, dict) and link.get("relation") == "next"), None)
-        if not nxt or not str(nxt).startswith(base + "/"):
+    page, pages = first, 1
+    while (nxt := _next(page)) is not None:
+        if not nxt.startswith(base + "/"):
+            entries.append(incomplete_outcome(
+                f"{key}: the server's next page is on another server; not followed, so "
+                f"the result is incomplete after {pages} page(s)"))
+            break
+        if pages >= MAX_PAGES:
+            entries.append(incomplete_outcome(
+                f"{key}: stopped at the page limit ({MAX_PAGES} pages, "
+                f"{sum(1 for e in entries if (e.get('search') or {}).get('mode') != 'outcome')}"
+                " entries read); later pages were not read"))
+            log.warning("%s for Patient/%s cut short at %d pages", key, patient_id, pages)
             break
         try:
             _plain(str(nxt))
         except FetchError:
             log.warning("not following a next link with dot segments: %s", str(nxt)[:200])
+            entries.append(incomplete_outcome(
+                f"{key}: the server's next page has dot segments; not followed, so the "
+                f"result is incomplete after {pages} page(s)"))
             break
         page = _get(str(nxt), token, timeout)
+        pages += 1
         entries += list(page.get("entry") or [])
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 
 
-def stored_patient(engine: Engine | None,
-                   fhir_id: str) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+def _same_patient(source: dict[str, Any], fhir_id: str, origins: set[str],
+                  identifiers: set[str]) -> str | None:
+    """How a stored import is this EHR patient: a ``system|value`` identifier, or the same
+    FHIR id from the same source (the calling FHIR server or issuer); never a bare id."""
+    stored_ids = {i for i in source.get("identifiers") or [] if not str(i).startswith("|")}
+    if stored_ids & identifiers:
+        return "identifier"
+    pairs = {*(source.get("fhir_ids") or [])}
+    if source.get("fhir_patient_id") and source.get("origin"):
+        pairs.add(f"{str(source['origin']).rstrip('/')}|{source['fhir_patient_id']}")
+    if {f"{o.rstrip('/')}|{fhir_id}" for o in origins} & pairs:
+        return "FHIR id"
+    return None
+
+
+def stored_patient(engine: Engine | None, fhir_id: str, *, origins: tuple[str, ...] = (),
+                   identifiers: tuple[str, ...] = ()
+                   ) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
     """The KAP id, the filled-in (non-gap) values and the import source of the stored
-    patient imported from FHIR Patient ``fhir_id``; the newest one when it was imported
-    more than once."""
+    patient this EHR patient is: by identifier, else by (source, FHIR id) with the source
+    one of ``origins`` (the request's fhirServer and issuer); the newest such record when
+    imported more than once.
+    A FHIR id alone matches nothing: two EHRs may use the same id for different people."""
     if engine is None:
         return None
     from records.db import session_factory
     from records.tables.clinical import Patient
 
+    wanted = {i for i in identifiers if not i.startswith("|")}
     with session_factory(engine)() as session:
-        row = session.scalars(
-            select(Patient).where(Patient.import_source["fhir_patient_id"].as_string()
-                                  == fhir_id).order_by(Patient.id.desc()).limit(1)).first()
+        rows = session.scalars(select(Patient).where(Patient.import_source.isnot(None))
+                               .order_by(Patient.id.desc()))
+        row = next((r for r in rows if _same_patient(r.import_source or {}, fhir_id,
+                                                     set(origins), wanted)), None)
         if row is None:
             return None
         gaps = set(row.data_gaps or [])

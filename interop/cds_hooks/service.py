@@ -33,6 +33,7 @@ from interop.cds_hooks.cards import (
     PatientData,
     build_cards,
     discovery,
+    incomplete_notes,
     prefetch_resources,
 )
 from interop.cds_hooks.fetch import (
@@ -83,7 +84,7 @@ class _Models:
 
 
 def _resources(body: dict[str, Any], caller_issuer: Any, patient_id: str,
-               settings: CdsSettings) -> list[dict[str, Any]]:
+               settings: CdsSettings, incomplete: list[str]) -> list[dict[str, Any]]:
     prefetch = body.get("prefetch") or {}
     if not isinstance(prefetch, dict):
         raise BadHookRequest("prefetch must be a JSON object")
@@ -92,6 +93,7 @@ def _resources(body: dict[str, Any], caller_issuer: Any, patient_id: str,
     for key in PREFETCH:
         try:
             resources += prefetch_resources(prefetch.get(key), key)
+            incomplete += incomplete_notes(prefetch.get(key), key)
         except ValueError as exc:
             raise BadHookRequest(str(exc)) from exc
     if missing:
@@ -102,13 +104,15 @@ def _resources(body: dict[str, Any], caller_issuer: Any, patient_id: str,
         base = check_server(server, caller_issuer)
         token = (body.get("fhirAuthorization") or {}).get("access_token")
         for key in missing:
-            resources += prefetch_resources(
-                fetch(base, key, patient_id, token, settings.fhir_timeout), key)
+            fetched = fetch(base, key, patient_id, token, settings.fhir_timeout)
+            resources += prefetch_resources(fetched, key)
+            incomplete += incomplete_notes(fetched, key)
     return resources
 
 
 def patient_data(resources: list[dict[str, Any]], patient_id: str,
-                 engine: Engine | None, issuer: str | None = None) -> PatientData:
+                 engine: Engine | None, issuer: str | None = None,
+                 origins: tuple[str, ...] = ()) -> PatientData:
     """The patient's values from the EHR's FHIR data, gaps filled from its KAP-CDS record
     (values a clinician entered or confirmed there); nothing else is filled in."""
     from interop.fhir.importer.batch import import_fhir
@@ -116,6 +120,7 @@ def patient_data(resources: list[dict[str, Any]], patient_id: str,
     features: dict[str, Any] = {}
     extras: dict[str, Any] = {}
     warnings = 0
+    identifiers: tuple[str, ...] = ()
     if resources:
         bundle = {"resourceType": "Bundle", "type": "collection",
                   "entry": [{"resource": r} for r in resources]}
@@ -124,7 +129,8 @@ def patient_data(resources: list[dict[str, Any]], patient_id: str,
         if match:
             features, warnings = dict(match[0].patient), len(match[0].warnings)
             extras = match[0].extras
-    stored = stored_patient(engine, patient_id)
+            identifiers = tuple(match[0].identifiers)
+    stored = stored_patient(engine, patient_id, origins=origins, identifiers=identifiers)
     kap_id, from_store, shown = None, [], True
     if stored is not None:
         kap_id, values, source = stored
@@ -232,9 +238,13 @@ class _PatientView:
         try:
             body = parse_json(raw)
             patient_id = _hook(body)
+            incomplete: list[str] = []
             resources = _resources(body, self.settings.issuers[caller.iss], patient_id,
-                                   self.settings)
-            data = patient_data(resources, patient_id, self.engine, caller.iss)
+                                   self.settings, incomplete)
+            origins = tuple(o for o in (body.get("fhirServer"), caller.iss)
+                            if isinstance(o, str) and o)  # a FHIR id means nothing alone
+            data = patient_data(resources, patient_id, self.engine, caller.iss, origins)
+            data.incomplete = incomplete
             model = self.models.current()
             cards = build_cards(data, model, self.settings.dashboard_url,
                                 self.gate or gate_for(model.card if model else None))

@@ -8,5 +8,7 @@ __all__ = [
     "inputs",
     "refs",
     "session_codes",
+    "strict",
+    "terminology",
     "util",
 ]

@@ -74,60 +74,30 @@ class ConditionRule:
     snomed: frozenset[str]
     icd10: tuple[str, ...]  # code prefixes, without dots (F431 matches F43.10, F43.12, ...)
     history: bool = False
+    icd10cm: frozenset[str] = frozenset()  # ICD-10-CM codes expanded from the tabular list
+    icd10_exclude: tuple[str, ...] = ()
+
+    def matches_icd10(self, system: str, code: str) -> bool:
+        """An ICD-10-CM code of the expansion, or (WHO ICD-10, other CM releases) a code
+        under one of the group's categories; never an excluded one (F17 nicotine)."""
+        bare = code.replace(".", "").upper()
+        if not bare or system not in ICD10 or bare.startswith(self.icd10_exclude or ("\0",)):
+            return False
+        return bare in self.icd10cm or bool(self.icd10) and bare.startswith(self.icd10)
 
 
-def _sct(*codes: str) -> frozenset[str]:
-    return frozenset(codes)
+def _condition_rules() -> tuple[ConditionRule, ...]:
+    from interop.fhir.terminology.valuesets import condition_groups
+
+    return tuple(ConditionRule(g.key, g.feature, g.value, g.snomed, g.icd10_prefixes,
+                               g.history, g.icd10cm, g.icd10_exclude)
+                 for g in condition_groups())
 
 
-# SNOMED codes checked against public code lists (depression and TRD: an NHS depression
-# code list; the others: several public FHIR/OMOP value sets). ICD-10-CM prefixes from the
-# ICD-10-CM tabular list. Groups marked *unsourced* are this project's severity choices.
-CONDITION_RULES: tuple[ConditionRule, ...] = (
-    ConditionRule("trd", "dx_trd", True, _sct("1153570009"), ()),
-    # Depression that is not coded as treatment-resistant: TRD needs >= 2 failed trials.
-    ConditionRule("depression", "dx_trd", None, _sct(
-        "35489007", "370143000", "36923009", "66344007", "1153575004", "78667006",
-        "191616006", "192080009", "310497006", "450714000", "832007"),
-        ("F32", "F33", "F341")),
-    ConditionRule("anxiety", "dx_chronic_anxiety", True, _sct("197480006", "21897009"),
-                  ("F41",)),
-    ConditionRule("ptsd", "dx_ptsd", True, _sct("47505003"), ("F431",)),
-    ConditionRule("chronic_pain", "dx_chronic_pain", True, _sct("82423001"),
-                  ("G892", "G894")),
-    ConditionRule("suicidality", "dx_suicidality", True, _sct("6471006"), ("R45851",)),
-    ConditionRule("suicide_attempt", "past_suicide_attempt", True, _sct("82313006"),
-                  ("Z9151", "T1491"), history=True),
-    ConditionRule("psychosis_bipolar", "psychosis_history", True, _sct(
-        "69322001", "58214004", "13746004", "191627008", "726772006", "84760002"),
-        ("F20", "F21", "F22", "F23", "F24", "F25", "F28", "F29", "F30", "F31", "F323",
-         "F333"), history=True),
-    # Substance use disorder; remission comes from clinicalStatus or ICD-10-CM F1x.11/F1x.21.
-    # F17 (nicotine) is left out on purpose: it is not an exclusion for ketamine.
-    ConditionRule("substance_use", "substance_use", "active", _sct(
-        "66214007", "7200002", "15167005", "26416006", "191816009"),
-        ("F10", "F11", "F12", "F13", "F14", "F15", "F16", "F18", "F19"), history=True),
-    ConditionRule("hypertensive_crisis", "hypertension", "uncontrolled", _sct(), ("I16",)),
-    ConditionRule("hypertension", "hypertension", None, _sct("38341003", "59621000"),
-                  ("I10", "I11", "I12", "I13", "I15")),
-    # *unsourced* severity grouping: decompensating or acute disease counts as severe.
-    ConditionRule("heart_severe", "heart_disease", "severe", _sct("84114007", "22298006"),
-                  ("I50", "I200", "I21", "I22")),
-    ConditionRule("heart_stable", "heart_disease", "stable", _sct("53741008", "49436004"),
-                  ("I25", "I208", "I209", "I48")),
-    ConditionRule("heart_unspecified", "heart_disease", None, _sct("56265001"), ("I51",)),
-    ConditionRule("liver_severe", "liver_disease", "severe", _sct("19943007", "59927004"),
-                  ("K703", "K704", "K72", "K746", "K766", "K767")),
-    ConditionRule("liver_mild", "liver_disease", "mild", _sct("197321007"),
-                  ("K760", "K700")),
-    ConditionRule("liver_unspecified", "liver_disease", None, _sct("235856003"),
-                  ("K70", "K71", "K73", "K74", "K75", "K76", "K77")),
-    ConditionRule("pregnancy", "pregnant", True, _sct("77386006"), ("Z331", "Z34", "O09")),
-    # ICD-10 only: aneurysm, AVM, intracerebral/subarachnoid bleeding; raised ICP.
-    ConditionRule("vascular", "vascular_contraindication", True, _sct(),
-                  ("I671", "I71", "I72", "Q282", "I60", "I61", "I62"), history=True),
-    ConditionRule("raised_icp", "raised_icp", True, _sct(), ("G932",)),
-)
+# The value sets are data: interop/fhir/terminology/conditions.json (every code with its
+# source; SNOMED descendants listed, ICD-10-CM ranges expanded with simple_icd_10_cm).
+# Groups marked *unsourced* there are this project's severity choices.
+CONDITION_RULES: tuple[ConditionRule, ...] = _condition_rules()
 ICD10_REMISSION = ("11", "21")  # F1x.11 abuse in remission, F1x.21 dependence in remission
 
 # Severity order per category feature: a higher level wins over a lower one.
@@ -140,57 +110,50 @@ SEVERITY: dict[str, tuple[str, ...]] = {
 
 
 # --- Medications -------------------------------------------------------------------------
+ATC = "http://www.whocc.no/atc"
+
+
 @dataclass(frozen=True)
 class Drug:
     """One ingredient: its class, names to match in text, and (benzodiazepines) the dose
     equivalent to 10 mg diazepam with its source."""
 
     name: str
-    drug_class: str  # "benzodiazepine", "z_drug", "maoi", "stimulant", "opioid"
-    rxnorm: str = ""  # ingredient RXCUI, only where checked against a public list
+    drug_class: str  # benzodiazepine, z_drug, maoi, stimulant, opioid, antidepressant, ketamine
+    rxnorm: str = ""  # ingredient RXCUI (its source is named in medications.json)
     aliases: tuple[str, ...] = ()
     equivalent_to_10mg_diazepam: float | None = None
     source: str = ""
+    atc: str = ""
+    antidepressant: bool = False  # counts towards antidepressant trials (MAOIs too)
+    subclass: str = ""  # e.g. opioid: full agonist / partial agonist / atypical
+    products: frozenset[str] = frozenset()  # RxNorm clinical/branded drug codes
 
 
 ASHTON = "Ashton Manual 2002 (benzo.org.uk), table of approximate equivalents"
-DRUGS: tuple[Drug, ...] = (
-    Drug("alprazolam", "benzodiazepine", "596", ("xanax",), 0.5, ASHTON),
-    Drug("chlordiazepoxide", "benzodiazepine", "", ("librium",), 25.0, ASHTON),
-    Drug("clobazam", "benzodiazepine", "21241", ("frisium", "onfi"), 20.0, ASHTON),
-    Drug("clonazepam", "benzodiazepine", "2598", ("klonopin", "rivotril"), 0.5, ASHTON),
-    Drug("diazepam", "benzodiazepine", "3322", ("valium",), 10.0, ASHTON),
-    Drug("lorazepam", "benzodiazepine", "6470", ("ativan",), 1.0, ASHTON),
-    Drug("nitrazepam", "benzodiazepine", "", ("mogadon",), 10.0, ASHTON),
-    Drug("oxazepam", "benzodiazepine", "7781", ("serax",), 20.0, ASHTON),
-    Drug("temazepam", "benzodiazepine", "", ("restoril",), 20.0, ASHTON),
-    Drug("triazolam", "benzodiazepine", "", ("halcion",), 0.5, ASHTON),
-    # No oral equivalence in the Ashton table: found, flagged, dose left to the clinician.
-    Drug("midazolam", "benzodiazepine", "6960", ("versed",), None, "unsourced: no equivalence"),
-    Drug("zolpidem", "z_drug", "39993", ("ambien", "stilnoct")),
-    Drug("zopiclone", "z_drug", "", ("imovane", "zimovane")),
-    Drug("eszopiclone", "z_drug", "", ("lunesta",)),
-    Drug("phenelzine", "maoi", "", ("nardil",)),
-    Drug("tranylcypromine", "maoi", "", ("parnate",)),
-    Drug("isocarboxazid", "maoi", "", ("marplan",)),
-    Drug("selegiline", "maoi", "", ("emsam", "eldepryl")),
-    Drug("moclobemide", "maoi", "", ("manerix",)),
-    Drug("methylphenidate", "stimulant", "6901", ("ritalin", "concerta")),
-    Drug("lisdexamfetamine", "stimulant", "", ("vyvanse", "elvanse")),
-    Drug("dextroamphetamine", "stimulant", "", ("dexedrine", "dexamfetamine")),
-    Drug("amphetamine", "stimulant", "", ("adderall",)),
-    Drug("modafinil", "stimulant", "30125", ("provigil",)),  # project classification
-    Drug("morphine", "opioid", "7052"),
-    Drug("oxycodone", "opioid", "7804", ("oxycontin",)),
-    Drug("hydrocodone", "opioid", ""),
-    Drug("hydromorphone", "opioid", "", ("dilaudid",)),
-    Drug("fentanyl", "opioid", "4337"),
-    Drug("codeine", "opioid", "2670"),
-    Drug("tramadol", "opioid", "10689", ("ultram",)),
-    Drug("tapentadol", "opioid", "", ("nucynta",)),
-    Drug("methadone", "opioid", "6813"),
-    Drug("buprenorphine", "opioid", "", ("subutex", "suboxone")),
-)
+
+
+def _drugs() -> tuple[Drug, ...]:
+    from interop.fhir.terminology.valuesets import medication_doc
+
+    doc = medication_doc()
+    return tuple(Drug(i["name"], i["class"], i.get("rxnorm", ""), tuple(i.get("aliases", [])),
+                      i.get("equivalent_to_10mg_diazepam"),
+                      ASHTON if i.get("source") == "ashton" else i.get("source", ""),
+                      i.get("atc", ""), bool(i.get("antidepressant")), i.get("subclass", ""),
+                      frozenset(p["code"] for p in i.get("products", [])))
+                 for i in doc["ingredients"])
+
+
+def _atc_classes() -> dict[str, str]:
+    from interop.fhir.terminology.valuesets import medication_doc
+
+    return dict(medication_doc()["atc_classes"])
+
+
+# The value sets are data: interop/fhir/terminology/medications.json.
+DRUGS: tuple[Drug, ...] = _drugs()
+ATC_CLASSES: dict[str, str] = _atc_classes()  # ATC prefix -> class (longest prefix wins)
 CLASS_FEATURE = {"maoi": "maoi", "stimulant": "stimulant", "opioid": "opioid"}
 MED_STATEMENT_ACTIVE = frozenset({"active", "intended", "on-hold"})
 MED_REQUEST_ACTIVE = frozenset({"active", "on-hold"})

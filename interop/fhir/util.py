@@ -34,6 +34,14 @@ def concept_text(concept: Any) -> str:
     return " ".join(p for p in parts if p).lower()
 
 
+def source_file(where: str) -> str:
+    """The file (or input) part of a location such as ``Condition.000.ndjson line 6``."""
+    for marker in (" line ", " entry "):
+        if marker in where:
+            return where.rsplit(marker, 1)[0]
+    return where
+
+
 def parse_time(value: Any) -> datetime | None:
     """A FHIR date, dateTime or instant as an aware UTC datetime (partial dates: the start
     of the period). None for missing or unreadable values."""
@@ -81,6 +89,21 @@ class Draft:
     evidence: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)  # read, but not schema features
+    # Codes met that map to nothing: (file, resource type, system, code, display).
+    unmapped: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    mapped: dict[str, int] = field(default_factory=dict)  # resource type -> coded records used
+
+    def mapped_code(self, entry: Any) -> None:
+        """Count a coded record whose code fed (or was read for) a model input."""
+        self.mapped[entry.type] = self.mapped.get(entry.type, 0) + 1
+
+    def unmapped_codes(self, entry: Any, concept: Any) -> None:
+        """Record every coding of a record that maps to nothing, so it is reported, not
+        dropped in silence (a concept with only text is reported with an empty code)."""
+        found = codings(concept) or [("", "", concept_text(concept))]
+        for system, code, display in found:
+            self.unmapped.append((source_file(entry.where), entry.type, system, code,
+                                  display or concept_text(concept)))
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

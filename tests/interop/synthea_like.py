@@ -198,3 +198,111 @@ def bulk_export(folder: Path) -> dict[str, dict[str, Any]]:
                "bmi": 27.4},
         "p3": {"dx_trd": True, "benzo_dose_mg": 10.0, "heart_rate": 64, "phq9_baseline": 16},
     }
+
+
+# --- Issue 25: a Synthea-style export with code hierarchies and medication histories -----
+ATC = "http://www.whocc.no/atc"
+ICD10WHO = "http://hl7.org/fhir/sid/icd-10"
+
+
+def med_request(mid: str, subject: str, code: str, display: str, authored: str,
+                status: str = "stopped") -> dict[str, Any]:
+    """Synthea writes one MedicationRequest per prescription, stopped when renewed."""
+    return {"resourceType": "MedicationRequest", "id": mid, "status": status,
+            "intent": "order", "subject": {"reference": subject}, "authoredOn": authored,
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code,
+                                                      "display": display}],
+                                          "text": display}}
+
+
+def _history(prefix: str, subject: str, code: str, display: str,
+             dates: list[str], last_active: bool = False) -> list[dict[str, Any]]:
+    return [med_request(f"{prefix}-{n}", subject, code, display, when,
+                        "active" if last_active and n == len(dates) else "stopped")
+            for n, when in enumerate(dates, start=1)]
+
+
+def synthea_folder(folder: Path) -> dict[str, Any]:
+    """Five patients as a Synthea Bulk export writes them (one part gzipped, an error file);
+    returns the facts planted per patient and the codes that must be reported unmapped."""
+    import gzip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    subj = {p: f"Patient/{p}" for p in ("s1", "s2", "s3", "s4", "s5")}
+    patients = [patient("s1", "1979-05-02", "female", "Adams"),
+                patient("s2", "1990-09-14", "male", "Baker"),
+                patient("s3", "1958-12-01", "female", "Chen"),
+                patient("s4", "1985-03-30", "male", "Diaz"),
+                {**patient("s5", "1930-01-01", "male", "Evans"),
+                 "deceasedDateTime": "1971-06-01T00:00:00Z"}]
+    c = condition
+    conditions = [
+        c("s1-mdd", subj["s1"], SNOMED, "370143000", "Major depressive disorder (disorder)"),
+        c("s1-panic", subj["s1"], SNOMED, "80583007", "Severe anxiety (panic) (finding)"),
+        c("s1-lbp", subj["s1"], SNOMED, "278860009", "Chronic low back pain (finding)"),
+        c("s1-dm", subj["s1"], SNOMED, "44054006", "Diabetes mellitus type 2 (disorder)"),
+        c("s2-drugs", subj["s2"], SNOMED, "361055000", "Misuses drugs (finding)"),
+        c("s2-neck", subj["s2"], SNOMED, "1121000119107", "Chronic neck pain (finding)"),
+        c("s2-gad", subj["s2"], ICD10CM, "F41.1", "Generalized anxiety disorder"),
+        c("s2-lipid", subj["s2"], SNOMED, "55822004", "Hyperlipidemia (disorder)"),
+        c("s3-ihd", subj["s3"], SNOMED, "414545008", "Ischemic heart disease (disorder)"),
+        c("s3-htn", subj["s3"], ICD10CM, "I16.1", "Hypertensive emergency"),
+        c("s3-ptsd", subj["s3"], ICD10WHO, "F43.1", "Post-traumatic stress disorder"),
+        c("s3-smoke", subj["s3"], ICD10CM, "F17.210", "Nicotine dependence, cigarettes"),
+        c("s4-alcohol", subj["s4"], SNOMED, "10939881000119105",
+          "Unhealthy alcohol drinking behavior (finding)"),
+        c("s4-trd", subj["s4"], SNOMED, "1153570009", "Treatment resistant depression"),
+        c("s5-mdd", subj["s5"], SNOMED, "370143000", "Major depressive disorder (disorder)"),
+    ]
+    sertraline = ("312940", "sertraline 50 MG Oral Tablet")  # product code, name in display
+    requests = [
+        *_history("s1-ser", subj["s1"], *sertraline, ["2023-01-10", "2023-02-09",
+                                                       "2023-03-11"]),
+        *_history("s1-esc", subj["s1"], "351249", "escitalopram 10 MG Oral Tablet",
+                  ["2024-01-05", "2024-02-04", "2024-03-05"], last_active=True),
+        med_request("s1-ven", subj["s1"], "313580", "venlafaxine 75 MG Oral Tablet",
+                    "2022-05-01"),  # one fill: not an adequate trial
+        lorazepam_request("s1-lzp", subj["s1"], 2),
+        med_request("s2-vic", subj["s2"], "856907", "Vicodin 5/500 Oral Tablet",
+                    "2025-04-20", "active"),
+        med_request("s2-statin", subj["s2"], "617311", "atorvastatin 20 MG Oral Tablet",
+                    "2025-01-02", "active"),
+        med_request("s3-esk", subj["s3"], "2120593", "esketamine 28 MG Nasal Spray",
+                    "2021-02-01", "completed"),
+        {**med_request("s4-bup", subj["s4"], "", "", "2024-09-01", "active"),
+         "medicationCodeableConcept": {"coding": [{"system": ATC, "code": "N06AX12",
+                                                   "display": "bupropion"}]}},
+    ]
+    observations = [
+        vital("s1-hr", subj["s1"], "8867-4", "Heart rate", 72, "/min"),
+        vital("s1-glucose", subj["s1"], "2339-0", "Glucose [Mass/volume] in Blood", 132,
+              "mg/dL"),
+        vital("s2-bmi", subj["s2"], "39156-5", "Body mass index", 24.1, "kg/m2"),
+        vital("s3-hr", subj["s3"], "8867-4", "Heart rate", 81, "/min"),
+    ]
+    write_ndjson(folder / "Patient.000.ndjson", patients)
+    write_ndjson(folder / "Condition.000.ndjson", conditions)
+    write_ndjson(folder / "Observation.000.ndjson", observations)
+    raw = "".join(json.dumps(r) + "\n" for r in requests).encode()
+    (folder / "MedicationRequest.000.ndjson.gz").write_bytes(gzip.compress(raw))
+    write_ndjson(folder / "Encounter.000.ndjson", [encounter("e-s1", subj["s1"])])
+    (folder / "OperationOutcome.000.ndjson").write_text(json.dumps({
+        "resourceType": "OperationOutcome", "issue": [{
+            "severity": "error", "code": "processing",
+            "diagnostics": "Procedure: export of 2 resources failed"}]}) + "\n")
+    facts = {
+        "s1": {"dx_chronic_anxiety": True, "dx_chronic_pain": True, "failed_ad_trials": 2,
+               "benzo_dose_mg": 20.0, "heart_rate": 72},
+        "s2": {"substance_use": "active", "dx_chronic_pain": True,
+               "dx_chronic_anxiety": True, "opioid": True, "bmi": 24.1},
+        "s3": {"hypertension": "uncontrolled", "dx_ptsd": True, "heart_rate": 81},
+        "s4": {"substance_use": "active", "dx_trd": True, "failed_ad_trials": 1},
+    }
+    unmapped = {"s1": {("Condition", "44054006"), ("Observation", "2339-0")},
+                "s2": {("Condition", "55822004"), ("MedicationRequest", "617311")},
+                "s3": {("Condition", "F17.210")}, "s4": set()}
+    warned = {"s1": ["depression is recorded"], "s3": ["heart disease is recorded",
+                                                       "prior ketamine/esketamine exposure"],
+              "s4": ["failed antidepressant trials = 1, counted from medication history "
+                     "(bupropion 273 days"]}
+    return {"facts": facts, "unmapped": unmapped, "warned": warned, "deceased": ["s5"]}

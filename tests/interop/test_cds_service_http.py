@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from cds_support import EhrKey, FhirStub, hook_body, issuers_file, prefetch_for, validate
+from cds_support import ISS, EhrKey, FhirStub, hook_body, issuers_file, prefetch_for, validate
 from fhir_builders import COMPLETIONS, bundle, full_record
 from gate_support import GATED, uninformative
 
@@ -59,7 +59,9 @@ def _store_patient(home: Path) -> str:
         mp.delenv("KAPCDS_DATABASE_URL", raising=False)
         engine = ensure_store()
         with session_factory(engine)() as session:
-            result = import_bundle(bundle(full_record("ehr-1")))
+            # Imported from the EHR that calls (issue 25: a FHIR id is matched only
+            # within its source, never bare).
+            result = import_bundle(bundle(full_record("ehr-1"), full_urls=False), source=ISS)
             kap_id = import_into_store(session, result, completions=COMPLETIONS).patient_id
         engine.dispose()
     return kap_id

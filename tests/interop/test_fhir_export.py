@@ -96,4 +96,5 @@ def test_exported_observations_import_back(row):
     for name in ("sex", "phq9_baseline", "gad7_baseline", "systolic_bp", "diastolic_bp",
                  "heart_rate", "bmi"):
         assert back.patient[name] == row[name]
-    assert back.ignored == {"RiskAssessment": len(PREDICTIONS)}
+    # Issue 25: the Bundle also carries the outcome CodeSystem (not patient data).
+    assert back.ignored == {"RiskAssessment": len(PREDICTIONS), "CodeSystem": 1}

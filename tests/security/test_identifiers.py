@@ -97,8 +97,9 @@ def test_a_reimported_fhir_patient_is_matched_and_updated_not_duplicated(db: Any
 
 def test_without_identifiers_the_fhir_id_matches_and_refusal_saves_nothing(db: Any) -> None:
     store_import(db, import_bundle(_bundle("pat-9", identifier=None)))
+    # Issue 25: the FHIR id is matched within its source (here the default input name).
     with pytest.raises(ExistingPatientError, match="already stored as KAP-00001 .same FHIR "
-                       "id pat-9"):
+                       r"id bundle\|pat-9"):
         store_import(db, import_bundle(_bundle("pat-9", identifier=None, phq9=25)),
                      on_match="refuse")
     assert repository.get_patient(db, "KAP-00001").phq9_baseline == 19

@@ -125,8 +125,10 @@ def test_fhir_import_is_audited_with_the_patients(cli: Callable[..., Any], tmp_p
     source.write_text("{}")
     parsed = SimpleNamespace(name="x", fhir_patient_id="f1", found=[], missing=[], warnings=[])
     monkeypatch.setenv("KAPCDS_ADMIN_PASSWORD", "first admin password")
-    monkeypatch.setattr("interop.fhir.importer.batch.import_fhir", lambda path: SimpleNamespace(
-        results=[parsed], lines=lambda: ["x: found 0 inputs"], format="FHIR R4"))
+    monkeypatch.setattr("interop.fhir.importer.batch.import_fhir",  # issue 25: source=
+                        lambda path, **kwargs: SimpleNamespace(
+                            results=[parsed], lines=lambda *a: ["x: found 0 inputs"],
+                            format="FHIR R4"))
     monkeypatch.setattr("interop.fhir.importer.store.store_import",
                         lambda session, result, **k: StoredImport(repository.add_patient(
                             session, patient(90001)), created=True))

@@ -56,9 +56,15 @@ def parse_upload(file_name: str, data: bytes) -> list[ImportResult]:
 
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValueError(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    results = import_fhir(data, source=file_name).results  # format told by content
+    report = import_fhir(data, source=file_name)  # format told by content
+    results = report.results
+    if not results and report.refused:  # issue 25: deceased patients are not candidates
+        raise ValueError("; ".join(line for line in report.lines() if "deceased" in line))
     if not results:
         raise ValueError("the file holds no Patient resource")
+    for refused in report.refused:  # shown with the first patient's warnings
+        results[0].warnings.append(f"{refused.name or refused.fhir_patient_id}: recorded as "
+                                   "deceased; not imported")
     log.info("parsed %s: %d patient(s)", file_name, len(results))
     return results
 

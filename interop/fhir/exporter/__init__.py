@@ -7,4 +7,5 @@ __all__ = [
     "patient",
     "questionnaire",
     "sessions",
+    "uscore",
 ]

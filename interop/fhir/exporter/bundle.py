@@ -20,9 +20,11 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from interop.fhir import codes
+from interop.fhir.exporter import uscore
 from interop.fhir.exporter.followup import visit_resources
 from interop.fhir.exporter.sessions import session_resources
 from interop.fhir.inputs import INPUT_SYSTEM, input_observations
+from interop.fhir.strict import type_errors
 from interop.fhir.util import NO_SCREENING_TIME, set_time
 from models.clinical.eligibility import EligibilityResult
 from models.contract import schema
@@ -216,7 +218,12 @@ def _drop_none(value: Any) -> Any:
 
 
 def validate_bundle(bundle: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a Bundle with the R4 models and return it as plain JSON-ready data."""
+    """Validate a Bundle with the R4 models and the JSON types of its primitives (the
+    models alone coerce "0.62" to a decimal), and return it as plain JSON-ready data."""
+    wrong = type_errors(dict(bundle))
+    if wrong:
+        raise FhirExportError("the exported Bundle is not valid FHIR R4 JSON: "
+                              + "; ".join(wrong[:5]))
     try:
         model = get_fhir_model_class("Bundle").model_validate(dict(bundle))
     except ValidationError as exc:
@@ -279,6 +286,8 @@ def export_assessment(patient_row: Mapping[str, Any], predictions: Mapping[str, 
         entries += session_resources(pid, context["subject"], sessions)
     if followup is not None:
         entries += visit_resources(pid, context["subject"], followup)
+    entries = uscore.apply(entries, patient_row, context["subject"], pid, OUTCOME_SYSTEM,
+                           export_time=when)  # a stand-in time never earns a profile
     bundle = _drop_none({"resourceType": "Bundle", "id": _id("Bundle", pid, model_version, when),
                          "meta": {"tag": [TEST_DATA_TAG]}, "type": "collection",
                          "timestamp": when, "entry": entries})

@@ -72,7 +72,8 @@ def patient_bundle(session: Session, patient_id: str, model_set: ModelSet,
         raise ValueError(f"{patient_id}: no FHIR export while inputs are missing; "
                          f"predictions need: {labels(blockers)}")
     values = patient.features()
-    row = {**values, schema.ID_COLUMN: patient.patient_id, schema.NAME_COLUMN: patient.name}
+    row = {**values, schema.ID_COLUMN: patient.patient_id, schema.NAME_COLUMN: patient.name,
+           "ehr_identifiers": list((patient.import_source or {}).get("identifiers") or [])}
     frame = pd.DataFrame([values])
     names = reliable_outcomes(card, [o.name for o in schema.OUTCOMES])
     proba = model_set.predict_proba(frame).iloc[0]

@@ -5,8 +5,10 @@ sessions and follow-up, saved all or nothing through ``records``.
 __all__ = [
     "batch",
     "conditions",
+    "coverage",
     "followup",
     "followup_visits",
+    "med_history",
     "medications",
     "observations",
     "parse",

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from interop.fhir.importer.coverage import unmapped_lines
 from interop.fhir.importer.parse import FhirImportError
 from interop.fhir.importer.patient import build_result
 from interop.fhir.importer.result import ImportResult
@@ -37,9 +38,11 @@ class ImportReport:
     unattributed: list[str] = field(default_factory=list)
     ignored: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    refused: list[ImportResult] = field(default_factory=list)  # deceased: not candidates
 
-    def lines(self) -> list[str]:
-        """The report a person reads: per file, per patient, then unattributed resources."""
+    def lines(self, list_unmapped: bool = False) -> list[str]:
+        """The report a person reads: per file, per patient, then unattributed resources
+        (``list_unmapped``: every unmapped code, not only the first few per file)."""
         out = [f"{self.source}: {self.format}, {len(self.files)} file(s), "
                f"{len(self.results)} patient(s)"]
         if self.ignored:
@@ -50,7 +53,22 @@ class ImportReport:
                                   if result.fhir_patient_id else "patient")
             out.append(f"{who}: found {len(result.found)} inputs; missing "
                        f"{len(result.missing)}: {', '.join(result.missing) or '-'}")
+            age_on = result.extras.get("age_on")
+            if age_on and "age" in result.patient:
+                out.append(f"  age {result.patient['age']} on {age_on['date']} "
+                           f"(the {age_on['basis']})")
+            if result.coded:
+                out.append("  coded records: " + ", ".join(
+                    f"{t} {c['mapped']} mapped / {c['unmapped']} unmapped"
+                    for t, c in sorted(result.coded.items())))
             out += [f"  warning: {w}" for w in result.warnings]
+            if list_unmapped:
+                out += [f"  unmapped: {line}" for line in unmapped_lines(result.unmapped, None)]
+        for result in self.refused:
+            who = result.name or f"Patient/{result.fhir_patient_id}"
+            died = "" if result.deceased == "yes" else f" ({str(result.deceased)[:10]})"
+            out.append(f"{who}: recorded as deceased{died}; not imported (a deceased "
+                       "patient is not a treatment candidate)")
         if self.unattributed:
             out.append(f"{len(self.unattributed)} resource(s) not imported, they name no "
                        "Patient of this input:")
@@ -119,5 +137,6 @@ def import_fhir(data: str | bytes | Path | Mapping[str, Any] | list[Path], *,
                             source=name)
                for patient, own in grouping.patients]
     log.info("%s: %d patient(s), %d unattributed resource(s)", name, len(results), len(lost))
-    return ImportReport(name, read.format, results, lost, dict(read.parsed.ignored),
-                        read.files)
+    return ImportReport(name, read.format, [r for r in results if not r.deceased], lost,
+                        dict(read.parsed.ignored), read.files,
+                        [r for r in results if r.deceased])

@@ -42,7 +42,7 @@ def _match(concept: Any) -> list[tuple[ConditionRule, str, str]]:
         for rule in codes.CONDITION_RULES:
             if system == codes.SNOMED and code in rule.snomed:
                 found.append((rule, code, f"SNOMED {code}"))
-            elif system in codes.ICD10 and bare.startswith(rule.icd10) and rule.icd10:
+            elif rule.matches_icd10(system, code):
                 found.append((rule, bare, f"ICD-10 {code}"))
     seen, unique = set(), []
     for rule, code, text in found:  # one vote per feature per record
@@ -149,7 +149,13 @@ def map_conditions(entries: list[Entry], draft: Draft, pregnancy_obs: bool | Non
     for entry in entries:
         if entry.type != "Condition":
             continue
-        for rule, code, text in _match(entry.resource.get("code")):
+        matched = _match(entry.resource.get("code"))
+        if not matched and _status(entry.resource.get("verificationStatus")) \
+                != "entered-in-error":
+            draft.unmapped_codes(entry, entry.resource.get("code"))
+        elif matched:
+            draft.mapped_code(entry)
+        for rule, code, text in matched:
             _vote(rule, code, text, entry, draft, votes)
     if pregnancy_obs is not None:
         box = votes.setdefault("pregnant", _Votes())

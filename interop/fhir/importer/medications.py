@@ -16,6 +16,13 @@ from typing import Any
 
 from interop.fhir import codes
 from interop.fhir.codes import Drug
+from interop.fhir.importer.med_history import (
+    NOT_TAKEN,
+    MedRecord,
+    count_trials,
+    interval,
+    note_exposures,
+)
 from interop.fhir.importer.parse import Entry
 from interop.fhir.refs import ReferenceIndex, reference_of
 from interop.fhir.util import Draft, codings, concept_text, effective_time
@@ -23,6 +30,8 @@ from interop.fhir.util import Draft, codings, concept_text, effective_time
 log = logging.getLogger(__name__)
 
 _BY_RXNORM = {d.rxnorm: d for d in codes.DRUGS if d.rxnorm}
+_BY_RXNORM.update({p: d for d in codes.DRUGS for p in d.products})  # clinical/branded drugs
+_BY_ATC = {d.atc: d for d in codes.DRUGS if d.atc}
 _NAME_PATTERNS = [(re.compile(r"\b(" + "|".join(re.escape(n) for n in (d.name, *d.aliases))
                               + r")\b", re.IGNORECASE), d) for d in codes.DRUGS]
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|mcg|ug)\b", re.IGNORECASE)
@@ -55,10 +64,24 @@ def _medication(entry: Entry, index: ReferenceIndex) -> dict[str, Any] | None:
 
 
 def _drugs(concept: dict[str, Any]) -> list[Drug]:
+    """Ingredients named by RxNorm (ingredient or product), ATC (ingredient level) or by
+    name or brand in the text."""
     found = [_BY_RXNORM[c] for s, c, _ in codings(concept) if s == codes.RXNORM and c in _BY_RXNORM]
+    found += [_BY_ATC[c] for s, c, _ in codings(concept) if s == codes.ATC and c in _BY_ATC]
     text = concept_text(concept)
     found += [drug for pattern, drug in _NAME_PATTERNS if pattern.search(text)]
     return list(dict.fromkeys(found))
+
+
+def atc_class(concept: dict[str, Any]) -> str | None:
+    """The drug class of an ATC class code (``N06A`` …), longest prefix first."""
+    for system, code, _ in codings(concept):
+        if system != codes.ATC:
+            continue
+        for prefix in sorted(codes.ATC_CLASSES, key=len, reverse=True):
+            if code.upper().startswith(prefix):
+                return codes.ATC_CLASSES[prefix]
+    return None
 
 
 def _strength_mg(concept: dict[str, Any]) -> float | None:
@@ -119,9 +142,10 @@ def _daily_mg(dosages: list[Any], concept: dict[str, Any]) -> tuple[float | None
     return total, "; ".join(notes)
 
 
-def _uses(entries: list[Entry], draft: Draft) -> list[_Use]:
+def _uses(entries: list[Entry], draft: Draft) -> tuple[list[_Use], list[MedRecord]]:
+    """Current uses (for doses and flags) and every dated record (for history)."""
     index = ReferenceIndex([e for e in entries if e.type == "Medication"])
-    uses = []
+    uses, history = [], []
     for order, entry in enumerate(entries):
         if entry.type == "MedicationStatement":
             active, dosages = codes.MED_STATEMENT_ACTIVE, entry.resource.get("dosage") or []
@@ -133,23 +157,39 @@ def _uses(entries: list[Entry], draft: Draft) -> list[_Use]:
             when = effective_time(entry.resource, "authoredOn")
         else:
             continue
-        if entry.resource.get("status") not in active:
-            log.debug("%s: status %s, not current", entry.ref, entry.resource.get("status"))
-            continue
         concept = _medication(entry, index)
         if concept is None:
             draft.warn(f"{entry.ref}: the medication could not be resolved; not read")
             continue
-        for drug in _drugs(concept):
+        drugs = _drugs(concept)
+        if drugs or atc_class(concept):
+            draft.mapped_code(entry)
+        elif entry.resource.get("status") != "entered-in-error":
+            draft.unmapped_codes(entry, concept)
+        if entry.resource.get("status") not in NOT_TAKEN:
+            start, end = interval(entry, draft.reference_date)
+            history += [MedRecord(drug, entry.ref, start, end) for drug in drugs]
+        if entry.resource.get("status") not in active:
+            log.debug("%s: status %s, not current", entry.ref, entry.resource.get("status"))
+            continue
+        if not drugs and atc_class(concept) in codes.CLASS_FEATURE:  # e.g. N02A: an opioid
+            drugs = [Drug(f"ATC {atc_class(concept)} class", str(atc_class(concept)))]
+        elif not drugs and atc_class(concept):
+            draft.warn(f"{entry.ref}: ATC class {atc_class(concept)} without a recognised "
+                       "ingredient; enter the drug and dose")
+        for drug in drugs:
             mg, note = _daily_mg(dosages, concept) if drug.drug_class == "benzodiazepine" \
                 else (None, "")
             uses.append(_Use(drug, entry.ref, when, order, mg, note))
-    return uses
+    return uses, history
 
 
 def map_medications(entries: list[Entry], draft: Draft) -> None:
-    """Fill ``benzo_dose_mg`` and the MAOI / stimulant / opioid flags from current drugs."""
-    uses = _uses(entries, draft)
+    """Fill ``benzo_dose_mg`` and the MAOI / stimulant / opioid flags from current drugs,
+    and ``failed_ad_trials`` and prior ketamine exposure from the history."""
+    uses, history = _uses(entries, draft)
+    count_trials(history, draft)
+    note_exposures(history, draft)
     for drug_class, feature in codes.CLASS_FEATURE.items():
         refs = [u.ref for u in uses if u.drug.drug_class == drug_class]
         if refs:

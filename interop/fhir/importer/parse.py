@@ -27,6 +27,7 @@ SUPPORTED_BUNDLE_TYPES = ("transaction", "collection", "searchset", "batch")
 MAPPED_TYPES = frozenset({"Patient", "Observation", "Condition", "MedicationStatement",
                           "MedicationRequest", "Medication", "QuestionnaireResponse"})
 _MAX_ERRORS_SHOWN = 3
+_MAX_ISSUES = 20
 
 
 class FhirImportError(ValueError):
@@ -80,6 +81,18 @@ def validate_resource(resource: Mapping[str, Any], where: str) -> None:
         raise FhirImportError(f"{where}: invalid {label}: {_summarise(exc)}") from exc
 
 
+def outcome_warnings(resource: Mapping[str, Any], where: str) -> list[str]:
+    """A Bulk Data error file's (or a Bundle's) OperationOutcome issues as partial-export
+    warnings: the server says something was not exported."""
+    issues = [i for i in resource.get("issue") or [] if isinstance(i, dict)][:_MAX_ISSUES]
+    out = []
+    for issue in issues:
+        text = issue.get("diagnostics") or (issue.get("details") or {}).get("text") or ""
+        out.append(f"{where}: partial export? the server reports {issue.get('severity', '?')} "
+                   f"{issue.get('code', '?')}: {str(text)[:300] or '(no text)'}")
+    return out or [f"{where}: the server sent an OperationOutcome without issues"]
+
+
 def _accept(parsed: Parsed, resource: Any, where: str, full_url: str | None) -> None:
     if not isinstance(resource, dict):
         raise FhirImportError(f"{where}: a resource must be a JSON object, "
@@ -87,6 +100,9 @@ def _accept(parsed: Parsed, resource: Any, where: str, full_url: str | None) -> 
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not rtype:
         raise FhirImportError(f"{where}: the resource has no resourceType")
+    if rtype == "OperationOutcome":
+        parsed.warnings += outcome_warnings(resource, where)
+        return
     if rtype not in MAPPED_TYPES and not (is_session_encounter(resource)
                                           or is_followup_encounter(resource)):
         parsed.ignored[rtype] += 1
@@ -147,7 +163,8 @@ def parse_bundle(data: str | bytes | Mapping[str, Any], source: str = "bundle") 
             parsed.warnings.append(f"{where}: DELETE request ignored")
             continue
         if (entry.get("search") or {}).get("mode") == "outcome":
-            parsed.ignored["OperationOutcome"] += 1
+            if isinstance(entry.get("resource"), dict):
+                parsed.warnings += outcome_warnings(entry["resource"], where)
             continue
         _accept(parsed, entry["resource"], where, entry.get("fullUrl"))
     log.info("%s: %d mapped resources, ignored %s", source, len(parsed.entries),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from interop.fhir.importer.conditions import map_conditions
+from interop.fhir.importer.coverage import note_observations, summarise, unmapped_lines
 from interop.fhir.importer.followup_visits import read_visits
 from interop.fhir.importer.medications import map_medications
 from interop.fhir.importer.observations import map_observations
@@ -39,7 +40,7 @@ from interop.fhir.refs import (
     normalise,
     subject_reference,
 )
-from interop.fhir.util import Draft
+from interop.fhir.util import Draft, parse_time
 from models.contract import schema
 
 log = logging.getLogger(__name__)
@@ -82,22 +83,43 @@ def _name(resource: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _map_patient(entry: Entry | None, draft: Draft) -> tuple[str | None, str | None]:
+def _map_patient(entry: Entry | None, draft: Draft, basis: str) -> tuple[str | None, str | None]:
     if entry is None:
         draft.warn("no Patient resource: age and sex are missing")
         return None, None
     res = entry.resource
+    died = res.get("deceasedDateTime")
+    if res.get("deceasedBoolean") or died:
+        draft.extras["deceased"] = str(died or "yes")
+        draft.warn(f"{entry.ref}: the patient is recorded as deceased"
+                   + (f" ({str(died)[:10]})" if died else "") + "; not a treatment candidate")
     if res.get("birthDate"):
-        _age(str(res["birthDate"]), draft.reference_date, draft, entry.ref)
+        on = parse_time(died).date() if died and parse_time(died) else draft.reference_date
+        draft.extras["age_on"] = {"date": on.isoformat(),
+                                  "basis": "date of death" if on != draft.reference_date
+                                  else basis}
+        _age(str(res["birthDate"]), on, draft, entry.ref)
     gender = res.get("gender")
     if gender in ("female", "male"):
         draft.set("sex", gender, [entry.ref])
     elif gender:
         draft.warn(f"{entry.ref}: gender {gender!r} is not one of the schema's sex categories "
                    "(female, male); enter it")
-    if res.get("deceasedBoolean") or res.get("deceasedDateTime"):
-        draft.warn(f"{entry.ref}: the patient is recorded as deceased")
     return res.get("id"), _name(res)
+
+
+def origin_of(patient: Entry | None, source: str) -> str:
+    """Where a FHIR id is valid: the Patient's ``meta.source``, else the server base of
+    an absolute ``fullUrl``, else the input's name (a FHIR id is never matched across
+    sources)."""
+    if patient is not None:
+        meta = patient.resource.get("meta") or {}
+        if isinstance(meta.get("source"), str) and meta["source"]:
+            return meta["source"][:256]
+        url = patient.full_url or ""
+        if url.startswith(("http://", "https://")) and "/Patient/" in url:
+            return url.rsplit("/Patient/", 1)[0][:256]
+    return source[:256]
 
 
 def _subject(entry: Entry) -> str | None:
@@ -145,7 +167,8 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
     has no Patient resource in the input, from its resources' subject reference)."""
     on = reference_date or date.today()
     draft = Draft(on, warnings=list(warnings))
-    found_id, name = _map_patient(patient, draft)
+    found_id, name = _map_patient(patient, draft,
+                                  "reference date" if reference_date else "import date")
     session_entries, entries = split_session_entries(entries)  # never screening values
     sessions = read_sessions(session_entries, draft)
     followup = read_visits(session_entries, draft)
@@ -153,6 +176,9 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
     map_conditions(entries, draft, pregnancy)
     map_medications(entries, draft)
     map_inputs(entries, draft)  # KAP-CDS codes: only what the standard resources left missing
+    note_observations(entries, draft)
+    unmapped, coded = summarise(draft)
+    draft.warnings.extend(unmapped_lines(unmapped))
     names = schema.feature_names()
     found = [n for n in names if n in draft.values]
     sources = sorted({r for refs in draft.evidence.values() for r in refs})
@@ -163,7 +189,8 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
         identifiers=patient_identifiers(patient.resource if patient else None),
         evidence={n: draft.evidence[n] for n in found}, ignored=dict(ignored),
         reference_date=on, extras=dict(draft.extras), sessions=sessions,
-        followup=followup)
+        followup=followup, unmapped=unmapped, coded=coded,
+        origin=origin_of(patient, source), deceased=draft.extras.get("deceased"))
     log.info("%s: imported patient %s: %d features found, %d missing, %d warnings", source,
              result.fhir_patient_id or "(no Patient)", len(found), len(result.missing),
              len(draft.warnings))

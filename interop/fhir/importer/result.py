@@ -45,6 +45,12 @@ class ImportResult:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     # Follow-up visits read from follow-up Encounters (``interop.fhir.importer.followup_visits``).
     followup: list[dict[str, Any]] = field(default_factory=list)
+    # Codes met that map to no model input: file, resource_type, system, code, display,
+    # count (``interop.fhir.importer.coverage``); and per resource type, records mapped or not.
+    unmapped: list[dict[str, Any]] = field(default_factory=list)
+    coded: dict[str, dict[str, int]] = field(default_factory=dict)
+    origin: str | None = None  # where fhir_patient_id is valid (meta.source, server, input)
+    deceased: str | None = None  # deceasedDateTime, or "yes": never a treatment candidate
 
     @property
     def basis_observations(self) -> list[str]:

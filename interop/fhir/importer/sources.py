@@ -9,6 +9,7 @@ between its files resolve. A Bulk Data status manifest (``transactionTime`` +
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ from interop.fhir.importer.parse import (
 
 log = logging.getLogger(__name__)
 FOLDER_SUFFIXES = (".json", ".ndjson", ".jsonl")
+GZIP_SUFFIX = ".gz"  # Patient.000.ndjson.gz, as many Bulk Data servers write
+MAX_UNZIPPED = 2 * 1024**3  # refuse a .gz that inflates beyond 2 GiB (a zip bomb)
 BUNDLE, RESOURCE, NDJSON = "FHIR R4 Bundle", "FHIR R4 resource", "FHIR R4 NDJSON"
 
 
@@ -105,15 +108,37 @@ def _merge(into: Source, parsed: Parsed, fmt: str, name: str) -> None:
     into.files.append(name)
 
 
+def _data_file(path: Path) -> bool:
+    name = path.name.lower()
+    if name.endswith(GZIP_SUFFIX):
+        name = name[: -len(GZIP_SUFFIX)]
+    return path.is_file() and not path.name.startswith(".") \
+        and name.endswith(FOLDER_SUFFIXES)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, gunzipped for ``.gz`` (with a size limit)."""
+    if not path.name.lower().endswith(GZIP_SUFFIX):
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as handle:
+            data = handle.read(MAX_UNZIPPED + 1)
+    except (OSError, EOFError) as exc:
+        raise FhirImportError(f"{path.name}: not a readable gzip file ({exc})") from exc
+    if len(data) > MAX_UNZIPPED:
+        raise FhirImportError(f"{path.name}: inflates beyond {MAX_UNZIPPED // 1024**3} GiB; "
+                              "refused")
+    return data
+
+
 def _folder(folder: Path) -> Source:
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES
-                   and not p.name.startswith("."))
+    files = sorted(p for p in folder.iterdir() if _data_file(p))
     if not files:
-        raise FhirImportError(f"{folder}: no {', '.join(FOLDER_SUFFIXES)} files in the folder")
+        raise FhirImportError(f"{folder}: no {', '.join(FOLDER_SUFFIXES)} files (or .gz of "
+                              "them) in the folder")
     out = Source(Parsed())
     for path in files:
-        text = _decode(path.read_bytes(), path.name)
+        text = _decode(read_bytes(path), path.name)
         try:
             if _is_manifest(json.loads(text)):
                 log.info("%s: Bulk Data manifest, skipped", path.name)
@@ -135,12 +160,12 @@ def read_source(data: str | bytes | Path | Mapping[str, Any] | list[Path],
             return _folder(data)
         if not data.is_file():
             raise FhirImportError(f"{data}: no such file or folder")
-        parsed, fmt = parse_text(data.read_bytes(), source or data.name)
+        parsed, fmt = parse_text(read_bytes(data), source or data.name)
         return Source(parsed, [fmt], [data.name])
     if isinstance(data, list):
         out = Source(Parsed())
         for path in data:
-            parsed, fmt = parse_text(path.read_bytes(), path.name)
+            parsed, fmt = parse_text(read_bytes(path), path.name)
             _merge(out, parsed, fmt, path.name)
         return out
     if isinstance(data, Mapping):

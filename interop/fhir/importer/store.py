@@ -1,9 +1,12 @@
 """Saving an imported patient through ``records.repository`` (one transaction).
 
-Issue 17: a re-imported patient is matched, never duplicated. ``Patient.identifier``
-(``system|value``) is kept in ``import_source["identifiers"]``; a later import with one of
-those identifiers (or, for a Patient without identifiers, the same FHIR id) is the same
-patient: ``store_import`` updates it and reports what changed, or refuses
+Issue 17/25: a re-imported patient is matched, never duplicated, and never merged with
+another source's patient. ``Patient.identifier`` (``system|value``) is kept in
+``import_source["identifiers"]``; a later import with one of those identifiers is the same
+patient; only when no identifier matches, the same FHIR id *from the same source*
+(``import_source["origin"]``: meta.source, the server of the fullUrl, or the input name)
+is. An identifier without a system counts only within its source. The patient is then
+updated by ``store_import``, which reports what changed, or refused
 (``import_into_store``, and ``on_match="refuse"``). FHIR ids never become local ids or
 file names: the patient gets a local id that follows ``models.contract.identifiers``, and the
 original FHIR id is kept in ``import_source``.
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_FORMAT = "FHIR R4"
+GAP = "(missing)"  # how a gap's placeholder appears in an update line
 
 
 class IncompleteImportError(FhirImportError):
@@ -78,8 +82,13 @@ class StoredImport:
             return f"{self.patient.patient_id} created{more}"
         if not self.changes:
             return f"{self.patient.patient_id} matched ({self.matched_on}): no changes{more}"
-        items = "; ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in self.changes.items())
+        items = "; ".join(f"{k} {_shown(old)} → {_shown(new)}"
+                          for k, (old, new) in self.changes.items())
         return f"{self.patient.patient_id} updated ({self.matched_on}): {items}{more}"
+
+
+def _shown(value: Any) -> str:
+    return value if value == GAP else repr(value)
 
 
 def store_followup(session: Session, patient: Patient, extras: dict[str, Any]) -> int:
@@ -89,58 +98,88 @@ def store_followup(session: Session, patient: Patient, extras: dict[str, Any]) -
     return store(session, patient, extras)
 
 
-def match_keys(result: ImportResult) -> list[str]:
-    """What identifies this FHIR patient: its identifiers, else ``Patient/<id>``."""
-    if result.identifiers:
-        return [f"identifier {i}" for i in result.identifiers]
-    return [f"FHIR id {result.fhir_patient_id}"] if result.fhir_patient_id else []
+class DeceasedPatientError(FhirImportError):
+    """The FHIR Patient is recorded as deceased: never stored as a treatment candidate."""
+
+    def __init__(self, result: ImportResult) -> None:
+        who = result.name or f"Patient/{result.fhir_patient_id or '(no id)'}"
+        when = "" if result.deceased in (None, "yes") else f" on {str(result.deceased)[:10]}"
+        super().__init__(f"{who} is recorded as deceased{when}; a deceased patient is not "
+                         "imported as a treatment candidate. Nothing was saved for them")
 
 
-def _stored_keys(source: Mapping[str, Any]) -> list[str]:
-    identifiers = source.get("identifiers") or []
-    if identifiers:
-        return [f"identifier {i}" for i in identifiers]
-    fhir_id = source.get("fhir_patient_id")
-    return [f"FHIR id {fhir_id}"] if fhir_id else []
+def _identifier_keys(identifiers: list[str], origin: str | None) -> list[str]:
+    """``system|value`` identifiers; one without a system only within its source."""
+    return [f"identifier {i}" if not i.startswith("|") else f"identifier {origin}{i}"
+            for i in identifiers]
+
+
+def match_keys(result: ImportResult) -> tuple[list[str], list[str]]:
+    """(identifier keys, FHIR-id keys): ``system|value`` first, then (source, FHIR id); a
+    bare FHIR id is never a key across sources."""
+    ids = _identifier_keys(result.identifiers, result.origin)
+    fhir = [f"FHIR id {result.origin}|{result.fhir_patient_id}"] \
+        if result.fhir_patient_id and result.origin else []
+    return ids, fhir
+
+
+def _stored_keys(source: Mapping[str, Any]) -> set[str]:
+    origin = source.get("origin")
+    keys = set(_identifier_keys(list(source.get("identifiers") or []), origin))
+    keys |= {f"FHIR id {pair}" for pair in [*_fhir_pairs(source),
+                                            *(source.get("fhir_ids") or [])]}
+    return keys
+
+
+def _fhir_pairs(source: Mapping[str, Any]) -> list[str]:
+    """``origin|id`` of a stored import (none for records from before issue 25, which
+    have no origin: their bare FHIR id is never matched)."""
+    if source.get("fhir_patient_id") and source.get("origin"):
+        return [f"{source['origin']}|{source['fhir_patient_id']}"]
+    return []
 
 
 def find_existing(session: Session, result: ImportResult) -> tuple[Patient, str] | None:
-    """The stored patient this import is about (and the key that matched), if any."""
+    """The stored patient this import is about (and the key that matched), if any:
+    by identifier first; only when no identifier matches, by (source, FHIR id)."""
     from sqlalchemy import select
 
     from records.tables.clinical import Patient
 
-    wanted = set(match_keys(result))
-    if not wanted:
-        return None
-    matches = []
-    for patient in session.scalars(select(Patient).where(Patient.import_source.isnot(None))):
-        hit = wanted.intersection(_stored_keys(patient.import_source or {}))
-        if hit:
-            matches.append((patient, sorted(hit)[0]))
-    if len(matches) > 1:
-        ids = ", ".join(p.patient_id for p, _ in matches)
-        raise FhirImportError(f"this FHIR patient matches {len(matches)} stored patients "
-                              f"({ids}); resolve the duplicates first. Nothing was saved")
-    return matches[0] if matches else None
+    stored = [(p, _stored_keys(p.import_source or {})) for p in
+              session.scalars(select(Patient).where(Patient.import_source.isnot(None)))]
+    for wanted in match_keys(result):
+        matches = [(p, sorted(keys.intersection(wanted))[0]) for p, keys in stored
+                   if keys.intersection(wanted)]
+        if len(matches) > 1:
+            ids = ", ".join(p.patient_id for p, _ in matches)
+            raise FhirImportError(f"this FHIR patient matches {len(matches)} stored patients "
+                                  f"({ids}); resolve the duplicates first. Nothing was saved")
+        if matches:
+            return matches[0]
+    return None
 
 
 def import_source(result: ImportResult, source_format: str = DEFAULT_FORMAT) -> dict[str, Any]:
     """What ``patients.import_source`` records: format, FHIR id and identifiers, source ids,
     warnings, time."""
     return {"format": source_format, "fhir_patient_id": result.fhir_patient_id,
-            "identifiers": list(result.identifiers),
+            "origin": result.origin, "identifiers": list(result.identifiers),
             "source_ids": list(result.source_ids), "warnings": list(result.warnings),
             "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def _display_name(result: ImportResult, name: str | None) -> str:
-    display = name or result.name or (
-        f"FHIR Patient {safe_patient_id(result.fhir_patient_id)}"
-        if result.fhir_patient_id else None)
-    if not display:
-        raise ValueError("the imported data has no patient name; pass name=")
-    return display
+    """The name given, the FHIR name, else one made from the FHIR id or first identifier
+    (said so in the name); with none of them the import is refused before anything runs."""
+    if name or result.name:
+        return str(name or result.name)
+    if result.fhir_patient_id:
+        return f"FHIR Patient {safe_patient_id(result.fhir_patient_id)} (unnamed)"
+    if result.identifiers:
+        return f"FHIR Patient {result.identifiers[0][-60:]} (unnamed)"
+    raise FhirImportError("the FHIR patient has no name, id or identifier; give a name "
+                          "(kapcds import-fhir --name \"...\"). Nothing was saved")
 
 
 def import_into_store(session: Session, result: ImportResult, patient_id: str | None = None,
@@ -168,6 +207,8 @@ def store_import(session: Session, result: ImportResult, patient_id: str | None 
                  source_format: str = DEFAULT_FORMAT,
                  on_match: Literal["update", "refuse"] = "update") -> StoredImport:
     """Save a new patient, or update the stored one this FHIR patient matches."""
+    if result.deceased:
+        raise DeceasedPatientError(result)
     completed = complete(result, completions or {})
     if completed.missing and not allow_gaps:
         raise IncompleteImportError(completed.missing)
@@ -221,16 +262,22 @@ def _update(session: Session, existing: tuple[Patient, str], data: dict[str, Any
     from records import repository
 
     patient, key = existing
-    before = {NAME_COLUMN: patient.name, **patient.features()}
+    gaps_before = set(patient.data_gaps or [])  # placeholders, never shown as old values
+    before = {NAME_COLUMN: patient.name, **{k: (GAP if k in gaps_before else v)
+                                            for k, v in patient.features().items()}}
     found_gaps = [g for g in (patient.data_gaps or []) if g in data]
     patient = repository.update_patient(session, patient.patient_id, data, patient.version,
                                         confirmed=found_gaps)
-    after = {NAME_COLUMN: patient.name, **patient.features()}
+    gaps_after = set(patient.data_gaps or [])
+    after = {NAME_COLUMN: patient.name, **{k: (GAP if k in gaps_after else v)
+                                           for k, v in patient.features().items()}}
     changes = {k: (before[k], after[k]) for k in after if before.get(k) != after[k]}
     source = import_source(result, source_format)
     previous = dict(patient.import_source or {})
     source["identifiers"] = list(dict.fromkeys(
         [*(previous.get("identifiers") or []), *source["identifiers"]]))
+    source["fhir_ids"] = list(dict.fromkeys(  # (source, FHIR id) pairs this patient had
+        [*(previous.get("fhir_ids") or []), *_fhir_pairs(previous), *_fhir_pairs(source)]))
     source["first_imported_at"] = previous.get("first_imported_at", previous.get("imported_at"))
     patient.import_source = source
     session.flush()
