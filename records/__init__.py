@@ -19,10 +19,11 @@ from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan
 from records.tables.lifecycle import PredictionShown, TrainingJob  # on Base.metadata too
 from records.tables.security import AuditEntry, User  # also puts them on Base.metadata
 from records.tables.signin import SigninSession
+from records.tables.submissions import FormSubmission
 
 __all__ = [
     "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",
     "RecordNotFoundError", "StaleRecordError", "make_engine", "session_factory", "upgrade",
     "AuditEntry", "User", "SigninSession", "PredictionShown", "TrainingJob",
-    "FollowupVisit", "MaintenancePlan", "FollowupDose",
+    "FollowupVisit", "MaintenancePlan", "FollowupDose", "FormSubmission",
 ]

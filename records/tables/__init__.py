@@ -9,4 +9,5 @@ __all__ = [
     "lifecycle",
     "security",
     "signin",
+    "submissions",
 ]

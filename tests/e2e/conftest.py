@@ -80,7 +80,7 @@ def server(e2e_home: Path) -> Iterator[str]:
     subprocess.run([sys.executable, "-m", "kapcds.cli", "users", "add", USER, "--role",
                     "clinician", "--password-stdin"], input=PASSWORD + "\n", text=True,
                    env=env, cwd=ROOT, check=True, timeout=120)
-    port = _free_port()
+    port = int(os.environ.get("KAPCDS_E2E_PORT") or 0) or _free_port()  # a fixed one if given
     log_path = home / "streamlit.log"
     with open(log_path, "w", encoding="utf-8") as out:
         process = subprocess.Popen(
