@@ -28,3 +28,7 @@ class AppendOnlyError(RecordError):
 
 class RecordImportError(RecordError):
     """The database refused an import; nothing from it was saved."""
+
+
+class LastAdminError(RecordError):
+    """The change would leave no active administrator, so nobody could manage accounts."""
