@@ -9,4 +9,5 @@ __all__ = [
     "progress",
     "shown",
     "whatif",
+    "whatif_state",
 ]
