@@ -185,7 +185,7 @@ def explanation_panel(patient_id: str, values: dict) -> None:
 
 @st.fragment
 def decision_panel(patient_id: str, suggestion: str) -> None:
-    """Record a decision; only this panel reruns on submit. The decisions table is
+    """Record a decision; only this panel reruns on a refused submit. The decisions table is
     append-only, so the form's submission token makes a double click store one decision;
     after saving, the form is drawn empty and says what was recorded."""
     labels = DECISION_LABELS
@@ -219,7 +219,7 @@ def decision_panel(patient_id: str, suggestion: str) -> None:
                 st.session_state[f"dec_saved_{patient_id}"] = (
                     f"Decision recorded: {labels[decision]} (saved as decision "
                     f"#{decision_id} for {patient_id}).")
-                st.rerun(scope="fragment")
+                st.rerun()  # the form is drawn anew, with what was saved above it
     history = decision_history(ws, patient_id)
     if history:
         st.markdown("**Decisions so far** (append-only)")

@@ -105,10 +105,12 @@ with change:
                                         key=act.key("us_confirm_disable"))
     c1, c2, c3 = st.columns(3)
     if c1.button("Set role", key=act.key("us_set_role"),
-                 disabled=(chosen == actor.username or role == stored.role or last_admin
-                           or not role_confirmed)):
-        _apply(act, {"action": "role", "user": chosen, "role": role},
-               lambda s: set_role(s, chosen, role, actor), f"{chosen} is now {role}.")
+                 disabled=chosen == actor.username or last_admin or not role_confirmed):
+        if role == stored.role:
+            st.info(f"{chosen} is {auth.ROLE_LABELS[role]} already: nothing changed.")
+        else:
+            _apply(act, {"action": "role", "user": chosen, "role": role},
+                   lambda s: set_role(s, chosen, role, actor), f"{chosen} is now {role}.")
     if c2.button("Disable", key=act.key("us_disable"),
                  disabled=chosen == actor.username or last_admin or not disable_confirmed):
         _apply(act, {"action": "disable", "user": chosen},
