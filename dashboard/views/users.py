@@ -63,7 +63,7 @@ def _apply(form: FormInstance, values: dict, work: Callable[[Session], object],
 
 add, change = st.columns(2, gap="large")
 add_form = form_instance("us_add")
-with add, st.form(add_form.key("us_add"), clear_on_submit=True):
+with add, st.form(add_form.key("us_add")):  # cleared by renewal, not on submit
     st.markdown("**Add an account**")
     new_name = st.text_input("Username", key=add_form.key("us_new_name"))
     new_role = st.selectbox("Role", ROLES, key=add_form.key("us_new_role"),
@@ -119,7 +119,7 @@ with change:
         _apply(act, {"action": "enable", "user": chosen},
                lambda s: set_active(s, chosen, True, actor), f"{chosen} enabled (unlocked).")
     pw_form = form_instance("us_password")
-    with st.form(pw_form.key("us_password"), clear_on_submit=True):
+    with st.form(pw_form.key("us_password")):  # cleared by renewal, not on submit
         password = st.text_input(f"New password for {chosen}", type="password",
                                  key=pw_form.key("us_password_value"))
         if st.form_submit_button("Set password"):

@@ -81,7 +81,7 @@ def render_sso_identity(ws: SignedInWorkspace, usernames: list[str]) -> None:
     """Set the e-mail address single sign-on matches an account by."""
     actor = actor_of(ws)
     form = form_instance("us_sso")
-    with st.form(form.key("us_sso"), clear_on_submit=True):
+    with st.form(form.key("us_sso")):  # cleared by renewal, not on submit
         name = st.selectbox("Account", usernames, key=form.key("us_sso_account"))
         email = st.text_input("E-mail for single sign-on (empty clears it)",
                               key=form.key("us_sso_email"))

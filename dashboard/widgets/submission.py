@@ -10,7 +10,9 @@ token and instance, so:
   exists and does nothing; one that arrives before the renewal carries the old token and
   the store answers it with the first record instead of writing again.
 
-The first instance of a form has the plain keys (``base``), later ones ``base~N``.
+The first instance of a form has the plain keys (``base``), later ones ``base~N``. A saving
+form must not use ``clear_on_submit``: the browser empties it on the first click, so a second
+click that overtakes the first run submits an empty form (renewal clears it instead).
 """
 
 from __future__ import annotations
