@@ -47,6 +47,7 @@ st.caption("Trainee view: de-identified patients only (stable pseudonyms; no nam
 if st.session_state.get("wi_loaded") != loaded:  # a new starting point resets every input
     for name, value in baseline.items():
         st.session_state[PREFIX + name] = value
+    st.session_state["wi_name"] = ""  # a name typed for another start is not carried over
     st.session_state["wi_loaded"] = loaded
 
 
