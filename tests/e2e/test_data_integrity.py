@@ -150,8 +150,8 @@ def test_a_session_past_the_plan_asks_for_confirmation(
         small: Page, server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     _open(small, server, "progress")
     pick_patient(small, "KAP-00040")  # attended all 10 planned sessions
-    number = small.get_by_text("Session 11 (next; 10 planned)")  # issue 23 defect 10: no
-    expect(number).to_be_visible()  # warning before anything is entered, the number as text
+    number = session_form(small).get_by_text("Session 11 (next; 10 planned)")  # issue 23:
+    expect(number).to_be_visible()  # no warning before anything is entered, number as text
     expect(small.get_by_text(re.compile("past the plan"))).to_have_count(0)
     fill_session(small, day="40")
     small.get_by_role("button", name="Save session").click()

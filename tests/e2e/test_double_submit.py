@@ -241,7 +241,10 @@ def test_double_click_followup_visit_and_plan_store_one(
     plans = ("SELECT COUNT(*) FROM maintenance_plans m JOIN patients p "
              "ON p.id = m.patient_pk WHERE p.patient_id = ?")
     before = count(tmp_path_factory, plans, pid)
+    small.wait_for_timeout(1000)  # the visit's save reruns the page once more
+    wait_idle(small)
     small.get_by_role("tab", name="Maintenance plan", exact=True).click()
+    small.wait_for_timeout(500)
     form = _form(small, "Save plan")
     _choose(small, form, "Maintenance plan", "weekly")
     type_moment(small, form, "stDateInput", "Effective from", "2026-11-02")
