@@ -62,7 +62,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 started=""
 for _ in $(seq 1 20); do
-  port=$(( 20000 + RANDOM % 30000 ))
+  port=${KAPCDS_PG_PORT:-$(( 20000 + RANDOM % 30000 ))}  # a fixed port when one is given
   port_free "$port" || continue
   # Server output goes to its log file, never to our stdout (eval "$(...)" would wait on it).
   if as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \

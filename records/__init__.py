@@ -22,6 +22,7 @@ from records.tables.lifecycle import PredictionShown, TrainingJob  # on Base.met
 from records.tables.proms import PromAlert, PromInvitation, PromSchedule, PromSubmission
 from records.tables.security import AuditEntry, User  # also puts them on Base.metadata
 from records.tables.signin import SigninSession
+from records.tables.submissions import FormSubmission
 
 __all__ = [
     "AppendOnlyError", "DuplicateRecordError", "RecordError", "RecordImportError",
@@ -29,4 +30,5 @@ __all__ = [
     "AuditEntry", "User", "SigninSession", "PredictionShown", "TrainingJob",
     "FollowupVisit", "MaintenancePlan", "FollowupDose", "CdsCard", "CdsFeedback",
     "PromSchedule", "PromInvitation", "PromSubmission", "PromAlert",
+    "FormSubmission",
 ]

@@ -33,6 +33,10 @@ class RecordImportError(RecordError):
     """The database refused an import; nothing from it was saved."""
 
 
+class LastAdminError(RecordError):
+    """The change would leave no active administrator, so nobody could manage accounts."""
+
+
 class StorageError(RecordError):
     """The data folder cannot be written (read-only, full): one line saying which and what
     to do (issue 24: raw SQLAlchemy text used to reach the user)."""

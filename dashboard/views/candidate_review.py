@@ -33,6 +33,7 @@ from dashboard.widgets import (
     source_attributes,
 )
 from dashboard.widgets.chart_view import show_chart
+from dashboard.widgets.submission import form_instance, renew
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import FEATURES, OUTCOMES, feature, outcome
 from records.gaps import labels
@@ -198,30 +199,41 @@ def explanation_panel(patient_id: str, values: dict) -> None:
 
 @st.fragment
 def decision_panel(patient_id: str, suggestion: str) -> None:
-    """Record a decision; only this panel reruns on submit."""
+    """Record a decision; only this panel reruns on a refused submit. The decisions table is
+    append-only, so the form's submission token makes a double click store one decision;
+    after saving, the form is drawn empty and says what was recorded."""
     labels = DECISION_LABELS
     st.markdown(f"**Suggested by the screen:** {labels[suggestion]}")
-    with st.form(f"decision_{patient_id}", clear_on_submit=False):
+    form = form_instance(f"decision_{patient_id}")
+    if saved := st.session_state.pop(f"dec_saved_{patient_id}", None):
+        st.success(saved)
+    with st.form(form.key(f"decision_{patient_id}"), clear_on_submit=False):
         general = st.empty()
         # nothing chosen for the clinician: the suggestion is shown above, the choice is theirs
         decision = st.radio("Decision", list(labels), format_func=labels.get, horizontal=True,
-                            index=None, key=f"dec_{patient_id}")
+                            index=None, key=form.key(f"dec_{patient_id}"))
         decision_slot = st.empty()
         who = ws.actor  # the signed-in user: the record carries their name and role
         st.caption(f"Recorded as {components.plain(who.username)} "  # type: ignore[union-attr]
                    f"({auth.ROLE_LABELS.get(who.role, who.role)}), "  # type: ignore[union-attr]
                    "the signed-in user.")
         reason = st.text_area("Reason (required when the decision differs from the "
-                              "suggestion)", key=f"dec_reason_{patient_id}")
+                              "suggestion)", key=form.key(f"dec_reason_{patient_id}"))
         reason_slot = st.empty()
         if st.form_submit_button("Record decision", type="primary"):
             try:
-                save_decision(ws, patient_id, decision=decision, suggested=suggestion,
-                              reason=reason)
-                st.success(f"Decision recorded: {labels[decision]}.")
+                decision_id = save_decision(ws, patient_id, decision=decision,
+                                            suggested=suggestion, reason=reason,
+                                            token=form.token)
             except FormErrors as error:
                 forms.show_errors(error, {"reason": reason_slot, "decision": decision_slot},
                                   general)
+            else:
+                renew(form)  # drawn empty; a late second click reaches no button
+                st.session_state[f"dec_saved_{patient_id}"] = (
+                    f"Decision recorded: {labels[decision]} (saved as decision "
+                    f"#{decision_id} for {patient_id}).")
+                st.rerun()  # the form is drawn anew, with what was saved above it
     history = decision_history(ws, patient_id)
     if history:
         st.markdown("**Decisions so far** (append-only)")

@@ -7,6 +7,7 @@ from dashboard.services.entry.followup import import_followup_csv
 from dashboard.services.entry.form_errors import FormErrors, StaleEditError
 from dashboard.services.entry.writes import create_patient, import_csv, load_for_edit, save_patient
 from dashboard.widgets import components, fhir_panel, forms, resources
+from dashboard.widgets.submission import form_instance, renew
 
 PAGE = "data_entry"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Data entry")
@@ -18,26 +19,32 @@ if flash:
 add_tab, edit_tab, import_tab = st.tabs(["Add patient", "Edit patient", "Import CSV"])
 
 with add_tab:
-    with st.form("add_patient"):
+    add = form_instance("add_patient")  # one token per rendered form: one patient per click
+    add_prefix = add.key("add")
+    with st.form(add.key("add_patient")):
         general = st.empty()
         c1, c2 = st.columns(2)
-        name = c1.text_input("Name", key="add_name", help="The patient's (synthetic) name.")
+        name = c1.text_input("Name", key=f"{add_prefix}_name",
+                             help="The patient's (synthetic) name.")
         name_slot = c1.empty()
-        patient_id = c2.text_input("Patient id (optional)", key="add_id",
+        patient_id = c2.text_input("Patient id (optional)", key=f"{add_prefix}_id",
                                    help="Leave empty for the next free KAP-xxxxx id.")
         id_slot = c2.empty()
         st.caption("Every field starts empty: enter each value for this patient. Nothing is "
                    "assumed, not even \"no\" for a history item.")
-        values, slots = forms.patient_fields({}, "add")
+        values, slots = forms.patient_fields({}, add_prefix)
         if st.form_submit_button("Add patient", type="primary"):
             try:
                 new_id = create_patient(ws, {**values, "name": name,
-                                             "patient_id": patient_id.strip() or None})
+                                             "patient_id": patient_id.strip() or None},
+                                        token=add.token)
             except FormErrors as error:
                 forms.show_errors(error, {**slots, "name": name_slot, "patient_id": id_slot},
                                   general)
             else:
-                st.session_state["de_flash"] = f"Patient {new_id} added."
+                renew(add)  # the form is drawn empty; a late second click reaches no button
+                st.session_state["de_flash"] = (f"Saved {new_id}. Patient {new_id} added; the "
+                                                 "form is empty for the next patient.")
                 st.session_state[components.PATIENT_KEY] = new_id
                 st.rerun()
 
@@ -52,7 +59,8 @@ with edit_tab:
         if current_version != base_version:
             st.info("This patient was changed after you opened it.")
         prefix = f"edit_{edit_id}_{base_version}"
-        with st.form(f"edit_form_{edit_id}"):
+        edit = form_instance(f"edit_{edit_id}")
+        with st.form(edit.key(f"edit_form_{edit_id}")):
             general = st.empty()
             name = st.text_input("Name", value=stored["name"], key=f"{prefix}_name")
             name_slot = st.empty()
@@ -60,7 +68,7 @@ with edit_tab:
             if st.form_submit_button("Save changes", type="primary"):
                 try:
                     version = save_patient(ws, edit_id, {**values, "name": name},
-                                           expected_version=base_version)
+                                           expected_version=base_version, token=edit.token)
                 except StaleEditError as error:
                     general.error("Not saved: someone else saved this patient first. "
                                   f"{components.plain(error)}",
@@ -69,6 +77,7 @@ with edit_tab:
                     forms.show_errors(error, {**slots, "name": name_slot}, general)
                 else:
                     opened[edit_id] = version
+                    renew(edit)
                     st.session_state["de_flash"] = f"Patient {edit_id} saved (version {version})."
                     st.rerun()
         if current_version != base_version and st.button("Reload the stored version",
@@ -82,12 +91,17 @@ with import_tab:
     c1, c2 = st.columns(2)
     patients_file = c1.file_uploader("Patients CSV", type=["csv"], key="imp_patients")
     sessions_file = c2.file_uploader("Sessions CSV", type=["csv"], key="imp_sessions")
-    if st.button("Import", type="primary", key="imp_go"):
+    csv_form = form_instance("csv_import")
+    if st.button("Import", type="primary", key=csv_form.key("imp_go")):
         outcome = import_csv(
             ws, (patients_file.name, patients_file.getvalue()) if patients_file else None,
-            (sessions_file.name, sessions_file.getvalue()) if sessions_file else None)
+            (sessions_file.name, sessions_file.getvalue()) if sessions_file else None,
+            token=csv_form.token)
         if outcome.ok:
-            st.success(f"Imported {outcome.patients} patients and {outcome.sessions} sessions.")
+            renew(csv_form)
+            st.success(("These files were already imported: " if outcome.repeated else
+                        "Imported ") + f"{outcome.patients} patients and {outcome.sessions} "
+                       "sessions" + (" (nothing imported twice)." if outcome.repeated else "."))
         else:
             st.error(f"Nothing was imported: {len(outcome.errors)} problem(s). Fix the rows "
                      "below and upload again.", icon=":material/error:")
@@ -98,10 +112,15 @@ with import_tab:
              "cell is a screen not done) and, with a kind column, maintenance doses (route, "
              "dose_mg_per_kg). All or nothing, like the files above.")
     followup_file = st.file_uploader("Follow-up CSV", type=["csv"], key="imp_followup")
-    if st.button("Import follow-up", key="imp_fu_go") and followup_file is not None:
-        outcome = import_followup_csv(ws, (followup_file.name, followup_file.getvalue()))
+    fu_form = form_instance("followup_import")
+    if st.button("Import follow-up", key=fu_form.key("imp_fu_go")) and followup_file is not None:
+        outcome = import_followup_csv(ws, (followup_file.name, followup_file.getvalue()),
+                                      token=fu_form.token)
         if outcome.ok:
-            st.success(f"Imported {outcome.sessions} follow-up row(s).")
+            renew(fu_form)
+            st.success(("This file was already imported: " if outcome.repeated else
+                        "Imported ") + f"{outcome.sessions} follow-up row(s)" +
+                       (" (nothing imported twice)." if outcome.repeated else "."))
         else:
             st.error(f"Nothing was imported: {len(outcome.errors)} problem(s). Fix the rows "
                      "below and upload again.", icon=":material/error:")

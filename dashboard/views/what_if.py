@@ -3,7 +3,10 @@ the explanation move; save scenarios, find the smallest change that reaches a ta
 how one input moves the prediction for this patient and for the cohort.
 
 Patients appear only under a stable pseudonym (de-identified); every widget is built from
-``models.contract.schema``.
+``models.contract.schema``. Everything below the starting point is one fragment derived from
+the current inputs on every run (issue 23 defect 9): the predictions, the saved scenarios of
+this starting point only, the smallest-change table only while its inputs and target are
+current, and the dependence chart of the scenario as it is now.
 """
 
 import streamlit as st
@@ -13,6 +16,7 @@ from dashboard.charts.risk import compare_risks
 from dashboard.charts.scenario import contribution_change, dependence_chart
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.services.patients import whatif as svc
+from dashboard.services.patients.whatif_state import ScenarioBook, StoredResult, search_key
 from dashboard.widgets import auth, components, resources, source_attributes
 from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.tables import percent_column
@@ -44,6 +48,7 @@ st.caption("Trainee view: de-identified patients only (stable pseudonyms; no nam
 if st.session_state.get("wi_loaded") != loaded:  # a new starting point resets every input
     for name, value in baseline.items():
         st.session_state[PREFIX + name] = value
+    st.session_state["wi_name"] = ""  # a name typed for another start is not carried over
     st.session_state["wi_loaded"] = loaded
 
 
@@ -67,32 +72,15 @@ def _widget(name: str) -> None:
                         key=key, help=spec.help)
 
 
-@st.fragment
-def scenario_panel(baseline: dict) -> None:
-    """Inputs, predictions and explanation rerun alone as the trainee edits."""
-    st.subheader("What the clinic can change")
-    cols = st.columns(3)
-    for i, name in enumerate(svc.CLINIC):
-        with cols[i % 3]:
-            _widget(name)
-    with st.expander("What the patient brings", expanded=False):
-        cols = st.columns(3)
-        for i, name in enumerate(svc.PATIENT):
-            with cols[i % 3]:
-                _widget(name)
-    entered = {n: st.session_state[PREFIX + n] for n in svc.FEATURE_NAMES}
-    problems = svc.scenario_problems(entered)
-    if problems:  # never predict from the previous value or a silently moved one
-        for problem in problems:
-            st.error(problem, icon=":material/error:")
-        st.info("The scenario is predicted again once every input is within its allowed "
-                "range.")
-        return
-    scenario = svc.inputs_from(entered)
-    st.session_state["wi_scenario"] = scenario
-    for sentence in ws.model_set.ood.explain_flags(scenario):
-        st.warning(sentence, icon=":material/travel_explore:")
+def _book() -> ScenarioBook:
+    book = st.session_state.get("wi_book")
+    if not isinstance(book, ScenarioBook):
+        book = st.session_state["wi_book"] = ScenarioBook()
+    return book
 
+
+def _predictions(baseline: dict, scenario: dict) -> None:
+    """Baseline vs scenario: the table and the explanation of one outcome."""
     st.subheader("Baseline vs scenario")
     proba = svc.predict(ws.model_set, {"baseline": baseline, "scenario": scenario})
     if GREYED:
@@ -123,23 +111,26 @@ def scenario_panel(baseline: dict) -> None:
                  column_config={c: st.column_config.NumberColumn(f"{c} (points)", format="%+.1f")
                                 for c in ("baseline effect", "scenario effect", "change")})
 
+
+def _saved_scenarios(baseline: dict, scenario: dict, loaded: str) -> None:
+    """Save this scenario; compare those saved from this starting point (and no other)."""
     label = st.text_input("Scenario name", key="wi_name", placeholder="e.g. IM, taper benzo")
+    book = _book()
     if st.button("Save scenario", key="wi_save"):
-        saved = st.session_state.setdefault("wi_scenarios", {})
-        title = label.strip() or f"scenario {len(saved) + 1}"
-        saved[title] = dict(scenario)
+        title = book.save(loaded, label, scenario)
+        st.session_state["wi_compare"] = book.newest(loaded)  # listed and compared at once
         st.success(f"Saved '{components.plain(title)}'.")
-
-
-scenario_panel(baseline)
-
-st.subheader("Saved scenarios")
-saved = st.session_state.get("wi_scenarios", {})
-if not saved:
-    st.info("Save a scenario above to compare up to four side by side.")
-else:
-    chosen = st.multiselect("Compare (up to four)", list(saved), default=list(saved)[-4:],
-                            max_selections=svc.MAX_COMPARED, key="wi_compare")
+    st.subheader("Saved scenarios")
+    saved = book.scenarios(loaded)
+    if st.session_state.get("wi_compare_for") != loaded:  # another start: its own list
+        st.session_state["wi_compare"] = book.newest(loaded)
+        st.session_state["wi_compare_for"] = loaded
+    if not saved:
+        st.info("Save a scenario above to compare up to four side by side (scenarios are "
+                "kept for this starting point only).")
+        return
+    chosen = st.multiselect("Compare (up to four)", list(saved), max_selections=svc.MAX_COMPARED,
+                            key="wi_compare")
     if chosen:
         table = svc.compare_table(ws.model_set, baseline, {n: saved[n] for n in chosen},
                                   ws.card)
@@ -150,27 +141,33 @@ else:
                         key="wi_compare_chart")
         st.dataframe(table, key="wi_compare_table")
 
-current = st.session_state.get("wi_scenario", baseline)
-if not OUTCOME_NAMES:  # every outcome is gated: no target or curve to show
-    st.stop()
-st.subheader("Smallest change that reaches a target")
-c1, c2, c3 = st.columns(3)
-goal = c1.selectbox("Outcome", OUTCOME_NAMES, key="wi_cf_outcome",
-                    format_func=lambda n: outcome(n).label)
-kind = outcome(goal).kind
-direction = "above" if kind == "benefit" else "below"
-threshold = c2.slider(f"Probability {direction} (%)", 1, 99, 60 if kind == "benefit" else 10,
-                      key="wi_cf_threshold")
-c3.caption("Searches only the inputs the clinic controls, within the schema ranges and the "
-           "route's dose limits; ranked by the number of inputs changed, then the size of "
-           "the change (each number's change as a share of its allowed range, 1 per changed "
-           "category). A benzodiazepine dose is only kept or lowered, never started or raised "
-           "(clinical-reference §2: higher doses weaken the response).")
-if c3.button("Find options", key="wi_cf_run"):
-    st.session_state["wi_cf_result"] = find_counterfactuals(
-        ws.model_set, current, [Target(goal, direction, threshold / 100)])
-result = st.session_state.get("wi_cf_result")
-if result is not None:
+
+def _smallest_change(current: dict, loaded: str) -> None:
+    """The counterfactual search; its table shows only while inputs and target are current."""
+    st.subheader("Smallest change that reaches a target")
+    c1, c2, c3 = st.columns(3)
+    goal = c1.selectbox("Outcome", OUTCOME_NAMES, key="wi_cf_outcome",
+                        format_func=lambda n: outcome(n).label)
+    kind = outcome(goal).kind
+    direction = "above" if kind == "benefit" else "below"
+    threshold = c2.slider(f"Probability {direction} (%)", 1, 99, 60 if kind == "benefit" else 10,
+                          key="wi_cf_threshold")
+    c3.caption("Searches only the inputs the clinic controls, within the schema ranges and the "
+               "route's dose limits; ranked by the number of inputs changed, then the size of "
+               "the change (each number's change as a share of its allowed range, 1 per changed "
+               "category). A benzodiazepine dose is only kept or lowered, never started or "
+               "raised (clinical-reference §2: higher doses weaken the response).")
+    key = search_key(loaded, current, goal, threshold)
+    if c3.button("Find options", key="wi_cf_run"):
+        st.session_state["wi_cf_result"] = StoredResult(key, find_counterfactuals(
+            ws.model_set, current, [Target(goal, direction, threshold / 100)]))
+    stored = st.session_state.get("wi_cf_result")
+    result = stored.for_key(key) if isinstance(stored, StoredResult) else None
+    if result is None:
+        if stored is not None:
+            st.caption("The inputs or the target changed since the last search: press Find "
+                       "options to search again for these.")
+        return
     if result.already_met:
         st.success(result.message)
     elif not result.options:
@@ -180,18 +177,59 @@ if result is not None:
         st.dataframe(svc.options_table(result, ws.card), hide_index=True, key="wi_cf_table",
                      column_config={o.label: percent_column(bar=False) for o in OUTCOMES})
 
-st.subheader("How one input moves the prediction")
-d1, d2 = st.columns(2)
-inputs = [f.name for f in FEATURES if f.model_input]
-dep_feature = d1.selectbox("Input", inputs, index=inputs.index("dose_mg_per_kg"),
-                           key="wi_dep_feature", format_func=lambda n: feature(n).label)
-dep_outcome = d2.selectbox("Outcome", OUTCOME_NAMES, key="wi_dep_outcome",
-                           format_func=lambda n: outcome(n).label)
-dep = dependence(ws.model_set, current, resources.cohort(ws), dep_feature, dep_outcome)
-spec = feature(dep_feature)
-show_chart(dependence_chart(
-    dep.curve, dep.patient_value, f"{spec.label} {spec.unit}".strip(),
-    title=f"P({outcome(dep_outcome).label.lower()}) across the allowed range"), key="wi_dep")
-st.caption(f"Red: this scenario with only {spec.label.lower()} varied (ICE). Grey: "
-           f"{dep.note} ({dep.n_cohort}), each with the same input varied (partial "
-           "dependence). Beyond the training data's range the model extrapolates.")
+
+def _dependence(current: dict) -> None:
+    """How one input moves the prediction, for the scenario as it is now."""
+    st.subheader("How one input moves the prediction")
+    d1, d2 = st.columns(2)
+    inputs = [f.name for f in FEATURES if f.model_input]
+    dep_feature = d1.selectbox("Input", inputs, index=inputs.index("dose_mg_per_kg"),
+                               key="wi_dep_feature", format_func=lambda n: feature(n).label)
+    dep_outcome = d2.selectbox("Outcome", OUTCOME_NAMES, key="wi_dep_outcome",
+                               format_func=lambda n: outcome(n).label)
+    dep = dependence(ws.model_set, current, resources.cohort(ws), dep_feature, dep_outcome)
+    spec = feature(dep_feature)
+    show_chart(dependence_chart(
+        dep.curve, dep.patient_value, f"{spec.label} {spec.unit}".strip(),
+        title=f"P({outcome(dep_outcome).label.lower()}) across the allowed range"),
+        key="wi_dep")
+    st.caption(f"Red: this scenario ({spec.label.lower()} = "
+               f"{spec.format_value(current.get(dep_feature))}) with only "
+               f"{spec.label.lower()} varied (ICE). Grey: {dep.note} ({dep.n_cohort}), each with "
+               "the same input varied (partial dependence). Beyond the training data's range "
+               "the model extrapolates.")
+
+
+@st.fragment
+def explorer(baseline: dict, loaded: str) -> None:
+    """Inputs and everything derived from them, rerun together on every change."""
+    st.subheader("What the clinic can change")
+    cols = st.columns(3)
+    for i, name in enumerate(svc.CLINIC):
+        with cols[i % 3]:
+            _widget(name)
+    with st.expander("What the patient brings", expanded=False):
+        cols = st.columns(3)
+        for i, name in enumerate(svc.PATIENT):
+            with cols[i % 3]:
+                _widget(name)
+    entered = {n: st.session_state[PREFIX + n] for n in svc.FEATURE_NAMES}
+    problems = svc.scenario_problems(entered)
+    if problems:  # never predict from the previous value or a silently moved one
+        for problem in problems:
+            st.error(problem, icon=":material/error:")
+        st.info("The scenario is predicted again, and the charts below drawn again, once "
+                "every input is within its allowed range.")
+        return
+    scenario = svc.inputs_from(entered)
+    for sentence in ws.model_set.ood.explain_flags(scenario):
+        st.warning(sentence, icon=":material/travel_explore:")
+    _predictions(baseline, scenario)
+    if not OUTCOME_NAMES:  # every outcome is gated: no target or curve to show
+        return
+    _saved_scenarios(baseline, scenario, loaded)
+    _smallest_change(scenario, loaded)
+    _dependence(scenario)
+
+
+explorer(baseline, loaded)

@@ -7,6 +7,7 @@ guessed (issue 7): predictions stay hidden until every model input is filled in.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import pandas as pd
@@ -16,6 +17,7 @@ from dashboard.services.entry.fhir import confirm, describe, open_gaps, parse_up
 from dashboard.services.entry.form_errors import FormErrors
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import components, forms
+from dashboard.widgets.submission import form_instance, renew
 from interop.fhir.importer.result import item9_text, suicide_alert
 from models.contract.schema import feature
 from records.gaps import labels
@@ -49,12 +51,15 @@ def _show_results(ws: Workspace, file_name: str, data: bytes) -> None:
             for warning in result.warnings:
                 st.warning(components.plain(warning), icon=":material/report:")
     general = st.empty()
-    if st.button("Save with gaps listed", type="primary", key="fhir_save"):
+    form = form_instance("fhir_import")  # one save per rendered panel, whatever the clicks
+    if st.button("Save with gaps listed", type="primary", key=form.key("fhir_save")):
         try:
-            saved = save_imports(ws, results, file_name)
+            saved = save_imports(ws, results, file_name, token=form.token,
+                                 digest=hashlib.sha256(data).hexdigest())
         except FormErrors as error:
             forms.show_errors(error, {}, general)
             return
+        renew(form)
         st.session_state[SAVED_KEY] = saved
         st.session_state[components.PATIENT_KEY] = saved[0].patient_id
         st.session_state.pop(EDIT_PICKER, None)  # the edit form opens the new patient
@@ -91,12 +96,14 @@ def _confirm_panel(ws: Workspace) -> None:
                    "placeholder is in fact the right value, confirm it here.")
         chosen = st.multiselect("Stored value is correct for", gaps, key="fhir_confirm_fields",
                                 format_func=lambda n: feature(n).label)
-        if st.button("Confirm", key="fhir_confirm", disabled=not chosen):
+        form = form_instance(f"fhir_confirm_{patient_id}")
+        if st.button("Confirm", key=form.key("fhir_confirm"), disabled=not chosen):
             try:
-                confirm(ws, str(patient_id), list(chosen), version)
+                confirm(ws, str(patient_id), list(chosen), version, token=form.token)
             except FormErrors as error:
                 forms.show_errors(error, {})
             else:
+                renew(form)
                 st.rerun()
 
 

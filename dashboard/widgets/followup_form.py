@@ -17,6 +17,7 @@ from dashboard.services.entry.form_errors import FormErrors
 from dashboard.services.patients.progress import NextSession
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import forms, session_form
+from dashboard.widgets.submission import form_instance, renew
 from models.clinical.followup_record import ROW_FIELDS, VISIT_TIME
 from models.clinical.session_record import EARLIEST
 from models.contract.followup_schema import MAINTENANCE_SCHEDULES, schedule_label
@@ -35,13 +36,14 @@ def _now(prefix: str) -> None:
 
 def render_visit(ws: Workspace, patient_id: str) -> None:
     """The follow-up visit form (PHQ-9, GAD-7 and the long-term screens; each optional)."""
-    prefix = f"fu_{patient_id}"
+    form = form_instance(f"followup_visit_{patient_id}")
+    prefix = form.key(f"fu_{patient_id}")
     st.caption("Every field starts empty; leave a scale or screen empty if it was not done "
                "at this visit (at least one is needed).")
     st.button("Set visit date and time to now", key=f"{prefix}_now", on_click=_now, args=(prefix,),
               icon=":material/schedule:")
     derived = day_from_dates(ws, patient_id)
-    with st.form(f"followup_form_{patient_id}"):
+    with st.form(form.key(f"followup_form_{patient_id}")):
         general = st.empty()
         zone = zone_label()
         c1, c2, c3 = st.columns(3)
@@ -63,10 +65,11 @@ def render_visit(ws: Workspace, patient_id: str) -> None:
         if st.form_submit_button("Save follow-up visit", type="primary"):
             values.update(measured, notes=notes or None)
             try:
-                saved = save_visit(ws, patient_id, values, day=day, at=at)
+                saved = save_visit(ws, patient_id, values, day=day, at=at, token=form.token)
             except FormErrors as error:
                 forms.show_errors(error, {**slots, **measured_slots}, general)
             else:
+                renew(form)  # drawn empty; a late second click reaches no button
                 st.session_state[FLASH_KEY] = (f"Follow-up visit saved (day {saved} after the "
                                                "series).")
                 st.rerun()
@@ -74,10 +77,11 @@ def render_visit(ws: Workspace, patient_id: str) -> None:
 
 def render_plan(ws: Workspace, patient_id: str, current: str | None) -> None:
     """Set the maintenance plan or change it (schedule, effective date, reason)."""
-    prefix = f"mp_{patient_id}"
+    form = form_instance(f"plan_{patient_id}")
+    prefix = form.key(f"mp_{patient_id}")
     st.caption("Current plan: " + (schedule_label(current) if current else "none recorded")
                + ". A change keeps the earlier plan in the history and needs a reason.")
-    with st.form(f"plan_form_{patient_id}"):
+    with st.form(form.key(f"plan_form_{patient_id}")):
         general = st.empty()
         c1, c2 = st.columns(2)
         schedule = c1.selectbox("Maintenance plan", list(MAINTENANCE_SCHEDULES), index=None,
@@ -93,10 +97,11 @@ def render_plan(ws: Workspace, patient_id: str, current: str | None) -> None:
         if st.form_submit_button("Save plan", type="primary"):
             try:
                 saved = save_plan(ws, patient_id, schedule, effective_on=effective,
-                                  reason=reason)
+                                  reason=reason, token=form.token)
             except FormErrors as error:
                 forms.show_errors(error, slots, general)
             else:
+                renew(form)
                 st.session_state[FLASH_KEY] = f"Maintenance plan set to {schedule_label(saved)}."
                 st.rerun()
 

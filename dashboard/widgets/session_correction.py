@@ -17,6 +17,7 @@ from dashboard.services.entry.form_errors import FormErrors, StaleEditError
 from dashboard.services.entry.writes import correct_session, load_session_for_edit
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import components, forms
+from dashboard.widgets.submission import form_instance, renew
 from models.clinical.session_record import SESSION_TIME
 from models.contract.schema import SESSION_FIELDS
 
@@ -49,7 +50,8 @@ def render_correction(ws: Workspace, patient_id: str, numbers: Sequence[int]) ->
         base = opened.setdefault(f"{patient_id}/{number}", current)
         st.caption(f"Correcting version {base} (stored: version {current}).")
         prefix = f"sc_{patient_id}_{number}_{base}"
-        with st.form(f"sc_form_{patient_id}_{number}"):
+        form = form_instance(f"sc_{patient_id}_{number}")
+        with st.form(form.key(f"sc_form_{patient_id}_{number}")):
             general = st.empty()
             day, at, time_slot = _when(prefix, stored.get(SESSION_TIME))
             values, slots = forms.session_fields(EDITABLE, stored, prefix)
@@ -58,7 +60,8 @@ def render_correction(ws: Workspace, patient_id: str, numbers: Sequence[int]) ->
             if st.form_submit_button("Save correction"):
                 try:
                     version = correct_session(ws, patient_id, number,
-                                              {**values, "notes": notes}, base, day=day, at=at)
+                                              {**values, "notes": notes}, base, day=day, at=at,
+                                              token=form.token)
                 except StaleEditError as error:
                     general.error("Not saved: someone else saved this session first. "
                                   f"{components.plain(error)}",
@@ -67,7 +70,9 @@ def render_correction(ws: Workspace, patient_id: str, numbers: Sequence[int]) ->
                     forms.show_errors(error, slots, general)
                 else:
                     opened[f"{patient_id}/{number}"] = version
-                    st.session_state["pr_flash"] = f"Session {number} corrected."
+                    renew(form)
+                    st.session_state["pr_flash"] = (f"Session {number} corrected (saved as "
+                                                    f"version {version}).")
                     st.rerun()
         if current != base and st.button("Reload the stored session",
                                           key=f"sc_reload_{patient_id}_{number}"):

@@ -4,8 +4,10 @@ Nothing is pre-filled from the previous session or from typical values: the clin
 enters this session's values, and saving is refused, under each empty field, until every
 required one is entered. Copying the dose and route is an explicit button, what it copied
 is shown, and what is still unchanged at saving is stored as carried forward. The date and
-time are entered in the clinic's zone (a "now" button fills them on request). A session
-past the planned number needs a ticked confirmation, stored with the record.
+time are entered in the clinic's zone (a "now" button fills them on request). The session
+number is shown as the next number, never as an input value. A session past the planned
+number needs a ticked confirmation, stored with the record; the box appears when a save is
+refused for it, never before anything is entered (issue 23 defect 10).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dashboard.services.entry.writes import save_session
 from dashboard.services.patients.progress import CarryOption, NextSession
 from dashboard.services.workspace import Workspace
 from dashboard.widgets import forms, monitoring_fields
+from dashboard.widgets.submission import form_instance, renew
 from models.clinical.session_record import EARLIEST, PAST_PLAN, SESSION_TIME
 from models.contract.schema import SESSION_FIELDS
 
@@ -62,6 +65,14 @@ def _actions(prefix: str, nxt: NextSession) -> dict[str, tuple[Any, str]]:
     return dict(copied["values"])
 
 
+def number_text(nxt: NextSession) -> str:
+    """The next session's number as a fact, not an input (issue 23 defect 10): neutral
+    wording, no warning before anything is entered."""
+    plan = (f"{nxt.planned} planned" if nxt.planned is not None
+            else "planned number not recorded")
+    return f"Session {nxt.number} (next; {plan})"
+
+
 def _when_row(prefix: str, nxt: NextSession) -> tuple[Any, Any, int, Any, dict[str, Any]]:
     zone = zone_label()
     c1, c2, c3, c4 = st.columns(4)
@@ -71,10 +82,8 @@ def _when_row(prefix: str, nxt: NextSession) -> tuple[Any, Any, int, Any, dict[s
     at = c2.time_input(f"Time ({zone})", value=None, key=f"{prefix}_time", step=60,
                        help="When the session started, clinic time.")
     slots = {SESSION_TIME: c1.empty()}
-    number = c3.number_input("Session", value=nxt.number, step=1, key=f"{prefix}_session_number",
-                             help="Session number; " + (f"{nxt.planned} are planned."
-                                                        if nxt.planned is not None else
-                                                        "the planned number is not recorded."))
+    c3.markdown(f"**{number_text(nxt)}**", help="The number follows from the sessions "
+                "recorded; it is not entered.")
     slots["session_number"] = c3.empty()
     day_index = None
     if nxt.day_from_dates:
@@ -84,16 +93,16 @@ def _when_row(prefix: str, nxt: NextSession) -> tuple[Any, Any, int, Any, dict[s
             day_index = forms.session_input(next(f for f in SESSION_FIELDS if f.name == "day"),
                                             None, f"{prefix}_day")
             slots["day"] = st.empty()
-    return day, at, int(number), day_index, slots
+    return day, at, int(nxt.number), day_index, slots
 
 
-def _past_plan(prefix: str, nxt: NextSession) -> tuple[bool, Any]:
-    """The confirmation box, shown when the number is past the plan (or the store said so)."""
+def _past_plan(prefix: str) -> tuple[bool, Any]:
+    """The confirmation box, shown once a save was refused for being past the plan (the
+    store says so): never before anything is entered."""
     asked = st.session_state.get(f"{prefix}_ask_past")
-    if not (nxt.past_plan or asked):
+    if not asked:
         return False, st.empty()
-    st.warning(asked or f"Session {nxt.number} is past the plan ({nxt.number} of "
-               f"{nxt.planned} planned sessions).", icon=":material/warning:")
+    st.error(asked, icon=":material/error:")  # the store refused the save: nothing saved
     confirmed = st.checkbox("Record this session past the planned number of sessions",
                             key=f"{prefix}_past_plan")
     return bool(confirmed), st.empty()
@@ -103,7 +112,8 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induc
     """The form for the next session of ``patient_id`` (``phase`` maintenance: the same
     record after the series, with no past-the-plan question: the plan is the induction's)."""
     maintenance = phase == "maintenance"
-    prefix = f"{'mt' if maintenance else 'pr'}_{patient_id}_{nxt.number}"
+    form = form_instance(f"session_{phase}_{patient_id}")
+    prefix = form.key(f"{'mt' if maintenance else 'pr'}_{patient_id}_{nxt.number}")
     if maintenance:
         st.markdown("**Record a maintenance session**")
     else:
@@ -111,13 +121,13 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induc
     st.caption("Every field starts empty: enter this session's values (PCL-5, product and "
                "notes may stay empty). Nothing is copied unless you press a button below.")
     copied = _actions(prefix, nxt)
-    with st.form(f"session_form_{patient_id}" + ("_maintenance" if maintenance else "")):
+    with st.form(form.key(f"session_form_{patient_id}" + ("_maintenance" if maintenance
+                                                            else ""))):
         general = st.empty()
         day, at, number, day_index, slots = _when_row(prefix, nxt)
         values, measured_slots = forms.session_fields(MEASURED, {}, prefix)
         record, record_slots = monitoring_fields.render(prefix)
-        confirmed, slots[PAST_PLAN] = (False, st.empty()) if maintenance else _past_plan(
-            prefix, nxt)
+        confirmed, slots[PAST_PLAN] = (False, st.empty()) if maintenance else _past_plan(prefix)
         notes = st.text_area("Notes (optional)", key=f"{prefix}_notes")
         if st.form_submit_button("Save maintenance session" if maintenance else "Save session",
                                  type="primary"):
@@ -125,15 +135,16 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induc
             try:
                 saved = save_session(ws, patient_id, values, day=day, at=at, copied=copied,
                                      confirm_past_plan=confirmed, phase=phase,
-                                     monitoring=record)
+                                     monitoring=record, token=form.token)
             except FormErrors as error:
-                shown = nxt.past_plan or st.session_state.get(f"{prefix}_ask_past")
+                shown = st.session_state.get(f"{prefix}_ask_past")
                 if PAST_PLAN in error.by_field and not shown:
                     st.session_state[f"{prefix}_ask_past"] = error.by_field[PAST_PLAN][0]
                     st.rerun()  # show the confirmation box; the entered values stay
                 forms.show_errors(error, {**slots, **measured_slots, **record_slots}, general)
             else:
                 st.session_state.pop(f"{prefix}_copied", None)
+                renew(form)  # drawn empty; a late second click reaches no button
                 st.session_state[FLASH_KEY] = (f"Maintenance session {saved} saved." if
                                                maintenance else f"Session {saved} saved.")
                 st.session_state[WARN_KEY] = warnings_for(monitoring_data(record, day))

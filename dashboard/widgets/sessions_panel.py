@@ -11,10 +11,12 @@ import streamlit as st
 
 from base.clock import clinic_text, zone_label
 from dashboard.services.access import SignedInWorkspace, actor_of
+from dashboard.widgets.submission import FormInstance, form_instance, renew
 from records.db import session_factory
 from records.errors import RecordError
 from records.security.signin_sessions import REASON_TEXT, SessionInfo, list_sessions, revoke
 from records.security.sso_accounts import set_sso
+from records.submissions import submit_once
 
 FLASH_KEY = "us_sessions_flash"
 METHODS = {"password": "password", "oidc": "single sign-on"}
@@ -32,14 +34,19 @@ def _table(rows: list[SessionInfo]) -> pd.DataFrame:
                                "browser"])
 
 
-def _run(ws: SignedInWorkspace, work: object, message: str) -> None:
+def _run(ws: SignedInWorkspace, form: FormInstance, values: dict, work: object,
+         message: str) -> None:
+    """One account change, once per submission token (a double click changes it once)."""
     try:
         with session_factory(ws.engine)() as session:
-            work(session)  # type: ignore[operator]
+            submit_once(session, form.token, form.name, values,
+                        lambda: work(session) and None,  # type: ignore[operator]
+                        username=actor_of(ws).username)
             session.commit()
     except (RecordError, ValueError) as error:
         st.error(str(error), icon=":material/error:")
         return
+    renew(form)
     st.session_state[FLASH_KEY] = message
     st.rerun()
 
@@ -64,17 +71,21 @@ def render_sessions(ws: SignedInWorkspace) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = left.selectbox("Session to end", list(labels), key="us_session",
                             format_func=labels.get)
-    if right.button("Revoke", key="us_revoke", icon=":material/block:"):
-        _run(ws, lambda s: revoke(s, chosen, actor),
+    form = form_instance("us_revoke")
+    if right.button("Revoke", key=form.key("us_revoke"), icon=":material/block:"):
+        _run(ws, form, {"session": chosen}, lambda s: revoke(s, chosen, actor),
              f"Session {chosen} ended: that browser is signed out at its next click.")
 
 
 def render_sso_identity(ws: SignedInWorkspace, usernames: list[str]) -> None:
     """Set the e-mail address single sign-on matches an account by."""
     actor = actor_of(ws)
-    with st.form("us_sso", clear_on_submit=True):
-        name = st.selectbox("Account", usernames, key="us_sso_account")
-        email = st.text_input("E-mail for single sign-on (empty clears it)", key="us_sso_email")
+    form = form_instance("us_sso")
+    with st.form(form.key("us_sso")):  # cleared by renewal, not on submit
+        name = st.selectbox("Account", usernames, key=form.key("us_sso_account"))
+        email = st.text_input("E-mail for single sign-on (empty clears it)",
+                              key=form.key("us_sso_email"))
         if st.form_submit_button("Set e-mail"):
-            _run(ws, lambda s: set_sso(s, name, actor, email=email),
+            _run(ws, form, {"user": name, "email": email},
+                 lambda s: set_sso(s, name, actor, email=email),
                  f"Single sign-on e-mail of {name} set.")

@@ -44,6 +44,20 @@ _CATEGORIES: dict[str, frozenset[str]] = {
 }
 
 
+# Authority order for role changes (issue 23 defect 6; docs/security.md): an administrator
+# manages accounts and the audit trail; a clinician and a data scientist rank alike (other
+# data, not more of it); a trainee sees de-identified data only. A change to a role that does
+# not rank strictly higher takes authority or access away, and the dashboard asks first.
+ROLE_RANK: dict[str, int] = {ADMIN: 3, CLINICIAN: 2, DATA_SCIENTIST: 2, TRAINEE: 1}
+
+
+def lowers_role(old: str, new: str) -> bool:
+    """Whether ``old`` → ``new`` takes something away: a lower rank, or a move sideways
+    between clinician and data scientist (each loses pages the other has)."""
+    check_role(new)
+    return old != new and ROLE_RANK[new] <= ROLE_RANK.get(old, 0)
+
+
 class AccessDenied(PermissionError):
     """The signed-in role may not open this page or see this category of data."""
 

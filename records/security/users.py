@@ -28,10 +28,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from base.settings import SecuritySettings, security_settings
 from records.audit import trail as audit
-from records.errors import DuplicateRecordError, RecordNotFoundError
+from records.errors import DuplicateRecordError, LastAdminError, RecordNotFoundError
 from records.security import signin_sessions as sessions
 from records.security import throttle
-from records.security.policy import SECURITY, SYSTEM_ROLE, Actor, check_role
+from records.security.policy import ADMIN, SECURITY, SYSTEM_ROLE, Actor, check_role
 from records.tables.clinical import utcnow
 from records.tables.security import User
 
@@ -131,13 +131,48 @@ def create_user(session: Session, username: str, password: str | None, role: str
     return user
 
 
+def active_admins(session: Session, *, lock: bool = False) -> list[str]:
+    """The usernames of active administrators (``lock``: row locks where the database has
+    them, so two concurrent demotions cannot both see the other still in place)."""
+    stmt = select(User.username).where(User.role == ADMIN, User.active.is_(True))
+    if lock:
+        stmt = stmt.with_for_update()
+    return sorted(session.scalars(stmt.order_by(User.username)))
+
+
+def _keep_an_admin(session: Session, user: User, when: str) -> None:
+    """Refuse a change that leaves no active administrator.
+
+    Checked before the change (with row locks: PostgreSQL) and again after it is flushed
+    (SQLite serialises writers, so the second check sees a concurrent commit).
+    """
+    if user.role == ADMIN and user.active and len(active_admins(session, lock=True)) <= 1:
+        raise LastAdminError(f"{user.username} is the last active administrator: {when} would "
+                             "leave nobody to manage accounts. Make another account "
+                             "administrator first.")
+
+
+def _still_an_admin(session: Session, username: str, when: str) -> None:
+    session.flush()
+    if not active_admins(session):
+        raise LastAdminError(f"{username} is the last active administrator: {when} would "
+                             "leave nobody to manage accounts. Make another account "
+                             "administrator first.")
+
+
 def set_active(session: Session, username: str, active: bool, actor: Actor) -> User:
-    """Disable (or re-enable) an account; a disabled account cannot sign in."""
+    """Disable (or re-enable) an account; a disabled account cannot sign in. Disabling the
+    last active administrator is refused (``LastAdminError``)."""
     user = _require(session, username)
+    if not active:
+        _keep_an_admin(session, user, "disabling the account")
+    was_admin = user.role == ADMIN and user.active
     user.active = active
     if active:
         user.failed_attempts, user.locked_until = 0, None
     session.flush()
+    if was_admin and not active:
+        _still_an_admin(session, user.username, "disabling the account")
     if not active:  # every browser signed in to it is signed out at its next click
         sessions.end_all_for(session, user.username, "disabled", by=actor.username)
     audit.record(session, actor, "user_enable" if active else "user_disable", SECURITY,
@@ -146,11 +181,16 @@ def set_active(session: Session, username: str, active: bool, actor: Actor) -> U
 
 
 def set_role(session: Session, username: str, role: str, actor: Actor) -> User:
-    """Change an account's role (audited with the old and new role)."""
+    """Change an account's role (audited with the old and new role). Taking the role of
+    administrator from the last active one is refused (``LastAdminError``)."""
     check_role(role)
     user = _require(session, username)
+    if role != ADMIN:
+        _keep_an_admin(session, user, f"making it {role}")
     old, user.role = user.role, role
     session.flush()
+    if old == ADMIN and role != ADMIN:
+        _still_an_admin(session, user.username, f"making it {role}")
     audit.record(session, actor, "role_change", SECURITY,
                  detail=f"{user.username}: {old} -> {role}")
     return user

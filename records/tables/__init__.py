@@ -12,4 +12,5 @@ __all__ = [
     "proms",
     "security",
     "signin",
+    "submissions",
 ]

@@ -5,6 +5,7 @@ __all__ = [
     "fhir",
     "followup",
     "form_errors",
+    "imports",
     "rems",
     "writes",
 ]

@@ -8,7 +8,7 @@ fills every model input in the edit form.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from dashboard.services.access import record_failure, require
 from dashboard.services.entry.form_errors import FormErrors
@@ -27,6 +27,7 @@ from records.errors import RecordError
 from records.gaps import labels
 from records.repository import confirm_fields, get_patient
 from records.security.policy import IDENTIFIED
+from records.submissions import submit_once
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -80,24 +81,38 @@ def describe(result: ImportResult) -> dict[str, str | int]:
             "warnings": len(result.warnings)}
 
 
-def save_imports(ws: Workspace, results: list[ImportResult],
-                 file_name: str) -> list[SavedImport]:
-    """Save every uploaded patient with its gaps in one transaction (all or nothing)."""
+def save_imports(ws: Workspace, results: list[ImportResult], file_name: str, *,
+                 token: str | None = None, digest: str = "") -> list[SavedImport]:
+    """Save every uploaded patient with its gaps in one transaction (all or nothing).
+
+    ``token`` (the upload panel's submission token) with ``digest`` (the file's SHA-256):
+    a repeat stores nothing again and returns what the first save stored.
+    """
     from interop.fhir.importer.store import import_into_store
 
     actor = require(ws, IDENTIFIED)  # clinicians only; refused before anything is saved
     try:
         with session_factory(ws.engine)() as session:
-            saved = [import_into_store(session, r, commit=False,
-                                       source_format=source_format(file_name))
-                     for r in results]
-            out = [SavedImport(p.patient_id, p.name, list(p.data_gaps),
-                               blocking_fields(r)) for p, r in zip(saved, results, strict=True)]
-            for item, result in zip(out, results, strict=True):  # audited with the import
-                alert = suicide_alert(result)
-                audit.record(session, actor, "import", IDENTIFIED, patient_id=item.patient_id,
-                             detail=f"FHIR {file_name}; gaps: {', '.join(item.gaps) or 'none'}"
-                                    + (f"; alert shown: {alert}" if alert else ""))
+            def write() -> list[dict]:
+                saved = [import_into_store(session, r, commit=False,
+                                           source_format=source_format(file_name))
+                         for r in results]
+                items = [SavedImport(p.patient_id, p.name, list(p.data_gaps),
+                                     blocking_fields(r))
+                         for p, r in zip(saved, results, strict=True)]
+                for item, result in zip(items, results, strict=True):  # audited with it
+                    alert = suicide_alert(result)
+                    audit.record(session, actor, "import", IDENTIFIED,
+                                 patient_id=item.patient_id,
+                                 detail=f"FHIR {file_name}; gaps: "
+                                        f"{', '.join(item.gaps) or 'none'}"
+                                        + (f"; alert shown: {alert}" if alert else ""))
+                return [asdict(item) for item in items]
+
+            done = submit_once(session, token, "fhir_import",
+                               {"file": file_name, "sha256": digest}, write,
+                               username=actor.username)
+            out = [SavedImport(**item) for item in done.result]
             session.commit()
     except InputValidationError as error:
         record_failure(ws, "import", IDENTIFIED, None, error)
@@ -118,16 +133,25 @@ def open_gaps(ws: Workspace, patient_id: str) -> tuple[list[str], int]:
         return list(patient.data_gaps or []), int(patient.version)
 
 
-def confirm(ws: Workspace, patient_id: str, fields: list[str], expected_version: int) -> int:
-    """The clinician confirms stored values of gap fields; returns the new version."""
+def confirm(ws: Workspace, patient_id: str, fields: list[str], expected_version: int, *,
+            token: str | None = None) -> int:
+    """The clinician confirms stored values of gap fields; returns the new version (once
+    per submission ``token``)."""
     actor = require(ws, IDENTIFIED)
     try:
         with session_factory(ws.engine)() as session:
-            patient = confirm_fields(session, patient_id, fields, expected_version)
-            audit.record(session, actor, "patient_edit", IDENTIFIED, patient_id=patient_id,
-                         detail=f"confirmed stored values: {', '.join(fields)}")
+            def write() -> int:
+                patient = confirm_fields(session, patient_id, fields, expected_version)
+                audit.record(session, actor, "patient_edit", IDENTIFIED,
+                             patient_id=patient_id,
+                             detail=f"confirmed stored values: {', '.join(fields)}")
+                return int(patient.version)
+
+            done = submit_once(session, token, "gap_confirm",
+                               {"patient_id": patient_id, "fields": sorted(fields),
+                                "base": expected_version}, write, username=actor.username)
             session.commit()
-            return int(patient.version)
+            return int(done.result)
     except (RecordError, ValueError) as error:
         record_failure(ws, "patient_edit", IDENTIFIED, patient_id, error)
         raise FormErrors.general(str(error)) from error

@@ -21,7 +21,8 @@ from base.clock import clinic_text
 from base.safety import UnsafePathError, safe_path
 from dashboard.services.access import record_failure, require
 from dashboard.services.entry.form_errors import FormErrors, as_form_errors
-from dashboard.services.entry.writes import ImportOutcome, session_moment
+from dashboard.services.entry.imports import ImportOutcome, repeated_outcome, upload_digest
+from dashboard.services.entry.writes import once, session_moment
 from dashboard.services.workspace import Workspace
 from models.clinical.followup_record import VISIT_TIME
 from models.contract.csv_input import read_csv_strict
@@ -33,6 +34,7 @@ from records.followup.imports import import_followup
 from records.followup.record import add_visit, series_end, set_plan
 from records.lookup import require_patient
 from records.security.policy import IDENTIFIED
+from records.submissions import submit_once
 
 log = logging.getLogger(__name__)
 ERROR_COLUMNS = ["file", "row", "column", "problem"]
@@ -53,23 +55,30 @@ def day_from_dates(ws: Workspace, patient_id: str) -> bool:
 
 
 def save_visit(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
-               day: date | None, at: time | None) -> int:
+               day: date | None, at: time | None, token: str | None = None) -> int:
     """Validate and store one follow-up visit; returns its day after the series.
 
     ``values``: the scales and screens entered (None = not done), notes, and
     ``day_after_series`` when it cannot be worked out from the dates. Nothing is filled in.
+    ``token``: the form's submission token (a repeat stores nothing and returns the first).
     """
     actor = require(ws, IDENTIFIED)
     data = {**values, VISIT_TIME: session_moment(day, at)}
     try:
         with as_form_errors(ws, "followup_create", patient_id), \
                 session_factory(ws.engine)() as session:
-            visit = add_visit(session, patient_id, data, recorded_by=actor.username)
-            audit.record(session, actor, "followup_create", IDENTIFIED, patient_id=patient_id,
-                         detail=f"follow-up visit on {clinic_text(visit.visit_at)} "
-                                f"(day {visit.day_after_series} after the series)")
+            def write() -> int:
+                visit = add_visit(session, patient_id, data, recorded_by=actor.username)
+                audit.record(session, actor, "followup_create", IDENTIFIED,
+                             patient_id=patient_id,
+                             detail=f"follow-up visit on {clinic_text(visit.visit_at)} "
+                                    f"(day {visit.day_after_series} after the series)")
+                return int(visit.day_after_series)
+
+            day_after = once(session, actor, token, "followup_visit",
+                             {"patient_id": patient_id, **data}, write)
             session.commit()
-            return int(visit.day_after_series)
+            return int(day_after)
     except FormErrors as error:
         if VISIT_TIME in error.by_field and _visit_time_errors(day, at):
             error.by_field[VISIT_TIME] = _visit_time_errors(day, at)
@@ -77,16 +86,23 @@ def save_visit(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
 
 
 def save_plan(ws: Workspace, patient_id: str, schedule: str | None, *,
-              effective_on: date | None, reason: str) -> str:
-    """Record a maintenance plan or a change of it (schedule, date, reason: all entered)."""
+              effective_on: date | None, reason: str, token: str | None = None) -> str:
+    """Record a maintenance plan or a change of it (schedule, date, reason: all entered);
+    once per submission ``token``."""
     actor = require(ws, IDENTIFIED)
     with as_form_errors(ws, "plan_change", patient_id), session_factory(ws.engine)() as session:
-        plan = set_plan(session, patient_id, schedule, effective_on=effective_on,
-                        reason=reason, recorded_by=actor.username)
-        audit.record(session, actor, "plan_change", IDENTIFIED, patient_id=patient_id,
-                     detail=f"maintenance plan {plan.schedule} from {plan.effective_on}")
+        def write() -> str:
+            plan = set_plan(session, patient_id, schedule, effective_on=effective_on,
+                            reason=reason, recorded_by=actor.username)
+            audit.record(session, actor, "plan_change", IDENTIFIED, patient_id=patient_id,
+                         detail=f"maintenance plan {plan.schedule} from {plan.effective_on}")
+            return str(plan.schedule)
+
+        saved = once(session, actor, token, "plan_change",
+                     {"patient_id": patient_id, "schedule": schedule,
+                      "effective_on": effective_on, "reason": reason}, write)
         session.commit()
-        return plan.schedule
+        return str(saved)
 
 
 def _errors(errors: list[RowError], source: str) -> pd.DataFrame:
@@ -94,8 +110,10 @@ def _errors(errors: list[RowError], source: str) -> pd.DataFrame:
                           "problem": e.message} for e in errors], columns=ERROR_COLUMNS)
 
 
-def import_followup_csv(ws: Workspace, upload: tuple[str, bytes]) -> ImportOutcome:
-    """Import an uploaded follow-up CSV all-or-nothing; ``sessions`` counts visits + doses."""
+def import_followup_csv(ws: Workspace, upload: tuple[str, bytes], *,
+                        token: str | None = None) -> ImportOutcome:
+    """Import an uploaded follow-up CSV all-or-nothing; ``sessions`` counts visits + doses;
+    once per submission ``token`` (a repeat answers with the first import's count)."""
     name, data = upload
     with tempfile.TemporaryDirectory(prefix="kapcds-followup-") as folder:
         try:
@@ -108,18 +126,26 @@ def import_followup_csv(ws: Workspace, upload: tuple[str, bytes]) -> ImportOutco
         except InputValidationError as error:
             return ImportOutcome(errors=_errors(error.errors, path.name))
     actor = require(ws, IDENTIFIED)
+    def write() -> dict[str, int]:
+        audit.record(session, actor, "import", IDENTIFIED,
+                     detail=f"{len(frame)} follow-up rows from {name}")  # same commit
+        summary = import_followup(session, frame)
+        return {"sessions": summary.visits + summary.doses}
+
     try:
         with session_factory(ws.engine)() as session:
-            audit.record(session, actor, "import", IDENTIFIED,
-                         detail=f"{len(frame)} follow-up rows from {name}")  # same commit
-            summary = import_followup(session, frame)
+            done = submit_once(session, token, "followup_import", upload_digest(upload),
+                               write, username=actor.username)
+            session.commit()
     except InputValidationError as error:
         return ImportOutcome(errors=_errors(error.errors, error.source or str(name)))
     except RecordError as error:
         record_failure(ws, "import", IDENTIFIED, None, error)
         return ImportOutcome(errors=_errors([RowError(None, None, str(error))], str(name)))
-    log.info("dashboard follow-up import: %d visits, %d doses", summary.visits, summary.doses)
-    return ImportOutcome(sessions=summary.visits + summary.doses)
+    if done.repeated:
+        return repeated_outcome(done.result)
+    log.info("dashboard follow-up import: %d rows", done.result["sessions"])
+    return ImportOutcome(sessions=done.result["sessions"])
 
 
 

@@ -4,52 +4,54 @@ Each function is one unit of work (commit or nothing) and turns the store's and 
 validation layer's exceptions into ``FormErrors`` keyed by field, so a page can show each
 message next to the field or file row it is about. Each write is allowed only for a role
 that may see identified patient data, and is audited in the same transaction (a write the
-store refuses is audited as a failure).
+store refuses is audited as a failure). A form passes its submission ``token``
+(``dashboard.widgets.submission``): the store saves one record per token and answers a
+repeat with the first one (``records.submissions``), so a double click stores one record.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from base.clock import clinic_text, from_clinic
-from base.safety import UnsafePathError, safe_path
-from dashboard.services.access import record_failure, require
+from dashboard.services.access import require
 from dashboard.services.entry.form_errors import FormErrors, as_form_errors
+from dashboard.services.entry.imports import ImportOutcome, import_csv  # noqa: F401 (moved)
 from dashboard.services.entry.rems import TIME_INPUTS, audit_detail, monitoring_data
 from dashboard.services.patients.shown import record_for_patient
 from dashboard.services.workspace import Workspace
 from models.clinical.session_record import CARRIED_FORWARD, PAST_PLAN, SESSION_TIME, carried_values
-from models.contract.csv_input import read_csv_strict
 from models.contract.schema import ID_COLUMN
-from models.contract.validation import InputValidationError, RowError, validate_patients
+from models.contract.validation import InputValidationError, validate_patients
 from records.audit import trail as audit
 from records.db import session_factory
-from records.errors import (
-    RecordError,
-    RecordNotFoundError,
-)
+from records.errors import RecordNotFoundError
 from records.repository import (
     add_patient,
     add_session,
     get_patient,
-    import_patients_and_sessions,
     record_decision,
     sessions_for,
     update_patient,
     update_session,
 )
 from records.rows import check_names
-from records.security.policy import IDENTIFIED
+from records.security.policy import IDENTIFIED, Actor
+from records.submissions import submit_once
 
 log = logging.getLogger(__name__)
+
+
+def once(session: Session, actor: Actor, token: str | None, form: str,
+         values: Mapping[str, Any], write: Callable[[], Any]) -> Any:
+    """``write`` at most once per submission token; a repeat returns the first result."""
+    return submit_once(session, token, form, values, write, username=actor.username).result
 
 def session_moment(day: date | None, at: time | None) -> datetime | None:
     """The aware UTC moment of a date and time entered in the clinic's zone (None if either
@@ -73,7 +75,7 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
                  day: date | None, at: time | None,
                  copied: Mapping[str, tuple[Any, str]] | None = None,
                  confirm_past_plan: bool = False, phase: str = "induction",
-                 monitoring: Mapping[str, Any] | None = None) -> int:
+                 monitoring: Mapping[str, Any] | None = None, token: str | None = None) -> int:
     """Validate and store one attended session; returns its session number.
 
     ``phase`` is ``induction`` or ``maintenance`` (the same record, after the series).
@@ -84,6 +86,7 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
     ``monitoring`` is the REMS-style record (``dashboard.services.entry.rems``; the dose and ready
     times as wall-clock times on ``day``): every required field of it must be entered.
     Every empty required field is refused by name (``FormErrors``), nothing is filled in.
+    ``token``: the form's submission token (a repeat returns the first session's number).
     """
     actor = require(ws, IDENTIFIED)
     record_data = monitoring_data(monitoring or {}, day)
@@ -94,13 +97,20 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
         with as_form_errors(ws, "session_create", patient_id,
                             duplicate_field="session_number"), \
                 session_factory(ws.engine)() as session:
-            record = add_session(session, patient_id, data, require_monitoring=True)
-            when = clinic_text(record.session_at)
-            audit.record(session, actor, "session_create", IDENTIFIED, patient_id=patient_id,
-                         detail=f"{phase} session {record.session_number} on {when}; "
-                                f"{audit_detail(data)}")
+            def write() -> int:
+                record = add_session(session, patient_id, data, require_monitoring=True)
+                when = clinic_text(record.session_at)
+                audit.record(session, actor, "session_create", IDENTIFIED,
+                             patient_id=patient_id,
+                             detail=f"{phase} session {record.session_number} on {when}; "
+                                    f"{audit_detail(data)}")
+                return int(record.session_number)
+
+            entered = {k: v for k, v in data.items() if k != "session_number"}  # derived,
+            number = once(session, actor, token, f"session_{phase}",  # not entered
+                          {"patient_id": patient_id, **entered}, write)
             session.commit()
-            return int(record.session_number)
+            return int(number)
     except FormErrors as error:
         if SESSION_TIME in error.by_field and _time_errors(day, at):
             error.by_field[SESSION_TIME] = _time_errors(day, at)
@@ -126,7 +136,8 @@ def load_session_for_edit(ws: Workspace, patient_id: str,
 
 def correct_session(ws: Workspace, patient_id: str, session_number: int,
                     values: Mapping[str, Any], expected_version: int, *,
-                    day: date | None = None, at: time | None = None) -> int:
+                    day: date | None = None, at: time | None = None,
+                    token: str | None = None) -> int:
     """Save a correction of a recorded session made on ``expected_version``; new version.
 
     A date and time (clinic zone) may be entered, e.g. for a session whose date was never
@@ -138,18 +149,25 @@ def correct_session(ws: Workspace, patient_id: str, session_number: int,
         raise FormErrors({SESSION_TIME: _time_errors(day, at)})
     data = {**values, SESSION_TIME: session_moment(day, at)}
     with as_form_errors(ws, "session_edit", patient_id), session_factory(ws.engine)() as session:
-        record = update_session(session, patient_id, session_number, data, expected_version)
-        audit.record(session, actor, "session_edit", IDENTIFIED, patient_id=patient_id,
-                     detail=f"session {session_number} -> version {record.version}")
+        def write() -> int:
+            record = update_session(session, patient_id, session_number, data, expected_version)
+            audit.record(session, actor, "session_edit", IDENTIFIED, patient_id=patient_id,
+                         detail=f"session {session_number} -> version {record.version}")
+            return int(record.version)
+
+        version = once(session, actor, token, "session_edit",
+                       {"patient_id": patient_id, "number": session_number,
+                        "base": expected_version, **data}, write)
         session.commit()
-        return int(record.version)
+        return int(version)
 
 
 def save_decision(ws: Workspace, patient_id: str, *, decision: str | None, suggested: str,
-                  reason: str = "") -> None:
+                  reason: str = "", token: str | None = None) -> int:
     """Append a decision under the signed-in user and role (nobody types a name); refused
     (``FormErrors``) when none was chosen, or on ``reason`` if it departs from the
-    suggestion unexplained."""
+    suggestion unexplained. Returns the decision's id; the decisions table is append-only,
+    so ``token`` (the form's submission token) keeps a double click from appending twice."""
     if decision is None:  # the form preselects nothing: a decision is never a default
         raise FormErrors({"decision": ["Choose a decision: proceed, proceed with cautions or "
                                        "do not proceed."]})
@@ -159,16 +177,23 @@ def save_decision(ws: Workspace, patient_id: str, *, decision: str | None, sugge
     actor = require(ws, IDENTIFIED)
     with as_form_errors(ws, "decision", patient_id, audit_every_failure=True), \
             session_factory(ws.engine)() as session:
-        record_decision(session, patient_id, decision=decision, suggested=suggested,
-                        clinician=actor.username, role=actor.role, reason=reason,
-                        model_version=ws.version)
-        audit.record(session, actor, "decision", IDENTIFIED, patient_id=patient_id,
-                     detail=f"{decision} (suggested {suggested}; model {ws.version})")
-        stored = get_patient(session, patient_id)
-        if stored is not None:  # the prediction decided on, for monitoring
-            record_for_patient(session, ws.model_set, ws.version, stored, "decision",
-                               actor.username)
+        def write() -> int:
+            record = record_decision(session, patient_id, decision=decision,
+                                     suggested=suggested, clinician=actor.username,
+                                     role=actor.role, reason=reason, model_version=ws.version)
+            audit.record(session, actor, "decision", IDENTIFIED, patient_id=patient_id,
+                         detail=f"{decision} (suggested {suggested}; model {ws.version})")
+            stored = get_patient(session, patient_id)
+            if stored is not None:  # the prediction decided on, for monitoring
+                record_for_patient(session, ws.model_set, ws.version, stored, "decision",
+                                   actor.username)
+            return int(record.id)
+
+        decision_id = once(session, actor, token, "decision",
+                           {"patient_id": patient_id, "decision": decision,
+                            "suggested": suggested, "reason": reason}, write)
         session.commit()
+        return int(decision_id)
 
 
 def _precheck_patient(values: Mapping[str, Any]) -> None:
@@ -183,17 +208,23 @@ def _precheck_patient(values: Mapping[str, Any]) -> None:
         raise FormErrors.from_validation(InputValidationError(errors, "form"))
 
 
-def create_patient(ws: Workspace, values: Mapping[str, Any]) -> str:
-    """Add a patient (next free id unless one is given); returns the id."""
+def create_patient(ws: Workspace, values: Mapping[str, Any], *,
+                   token: str | None = None) -> str:
+    """Add a patient (next free id unless one is given); returns the id. ``token``: the
+    form's submission token (a repeat returns the first patient's id, adding nobody)."""
     _precheck_patient(values)
     actor = require(ws, IDENTIFIED)
     with as_form_errors(ws, "patient_create", values.get(ID_COLUMN), duplicate_field=ID_COLUMN), \
             session_factory(ws.engine)() as session:
-        patient = add_patient(session, dict(values))
-        audit.record(session, actor, "patient_create", IDENTIFIED,
-                     patient_id=patient.patient_id)
+        def write() -> str:
+            patient = add_patient(session, dict(values))
+            audit.record(session, actor, "patient_create", IDENTIFIED,
+                         patient_id=patient.patient_id)
+            return patient.patient_id
+
+        patient_id = once(session, actor, token, "patient_create", values, write)
         session.commit()
-        return patient.patient_id
+        return str(patient_id)
 
 
 def load_for_edit(ws: Workspace, patient_id: str) -> tuple[dict[str, Any], int]:
@@ -206,7 +237,7 @@ def load_for_edit(ws: Workspace, patient_id: str) -> tuple[dict[str, Any], int]:
 
 
 def save_patient(ws: Workspace, patient_id: str, values: Mapping[str, Any],
-                 expected_version: int) -> int:
+                 expected_version: int, *, token: str | None = None) -> int:
     """Save an edit made on ``expected_version``; returns the new version.
 
     Raises ``StaleEditError`` when someone else saved first (nothing is overwritten).
@@ -214,76 +245,13 @@ def save_patient(ws: Workspace, patient_id: str, values: Mapping[str, Any],
     _precheck_patient({ID_COLUMN: patient_id, **values})
     actor = require(ws, IDENTIFIED)
     with as_form_errors(ws, "patient_edit", patient_id), session_factory(ws.engine)() as session:
-        patient = update_patient(session, patient_id, dict(values), expected_version)
-        audit.record(session, actor, "patient_edit", IDENTIFIED, patient_id=patient_id,
-                     detail=f"version {expected_version} -> {patient.version}")
+        def write() -> int:
+            patient = update_patient(session, patient_id, dict(values), expected_version)
+            audit.record(session, actor, "patient_edit", IDENTIFIED, patient_id=patient_id,
+                         detail=f"version {expected_version} -> {patient.version}")
+            return int(patient.version)
+
+        version = once(session, actor, token, "patient_edit",
+                       {"patient_id": patient_id, "base": expected_version, **values}, write)
         session.commit()
-        return int(patient.version)
-
-
-@dataclass
-class ImportOutcome:
-    """Either what was saved, or every problem found (and nothing saved)."""
-
-    patients: int = 0
-    sessions: int = 0
-    errors: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    @property
-    def ok(self) -> bool:
-        return self.errors.empty
-
-
-ERROR_COLUMNS = ["file", "row", "column", "problem"]
-
-
-def _error_table(errors: list[RowError], source: str) -> pd.DataFrame:
-    return pd.DataFrame([{"file": source, "row": e.row, "column": e.column or "",
-                          "problem": e.message} for e in errors], columns=ERROR_COLUMNS)
-
-
-def import_csv(ws: Workspace, patients: tuple[str, bytes] | None,
-               sessions: tuple[str, bytes] | None) -> ImportOutcome:
-    """Import uploaded ``(file name, bytes)`` CSVs all-or-nothing, with a row-by-row report.
-
-    Uploads are parsed as CSV text only (never unpickled) in a private temporary folder.
-    """
-    if patients is None and sessions is None:
-        return ImportOutcome(errors=_error_table(
-            [RowError(None, None, "upload a patients file, a sessions file or both")], ""))
-    frames: dict[str, pd.DataFrame] = {}
-    problems: list[pd.DataFrame] = []
-    with tempfile.TemporaryDirectory(prefix="kapcds-import-") as folder:
-        for key, upload in (("patients", patients), ("sessions", sessions)):
-            if upload is None:
-                continue
-            name, data = upload
-            try:
-                path = safe_path(folder, Path(str(name)).name or f"{key}.csv")
-            except UnsafePathError as error:
-                problems.append(_error_table([RowError(None, None, str(error))], key))
-                continue
-            path.write_bytes(data)
-            try:
-                frames[key] = read_csv_strict(path)
-            except InputValidationError as error:
-                problems.append(_error_table(error.errors, path.name))
-    if problems:
-        return ImportOutcome(errors=pd.concat(problems, ignore_index=True))
-    actor = require(ws, IDENTIFIED)
-    patients_df = frames.get("patients", pd.DataFrame(columns=[ID_COLUMN]))
-    sessions_df = frames.get("sessions")
-    files = ", ".join(f"{upload[0]}" for upload in (patients, sessions) if upload)
-    detail = (f"{len(patients_df)} patients, {0 if sessions_df is None else len(sessions_df)} "
-              f"sessions from {files}")
-    try:
-        with session_factory(ws.engine)() as session:
-            audit.record(session, actor, "import", IDENTIFIED, detail=detail)  # same commit
-            summary = import_patients_and_sessions(session, patients_df, sessions_df)
-    except InputValidationError as error:
-        return ImportOutcome(errors=_error_table(error.errors, error.source or ""))
-    except RecordError as error:
-        record_failure(ws, "import", IDENTIFIED, None, error)
-        return ImportOutcome(errors=_error_table([RowError(None, None, str(error))], ""))
-    log.info("dashboard import: %d patients, %d sessions", summary.patients, summary.sessions)
-    return ImportOutcome(patients=summary.patients, sessions=summary.sessions)
+        return int(version)

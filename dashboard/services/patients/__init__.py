@@ -11,4 +11,5 @@ __all__ = [
     "proms",
     "shown",
     "whatif",
+    "whatif_state",
 ]

@@ -2,7 +2,7 @@
 token replay cache, and sign-in throttling by source.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07
 
 - ``audit_anchor`` (one row): ``store_id``, a random id made here once, which signed audit
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
