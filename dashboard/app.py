@@ -13,7 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from base.settings import home_dir
-from dashboard.widgets import auth, browser_session, components, resources
+from dashboard.widgets import components, resources
+from dashboard.widgets.signin import auth, browser_session
 from records.errors import storage_problem
 
 # A local icon: a Material-symbol icon is fetched from a font CDN (fails offline, console errors).

@@ -1,6 +1,6 @@
 """Idempotent form writes: a submission token is used once, enforced by the store.
 
-A dashboard form is rendered with a fresh token (``dashboard.widgets.submission``). The
+A dashboard form is rendered with a fresh token (``dashboard.widgets.entry.submission``). The
 write that saves it calls ``submit_once`` inside its own unit of work: the token row is
 inserted and flushed *before* the record, so a second transaction with the same token — a
 double click, a second request, a retry after a lost answer — stops at the unique

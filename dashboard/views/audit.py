@@ -11,7 +11,8 @@ import streamlit as st
 from base.clock import clinic_text, zone_label
 from base.settings import clinic_timezone
 from dashboard.services.access import audited_download
-from dashboard.widgets import auth, components
+from dashboard.widgets import components
+from dashboard.widgets.signin import auth
 from records.audit import trail as audit
 from records.db import session_factory
 from records.security.policy import AUDIT

@@ -24,16 +24,12 @@ from dashboard.services.patients.listing import (
     risk_table,
 )
 from dashboard.services.workspace import DECISION_LABELS, STATUS_LABELS
-from dashboard.widgets import (
-    auth,
-    components,
-    forms,
-    report_button,
-    resources,
-    source_attributes,
-)
+from dashboard.widgets import components, resources
 from dashboard.widgets.chart_view import show_chart
-from dashboard.widgets.submission import form_instance, renew
+from dashboard.widgets.entry import forms
+from dashboard.widgets.entry.submission import form_instance, renew
+from dashboard.widgets.patients import report_button, source_attributes
+from dashboard.widgets.signin import auth
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import FEATURES, OUTCOMES, feature, outcome
 from records.gaps import labels

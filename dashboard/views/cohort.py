@@ -9,9 +9,10 @@ from dashboard.services.access import audited_download
 from dashboard.services.cohort.export import predictions_csv, rows_for
 from dashboard.services.cohort.overview import population_summary, risk_counts
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
-from dashboard.widgets import components, prom_alerts, resources
+from dashboard.widgets import components, resources
 from dashboard.widgets.chart_view import show_chart
-from dashboard.widgets.durability import render_durability
+from dashboard.widgets.patients import prom_alerts
+from dashboard.widgets.patients.durability import render_durability
 from models.clinical.risk_wording import percent_value
 from models.contract.schema import outcome
 from records.security.policy import patient_view

@@ -7,8 +7,10 @@ from dashboard.charts.risk import compare_risks
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.services.patients.compare import MAX_COMPARE, compare_patients
 from dashboard.services.workspace import STATUS_LABELS
-from dashboard.widgets import auth, components, resources, source_attributes
+from dashboard.widgets import components, resources
 from dashboard.widgets.chart_view import show_chart
+from dashboard.widgets.patients import source_attributes
+from dashboard.widgets.signin import auth
 from models.contract.schema import FEATURES, NAME_COLUMN, outcome
 from records.security.policy import IDENTIFIED
 

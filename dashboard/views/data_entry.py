@@ -6,8 +6,9 @@ import streamlit as st
 from dashboard.services.entry.followup import import_followup_csv
 from dashboard.services.entry.form_errors import FormErrors, StaleEditError
 from dashboard.services.entry.writes import create_patient, import_csv, load_for_edit, save_patient
-from dashboard.widgets import components, fhir_panel, forms, resources
-from dashboard.widgets.submission import form_instance, renew
+from dashboard.widgets import components, resources
+from dashboard.widgets.entry import fhir_panel, forms
+from dashboard.widgets.entry.submission import form_instance, renew
 
 PAGE = "data_entry"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Data entry")

@@ -4,7 +4,9 @@ import streamlit as st
 
 from dashboard.services.cohort import overview as service_cohort
 from dashboard.services.workspace import HOME_TITLES, STATUS_LABELS
-from dashboard.widgets import auth, components, prom_alerts, proms_panel, resources
+from dashboard.widgets import components, resources
+from dashboard.widgets.patients import prom_alerts, proms_panel
+from dashboard.widgets.signin import auth
 from records.security.policy import IDENTIFIED, may_access, may_open
 
 PAGE = "home"  # this page's key in records.security.policy (and its URL)

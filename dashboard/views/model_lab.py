@@ -11,8 +11,9 @@ from dashboard.charts.explain import importance_bar
 from dashboard.services.lab import jobs as lab_jobs
 from dashboard.services.lab import promotion as lab_promotion
 from dashboard.services.lab import versions as lab
-from dashboard.widgets import components, governance_card, jobs_panel, promotion
+from dashboard.widgets import components
 from dashboard.widgets.chart_view import show_chart
+from dashboard.widgets.lab import governance_card, jobs_panel, promotion
 from models.clinical.quality_gate import outcome_quality
 from models.contract.schema import OUTCOMES, outcome
 from models.store.card_text import render_card_markdown

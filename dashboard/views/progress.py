@@ -13,19 +13,12 @@ from dashboard.services.patients.progress import (
     when_column,
 )
 from dashboard.services.patients.proms import reported_points
-from dashboard.widgets import (
-    components,
-    followup_form,
-    monitoring_pdf,
-    prom_alerts,
-    proms_panel,
-    report_button,
-    resources,
-    session_form,
-)
+from dashboard.widgets import components, resources
 from dashboard.widgets.chart_view import show_chart
-from dashboard.widgets.durability import render_durability
-from dashboard.widgets.session_correction import render_correction
+from dashboard.widgets.entry import followup_form, session_form
+from dashboard.widgets.entry.session_correction import render_correction
+from dashboard.widgets.patients import monitoring_pdf, prom_alerts, proms_panel, report_button
+from dashboard.widgets.patients.durability import render_durability
 
 PAGE = "progress"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Treatment progress")

@@ -15,8 +15,9 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from base.clock import clinic_text, zone_label
-from dashboard.widgets import auth, components, sessions_panel
-from dashboard.widgets.submission import FormInstance, form_instance, renew
+from dashboard.widgets import components
+from dashboard.widgets.entry.submission import FormInstance, form_instance, renew
+from dashboard.widgets.signin import auth, sessions_panel
 from records.db import session_factory
 from records.errors import RecordError
 from records.security.policy import ADMIN, ROLES, SECURITY, lowers_role

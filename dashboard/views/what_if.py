@@ -17,8 +17,10 @@ from dashboard.charts.scenario import contribution_change, dependence_chart
 from dashboard.services.lab.quality import greyed_note, shown_outcomes
 from dashboard.services.patients import whatif as svc
 from dashboard.services.patients.whatif_state import ScenarioBook, StoredResult, search_key
-from dashboard.widgets import auth, components, resources, source_attributes
+from dashboard.widgets import components, resources
 from dashboard.widgets.chart_view import show_chart
+from dashboard.widgets.patients import source_attributes
+from dashboard.widgets.signin import auth
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
 from models.inference.counterfactual import Target, find_counterfactuals

@@ -15,7 +15,8 @@ import streamlit as st
 from base.clock import iso_text
 from dashboard.services.access import SignedInWorkspace, with_actor
 from dashboard.services.lab.card import card_summary
-from dashboard.widgets import auth, resources
+from dashboard.widgets import resources
+from dashboard.widgets.signin import auth
 from models.contract.schema import NAME_COLUMN
 from records.security.policy import IDENTIFIED
 

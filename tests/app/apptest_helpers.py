@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from base.settings import default_database_url
 from dashboard.services.workspace import Workspace
-from dashboard.widgets.browser_session import TOKEN_KEY
+from dashboard.widgets.signin.browser_session import TOKEN_KEY
 from records.db import make_engine, session_factory
 from records.repository import patient_count, sessions_frame
 from records.security import signin_sessions as sessions

@@ -101,7 +101,7 @@ def _one(total: int) -> dict[str, float]:
     from streamlit.testing.v1 import AppTest
 
     from dashboard.services.startup import ensure_ready
-    from dashboard.widgets.browser_session import TOKEN_KEY
+    from dashboard.widgets.signin.browser_session import TOKEN_KEY
 
     token = _sign_in_token(ensure_ready().engine, create=False)
     result: dict[str, float] = {"patients": float(total)}

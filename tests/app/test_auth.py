@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.workspace import Workspace
-from dashboard.widgets.auth import AUTH_KEY
-from dashboard.widgets.browser_session import TOKEN_KEY
+from dashboard.widgets.signin.auth import AUTH_KEY
+from dashboard.widgets.signin.browser_session import TOKEN_KEY
 from records.db import session_factory
 from records.security import policy
 from records.security.policy import Actor

@@ -139,7 +139,7 @@ def test_exposure_and_screen_figures_draw_the_alert_thresholds(small):
 
 
 def _app(patient_id, cohort, model_set, data):
-    from dashboard.widgets.durability import render_durability
+    from dashboard.widgets.patients.durability import render_durability
 
     render_durability(patient_id, cohort=cohort, model_set=model_set, data=data)
 
@@ -190,7 +190,7 @@ def test_render_with_a_store_without_followup(tmp_path):
 
 
 def _from_store(patient_id, cohort, model_set, url):
-    from dashboard.widgets.durability import render_durability
+    from dashboard.widgets.patients.durability import render_durability
     from records.db import make_engine
 
     render_durability(patient_id, cohort=cohort, model_set=model_set,

@@ -15,7 +15,7 @@ from dashboard.services.patients.gaps import needs_message
 from dashboard.services.patients.listing import assess_patient, cohort_table
 from dashboard.services.patients.progress import patient_progress
 from dashboard.services.workspace import Workspace
-from dashboard.widgets.report_button import build_pdf
+from dashboard.widgets.patients.report_button import build_pdf
 from models.contract.schema import defaults, model_feature_names
 from records.db import session_factory
 from records.repository import add_patient, get_patient, update_patient

@@ -22,7 +22,7 @@ from test_progress import _fill, _open, _prefix, _save
 
 from dashboard.services.patients.listing import assess_patient, cohort_table
 from dashboard.services.workspace import Workspace
-from dashboard.widgets.submission import STATE_PREFIX, FormInstance
+from dashboard.widgets.entry.submission import STATE_PREFIX, FormInstance
 from models.contract.schema import FEATURES, defaults
 from records.db import session_factory
 from records.followup.record import list_visits

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from apptest_helpers import as_read
 from streamlit.testing.v1 import AppTest
 
-from dashboard.widgets.source_attributes import TITLE
+from dashboard.widgets.patients.source_attributes import TITLE
 from training.governance.hti1 import ATTRIBUTES
 
 

@@ -19,7 +19,7 @@ from browsing import sign_in, wait_idle
 from conftest import ROOT, screenshot
 from playwright.sync_api import Browser, Page, expect
 
-from dashboard.widgets import auth
+from dashboard.widgets.signin import auth
 from records.security import policy
 
 pytestmark = pytest.mark.e2e

@@ -1,7 +1,8 @@
 """Roles and durability in a real browser.
 
 Each role signs in through the form and sees exactly its pages in the sidebar (computed
-from ``records.security.policy`` and ``dashboard.widgets.auth``), and a page outside its role,
+from ``records.security.policy`` and ``dashboard.widgets.signin.auth``), and a page outside
+its role,
 opened by
 URL, says the role may not open it; a clinician sees the durability section on Treatment
 progress and the Kaplan–Meier chart on Cohort overview.
@@ -21,7 +22,7 @@ from browsing import wait_idle as _wait_idle
 from conftest import PASSWORD, ROOT, USER, screenshot
 from playwright.sync_api import Page, expect
 
-from dashboard.widgets import auth
+from dashboard.widgets.signin import auth
 from records.security import policy
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from browsing import open_menu, sign_in, wait_idle
 from conftest import PASSWORD, SCREENSHOTS, USER
 from playwright.sync_api import Page, expect
 
-from dashboard.widgets.source_attributes import TITLE
+from dashboard.widgets.patients.source_attributes import TITLE
 from training.governance.hti1 import ATTRIBUTES
 
 pytestmark = pytest.mark.e2e

@@ -5,7 +5,7 @@ validation layer's exceptions into ``FormErrors`` keyed by field, so a page can 
 message next to the field or file row it is about. Each write is allowed only for a role
 that may see identified patient data, and is audited in the same transaction (a write the
 store refuses is audited as a failure). A form passes its submission ``token``
-(``dashboard.widgets.submission``): the store saves one record per token and answers a
+(``dashboard.widgets.entry.submission``): the store saves one record per token and answers a
 repeat with the first one (``records.submissions``), so a double click stores one record.
 """
 

@@ -1,6 +1,7 @@
 """Data side of the durability view: follow-up records, survival curves, plan risks, alerts.
 
-No Streamlit here (``dashboard.widgets.durability`` renders what these return), so every number on
+No Streamlit here (``dashboard.widgets.patients.durability`` renders what these return), so
+every number on
 the view is computed and tested without a browser. Everything comes from the store: visits,
 maintenance doses and sessions, and plans (``records.followup.frames``), laid out and
 summarised by ``models.clinical.followup_summary`` (relapse by the reference's definition). The

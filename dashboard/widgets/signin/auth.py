@@ -20,7 +20,8 @@ from base.settings import security_settings
 from dashboard.services import signin
 from dashboard.services.access import record_view, with_actor
 from dashboard.services.patients.shown import record_from_cohort
-from dashboard.widgets import browser_session, resources, sso
+from dashboard.widgets import resources
+from dashboard.widgets.signin import browser_session, sso
 from models.contract.schema import FEATURES
 from records.db import session_factory
 from records.predictions import inputs_hash
@@ -33,7 +34,7 @@ AUTH_KEY = "auth"  # {"username": str, "role": str}: who this run is for (server
 FLASH_KEY = "auth_flash"
 SSO_REFUSED_KEY = "auth_sso_refused"  # the identity-provider login this tab refused
 VIEWED_KEY = "auth_viewed"
-VIEWS = Path(__file__).resolve().parents[1] / "views"
+VIEWS = Path(__file__).resolve().parents[2] / "views"
 PAGES = {  # page key (file in views/) -> menu title and icon
     "home": ("Home", ":material/home:"),
     "candidate_review": ("Candidate review", ":material/person_search:"),

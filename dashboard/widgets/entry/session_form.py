@@ -22,8 +22,8 @@ from dashboard.services.entry.rems import monitoring_data, warnings_for
 from dashboard.services.entry.writes import save_session
 from dashboard.services.patients.progress import CarryOption, NextSession
 from dashboard.services.workspace import Workspace
-from dashboard.widgets import forms, monitoring_fields
-from dashboard.widgets.submission import form_instance, renew
+from dashboard.widgets.entry import forms, monitoring_fields
+from dashboard.widgets.entry.submission import form_instance, renew
 from models.clinical.session_record import EARLIEST, PAST_PLAN, SESSION_TIME
 from models.contract.schema import SESSION_FIELDS
 

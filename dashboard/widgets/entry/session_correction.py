@@ -16,8 +16,9 @@ from base.clock import to_clinic, zone_label
 from dashboard.services.entry.form_errors import FormErrors, StaleEditError
 from dashboard.services.entry.writes import correct_session, load_session_for_edit
 from dashboard.services.workspace import Workspace
-from dashboard.widgets import components, forms
-from dashboard.widgets.submission import form_instance, renew
+from dashboard.widgets import components
+from dashboard.widgets.entry import forms
+from dashboard.widgets.entry.submission import form_instance, renew
 from models.clinical.session_record import SESSION_TIME
 from models.contract.schema import SESSION_FIELDS
 

@@ -9,8 +9,8 @@ import streamlit as st
 
 from dashboard.services.lab import governance
 from dashboard.services.workspace import Workspace
-from dashboard.widgets import source_attributes
 from dashboard.widgets.components import plain
+from dashboard.widgets.patients import source_attributes
 from records.audit import trail as audit
 from records.security.policy import MODEL
 

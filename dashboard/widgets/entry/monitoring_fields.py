@@ -13,7 +13,7 @@ import streamlit as st
 
 from base.clock import zone_label
 from dashboard.services.entry.rems import TIME_INPUTS
-from dashboard.widgets import forms
+from dashboard.widgets.entry import forms
 from models.clinical.session_monitoring import (
     LOT_ROUTES,
     MIN_MONITORING_MINUTES,

@@ -11,7 +11,7 @@ import streamlit as st
 
 from base.clock import clinic_text, zone_label
 from dashboard.services.access import SignedInWorkspace, actor_of
-from dashboard.widgets.submission import FormInstance, form_instance, renew
+from dashboard.widgets.entry.submission import FormInstance, form_instance, renew
 from records.db import session_factory
 from records.errors import RecordError
 from records.security.signin_sessions import REASON_TEXT, SessionInfo, list_sessions, revoke

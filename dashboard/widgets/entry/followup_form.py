@@ -1,6 +1,6 @@
 """Follow-up entry on Treatment progress: a visit, a maintenance session, a plan change.
 
-The same rules as the session form (``dashboard.widgets.session_form``): every field starts
+The same rules as the session form (``dashboard.widgets.entry.session_form``): every field starts
 empty, nothing is copied or defaulted, the date and time are entered in the clinic's zone
 (a "now" button fills them on request), and saving is refused, under each field, until what
 is required is entered. A scale or screen left empty is stored as "not done". The
@@ -16,8 +16,8 @@ from dashboard.services.entry.followup import day_from_dates, save_plan, save_vi
 from dashboard.services.entry.form_errors import FormErrors
 from dashboard.services.patients.progress import NextSession
 from dashboard.services.workspace import Workspace
-from dashboard.widgets import forms, session_form
-from dashboard.widgets.submission import form_instance, renew
+from dashboard.widgets.entry import forms, session_form
+from dashboard.widgets.entry.submission import form_instance, renew
 from models.clinical.followup_record import ROW_FIELDS, VISIT_TIME
 from models.clinical.session_record import EARLIEST
 from models.contract.followup_schema import MAINTENANCE_SCHEDULES, schedule_label

@@ -16,8 +16,9 @@ import streamlit as st
 from dashboard.services.entry.fhir import confirm, describe, open_gaps, parse_upload, save_imports
 from dashboard.services.entry.form_errors import FormErrors
 from dashboard.services.workspace import Workspace
-from dashboard.widgets import components, forms
-from dashboard.widgets.submission import form_instance, renew
+from dashboard.widgets import components
+from dashboard.widgets.entry import forms
+from dashboard.widgets.entry.submission import form_instance, renew
 from interop.fhir.importer.result import item9_text, suicide_alert
 from models.contract.schema import feature
 from records.gaps import labels
