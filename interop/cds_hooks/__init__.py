@@ -4,8 +4,10 @@
 __all__ = [
     "auth",
     "cards",
+    "feedback",
     "fetch",
     "guard",
+    "orders",
     "safety_cards",
     "service",
     "settings",

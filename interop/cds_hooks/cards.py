@@ -59,13 +59,23 @@ def show_every_outcome(outcome: str) -> bool:
 
 
 def discovery() -> dict[str, Any]:
-    """The ``GET /cds-services`` document."""
-    return {"services": [{
+    """The ``GET /cds-services`` document: patient-view, and the two order hooks that check
+    a ketamine or esketamine order as it is written (issue 26)."""
+    usage = "The EHR signs each call with a JWT from a trusted issuer."
+    services = [{
         "hook": "patient-view", "id": SERVICE_ID, "title": "KAP-CDS ketamine-assisted therapy",
         "description": "Eligibility screen, predicted response and side-effect risks for "
                        f"ketamine-assisted psychotherapy ({DISCLAIMER}).",
-        "prefetch": dict(PREFETCH),
-        "usageRequirements": "The EHR signs each call with a JWT from a trusted issuer."}]}
+        "prefetch": dict(PREFETCH), "usageRequirements": usage}]
+    for hook, title in (("order-select", "KAP-CDS ketamine order check (selected)"),
+                        ("order-sign", "KAP-CDS ketamine order check (before signing)")):
+        services.append({
+            "hook": hook, "id": f"kapcds-{hook}", "title": title,
+            "description": "For a ketamine or esketamine order: the eligibility screen, the "
+                           "risks for the ordered route and dose, alerts, and a critical card "
+                           f"to remove the order when an exclusion applies ({DISCLAIMER}).",
+            "prefetch": dict(PREFETCH), "usageRequirements": usage})
+    return {"services": services}
 
 
 def prefetch_resources(value: Any, key: str) -> list[dict[str, Any]]:

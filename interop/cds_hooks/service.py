@@ -31,11 +31,11 @@ from interop.cds_hooks.cards import (
     Gate,
     ModelInfo,
     PatientData,
-    build_cards,
     discovery,
     incomplete_notes,
     prefetch_resources,
 )
+from interop.cds_hooks.feedback import allow_cors, record_issued, store_feedback
 from interop.cds_hooks.fetch import (
     FetchError,
     check_server,
@@ -50,6 +50,7 @@ from interop.cds_hooks.guard import (
     parse_json,
     read_body,
 )
+from interop.cds_hooks.orders import SERVICES, hook_cards
 from interop.cds_hooks.settings import CdsSettings
 from models.clinical.quality_gate import gate_for
 from models.contract import schema
@@ -159,11 +160,11 @@ def _audit(engine: Engine | None, caller: Caller | None, action: str, category: 
     record_now(engine, Actor(who[:64], SYSTEM_ROLE), action, category, **details)
 
 
-def _hook(body: Any) -> str:
+def _hook(body: Any, hook: str = "patient-view") -> str:
     if not isinstance(body, dict):
         raise BadHookRequest("the request body must be a JSON object")
-    if body.get("hook") != "patient-view":
-        raise BadHookRequest(f"hook must be 'patient-view', not {str(body.get('hook'))[:40]!r}")
+    if body.get("hook") != hook:
+        raise BadHookRequest(f"hook must be {hook!r}, not {str(body.get('hook'))[:40]!r}")
     patient_id = (body.get("context") or {}).get("patientId")
     if not isinstance(patient_id, str) or not FHIR_ID.match(patient_id):
         raise BadHookRequest("context.patientId must be a FHIR id ([A-Za-z0-9-.], 1-64)")
@@ -183,16 +184,19 @@ def _issuer_label(authorization: str | None, settings: CdsSettings) -> str:
     return iss if isinstance(iss, str) and iss in settings.issuers else "unknown issuer"
 
 
-class _PatientView:
-    """The ``patient-view`` call from token to cards (runs in a worker thread)."""
+class _HookCall:
+    """One hook's call from token to cards (runs in a worker thread): ``patient-view``,
+    or ``order-select`` / ``order-sign`` (issue 26), each at its own URL and audience."""
 
     def __init__(self, settings: CdsSettings, registry_dir: Path | None,
-                 engine: Engine | None, gate: Gate | None) -> None:
+                 engine: Engine | None, gate: Gate | None, hook: str = "patient-view",
+                 service_id: str = SERVICE_ID) -> None:
         self.settings, self.engine, self.gate = settings, engine, gate
+        self.hook, self.service_id = hook, service_id
         self.models, self.keys = _Models(registry_dir), KeyResolver()
         self.replay = StoreReplayGuard(engine) if engine is not None else ReplayGuard()
         self.refusals = RefusalLog(self._write_refusal)
-        self.audience = f"{settings.base_url}/cds-services/{SERVICE_ID}"
+        self.audience = f"{settings.base_url}/cds-services/{service_id}"
 
     def _write_refusal(self, issuer: str, detail: str) -> None:
         from records.security.policy import SECURITY
@@ -214,7 +218,7 @@ class _PatientView:
         from records.security.policy import IDENTIFIED
 
         _audit(self.engine, caller, "prediction_view", IDENTIFIED, outcome="failure",
-               detail=f"CDS Hooks {SERVICE_ID}: {error}"[:2000])
+               detail=f"CDS Hooks {self.service_id}: {error}"[:2000])
         return JSONResponse({"error": error[:500]}, status_code=status)
 
     def __call__(self, caller: Caller, raw: bytes) -> JSONResponse:
@@ -226,7 +230,7 @@ class _PatientView:
             log.exception("CDS Hooks call failed")
             try:
                 _audit(self.engine, caller, "cds_error", SECURITY, outcome="failure",
-                       detail=f"CDS Hooks {SERVICE_ID}: internal error "
+                       detail=f"CDS Hooks {self.service_id}: internal error "
                               f"{type(exc).__name__}: {exc}"[:2000])
             except Exception:  # noqa: BLE001 - the answer is still a 500
                 log.exception("could not audit the failed CDS Hooks call")
@@ -237,7 +241,7 @@ class _PatientView:
 
         try:
             body = parse_json(raw)
-            patient_id = _hook(body)
+            patient_id = _hook(body, self.hook)
             incomplete: list[str] = []
             resources = _resources(body, self.settings.issuers[caller.iss], patient_id,
                                    self.settings, incomplete)
@@ -246,14 +250,16 @@ class _PatientView:
             data = patient_data(resources, patient_id, self.engine, caller.iss, origins)
             data.incomplete = incomplete
             model = self.models.current()
-            cards = build_cards(data, model, self.settings.dashboard_url,
-                                self.gate or gate_for(model.card if model else None))
+            cards = hook_cards(self.hook, body, data, resources, model,
+                               self.settings.dashboard_url,
+                               self.gate or gate_for(model.card if model else None))
         except (BadHookRequest, FetchError, ValueError) as exc:  # JSONDecodeError included
             return self.failed(caller, 412 if isinstance(exc, FetchError) else 400, str(exc))
         _audit(self.engine, caller, "prediction_view", IDENTIFIED, patient_id=data.kap_id,
-               detail=f"CDS Hooks {SERVICE_ID} for FHIR Patient/{patient_id} (hookInstance "
+               detail=f"CDS Hooks {self.service_id} for FHIR Patient/{patient_id} (hookInstance "
                       f"{str(body.get('hookInstance'))[:64]}): {len(cards)} cards, "
                       f"{len(data.missing)} inputs missing")
+        record_issued(self.engine, self.service_id, cards, caller.iss, patient_id)
         return JSONResponse({"cards": cards})
 
 
@@ -262,30 +268,57 @@ def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engi
     """The service; ``engine`` is the store (audit trail and stored patients), ``gate``
     chooses the outcomes shown (default: the current model card's quality gate,
     ``models.clinical.quality_gate``; ``show_every_outcome`` turns it off)."""
-    handler = _PatientView(settings, registry_dir, engine, gate)
+    handlers = {service_id: _HookCall(settings, registry_dir, engine, gate, hook, service_id)
+                for hook, service_id in SERVICES.items()}
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        handler.refusals.close()  # pending refusal counts into the audit trail
+        for handler in [*handlers.values(), *feedback_handlers.values()]:
+            handler.refusals.close()  # pending refusal counts into the audit trail
 
     app = FastAPI(title="KAP-CDS CDS Hooks service", docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=lifespan)
+    allow_cors(app, settings)
 
     @app.get("/cds-services")
     def services() -> dict[str, Any]:
         return discovery()
 
-    @app.post(f"/cds-services/{SERVICE_ID}")
-    async def patient_view(request: Request) -> JSONResponse:
+    async def _read(handler: _HookCall, request: Request) -> tuple[Any, Any]:
         caller = await run_in_threadpool(handler.authenticate,
                                          request.headers.get("authorization"))
         if isinstance(caller, JSONResponse):  # refused before a byte of the body is read
-            return caller
+            return caller, None
         try:
-            raw = await read_body(request.stream(), request.headers.get("content-length"))
+            return caller, await read_body(request.stream(),
+                                           request.headers.get("content-length"))
         except BodyTooLarge as exc:
-            return await run_in_threadpool(handler.failed, caller, 413, str(exc))
+            return await run_in_threadpool(handler.failed, caller, 413, str(exc)), None
+
+    @app.post("/cds-services/{service_id}")
+    async def hook_call(service_id: str, request: Request) -> JSONResponse:
+        handler = handlers.get(service_id)
+        if handler is None:
+            return JSONResponse({"error": f"no CDS service {service_id[:64]!r}"}, 404)
+        caller, raw = await _read(handler, request)
+        if raw is None:
+            return caller
         return await run_in_threadpool(handler, caller, raw)
+
+    feedback_handlers = {sid: _HookCall(settings, registry_dir, engine, gate, hook, sid)
+                         for hook, sid in SERVICES.items()}
+    for sid, handler in feedback_handlers.items():  # the JWT's audience is the URL called
+        handler.audience = f"{settings.base_url}/cds-services/{sid}/feedback"
+
+    @app.post("/cds-services/{service_id}/feedback")
+    async def feedback(service_id: str, request: Request) -> JSONResponse:
+        handler = feedback_handlers.get(service_id)
+        if handler is None:
+            return JSONResponse({"error": f"no CDS service {service_id[:64]!r}"}, 404)
+        caller, raw = await _read(handler, request)
+        if raw is None:
+            return caller
+        return await run_in_threadpool(store_feedback, engine, service_id, caller.iss, raw)
 
     return app

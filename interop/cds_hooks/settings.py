@@ -59,6 +59,9 @@ class CdsSettings:
     issuers: dict[str, Issuer] = field(default_factory=dict)
     fhir_timeout: float = 10.0
     max_token_age: int = 300
+    # Browser origins allowed by CORS (the spec: browser-based CDS clients need it). Calls
+    # carry a bearer JWT, never cookies, so "*" exposes nothing a token does not already.
+    cors_origins: tuple[str, ...] = ("*",)
 
 
 def _issuer(iss: str, raw: Any, where: str) -> Issuer:
@@ -109,4 +112,7 @@ def cds_settings(host: str | None = None, port: int | None = None) -> CdsSetting
                        or DEFAULT_DASHBOARD_URL).rstrip("/"),
         issuers=load_issuers(Path(issuers_file)) if issuers_file else {},
         fhir_timeout=_number("KAPCDS_CDS_FHIR_TIMEOUT", 10.0),
-        max_token_age=int(_number("KAPCDS_CDS_MAX_TOKEN_AGE", 300)))
+        max_token_age=int(_number("KAPCDS_CDS_MAX_TOKEN_AGE", 300)),
+        cors_origins=tuple(o.strip().rstrip("/") for o in
+                           (os.environ.get("KAPCDS_CDS_CORS_ORIGINS") or "*").split(",")
+                           if o.strip()))

@@ -141,6 +141,27 @@ def _hypertension(patient: Mapping[str, object], sbp_limit: float,
                     "; ".join(reasons))]
 
 
+def known_exclusions(patient: Mapping[str, object], *,
+                     sbp_limit: float = UNSOURCED_UNCONTROLLED_SBP,
+                     dbp_limit: float = UNSOURCED_UNCONTROLLED_DBP) -> list[Finding]:
+    """The exclusions the values present already prove, while other inputs are missing.
+
+    A contraindication outranks a gap: an EHR order for a patient with a recorded psychosis
+    must be flagged even when the screen as a whole cannot run yet (issue 26). Values that
+    are absent (or None) prove nothing and are never assumed.
+    """
+    known = {k: v for k, v in patient.items() if v is not None and not (
+        isinstance(v, float) and v != v)}
+    present = tuple(rule for rule in _EXCLUSIONS if rule[1] in known)
+    found = _table_findings(known, present, "exclusion")
+    if {"hypertension", "systolic_bp", "diastolic_bp"} <= known.keys():
+        found += _hypertension(known, sbp_limit, dbp_limit)
+    elif str(known.get("hypertension", "")).strip() == "uncontrolled":
+        found.append(Finding("uncontrolled_hypertension", "exclusion",
+                             "Uncontrolled hypertension", _cite(known, "hypertension")))
+    return found
+
+
 def screen(patient: Mapping[str, object], *,
            sbp_limit: float = UNSOURCED_UNCONTROLLED_SBP,
            dbp_limit: float = UNSOURCED_UNCONTROLLED_DBP) -> EligibilityResult:

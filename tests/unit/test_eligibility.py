@@ -187,3 +187,17 @@ def test_vectorised_screen_leaves_text_and_gaps_to_screen() -> None:
     assert screen_codes(gap) is None
     with pytest.raises(ValueError, match="pregnant"):
         screen_frame(gap)
+
+
+def test_known_exclusions_are_found_while_other_inputs_are_missing() -> None:
+    from models.clinical.eligibility import known_exclusions
+
+    assert [f.code for f in known_exclusions({"psychosis_history": True})] == [
+        "psychosis_history"]
+    assert known_exclusions({"psychosis_history": False, "age": 40}) == []
+    assert known_exclusions({}) == []  # nothing present proves nothing
+    bp = known_exclusions({"hypertension": "controlled", "systolic_bp": 165.0,
+                           "diastolic_bp": 90.0})
+    assert [f.code for f in bp] == ["uncontrolled_hypertension"]
+    assert known_exclusions({"systolic_bp": 165.0}) == []  # not enough to judge control
+    assert known_exclusions({"pregnant": None, "raised_icp": float("nan")}) == []

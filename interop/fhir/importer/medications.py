@@ -63,7 +63,7 @@ def _medication(entry: Entry, index: ReferenceIndex) -> dict[str, Any] | None:
     return None
 
 
-def _drugs(concept: dict[str, Any]) -> list[Drug]:
+def drugs_named(concept: dict[str, Any]) -> list[Drug]:
     """Ingredients named by RxNorm (ingredient or product), ATC (ingredient level) or by
     name or brand in the text."""
     found = [_BY_RXNORM[c] for s, c, _ in codings(concept) if s == codes.RXNORM and c in _BY_RXNORM]
@@ -161,7 +161,7 @@ def _uses(entries: list[Entry], draft: Draft) -> tuple[list[_Use], list[MedRecor
         if concept is None:
             draft.warn(f"{entry.ref}: the medication could not be resolved; not read")
             continue
-        drugs = _drugs(concept)
+        drugs = drugs_named(concept)
         if drugs or atc_class(concept):
             draft.mapped_code(entry)
         elif entry.resource.get("status") != "entered-in-error":
