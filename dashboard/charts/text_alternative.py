@@ -59,6 +59,12 @@ def figure_table(fig: go.Figure) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["series", "x", "y"])
     table = pd.concat(parts, ignore_index=True)
+    for column in table.columns[1:]:  # one type per column (a chart may mix words and numbers)
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        if numbers.notna().sum() != table[column].notna().sum():
+            table[column] = table[column].map(lambda v: "" if v is None else str(v))
+        else:
+            table[column] = numbers
     x_title, y_title = _axis_title(fig, "xaxis"), _axis_title(fig, "yaxis")
     return table.rename(columns={"x": x_title or "x", "y": y_title or "y"}).head(MAX_TABLE_ROWS)
 

@@ -21,7 +21,10 @@ def show_chart(fig: go.Figure, *, key: str, where: Any = None, **options: Any) -
     target.plotly_chart(fig, key=key, **options)
     container = target.container()
     container.caption(plain(figure_summary(fig)))
-    with container.expander("Data as a table", expanded=False):
-        st.dataframe(figure_table(fig), hide_index=True, key=f"{key}_table", width="stretch")
+    # A toggle, off by default: the table is built only when asked for (a cohort chart can
+    # hold thousands of points) and adds no element to the page until then.
+    if container.toggle("Data as a table", key=f"{key}_show_table"):
+        container.dataframe(figure_table(fig), hide_index=True, key=f"{key}_table",
+                            width="stretch")
         if note := table_note(fig):
-            st.caption(note)
+            container.caption(note)

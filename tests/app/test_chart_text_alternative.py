@@ -69,11 +69,30 @@ def test_every_chart_on_a_page_has_its_summary_and_table(open_page, name: str,
     at = open_page(name, role)
     assert not at.exception
     charts = at.get("plotly_chart")
-    tables = [e for e in at.expander if e.label == "Data as a table"]
-    assert len(tables) == len(charts)
+    toggles = [e for e in at.toggle if e.label == "Data as a table"]
+    assert len(toggles) == len(charts)
     for chart in charts:
         title = json.loads(chart.proto.spec)["layout"].get("title", {}).get("text")
         if title:
             plain = " ".join(re.sub(r"<[^>]+>", " ", title).split())
             assert any(c.value.replace("\\", "").startswith(plain[:20])
                        for c in at.caption), title
+
+
+def test_the_table_toggle_shows_the_chart_data(open_page) -> None:
+    at = open_page("cohort", "clinician")
+    before = len(at.dataframe)
+    toggle = next(e for e in at.toggle if e.label == "Data as a table")
+    toggle.set_value(True).run()
+    assert not at.exception
+    assert len(at.dataframe) == before + 1
+
+
+def test_words_and_numbers_in_one_column_become_text() -> None:
+    fig = go.Figure([go.Scatter(x=[1, 2], y=[3, 4], name="CADSS"),
+                     go.Bar(x=[1], y=["dizziness"], name="side effects")])
+    table = figure_table(fig)
+    assert table["y"].tolist() == ["3", "4", "dizziness"]
+    import pyarrow as pa
+
+    pa.Table.from_pandas(table)  # Streamlit's dataframe needs one type per column
