@@ -5,7 +5,10 @@ One place, so a change of the sign-in form or the menu is mended once for every 
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -43,3 +46,20 @@ def stop_process(process: subprocess.Popen) -> None:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def server_home(tmp_path_factory: object) -> Path:
+    """The server fixture's KAPCDS_HOME (its one ``kapcds-e2e-home`` temp folder)."""
+    homes = [p for p in tmp_path_factory.getbasetemp().glob("kapcds-e2e-home*")  # type: ignore
+             if not p.is_symlink() and (p / "streamlit.log").is_file()]
+    assert len(homes) == 1, homes
+    return homes[0]
+
+
+def add_user(home: Path, username: str, role: str, password: str, root: Path) -> None:
+    """Create an account with the CLI, as the server fixture does for the clinician."""
+    env = {**os.environ, "KAPCDS_HOME": str(home), "KAPCDS_BCRYPT_ROUNDS": "4"}
+    env.pop("KAPCDS_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "kapcds.cli", "users", "add", username, "--role",
+                    role, "--password-stdin"], input=password + "\n", text=True,
+                   env=env, cwd=root, check=True, timeout=120)

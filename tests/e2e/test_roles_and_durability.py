@@ -10,14 +10,11 @@ progress and the Kaplan–Meier chart on Cohort overview.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from browsing import BANNER
+from browsing import BANNER, add_user, server_home
 from browsing import wait_idle as _wait_idle
 from conftest import PASSWORD, ROOT, USER, screenshot
 from playwright.sync_api import Page, expect
@@ -53,20 +50,11 @@ _PLOT_TRACES = """(title) => {
 
 
 def _home(server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server fixture's KAPCDS_HOME (its one ``kapcds-e2e-home`` temp folder)."""
-    homes = [p for p in tmp_path_factory.getbasetemp().glob("kapcds-e2e-home*")
-             if not p.is_symlink() and (p / "streamlit.log").is_file()]
-    assert len(homes) == 1, homes
-    return homes[0]
+    return server_home(tmp_path_factory)
 
 
 def _add_user(home: Path, username: str, role: str) -> None:
-    """Create an account with the CLI, as the server fixture does for the clinician."""
-    env = {**os.environ, "KAPCDS_HOME": str(home), "KAPCDS_BCRYPT_ROUNDS": "4"}
-    env.pop("KAPCDS_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "kapcds.cli", "users", "add", username, "--role",
-                    role, "--password-stdin"], input=ROLE_PASSWORD + "\n", text=True,
-                   env=env, cwd=ROOT, check=True, timeout=120)
+    add_user(home, username, role, ROLE_PASSWORD, ROOT)
 
 
 def _close_dialog(page: Page) -> str:
