@@ -93,6 +93,10 @@ def _form(page: Page, button: str) -> Locator:
 
 
 def _tab(page: Page, name: str) -> None:
+    # After a save the form is drawn anew under fresh keys (one submission token per
+    # rendered form); wait for that run to finish so only the new tabs are on the page.
+    wait_idle(page)
+    expect(page.get_by_role("tab", name=name, exact=True)).to_have_count(1)
     page.get_by_role("tab", name=name, exact=True).click()
     page.wait_for_timeout(300)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,19 @@ from tests.e2e.browsing import sign_in, wait_idle
 from tests.e2e.conftest import PASSWORD, USER
 
 pytestmark = pytest.mark.e2e
-APP_PORT, SMTP_PORT = 8684, 8685
+def _free_ports(count: int) -> tuple[int, ...]:
+    """Ports free now on 127.0.0.1 (held together while chosen, so they differ)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return tuple(int(sock.getsockname()[1]) for sock in sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+APP_PORT, SMTP_PORT = _free_ports(2)
 BASE = f"http://127.0.0.1:{APP_PORT}"
 PATIENT = "KAP-99127"
 
