@@ -51,14 +51,16 @@ def _refused(message: str) -> None:
                detail=f"model registry: {message}"[:2000])
 
 
-def promotion_audit() -> Callable[[dict[str, Any]], None]:
+def promotion_audit(review: str | None = None) -> Callable[[dict[str, Any]], None]:
     """A ``Registry.promote`` audit callback: the CLI's ``model_promotion`` entry, committed
     before the promotion takes effect."""
 
     def audit(record: dict[str, Any]) -> None:
         from records.audit.registry_events import promotion_detail
 
-        record_cli("model_promotion", "model", detail=promotion_detail(record))
+        detail = promotion_detail(record)  # the review (issue 23) first, then the record
+        record_cli("model_promotion", "model",
+                   detail=f"{review}; {detail}"[:2000] if review else detail)
 
     return audit
 

@@ -40,15 +40,16 @@ def promote(args: argparse.Namespace) -> int:
         card = models.verify(args.version)
         current = models.current_version(strict=False)
         reason = " ".join((args.reason or "").split()) or "promoted with kapcds promote"
+        lead = f"version {args.version}" + (f"; reason: {reason}" if args.reason else "")
         if current and current != args.version:
             review = review_promotion(args.version, card, current, models.verify(current))
             sys.stdout.write("\n".join(review_text(review)) + "\n")
             problem = review.refusal(args.reason, args.confirm)
             if problem:
                 raise ValueError(f"not promoted: {problem} (--confirm --reason TEXT)")
-            reason = "version " + review.audit_detail(args.reason)
+            lead = "version " + review.audit_detail(args.reason)
         models.promote(args.version, by=operator().username, reason=reason,
-                       audit=promotion_audit())
+                       audit=promotion_audit(lead))
     except Exception as error:
         record_cli("model_promotion", "model", outcome="failure",
                    detail=f"version {args.version}: {error}"[:2000])

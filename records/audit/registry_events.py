@@ -27,11 +27,15 @@ def promotion_detail(record: dict[str, Any]) -> str:
             f"{record.get('reason') or 'no reason given'}")[:2000]
 
 
-def promotion_audit(engine: Engine, actor: Actor) -> Callable[[dict[str, Any]], None]:
-    """A ``Registry.promote`` audit callback committing a ``model_promotion`` entry."""
+def promotion_audit(engine: Engine, actor: Actor,
+                    review: str | None = None) -> Callable[[dict[str, Any]], None]:
+    """A ``Registry.promote`` audit callback committing a ``model_promotion`` entry: the
+    promotion review's text (issue 23) first when there is one, then the signed record's."""
 
     def audit(record: dict[str, Any]) -> None:
-        record_now(engine, actor, "model_promotion", MODEL, detail=promotion_detail(record))
+        detail = promotion_detail(record)
+        record_now(engine, actor, "model_promotion", MODEL,
+                   detail=f"{review}; {detail}"[:2000] if review else detail)
 
     return audit
 

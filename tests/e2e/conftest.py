@@ -113,8 +113,10 @@ def server(e2e_home: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(server: str) -> Iterator[object]:
-    """Headless Debian Chromium driven by Playwright."""
+def chromium_browser() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright: one per test session (the sync API
+    keeps its event loop for the whole session, so no test may start a second one)."""
+    _require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -124,6 +126,12 @@ def browser(server: str) -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server: str, chromium_browser: object) -> object:
+    """The session's Chromium, once the dashboard server is up."""
+    return chromium_browser
 
 
 @pytest.fixture

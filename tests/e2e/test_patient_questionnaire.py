@@ -23,7 +23,7 @@ from interop.patient_app.outbox import invite
 from records import session_factory
 from records.proms import alerts
 from records.security.policy import Actor
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _require_chromium
+from tests.e2e.conftest import _require_chromium
 from tests.interop.prom_support import NAME, PID, store_with_patient
 
 pytestmark = pytest.mark.e2e
@@ -86,16 +86,9 @@ def patient_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[obje
 
 
 @pytest.fixture
-def phone(patient_app) -> Iterator[object]:  # noqa: ANN001
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def phone(patient_app, chromium_browser) -> object:  # noqa: ANN001
+    """The session's Chromium (a second sync Playwright would clash with its event loop)."""
+    return chromium_browser
 
 
 def _emailed_link(patient_app) -> str:  # noqa: ANN001

@@ -7,6 +7,7 @@ imported from a file."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import http.server
 import json
 import re
@@ -102,7 +103,9 @@ def test_an_unauthenticated_body_is_never_read(ehr: _Ehr, store: Engine):
              "query_string": b"", "root_path": "", "client": ("10.0.0.9", 5000),
              "server": ("testserver", 80),
              "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")]}
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: a browser test's Playwright loop may be running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     assert sent[0]["status"] == 401
     assert len(received) <= 1, f"{len(received) * 64} KiB of an unauthenticated body read"
 

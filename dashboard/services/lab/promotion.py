@@ -47,8 +47,7 @@ def promote(registry: Registry, engine: Engine, actor: Actor, promotion: Promoti
     if problem:
         raise PromotionRefused(f"Not promoted: {problem}.")
     # the signed promotion record's audit entry is committed before it takes effect
-    registry.promote(promotion.candidate, by=actor.username,
-                     reason=promotion.audit_detail(reason),
-                     audit=promotion_audit(engine, actor))
+    registry.promote(promotion.candidate, by=actor.username, reason=" ".join(reason.split()),
+                     audit=promotion_audit(engine, actor, promotion.audit_detail(reason)))
     log.info("promoted %s by %s", promotion.candidate, actor.username)
     return promotion_message(promotion.candidate, label, promotion.current)
