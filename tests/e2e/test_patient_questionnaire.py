@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 import uvicorn
 from accessibility import AXE_JS
 from aiosmtpd.controller import Controller
+from net_support import free_ports
 from playwright.sync_api import Page, expect
 
 from interop.patient_app.app import create_app
@@ -27,19 +27,9 @@ from tests.e2e.conftest import _require_chromium
 from tests.interop.prom_support import NAME, PID, store_with_patient
 
 pytestmark = pytest.mark.e2e
-def _free_ports(count: int) -> tuple[int, ...]:
-    """Ports free now on 127.0.0.1 (held together while chosen, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return tuple(int(sock.getsockname()[1]) for sock in sockets)
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
-APP_PORT, SMTP_PORT = _free_ports(2)
+APP_PORT, SMTP_PORT = free_ports(2)
 BASE = f"http://127.0.0.1:{APP_PORT}"
 AXE = AXE_JS  # the project's pinned axe-core (package.json)
 PHONE = {"width": 375, "height": 812}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,25 +15,16 @@ from pathlib import Path
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
+from net_support import free_ports
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browsing import sign_in, wait_idle
 from tests.e2e.conftest import PASSWORD, USER
 
 pytestmark = pytest.mark.e2e
-def _free_ports(count: int) -> tuple[int, ...]:
-    """Ports free now on 127.0.0.1 (held together while chosen, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return tuple(int(sock.getsockname()[1]) for sock in sockets)
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
-APP_PORT, SMTP_PORT = _free_ports(2)
+APP_PORT, SMTP_PORT = free_ports(2)
 BASE = f"http://127.0.0.1:{APP_PORT}"
 PATIENT = "KAP-99127"
 

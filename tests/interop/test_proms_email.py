@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import json
 import re
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
+from net_support import free_ports
 from sqlalchemy import Engine
 
 from interop.patient_app.app import create_app
@@ -26,20 +26,7 @@ from records.security.policy import Actor
 from records.tables.proms import PromInvitation
 from tests.interop.prom_support import FIRST, NAME, PID, phq9_form, store_with_patient
 
-
-def _free_ports(count: int) -> tuple[int, ...]:
-    """Ports free now on 127.0.0.1 (held together while chosen, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return tuple(int(sock.getsockname()[1]) for sock in sockets)
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-(SMTP_PORT,) = _free_ports(1)
+(SMTP_PORT,) = free_ports(1)
 URL = re.compile(r"http://127\.0\.0\.1:8690/q/[A-Za-z0-9_-]+")
 
 
