@@ -6,11 +6,13 @@ One place, so a change of the sign-in form or the menu is mended once for every 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from dashboard.widgets.components import BANNER_TEXT
 
@@ -21,6 +23,26 @@ def wait_idle(page: Page, settle_ms: int = 300) -> None:
     """Wait until Streamlit has finished the current run (the status widget disappears)."""
     page.wait_for_timeout(settle_ms)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
+
+
+def pick_option(page: Page, box: Locator, option: str | re.Pattern[str],
+                attempts: int = 6) -> None:
+    """Open the selectbox ``box`` and click ``option``.
+
+    Under load a rerun that was still on its way can redraw the box and close the list
+    that the click opened; then the list is opened again (a person would click again too).
+    """
+    wanted = page.get_by_role("option", name=option, exact=isinstance(option, str))
+    for attempt in range(attempts):
+        box.click()
+        try:
+            wanted.click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page, 1000)
 
 
 def sign_in(page: Page, url: str, username: str, password: str) -> None:

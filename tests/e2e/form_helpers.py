@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from browsing import wait_idle
+from browsing import pick_option, wait_idle
 from playwright.sync_api import Locator, Page, expect
 
 SESSION_NUMBERS = {"Dose (mg/kg)": "0.5", "PHQ-9 (points)": "11", "PHQ-9 item 9 (points)": "0",
@@ -44,8 +44,7 @@ def choose(page: Page, scope: Locator, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox labelled ``label`` inside ``scope``."""
     box = scope.get_by_test_id("stSelectbox").filter(
         has=page.get_by_text(label, exact=True))
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    pick_option(page, box, option)
 
 
 def yes_no(scope: Locator, label: str, answer: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from browsing import open_menu, sign_in, wait_idle
+from browsing import open_menu, pick_option, sign_in, wait_idle
 from conftest import PASSWORD, SCREENSHOTS, USER
 from form_helpers import fill_session, pick_patient, session_form, type_moment, yes_no
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -258,13 +258,14 @@ def test_double_click_followup_visit_and_plan_store_one(
 def change_account(page: Page, account: str, role: str | None = None) -> None:
     """Choose ``account`` (and ``role``) in the Users page's "Change an account" panel."""
     boxes = page.get_by_test_id("stSelectbox")
-    boxes.filter(has=page.get_by_text("Account", exact=True)).first.click()  # not SSO's
-    page.get_by_role("option", name=account, exact=True).click()
+    pick_option(page, boxes.filter(has=page.get_by_text("Account", exact=True)).first,
+                account)  # not SSO's
     page.wait_for_timeout(800)
     wait_idle(page)
+    expect(page.get_by_text(f"New password for {account}", exact=True)).to_be_visible()
     if role is not None:
-        boxes.filter(has=page.get_by_text("Role", exact=True)).nth(1).click()  # not Add's
-        page.get_by_role("option", name=role, exact=True).click()
+        pick_option(page, boxes.filter(has=page.get_by_text("Role", exact=True)).nth(1),
+                    role)  # not Add's
         page.wait_for_timeout(800)
         wait_idle(page)
 

@@ -6,6 +6,7 @@ Screenshots: tests/e2e/screenshots/issue23_*.png."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from browsing import open_menu, sign_in, wait_idle
 from conftest import PASSWORD, USER
 from form_helpers import pick_patient, session_form
 from playwright.sync_api import Browser, Page, expect
-from test_double_submit import ADMIN_PASSWORD, change_account, count, double_click, shot
+from test_double_submit import ADMIN_PASSWORD, change_account, count, double_click, shot, store_path
 from test_roles_and_durability import ROLE_PASSWORD, _add_user, _home
 
 pytestmark = pytest.mark.e2e
@@ -106,12 +107,28 @@ def test_what_if_follows_the_current_inputs(
          small.get_by_text(re.compile("^Save a scenario above")))
 
 
-def test_session_form_shows_the_next_number_and_no_warning(small: Page, server: str) -> None:
+def _patient_at_the_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
+    """A patient who has attended exactly the planned sessions, read from the store now
+    (other browser tests on the shared server add sessions to named patients)."""
+    with sqlite3.connect(store_path(tmp_path_factory)) as conn:
+        row = conn.execute(
+            "SELECT p.patient_id, p.planned_sessions FROM patients p JOIN sessions s "
+            "ON s.patient_pk = p.id GROUP BY p.id HAVING COUNT(*) = p.planned_sessions "
+            "AND MAX(s.session_number) = p.planned_sessions "
+            "AND SUM(COALESCE(s.dropout_after, 0)) = 0 ORDER BY p.patient_id LIMIT 1"
+        ).fetchone()
+    assert row is not None, "the seeded store has no patient at the end of the plan"
+    return str(row[0]), int(row[1])
+
+
+def test_session_form_shows_the_next_number_and_no_warning(
+        small: Page, server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    patient, planned = _patient_at_the_plan(tmp_path_factory)
     sign_in(small, server, USER, PASSWORD)
     open_menu(small, "Treatment progress")
-    pick_patient(small, "KAP-00040")  # attended all 10 planned sessions
+    pick_patient(small, patient)
     form = session_form(small)
-    number = form.get_by_text("Session 11 (next; 10 planned)")
+    number = form.get_by_text(f"Session {planned + 1} (next; {planned} planned)")
     expect(number).to_be_visible()
     expect(form.get_by_label("Session", exact=True)).to_have_count(0)  # no input value
     expect(form.get_by_test_id("stAlert")).to_have_count(0)  # no warning before input
