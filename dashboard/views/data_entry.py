@@ -4,7 +4,7 @@ all-or-nothing with a row-by-row error table."""
 import streamlit as st
 
 from dashboard.services.entry.followup import import_followup_csv
-from dashboard.services.entry.form_errors import FormErrors, StaleEditError
+from dashboard.services.entry.form_errors import FormErrors, SamePersonErrors, StaleEditError
 from dashboard.services.entry.writes import create_patient, import_csv, load_for_edit, save_patient
 from dashboard.widgets import components, resources
 from dashboard.widgets.entry import fhir_panel, forms
@@ -28,17 +28,32 @@ with add_tab:
         name = c1.text_input("Name", key=f"{add_prefix}_name",
                              help="The patient's (synthetic) name.")
         name_slot = c1.empty()
+        same_name = st.session_state.pop("de_same_name_message", None)
+        if same_name:
+            with name_slot.container():
+                components.field_errors([same_name])
         patient_id = c2.text_input("Patient id (optional)", key=f"{add_prefix}_id",
                                    help="Leave empty for the next free KAP-xxxxx id.")
         id_slot = c2.empty()
         st.caption("Every field starts empty: enter each value for this patient. Nothing is "
                    "assumed, not even \"no\" for a history item.")
         values, slots = forms.patient_fields({}, add_prefix)
+        on_file = st.session_state.get(add.key("same_name_on_file"))
+        different: list[str] = []
+        if on_file:  # shown once the store found the name: the clinician decides
+            if st.checkbox(components.plain(f"A different person: not {', '.join(on_file)}"),
+                           key=f"{add_prefix}_different_from_{'_'.join(on_file)}"):
+                different = list(on_file)
         if st.form_submit_button("Add patient", type="primary"):
             try:
                 new_id = create_patient(ws, {**values, "name": name,
                                              "patient_id": patient_id.strip() or None},
-                                        token=add.token)
+                                        token=add.token, different_from=different)
+            except SamePersonErrors as error:
+                st.session_state[add.key("same_name_on_file")] = [
+                    m.patient_id for m in error.matches]
+                st.session_state["de_same_name_message"] = error.by_field["name"][0]
+                st.rerun()  # draw the confirmation box; every typed value is kept
             except FormErrors as error:
                 forms.show_errors(error, {**slots, "name": name_slot, "patient_id": id_slot},
                                   general)

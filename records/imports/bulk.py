@@ -47,6 +47,7 @@ from records.tables.clinical import (
     TreatmentSession,
     utcnow,
 )
+from records.tables.names import name_key
 
 log = logging.getLogger(__name__)
 MONITORING_TYPES: dict[str, DType] = {**{f.name: f.dtype for f in MONITORING_FIELDS},
@@ -114,7 +115,7 @@ def _insert_patients(session: Session, df: pd.DataFrame, is_synthetic: bool) -> 
     rows = frame_records(df, FEATURE_TYPES)
     for row, pid, name in zip(rows, df[ID_COLUMN], df[NAME_COLUMN], strict=True):
         row.update(patient_id=str(pid), name=str(name).strip(), is_synthetic=is_synthetic,
-                   created_at=now, updated_at=now, version=1)
+                   name_key=name_key(str(name)), created_at=now, updated_at=now, version=1)
     session.execute(insert(Patient.__table__), rows)  # Core: one executemany
     plans = [{"patient_pk": None, "created_at": now, **{k: r[k] for k in PLAN_FIELDS}}
              for r in rows]

@@ -9,6 +9,7 @@ __all__ = [
     "edge",
     "followup",
     "lifecycle",
+    "names",
     "proms",
     "security",
     "signin",

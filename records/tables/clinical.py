@@ -22,12 +22,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
 from models.clinical.session_monitoring import MONITORING_FIELDS, TEXT_FIELDS
 from models.contract.schema import FEATURES, SESSION_FIELDS, DType
 from records.tables.append_only import guard
+from records.tables.names import NAME_KEY_LENGTH, name_key
 
 CATEGORY_LENGTH = 32
 DECISIONS = ("proceed", "proceed_with_cautions", "do_not_proceed")
@@ -117,6 +118,10 @@ class Patient(PatientFeatures, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name's comparison key (records.tables.names), kept by ``_keep_name_key``; the
+    # same-person check on Add patient looks it up (revision 0015).
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH), index=True, default="",
+                                          server_default="")
     is_synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -128,6 +133,11 @@ class Patient(PatientFeatures, Base):
     import_source: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("name")
+    def _keep_name_key(self, _field: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
 
     def features(self) -> dict[str, Any]:
         """Every schema feature of this patient as a plain dict."""

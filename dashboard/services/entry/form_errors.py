@@ -6,13 +6,14 @@ duplicate, a stale edit or a validation error reads the same on every form.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from dashboard.services.access import record_failure
 from dashboard.services.workspace import Workspace
 from models.contract.validation import InputValidationError
 from records.errors import DuplicateRecordError, RecordError, StaleRecordError
+from records.person_match import OnFile
 from records.security.policy import IDENTIFIED
 
 GENERAL = "_general"  # FormErrors key for problems that belong to no single field
@@ -55,6 +56,20 @@ def form_wording(message: str) -> str:
     if message.startswith(_MISSING):
         return f"Required: {message[len(_MISSING):]}."
     return message[:1].upper() + message[1:]
+
+
+class SamePersonErrors(FormErrors):
+    """A patient with the same name is on file (``matches``); Add patient asks the clinician
+    to open that record or confirm a different person."""
+
+    def __init__(self, matches: Sequence[OnFile]) -> None:
+        self.matches = list(matches)
+        listed = "; ".join(f"{m.patient_id} (age {m.age}, {m.sex}, added {m.added})"
+                           for m in self.matches)
+        super().__init__({"name": [
+            f"A patient with this name is already on file: {listed}. If it is the same "
+            "person, open that record instead (Edit patient); if it is a different person, "
+            "tick \"A different person\" below and add again."]})
 
 
 class StaleEditError(Exception):

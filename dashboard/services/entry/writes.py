@@ -12,7 +12,7 @@ repeat with the first one (``records.submissions``), so a double click stores on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
@@ -20,8 +20,8 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from base.clock import clinic_text, from_clinic
-from dashboard.services.access import require
-from dashboard.services.entry.form_errors import FormErrors, as_form_errors
+from dashboard.services.access import record_failure, require
+from dashboard.services.entry.form_errors import FormErrors, SamePersonErrors, as_form_errors
 from dashboard.services.entry.imports import ImportOutcome, import_csv  # noqa: F401 (moved)
 from dashboard.services.entry.rems import TIME_INPUTS, audit_detail, monitoring_data
 from dashboard.services.patients.shown import record_for_patient
@@ -32,6 +32,7 @@ from models.contract.validation import InputValidationError, validate_patients
 from records.audit import trail as audit
 from records.db import session_factory
 from records.errors import RecordNotFoundError
+from records.person_match import SamePersonOnFileError, refuse_same_name
 from records.repository import (
     add_patient,
     add_session,
@@ -208,21 +209,35 @@ def _precheck_patient(values: Mapping[str, Any]) -> None:
         raise FormErrors.from_validation(InputValidationError(errors, "form"))
 
 
-def create_patient(ws: Workspace, values: Mapping[str, Any], *,
-                   token: str | None = None) -> str:
+def create_patient(ws: Workspace, values: Mapping[str, Any], *, token: str | None = None,
+                   different_from: Sequence[str] = ()) -> str:
     """Add a patient (next free id unless one is given); returns the id. ``token``: the
-    form's submission token (a repeat returns the first patient's id, adding nobody)."""
+    form's submission token (a repeat returns the first patient's id, adding nobody).
+
+    Raises ``SamePersonErrors`` when a patient with the same name is on file, unless the
+    clinician confirmed a different person from each (``different_from``: their ids; two
+    tabs typing one person: HAZ-040).
+    """
     _precheck_patient(values)
     actor = require(ws, IDENTIFIED)
     with as_form_errors(ws, "patient_create", values.get(ID_COLUMN), duplicate_field=ID_COLUMN), \
             session_factory(ws.engine)() as session:
         def write() -> str:
+            refuse_same_name(session, str(values.get("name") or ""),
+                             different_from=different_from)
             patient = add_patient(session, dict(values))
             audit.record(session, actor, "patient_create", IDENTIFIED,
-                         patient_id=patient.patient_id)
+                         patient_id=patient.patient_id,
+                         detail=("confirmed a different person from "
+                                 + ", ".join(different_from)) if different_from else None)
             return patient.patient_id
 
-        patient_id = once(session, actor, token, "patient_create", values, write)
+        try:
+            patient_id = once(session, actor, token, "patient_create", values, write)
+        except SamePersonOnFileError as error:
+            session.rollback()
+            record_failure(ws, "patient_create", IDENTIFIED, None, error)
+            raise SamePersonErrors(error.matches) from error
         session.commit()
         return str(patient_id)
 
