@@ -129,7 +129,11 @@ with import_tab:
              "dose_mg_per_kg). All or nothing, like the files above.")
     followup_file = st.file_uploader("Follow-up CSV", type=["csv"], key="imp_followup")
     fu_form = form_instance("followup_import")
-    if st.button("Import follow-up", key=fu_form.key("imp_fu_go")) and followup_file is not None:
+    import_followup = st.button("Import follow-up", key=fu_form.key("imp_fu_go"))
+    if import_followup and followup_file is None:
+        st.error("Choose a follow-up CSV file first: nothing was imported.",
+                 icon=":material/upload_file:")
+    elif import_followup and followup_file is not None:
         outcome = import_followup_csv(ws, (followup_file.name, followup_file.getvalue()),
                                       token=fu_form.token)
         if outcome.ok:

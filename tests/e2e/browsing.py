@@ -33,6 +33,8 @@ def pick_option(page: Page, box: Locator, option: str | re.Pattern[str],
     that the click opened; then the list is opened again (a person would click again too).
     """
     wanted = page.get_by_role("option", name=option, exact=isinstance(option, str))
+    if not isinstance(option, str):
+        wanted = wanted.first  # a pattern takes the first option it matches
     for attempt in range(attempts):
         box.click()
         try:
