@@ -12,5 +12,6 @@ __all__ = [
     "proms",
     "security",
     "signin",
+    "smart",
     "submissions",
 ]
