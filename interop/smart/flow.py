@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from joserfc import jwt
@@ -112,7 +113,7 @@ def _exchange(pending: Pending, code: str, timeout: float) -> dict[str, Any]:
             token = client.fetch_token(pending.config.token_endpoint, code=code,
                                        code_verifier=pending.code_verifier, timeout=timeout,
                                        allow_redirects=False)
-        except (OAuth2Error, requests.RequestException, ValueError) as error:
+        except (OAuthError, OAuth2Error, requests.RequestException, ValueError) as error:
             raise SmartError(f"The EHR did not exchange the sign-in code: {error}") from None
     return dict(token)
 
