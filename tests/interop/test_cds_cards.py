@@ -56,13 +56,11 @@ def test_a_complete_patient_gets_eligibility_predictions_and_a_link(model, compl
     assert f"response {probs['response'].iloc[0]:.0%}" in summaries[1]
     for c in cards:
         assert VERSION in c["detail"] and DISCLAIMER in c["detail"]
-    assert cards[-1]["links"] == [{"label": "KAP-CDS candidate review", "type": "absolute",
-                                   "url": "https://kap.example/candidate_review?patient="
-                                          "KAP-00008"},
+    assert cards[-1]["links"] == [{"label": "KAP-CDS candidate review", "type": "smart",
+                                   "url": "https://kap.example/"},
                                   {"label": "Source attributes of the model (ONC HTI-1)",
-                                   "type": "absolute",
-                                   "url": "https://kap.example/candidate_review?patient="
-                                          "KAP-00008&show=source_attributes"}]
+                                   "type": "smart", "url": "https://kap.example/",
+                                   "appContext": "show=source_attributes"}]
 
 
 def test_the_gate_filters_outcomes(model, complete):
