@@ -52,6 +52,7 @@ class Landing:
     notes: list[str] = field(default_factory=list)
     created: bool = False
     app_context: str = ""
+    alert: str | None = None  # the importer's suicide-risk alert: never folded away
 
 
 def allowed_issuers(engine: Engine) -> list[Issuer]:
@@ -75,7 +76,7 @@ def begin_launch(engine: Engine, iss: str, launch: str | None,
 
 
 def _import(engine: Engine, actor: Actor, launched: flow.Launched,
-            timeout: float) -> tuple[str, bool, list[str]]:
+            timeout: float) -> tuple[str, bool, list[str], str | None]:
     """Read and save the launched patient (the FHIR upload's importer); audited."""
     bundle, notes = read_patient(launched.fhir_base, launched.patient, launched.access_token,
                                  timeout)
@@ -92,7 +93,7 @@ def _import(engine: Engine, actor: Actor, launched: flow.Launched,
                             f"gaps: {', '.join(stored.patient.data_gaps or []) or 'none'}"
                             + (f"; alert shown: {alert}" if alert else ""))
         session.commit()
-    return pid, stored.created, [*notes, *([alert] if alert else []), *result.warnings]
+    return pid, stored.created, [*notes, *result.warnings], alert
 
 
 def finish_launch(engine: Engine, pending: flow.Pending, params: Mapping[str, str],
@@ -105,14 +106,15 @@ def finish_launch(engine: Engine, pending: flow.Pending, params: Mapping[str, st
         raise SmartError(UNKNOWN_USER.format(who=launched.fhir_user[:200],
                                              iss=launched.fhir_base))
     actor = Actor(result.username, result.role)
-    patient_id, created, notes = None, False, []
+    patient_id, created, notes, alert = None, False, [], None
     try:
         require_category(actor.role, IDENTIFIED)
     except AccessDenied:
         notes = [NO_PATIENTS.format(role=actor.role)]
     else:
         try:
-            patient_id, created, notes = _import(engine, actor, launched, settings.timeout_s)
+            patient_id, created, notes, alert = _import(engine, actor, launched,
+                                                        settings.timeout_s)
         except (SmartError, RecordError, ValueError) as error:  # signed in all the same
             log.warning("SMART launch: patient %s not imported: %s", launched.patient, error)
             audit.record_now(engine, actor, "import", IDENTIFIED, outcome="failure",
@@ -123,4 +125,4 @@ def finish_launch(engine: Engine, pending: flow.Pending, params: Mapping[str, st
                                sso_login=sso_login_key(launched.claims))
         session.commit()
     return Landing(token, actor.username, actor.role or "", patient_id, notes, created,
-                   launched.app_context)
+                   launched.app_context, alert)

@@ -20,10 +20,18 @@ import pytest
 from browsing import BANNER, stop_process, wait_idle
 from conftest import ROOT, _free_port, _wait_until_healthy, screenshot
 from playwright.sync_api import BrowserContext, expect
-from smart_support import CLIENT_ID, PATIENT_ID, PRACTITIONER, SmartEhr, running_ehr
+from smart_support import (
+    CLIENT_ID,
+    PATIENT_ID,
+    PRACTITIONER,
+    SmartEhr,
+    patient_record,
+    running_ehr,
+)
 from test_signin_sessions import audit_rows, e2e_home, kapcds
 
 pytestmark = pytest.mark.e2e
+HOSTILE = "Rivera **[bold](https://evil.example/x)**"  # a family name as an EHR may hold it
 expect.set_options(timeout=90_000)
 
 ALLOW = """
@@ -49,6 +57,7 @@ def _env(home: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def ehr() -> Iterator[SmartEhr]:
     with running_ehr() as stub:
+        stub.records[PATIENT_ID] = patient_record(family=HOSTILE)
         yield stub
 
 
@@ -96,12 +105,18 @@ def test_an_ehr_launch_lands_on_candidate_review_with_the_patient(
     expect(page.get_by_text("Signed in as e2e-smart")).to_be_visible()
     expect(page.get_by_text(BANNER).first).to_be_visible()
     expect(page.get_by_text("Opened from the EHR (SMART launch)")).to_be_visible()
-    expect(page.get_by_role("heading").filter(has_text="Rivera").first).to_be_visible()
+    expect(page.get_by_role("heading").filter(has_text="Rivera **[bold](https").first
+           ).to_be_visible()  # the EHR's text as text: no bold, no link
+    expect(page.locator("a[href*='evil.example']")).to_have_count(0)
     expect(page.get_by_role("textbox", name="Password")).to_have_count(0)
     assert ("POST", "/token") in ehr.requests and ehr.token_errors == []
     assert ("GET", f"/fhir/Patient/{PATIENT_ID}") in ehr.requests
     page.wait_for_function("document.cookie.includes('kapcds_session=')")
     wait_idle(page, 1000)
+    page.get_by_text("Import warnings (").click()
+    expect(page.get_by_text("more than 365 days before").first).to_be_visible()
+    page.get_by_text("Import warnings (").click()
+    wait_idle(page, 500)
     screenshot(page, "smart_ehr_launch")
     home = e2e_home(tmp_path_factory)
     logins = [r for r in audit_rows(home, tmp_path, "login") if r["username"] == "e2e-smart"]

@@ -98,7 +98,7 @@ def _finish(engine: Engine, params: Mapping[str, str]) -> None:
     st.session_state[LANDING_KEY] = landing
     if landing.patient_id:
         st.session_state[components.PATIENT_KEY] = landing.patient_id
-    st.session_state[NOTES_KEY] = (landing.patient_id, landing.notes, landing.created)
+    st.session_state[NOTES_KEY] = landing
 
 
 def intercept(engine: Engine) -> None:
@@ -139,13 +139,18 @@ def land(actor: Actor) -> None:
 
 
 def show_notes(patient_id: str | None) -> None:
-    """The launched patient's import notes and warnings, while that patient is open."""
-    kept = st.session_state.get(NOTES_KEY)
-    if not kept or kept[0] != patient_id or patient_id is None:
+    """The launched patient's import alert and warnings, while that patient is open (the
+    warnings one click away, as on the FHIR upload; the suicide-risk alert never folded)."""
+    kept: Landing | None = st.session_state.get(NOTES_KEY)
+    if kept is None or patient_id is None or kept.patient_id != patient_id:
         return
-    what = "added to" if kept[2] else "updated in"
+    what = "added to" if kept.created else "updated in"
     st.info(f"Opened from the EHR (SMART launch): {components.plain(patient_id)} was "
-            f"{what} KAP-CDS through the FHIR import. Review the import warnings below.",
-            icon=":material/local_hospital:")
-    for note in kept[1]:
-        st.warning(components.plain(note), icon=":material/report:")
+            f"{what} KAP-CDS through the FHIR import, with {len(kept.notes)} import "
+            "warning(s) to review.", icon=":material/local_hospital:")
+    if kept.alert:
+        st.error(components.plain(kept.alert), icon=":material/emergency:")
+    if kept.notes:
+        with st.expander(f"Import warnings ({len(kept.notes)})"):
+            for note in kept.notes:
+                st.warning(components.plain(note), icon=":material/report:")
