@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,6 +119,9 @@ def test_an_ehr_launch_lands_on_candidate_review_with_the_patient(
     page.get_by_text("Import warnings (").click()
     wait_idle(page, 500)
     screenshot(page, "smart_ehr_launch")
+    page.get_by_role("heading").filter(has_text="Rivera").first.scroll_into_view_if_needed()
+    wait_idle(page, 500)
+    screenshot(page, "smart_ehr_launch_patient")
     home = e2e_home(tmp_path_factory)
     logins = [r for r in audit_rows(home, tmp_path, "login") if r["username"] == "e2e-smart"]
     assert [(r["outcome"], r["detail"]) for r in logins] == [
@@ -134,3 +138,30 @@ def test_a_launch_from_an_unlisted_ehr_is_refused_with_no_request(
            ).to_be_visible()
     expect(page.get_by_text("Signed in as")).to_have_count(0)
     assert len(ehr.requests) == before
+
+
+def test_a_callback_opened_in_another_browser_is_refused(
+        desk: BrowserContext, browser: object, smart_server: str, ehr: SmartEhr) -> None:
+    """Login CSRF: the EHR's answer to one browser's launch, sent to someone else as a link,
+    must not sign that other browser in (the launch is bound to a cookie of its browser)."""
+    captured: list[str] = []
+
+    def keep(route: object) -> None:
+        captured.append(route.request.url)  # type: ignore[attr-defined]
+        route.abort()  # type: ignore[attr-defined]
+
+    desk.route(lambda url: url.startswith(smart_server) and "code=" in url, keep)
+    desk.new_page().goto(f"{smart_server}/?iss={ehr.fhir}&launch=launch-123")
+    for _ in range(120):
+        if captured:
+            break
+        time.sleep(0.5)
+    assert captured, "the EHR never sent the browser back"
+    other = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore
+    try:
+        page = other.new_page()
+        page.goto(captured[0])
+        expect(page.get_by_text("was begun in another browser")).to_be_visible()
+        expect(page.get_by_text("Signed in as")).to_have_count(0)
+    finally:
+        other.close()

@@ -12,7 +12,9 @@ patient selected — no password form. Text from the EHR is shown inert (``compo
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 
@@ -31,19 +33,28 @@ PENDING_SECONDS = 600  # an authorisation left unfinished longer than this is re
 REFUSED_KEY = "smart_refused"  # why the last launch was refused (shown on the sign-in page)
 LANDING_KEY = "smart_landing"  # a launch just completed: open its patient on Candidate review
 NOTES_KEY = "smart_notes"  # (patient id, notes) of the launched patient's import
+BINDING_COOKIE = "kapcds_smart_launch"  # ties a callback to the browser that began it
 EXPIRED = ("This EHR sign-in has expired or was already used. Launch KAP-CDS from the EHR "
            "again.")
+OTHER_BROWSER = ("This EHR sign-in was begun in another browser, so it was not accepted "
+                 "(a link someone else sent cannot sign you in as them). Launch KAP-CDS from "
+                 "the EHR again.")
+# The binding cookie is SameSite=Lax: the EHR sends the browser back with a top-level GET.
 _REDIRECT_JS = """
 export default function (component) {
   const data = component.data || {};
-  if (data.url) { window.top.location.assign(data.url); }
+  if (!data.url) { return; }
+  const secure = window.location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = data.cookie + "=" + encodeURIComponent(data.binding) +
+    "; Max-Age=" + data.max_age + "; Path=" + data.path + "; SameSite=Lax" + secure;
+  window.top.location.assign(data.url);
 }
 """
 _redirector = st.components.v2.component("kapcds_smart_redirect", js=_REDIRECT_JS)
 
 
 @st.cache_resource
-def _pending() -> dict[str, tuple[float, Pending]]:
+def _pending() -> dict[str, tuple[float, Pending, str]]:
     """Launches waiting for their callback, by ``state`` (server side; never in a cookie)."""
     return {}
 
@@ -56,19 +67,31 @@ def _client() -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _cookie(name: str) -> str:
+    try:
+        value = st.context.cookies.get(name)
+    except Exception:  # noqa: BLE001 - no browser connection (some tests)
+        return ""
+    return value if isinstance(value, str) else ""
+
+
 def _send_to_ehr(pending: Pending) -> None:
     """Keep the launch and send the browser to the EHR's authorisation page (the URL as
     data, never markup); a link too, for a browser that blocks the script."""
     waiting = _pending()
     now = time.monotonic()
-    for state in [s for s, (at, _) in waiting.items() if now - at > PENDING_SECONDS]:
+    for state in [s for s, found in waiting.items() if now - found[0] > PENDING_SECONDS]:
         waiting.pop(state, None)
-    waiting[pending.state] = (now, pending)
+    binding = secrets.token_urlsafe(24)  # login CSRF: the callback must come to this browser
+    waiting[pending.state] = (now, pending, binding)
     st.info(f"Signing in through {components.plain(pending.config.fhir_base)} …",
             icon=":material/key:")
     st.link_button("Continue to the EHR sign-in", pending.authorization_url)
-    _redirector(key="kapcds_smart_redirect", data={"url": pending.authorization_url},
-                height=0)
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    _redirector(key="kapcds_smart_redirect", height=0,
+                data={"url": pending.authorization_url, "cookie": BINDING_COOKIE,
+                      "binding": binding, "max_age": PENDING_SECONDS,
+                      "path": f"/{base}" if base else "/"})
     st.stop()
 
 
@@ -88,6 +111,10 @@ def _finish(engine: Engine, params: Mapping[str, str]) -> None:
     st.query_params.clear()
     if found is None or time.monotonic() - found[0] > PENDING_SECONDS:
         st.session_state[REFUSED_KEY] = EXPIRED
+        return
+    if not hmac.compare_digest(_cookie(BINDING_COOKIE), found[2]):
+        log.warning("SMART callback in a browser that did not begin the launch: refused")
+        st.session_state[REFUSED_KEY] = OTHER_BROWSER
         return
     try:
         landing = finish_launch(engine, found[1], params, smart_settings(), _client())
