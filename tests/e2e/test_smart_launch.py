@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,16 +145,18 @@ def test_a_callback_opened_in_another_browser_is_refused(
     must not sign that other browser in (the launch is bound to a cookie of its browser)."""
     captured: list[str] = []
 
-    def keep(route: object) -> None:
-        captured.append(route.request.url)  # type: ignore[attr-defined]
+    def keep(route: object) -> None:  # Playwright routes no redirect: ask the EHR ourselves
+        answer = route.fetch(max_redirects=0)  # type: ignore[attr-defined]
+        captured.append(answer.headers["location"])
         route.abort()  # type: ignore[attr-defined]
 
-    desk.route(lambda url: url.startswith(smart_server) and "code=" in url, keep)
-    desk.new_page().goto(f"{smart_server}/?iss={ehr.fhir}&launch=launch-123")
-    for _ in range(120):
+    desk.route(lambda url: url.startswith(f"{ehr.base}/authorize"), keep)
+    first = desk.new_page()
+    first.goto(f"{smart_server}/?iss={ehr.fhir}&launch=launch-123")
+    for _ in range(120):  # Playwright serves the route only while it is called: wait in it
         if captured:
             break
-        time.sleep(0.5)
+        first.wait_for_timeout(500)
     assert captured, "the EHR never sent the browser back"
     other = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore
     try:
