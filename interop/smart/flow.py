@@ -98,7 +98,7 @@ def validate_id_token(id_token: str, config: SmartConfiguration, client_id: str,
             aud={"essential": True, "value": client_id},
             nonce={"essential": True, "value": nonce}, exp={"essential": True},
         ).validate(token.claims)
-    except (JoseError, ValueError, TypeError) as error:
+    except (JoseError, ValueError, TypeError, KeyError) as error:
         log.warning("SMART ID token refused from %s: %s", config.issuer, error)
         raise SmartError(f"The EHR's identity token was refused ({error}). Nobody was "
                          "signed in.") from None

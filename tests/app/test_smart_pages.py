@@ -74,6 +74,8 @@ def test_the_admin_allows_an_ehr_and_maps_an_ehr_user(
         assert [m.fhir_user for m in list_identities(session)] == ["Practitioner/77"]
     assert {e["action"] for e in audit_entries(workspace, None)} >= {"smart_issuer",
                                                                       "smart_identity"}
+    signed_out = AppTest.from_file(str(APP), default_timeout=180).run()
+    assert any(b.label.startswith("Sign in with Clinic") for b in signed_out.button)  # standalone
     next(b for b in at.button if b.label == "Remove EHR").click().run()
     with session_factory(workspace.engine)() as session:
         assert list_issuers(session) == [] and list_identities(session) == []

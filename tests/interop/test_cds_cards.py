@@ -97,7 +97,8 @@ def test_missing_inputs_mean_no_prediction_and_say_what_is_missing(model):
     # safety cards (stale inputs, issue 23) come first; then the screen, which could not run
     screen = next(c for c in cards if c["summary"].startswith("KAP eligibility"))
     assert screen["summary"].startswith("KAP eligibility not screened")
-    assert "patient=p-9" in cards[-1]["links"][0]["url"]
+    assert cards[-1]["links"][0]["type"] == "smart"  # the EHR launches with patient p-9
+    assert "the launch imports it from the EHR" in cards[-1]["detail"]
 
 
 def test_no_model_registered_is_said(complete):
