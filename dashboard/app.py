@@ -14,7 +14,7 @@ import streamlit as st
 
 from base.settings import home_dir
 from dashboard.widgets import components, resources
-from dashboard.widgets.signin import auth, browser_session
+from dashboard.widgets.signin import auth, browser_session, smart
 from records.errors import storage_problem
 
 # A local icon: a Material-symbol icon is fetched from a font CDN (fails offline, console errors).
@@ -27,13 +27,15 @@ except Exception as error:  # noqa: BLE001 - shown to the user instead of a trac
     st.error(components.plain(storage_problem(error, home_dir()) or "The model or the "
                               f"clinical store could not be prepared: {error}"))
     st.stop()
+smart.intercept(resources.workspace().engine)  # an EHR launch (SMART) or its callback
 user = auth.current_user()
 if user is None:
-    page = st.navigation(auth.signed_out_pages())
+    page = st.navigation(auth.signed_out_pages(smart.sign_in_options))
 else:
     auth.sidebar(user)
     auth.idle_watch()  # clears the screen after the idle time-out, without a click
     page = st.navigation(auth.navigation_pages(user))
+    smart.land(user)  # just launched from the EHR: on to Candidate review
 browser_session.sync_cookie()  # the session token cookie: written, refreshed or deleted
 try:
     page.run()  # every page starts with components.start_page (role check, banner, title)

@@ -9,4 +9,5 @@ __all__ = [
     "fhir",
     "patient_app",
     "reports",
+    "smart",
 ]

@@ -22,6 +22,7 @@ from records.tables.lifecycle import PredictionShown, TrainingJob  # on Base.met
 from records.tables.proms import PromAlert, PromInvitation, PromSchedule, PromSubmission
 from records.tables.security import AuditEntry, User  # also puts them on Base.metadata
 from records.tables.signin import SigninSession
+from records.tables.smart import SmartIdentity, SmartIssuer  # noqa: F401  (on Base.metadata)
 from records.tables.submissions import FormSubmission
 
 __all__ = [

@@ -29,7 +29,7 @@ from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.entry import forms
 from dashboard.widgets.entry.submission import form_instance, renew
 from dashboard.widgets.patients import report_button, source_attributes
-from dashboard.widgets.signin import auth
+from dashboard.widgets.signin import auth, smart
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import FEATURES, OUTCOMES, feature, outcome
 from records.gaps import labels
@@ -37,6 +37,7 @@ from records.security.policy import IDENTIFIED
 
 PAGE = "candidate_review"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Candidate review")
+smart.show_notes(st.session_state.get(components.PATIENT_KEY))  # opened from the EHR
 cohort = resources.cohort(ws)
 LABELS = {f.name: f.label for f in FEATURES}
 OUTCOME_NAMES = [o.name for o in OUTCOMES]

@@ -9,6 +9,7 @@ from dashboard.charts.monitoring import decile_calibration
 from dashboard.services.lab import monitoring
 from dashboard.widgets import components
 from dashboard.widgets.chart_view import show_chart
+from dashboard.widgets.tables import percent_column
 from models.contract.schema import outcome
 from models.store.registry import Registry
 
@@ -74,3 +75,13 @@ if drift.empty:
 else:
     st.dataframe(drift, hide_index=True, key="mon_drift", width="stretch", height=260,
                  column_config={"PSI": st.column_config.NumberColumn(format="%.3f")})
+
+st.markdown("**CDS Hooks cards in the EHR**: how often each card type was accepted or "
+            "overridden (the EHR's feedback; override reasons as the EHR sent them)")
+overrides = monitoring.cds_override_rates(ws.engine)
+if overrides.empty:
+    st.info("No CDS Hooks card has been returned to an EHR yet, so there is no feedback to "
+            "show.", icon=":material/info:")
+else:
+    st.dataframe(overrides, hide_index=True, key="mon_cds_overrides", width="stretch",
+                 column_config={"override rate": percent_column(bar=False)})

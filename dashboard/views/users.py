@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from base.clock import clinic_text, zone_label
 from dashboard.widgets import components
 from dashboard.widgets.entry.submission import FormInstance, form_instance, renew
-from dashboard.widgets.signin import auth, sessions_panel
+from dashboard.widgets.signin import auth, sessions_panel, smart_panel
 from records.db import session_factory
 from records.errors import RecordError
 from records.security.policy import ADMIN, ROLES, SECURITY, lowers_role
@@ -128,5 +128,6 @@ with change:
                    lambda s: set_password(s, chosen, password, actor),
                    f"Password of {chosen} changed.")
     sessions_panel.render_sso_identity(ws, list(by_name))
+    smart_panel.render(ws, list(by_name))
 
 sessions_panel.render_sessions(ws)

@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 
@@ -231,20 +230,20 @@ SOURCE_ATTRIBUTES_LABEL = "Source attributes of the model (ONC HTI-1)"
 
 
 def link_card(data: PatientData, dashboard_url: str, version: str | None) -> dict[str, Any]:
-    """A card with the dashboard deep link for this patient."""
-    if data.kap_id and not data.kap_id_shown:  # issue 24: never reveal a file record's id
-        url = f"{dashboard_url}/candidate_review"
-        known = (" (a KAP-CDS record imported from a file has this FHIR id; its KAP id is "
-                 "not sent to the EHR: find the patient in KAP-CDS)")
+    """A card with SMART links to the dashboard (issue 26): the EHR launches KAP-CDS with its
+    own patient context (``iss`` + ``launch``), so no patient id travels in the URL (issue
+    24: a file record's KAP id is never revealed) and the clinician needs no password."""
+    url = f"{dashboard_url}/"  # the dashboard's SMART launch URL
+    if data.kap_id and not data.kap_id_shown:
+        known = (" (a KAP-CDS record imported from a file has this FHIR id; KAP-CDS opens "
+                 "the patient the EHR launches)")
     else:
-        pid = data.kap_id or data.fhir_id
-        url = f"{dashboard_url}/candidate_review?patient={quote(pid, safe='')}"
-        known = "" if data.kap_id else " (not yet in KAP-CDS: import it on Data entry first)"
+        known = "" if data.kap_id else " (not yet in KAP-CDS: the launch imports it from the EHR)"
     return card("Open the KAP-CDS candidate review", f"Explanations, uncertainty and what-if "
                 f"for this patient{known}.", "info", version,
-                links=[{"label": "KAP-CDS candidate review", "url": url, "type": "absolute"},
-                       {"label": SOURCE_ATTRIBUTES_LABEL, "url": f"{url}&{SOURCE_ATTRIBUTES}",
-                        "type": "absolute"}])
+                links=[{"label": "KAP-CDS candidate review", "url": url, "type": "smart"},
+                       {"label": SOURCE_ATTRIBUTES_LABEL, "url": url, "type": "smart",
+                        "appContext": SOURCE_ATTRIBUTES}])
 
 
 def build_cards(data: PatientData, model: ModelInfo | None, dashboard_url: str,

@@ -53,7 +53,7 @@ ACTIONS = (
     "followup_create", "followup_edit", "plan_change",  # issue 13: follow-up records
     "prom_invite", "prom_submit", "prom_refused", "prom_alert_ack", "prom_schedule",  # issue 27
     "integrity_failure", "signin_limited", "cds_refused", "cds_error",  # issue 24
-    "cds_feedback",  # issue 26
+    "cds_feedback", "smart_issuer", "smart_identity",  # issue 26
 )
 _CHAIN = AuditChain.__table__
 _LOG = AuditEntry.__table__

@@ -6,6 +6,7 @@ __all__ = [
     "deidentify",
     "policy",
     "signin_sessions",
+    "smart_accounts",
     "sso_accounts",
     "throttle",
     "users",

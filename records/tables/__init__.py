@@ -13,5 +13,6 @@ __all__ = [
     "proms",
     "security",
     "signin",
+    "smart",
     "submissions",
 ]

@@ -56,13 +56,11 @@ def test_a_complete_patient_gets_eligibility_predictions_and_a_link(model, compl
     assert f"response {probs['response'].iloc[0]:.0%}" in summaries[1]
     for c in cards:
         assert VERSION in c["detail"] and DISCLAIMER in c["detail"]
-    assert cards[-1]["links"] == [{"label": "KAP-CDS candidate review", "type": "absolute",
-                                   "url": "https://kap.example/candidate_review?patient="
-                                          "KAP-00008"},
+    assert cards[-1]["links"] == [{"label": "KAP-CDS candidate review", "type": "smart",
+                                   "url": "https://kap.example/"},
                                   {"label": "Source attributes of the model (ONC HTI-1)",
-                                   "type": "absolute",
-                                   "url": "https://kap.example/candidate_review?patient="
-                                          "KAP-00008&show=source_attributes"}]
+                                   "type": "smart", "url": "https://kap.example/",
+                                   "appContext": "show=source_attributes"}]
 
 
 def test_the_gate_filters_outcomes(model, complete):
@@ -99,7 +97,8 @@ def test_missing_inputs_mean_no_prediction_and_say_what_is_missing(model):
     # safety cards (stale inputs, issue 23) come first; then the screen, which could not run
     screen = next(c for c in cards if c["summary"].startswith("KAP eligibility"))
     assert screen["summary"].startswith("KAP eligibility not screened")
-    assert "patient=p-9" in cards[-1]["links"][0]["url"]
+    assert cards[-1]["links"][0]["type"] == "smart"  # the EHR launches with patient p-9
+    assert "the launch imports it from the EHR" in cards[-1]["detail"]
 
 
 def test_no_model_registered_is_said(complete):

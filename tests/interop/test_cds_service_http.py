@@ -143,7 +143,8 @@ def test_patient_view_with_prefetch_predicts_for_a_stored_patient(service):
     assert (gated.short or gated.label) not in risks["summary"]
     assert f"**{gated.label}**: not shown — {UNRELIABLE}." in risks["detail"]
     # issue 24: the stored record was imported from a file, so its KAP id stays private
-    assert cards[-1]["links"][0]["url"] == "https://kap.example/candidate_review"
+    assert cards[-1]["links"][0] == {"label": "KAP-CDS candidate review", "type": "smart",
+                                     "url": "https://kap.example/"}  # a SMART launch
     assert service["kap_id"] not in json.dumps(cards)
 
 

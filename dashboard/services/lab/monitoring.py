@@ -69,3 +69,15 @@ def drift_frame(result: VersionMonitor) -> pd.DataFrame:
         return result.drift
     return result.drift[["label", "psi", "shift"]].rename(
         columns={"label": "feature", "psi": "PSI"})
+
+
+def cds_override_rates(engine: Engine) -> pd.DataFrame:
+    """CDS Hooks cards per card type: shown, accepted, overridden, the override rate and the
+    commonest override reason (``records.cds_feedback.override_rates``, issue 26). A high
+    override rate for a card type is a monitoring signal like a drop in realised AUC."""
+    from records.cds_feedback import override_rates
+
+    with session_factory(engine)() as session:
+        frame = override_rates(session)
+    frame["override rate"] = frame["override rate"].astype(float) * 100  # 0–100, shown as %
+    return frame

@@ -6,5 +6,7 @@ __all__ = [
     "auth",
     "browser_session",
     "sessions_panel",
+    "smart",
+    "smart_panel",
     "sso",
 ]

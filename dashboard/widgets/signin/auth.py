@@ -11,6 +11,7 @@ in a session is written to the audit trail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -168,13 +169,16 @@ def _password_form(engine: object) -> None:
              icon=":material/lock:")
 
 
-def sign_in_page() -> None:
-    """The only page anyone signed out can open (at every page's URL, so links survive)."""
+def sign_in_page(extra: Callable[[], None] | None = None) -> None:
+    """The only page anyone signed out can open (at every page's URL, so links survive);
+    ``extra`` draws further ways in (the SMART launch's EHR buttons, ``smart``)."""
     engine = resources.workspace().engine
     st.title("Sign in to KAP-CDS")
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
         st.info(flash, icon=":material/logout:")
+    if extra is not None:
+        extra()
     local, single = security_settings().local_signin, sso.configured()
     if single and st.session_state.get(SSO_REFUSED_KEY):
         if st.button(f"Sign out of {sso.label()}", key="signin_sso_out",
@@ -194,11 +198,14 @@ def sign_in_page() -> None:
         st.error(NO_WAY_IN, icon=":material/block:")
 
 
-def signed_out_pages() -> list[st.Page]:
+def signed_out_pages(extra: Callable[[], None] | None = None) -> list[st.Page]:
     """The sign-in form, at Home's address and (hidden) at every other page's address."""
-    pages = [st.Page(sign_in_page, title="Sign in", icon=":material/login:", url_path="home",
+    def sign_in() -> None:
+        sign_in_page(extra)
+
+    pages = [st.Page(sign_in, title="Sign in", icon=":material/login:", url_path="home",
                      default=True)]
-    pages += [st.Page(sign_in_page, title="Sign in", url_path=key, visibility="hidden")
+    pages += [st.Page(sign_in, title="Sign in", url_path=key, visibility="hidden")
               for key in POLICY_PAGES if key != "home" and (VIEWS / f"{key}.py").is_file()]
     return pages
 

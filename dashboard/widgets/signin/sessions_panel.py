@@ -19,7 +19,7 @@ from records.security.sso_accounts import set_sso
 from records.submissions import submit_once
 
 FLASH_KEY = "us_sessions_flash"
-METHODS = {"password": "password", "oidc": "single sign-on"}
+METHODS = {"password": "password", "oidc": "single sign-on or SMART launch"}
 
 
 def _table(rows: list[SessionInfo]) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def _table(rows: list[SessionInfo]) -> pd.DataFrame:
                                "browser"])
 
 
-def _run(ws: SignedInWorkspace, form: FormInstance, values: dict, work: object,
+def run_change(ws: SignedInWorkspace, form: FormInstance, values: dict, work: object,
          message: str) -> None:
     """One account change, once per submission token (a double click changes it once)."""
     try:
@@ -73,7 +73,7 @@ def render_sessions(ws: SignedInWorkspace) -> None:
                             format_func=labels.get)
     form = form_instance("us_revoke")
     if right.button("Revoke", key=form.key("us_revoke"), icon=":material/block:"):
-        _run(ws, form, {"session": chosen}, lambda s: revoke(s, chosen, actor),
+        run_change(ws, form, {"session": chosen}, lambda s: revoke(s, chosen, actor),
              f"Session {chosen} ended: that browser is signed out at its next click.")
 
 
@@ -86,6 +86,6 @@ def render_sso_identity(ws: SignedInWorkspace, usernames: list[str]) -> None:
         email = st.text_input("E-mail for single sign-on (empty clears it)",
                               key=form.key("us_sso_email"))
         if st.form_submit_button("Set e-mail"):
-            _run(ws, form, {"user": name, "email": email},
+            run_change(ws, form, {"user": name, "email": email},
                  lambda s: set_sso(s, name, actor, email=email),
                  f"Single sign-on e-mail of {name} set.")
