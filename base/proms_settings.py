@@ -15,6 +15,7 @@
 | ``KAPCDS_SMTP_USER`` / ``_PASSWORD`` | *(none)* | sign-in at the mail server |
 | ``KAPCDS_SMTP_SECURITY`` | ``starttls`` | ``starttls``, ``tls`` or ``none`` (local tests only) |
 | ``KAPCDS_SMTP_FROM`` | *(none)* | the sender address |
+| ``KAPCDS_URGENT_ALERT_EMAIL`` | *(none)* | on-call address(es), ``,``-separated (HAZ-009) |
 
 The 7-day link lifetime is a documented choice (*unsourced*; products in this space use
 3–7 days with daily reminders), not a standard.
@@ -102,3 +103,14 @@ def smtp_settings() -> SmtpSettings:
         password=os.environ.get("KAPCDS_SMTP_PASSWORD") or None,
         security=security,
         sender=os.environ.get("KAPCDS_SMTP_FROM", "").strip() or None)
+
+
+def urgent_alert_recipients() -> list[str]:
+    """The on-call addresses urgent alerts are e-mailed to (ValueError names a bad one)."""
+    raw = os.environ.get("KAPCDS_URGENT_ALERT_EMAIL", "")
+    addresses = [a.strip() for a in raw.split(",") if a.strip()]
+    for address in addresses:
+        local, _, domain = address.partition("@")
+        if not local or "." not in domain or any(c.isspace() for c in address):
+            raise ValueError(f"KAPCDS_URGENT_ALERT_EMAIL: {address!r} is not an e-mail address")
+    return addresses

@@ -7,6 +7,7 @@ See ``interop/README.md`` for the mapping table and the public functions.
 __all__ = [
     "cds_hooks",
     "fhir",
+    "notify",
     "patient_app",
     "reports",
     "smart",

@@ -16,6 +16,7 @@ st.write("Decision support for ketamine-assisted psychotherapy: eligibility scre
          "and treatment monitoring. Every model here was trained on synthetic data.")
 if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
     prom_alerts.render(ws, key="home_prom")  # urgent: above everything else
+    prom_alerts.render_push_status(ws)  # do urgent alerts reach anyone off this page?
 cols = st.columns(3)
 cols[0].metric("Patients in the store", f"{service_cohort.stored_patients(ws):,}")
 cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from base.proms_settings import PromSettings, prom_settings
+from interop.notify.urgent import UrgentAlert, push_urgent
 from interop.patient_app import pages
 from interop.patient_app.guard import CSRF_COOKIE, RateLimiter, csrf_ok, new_csrf
 from models.clinical.prom_instruments import instrument as find_instrument
@@ -29,6 +30,7 @@ from records.audit import trail
 from records.db import session_factory
 from records.proms import invitations, submissions
 from records.security.policy import IDENTIFIED
+from records.tables.clinical import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class _Handlers:
 
     def __init__(self, engine: Engine, settings: PromSettings) -> None:
         self.settings, self.factory = settings, session_factory(engine)
+        self.engine = engine
         self.limiter = RateLimiter(settings.rate_per_minute)
         self.secure = settings.public_url.startswith("https://")
 
@@ -76,7 +79,12 @@ class _Handlers:
 
     def submit(self, token: str, answers: dict[str, str]) -> submissions.Submitted:
         with self.factory() as session:
-            return submissions.submit(session, token, answers)
+            done = submissions.submit(session, token, answers)
+        if done.urgent is not None:  # stored and shown; now on-call is told (HAZ-009)
+            push_urgent(self.engine, submissions.PATIENT_ACTOR, UrgentAlert(
+                done.patient_id, f"patient questionnaire ({done.instrument})",
+                done.urgent.reason, utcnow()))
+        return done
 
     async def open_link(self, token: str, request: Request) -> HTMLResponse:
         key = await run_in_threadpool(self.lookup, token)

@@ -41,6 +41,13 @@ def item9_alert(item9: float | None) -> bool:
     return item9 is not None and not pd.isna(item9) and float(item9) > ITEM9_ALERT_ABOVE
 
 
+def suicide_risk(item9: float | None, cssrs: float | None = None) -> bool:
+    """True when one record's answers raise the suicide-risk alert (item 9 > 0 or C-SSRS
+    ideation ≥ 3): the rule ``alerts_frame`` applies to a whole table, for a single record."""
+    return item9_alert(item9) or (cssrs is not None and not pd.isna(cssrs)
+                                  and float(cssrs) >= CSSRS_ALERT_AT)
+
+
 def suicide_risk_message(item9: float | None, cssrs: float | None = None) -> str:
     """The suicide-risk alert's wording, the same for a session, an import or a CDS card."""
     parts = [f"PHQ-9 item 9 (thoughts of death or self-harm) = "

@@ -54,6 +54,7 @@ ACTIONS = (
     "prom_invite", "prom_submit", "prom_refused", "prom_alert_ack", "prom_schedule",  # issue 27
     "integrity_failure", "signin_limited", "cds_refused", "cds_error",  # issue 24
     "cds_feedback", "smart_issuer", "smart_identity",  # issue 26
+    "urgent_alert_push",  # issue 23: suicide-risk alerts e-mailed to on-call (HAZ-009)
 )
 _CHAIN = AuditChain.__table__
 _LOG = AuditEntry.__table__

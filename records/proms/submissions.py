@@ -47,6 +47,7 @@ class Submitted:
     instrument: str
     urgent: UrgentFinding | None
     followup_visit_id: int | None
+    patient_id: str = ""  # whose answers (for pushing an urgent finding to on-call)
 
 
 def series_ended(session: Session, patient: Patient) -> bool:
@@ -106,7 +107,7 @@ def submit(session: Session, token: str, raw: Mapping[str, object],
     session.commit()
     log.info("patient-reported %s stored for %s (submission %s)%s", spec.key,
              patient.patient_id, row.id, " with an URGENT alert" if finding else "")
-    return Submitted(row.id, spec.key, finding, visit_id)
+    return Submitted(row.id, spec.key, finding, visit_id, patient.patient_id)
 
 
 def submissions(session: Session, patient_id: str | None = None) -> list[PromSubmission]:

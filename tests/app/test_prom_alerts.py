@@ -12,6 +12,7 @@ from apptest_helpers import as_read, plotly_figures, texts, trace, values
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from dashboard.services.patients.proms import ACK_ACTIONS
 from dashboard.services.workspace import Workspace
 from models.contract.schema import defaults
 from records import repository as repo
@@ -79,6 +80,11 @@ def test_urgent_alert_on_home_and_progress_until_acknowledged(
 
     with session_factory(workspace.engine)() as db:
         [alert] = alerts.alerts(db, pid)
+    ack = next(b for b in home.button if b.label == f"Acknowledge alert {alert.id}")
+    ack.click().run()  # nothing chosen: refused, the alert stays (HAZ-180)
+    assert "choose what was done" in texts(home.warning)
+    assert any(pid in t and "URGENT" in t for t in _errors(home))
+    home.selectbox(key=f"home_prom_action_{alert.id}").set_value(ACK_ACTIONS[0])
     home.text_input(key=f"home_prom_note_{alert.id}").input("phoned; safe, plan reviewed")
     next(b for b in home.button if b.label == f"Acknowledge alert {alert.id}").click().run()
     assert not home.exception
@@ -88,3 +94,4 @@ def test_urgent_alert_on_home_and_progress_until_acknowledged(
         last = db.scalars(select(AuditEntry).where(AuditEntry.action == "prom_alert_ack")
                           ).all()[-1]
         assert last.patient_id == pid and "phoned" in (last.detail or "")
+        assert ACK_ACTIONS[0] in (last.detail or "")

@@ -18,7 +18,8 @@ from aiosmtpd.controller import Controller
 from net_support import free_ports
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browsing import sign_in, wait_idle
+from dashboard.services.patients.proms import ACK_ACTIONS
+from tests.e2e.browsing import pick_option, sign_in, wait_idle
 from tests.e2e.conftest import PASSWORD, USER
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.e2e
 APP_PORT, SMTP_PORT = free_ports(2)
 BASE = f"http://127.0.0.1:{APP_PORT}"
 PATIENT = "KAP-99127"
+ON_CALL = "on-call@lakeside.example"
 
 
 class Inbox:
@@ -68,7 +70,8 @@ def apps(server: str, e2e_home: Path) -> Iterator[tuple[object, Inbox]]:
     for name, value in {"KAPCDS_SMTP_HOST": "127.0.0.1", "KAPCDS_SMTP_PORT": str(SMTP_PORT),
                         "KAPCDS_SMTP_SECURITY": "none", "KAPCDS_SMTP_FROM": "clinic@example.org",
                         "KAPCDS_PROMS_PUBLIC_URL": BASE,
-                        "KAPCDS_CLINIC_NAME": "Lakeside Ketamine Clinic"}.items():
+                        "KAPCDS_CLINIC_NAME": "Lakeside Ketamine Clinic",
+                        "KAPCDS_URGENT_ALERT_EMAIL": ON_CALL}.items():
         mp.setenv(name, value)
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=SMTP_PORT)
@@ -112,6 +115,10 @@ def test_patient_answer_reaches_the_clinicians_home(apps, browser, page: Page,  
     patient.get_by_role("button", name="Send my answers").click()
     expect(patient.get_by_text("not monitored in real time").first).to_be_visible()
     phone.close()
+    pushed = [m for m in inbox.messages if m["To"] == ON_CALL]  # HAZ-009: pushed, not only shown
+    assert len(pushed) == 1 and PATIENT in pushed[0]["Subject"], [m["To"] for m in inbox.messages]
+    text = pushed[0].get_payload(decode=True).decode("utf-8")
+    assert "item 9" in text and "Home Answer" not in text  # what, for whom; never the name
 
     sign_in(page, server, USER, PASSWORD)
     wait_idle(page)
@@ -119,7 +126,9 @@ def test_patient_answer_reaches_the_clinicians_home(apps, browser, page: Page,  
     expect(alert.first).to_be_visible()
     expect(page.get_by_text("item 9 answered 1 of 3").first).to_be_visible()
     button = page.get_by_role("button", name=re.compile(r"^Acknowledge alert \d+$"))
-    page.get_by_label("What was done (optional)").first.fill("phoned, safety plan reviewed")
+    pick_option(page, page.get_by_test_id("stSelectbox").filter(
+        has=page.get_by_text("What was done", exact=True)).first, ACK_ACTIONS[1])
+    page.get_by_label("Note (optional)").first.fill("phoned, safety plan reviewed")
     button.first.click()
     wait_idle(page)
     expect(page.get_by_text(re.compile(r"Alert \d+ acknowledged by"))).to_be_visible()

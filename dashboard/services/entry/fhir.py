@@ -20,6 +20,7 @@ from interop.fhir.importer.result import (
     screen_blocking_fields,
     suicide_alert,
 )
+from interop.notify.urgent import UrgentAlert, push_urgent
 from models.contract.validation import InputValidationError
 from records.audit import trail as audit
 from records.db import session_factory
@@ -28,6 +29,7 @@ from records.gaps import labels
 from records.repository import confirm_fields, get_patient
 from records.security.policy import IDENTIFIED
 from records.submissions import submit_once
+from records.tables.clinical import utcnow
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -93,7 +95,10 @@ def save_imports(ws: Workspace, results: list[ImportResult], file_name: str, *,
     actor = require(ws, IDENTIFIED)  # clinicians only; refused before anything is saved
     try:
         with session_factory(ws.engine)() as session:
+            written: list[int] = []  # write() runs only for a new submission
+
             def write() -> list[dict]:
+                written.append(1)
                 saved = [import_into_store(session, r, commit=False,
                                            source_format=source_format(file_name))
                          for r in results]
@@ -121,6 +126,12 @@ def save_imports(ws: Workspace, results: list[ImportResult], file_name: str, *,
         record_failure(ws, "import", IDENTIFIED, None, error)
         raise FormErrors.general(f"Nothing was saved: {error}") from error
     log.info("saved %d FHIR patient(s) from %s", len(out), file_name)
+    for item, result in zip(out, results, strict=True):
+        alert = suicide_alert(result) if written else None
+        if alert:  # stored and shown on the page; on-call is told too (HAZ-009)
+            push_urgent(ws.engine, actor, UrgentAlert(item.patient_id,
+                                                      f"FHIR import ({file_name})", alert,
+                                                      utcnow()))
     return out
 
 

@@ -26,6 +26,8 @@ from dashboard.services.entry.imports import ImportOutcome, import_csv  # noqa: 
 from dashboard.services.entry.rems import TIME_INPUTS, audit_detail, monitoring_data
 from dashboard.services.patients.shown import record_for_patient
 from dashboard.services.workspace import Workspace
+from interop.notify.urgent import UrgentAlert, push_urgent
+from models.clinical.session_alerts import suicide_risk, suicide_risk_message
 from models.clinical.session_record import CARRIED_FORWARD, PAST_PLAN, SESSION_TIME, carried_values
 from models.contract.schema import ID_COLUMN
 from models.contract.validation import InputValidationError, validate_patients
@@ -45,6 +47,7 @@ from records.repository import (
 from records.rows import check_names
 from records.security.policy import IDENTIFIED, Actor
 from records.submissions import submit_once
+from records.tables.clinical import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +101,10 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
         with as_form_errors(ws, "session_create", patient_id,
                             duplicate_field="session_number"), \
                 session_factory(ws.engine)() as session:
+            written: list[int] = []  # write() runs only for a new submission
+
             def write() -> int:
+                written.append(1)
                 record = add_session(session, patient_id, data, require_monitoring=True)
                 when = clinic_text(record.session_at)
                 audit.record(session, actor, "session_create", IDENTIFIED,
@@ -111,7 +117,9 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
             number = once(session, actor, token, f"session_{phase}",  # not entered
                           {"patient_id": patient_id, **entered}, write)
             session.commit()
-            return int(number)
+        if written:
+            push_session_alert(ws, patient_id, int(number), values)
+        return int(number)
     except FormErrors as error:
         if SESSION_TIME in error.by_field and _time_errors(day, at):
             error.by_field[SESSION_TIME] = _time_errors(day, at)
@@ -120,6 +128,15 @@ def save_session(ws: Workspace, patient_id: str, values: Mapping[str, Any], *,
                 error.by_field[column] = ["Enter the date of the session: this time is on "
                                           "that date."]
         raise
+
+
+def push_session_alert(ws: Workspace, patient_id: str, number: int,
+                       values: Mapping[str, Any]) -> None:
+    """E-mail on-call when the stored session raised the suicide-risk alert (HAZ-009)."""
+    item9, cssrs = values.get("phq9_item9"), values.get("cssrs")
+    if suicide_risk(item9, cssrs):
+        push_urgent(ws.engine, require(ws, IDENTIFIED), UrgentAlert(
+            patient_id, f"session {number}", suicide_risk_message(item9, cssrs), utcnow()))
 
 
 def load_session_for_edit(ws: Workspace, patient_id: str,
@@ -149,9 +166,15 @@ def correct_session(ws: Workspace, patient_id: str, session_number: int,
     if (day is None) != (at is None):
         raise FormErrors({SESSION_TIME: _time_errors(day, at)})
     data = {**values, SESSION_TIME: session_moment(day, at)}
+    newly_raised: list[dict[str, Any]] = []  # a correction that raises the alert (HAZ-009)
     with as_form_errors(ws, "session_edit", patient_id), session_factory(ws.engine)() as session:
         def write() -> int:
+            old = next((r for r in sessions_for(session, patient_id)
+                        if r.session_number == session_number), None)
+            raised_before = old is not None and suicide_risk(old.phq9_item9, old.cssrs)
             record = update_session(session, patient_id, session_number, data, expected_version)
+            if suicide_risk(record.phq9_item9, record.cssrs) and not raised_before:
+                newly_raised.append({"phq9_item9": record.phq9_item9, "cssrs": record.cssrs})
             audit.record(session, actor, "session_edit", IDENTIFIED, patient_id=patient_id,
                          detail=f"session {session_number} -> version {record.version}")
             return int(record.version)
@@ -160,7 +183,9 @@ def correct_session(ws: Workspace, patient_id: str, session_number: int,
                        {"patient_id": patient_id, "number": session_number,
                         "base": expected_version, **data}, write)
         session.commit()
-        return int(version)
+    for answers in newly_raised:
+        push_session_alert(ws, patient_id, session_number, answers)
+    return int(version)
 
 
 def save_decision(ws: Workspace, patient_id: str, *, decision: str | None, suggested: str,

@@ -4,12 +4,14 @@ and creating links (with a QR code) for a patient."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from base.clock import clinic_text
+from base.proms_settings import urgent_alert_recipients
+from interop.notify.urgent import ACTION as PUSH_ACTION
 from interop.patient_app.delivery import qr_svg
 from interop.patient_app.outbox import Link, invite
 from models.clinical.prom_schedule import Schedule, completion_rate
@@ -24,6 +26,8 @@ from records.proms.schedules import (
 )
 from records.proms.submissions import submissions
 from records.security.policy import Actor
+from records.tables.clinical import utcnow
+from records.tables.security import AuditEntry
 
 OCCASION_COLUMNS = ["Questionnaire", "Occasion", "Opens", "Closes", "Status", "Answered"]
 LABELS = {"phq9": "PHQ-9", "gad7": "GAD-7", "cssrs": "C-SSRS screener"}
@@ -35,10 +39,42 @@ def open_alerts(engine: Engine, patient_id: str | None = None) -> list[store_ale
         return store_alerts.alerts(session, patient_id)
 
 
-def acknowledge(engine: Engine, alert_id: int, actor: Actor, note: str | None) -> None:
-    """Acknowledge one alert (audited in the store)."""
+# What a clinician did about an urgent alert: one must be chosen (HAZ-180: an alert
+# acknowledged to clear the list, with nothing done, is the hazard).
+ACK_ACTIONS = (
+    "Contacted the patient: suicide risk assessed",
+    "Safety plan reviewed with the patient",
+    "Referred to crisis or emergency services",
+    "Could not reach the patient: escalated to the on-call clinician",
+)
+
+
+def acknowledge(engine: Engine, alert_id: int, actor: Actor, action: str | None,
+                note: str | None = None) -> None:
+    """Acknowledge one alert with what was done (one of ``ACK_ACTIONS``; audited in the
+    store). ValueError when no action is chosen: nothing is acknowledged."""
+    if action not in ACK_ACTIONS:
+        raise ValueError("choose what was done for this alert before acknowledging it")
+    extra = (note or "").strip()
     with session_factory(engine)() as session:
-        store_alerts.acknowledge(session, alert_id, actor, note)
+        store_alerts.acknowledge(session, alert_id, actor,
+                                 f"{action}" + (f" — {extra}" if extra else ""))
+
+
+def push_status(engine: Engine, days: int = 7) -> tuple[list[str], list[str]]:
+    """Where urgent alerts are e-mailed (empty: nowhere) and the pushes that failed in the
+    last ``days`` days, as lines to show (HAZ-009)."""
+    try:
+        recipients = urgent_alert_recipients()
+    except ValueError as error:
+        return [], [str(error)]
+    since = utcnow() - timedelta(days=days)
+    with session_factory(engine)() as session:
+        failed = session.execute(
+            select(AuditEntry.at, AuditEntry.patient_id, AuditEntry.detail)
+            .where(AuditEntry.action == PUSH_ACTION, AuditEntry.outcome == "failure",
+                   AuditEntry.at >= since).order_by(AuditEntry.at.desc()).limit(20)).all()
+    return recipients, [f"{clinic_text(at)} · {pid}: {detail}" for at, pid, detail in failed]
 
 
 def alert_line(alert: store_alerts.AlertRow) -> str:

@@ -32,15 +32,32 @@ def render(ws: SignedInWorkspace, patient_id: str | None = None, key: str = "pro
     for alert in rows:
         st.error(plain(proms.alert_line(alert)), icon=":material/emergency:")
         with st.form(f"{key}_ack_{alert.id}", clear_on_submit=True, border=False):
-            note = st.text_input("What was done (optional)", key=f"{key}_note_{alert.id}",
+            action = st.selectbox("What was done", proms.ACK_ACTIONS, index=None,
+                                  key=f"{key}_action_{alert.id}",
+                                  placeholder="Choose what was done (required)")
+            note = st.text_input("Note (optional)", key=f"{key}_note_{alert.id}",
                                  max_chars=2000)
             if st.form_submit_button(f"Acknowledge alert {alert.id}", type="primary"):
                 try:
-                    proms.acknowledge(ws.engine, alert.id, ws.actor, note)
-                except RecordError as error:
+                    proms.acknowledge(ws.engine, alert.id, ws.actor, action, note)
+                except (RecordError, ValueError) as error:
                     st.warning(plain(str(error)))
                 else:
                     st.session_state[f"{key}_ack_flash"] = (
                         f"Alert {alert.id} acknowledged by {ws.actor.username}.")
                     st.rerun()
     return len(rows)
+
+
+def render_push_status(ws: SignedInWorkspace) -> None:
+    """Whether urgent alerts reach anyone outside this page, and pushes that failed."""
+    if ws.actor is None or not may_access(ws.actor.role, IDENTIFIED):
+        return
+    recipients, failures = proms.push_status(ws.engine)
+    if not recipients:
+        st.warning("Urgent suicide-risk alerts are not e-mailed to anyone: no on-call address "
+                   "is set (KAPCDS_URGENT_ALERT_EMAIL, docs/proms.md). They show only on this "
+                   "page, Treatment progress and Cohort overview.", icon=":material/campaign:")
+    for line in failures:
+        st.error(plain(f"An urgent alert could not be e-mailed to on-call: {line}. Make sure "
+                       "someone has seen it."), icon=":material/mail_lock:")
