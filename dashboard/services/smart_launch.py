@@ -22,6 +22,7 @@ from dashboard.services.signin import sso_login_key
 from interop.fhir.importer.batch import import_fhir
 from interop.fhir.importer.result import suicide_alert
 from interop.fhir.importer.store import store_import
+from interop.notify.urgent import UrgentAlert, push_urgent
 from interop.smart import flow
 from interop.smart.discovery import check_allowed, fetch_configuration
 from interop.smart.fhir_read import read_patient
@@ -32,6 +33,7 @@ from records.errors import RecordError
 from records.security import signin_sessions as sessions
 from records.security.policy import IDENTIFIED, SECURITY, AccessDenied, Actor, require_category
 from records.security.smart_accounts import Issuer, list_issuers, smart_sign_in
+from records.tables.clinical import utcnow
 
 log = logging.getLogger(__name__)
 SOURCE_FORMAT = "FHIR R4 (SMART launch)"
@@ -93,6 +95,9 @@ def _import(engine: Engine, actor: Actor, launched: flow.Launched,
                             f"gaps: {', '.join(stored.patient.data_gaps or []) or 'none'}"
                             + (f"; alert shown: {alert}" if alert else ""))
         session.commit()
+    if alert and stored.created:  # a first import's alert reaches on-call too (HAZ-009)
+        push_urgent(engine, actor, UrgentAlert(pid, f"SMART launch ({launched.fhir_base})",
+                                               alert, utcnow()))
     return pid, stored.created, [*notes, *result.warnings], alert
 
 
