@@ -148,3 +148,11 @@ def test_a_private_cli_name_is_caught(tmp_path: Path) -> None:
                             "kapcds/a.py": "from kapcds.b import _hidden\n",
                             "kapcds/c.py": "from kapcds import b\nb._other()\n"})
     assert sorted(v.imported for v in private_cli_names(root)) == ["b._other", "kapcds.b._hidden"]
+
+
+def test_test_file_names_are_unique() -> None:
+    """pytest imports test modules by basename (rootdir mode, no packages): two files named
+    alike in different folders stop the whole run at collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")
+             if "node_modules" not in p.parts]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
