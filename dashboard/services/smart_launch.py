@@ -31,6 +31,7 @@ from records.audit import trail as audit
 from records.db import session_factory
 from records.errors import RecordError
 from records.security import signin_sessions as sessions
+from records.security import smart_pending
 from records.security.policy import IDENTIFIED, SECURITY, AccessDenied, Actor, require_category
 from records.security.smart_accounts import Issuer, list_issuers, smart_sign_in
 from records.tables.clinical import utcnow
@@ -99,6 +100,28 @@ def _import(engine: Engine, actor: Actor, launched: flow.Launched,
         push_urgent(engine, actor, UrgentAlert(pid, f"SMART launch ({launched.fhir_base})",
                                                alert, utcnow()))
     return pid, stored.created, [*notes, *result.warnings], alert
+
+
+def keep_pending(engine: Engine, pending: flow.Pending, binding: str, seconds: int) -> None:
+    """Keep a launch in the store until its callback (any replica may receive it)."""
+    with session_factory(engine)() as session:
+        smart_pending.keep(session, pending.state, binding, pending.to_record(), seconds)
+        session.commit()
+
+
+def take_pending(engine: Engine, state: str) -> tuple[flow.Pending, str] | None:
+    """The launch begun with ``state`` and its binding hash, used up; None when unknown,
+    used or expired (or its stored record is malformed: refused, never guessed)."""
+    with session_factory(engine)() as session:
+        found = smart_pending.take(session, state)
+        session.commit()
+    if found is None:
+        return None
+    try:
+        return flow.Pending.from_record(state, found[0]), found[1]
+    except (KeyError, TypeError, ValueError):
+        log.error("a stored SMART launch record is malformed: refused")
+        return None
 
 
 def finish_launch(engine: Engine, pending: flow.Pending, params: Mapping[str, str],

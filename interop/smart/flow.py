@@ -50,6 +50,28 @@ class Pending:
     authorization_url: str = field(repr=False)
     standalone: bool = False
 
+    def to_record(self) -> dict[str, Any]:
+        """What the callback needs, as JSON for the store (``state`` is its key there)."""
+        c = self.config
+        return {"config": {"fhir_base": c.fhir_base, "issuer": c.issuer,
+                           "authorization_endpoint": c.authorization_endpoint,
+                           "token_endpoint": c.token_endpoint, "jwks_uri": c.jwks_uri,
+                           "capabilities": list(c.capabilities)},
+                "client_id": self.client_id, "redirect_uri": self.redirect_uri,
+                "nonce": self.nonce, "code_verifier": self.code_verifier,
+                "standalone": self.standalone}
+
+    @classmethod
+    def from_record(cls, state: str, record: dict[str, Any]) -> Pending:
+        """The launch kept by ``to_record`` (KeyError/TypeError for a malformed record)."""
+        c = record["config"]
+        config = SmartConfiguration(str(c["fhir_base"]), str(c["issuer"]),
+                                    str(c["authorization_endpoint"]), str(c["token_endpoint"]),
+                                    str(c["jwks_uri"]), tuple(c.get("capabilities") or ()))
+        return cls(config, str(record["client_id"]), str(record["redirect_uri"]), state,
+                   str(record["nonce"]), str(record["code_verifier"]), "",
+                   bool(record.get("standalone")))
+
 
 @dataclass(frozen=True)
 class Launched:

@@ -7,6 +7,7 @@ __all__ = [
     "policy",
     "signin_sessions",
     "smart_accounts",
+    "smart_pending",
     "sso_accounts",
     "throttle",
     "users",

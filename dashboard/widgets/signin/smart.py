@@ -3,8 +3,9 @@
 An EHR launch opens the dashboard at ``?iss=…&launch=…``; a standalone sign-in is a button
 per allow-listed EHR on the sign-in page. Either way this module asks
 ``dashboard.services.smart_launch`` for the authorisation request, keeps the PKCE verifier
-and nonce server side (in this process, by ``state``, for ``PENDING_SECONDS``) and sends the
-browser to the EHR. The EHR sends it back to ``KAPCDS_SMART_REDIRECT_URI`` with
+and nonce server side (in the store, by a hash of ``state``, for ``PENDING_SECONDS``, so any
+replica can take the callback) and sends the browser to the EHR. The EHR sends it back to
+``KAPCDS_SMART_REDIRECT_URI`` with
 ``?code=…&state=…``; the launch is completed, the session token is kept like any other
 sign-in (``browser_session``), and the router lands on Candidate review with the launched
 patient selected — no password form. Text from the EHR is shown inert (``components.plain``).
@@ -15,17 +16,24 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import time
 from collections.abc import Mapping
 
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard.services.smart_launch import Landing, allowed_issuers, begin_launch, finish_launch
+from dashboard.services.smart_launch import (
+    Landing,
+    allowed_issuers,
+    begin_launch,
+    finish_launch,
+    keep_pending,
+    take_pending,
+)
 from dashboard.widgets import components, resources
 from dashboard.widgets.signin import browser_session
 from interop.smart.flow import Pending
 from interop.smart.settings import SmartError, smart_settings
+from records.security import smart_pending
 from records.security.policy import Actor, pages_for
 
 log = logging.getLogger(__name__)
@@ -53,12 +61,6 @@ export default function (component) {
 _redirector = st.components.v2.component("kapcds_smart_redirect", js=_REDIRECT_JS)
 
 
-@st.cache_resource
-def _pending() -> dict[str, tuple[float, Pending, str]]:
-    """Launches waiting for their callback, by ``state`` (server side; never in a cookie)."""
-    return {}
-
-
 def _client() -> str | None:
     try:
         value = st.context.headers.get("User-Agent")
@@ -75,15 +77,11 @@ def _cookie(name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _send_to_ehr(pending: Pending) -> None:
+def _send_to_ehr(engine: Engine, pending: Pending) -> None:
     """Keep the launch and send the browser to the EHR's authorisation page (the URL as
     data, never markup); a link too, for a browser that blocks the script."""
-    waiting = _pending()
-    now = time.monotonic()
-    for state in [s for s, found in waiting.items() if now - found[0] > PENDING_SECONDS]:
-        waiting.pop(state, None)
     binding = secrets.token_urlsafe(24)  # login CSRF: the callback must come to this browser
-    waiting[pending.state] = (now, pending, binding)
+    keep_pending(engine, pending, binding, PENDING_SECONDS)
     st.info(f"Signing in through {components.plain(pending.config.fhir_base)} …",
             icon=":material/key:")
     st.link_button("Continue to the EHR sign-in", pending.authorization_url)
@@ -103,21 +101,21 @@ def start(engine: Engine, iss: str, launch: str | None) -> None:
     except (SmartError, ValueError) as error:
         st.session_state[REFUSED_KEY] = str(error)
         return
-    _send_to_ehr(pending)
+    _send_to_ehr(engine, pending)
 
 
 def _finish(engine: Engine, params: Mapping[str, str]) -> None:
-    found = _pending().pop(str(params.get("state") or ""), None)
+    found = take_pending(engine, str(params.get("state") or ""))
     st.query_params.clear()
-    if found is None or time.monotonic() - found[0] > PENDING_SECONDS:
+    if found is None:
         st.session_state[REFUSED_KEY] = EXPIRED
         return
-    if not hmac.compare_digest(_cookie(BINDING_COOKIE), found[2]):
+    if not hmac.compare_digest(smart_pending.digest(_cookie(BINDING_COOKIE)), found[1]):
         log.warning("SMART callback in a browser that did not begin the launch: refused")
         st.session_state[REFUSED_KEY] = OTHER_BROWSER
         return
     try:
-        landing = finish_launch(engine, found[1], params, smart_settings(), _client())
+        landing = finish_launch(engine, found[0], params, smart_settings(), _client())
     except (SmartError, ValueError) as error:
         st.session_state[REFUSED_KEY] = str(error)
         return
