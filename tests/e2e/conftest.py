@@ -146,6 +146,18 @@ def page(browser: object) -> Iterator[object]:
         context.close()
 
 
+@pytest.fixture
+def small(browser: object) -> Iterator[object]:
+    """A fresh page (own Streamlit session) at a 1280×800 laptop screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 def screenshot(page: object, name: str) -> Path:
     """Save a screenshot under tests/e2e/screenshots/ (git-ignored).
 

@@ -12,7 +12,7 @@ import pytest
 from accessibility import blocking, describe, require_axe, run_axe
 from browsing import add_user, server_home, sign_in, wait_idle
 from conftest import ROOT, screenshot
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from dashboard.widgets.signin import auth
 from records.security import policy
@@ -37,50 +37,42 @@ def _open(page: Page, index: int, title: str) -> None:
     wait_idle(page, 2000)
 
 
-@pytest.fixture
-def small_page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    yield page
-    context.close()
 
-
-def test_sign_in_form_has_no_serious_violation(small_page: Page, server: str) -> None:
+def test_sign_in_form_has_no_serious_violation(small: Page, server: str) -> None:
     source = require_axe()
-    small_page.goto(server)
-    expect(small_page.get_by_role("textbox", name="Username")).to_be_visible()
-    wait_idle(small_page, 1000)
-    assert small_page.evaluate("document.documentElement.lang")  # lang is set
-    found = blocking(run_axe(small_page, source))
+    small.goto(server)
+    expect(small.get_by_role("textbox", name="Username")).to_be_visible()
+    wait_idle(small, 1000)
+    assert small.evaluate("document.documentElement.lang")  # lang is set
+    found = blocking(run_axe(small, source))
     assert not found, describe(found)
 
 
 @pytest.mark.parametrize("role", policy.ROLES)
-def test_every_page_of_every_role_meets_wcag_aa(small_page: Page, server: str, role: str,
+def test_every_page_of_every_role_meets_wcag_aa(small: Page, server: str, role: str,
                                                 tmp_path_factory: pytest.TempPathFactory
                                                 ) -> None:
     source = require_axe()
     username = f"e2e-a11y-{role.replace('_', '-')}"
     add_user(server_home(tmp_path_factory), username, role, PASSWORD, ROOT)
-    sign_in(small_page, server, username, PASSWORD)
-    wait_idle(small_page, 1000)
+    sign_in(small, server, username, PASSWORD)
+    wait_idle(small, 1000)
     failures = {}
     for index, title in enumerate(_titles(role)):
-        _open(small_page, index, title)
-        found = blocking(run_axe(small_page, source))
+        _open(small, index, title)
+        found = blocking(run_axe(small, source))
         if found:
             failures[title] = describe(found)
-            screenshot(small_page, f"a11y_{role}_{index}")
+            screenshot(small, f"a11y_{role}_{index}")
     assert not failures, "\n".join(f"{t}:\n{v}" for t, v in failures.items())
 
 
-def test_axe_catches_a_low_contrast_text(small_page: Page) -> None:
+def test_axe_catches_a_low_contrast_text(small: Page) -> None:
     """Negative control: the same helper, rules and filter fail on grey-on-white text, so a
     check that found nothing anywhere could not pass as a green test."""
     source = require_axe()
-    small_page.set_content("<!doctype html><html lang='en'><head><title>control</title>"
+    small.set_content("<!doctype html><html lang='en'><head><title>control</title>"
                            "</head><body><main><h1>Control</h1><p style='color:#bbbbbb'>"
                            "grey on white</p></main></body></html>")
-    found = blocking(run_axe(small_page, source))
+    found = blocking(run_axe(small, source))
     assert [v["id"] for v in found] == ["color-contrast"], describe(found)

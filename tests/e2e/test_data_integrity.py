@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from form_helpers import (
     wait_idle,
     yes_no,
 )
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
@@ -28,17 +27,6 @@ expect.set_options(timeout=90_000)
 TITLES = {"candidate_review": "Candidate review", "progress": "Treatment progress",
           "data_entry": "Data entry"}
 
-
-@pytest.fixture
-def small(browser: Browser) -> Iterator[Page]:
-    """A fresh page at a 1280×800 laptop screen."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _shot(page: Page, name: str, target: object | None = None) -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,7 @@ import pytest
 from browsing import open_menu, pick_option, sign_in, wait_idle
 from conftest import PASSWORD, SCREENSHOTS, USER
 from form_helpers import fill_session, pick_patient, session_form, type_moment, yes_no
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from base.settings import DATA_SAMPLES_DIR
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
 ADMIN_PASSWORD = "e2e administrator password"  # the server fixture's first admin
 
-
-@pytest.fixture
-def small(browser: Browser) -> Iterator[Page]:
-    """A fresh page (own Streamlit session) at a 1280×800 laptop screen."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def shot(page: Page, name: str, target: Locator | None = None) -> Path:

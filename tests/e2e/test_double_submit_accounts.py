@@ -6,7 +6,6 @@ Screenshots: tests/e2e/screenshots/issue23_accounts_*.png."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from browsing import open_menu, pick_option, sign_in, wait_idle
@@ -19,16 +18,6 @@ expect.set_options(timeout=90_000)
 TARGET = "e2e-dbl-target"
 AUDITED = "SELECT COUNT(*) FROM audit_log WHERE action = ? AND detail LIKE ?"
 
-
-@pytest.fixture
-def small(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _audited(factory: pytest.TempPathFactory, action: str, detail: str) -> int:

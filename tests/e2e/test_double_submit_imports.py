@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browsing import open_menu, pick_option, sign_in, wait_idle
 from conftest import PASSWORD, USER
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from test_double_submit import count, double_click, shot, store_path
 
 pytestmark = pytest.mark.e2e
@@ -23,16 +22,6 @@ expect.set_options(timeout=90_000)
 VISITS = ("SELECT COUNT(*) FROM followup_visits v JOIN patients p ON p.id = v.patient_pk "
           "WHERE p.patient_id = ?")
 
-
-@pytest.fixture
-def small(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _open_imports(page: Page, server: str) -> None:

@@ -7,29 +7,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
 from browsing import open_menu, sign_in, wait_idle
 from conftest import PASSWORD, USER
 from form_helpers import pick_patient, session_form
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from test_double_submit import ADMIN_PASSWORD, change_account, count, double_click, shot, store_path
 from test_roles_and_durability import ROLE_PASSWORD, _add_user, _home
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
 
-
-@pytest.fixture
-def small(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _role_shown(page: Page) -> str:

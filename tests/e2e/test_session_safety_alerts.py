@@ -6,14 +6,13 @@ tests/e2e/screenshots/ (issue23_*.png)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browsing import open_menu, sign_in, wait_idle
 from conftest import PASSWORD, SCREENSHOTS, USER
 from form_helpers import fill_session, pick_patient
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
@@ -22,16 +21,6 @@ PATIENT = "KAP-00015"  # 3 of 8 planned sessions; no other e2e test uses it
 MII = Path(__file__).resolve().parents[1] / "interop" / "fixtures" / \
     "mii_phq9_response_bundle.json"
 
-
-@pytest.fixture
-def small(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _shot(page: Page, name: str, target: object) -> Path:

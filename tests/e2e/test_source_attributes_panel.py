@@ -18,24 +18,13 @@ pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
 
 
-@pytest.fixture
-def small_page(browser: object):
-    """A laptop-sized page (1280×800): the panel must be findable without a tall screen."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    try:
-        yield page
-    finally:
-        context.close()
-
 
 def _panel(page: Page):
     return page.get_by_test_id("stExpander").filter(has_text=TITLE)
 
 
-def test_panel_beside_a_prediction_shows_the_31_attributes(small_page: Page, server: str):
-    page = small_page
+def test_panel_beside_a_prediction_shows_the_31_attributes(small: Page, server: str):
+    page = small
     sign_in(page, server, USER, PASSWORD)
     open_menu(page, "Candidate review")
     page.get_by_label("Search by patient id or name").fill("KAP-00001")
@@ -58,8 +47,8 @@ def test_panel_beside_a_prediction_shows_the_31_attributes(small_page: Page, ser
     page.screenshot(path=str(SCREENSHOTS / "source_attributes_panel.png"))
 
 
-def test_the_cds_link_opens_the_panel(small_page: Page, server: str):
-    page = small_page
+def test_the_cds_link_opens_the_panel(small: Page, server: str):
+    page = small
     # the link a CDS Hooks card carries (interop.cds_hooks.cards.link_card); signing in
     # keeps the address, so the page opens with the panel expanded
     sign_in(page, f"{server}/candidate_review?patient=KAP-00001&show=source_attributes",
