@@ -4,6 +4,7 @@ and creating links (with a QR code) for a patient."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -26,6 +27,7 @@ from records.proms.schedules import (
 )
 from records.proms.submissions import submissions
 from records.security.policy import Actor
+from records.submissions import submit_once
 from records.tables.clinical import utcnow
 from records.tables.security import AuditEntry
 
@@ -149,6 +151,34 @@ def create_links(engine: Engine, patient_id: str, instruments: list[str], actor:
     with session_factory(engine)() as session:
         links = invite(session, patient_id, instruments, actor, email=email or None)
     return [(link, qr_svg(link.url)) for link in links]
+
+
+@dataclass(frozen=True)
+class CreatedLinks:
+    """Links made by one submission; ``repeated``: the form was already submitted, nothing
+    new was made (``invitation_ids`` are the first submission's; their links were shown
+    then and cannot be shown again: the store keeps only hashes)."""
+
+    links: list[tuple[Link, str]]
+    repeated: bool
+    invitation_ids: list[int]
+
+
+def create_links_once(engine: Engine, patient_id: str, instruments: list[str], actor: Actor,
+                      email: str | None, token: str) -> CreatedLinks:
+    """``create_links`` at most once per form ``token`` (a double click e-mails once)."""
+    made: list[Link] = []
+    with session_factory(engine)() as session:
+        def write() -> list[int]:
+            made.extend(invite(session, patient_id, instruments, actor, email=email or None))
+            return [link.invitation_id for link in made]
+
+        done = submit_once(session, token, "prom_invite",
+                           {"patient_id": patient_id, "instruments": sorted(instruments),
+                            "email": email or ""}, write, username=actor.username)
+        session.commit()
+    return CreatedLinks([(link, qr_svg(link.url)) for link in made], done.repeated,
+                        list(done.result or []))
 
 
 def current_schedule(engine: Engine, patient_id: str

@@ -10,6 +10,7 @@ from dashboard.services.access import SignedInWorkspace
 from dashboard.services.patients import proms
 from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.components import plain
+from dashboard.widgets.entry.submission import form_instance, renew
 from models.clinical.prom_instruments import INSTRUMENTS
 from models.clinical.prom_schedule import Schedule
 
@@ -30,18 +31,27 @@ def render_patient(ws: SignedInWorkspace, patient_id: str) -> None:
         st.caption("Answered by the patient at home (not in clinic). After the series they "
                    "are also follow-up visits, so relapse status counts them.")
     _schedule_form(ws, patient_id)
-    with st.form(f"proms_invite_{patient_id}", clear_on_submit=True):
+    form = form_instance(f"proms_invite_{patient_id}")  # one set of links per click
+    with st.form(form.key(f"proms_invite_{patient_id}")):  # renewed, not cleared on submit
         chosen = st.multiselect("Questionnaires", list(INSTRUMENTS), default=["phq9"],
-                                format_func=lambda k: INSTRUMENTS[k].title)
-        email = st.text_input("Patient's e-mail (optional; empty: copy or print the link)")
+                                format_func=lambda k: INSTRUMENTS[k].title,
+                                key=form.key(f"proms_chosen_{patient_id}"))
+        email = st.text_input("Patient's e-mail (optional; empty: copy or print the link)",
+                              key=form.key(f"proms_email_{patient_id}"))
         sent = st.form_submit_button("Create link(s)")
     if sent and chosen and ws.actor is not None:
         try:
-            links = proms.create_links(ws.engine, patient_id, chosen, ws.actor, email.strip())
+            made = proms.create_links_once(ws.engine, patient_id, chosen, ws.actor,
+                                           email.strip(), form.token)
         except (ValueError, RuntimeError, OSError) as error:
             st.error(plain(f"No link sent: {error}"))
             return
-        for link, svg in links:
+        renew(form)
+        if made.repeated:
+            st.info(plain(f"These links were already made (link(s) "
+                          f"{', '.join(map(str, made.invitation_ids))}) "
+                          "and shown when they were made: nothing new was sent."))
+        for link, svg in made.links:
             st.write(plain(f"{INSTRUMENTS[link.instrument].title}: valid until "
                            f"{link.expires_at:%Y-%m-%d %H:%M} UTC"
                            + (f", e-mailed to {link.emailed_to}" if link.emailed_to else "")))
