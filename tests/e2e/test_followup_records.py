@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -138,7 +139,8 @@ def _visit(page: Page, weeks: int, phq9: int) -> None:
         raise
 
 
-def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder: str) -> None:
+def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder: str,
+                                             e2e_home: Path) -> None:
     _sign_in(page, server)
     _open(page, "Cohort overview")
     weekly_before = _weekly_n(page)
@@ -175,14 +177,19 @@ def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder:
     for label in SESSION_YES_NO:
         yes_no(form, label, "no")
     fill_monitoring(page, form=form)  # a maintenance dose is monitored like any other
-    form.get_by_role("button", name="Save maintenance session").click()
-    page.wait_for_timeout(1000)
+    form.get_by_role("button", name="Save maintenance session").dblclick()  # issue 23: once
+    page.wait_for_timeout(1500)
     wait_idle(page)
     try:
         expect(page.get_by_text("Maintenance session 5 saved.")).to_be_visible(timeout=30_000)
     except AssertionError:
         screenshot(page, "followup_maintenance_failed")
         raise
+    with sqlite3.connect(e2e_home / "kapcds.sqlite3") as conn:
+        stored = conn.execute("SELECT s.session_number FROM sessions s JOIN patients p ON "
+                              "p.id = s.patient_pk WHERE p.patient_id = ? AND s.phase = "
+                              "'maintenance'", (PATIENT,)).fetchall()
+    assert stored == [(5,)], stored  # one maintenance session for the double click
     routes = page.get_by_test_id("stTable").filter(has_text="induction + maintenance")
     expect(routes).to_contain_text("maintenance")
     expect(routes.locator("tr").filter(has_text="all routes")).to_contain_text("5")
