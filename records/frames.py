@@ -88,6 +88,16 @@ def patient_keys(session: Session) -> pd.DataFrame:
                          "updated_at": [str(r[2]) for r in rows]})
 
 
+def patient_names(session: Session) -> pd.DataFrame:
+    """``patient_id`` and ``name`` of every patient, by id: what a list needs before any
+    prediction (two columns, so 100,000 patients read in a fraction of ``patients_frame``)."""
+    table = Patient.__table__
+    rows = session.execute(select(table.c.patient_id, table.c.name)
+                           .order_by(table.c.patient_id)).all()
+    return pd.DataFrame({ID_COLUMN: [str(r[0]) for r in rows],
+                         NAME_COLUMN: [str(r[1] or "") for r in rows]})
+
+
 def store_fingerprint(session: Session) -> str:
     """Patients' count, newest edit, sum of row versions and the schema revision: changes
     with every ORM add, edit or removal, and with every migration (a cache key)."""

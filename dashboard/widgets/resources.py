@@ -73,6 +73,19 @@ def cohort_pending(ws: Workspace, wait_s: float = 1.0) -> bool:
     return thread.is_alive()
 
 
+WAIT_BELOW = 5_000  # patients: a store this small is built in about a second; wait for it
+
+
+def cohort_if_built(ws: Workspace) -> pd.DataFrame | None:
+    """The cohort table, or None while its background build still runs on a store of at
+    least ``WAIT_BELOW`` patients: the page then lists from the store and predicts only what
+    it shows (issue 31). Smaller stores wait, as before, so a list never flickers between
+    the two forms for the second their build takes."""
+    if cohort_pending(ws, wait_s=0) and service_cohort.stored_patients(ws) >= WAIT_BELOW:
+        return None
+    return cohort(ws)
+
+
 def _store(ws: Workspace) -> str:
     """The store's URL: part of every cache key, so two stores never share an entry."""
     return ws.engine.url.render_as_string(hide_password=True)
