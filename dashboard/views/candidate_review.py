@@ -22,7 +22,7 @@ from dashboard.services.patients.listing import (
     find_patients,
     header_line,
     page_count,
-    page_rows,
+    page_slice,
     patient_list,
     risk_table,
 )
@@ -44,7 +44,6 @@ ws = components.start_page(PAGE, "Candidate review")
 # at 100,000 patients. Meanwhile the list comes from the store and only the rows shown are
 # predicted; whatever needs every patient says it is being computed (issue 31).
 cohort = resources.cohort_if_built(ws)
-everyone = roster.store_roster(ws) if cohort is None else cohort
 LABELS = {f.name: f.label for f in FEATURES}
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
 SHOWN = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.clinical.quality_gate)
@@ -71,28 +70,29 @@ with left:
         risk_min = c4.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min")
     waiting = cohort is None and roster.filters_need_cohort(statuses, risk_outcome,
                                                             risk_min / 100)
-    if cohort is None:  # the search needs only ids and names; the other filters wait
-        found = roster.search_roster(everyone, search)
-        if waiting:
-            st.info("The eligibility and risk filters need every patient's screen and "
-                    "predicted risk, which are being computed for this model version; the "
-                    "list fills in when that is done.", icon=":material/hourglass_top:")
-            found = found.iloc[:0]
+    if waiting:  # the search needs only ids and names; the other filters wait
+        st.info("The eligibility and risk filters need every patient's screen and "
+                "predicted risk, which are being computed for this model version; the "
+                "list fills in when that is done.", icon=":material/hourglass_top:")
+    if cohort is None:  # paged by the store; only the rows shown are predicted, now
+        store = roster.store_page(ws, search, int(st.session_state.get("cr_page", 1)), [
+            st.session_state.get("cr_patient"), st.session_state.get(components.PATIENT_KEY),
+            st.query_params.get(components.PATIENT_PARAM)], empty=waiting)
+        n_found, n_all, rows, reachable = store.matching, store.total, store.rows, store.reachable
     else:
         found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
-    pages = page_count(len(found))
+        n_found, n_all, rows, reachable = len(found), len(cohort), cohort, found.index
+    pages = page_count(n_found)
     c1, c2 = st.columns([3, 1])
     if st.session_state.get("cr_page", 1) > pages:  # the filter shortened the list
         st.session_state["cr_page"] = pages
     page = c2.number_input("Page", min_value=1, max_value=pages, step=1, key="cr_page",
                            help=f"{PAGE_SIZE} patients per page, in patient-id order")
-    shown_rows = page_rows(found, int(page))
-    c1.caption(f"{len(found):,} of {len(everyone):,} patients match" + (
-        f" · showing {shown_rows.start + 1:,}–{shown_rows.stop:,}" if len(found) else ""))
-    if cohort is None:  # only this page's rows are predicted, now
-        listed, rows = roster.page_listing(ws, found.index[shown_rows], ws.card)
-    else:
-        listed, rows = patient_list(found.iloc[shown_rows], ws.card), cohort
+    shown_rows = page_slice(n_found, int(page))
+    c1.caption(f"{n_found:,} of {n_all:,} patients match" + (
+        f" · showing {shown_rows.start + 1:,}–{shown_rows.stop:,}" if n_found else ""))
+    page_ids, listed = ((store.ids, store.listed) if cohort is None else
+                        (found.index[shown_rows], patient_list(found.iloc[shown_rows], ws.card)))
     st.dataframe(listed, hide_index=True, height=300,
                  width="stretch",
                  column_config={o.label: percent_column(
@@ -100,8 +100,8 @@ with left:
                      width="small", help=f"{o.label}: {o.definition}") for o in OUTCOMES})
     if note := greyed_note(ws.card):
         st.caption(note)
-    patient_id = components.patient_picker(everyone, found.index[shown_rows], key="cr_patient",
-                                           label="Open patient", reachable=found.index)
+    patient_id = components.patient_picker(rows, page_ids, key="cr_patient",
+                                           label="Open patient", reachable=reachable)
     st.divider()
 
 if cohort is None:
@@ -119,8 +119,6 @@ if patient_id is None:
         right.info("No patient matches the search and filters.")
     st.stop()
 
-if patient_id not in rows.index:  # the open patient is on another page
-    rows = roster.rows_now(ws, [patient_id])
 assessment = assess_patient(ws, rows, patient_id, ranked=cohort is not None)
 auth.audit_view("prediction_view", IDENTIFIED, patient_id, detail=f"model {ws.version}")
 auth.record_shown(ws, rows, patient_id)  # what was shown, for monitoring

@@ -107,8 +107,13 @@ def page_count(n_rows: int, size: int = PAGE_SIZE) -> int:
 
 def page_rows(found: pd.DataFrame, page: int, size: int = PAGE_SIZE) -> slice:
     """Positions of ``found`` on ``page`` (1-based; past the end: the last page)."""
-    page = min(max(1, page), page_count(len(found), size))
-    return slice((page - 1) * size, min(len(found), page * size))
+    return page_slice(len(found), page, size)
+
+
+def page_slice(n_rows: int, page: int, size: int = PAGE_SIZE) -> slice:
+    """Positions on ``page`` of a list of ``n_rows`` (1-based; past the end: the last)."""
+    page = min(max(1, page), page_count(n_rows, size))
+    return slice((page - 1) * size, min(n_rows, page * size))
 
 
 def patient_list(cohort: pd.DataFrame, card: dict[str, Any] | None) -> pd.DataFrame:

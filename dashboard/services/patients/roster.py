@@ -1,49 +1,39 @@
 """Candidate review before the store's cohort table exists (issue 31).
 
 A fresh server (or a newly promoted model) predicts every stored patient in the background:
-about a minute at 100,000 patients. Until that build is done, the list is read from the
-store as ids and names only, and only the rows a page shows (plus the open patient) are
-predicted, by the same ``cohort_rows`` the build uses, so each shown row is the row the
-finished table will hold. Whatever needs every patient (the eligibility and risk filters,
-a prediction's percentile in the store, the store's risk distribution) is reported as
-not yet computed, never estimated from the rows at hand.
+about a minute at 100,000 patients. Until that build is done, the list is paged by the
+store itself (a count and one page of ids, searched on id and name there), and only the
+rows a page shows (plus the open patient) are read and predicted, by the same
+``cohort_rows`` the build uses, so each shown row is the row the finished table will hold.
+Whatever needs every patient (the eligibility and risk filters, a prediction's percentile
+in the store, the store's risk distribution) is reported as not yet computed, never
+estimated from the rows at hand.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from dashboard.services.lab.quality import shown_outcomes
 from dashboard.services.patients.listing import (
+    PAGE_SIZE,
     PERCENTILE_PENDING,
     cohort_rows,
+    page_count,
     patient_list,
-    search_mask,
 )
 from dashboard.services.workspace import Workspace
-from models.contract.schema import ID_COLUMN, OUTCOMES
+from models.contract.schema import OUTCOMES
 from records.db import session_factory
-from records.frames import patient_names, patients_frame
+from records.frames import matching_count, matching_ids, patients_frame
 
 log = logging.getLogger(__name__)
 
 COMPUTING = PERCENTILE_PENDING  # what a value that needs every patient shows meanwhile
-
-
-def store_roster(ws: Workspace) -> pd.DataFrame:
-    """Every stored patient's id and name, indexed by id in id order (no prediction)."""
-    with session_factory(ws.engine)() as session:
-        names = patient_names(session)
-    return names.set_index(pd.Index(names[ID_COLUMN], name=None), drop=False)
-
-
-def search_roster(roster: pd.DataFrame, search: str = "") -> pd.DataFrame:
-    """Patients whose id or name contains ``search`` (as ``find_patients`` matches it)."""
-    text = search.strip().lower()
-    return roster if not text else roster[search_mask(roster, text)]
 
 
 def filters_need_cohort(statuses: Sequence[str] | None, risk_outcome: str | None,
@@ -51,6 +41,38 @@ def filters_need_cohort(statuses: Sequence[str] | None, risk_outcome: str | None
     """True when a filter needs every patient's screen or predicted risk: it can only be
     applied once the cohort table is built."""
     return bool(statuses) or bool(risk_outcome and risk_above > 0)
+
+
+@dataclass
+class StorePage:
+    """One page of the store's patients matching a search, predicted now."""
+
+    total: int  # patients in the store
+    matching: int  # of them, those the search matches
+    ids: list[str]  # this page's, in id order
+    listed: pd.DataFrame  # ``patient_list`` of the page
+    rows: pd.DataFrame  # cohort rows of the page and of ``reachable`` (indexed by id)
+    reachable: pd.Index  # the page and the kept patients that still match the search
+
+
+def store_page(ws: Workspace, search: str, page: int, kept: Sequence[str | None] = (),
+               empty: bool = False, size: int = PAGE_SIZE) -> StorePage:
+    """Page ``page`` (1-based, past the end: the last) of the patients whose id or name
+    contains ``search``; ``kept`` are patients a picker may keep open off the page (an
+    earlier choice, a link), reachable when they exist and match. ``empty``: a filter that
+    needs every patient is set, so nothing is listed yet."""
+    text = search.strip().lower()
+    with session_factory(ws.engine)() as session:
+        total = matching_count(session)
+        matching = 0 if empty else (total if not text else matching_count(session, text))
+        page = min(max(1, page), page_count(matching, size))
+        ids = [] if not matching else matching_ids(session, text, offset=(page - 1) * size,
+                                                   limit=size)
+        wanted = [pid for pid in dict.fromkeys(kept) if pid and pid not in ids]
+        extra = [] if empty or not wanted else matching_ids(session, text, among=wanted)
+    rows = rows_now(ws, [*ids, *extra])
+    return StorePage(total, matching, ids, _listed(rows, ids, ws.card), rows,
+                     pd.Index([*ids, *extra]))
 
 
 def rows_now(ws: Workspace, patient_ids: Sequence[str]) -> pd.DataFrame:
@@ -67,14 +89,11 @@ def rows_now(ws: Workspace, patient_ids: Sequence[str]) -> pd.DataFrame:
     return table
 
 
-def page_listing(ws: Workspace, page_ids: Sequence[str],
-                 card: dict | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The shown page before the cohort table exists: the compact list
-    (``patient_list``'s columns) and the predicted rows behind it."""
-    rows = rows_now(ws, page_ids)
-    if rows.empty:
+def _listed(rows: pd.DataFrame, ids: list[str], card: dict | None) -> pd.DataFrame:
+    """``patient_list`` of the page (its columns, empty, when nothing is listed)."""
+    if not ids or rows.empty:
         shown = shown_outcomes(card)
-        columns = ["Patient", "Name", "Eligibility",
-                   *[o.label for o in OUTCOMES if o.name in shown], "Unusual inputs"]
-        return pd.DataFrame(columns=columns), rows
-    return patient_list(rows.loc[[str(pid) for pid in page_ids]], card), rows
+        return pd.DataFrame(columns=["Patient", "Name", "Eligibility",
+                                     *[o.label for o in OUTCOMES if o.name in shown],
+                                     "Unusual inputs"])
+    return patient_list(rows.loc[ids], card)
