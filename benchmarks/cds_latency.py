@@ -85,7 +85,7 @@ def _wait(base: str, proc: subprocess.Popen) -> None:
             return
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.communicate()[1].decode()[-2000:]) from None
+                raise RuntimeError(f"serve-cds exited with {proc.returncode}") from None
             time.sleep(0.3)
     raise RuntimeError("serve-cds did not start in 120 s")
 
@@ -167,9 +167,10 @@ def main() -> int:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         exe = Path(sys.executable).with_name("kapcds")
+        server_log = (home / "serve-cds.log").open("wb")  # a pipe nobody reads would fill
         proc = subprocess.Popen([str(exe), "serve-cds", "--port", str(port), "--registry",
                                  str(home / "registry")], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+                                stderr=server_log)
         try:
             base = f"http://127.0.0.1:{port}"
             _wait(base, proc)
@@ -191,6 +192,9 @@ def main() -> int:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+            server_log.close()
+            tail = (home / "serve-cds.log").read_text(errors="replace").splitlines()[-5:]
+            log.info("serve-cds log ends: %s", " | ".join(tail))
     return 0
 
 
