@@ -149,6 +149,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--hooks", default="patient-view,order-sign")
     parser.add_argument("--repeats", type=int, default=3, help="runs per hook (medians)")
+    parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import jwt
@@ -163,9 +164,11 @@ def main() -> int:
                            "KAPCDS_CDS_ISSUERS": str(home / "issuers.json")})
         os.environ.pop("KAPCDS_DATABASE_URL", None)
         _prepare(home, "bench-1")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = args.port
+        if not port:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
         exe = Path(sys.executable).with_name("kapcds")
         server_log = (home / "serve-cds.log").open("wb")  # a pipe nobody reads would fill
         proc = subprocess.Popen([str(exe), "serve-cds", "--port", str(port), "--registry",
