@@ -1,10 +1,13 @@
-"""Latency of the CDS Hooks ``patient-view`` call, end to end over HTTP (not a test).
+"""Latency of the CDS Hooks calls, end to end over HTTP (not a test).
 
 Starts ``kapcds serve-cds`` on 127.0.0.1 with a throwaway data folder (first model trained
 from data_samples/, store seeded), stores one FHIR-imported patient whose gaps a clinician
-filled, then sends ``--calls`` patient-view requests with prefetch, each with a freshly
-signed ES384 JWT, one at a time, and prints p50 / p95 / p99 / max in milliseconds and the
-load average. ``python -m benchmarks.cds_latency [--calls 200]``
+filled, then sends ``--calls`` requests with prefetch per hook (``patient-view`` and
+``order-sign`` with a draft IV ketamine order), each with its own signed ES384 JWT, from
+``--concurrency`` clients at once (each sends its next request when the last is answered;
+the tokens are signed before the clock starts, so the client's signing is not timed), and
+prints p50 / p95 / p99 / max in milliseconds and the load average.
+``python -m benchmarks.cds_latency [--calls 200] [--concurrency 20] [--hooks patient-view]``
 """
 
 from __future__ import annotations
@@ -82,34 +85,71 @@ def _wait(base: str, proc: subprocess.Popen) -> None:
             return
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.communicate()[1].decode()[-2000:]) from None
+                raise RuntimeError(f"serve-cds exited with {proc.returncode}") from None
             time.sleep(0.3)
     raise RuntimeError("serve-cds did not start in 120 s")
 
 
-def _measure(url: str, key: Any, body: bytes, calls: int) -> list[float]:
+RXNORM, SNOMED = "http://www.nlm.nih.gov/research/umls/rxnorm", "http://snomed.info/sct"
+SERVICE = {"patient-view": "kapcds-patient-view", "order-sign": "kapcds-order-sign"}
+
+
+def _body(hook: str, pid: str) -> bytes:
+    """A hook request with every prefetch key; order-sign carries a draft IV ketamine order."""
+    context: dict[str, Any] = {"patientId": pid, "userId": "Practitioner/1"}
+    if hook != "patient-view":
+        order = {"resourceType": "MedicationRequest", "id": "mr-ket", "status": "draft",
+                 "intent": "order", "subject": {"reference": f"Patient/{pid}"},
+                 "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "6130",
+                                                           "display": "ketamine"}]},
+                 "dosageInstruction": [{
+                     "route": {"coding": [{"system": SNOMED, "code": "47625008"}]},
+                     "doseAndRate": [{"doseQuantity": {"value": 0.5, "unit": "mg/kg",
+                                                       "code": "mg/kg"}}]}]}
+        context["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
+                                  "entry": [{"resource": order}]}
+    return json.dumps({"hook": hook, "hookInstance": str(uuid.uuid4()), "context": context,
+                       "prefetch": _prefetch(_fhir(pid))}).encode()
+
+
+def _tokens(url: str, key: Any, n: int) -> list[str]:
     import jwt
 
-    times = []
-    for _ in range(calls):
-        now = int(time.time())
-        token = jwt.encode({"iss": ISS, "sub": "bench", "aud": url, "iat": now,
-                            "exp": now + 120, "jti": str(uuid.uuid4())}, key,
-                           algorithm="ES384", headers={"kid": "k1"})
-        request = urllib.request.Request(url, data=body, headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-        start = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=60) as response:
-            cards = json.loads(response.read())["cards"]
-        times.append((time.perf_counter() - start) * 1000)
-        if not any(c["summary"].startswith("Predicted benefit") for c in cards):
-            raise RuntimeError(f"no prediction card: {[c['summary'] for c in cards]}")
-    return times
+    now = int(time.time())
+    return [jwt.encode({"iss": ISS, "sub": "bench", "aud": url, "iat": now, "exp": now + 300,
+                        "jti": str(uuid.uuid4())}, key, algorithm="ES384",
+                       headers={"kid": "k1"}) for _ in range(n)]
+
+
+def _one(url: str, body: bytes, token: str) -> float:
+    request = urllib.request.Request(url, data=body, headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as response:
+        cards = json.loads(response.read())["cards"]
+    elapsed = (time.perf_counter() - start) * 1000
+    if not cards:
+        raise RuntimeError("no card")
+    return elapsed
+
+
+def _measure(url: str, key: Any, body: bytes, calls: int, concurrency: int = 1) -> list[float]:
+    """Every call's latency (ms): ``concurrency`` clients, each sending its next request
+    when its last is answered, until ``calls`` are answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = _tokens(url, key, calls)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(lambda token: _one(url, body, token), tokens))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--hooks", default="patient-view,order-sign")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per hook (medians)")
+    parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import jwt
@@ -124,32 +164,40 @@ def main() -> int:
                            "KAPCDS_CDS_ISSUERS": str(home / "issuers.json")})
         os.environ.pop("KAPCDS_DATABASE_URL", None)
         _prepare(home, "bench-1")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = args.port
+        if not port:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
         exe = Path(sys.executable).with_name("kapcds")
+        server_log = (home / "serve-cds.log").open("wb")  # a pipe nobody reads would fill
         proc = subprocess.Popen([str(exe), "serve-cds", "--port", str(port), "--registry",
                                  str(home / "registry")], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+                                stderr=server_log)
         try:
             base = f"http://127.0.0.1:{port}"
             _wait(base, proc)
-            body = json.dumps({"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
-                               "context": {"patientId": "bench-1", "userId": "Practitioner/1"},
-                               "prefetch": _prefetch(_fhir("bench-1"))}).encode()
-            url = f"{base}/cds-services/kapcds-patient-view"
-            _measure(url, key, body, 5)  # warm-up: model load, first SHAP-free predict
-            load = os.getloadavg()
-            times = sorted(_measure(url, key, body, args.calls))
+            for hook in [h.strip() for h in args.hooks.split(",") if h.strip()]:
+                url = f"{base}/cds-services/{SERVICE[hook]}"
+                body = _body(hook, "bench-1")
+                _measure(url, key, body, 10, 2)  # warm-up: model load, first predict
+                for run in range(args.repeats):
+                    load = os.getloadavg()
+                    started = time.perf_counter()
+                    times = sorted(_measure(url, key, body, args.calls, args.concurrency))
+                    wall = time.perf_counter() - started
+                    pct = statistics.quantiles(times, n=100)
+                    log.info("%s run %d: %d calls, %d at a time, %.0f calls/s | p50 %.1f ms  "
+                             "p95 %.1f ms  p99 %.1f ms  max %.1f ms | load before %.2f %.2f "
+                             "%.2f, after %.2f", hook, run + 1, len(times), args.concurrency,
+                             len(times) / wall, pct[49], pct[94], pct[98], times[-1], *load,
+                             os.getloadavg()[0])
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-    pct = statistics.quantiles(times, n=100)
-    log.info("patient-view over HTTP, %d calls, one at a time (load avg before %.2f %.2f "
-             "%.2f, after %.2f %.2f %.2f, %d cores)", len(times), *load, *os.getloadavg(),
-             os.cpu_count() or 0)
-    log.info("p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms", pct[49], pct[94],
-             pct[98], times[-1])
+            server_log.close()
+            tail = (home / "serve-cds.log").read_text(errors="replace").splitlines()[-5:]
+            log.info("serve-cds log ends: %s", " | ".join(tail))
     return 0
 
 

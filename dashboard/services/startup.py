@@ -18,6 +18,7 @@ from base import settings
 from models.contract.schema import ID_COLUMN, defaults
 from models.inference.explain import explain_all
 from models.inference.predict import predict_frame
+from models.learners.uncertainty import STACKED_MIN_ROWS
 from models.store.modelset import ModelSet
 from models.store.registry import Registry
 from records.audit.registry_events import promotion_audit, refusal_audit
@@ -64,6 +65,9 @@ def warm_up(model_set: ModelSet) -> None:
     try:
         predict_frame(model_set, row)
         explain_all(model_set, row)
+        # a page of rows takes the stacked kernels, built on first use: 1.3 s of Candidate
+        # review's first page at 100,000 patients before this (issue 31)
+        predict_frame(model_set, pd.concat([row] * STACKED_MIN_ROWS, ignore_index=True))
     except Exception as error:  # noqa: BLE001 - only a head start; the request will tell
         log.warning("model warm-up skipped (%s: %s); the first request builds the kernels",
                     type(error).__name__, error)

@@ -1,6 +1,8 @@
 """Candidate review: find a patient, then screen, predictions with uncertainty, explanation,
 OOD warnings and the clinician's decision (append-only)."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -10,6 +12,7 @@ from dashboard.services.cohort.overview import risk_summaries
 from dashboard.services.entry.form_errors import FormErrors
 from dashboard.services.entry.writes import save_decision
 from dashboard.services.lab.quality import greyed_line, greyed_note, shown_outcomes
+from dashboard.services.patients import roster
 from dashboard.services.patients.gaps import gap_summary
 from dashboard.services.patients.listing import (
     PAGE_SIZE,
@@ -19,7 +22,7 @@ from dashboard.services.patients.listing import (
     find_patients,
     header_line,
     page_count,
-    page_rows,
+    page_slice,
     patient_list,
     risk_table,
 )
@@ -38,7 +41,10 @@ from records.security.policy import IDENTIFIED
 PAGE = "candidate_review"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Candidate review")
 smart.show_notes(st.session_state.get(components.PATIENT_KEY))  # opened from the EHR
-cohort = resources.cohort(ws)
+# A fresh server (or a new model) predicts the whole store in the background, about a minute
+# at 100,000 patients. Meanwhile the list comes from the store and only the rows shown are
+# predicted; whatever needs every patient says it is being computed (issue 31).
+cohort = resources.cohort_if_built(ws)
 LABELS = {f.name: f.label for f in FEATURES}
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
 SHOWN = shown_outcomes(ws.card)  # outcomes passing the quality gate (models.clinical.quality_gate)
@@ -63,34 +69,60 @@ with left:
         risk_min = 0
     else:
         risk_min = c4.slider("…this probability (%)", 0, 100, 0, 5, key="cr_risk_min")
-    found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
-    pages = page_count(len(found))
+    waiting = cohort is None and roster.filters_need_cohort(statuses, risk_outcome,
+                                                            risk_min / 100)
+    if waiting:  # the search needs only ids and names; the other filters wait
+        st.info("The eligibility and risk filters need every patient's screen and "
+                "predicted risk, which are being computed for this model version; the "
+                "list fills in when that is done.", icon=":material/hourglass_top:")
+    if cohort is None:  # paged by the store; only the rows shown are predicted, now
+        store = roster.store_page(ws, search, int(st.session_state.get("cr_page", 1)), [
+            st.session_state.get("cr_patient"), st.session_state.get(components.PATIENT_KEY),
+            st.query_params.get(components.PATIENT_PARAM)], empty=waiting)
+        n_found, n_all, rows, reachable = store.matching, store.total, store.rows, store.reachable
+    else:
+        found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)
+        n_found, n_all, rows, reachable = len(found), len(cohort), cohort, found.index
+    pages = page_count(n_found)
     c1, c2 = st.columns([3, 1])
     if st.session_state.get("cr_page", 1) > pages:  # the filter shortened the list
         st.session_state["cr_page"] = pages
     page = c2.number_input("Page", min_value=1, max_value=pages, step=1, key="cr_page",
                            help=f"{PAGE_SIZE} patients per page, in patient-id order")
-    shown_rows = page_rows(found, int(page))
-    c1.caption(f"{len(found):,} of {len(cohort):,} patients match" + (
-        f" · showing {shown_rows.start + 1:,}–{shown_rows.stop:,}" if len(found) else ""))
-    st.dataframe(patient_list(found.iloc[shown_rows], ws.card), hide_index=True, height=300,
+    shown_rows = page_slice(n_found, int(page))
+    c1.caption(f"{n_found:,} of {n_all:,} patients match" + (
+        f" · showing {shown_rows.start + 1:,}–{shown_rows.stop:,}" if n_found else ""))
+    page_ids, listed = ((store.ids, store.listed) if cohort is None else
+                        (found.index[shown_rows], patient_list(found.iloc[shown_rows], ws.card)))
+    st.dataframe(listed, hide_index=True, height=300,
                  width="stretch",
                  column_config={o.label: percent_column(
                      (o.short or o.label)[:1].upper() + (o.short or o.label)[1:],
                      width="small", help=f"{o.label}: {o.definition}") for o in OUTCOMES})
     if note := greyed_note(ws.card):
         st.caption(note)
-    patient_id = components.patient_picker(cohort, found.index[shown_rows], key="cr_patient",
-                                           label="Open patient", reachable=found.index)
+    patient_id = components.patient_picker(rows, page_ids, key="cr_patient",
+                                           label="Open patient", reachable=reachable)
     st.divider()
 
+if cohort is None:
+    @st.fragment(run_every=5)
+    def refill_when_built() -> None:
+        """Rerun the page once the background build is done, so the filters, percentiles
+        and the store's risk profile fill in without the clinician reloading."""
+        if not resources.cohort_pending(ws, wait_s=0):
+            st.rerun()
+
+    refill_when_built()
+
 if patient_id is None:
-    right.info("No patient matches the search and filters.")
+    if not waiting:
+        right.info("No patient matches the search and filters.")
     st.stop()
 
-assessment = assess_patient(ws, cohort, patient_id)
+assessment = assess_patient(ws, rows, patient_id, ranked=cohort is not None)
 auth.audit_view("prediction_view", IDENTIFIED, patient_id, detail=f"model {ws.version}")
-auth.record_shown(ws, cohort, patient_id)  # what was shown, for monitoring
+auth.record_shown(ws, rows, patient_id)  # what was shown, for monitoring
 with right:
     st.subheader(f"{components.plain(assessment.name)} · "
                  f"{components.plain(assessment.patient_id)}")
@@ -123,16 +155,17 @@ with right:
         st.markdown("**Predicted outcomes** (model version "
                     f"`{assessment.model_version}`)")
         shown = [r for r in assessment.risks if r.reliable]
-        table = risk_table(shown)
+        table = risk_table(shown, assessment.percentiles_pending)
         if shown:
             st.dataframe(table, hide_index=True, width="stretch", column_config={
                 "Predicted": percent_column(width="small"),
                 "Range (90 %)": st.column_config.TextColumn(
                     width="small", help="Where this patient's probability may lie: the spread "
                     "of a bootstrap ensemble plus the model's estimated approximation error."),
-                "Percentile": st.column_config.NumberColumn(
-                    format="%d", width="small",
-                    help="Share of the patients in the store with a lower prediction."),
+                "Percentile": (st.column_config.TextColumn if cohort is None else partial(
+                    st.column_config.NumberColumn, format="%d"))(
+                    width="small", help="Share of the patients in the store with a lower "
+                    "prediction (computed once every patient's prediction is)."),
                 "What happened to similar test patients": st.column_config.TextColumn(
                     help="How often the outcome happened among held-out test patients whose "
                          "prediction was in the same 10-point range (with a 95 % interval)."),
@@ -153,9 +186,12 @@ with right:
                             "test patients whose predictions fell in the same 10-point bin of "
                             "the model card's calibration curve; the percentile ranks the "
                             "prediction among the patients in the store.")
-            show_chart(risk_profile({r.label: r.probability for r in shown},
-                                         risk_summaries(cohort, ws.card)),
-                            key="cr_profile")
+            if cohort is None:
+                st.caption("How this patient compares with the store: being computed for "
+                           "this model version; the chart appears when it is done.")
+            else:
+                show_chart(risk_profile({r.label: r.probability for r in shown},
+                                        risk_summaries(cohort, ws.card)), key="cr_profile")
 
 
 @st.fragment
@@ -171,7 +207,7 @@ def explanation_panel(patient_id: str, values: dict) -> None:
     scale = c2.radio("Scale", ["probability", "log-odds"], horizontal=True, key="cr_scale",
                      format_func=lambda k: {"probability": "percentage points",
                                             "log-odds": "technical (log-odds)"}[k])
-    explained = explain_outcome(ws, cohort, patient_id, name)
+    explained = explain_outcome(ws, rows, patient_id, name)
     labels = {n: f"{LABELS[n]} = {feature(n).format_value(values[n])}"
               for n in explained.explanation.contributions.index}
     e = explained.explanation
@@ -247,5 +283,5 @@ with right:
                 "because inputs are missing (see above).", icon=":material/rule:")
     else:
         decision_panel(patient_id, assessment.suggestion)
-    report_button.render(ws, cohort, patient_id, key="cr_report")
+    report_button.render(ws, rows, patient_id, key="cr_report")
     components.model_card(ws.card, ws.version)

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from base import settings
+from dashboard.charts import style
 from dashboard.services.cohort import overview as service_cohort
 from dashboard.services.patients.listing import cohort_table
 from dashboard.services.startup import Ready, current_version, ensure_ready, warm_up
@@ -39,6 +41,8 @@ def _model(registry_dir: str, version: str) -> tuple[ModelSet, dict[str, Any]]:
     """Verify (SHA-256) and unpickle one model version, once, and warm its kernels."""
     model_set, card = Registry(Path(registry_dir)).load(version)
     warm_up(model_set)
+    # plotly builds its templates and trace classes on first use (0.7 s of the first chart)
+    style.layout(go.Figure(go.Bar(x=[0], y=[0])), "warm-up")
     return model_set, card
 
 
@@ -59,10 +63,28 @@ def _prepare_cohort(_ws: Workspace, store: str, version: str) -> threading.Threa
     the sign-in form is shown, not when the first page asks for it (100,000 patients:
     about a minute on two cores). Pages that need the table wait for it
     (``cohort_cache`` lets one builder per file run)."""
-    thread = threading.Thread(target=cohort_table, args=(_ws,), daemon=True,
-                              name=f"cohort-{version}")
+    thread = _Build(_ws, name=f"cohort-{version}")
     thread.start()
     return thread
+
+
+class _Build(threading.Thread):
+    """The background build, which hands its table to the first page that needs it (if the
+    store has not changed since it started) instead of that page reading the file it just
+    wrote: at 100,000 patients a second and a second copy in memory (issue 31)."""
+
+    def __init__(self, ws: Workspace, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.ws, self.table, self.started_at = ws, None, None
+
+    def run(self) -> None:
+        self.started_at = patients_fingerprint(self.ws.engine)
+        self.table = cohort_table(self.ws)
+
+    def take(self, fingerprint: tuple[int, str]) -> pd.DataFrame | None:
+        """The built table, once, if built for this store state (else None)."""
+        table, self.table = self.table, None
+        return table if not self.is_alive() and self.started_at == fingerprint else None
 
 
 def cohort_pending(ws: Workspace, wait_s: float = 1.0) -> bool:
@@ -73,6 +95,19 @@ def cohort_pending(ws: Workspace, wait_s: float = 1.0) -> bool:
     return thread.is_alive()
 
 
+WAIT_BELOW = 5_000  # patients: a store this small is built in about a second; wait for it
+
+
+def cohort_if_built(ws: Workspace) -> pd.DataFrame | None:
+    """The cohort table, or None while its background build still runs on a store of at
+    least ``WAIT_BELOW`` patients: the page then lists from the store and predicts only what
+    it shows (issue 31). Smaller stores wait, as before, so a list never flickers between
+    the two forms for the second their build takes."""
+    if cohort_pending(ws, wait_s=0) and service_cohort.stored_patients(ws) >= WAIT_BELOW:
+        return None
+    return cohort(ws)
+
+
 def _store(ws: Workspace) -> str:
     """The store's URL: part of every cache key, so two stores never share an entry."""
     return ws.engine.url.render_as_string(hide_password=True)
@@ -80,7 +115,9 @@ def _store(ws: Workspace) -> str:
 
 @st.cache_resource(max_entries=2, show_spinner="Predicting every patient in the store…")
 def _cohort(_ws: Workspace, store: str, version: str, fingerprint: tuple[int, str]) -> pd.DataFrame:
-    return cohort_table(_ws)
+    built = _prepare_cohort(_ws, store, version)
+    table = built.take(fingerprint) if isinstance(built, _Build) else None
+    return cohort_table(_ws) if table is None else table
 
 
 def cohort(ws: Workspace) -> pd.DataFrame:

@@ -11,6 +11,7 @@ before the body is read; the body and its JSON nesting are limited
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -56,6 +57,7 @@ from models.clinical.quality_gate import gate_for
 from models.contract import schema
 
 log = logging.getLogger(__name__)
+WORKERS = 4  # hook calls run at once (each may hold two store connections; the pool has 15)
 
 
 class BadHookRequest(ValueError):
@@ -270,6 +272,11 @@ def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engi
     ``models.clinical.quality_gate``; ``show_every_outcome`` turns it off)."""
     handlers = {service_id: _HookCall(settings, registry_dir, engine, gate, hook, service_id)
                 for hook, service_id in SERVICES.items()}
+    # At most WORKERS calls hold a worker thread (and store connections) at a time; the
+    # others wait in the event loop, holding nothing. Twenty at once used to take up to
+    # 40 connections (a call's session and its audit checkpoint's) from a pool of 15 and
+    # time out after 30 s (issue 31); more threads than this only share the GIL.
+    busy = asyncio.Semaphore(WORKERS)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -286,15 +293,17 @@ def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engi
         return discovery()
 
     async def _read(handler: _HookCall, request: Request) -> tuple[Any, Any]:
-        caller = await run_in_threadpool(handler.authenticate,
-                                         request.headers.get("authorization"))
+        async with busy:
+            caller = await run_in_threadpool(handler.authenticate,
+                                             request.headers.get("authorization"))
         if isinstance(caller, JSONResponse):  # refused before a byte of the body is read
             return caller, None
         try:
             return caller, await read_body(request.stream(),
                                            request.headers.get("content-length"))
         except BodyTooLarge as exc:
-            return await run_in_threadpool(handler.failed, caller, 413, str(exc)), None
+            async with busy:
+                return await run_in_threadpool(handler.failed, caller, 413, str(exc)), None
 
     @app.post("/cds-services/{service_id}")
     async def hook_call(service_id: str, request: Request) -> JSONResponse:
@@ -304,7 +313,8 @@ def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engi
         caller, raw = await _read(handler, request)
         if raw is None:
             return caller
-        return await run_in_threadpool(handler, caller, raw)
+        async with busy:
+            return await run_in_threadpool(handler, caller, raw)
 
     feedback_handlers = {sid: _HookCall(settings, registry_dir, engine, gate, hook, sid)
                          for hook, sid in SERVICES.items()}
@@ -319,6 +329,8 @@ def create_app(settings: CdsSettings, *, registry_dir: Path | None, engine: Engi
         caller, raw = await _read(handler, request)
         if raw is None:
             return caller
-        return await run_in_threadpool(store_feedback, engine, service_id, caller.iss, raw)
+        async with busy:
+            return await run_in_threadpool(store_feedback, engine, service_id, caller.iss,
+                                           raw)
 
     return app

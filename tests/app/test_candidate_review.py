@@ -4,15 +4,24 @@ carries the signed-in user and role with its time in the clinic's zone (issue 12
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
 import pytest
 from apptest_helpers import USERS, plotly_figures, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.lab.quality import shown_outcomes
-from dashboard.services.patients.listing import PAGE_SIZE, assess_patient, cohort_table, page_count
+from dashboard.services.patients.listing import (
+    PAGE_SIZE,
+    assess_patient,
+    cohort_table,
+    page_count,
+    patient_list,
+)
 from dashboard.services.workspace import Workspace
 from models.contract.schema import outcome
 from records.db import session_factory
@@ -179,3 +188,56 @@ def test_the_list_is_paged_and_the_open_patient_stays_open(
     assert at.session_state["cr_patient"] == chosen
     at.text_input(key="cr_search").set_value("KAP-0000").run()  # the filter shortens it
     assert at.number_input(key="cr_page").value == 1 and not at.exception
+
+
+def test_the_list_opens_before_the_store_is_predicted(
+        open_page: Callable[[str], AppTest], workspace: Workspace,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 31: while the background build of the store's predictions runs, the list comes
+    from the store at once with only the shown rows predicted (the same numbers the finished
+    table holds); the percentile, the store's risk profile and the eligibility and risk
+    filters say they are being computed instead of showing a number; they fill in after."""
+    from dashboard.widgets import resources
+
+    full = cohort_table(workspace)
+    release = threading.Event()
+    built = resources.cohort_table
+
+    def slow_build(ws: Workspace) -> pd.DataFrame:
+        release.wait(timeout=120)
+        return built(ws)
+
+    monkeypatch.setattr(resources, "cohort_table", slow_build)
+    monkeypatch.setattr(resources, "WAIT_BELOW", 0)  # the sample store behaves as a large one
+    resources._prepare_cohort.clear()  # as on a fresh server
+    try:
+        at = open_page("candidate_review")
+        assert resources.cohort_pending(workspace, wait_s=0)  # still building
+        listed = at.dataframe[0].value
+        expected = patient_list(full.iloc[:PAGE_SIZE], workspace.card)
+        assert list(listed["Patient"]) == list(expected["Patient"])
+        for column in expected.columns[3:]:  # every outcome shown, and the OOD flag
+            assert np.array_equal(listed[column].to_numpy(dtype=float),
+                                  expected[column].to_numpy(dtype=float), equal_nan=True)
+        assert f"of {len(full):,} patients match" in texts(at.caption)
+        table = next(d.value for d in at.dataframe if "Percentile" in d.value.columns)
+        assert set(table["Percentile"]) == {"computing…"}
+        assert "How this patient compares with the store: being computed" in texts(at.caption)
+        assert not [f for f in plotly_figures(at) if f["data"][0]["type"] == "box"]
+        at.multiselect(key="cr_status").set_value(["not_eligible"]).run()
+        assert "being computed for this model version" in texts(at.info)
+        assert at.dataframe[0].value.empty and "No patient matches" not in texts(at.info)
+        at.multiselect(key="cr_status").set_value([]).run()
+        at.text_input(key="cr_search").set_value("KAP-0001").run()  # the search works now
+        found = at.dataframe[0].value
+        assert len(found) and found["Patient"].str.contains("KAP-0001").all()
+    finally:
+        release.set()
+    monkeypatch.setattr(resources, "WAIT_BELOW", 10**9)  # built: the page waits for it
+    at = open_page("candidate_review")
+    at.multiselect(key="cr_status").set_value(["not_eligible"]).run()
+    assert set(at.dataframe[0].value["Eligibility"]) == {"not eligible"}
+    at.multiselect(key="cr_status").set_value([]).run()
+    table = next(d.value for d in at.dataframe if "Percentile" in d.value.columns)
+    assert table["Percentile"].between(0, 100).all()
+    assert [f for f in plotly_figures(at) if f["data"][0]["type"] == "box"]

@@ -9,13 +9,20 @@ from collections.abc import Callable
 from apptest_helpers import as_read
 from streamlit.testing.v1 import AppTest
 
-from dashboard.widgets.patients.source_attributes import TITLE
+from dashboard.widgets.patients.source_attributes import CLOSED_NOTE, PANEL_KEY, TITLE
 from training.governance.hti1 import ATTRIBUTES
 
 
 def _panel_text(at: AppTest) -> str:
+    """The panel's text once the reader opens it (issue 31: it is filled only then)."""
     panels = [e for e in at.expander if e.label == TITLE]
     assert len(panels) == 1, [e.label for e in at.expander]
+    assert [c.value for c in panels[0].caption] == [CLOSED_NOTE]  # closed: nothing read
+    assert not panels[0].markdown
+    at.session_state[PANEL_KEY] = True  # the click that opens it
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    panels = [e for e in at.expander if e.label == TITLE]
     return "\n".join(as_read(m.value) for m in panels[0].markdown) + "\n".join(
         str(c.value) for c in panels[0].caption)
 

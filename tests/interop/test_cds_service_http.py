@@ -213,3 +213,19 @@ def test_bad_or_unsigned_requests_are_refused_and_audited(service):
     assert any(r.action == "prediction_view" and r.outcome == "success"
                and r.patient_id == service["kap_id"] for r in rows)
     assert any(r.action == "prediction_view" and r.outcome == "failure" for r in rows)
+
+
+def test_twenty_calls_at_once_are_all_answered(service):
+    """Issue 31: twenty calls at once took up to 40 store connections (a call's session and
+    its audit checkpoint's) from a pool of 15 and failed after 30 s; the service now lets a
+    few run at a time and queues the rest without holding a connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, key = _url(service), service["key"]
+    body = hook_body("ehr-1", prefetch_for("ehr-1"))
+    tokens = [key.token(url) for _ in range(20)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda token: _call(url, body, token), tokens))
+    assert [status for status, _ in answers] == [200] * 20, answers[:2]
+    assert all(any(c["summary"].startswith("Predicted benefit") for c in answer["cards"])
+               for _, answer in answers)

@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
+from sqlalchemy.orm import Session
 
 from base.files import write_atomically
 from base.settings import home_dir
@@ -105,19 +106,32 @@ def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataF
             same = (known["version"] == keys["version"]) & (known["updated_at"]
                                                              == keys["updated_at"])
             stale = keys.index[~same.to_numpy(dtype=bool)]
-        patients = None if len(stale) == 0 else patients_frame(
-            session, patient_ids=None if len(stale) == len(keys) else list(stale))
-    parts = [] if cached is None else [cached.table.drop(index=stale, errors="ignore")]
-    if patients is not None:
-        parts.append(build_rows(ws, patients))
+        parts = [] if cached is None else [cached.table.drop(index=stale, errors="ignore")]
+        parts += _built(ws, build_rows, session, list(stale))
     table = pd.concat(parts) if len(parts) > 1 else parts[0]
+    del parts  # each full copy of the table is ~150 MiB at 100,000 patients: one at a time
     # in store order; a patient removed between the two reads (another writer) is left out
     present = keys.index[keys.index.isin(table.index)]
-    table, keys = table.loc[present], keys.loc[present]
+    if not table.index.equals(present):
+        table = table.loc[present]
+    keys = keys.loc[present]
     _write(path, table, keys, fingerprint, ws)
-    n_built = 0 if patients is None else len(patients)
+    n_built = len(stale)
     log.info("cohort table: %d from the cache, %d built", len(table) - n_built, n_built)
     return table
+
+
+BUILD_CHUNK = 20_000  # patients read and predicted at a time
+
+
+def _built(ws: Workspace, build_rows: BuildRows, session: Session,
+           stale: list[str]) -> list[pd.DataFrame]:
+    """Cohort rows of the ``stale`` patients, read and built ``BUILD_CHUNK`` at a time:
+    reading 100,000 stored rows at once held ~400 MiB of row objects beside the model,
+    which set the server's peak memory (issue 31). Rows are independent, so the chunks
+    are the rows one build would make."""
+    return [build_rows(ws, patients_frame(session, patient_ids=stale[i:i + BUILD_CHUNK]))
+            for i in range(0, len(stale), BUILD_CHUNK)]
 
 
 @dataclass
@@ -190,14 +204,17 @@ def _split(texts: pd.Series) -> list[list[str]]:
 
 def _write(path: Path, table: pd.DataFrame, keys: pd.DataFrame, fingerprint: str,
            ws: Workspace) -> None:
-    frame = table.reset_index(drop=True)
-    frame[VERSION] = keys["version"].to_numpy()
-    frame[UPDATED] = keys["updated_at"].to_numpy()
-    lists = [name for name in frame.columns if frame[name].dtype == object
-             and len(frame) and isinstance(frame[name].iloc[0], list)]
-    for name in lists:
-        frame[name] = [",".join(map(str, value)) for value in frame[name]]
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    # straight from the table, without a pandas copy of it (issue 31: the copies of the
+    # write phase set the fresh server's peak memory)
+    lists = [name for name in table.columns if table[name].dtype == object
+             and len(table) and isinstance(table[name].iloc[0], list)]
+    arrow = pa.Table.from_pandas(table, preserve_index=False,
+                                 columns=[c for c in table.columns if c not in lists])
+    for name in lists:  # in the table's column order, as comma-joined names
+        joined = pa.array([",".join(map(str, value)) for value in table[name]], pa.string())
+        arrow = arrow.add_column(table.columns.get_loc(name), name, joined)
+    arrow = arrow.append_column(VERSION, pa.array(keys["version"].to_numpy()))
+    arrow = arrow.append_column(UPDATED, pa.array(keys["updated_at"].to_numpy()))
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"kapcds.lists": json.dumps(lists).encode(),
                                            b"kapcds.fingerprint": fingerprint.encode()})

@@ -10,7 +10,6 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from base.signing import installation_key
-from interop.reports.governance.card_pdf import card_pdf
 from interop.reports.governance.chai_schema import validation_errors
 from interop.reports.governance.chai_xml import chai_xml
 from interop.reports.governance.hti1_json import hti1_json
@@ -85,6 +84,7 @@ def export(facts: dict[str, Any], fmt: str) -> bytes:
         return signed
     if fmt == "tripod-md":
         return tripod_markdown(facts).encode("utf-8")
-    if fmt == "pdf":
+    if fmt == "pdf":  # imported here: matplotlib and reportlab, ~1 s, for one export
+        from interop.reports.governance.card_pdf import card_pdf
         return card_pdf(facts)
     raise ValueError(f"unknown export {fmt!r}; use one of {', '.join(EXPORTS)}")

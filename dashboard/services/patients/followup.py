@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass, field
 
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from sqlalchemy import Engine
 
 from models.clinical.followup_alerts import (
@@ -91,6 +90,9 @@ def survival_curves(followup: pd.DataFrame) -> dict[str, pd.DataFrame]:
     Each frame: ``day``, ``survival``, ``lo``, ``hi``, ``at_risk``; attrs hold ``n`` and
     ``median`` (days, inf when more than half never relapsed).
     """
+    # imported here: lifelines takes ~2 s to import, and only this curve needs it
+    from lifelines import KaplanMeierFitter
+
     rows = followup[followup["series_completed"].astype(bool)
                     & followup["responder"].astype(bool)
                     & followup["days_to_relapse"].notna()]

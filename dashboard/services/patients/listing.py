@@ -82,13 +82,19 @@ def find_patients(cohort: pd.DataFrame, search: str = "", statuses: list[str] | 
         return cohort  # no filter: the table itself, not a 100,000-row copy
     mask = pd.Series(True, index=cohort.index)
     if text:
-        mask &= (cohort[ID_COLUMN].str.lower().str.contains(text, regex=False)
-                 | cohort[NAME_COLUMN].str.lower().str.contains(text, regex=False))
+        mask &= search_mask(cohort, text)
     if statuses:
         mask &= cohort["eligibility_status"].isin(statuses)
     if risk_outcome and risk_above > 0:
         mask &= cohort[probability_column(risk_outcome)] >= risk_above
     return cohort[mask]
+
+
+def search_mask(frame: pd.DataFrame, text: str) -> pd.Series:
+    """True where the id or the name contains ``text`` (already stripped and lower case):
+    one rule for the cohort table and for the store's list of names."""
+    return (frame[ID_COLUMN].astype(str).str.lower().str.contains(text, regex=False)
+            | frame[NAME_COLUMN].astype(str).str.lower().str.contains(text, regex=False))
 
 
 PAGE_SIZE = 100  # patients per page of a list: the browser never gets the whole store
@@ -101,8 +107,13 @@ def page_count(n_rows: int, size: int = PAGE_SIZE) -> int:
 
 def page_rows(found: pd.DataFrame, page: int, size: int = PAGE_SIZE) -> slice:
     """Positions of ``found`` on ``page`` (1-based; past the end: the last page)."""
-    page = min(max(1, page), page_count(len(found), size))
-    return slice((page - 1) * size, min(len(found), page * size))
+    return page_slice(len(found), page, size)
+
+
+def page_slice(n_rows: int, page: int, size: int = PAGE_SIZE) -> slice:
+    """Positions on ``page`` of a list of ``n_rows`` (1-based; past the end: the last)."""
+    page = min(max(1, page), page_count(n_rows, size))
+    return slice((page - 1) * size, min(n_rows, page * size))
 
 
 def patient_list(cohort: pd.DataFrame, card: dict[str, Any] | None) -> pd.DataFrame:
@@ -137,6 +148,7 @@ class Assessment:
     prediction_needs: list[str] = field(default_factory=list)  # missing model inputs
     screen_needs: list[str] = field(default_factory=list)  # missing screen inputs
     gaps: list[str] = field(default_factory=list)  # every input stored only as a placeholder
+    percentiles_pending: bool = False  # the store's table is being built: no percentile yet
 
     @property
     def recorded(self) -> dict[str, Any]:
@@ -144,12 +156,13 @@ class Assessment:
         return recorded_values(self.values, self.gaps)
 
 
-def risk_table(risks: list[OutcomeRisk]) -> pd.DataFrame:
+def risk_table(risks: list[OutcomeRisk], percentiles_pending: bool = False) -> pd.DataFrame:
     """Candidate review's predictions in five readable columns (whole percentages).
 
     The calibration evidence is one short text: ``82% (72%–89%) of 77`` — how often the
     outcome happened among held-out test patients with a prediction in the same 10-point
-    range as this patient's.
+    range as this patient's. With ``percentiles_pending`` (the store's predictions are still
+    being computed) the percentile column says so in words instead of a number.
     """
     rows = []
     for r in risks:
@@ -158,10 +171,14 @@ def risk_table(risks: list[OutcomeRisk]) -> pd.DataFrame:
                     f"{percent_text(r.observed_hi)}) of {r.n_similar}")
         rows.append({"Outcome": r.label, "Predicted": percent_value(r.probability),
                      "Range (90 %)": r.interval_text or "not available",
-                     "Percentile": None if r.percentile != r.percentile else
-                     round(r.percentile), "What happened to similar test patients": evidence})
+                     "Percentile": PERCENTILE_PENDING if percentiles_pending else
+                     None if r.percentile != r.percentile else round(r.percentile),
+                     "What happened to similar test patients": evidence})
     return pd.DataFrame(rows, columns=["Outcome", "Predicted", "Range (90 %)", "Percentile",
                                        "What happened to similar test patients"])
+
+
+PERCENTILE_PENDING = "computing…"  # needs every stored patient's prediction
 
 
 HEADER_FIELDS = ("age", "sex", "primary_diagnosis", "phq9_baseline")
@@ -210,7 +227,8 @@ def interval_of(row: pd.Series, name: str) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
-def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Assessment:
+def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str, *,
+                   ranked: bool = True) -> Assessment:
     """Eligibility, every prediction with uncertainty and percentile, OOD flags, decisions.
 
     An outcome failing the quality gate comes back with ``reliable`` False and nothing
@@ -218,7 +236,9 @@ def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Asse
     there are no risks, only ``prediction_needs``; with a screen input missing the screen
     cannot run (``eligibility`` is None) and there is no suggestion (``suggestion`` is None)
     until ``screen_needs`` are filled in; with any model input missing there is no range
-    (OOD) check either.
+    (OOD) check either. ``ranked`` False: ``cohort`` holds only some patients (the store's
+    table is still being built), so no percentile is computed from it (NaN, shown as not
+    yet computed) and ``percentiles_pending`` says so.
     """
     row = patient_row(cohort, patient_id)
     values = inputs_of(row)
@@ -226,7 +246,8 @@ def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Asse
     screen_needs = list(row.get(SCREEN_GAPS, []) or [])
     result = None if screen_needs else screen(values)
     risks = [] if needs else [
-        outcome_risk(ws.card, cohort[probability_column(spec.name)], spec.name,
+        outcome_risk(ws.card, cohort[probability_column(spec.name)] if ranked else None,
+                     spec.name,
                      float(row[probability_column(spec.name)]), interval_of(row, spec.name))
         for spec in OUTCOMES if probability_column(spec.name) in row.index]
     with session_factory(ws.engine)() as session:
@@ -238,7 +259,7 @@ def assess_patient(ws: Workspace, cohort: pd.DataFrame, patient_id: str) -> Asse
     return Assessment(patient_id, str(row[NAME_COLUMN]), int(stored_patient.version), values,
                       result, risks, ood, suggestion, ws.version,
                       decision_history(ws, patient_id), needs, screen_needs,
-                      list(row.get(GAPS, []) or []))
+                      list(row.get(GAPS, []) or []), percentiles_pending=not ranked)
 
 
 def decision_history(ws: Workspace, patient_id: str) -> list[dict[str, Any]]:

@@ -89,9 +89,12 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
         st.caption(gap_summary(needs, "No PDF report yet (it prints predictions)") + ".")
         return
     store = ws.engine.url.render_as_string(hide_password=True)
-    version, sessions = _patient_version(ws, patient_id), sessions_fingerprint(ws.engine)
+    # the cache keys are read on click only: counting every stored session took ~1 s of
+    # Candidate review at 100,000 patients (issue 31)
+    version = _patient_version(ws, patient_id)
 
     def data() -> bytes:  # runs on click only; every export is audited when signed in
+        sessions = sessions_fingerprint(ws.engine)
         pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions,
                           store_stamp(ws.engine))  # follow-up recorded: a new PDF
         audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
@@ -103,7 +106,8 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
         return pdf
 
     def bundle() -> bytes:  # the same patient as FHIR R4, sessions included; audited
-        text = _cached_bundle(ws, store, patient_id, ws.version, version, sessions)
+        text = _cached_bundle(ws, store, patient_id, ws.version, version,
+                              sessions_fingerprint(ws.engine))
         audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
                          detail=f"FHIR Bundle, model {ws.version}")
         return text

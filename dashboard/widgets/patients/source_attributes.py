@@ -53,7 +53,21 @@ def render_attributes(facts: dict[str, Any]) -> None:
 
 
 def panel(ws: Workspace) -> None:
-    """The expander with the 31 attributes of the version behind the predictions shown."""
+    """The expander with the 31 attributes of the version behind the predictions shown.
+
+    Filled only once opened (a rerun on opening): the attributes' local results read every
+    stored patient and session, which at 100,000 patients took most of Candidate review's
+    time and memory on a fresh server (issue 31), for a panel most renders keep closed.
+    """
     expanded = st.query_params.get(SHOW_PARAM) == SHOW_VALUE
-    with st.expander(TITLE, expanded=expanded, icon=":material/fact_check:"):
-        render_attributes(facts_for(ws))
+    box = st.expander(TITLE, expanded=expanded, icon=":material/fact_check:",
+                      key=PANEL_KEY, on_change="rerun")
+    if box.open:
+        with box:
+            render_attributes(facts_for(ws))
+    else:
+        box.caption(CLOSED_NOTE)
+
+
+PANEL_KEY = "source_attributes_open"
+CLOSED_NOTE = "Open to read the attributes (read from the store when opened)."
