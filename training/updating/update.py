@@ -69,6 +69,7 @@ class OutcomeUpdate:
                                **{s: {"loglik": ll, "df": df} for s, (ll, df) in
                                   self.fits.items()}},
                 "tests": [t.text() for t in self.tests],
+                "test_details": [dataclasses.asdict(t) for t in self.tests],
                 "current_on_recent": self.current_on_recent,
                 "updated_on_recent": self.updated_on_recent}
 
