@@ -27,7 +27,7 @@ PAGE = "model_lab"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Model lab")
 registry = Registry(settings.default_registry_dir())
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
-CLINIC = "this clinic's patients (the store)"  # issue 29: kapcds train --from-store
+CLINIC = lab_updating.CLINIC_SOURCE  # issue 29: kapcds train --from-store
 
 
 def _actor() -> Actor:
@@ -44,6 +44,7 @@ train_tab, eval_tab, compare_tab, card_tab = st.tabs(["Train", "Evaluate", "Comp
                                                      "Governance card"])
 
 with train_tab:
+    clinic_update.take_handoff([row["id"] for row in registry.versions()])
     source = st.radio("Training data", ["data_samples/", "generate a synthetic cohort",
                                         "upload a CSV pair", CLINIC], horizontal=True,
                       key="ml_source")

@@ -25,6 +25,7 @@ METHOD_LABELS = {
 }
 METRICS = {"auc": "AUC", "calibration_intercept": "cal. intercept",
            "calibration_slope": "cal. slope", "brier": "Brier"}
+CLINIC_SOURCE = "this clinic's patients (the store)"  # the lab's training-data option
 STORE = {"source": "store"}  # the job's data: the store's ended series, read by the worker
 
 

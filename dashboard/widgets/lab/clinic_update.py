@@ -20,27 +20,33 @@ HANDOFF = "ml_update_handoff"  # set by Monitoring's "Open in the model lab" but
 KEYS = {"version": "ml_upd_version", "method": "ml_upd_method", "outcomes": "ml_upd_outcomes"}
 
 
-def _take_handoff(versions: list[str]) -> str | None:
-    """Preselect what Monitoring asked for (once); the sentence saying so, or None."""
+def take_handoff(versions: list[str]) -> None:
+    """Preselect what Monitoring asked for (once, before the lab's widgets are drawn) and
+    say so; nothing runs until the data scientist presses a button."""
     handoff = st.session_state.pop(HANDOFF, None)
     if not handoff:
-        return None
+        return
+    if handoff.get("train"):
+        st.session_state["ml_source"] = updating.CLINIC_SOURCE
+        st.info(f"From Monitoring: {plain(handoff.get('reason', ''))}. Training on this "
+                "clinic's patients is preselected below; it runs only when you press the "
+                "button.", icon=":material/arrow_downward:")
+        return
     if handoff.get("version") in versions:
         st.session_state[KEYS["version"]] = handoff["version"]
     if handoff.get("method") in updating.METHODS:
         st.session_state[KEYS["method"]] = handoff["method"]
     st.session_state[KEYS["outcomes"]] = [n for n in handoff.get("outcomes") or []
                                           if n in {o.name for o in OUTCOMES}]
-    return str(handoff.get("reason") or "")
+    st.info(f"From Monitoring: {plain(handoff.get('reason', ''))}. The update "
+            f"(method {handoff.get('method')}) is preselected under 'Update a version on this "
+            "clinic's patients'; it runs only when you press the button.",
+            icon=":material/arrow_downward:")
 
 
 def render_form(engine: Any, username: str, versions: list[str], labels: dict[str, str],
                 current: str | None) -> str | None:
     """Version, method, outcomes and the button; the queued job's id, or None."""
-    reason = _take_handoff(versions)
-    if reason is not None:
-        st.info(f"From Monitoring: {plain(reason)} The update is preselected below; it runs "
-                "only when you press the button.", icon=":material/arrow_downward:")
     newest = versions[::-1]
     c1, c2 = st.columns(2)
     index = newest.index(current) if current in newest else 0
