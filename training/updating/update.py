@@ -6,8 +6,8 @@ choose (``closed_test``; Holm across outcomes), an explicit method is fitted or 
 the numbers. The
 result is evaluated on the most recent patients (never used to fit) against the current
 version, and the new model set goes to the registry as a candidate, never promoted here.
-The per-patient intervals of an updated outcome are the current version's, centred on the
-updated prediction: the update's own estimation error is not in them (see the card).
+The per-patient intervals of an updated outcome are re-estimated on the clinic's fitting
+patients (``local_intervals``); the relapse model is not updated, so its interval stays.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from training.updating.closed_test import (
     gate_test,
     holm_levels,
 )
+from training.updating.intervals import local_intervals
 from training.updating.sample_size import SampleSize, cox_snell_r2, riley_sample_size
 from training.updating.steps import (
     REVISION_PARAMS,
@@ -197,6 +198,11 @@ def update_model_set(model_set: ModelSet, fit: pd.DataFrame, test: pd.DataFrame,
             models[name] = updated
     if all(r.step == "current" for r in results.values()):
         return None, results
+    changed = [n for n, r in results.items() if r.step != "current"]
+    intervals = {**(model_set.intervals or {}),
+                 **local_intervals(model_set, {n: models[n] for n in changed},
+                                   {n: results[n].step for n in changed}, fit, seed)}
     summary = {**model_set.train_summary,
                "update": {n: r.step for n, r in results.items()}}
-    return dataclasses.replace(model_set, outcome_models=models, train_summary=summary), results
+    return dataclasses.replace(model_set, outcome_models=models, train_summary=summary,
+                               intervals=intervals), results
