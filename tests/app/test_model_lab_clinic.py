@@ -88,7 +88,7 @@ def test_an_explicit_step_the_data_cannot_support_is_refused_with_numbers(
     assert job.status == "failed" and "refit refused" in job.error
     page.run()
     shown = as_read(texts(page.error))
-    assert "refit refused" in shown and "patients" in shown
+    assert "refit refused" in shown and "needs n >=" in shown and "has n = 1,400" in shown
 
 
 def test_train_on_the_clinics_patients(page: AppTest) -> None:
