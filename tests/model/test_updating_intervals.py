@@ -11,6 +11,7 @@ import logging
 import numpy as np
 
 from models.contract.features import to_model_frame
+from models.store import artifacts
 from training.generator.generate import generate_cohort
 from training.generator.settings import EffectSettings
 from training.updating.clinic_data import clinic_dataset
@@ -22,7 +23,7 @@ PER_OUTCOME_TOLERANCE = 0.07  # tests/model/test_interval_coverage.py's, chosen 
 MEAN_TOLERANCE = 0.03
 
 
-def test_updated_intervals_are_re_estimated_and_cover_the_truth(trained) -> None:
+def test_updated_intervals_are_re_estimated_and_cover_the_truth(trained, tmp_path) -> None:
     cohort = generate_cohort(2500, 777, settings=dataclasses.replace(EffectSettings(), **SHIFT),
                              with_truth=True, id_offset=50_000)
     data = clinic_dataset(cohort.patients, cohort.sessions,
@@ -51,6 +52,14 @@ def test_updated_intervals_are_re_estimated_and_cover_the_truth(trained) -> None
                     float(np.mean(old_hi - old_lo)))
     for name in set(results) - set(changed):
         assert updated.intervals[name] is parent.intervals[name]  # kept outcome, kept interval
+    folder = tmp_path / "stored"
+    folder.mkdir()
+    artifacts.save(updated, folder)  # plain data, read back without running code
+    stored = artifacts.load_bytes({p.name: p.read_bytes() for p in folder.iterdir()})
+    for name in changed:
+        centre = updated.outcome_models[name].predict_logit(X)
+        np.testing.assert_allclose(stored.intervals[name].interval(X, centre),
+                                   updated.intervals[name].interval(X, centre), atol=1e-12)
     level = updated.interval_level
     for name, value in coverage.items():
         assert abs(value - level) <= PER_OUTCOME_TOLERANCE, (name, coverage)
