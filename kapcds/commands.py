@@ -42,9 +42,10 @@ def _train(args: argparse.Namespace) -> int:
     with audited("model_training", "model", f"from {source}") as note:
         with progress_bar("training") as update:
             if getattr(args, "from_store", False):
-                from kapcds.commands_update import train_from_store
+                from kapcds.updating import train_from_store
+                from training.lifecycle.first_run import cli_user
 
-                version = train_from_store(args.registry, False, args.seed, update)
+                version = train_from_store(args.registry, cli_user(), args.seed, update)
             elif getattr(args, "engine", "local") == "dask":
                 from kapcds.commands_scale import train_and_register_dask
 

@@ -1,6 +1,5 @@
-"""`kapcds update` (update a version on the clinic's realised outcomes) and the store source
-of `kapcds train --from-store`: both read the store here and hand plain frames to
-``training.updating``."""
+"""`kapcds update` (update a version on the clinic's realised outcomes): the store or a cohort
+folder as a clinic, handed to ``kapcds.updating`` (shared with the lab's worker)."""
 
 from __future__ import annotations
 
@@ -14,26 +13,6 @@ from models.store.card_text import format_ci
 METRICS = ("auc", "calibration_intercept", "calibration_slope", "brier")
 
 
-def store_clinic(test_fraction: float | None = None):
-    """The store's ended series as ``training.updating.clinic_data.ClinicData``; arrival
-    order = the store's insertion order (what "recent patients" means in monitoring)."""
-    from records.db import make_engine, session_factory
-    from records.frames import patients_frame, sessions_frame
-    from records.migrate import upgrade
-    from records.predictions import newest_patient_ids
-    from training.updating.clinic_data import TEST_FRACTION, clinic_dataset
-
-    engine = make_engine()
-    try:
-        upgrade(engine)
-        with session_factory(engine)() as session:
-            patients, sessions = patients_frame(session), sessions_frame(session)
-            arrival = list(reversed(newest_patient_ids(session, len(patients))))
-    finally:
-        engine.dispose()
-    return clinic_dataset(patients, sessions, arrival, test_fraction or TEST_FRACTION)
-
-
 def folder_clinic(folder: Path):
     """A cohort folder as a clinic: rows in file order are the arrival order."""
     from training.data import load_dataset
@@ -43,55 +22,25 @@ def folder_clinic(folder: Path):
     return clinic_dataset(patients, sessions, patients["patient_id"].astype(str).tolist())
 
 
-def train_from_store(registry_dir: Path, promote: bool, seed: int = 0, progress=None) -> str:
-    """``kapcds train --from-store``: a full training on the clinic's ended series, the most
-    recent patients as the test split; registered (promoted only when asked)."""
-    from models.store.registry import Registry
-    from training.lifecycle.first_run import cli_user
-    from training.train import train_model_set
-
-    clinic = store_clinic()
-    result = train_model_set(clinic.patients, clinic.sessions, seed=seed, progress=progress,
-                             data_description={"source": "the clinic's store",
-                                               "synthetic": False,
-                                               "description": clinic.describe()},
-                             test_ids=clinic.test["patient_id"].astype(str).tolist())
-    result.card["trained_by"] = cli_user()
-    models = Registry(registry_dir)
-    version = models.register(result.model_set, result.card)
-    if promote:
-        models.promote(version)
-    return version
-
-
 def _update(args: argparse.Namespace) -> int:
-    from models.store.card_text import render_card_markdown
+    from kapcds.updating import store_clinic, update_version
     from training.lifecycle.first_run import cli_user
-    from training.updating.card import update_card, update_markdown
-    from training.updating.update import update_model_set
 
     source = "the store" if args.data is None else str(args.data)
     with audited("model_update", "model", f"--method {args.method} from {source}") as note:
         clinic = store_clinic() if args.data is None else folder_clinic(args.data)
-        models = registry(args)
-        model_set, card = models.load(args.version)
         with progress_bar("updating"):
-            updated, results = update_model_set(model_set, clinic.fit, clinic.test,
-                                                args.method, args.seed, args.bootstrap,
-                                                args.outcome or None)
-        sys.stdout.write(f"model version {card['version']} on {clinic.describe()}\n")
-        sys.stdout.write(format_results(results) + "\n")
-        if updated is None:
+            run = update_version(registry(args), args.version, clinic, args.method,
+                                 cli_user(), args.seed, args.bootstrap, args.outcome)
+        sys.stdout.write(f"model version {run.parent} on {clinic.describe()}\n")
+        sys.stdout.write(format_results(run.results) + "\n")
+        if run.version is None:
             note["detail"] += ": every outcome kept; nothing registered"
             sys.stdout.write("every outcome kept as it is: nothing registered\n")
             return 0
-        new_card = update_card(card, updated, clinic.fit, clinic.test, results, args.method,
-                               clinic.describe(), args.bootstrap, args.seed, cli_user())
-        version = models.register(updated, new_card, render_card_markdown(new_card)
-                                  + update_markdown(new_card))
-        note["detail"] += f": candidate {version} (not promoted)"
-    sys.stdout.write(f"registered candidate {version} (not promoted; review it in the model "
-                     f"lab or with `kapcds evaluate --version {version}`)\n")
+        note["detail"] += f": candidate {run.version} (not promoted)"
+    sys.stdout.write(f"registered candidate {run.version} (not promoted; review it in the "
+                     f"model lab or with `kapcds evaluate --version {run.version}`)\n")
     return 0
 
 

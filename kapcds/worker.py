@@ -4,7 +4,9 @@
 in ``base.settings.jobs_dir()``; a second one exits at once). On start it marks jobs left
 "running" by a stopped worker as interrupted, then polls for queued jobs, runs each with
 ``train_model_set`` (progress, log and a heartbeat written to the job), registers the
-candidate itself (never promoted) and audits it under the user who submitted the job. It
+candidate itself (never promoted) and audits it under the user who submitted the job. Jobs
+of kind "update" / "train_from_store" run ``kapcds.updating`` on the store (the CLI's code
+path; an update's per-outcome result is kept on the job). It
 exits after ``--idle-exit`` seconds without work; the dashboard starts it again on demand.
 """
 
@@ -57,6 +59,47 @@ def _beat(engine: Engine, job_id: str, stop: threading.Event) -> None:
         jobs.heartbeat(engine, job_id)
 
 
+_ACTIONS = {"update": "model_update"}
+
+
+def _kind(job: TrainingJob) -> str:
+    """What a job asks for: "train" (the lab's data sources), "train_from_store" or
+    "update" (issue 29: the clinic's own patients, the CLI's code path)."""
+    return str((job.parameters or {}).get("kind", "train"))
+
+
+def _work(job: TrainingJob, registry_dir: Path, report, engine: Engine
+          ) -> tuple[str | None, str, dict | None]:
+    """Run one job's work: (registered version or None, message, plain result)."""
+    params = dict(job.parameters)
+    seed, n_boot = int(params.get("seed", 0)), int(params.get("n_bootstrap", 200))
+    if _kind(job) == "update":
+        from kapcds.updating import store_clinic, update_version
+
+        clinic = store_clinic(engine)
+        report(1, 3, f"updating on {clinic.describe()}")
+        run = update_version(Registry(registry_dir), params.get("version"), clinic,
+                             str(params.get("method", "auto")), job.created_by, seed, n_boot,
+                             params.get("outcomes") or None)
+        message = (f"registered candidate {run.version}" if run.version
+                   else "every outcome kept as it is: nothing registered")
+        return run.version, message, run.as_dict()
+    if _kind(job) == "train_from_store":
+        from kapcds.updating import train_from_store
+
+        version = train_from_store(registry_dir, job.created_by, seed, report, engine, n_boot,
+                                   params.get("params"))
+        return version, f"registered candidate {version}", None
+    patients, sessions = load_job_data(job.data)
+    result = train_model_set(
+        patients, sessions, params=params.get("params"), seed=seed, n_bootstrap=n_boot,
+        progress=report, data_description={**data_description(job.data), "job": job.id,
+                                           "trained_by": job.created_by})
+    card = {**result.card, "trained_by": job.created_by}  # who started the job
+    version = Registry(registry_dir).register(result.model_set, card)
+    return version, f"registered candidate {version}", None
+
+
 def run_job(engine: Engine, job: TrainingJob, registry_dir: Path) -> str:
     """Train, register and audit one claimed job; returns its final status."""
     stop = threading.Event()
@@ -70,19 +113,11 @@ def run_job(engine: Engine, job: TrainingJob, registry_dir: Path) -> str:
     actor = Actor(job.created_by, DATA_SCIENTIST)
     try:
         report(0, 1, "loading the training data")
-        patients, sessions = load_job_data(job.data)
-        params = dict(job.parameters)
-        result = train_model_set(
-            patients, sessions, params=params.get("params"), seed=int(params.get("seed", 0)),
-            n_bootstrap=int(params.get("n_bootstrap", 200)), progress=report,
-            data_description={**data_description(job.data), "job": job.id,
-                              "trained_by": job.created_by})
-        card = {**result.card, "trained_by": job.created_by}  # who started the job
-        version = Registry(registry_dir).register(result.model_set, card)
-        jobs.finish(engine, job.id, "done", result_version=version,
-                    message=f"registered candidate {version}")
-        record_now(engine, actor, "model_training", MODEL,
-                   detail=f"job {job.id}: candidate {version} ({job.description})")
+        version, message, result = _work(job, registry_dir, report, engine)
+        jobs.finish(engine, job.id, "done", result_version=version, message=message,
+                    result=result)
+        record_now(engine, actor, _ACTIONS.get(_kind(job), "model_training"), MODEL,
+                   detail=f"job {job.id}: {message} ({job.description})")
         return "done"
     except JobCancelled:
         jobs.finish(engine, job.id, "cancelled", message="cancelled on request")
@@ -91,7 +126,8 @@ def run_job(engine: Engine, job: TrainingJob, registry_dir: Path) -> str:
         log.exception("training job %s failed", job.id)
         jobs.finish(engine, job.id, "failed", error=f"{type(error).__name__}: {error}"[:2000],
                     message="failed")
-        record_now(engine, actor, "model_training", MODEL, outcome="failure",
+        record_now(engine, actor, _ACTIONS.get(_kind(job), "model_training"), MODEL,
+                   outcome="failure",
                    detail=f"job {job.id}: {type(error).__name__}: {error}"[:2000])
         return "failed"
     finally:

@@ -97,12 +97,14 @@ def heartbeat(engine: Engine, job_id: str) -> None:
 
 
 def finish(engine: Engine, job_id: str, status: str, result_version: str | None = None,
-           error: str | None = None, message: str | None = None) -> None:
-    """End a job with its status, registered version or error."""
+           error: str | None = None, message: str | None = None,
+           result: dict[str, Any] | None = None) -> None:
+    """End a job with its status, registered version or error (and ``result``, plain data
+    such as an update's per-outcome steps)."""
     with session_factory(engine)() as session:
         job = get_job(session, job_id)
         job.status, job.finished_at = status, utcnow()
-        job.result_version, job.error = result_version, error
+        job.result_version, job.error, job.result = result_version, error, result
         job.message = (message or status)[:200]
         if job.status == "done":
             job.step = job.total

@@ -1,5 +1,6 @@
 """Model lab (data scientists): train in the background on sample, generated or uploaded
-data; evaluate a version (ROC/PR, calibration, decision curve, subgroups, global SHAP);
+data or the clinic's own patients; update a version on the clinic's patients (issue 29);
+evaluate a version (ROC/PR, calibration, decision curve, subgroups, global SHAP);
 compare a candidate with the current version and promote it explicitly."""
 
 import pandas as pd
@@ -10,10 +11,11 @@ from dashboard.charts.evaluation import calibration, decision_curve, roc_pr
 from dashboard.charts.explain import importance_bar
 from dashboard.services.lab import jobs as lab_jobs
 from dashboard.services.lab import promotion as lab_promotion
+from dashboard.services.lab import updating as lab_updating
 from dashboard.services.lab import versions as lab
 from dashboard.widgets import components
 from dashboard.widgets.chart_view import show_chart
-from dashboard.widgets.lab import governance_card, jobs_panel, promotion
+from dashboard.widgets.lab import clinic_update, governance_card, jobs_panel, promotion
 from models.clinical.quality_gate import outcome_quality
 from models.contract.schema import OUTCOMES, outcome
 from models.store.card_text import render_card_markdown
@@ -25,6 +27,7 @@ PAGE = "model_lab"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Model lab")
 registry = Registry(settings.default_registry_dir())
 OUTCOME_NAMES = [o.name for o in OUTCOMES]
+CLINIC = lab_updating.CLINIC_SOURCE  # issue 29: kapcds train --from-store
 
 
 def _actor() -> Actor:
@@ -41,8 +44,10 @@ train_tab, eval_tab, compare_tab, card_tab = st.tabs(["Train", "Evaluate", "Comp
                                                      "Governance card"])
 
 with train_tab:
+    clinic_update.take_handoff([row["id"] for row in registry.versions()])
     source = st.radio("Training data", ["data_samples/", "generate a synthetic cohort",
-                                        "upload a CSV pair"], horizontal=True, key="ml_source")
+                                        "upload a CSV pair", CLINIC], horizontal=True,
+                      key="ml_source")
     knobs: dict[str, float] = {}
     if source == "generate a synthetic cohort":
         g1, g2 = st.columns(2)
@@ -58,6 +63,10 @@ with train_tab:
         sessions_file = up2.file_uploader("sessions.csv", type="csv", key="ml_up_sessions")
         st.caption("Files are read as CSV text and validated row by row; nothing is used if "
                    "any row is invalid, and uploads are never unpickled.")
+    elif source == CLINIC:
+        st.caption("The store's ended series (outcomes by the monitoring's definitions), the "
+                   "most recent 30 % as the test split; the same training as `kapcds train "
+                   "--from-store`.")
     st.markdown("**Hyperparameters** (defaults from `models.learners.estimators.DEFAULT_PARAMS`)")
     params: dict[str, float] = {}
     cols = st.columns(len(lab.TUNABLE))
@@ -72,7 +81,12 @@ with train_tab:
 
     if st.button("Train in the background", key="ml_train", type="primary"):
         data: object = None
-        if source == "data_samples/":
+        if source == CLINIC:
+            st.session_state["ml_job"] = lab_updating.submit_train(
+                ws.engine, _actor().username, params, int(n_boot), int(seed))
+            record_now(ws.engine, _actor(), "model_training", MODEL,
+                       detail=f"lab job {st.session_state['ml_job']} queued from the store")
+        elif source == "data_samples/":
             data, described = True, {"source": "data_samples/"}
         elif source == "generate a synthetic cohort":
             data = True  # the worker generates the cohort from this spec
@@ -96,6 +110,15 @@ with train_tab:
             record_now(ws.engine, _actor(), "model_training", MODEL,
                        detail=f"lab job {job_id} queued from {described['source']}")
 
+    st.markdown("**Update a version on this clinic's patients**")
+    versions_now = [row["id"] for row in registry.versions()]
+    queued = clinic_update.render_form(ws.engine, _actor().username, versions_now,
+                                       lab.version_labels(registry), registry.current_version())
+    if queued:
+        st.session_state["ml_job"] = queued
+        record_now(ws.engine, _actor(), "model_update", MODEL,
+                   detail=f"lab job {queued} queued: {st.session_state['ml_upd_method']} on "
+                   "the store")
     st.markdown("**Training jobs** (every user's; they run in a worker process, so closing "
                 "the browser or restarting the dashboard does not stop them)")
     jobs_panel.render(ws.engine)

@@ -9,6 +9,7 @@ from dashboard.charts.monitoring import decile_calibration
 from dashboard.services.lab import monitoring
 from dashboard.widgets import components
 from dashboard.widgets.chart_view import show_chart
+from dashboard.widgets.lab import clinic_update
 from dashboard.widgets.tables import percent_column
 from models.contract.schema import outcome
 from models.store.registry import Registry
@@ -38,8 +39,14 @@ if result.suggestion:
         st.markdown(f"- {components.plain(reason)}")
     st.markdown("**The update that would answer it** (run by a data scientist; the result "
                 "is a candidate version to review and promote here in the model lab):")
-    for action in result.actions:
-        st.markdown(f"- {components.plain(action)}")
+    for number, (action, link) in enumerate(zip(result.actions, monitoring.lab_updates(result),
+                                                 strict=True)):
+        left, right = st.columns([4, 1])
+        left.markdown(f"- {components.plain(action)}")
+        if right.button("Open in the model lab", key=f"mon_lab_{number}",
+                        icon=":material/arrow_forward:"):
+            st.session_state[clinic_update.HANDOFF] = link
+            st.switch_page("views/model_lab.py")
 else:
     st.success(f"No recalibration or retraining suggested for `{version}`: "
                f"{components.plain(result.reasons[0])}.", icon=":material/check_circle:")

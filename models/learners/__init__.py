@@ -10,4 +10,5 @@ __all__ = [
     "relapse",
     "trajectory",
     "uncertainty",
+    "updated_interval",
 ]

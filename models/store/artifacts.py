@@ -46,10 +46,12 @@ def allowed_classes() -> dict[str, type]:
     from models.learners.ood import OODDetector
     from models.learners.relapse import RelapseModel
     from models.learners.uncertainty import ProbabilityInterval
+    from models.learners.updated_interval import UpdatedInterval
     from models.store.modelset import ModelSet
 
     return {cls.__name__: cls for cls in (ModelSet, OutcomeModel, TrajectoryModel,
-                                          OODDetector, RelapseModel, ProbabilityInterval)}
+                                          OODDetector, RelapseModel, ProbabilityInterval,
+                                          UpdatedInterval)}
 
 
 class _Writer:

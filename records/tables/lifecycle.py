@@ -71,6 +71,8 @@ class TrainingJob(Base):
     worker_pid: Mapped[int | None] = mapped_column(Integer)
     result_version: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    # plain data a job leaves besides a version (an update's per-outcome steps and reasons)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 guard(PredictionShown, "recorded prediction", "record a new one instead")

@@ -12,12 +12,13 @@ import pytest
 
 from models.contract.features import to_model_frame
 from models.inference.explain import explain_frame
+from training.evaluate import logistic_batch
 from training.generator.generate import generate_cohort
 from training.generator.settings import EffectSettings
 from training.updating.clinic_data import clinic_dataset
-from training.updating.closed_test import choose_step
+from training.updating.closed_test import choose_step, gate_test, holm_levels
 from training.updating.sample_size import riley_sample_size
-from training.updating.steps import fit_step, scaled_booster
+from training.updating.steps import fit_step, loglik, scaled_booster
 from training.updating.update import UpdateRefused, update_model_set, update_outcome
 
 # A clinic whose patients respond more often (baseline) and whose BMI effect is over three
@@ -55,6 +56,42 @@ def test_closed_test_keeps_current_without_evidence_and_takes_the_simplest() -> 
     fits = {"intercept": (-480.0, 1), "logistic": (-470.0, 2), "revision": (-465.0, 17)}
     assert choose_step(-500.0, fits).step == "logistic"
     assert choose_step(-500.0, {}).step == "current"
+
+
+def test_holm_levels_step_down_and_stop_at_the_first_failure() -> None:
+    levels = holm_levels({"a": 0.001, "b": 0.02, "c": 0.2, "d": 0.012})
+    assert levels == pytest.approx({"a": 0.05 / 4, "d": 0.05 / 3, "b": 0.05 / 2, "c": 0.05})
+    levels = holm_levels({"a": 0.001, "b": 0.03, "c": 0.04})  # b fails 0.025: c fails too
+    assert levels["b"] == levels["c"] == pytest.approx(0.025) and levels["c"] < 0.04
+
+
+def _null_version_updates(rng: np.random.Generator, n: int, outcomes: int,
+                          holm: bool) -> bool:
+    """Whether the closed test updates any outcome of a perfectly calibrated version."""
+    fits_by_outcome, current = {}, {}
+    for k in range(outcomes):
+        z = rng.normal(-0.5, 1.0, n)
+        y = (rng.uniform(size=n) < 1 / (1 + np.exp(-z))).astype(float)
+        _, a0 = logistic_batch(z, y, fix_slope=True)
+        b1, a1 = logistic_batch(z, y)
+        current[k] = loglik(y, z)
+        fits_by_outcome[k] = {"intercept": (loglik(y, z + a0[0]), 1),
+                              "logistic": (loglik(y, a1[0] + b1[0] * z), 2)}
+    gates = {k: gate_test(current[k], f).p_value for k, f in fits_by_outcome.items()}
+    levels = holm_levels(gates) if holm else dict.fromkeys(gates, 0.05)
+    return any(choose_step(current[k], f, levels[k]).step != "current"
+               for k, f in fits_by_outcome.items())
+
+
+def test_holm_keeps_needless_updates_of_a_calibrated_version_near_five_percent() -> None:
+    """Six calibrated outcomes (y drawn from the model's own probabilities), 400 clinics of
+    500 patients: per-outcome 5 % tests update some outcome in about 1 - 0.95^6 = 26 % of
+    clinics; with Holm across the outcomes in about 5 % (binomial 95 % range 2.9-7.3 %)."""
+    rng = np.random.default_rng(29)
+    plain = np.mean([_null_version_updates(rng, 500, 6, holm=False) for _ in range(400)])
+    held = np.mean([_null_version_updates(rng, 500, 6, holm=True) for _ in range(400)])
+    assert 0.18 < plain < 0.34, plain
+    assert held <= 0.075, held
 
 
 def test_scaled_booster_is_an_affine_map_of_the_margin(trained) -> None:

@@ -69,7 +69,7 @@ def test_update_from_store_registers_a_better_calibrated_candidate(
     assert card["metrics"]["response"]["n"] == 750
     markdown = (models.folder(candidate[0]) / CARD_MD).read_text(encoding="utf-8")
     assert "## Update on the clinic's realised outcomes" in markdown
-    assert "the update's own estimation error is not in them" in markdown
+    assert "re-estimated on the clinic's fitting patients" in markdown
     json.dumps(card)  # plain data
 
 

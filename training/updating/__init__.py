@@ -7,6 +7,7 @@ __all__ = [
     "card",
     "clinic_data",
     "closed_test",
+    "intervals",
     "sample_size",
     "steps",
     "update",

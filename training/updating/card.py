@@ -25,9 +25,12 @@ STEP_TEXT = {
     "revision": "revision (logistic recalibration + a few new trees on the clinic's patients)",
     "refit": "refit on the clinic's patients",
 }
-INTERVAL_NOTE = ("Per-patient intervals of an updated outcome are the current version's, "
-                 "centred on the updated prediction: the update's own estimation error is not "
-                 "in them.")
+INTERVAL_NOTE = ("Per-patient intervals of an updated outcome are re-estimated on the clinic's "
+                 "fitting patients: each of the parent's bootstrap members goes through its "
+                 "own update fitted on a resample of them (the update's estimation error), "
+                 "plus the parent's approximation-error term, centred on the updated "
+                 "prediction; a refit gets its own interval; outcomes kept and the relapse "
+                 "model (not updated) keep the parent's.")
 
 
 def update_card(parent: dict[str, Any], model_set: ModelSet, fit: pd.DataFrame,

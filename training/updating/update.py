@@ -2,11 +2,12 @@
 
 For each outcome: the Riley guard (``sample_size``) decides which steps the older patients
 can support; those steps are fitted on them (``steps``); ``auto`` lets the closed test
-choose (``closed_test``), an explicit method is fitted or refused with the numbers. The
+choose (``closed_test``; Holm across outcomes), an explicit method is fitted or refused with
+the numbers. The
 result is evaluated on the most recent patients (never used to fit) against the current
 version, and the new model set goes to the registry as a candidate, never promoted here.
-The per-patient intervals of an updated outcome are the current version's, centred on the
-updated prediction: the update's own estimation error is not in them (see the card).
+The per-patient intervals of an updated outcome are re-estimated on the clinic's fitting
+patients (``local_intervals``); the relapse model is not updated, so its interval stays.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from models.contract.schema import FEATURES, model_feature_names
 from models.learners.estimators import OutcomeModel
 from models.store.modelset import ModelSet
 from training.evaluate import metrics_with_ci
-from training.updating.closed_test import Choice, choose_step
+from training.updating.closed_test import (
+    ALPHA,
+    Choice,
+    Comparison,
+    choose_step,
+    gate_test,
+    holm_levels,
+)
+from training.updating.intervals import local_intervals
 from training.updating.sample_size import SampleSize, cox_snell_r2, riley_sample_size
 from training.updating.steps import (
     REVISION_PARAMS,
@@ -69,6 +78,7 @@ class OutcomeUpdate:
                                **{s: {"loglik": ll, "df": df} for s, (ll, df) in
                                   self.fits.items()}},
                 "tests": [t.text() for t in self.tests],
+                "test_details": [dataclasses.asdict(t) for t in self.tests],
                 "current_on_recent": self.current_on_recent,
                 "updated_on_recent": self.updated_on_recent}
 
@@ -94,10 +104,19 @@ def guard(step: str, y: np.ndarray, r2_cs: float) -> SampleSize:
                              int(np.sum(y)))
 
 
-def update_outcome(name: str, model: OutcomeModel, fit: pd.DataFrame, test: pd.DataFrame,
-                   method: str = "auto", seed: int = 0,
-                   n_boot: int = 200) -> tuple[OutcomeUpdate, OutcomeModel | None]:
-    """Guard, fit, choose and evaluate one outcome; the updated model or None (kept)."""
+@dataclass
+class _Prepared:
+    """One outcome after the guard and the fits, before the closed test decides."""
+
+    result: OutcomeUpdate
+    fitted: dict[str, StepFit]
+    gate: Comparison | None
+
+
+def prepare_outcome(name: str, model: OutcomeModel, fit: pd.DataFrame, method: str = "auto",
+                    seed: int = 0) -> _Prepared:
+    """Guard and fit the steps for one outcome (an explicit step the data cannot support
+    raises ``UpdateRefused`` with the numbers)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     X, y = to_model_frame(fit), fit[name].astype(int).to_numpy()
@@ -116,15 +135,28 @@ def update_outcome(name: str, model: OutcomeModel, fit: pd.DataFrame, test: pd.D
             continue
         fitted[step] = fit_step(step, model, X, y, seed)
         result.fits[step] = (fitted[step].loglik, fitted[step].df)
+    gate = gate_test(ll0, result.fits) if method == "auto" else None
+    return _Prepared(result, fitted, gate)
+
+
+def decide_outcome(prepared: _Prepared, model: OutcomeModel, test: pd.DataFrame, method: str,
+                   alpha: float = ALPHA, seed: int = 0,
+                   n_boot: int = 200) -> tuple[OutcomeUpdate, OutcomeModel | None]:
+    """The closed test at ``alpha`` (Holm's level for this outcome), then current vs
+    updated on the recent patients; the updated model or None (kept)."""
+    result = prepared.result
+    name = result.outcome
     if method == "auto":
-        choice = choose_step(ll0, result.fits)
+        choice = choose_step(result.current_loglik, result.fits, alpha)
+        level = f"; tested at level {alpha:.3g} (Holm across the outcomes updated)"
+        choice = Choice(choice.step, choice.reason + level, choice.tests)
     else:
         choice = Choice(method, f"requested (--method {method})", ())
     result.step, result.reason, result.tests = choice.step, choice.reason, choice.tests
     refused = [s for s, c in result.sample_size.items() if not c.sufficient]
     if refused:
         result.reason += f"; not supported by the sample size: {', '.join(refused)}"
-    updated = fitted[choice.step].model if choice.step in fitted else None
+    updated = prepared.fitted[choice.step].model if choice.step in prepared.fitted else None
     Xt, yt = to_model_frame(test), test[name].astype(int).to_numpy()
     result.current_on_recent = metrics_with_ci(yt, probabilities(model, Xt), n_boot, seed)
     if updated is not None:
@@ -134,23 +166,43 @@ def update_outcome(name: str, model: OutcomeModel, fit: pd.DataFrame, test: pd.D
     return result, updated
 
 
+def update_outcome(name: str, model: OutcomeModel, fit: pd.DataFrame, test: pd.DataFrame,
+                   method: str = "auto", seed: int = 0, n_boot: int = 200,
+                   alpha: float = ALPHA) -> tuple[OutcomeUpdate, OutcomeModel | None]:
+    """Guard, fit, choose and evaluate one outcome on its own (level ``alpha``)."""
+    prepared = prepare_outcome(name, model, fit, method, seed)
+    return decide_outcome(prepared, model, test, method, alpha, seed, n_boot)
+
+
 def update_model_set(model_set: ModelSet, fit: pd.DataFrame, test: pd.DataFrame,
                      method: str = "auto", seed: int = 0, n_boot: int = 200,
                      outcomes: list[str] | None = None
                      ) -> tuple[ModelSet | None, dict[str, OutcomeUpdate]]:
-    """Every outcome (or ``outcomes``); a new model set when any outcome changed."""
+    """Every outcome (or ``outcomes``); a new model set when any outcome changed. With
+    ``auto`` every outcome is fitted first so that Holm's procedure can set the level of
+    each outcome's closed test from all the gate p-values (``closed_test.holm_levels``)."""
     if list(model_set.feature_names) != model_feature_names():
         raise ValueError("the model set's inputs differ from this schema; retrain instead")
     names = outcomes or model_set.outcomes
     results: dict[str, OutcomeUpdate] = {}
     models = dict(model_set.outcome_models)
+    prepared = {name: prepare_outcome(name, model_set.outcome_models[name], fit, method, seed)
+                for name in names}
+    levels = holm_levels({name: p.gate.p_value for name, p in prepared.items()
+                          if p.gate is not None})
     for name in names:
-        results[name], updated = update_outcome(name, model_set.outcome_models[name], fit,
-                                                test, method, seed, n_boot)
+        results[name], updated = decide_outcome(prepared[name], model_set.outcome_models[name],
+                                                test, method, levels.get(name, ALPHA), seed,
+                                                n_boot)
         if updated is not None:
             models[name] = updated
     if all(r.step == "current" for r in results.values()):
         return None, results
+    changed = [n for n, r in results.items() if r.step != "current"]
+    intervals = {**(model_set.intervals or {}),
+                 **local_intervals(model_set, {n: models[n] for n in changed},
+                                   {n: results[n].step for n in changed}, fit, seed)}
     summary = {**model_set.train_summary,
                "update": {n: r.step for n, r in results.items()}}
-    return dataclasses.replace(model_set, outcome_models=models, train_summary=summary), results
+    return dataclasses.replace(model_set, outcome_models=models, train_summary=summary,
+                               intervals=intervals), results

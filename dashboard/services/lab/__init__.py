@@ -8,5 +8,6 @@ __all__ = [
     "monitoring",
     "promotion",
     "quality",
+    "updating",
     "versions",
 ]

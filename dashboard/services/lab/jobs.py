@@ -106,7 +106,8 @@ def job_rows(engine: Engine) -> list[dict[str, Any]]:
                  "by": j.created_by, "created": j.created_at, "finished": j.finished_at,
                  "description": j.description, "step": j.step, "total": max(j.total, 1),
                  "message": j.message, "version": j.result_version, "error": j.error,
-                 "cancel_requested": j.cancel_requested, "log": j.log}
+                 "cancel_requested": j.cancel_requested, "log": j.log,
+                 "result": j.result}
                 for j in jobs.list_jobs(session)]
 
 

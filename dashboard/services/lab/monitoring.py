@@ -36,6 +36,20 @@ def monitor_store(engine: Engine, registry: Registry, version: str, backscore: b
                           recent_ids, backscore=backscore, n_boot=n_boot)
 
 
+def lab_updates(result: VersionMonitor) -> list[dict[str, Any]]:
+    """The model-lab update that answers each suggestion, in the order of ``result.actions``:
+    per suggesting outcome an update of this version by ``auto`` (the command the action
+    names), and for input drift a training on the clinic's patients (issue 29)."""
+    links: list[dict[str, Any]] = [
+        {"version": result.version, "method": "auto", "outcomes": [o.outcome],
+         "train": False, "reason": f"{_label(o.outcome)}: {o.suggestion} suggested"}
+        for o in result.outcomes if o.suggestion in ("recalibration", "retraining")]
+    if len(result.actions) > len(links):  # the inputs drifted: a model on the clinic
+        links.append({"version": result.version, "method": None, "outcomes": [],
+                      "train": True, "reason": "inputs: retraining suggested"})
+    return links
+
+
 def _label(name: str) -> str:
     try:
         return outcome(name).label

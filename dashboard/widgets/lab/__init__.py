@@ -2,6 +2,7 @@
 """
 
 __all__ = [
+    "clinic_update",
     "governance_card",
     "jobs_panel",
     "promotion",

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard.services.lab import jobs
 from dashboard.widgets.components import plain
+from dashboard.widgets.lab import clinic_update
 
 
 def _job(engine: object, row: dict, newest: bool = False) -> None:
@@ -28,12 +29,16 @@ def _job(engine: object, row: dict, newest: bool = False) -> None:
                          disabled=bool(row["cancel_requested"])):
                 jobs.cancel(engine, row["id"])  # type: ignore[arg-type]
                 st.rerun()
-        elif row["status"] == "done":
+        elif row["status"] == "done" and row["version"]:
             st.success(f"Registered candidate version {row['version']} (not promoted).")
+        elif row["status"] == "done":
+            st.info(plain(row["message"]))
         elif row["error"]:
-            st.error(f"Training failed: {plain(row['error'])}")
+            st.error(f"Failed: {plain(row['error'])}")
         else:
             st.caption(plain(row["message"]))
+        if (row.get("result") or {}).get("kind") == "update":
+            clinic_update.render_result(row["result"], row["id"])
         if row["log"]:
             st.code(row["log"], language=None)
         st.caption(f"Job {row['id']}")
