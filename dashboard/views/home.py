@@ -24,7 +24,9 @@ pending = resources.cohort_pending(ws)
 if pending:  # a fresh server or a new model: being prepared
     cols[2].metric("Eligible (screen)", "being computed")
     st.info("The store's screens and predictions are being computed for this model "
-            "version (once per version); pages that list patients open when it is done.")
+            "version (once per version). Candidate review lists patients already and "
+            "predicts the ones it shows; filters and pages that need every patient fill in "
+            "when it is done.")
 else:
     cohort = resources.cohort(ws)
     eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
