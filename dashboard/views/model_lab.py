@@ -15,6 +15,7 @@ from dashboard.services.lab import updating as lab_updating
 from dashboard.services.lab import versions as lab
 from dashboard.widgets import components
 from dashboard.widgets.chart_view import show_chart
+from dashboard.widgets.entry.submission import form_instance, renew
 from dashboard.widgets.lab import clinic_update, governance_card, jobs_panel, promotion
 from models.clinical.quality_gate import outcome_quality
 from models.contract.schema import OUTCOMES, outcome
@@ -79,11 +80,14 @@ with train_tab:
     seed = t1.number_input("Split/training seed", 0, 10**6, 0, key="ml_seed")
     n_boot = t2.number_input("Bootstrap resamples (CIs)", 10, 1000, 200, 10, key="ml_boot")
 
-    if st.button("Train in the background", key="ml_train", type="primary"):
+    train_form = form_instance("ml_train")  # one job per click: a double click queues one
+    if st.button("Train in the background", key=train_form.key("ml_train"), type="primary"):
         data: object = None
         if source == CLINIC:
             st.session_state["ml_job"] = lab_updating.submit_train(
-                ws.engine, _actor().username, params, int(n_boot), int(seed))
+                ws.engine, _actor().username, params, int(n_boot), int(seed),
+                token=train_form.token)
+            renew(train_form)
             record_now(ws.engine, _actor(), "model_training", MODEL,
                        detail=f"lab job {st.session_state['ml_job']} queued from the store")
         elif source == "data_samples/":
@@ -105,7 +109,8 @@ with train_tab:
             job_id = lab_jobs.submit(
                 ws.engine, _actor().username, str(described["source"]), described,
                 {"params": params, "seed": int(seed), "n_bootstrap": int(n_boot)},
-                upload=data if isinstance(data, tuple) else None)
+                upload=data if isinstance(data, tuple) else None, token=train_form.token)
+            renew(train_form)
             st.session_state["ml_job"] = job_id
             record_now(ws.engine, _actor(), "model_training", MODEL,
                        detail=f"lab job {job_id} queued from {described['source']}")

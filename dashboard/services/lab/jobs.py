@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import shutil
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from base import settings
 from base.files import write_atomically
 from records import jobs
 from records.db import session_factory
+from records.submissions import submit_once
 from training.lifecycle.job_data import seal_upload
 
 log = logging.getLogger(__name__)
@@ -63,9 +65,17 @@ def ensure_worker() -> bool:
 
 def submit(engine: Engine, username: str, description: str, data: dict[str, Any],
            parameters: dict[str, Any],
-           upload: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> str:
-    """Queue a job (validated uploads saved for the worker) and make sure a worker runs."""
+           upload: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+           token: str | None = None) -> str:
+    """Queue a job (validated uploads saved for the worker) and make sure a worker runs.
+
+    ``token``: the lab form's submission token; a repeat (a double click) queues nothing
+    and returns the first job's id (``records.submissions``).
+    """
     job_id = uuid.uuid4().hex[:12]
+    asked = {"description": description, "data": data, "parameters": parameters,
+             "upload_rows": [len(upload[0]), len(upload[1])] if upload is not None else None}
+    folder = None
     if upload is not None:
         folder = settings.jobs_dir() / job_id
         folder.mkdir(parents=True, exist_ok=True)
@@ -74,8 +84,17 @@ def submit(engine: Engine, username: str, description: str, data: dict[str, Any]
         seal_upload(folder)  # the worker refuses files changed after this
         data = {**data, "source": "upload", "folder": str(folder)}
     with session_factory(engine)() as session:
-        jobs.submit_job(session, username, description, data, parameters, job_id=job_id)
+        def write() -> str:
+            jobs.submit_job(session, username, description, data, parameters, job_id=job_id)
+            return job_id
+
+        done = submit_once(session, token, "lab_job", asked, write, username=username)
         session.commit()
+    if done.repeated:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)  # this repeat's copy is never used
+        log.info("a repeated lab job submission queued nothing")
+        return str(done.result)
     ensure_worker()
     return job_id
 

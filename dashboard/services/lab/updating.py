@@ -30,7 +30,8 @@ STORE = {"source": "store"}  # the job's data: the store's ended series, read by
 
 
 def submit_update(engine: Engine, username: str, version: str, method: str,
-                  outcomes: list[str] | None = None, n_boot: int = 200, seed: int = 0) -> str:
+                  outcomes: list[str] | None = None, n_boot: int = 200, seed: int = 0,
+                  token: str | None = None) -> str:
     """Queue an update of ``version`` by ``method`` (never promoted); the job id."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
@@ -39,15 +40,15 @@ def submit_update(engine: Engine, username: str, version: str, method: str,
                        f"method {method}{named}", STORE,
                        {"kind": "update", "version": version, "method": method,
                         "outcomes": list(outcomes or []), "n_bootstrap": int(n_boot),
-                        "seed": int(seed)})
+                        "seed": int(seed)}, token=token)
 
 
 def submit_train(engine: Engine, username: str, params: dict[str, Any] | None = None,
-                 n_boot: int = 200, seed: int = 0) -> str:
+                 n_boot: int = 200, seed: int = 0, token: str | None = None) -> str:
     """Queue a full training on the clinic's patients (most recent 30 % as its test)."""
     return jobs.submit(engine, username, "train on the clinic's patients", STORE,
                        {"kind": "train_from_store", "params": params, "n_bootstrap":
-                        int(n_boot), "seed": int(seed)})
+                        int(n_boot), "seed": int(seed)}, token=token)
 
 
 def _label(name: str) -> str:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard.services.lab import updating
 from dashboard.widgets.components import plain
+from dashboard.widgets.entry.submission import form_instance, renew
 from models.contract.schema import OUTCOMES, outcome
 
 HANDOFF = "ml_update_handoff"  # set by Monitoring's "Open in the model lab" buttons
@@ -63,10 +64,13 @@ def render_form(engine: Any, username: str, versions: list[str], labels: dict[st
     st.caption("Older ended series fit the update, the most recent 30 % judge it. A step is "
                "refused when Riley et al.'s sample-size criteria are not met; the result is a "
                "candidate, never promoted here.")
-    if st.button("Update in the background", key="ml_update", type="primary",
+    form = form_instance("ml_update")  # one job per click: a double click queues one
+    if st.button("Update in the background", key=form.key("ml_update"), type="primary",
                  disabled=version is None):
-        return updating.submit_update(engine, username, str(version), str(method), chosen,
-                                      int(n_boot))
+        job_id = updating.submit_update(engine, username, str(version), str(method), chosen,
+                                        int(n_boot), token=form.token)
+        renew(form)
+        return job_id
     return None
 
 
