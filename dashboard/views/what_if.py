@@ -195,9 +195,10 @@ def _dependence(current: dict) -> None:
         dep.curve, dep.patient_value, f"{spec.label} {spec.unit}".strip(),
         title=f"P({outcome(dep_outcome).label.lower()}) across the allowed range"),
         key="wi_dep")
-    st.caption(f"Red: this scenario ({spec.label.lower()} = "
+    st.caption(f"Thick solid line: this scenario ({spec.label.lower()} = "  # not by colour
                f"{spec.format_value(current.get(dep_feature))}) with only "
-               f"{spec.label.lower()} varied (ICE). Grey: {dep.note} ({dep.n_cohort}), each with "
+               f"{spec.label.lower()} varied (ICE). Dashed line and band: {dep.note} "
+               f"({dep.n_cohort}), each with "
                "the same input varied (partial dependence). Beyond the training data's range "
                "the model extrapolates.")
 
