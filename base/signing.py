@@ -154,6 +154,9 @@ def _create_key(path: Path) -> None:
     public = SigningKey(private).public.pem()
     public_path = path.with_name(path.name.removesuffix(".key") + PUBLIC_SUFFIX)
     public_path.write_bytes(public)
+    # Deliberately WARNING (the other first-run messages are INFO): it names where an
+    # unencrypted private key now lies. Whoever reads it can forge promotion records and
+    # signed files, so an operator must see it, restrict and keep it out of shared backups.
     log.warning("created the signing key %s (keep it out of backups; its public half is %s)",
                 path, public_path)
 

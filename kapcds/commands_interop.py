@@ -146,6 +146,7 @@ def _report(args: argparse.Namespace) -> int:
         return _session_report(args)
     from base.files import write_atomically
     from interop.reports.context import build_report_context
+    from interop.reports.decisions import decision_lines
     from interop.reports.followup import followup_lines
     from interop.reports.patient_report import render_patient_report
     from kapcds.common import promotion_audit, record_cli
@@ -167,11 +168,13 @@ def _report(args: argparse.Namespace) -> int:
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, args.patient_id)
         followup = followup_lines(session, args.patient_id)
+        decisions = decision_lines(session, args.patient_id)
     # after the checks: a refused report trains nothing
     ensure_model(args.registry, audit=promotion_audit())
     model_set, card = Registry(args.registry).load(args.version)
     context = build_report_context(model_set, card, row, sessions,
-                                   explain_outcome=args.outcome, followup=followup)
+                                   explain_outcome=args.outcome, followup=followup,
+                                   decisions=decisions)
     out = args.out or default_report_path(args.patient_id)
     write_atomically(out, render_patient_report(context))
     record_cli("export", IDENTIFIED, patient_id=args.patient_id, detail=f"PDF report {out}")

@@ -48,5 +48,5 @@ def ensure_store(url: str | None = None) -> Engine:
         seed_followup(engine, settings.DATA_SAMPLES_DIR)  # the sample patients' follow-up
         ensure_admin(engine)
     if added:
-        log.warning("seeded the empty store with %d synthetic sample patients", added)
+        log.info("seeded the empty store with %d synthetic sample patients", added)
     return engine

@@ -9,12 +9,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.charts.style import layout, rgba
+from dashboard.charts.style import OKABE_ITO, layout, rgba
 from models.clinical.followup_alerts import DEFAULT_THRESHOLDS, FollowupThresholds
 from models.contract.followup_schema import RELAPSE_HORIZON_WEEKS, schedule_label
 
-PLAN_COLOURS = {"none": "#c0392b", "weekly": "#2471a3", "every_two_weeks": "#27ae60",
-                "as_needed": "#8e44ad"}
+PLAN_COLOURS = {"none": OKABE_ITO["vermillion"], "weekly": OKABE_ITO["blue"],
+                "every_two_weeks": OKABE_ITO["bluish green"],
+                "as_needed": OKABE_ITO["reddish purple"]}  # colour-blind safe (style.py)
 
 
 LIMIT = "#7f8c8d"

@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.style import DOWN, NEUTRAL, PATIENT_COLOURS, UP, layout
+from dashboard.charts.style import DOWN, LOWERS, NEUTRAL, PATIENT_COLOURS, RAISES, UP, layout
+
+# What the waterfall's colours mean, in words on the chart: colour is never the only carrier
+# (WCAG 1.4.1); the signed numbers on the bars say it as well.
+WATERFALL_KEY = (f"Vermillion bar (+): {RAISES} · blue bar (−): {LOWERS} · grey: the "
+                 "average patient and this patient")
 
 
 def shap_waterfall(base: float, steps: pd.Series, labels: Mapping[str, str],
@@ -22,6 +27,8 @@ def shap_waterfall(base: float, steps: pd.Series, labels: Mapping[str, str],
     baseline probability and probability effects in percentage points (``"probability"``,
     the same allocation the explanation sentences use, so chart and text agree). Either
     way the steps add up exactly to the prediction; the largest ``top`` are shown.
+    The baseline and the total are bars from zero, so the axis spans zero and every bar's end
+    (a zoom on the steps alone cut them off and hid what they start from).
     """
     order = steps.abs().sort_values(ascending=False, kind="stable").index
     shown, rest = list(order[:top]), list(order[top:])
@@ -41,14 +48,19 @@ def shap_waterfall(base: float, steps: pd.Series, labels: Mapping[str, str],
         text=[f"{start:.{digits}f}", *[f"{v:+.{digits}f}" for v in values],
               f"{end:.{digits}f}"],
         textposition="outside", increasing={"marker": {"color": UP}},
-        decreasing={"marker": {"color": DOWN}}, totals={"marker": {"color": NEUTRAL}},
-        connector={"line": {"color": "#bbbbbb"}}))
+        decreasing={"marker": {"color": DOWN}},
+        totals={"marker": {"color": NEUTRAL}}, connector={"line": {"color": "#bbbbbb"}}))
     fig.update_yaxes(autorange="reversed")
-    path = np.concatenate([[start], start + np.cumsum(values)])
-    low, high = float(path.min()), float(path.max())
-    pad = max(0.35 * (high - low), 0.5 if scale == "log-odds" else 5.0)
-    fig.update_xaxes(title=axis, range=[low - pad, high + pad])  # zoom on the steps
-    return layout(fig, title, height=120 + 34 * (len(values) + 2))
+    ends = np.concatenate([[0.0, start, end], start + np.cumsum(values)])  # bars from 0 too
+    low, high = float(ends.min()), float(ends.max())
+    pad = max(0.15 * (high - low), 0.5 if scale == "log-odds" else 5.0)  # room for labels
+    fig.update_xaxes(title=axis, range=[low - pad, high + pad])
+    fig = layout(fig, title, height=150 + 34 * (len(values) + 2))
+    fig.add_annotation(text=WATERFALL_KEY, xref="paper", yref="paper", x=0, y=1,
+                       xanchor="left", yanchor="bottom", showarrow=False,
+                       font={"size": 12, "color": "#333333"})
+    fig.update_layout(margin={"t": 80})  # the title, then the key, above the bars
+    return fig
 
 
 def compare_contributions(contributions: pd.DataFrame, labels: Mapping[str, str],
@@ -61,7 +73,8 @@ def compare_contributions(contributions: pd.DataFrame, labels: Mapping[str, str]
                              y=[labels.get(n, n) for n in order], orientation="h", name=pid,
                              marker_color=PATIENT_COLOURS[i % len(PATIENT_COLOURS)]))
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title="effect on the probability (percentage points; > 0 raises it)",
+    fig.update_xaxes(title="effect on the probability (percentage points; > 0 raises it, "
+                           "< 0 lowers it)",
                      zeroline=True, zerolinecolor="#555555")
     fig.update_yaxes(autorange="reversed")
     return layout(fig, title, height=140 + 18 * len(order) * len(contributions.columns))

@@ -8,13 +8,25 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-UP, DOWN, NEUTRAL = "#c0392b", "#2471a3", "#7f8c8d"
+# Okabe & Ito's colour-blind-safe palette (2008): told apart with any colour-vision deficiency.
+# Blue, vermillion, bluish green, reddish purple and black have at least 3:1 against white
+# (WCAG 1.4.11 for graphics); orange, sky blue and yellow do not, so they mark nothing alone.
+# Categorical traces take their colours from here; none carries meaning by colour alone (a
+# legend, a label, a sign or a line style says it too).
+OKABE_ITO = {"orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
+             "reddish purple": "#CC79A7", "black": "#000000"}
+
+# An effect that raises the chance (vermillion) or lowers it (blue); grey for what is neither.
+UP, DOWN, NEUTRAL = OKABE_ITO["vermillion"], OKABE_ITO["blue"], "#7f8c8d"
+RAISES, LOWERS = "raises the chance", "lowers the chance"
 
 
-BAND = "rgba(36, 113, 163, 0.18)"
+BAND = "rgba(0, 114, 178, 0.18)"
 
 
-PATIENT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
+PATIENT_COLOURS = tuple(OKABE_ITO[c] for c in ("blue", "vermillion", "bluish green",
+                                               "reddish purple"))  # each >= 3:1 on white
 
 
 SIDE_EFFECTS = ("nausea", "vomiting", "headache", "dizziness", "sedation")

@@ -124,8 +124,8 @@ assessment = assess_patient(ws, rows, patient_id, ranked=cohort is not None)
 auth.audit_view("prediction_view", IDENTIFIED, patient_id, detail=f"model {ws.version}")
 auth.record_shown(ws, rows, patient_id)  # what was shown, for monitoring
 with right:
-    st.subheader(f"{components.plain(assessment.name)} · "
-                 f"{components.plain(assessment.patient_id)}")
+    st.header(f"{components.plain(assessment.name)} · "
+              f"{components.plain(assessment.patient_id)}")
     st.caption(header_line(assessment))
     if assessment.gaps:  # one line and the list on demand; nothing guessed from the gaps
         st.warning(gap_summary(assessment.gaps, "Not yet assessable") + ". Complete them on "

@@ -43,7 +43,7 @@ st.caption(f"Predictions of model version {ws.version} for every patient in the 
 if note := greyed_note(ws.card):
     st.markdown(f":gray[{note}]")
 
-st.subheader("What drives the predictions")
+st.header("What drives the predictions")
 shown = shown_outcomes(ws.card)
 if not shown:
     st.info("No outcome model passes the quality gate, so there is nothing to explain.")
@@ -69,7 +69,7 @@ else:  # gated outcomes have no explanation (models.clinical.quality_gate)
                     "average patient's, in percentage points.")
 
 prom_alerts.render(ws, key="co_prom")  # clinicians: urgent answers from patients at home
-st.subheader("Alerts at the latest session")
+st.header("Alerts at the latest session")
 scope = st.radio("Patients", ["still in treatment", "everyone with sessions"],
                  horizontal=True, key="co_scope")
 alerts, checked = resources.alerts_overview(ws, only_in_treatment=scope == "still in treatment")

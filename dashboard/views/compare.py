@@ -56,11 +56,11 @@ if note := greyed_note(ws.card):
     st.markdown(f":gray[{note}]")
 source_attributes.panel(ws)
 
-st.subheader("Eligibility")
+st.header("Eligibility")
 st.dataframe({pid: [STATUS_LABELS[cohort.loc[pid, "eligibility_status"]]]
               for pid in comparison.patient_ids}, hide_index=True)
 
-st.subheader("Inputs side by side")
+st.header("Inputs side by side")
 only_diff = st.toggle("Show only inputs that differ", value=True, key="cmp_only_diff")
 inputs = comparison.inputs.loc[comparison.differing] if only_diff else comparison.inputs
 st.caption(f"{len(comparison.differing)} of {len(comparison.inputs)} inputs differ.")

@@ -32,14 +32,14 @@ else:
     eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
     cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
 
-st.subheader("Current model")
+st.header("Current model")
 st.caption(f"Version {ws.version}: every prediction on these pages comes from it.")
 components.model_card(ws.card, ws.version, expanded=True)
 if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
     proms_panel.render_clinic(ws)  # due / overdue / completed, completion rate
 
 if not pending:  # the alerts read the store once the cohort is ready
-    st.subheader("Session alerts now")
+    st.header("Session alerts now")
     alerts, checked = resources.alerts_overview(ws, only_in_treatment=True)
     counts = service_cohort.alert_counts(alerts)
     st.caption(f"Alerts raised at the latest session of the {checked:,} patients still in "
@@ -53,7 +53,7 @@ if not pending:  # the alerts read the store once the cohort is ready
         st.page_link("views/cohort.py", label="See who: Cohort overview → alerts",
                      icon=":material/notifications:")
 
-st.subheader("Pages")
+st.header("Pages")
 for key, text in (
         ("candidate_review", "Candidate review: screen, predictions, explanation, decision"),
         ("compare", "Compare patients: two to four side by side"),

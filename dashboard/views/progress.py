@@ -36,7 +36,7 @@ for warning in st.session_state.pop(session_form.WARN_KEY, None) or []:
     st.warning(warning, icon=":material/warning:")
 
 progress = patient_progress(ws, cohort, patient_id)
-st.subheader(f"{components.plain(progress.name)} · {components.plain(progress.patient_id)}")
+st.header(f"{components.plain(progress.name)} · {components.plain(progress.patient_id)}")
 st.caption(f"Plan: {progress.plan}")
 report_button.render(ws, cohort, patient_id, key="pr_report")
 series = progress.sessions[progress.sessions["phase"] == "induction"]  # maintenance: after

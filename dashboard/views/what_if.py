@@ -83,7 +83,7 @@ def _book() -> ScenarioBook:
 
 def _predictions(baseline: dict, scenario: dict) -> None:
     """Baseline vs scenario: the table and the explanation of one outcome."""
-    st.subheader("Baseline vs scenario")
+    st.header("Baseline vs scenario")
     proba = svc.predict(ws.model_set, {"baseline": baseline, "scenario": scenario})
     if GREYED:
         st.markdown(f":gray[{GREYED}]")
@@ -122,7 +122,7 @@ def _saved_scenarios(baseline: dict, scenario: dict, loaded: str) -> None:
         title = book.save(loaded, label, scenario)
         st.session_state["wi_compare"] = book.newest(loaded)  # listed and compared at once
         st.success(f"Saved '{components.plain(title)}'.")
-    st.subheader("Saved scenarios")
+    st.header("Saved scenarios")
     saved = book.scenarios(loaded)
     if st.session_state.get("wi_compare_for") != loaded:  # another start: its own list
         st.session_state["wi_compare"] = book.newest(loaded)
@@ -146,7 +146,7 @@ def _saved_scenarios(baseline: dict, scenario: dict, loaded: str) -> None:
 
 def _smallest_change(current: dict, loaded: str) -> None:
     """The counterfactual search; its table shows only while inputs and target are current."""
-    st.subheader("Smallest change that reaches a target")
+    st.header("Smallest change that reaches a target")
     c1, c2, c3 = st.columns(3)
     goal = c1.selectbox("Outcome", OUTCOME_NAMES, key="wi_cf_outcome",
                         format_func=lambda n: outcome(n).label)
@@ -182,7 +182,7 @@ def _smallest_change(current: dict, loaded: str) -> None:
 
 def _dependence(current: dict) -> None:
     """How one input moves the prediction, for the scenario as it is now."""
-    st.subheader("How one input moves the prediction")
+    st.header("How one input moves the prediction")
     d1, d2 = st.columns(2)
     inputs = [f.name for f in FEATURES if f.model_input]
     dep_feature = d1.selectbox("Input", inputs, index=inputs.index("dose_mg_per_kg"),
@@ -195,9 +195,10 @@ def _dependence(current: dict) -> None:
         dep.curve, dep.patient_value, f"{spec.label} {spec.unit}".strip(),
         title=f"P({outcome(dep_outcome).label.lower()}) across the allowed range"),
         key="wi_dep")
-    st.caption(f"Red: this scenario ({spec.label.lower()} = "
+    st.caption(f"Thick solid line: this scenario ({spec.label.lower()} = "  # not by colour
                f"{spec.format_value(current.get(dep_feature))}) with only "
-               f"{spec.label.lower()} varied (ICE). Grey: {dep.note} ({dep.n_cohort}), each with "
+               f"{spec.label.lower()} varied (ICE). Dashed line and band: {dep.note} "
+               f"({dep.n_cohort}), each with "
                "the same input varied (partial dependence). Beyond the training data's range "
                "the model extrapolates.")
 
@@ -205,7 +206,7 @@ def _dependence(current: dict) -> None:
 @st.fragment
 def explorer(baseline: dict, loaded: str) -> None:
     """Inputs and everything derived from them, rerun together on every change."""
-    st.subheader("What the clinic can change")
+    st.header("What the clinic can change")
     cols = st.columns(3)
     for i, name in enumerate(svc.CLINIC):
         with cols[i % 3]:

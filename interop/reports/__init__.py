@@ -5,6 +5,7 @@ __all__ = [
     "governance",
     "charts",
     "context",
+    "decisions",
     "followup",
     "monitoring_form",
     "patient_report",

@@ -126,10 +126,12 @@ def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
                          sessions_frame: pd.DataFrame, *, model_version: str | None = None,
                          explain_outcome: str = "response", alerts: Sequence[str] | None = None,
                          top: int = 8, generated_at: datetime | None = None,
-                         followup: Sequence[str] = ()) -> ReportContext:
+                         followup: Sequence[str] = (),
+                         decisions: Sequence[str] = ()) -> ReportContext:
     """A full report context for one patient (``patient_row`` holds id, name and every
     schema feature; ``sessions_frame`` the patient's sessions, possibly empty; ``followup``
-    the lines of ``interop.reports.followup.followup_lines``)."""
+    the lines of ``interop.reports.followup.followup_lines``; ``decisions`` those of
+    ``interop.reports.decisions.decision_lines``)."""
     row = dict(patient_row)
     values = {f.name: row[f.name] for f in schema.FEATURES}
     pid = str(row[schema.ID_COLUMN])
@@ -165,7 +167,8 @@ def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
         alerts=list(alerts) if alerts is not None else computed_alerts,
         ood=model_set.ood.explain_flags(values), model_card=card_lines(card, version),
         inputs=[(schema.feature(n).label, schema.feature(n).format_value(values[n]))
-                for n in KEY_INPUTS], generated_at=generated_at, followup=list(followup))
+                for n in KEY_INPUTS], generated_at=generated_at, followup=list(followup),
+        decisions=list(decisions))
     log.info("report context for %s: %s, %d sessions, %d alerts", pid, result.status,
              len(sessions), len(context.alerts))
     return context

@@ -3,7 +3,9 @@
 Built with reportlab and matplotlib PNG charts, so it needs no browser. The caller (the
 dashboard, or ``kapcds report``) fills a plain ``ReportContext``; ``build_report_context``
 in ``interop.reports.context`` fills one from the model layer. The synthetic-data and
-decision-support disclaimer is printed on every page.
+decision-support disclaimer is printed once on every page, in its footer, and nowhere else: a
+copy at the end of the story used to spill onto a page of its own (blank but the disclaimer,
+printed twice there; issue 30).
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class ReportContext:
     inputs: list[tuple[str, str]] = field(default_factory=list)
     generated_at: datetime | None = None
     followup: list[str] = field(default_factory=list)  # interop.reports.followup (may be empty)
+    decisions: list[str] = field(default_factory=list)  # interop.reports.decisions (may be empty)
 
 
 @lru_cache(maxsize=1)
@@ -265,6 +268,8 @@ def render_patient_report(context: ReportContext) -> bytes:
         *_inputs(context, s), *_eligibility(context, s), *_predictions(context, s),
         *_explanation(context, s), *_progress(context, s),
         KeepTogether([_p("Alerts", s["h2"]), *_bullets(context.alerts, s, "No alerts.")]),
+        KeepTogether([_p("Clinician decisions (append-only record)", s["h2"]), *_bullets(
+            context.decisions, s, "No decision recorded for this patient yet.")]),
         KeepTogether([_p("Follow-up after the series", s["h2"]), *_bullets(
             context.followup, s, "No follow-up visits, maintenance sessions or plans "
             "recorded.")]),
@@ -274,8 +279,7 @@ def render_patient_report(context: ReportContext) -> bytes:
             else "Not checked: no predictions were made.")]),
         KeepTogether([_p("Model card (summary)", s["h2"]),
                       *_bullets(context.model_card, s, "No model card available.")]),
-        Spacer(1, 6), _p(DISCLAIMER, s["small"]),
-    ]
+    ]  # the disclaimer is in every page's footer (_decorate), never a paragraph here
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                             topMargin=16 * mm, bottomMargin=24 * mm,

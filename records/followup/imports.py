@@ -203,6 +203,6 @@ def seed_followup(engine: Engine, samples_dir: str | Path | None = None) -> int:
         if plans:
             session.execute(insert(MaintenancePlan.__table__), plans)
         summary = import_followup(session, rows, source="sample", synthetic_only=True)
-    log.warning("seeded %d synthetic follow-up visits, %d maintenance doses, %d plans",
-                summary.visits, summary.doses, len(plans))
+    log.info("seeded %d synthetic follow-up visits, %d maintenance doses, %d plans",
+             summary.visits, summary.doses, len(plans))
     return summary.visits

@@ -314,7 +314,9 @@ def create_first_admin(session: Session, password: str | None) -> str | None:
     except DuplicateRecordError:
         session.rollback()
         return None
-    log.warning("created the first administrator account %r", FIRST_ADMIN)
+    # INFO, not WARNING: routine on every first run, audited as a user creation, and its
+    # generated password is shown once on stderr by the caller (never logged).
+    log.info("created the first administrator account %r", FIRST_ADMIN)
     return generated
 
 

@@ -161,7 +161,7 @@ def test_render_patient_view(small):
     titles = _titles(at)
     assert any("each maintenance plan" in t for t in titles)
     assert any("exposure" in t for t in titles) and any("screens" in t for t in titles)
-    assert at.subheader[0].value == "Durability and long-term follow-up"
+    assert at.header[0].value == "Durability and long-term follow-up"
 
 
 def test_render_patient_without_a_completed_series(small):

@@ -39,5 +39,5 @@ def test_home_shows_the_session_alert_summary(open_page) -> None:  # noqa: ANN00
         if not any("being computed" in i.value for i in at.info):
             break
         time.sleep(2)
-    assert "Session alerts now" in [h.value for h in at.subheader]
+    assert "Session alerts now" in [h.value for h in at.header]
     assert any("patients still in treatment" in c.value for c in at.caption)

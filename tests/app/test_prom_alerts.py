@@ -73,7 +73,7 @@ def test_urgent_alert_on_home_and_progress_until_acknowledged(
                   if "PHQ-9" in f["layout"]["title"]["text"])
     points = trace(figure, "patient-reported PHQ-9 (by link)")
     assert values(points["y"]) == [9] and values(points["x"]) == [1.5]
-    assert "Patient questionnaires" in texts(progress.subheader)
+    assert "Patient questionnaires" in texts(progress.header)
     own = next(f for f in plotly_figures(progress)
                if f["layout"]["title"]["text"].startswith("Patient-reported scores"))
     assert values(trace(own, "PHQ-9 (patient-reported)")["y"]) == [9]

@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
+# axe's best-practice structure rules checked as well (any impact fails): a screen-reader user
+# jumps by headings, so a skipped level (h1 -> h3) hides where a section sits (issue 30).
+HEADING_RULES = ["heading-order"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,15 @@ def run_axe(page: object, source: str) -> list[dict]:
     result = page.evaluate(  # type: ignore[attr-defined]
         "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags},"
         " resultTypes: ['violations']})", WCAG_TAGS)
+    return list(result["violations"])
+
+
+def run_rules(page: object, source: str, rules: list[str]) -> list[dict]:
+    """Every violation of the named axe rules (whatever their tags) on the current page."""
+    page.add_script_tag(content=source)  # type: ignore[attr-defined]
+    result = page.evaluate(  # type: ignore[attr-defined]
+        "async (rules) => await axe.run(document, {runOnly: {type: 'rule', values: rules},"
+        " resultTypes: ['violations']})", rules)
     return list(result["violations"])
 
 

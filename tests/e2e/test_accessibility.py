@@ -3,13 +3,21 @@
 Each role signs in, opens each page of its menu at 1280×800 (and the sign-in form before
 that), waits for Streamlit to finish, and runs axe-core's WCAG 2.1 A/AA rules. A serious or
 critical violation fails the test unless every node it names is Streamlit-owned markup listed
-in ``accessibility.STREAMLIT_EXCEPTIONS`` (documented in docs/accessibility.md).
+in ``accessibility.STREAMLIT_EXCEPTIONS`` (documented in docs/accessibility.md). The heading
+structure (``accessibility.HEADING_RULES``: no skipped level) must hold on every page too.
 """
 
 from __future__ import annotations
 
 import pytest
-from accessibility import blocking, describe, require_axe, run_axe
+from accessibility import (
+    HEADING_RULES,
+    blocking,
+    describe,
+    require_axe,
+    run_axe,
+    run_rules,
+)
 from browsing import add_user, server_home, sign_in, wait_idle
 from conftest import ROOT, screenshot
 from playwright.sync_api import Page, expect
@@ -44,7 +52,8 @@ def test_sign_in_form_has_no_serious_violation(small: Page, server: str) -> None
     expect(small.get_by_role("textbox", name="Username")).to_be_visible()
     wait_idle(small, 1000)
     assert small.evaluate("document.documentElement.lang")  # lang is set
-    found = blocking(run_axe(small, source))
+    found = blocking(run_axe(small, source)) + run_rules(small, source,
+                                                              HEADING_RULES)
     assert not found, describe(found)
 
 
@@ -60,7 +69,8 @@ def test_every_page_of_every_role_meets_wcag_aa(small: Page, server: str, role: 
     failures = {}
     for index, title in enumerate(_titles(role)):
         _open(small, index, title)
-        found = blocking(run_axe(small, source))
+        found = blocking(run_axe(small, source)) + run_rules(small, source,
+                                                                  HEADING_RULES)
         if found:
             failures[title] = describe(found)
             screenshot(small, f"a11y_{role}_{index}")
@@ -76,3 +86,17 @@ def test_axe_catches_a_low_contrast_text(small: Page) -> None:
                            "grey on white</p></main></body></html>")
     found = blocking(run_axe(small, source))
     assert [v["id"] for v in found] == ["color-contrast"], describe(found)
+
+
+def test_axe_catches_a_skipped_heading_level(small: Page) -> None:
+    """Negative control for the heading rules: a title (h1) followed by an h3 is caught, and
+    the same page with an h2 passes."""
+    source = require_axe()
+    page_html = ("<!doctype html><html lang='en'><head><title>control</title></head><body>"
+                 "<main><h1>Control</h1><h{level}>Section</h{level}><p>text</p></main>"
+                 "</body></html>")
+    small.set_content(page_html.format(level=3))
+    found = run_rules(small, source, HEADING_RULES)
+    assert [v["id"] for v in found] == ["heading-order"], describe(found)
+    small.set_content(page_html.format(level=2))
+    assert not run_rules(small, source, HEADING_RULES)

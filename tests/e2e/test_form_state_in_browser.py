@@ -54,7 +54,7 @@ def test_users_role_selector_starts_at_the_real_role(
 
 
 def _dependence_caption(page: Page) -> str:
-    caption = page.get_by_text(re.compile(r"^Red: this scenario"))
+    caption = page.get_by_text(re.compile(r"^Thick solid line: this scenario"))
     expect(caption).to_be_visible()
     return caption.inner_text()
 
@@ -74,9 +74,11 @@ def test_what_if_follows_the_current_inputs(
     dose.press("Enter")
     small.wait_for_timeout(1000)
     wait_idle(small)
-    expect(small.get_by_text(re.compile(r"^Red: this scenario \(dose = 0\.6 mg/kg\)"))) \
+    expect(small.get_by_text(re.compile(
+        r"^Thick solid line: this scenario \(dose = 0\.6 mg/kg\)"))) \
         .to_be_visible()
-    shot(small, "what_if_dependence_current", small.get_by_text(re.compile(r"^Red: this")))
+    shot(small, "what_if_dependence_current",
+         small.get_by_text(re.compile(r"^Thick solid line: this")))
 
     small.get_by_label("Scenario name").fill("IM 0.6")
     small.get_by_label("Scenario name").press("Enter")

@@ -11,6 +11,7 @@ from gate_support import GATED, KEPT, uninformative
 from pypdf import PdfReader
 
 from interop.reports.context import build_report_context
+from interop.reports.decisions import decision_lines
 from interop.reports.patient_report import (
     DISCLAIMER,
     PredictionLine,
@@ -18,7 +19,8 @@ from interop.reports.patient_report import (
     render_patient_report,
 )
 from models.clinical.quality_gate import UNRELIABLE, outcome_quality
-from models.contract.schema import outcome
+from models.contract.schema import defaults, outcome
+from records import repository as repo
 
 WHEN = datetime(2025, 6, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -34,6 +36,12 @@ def page_text(reader: PdfReader) -> list[str]:
 
 def image_count(reader: PdfReader) -> int:
     return sum(len(page.images) for page in reader.pages)
+
+
+def body_words(text: str, patient_id: str = "KAP-00009") -> list[str]:
+    """A page's words without its running header and its disclaimer footer."""
+    header = f"KAP-CDS patient report · {patient_id} · model v-test"
+    return text.replace(" ".join(DISCLAIMER.split()), "").replace(header, "").split()
 
 
 def minimal_context(**changes) -> ReportContext:
@@ -151,3 +159,46 @@ def test_the_quality_gate_greys_an_uninformative_outcome_in_the_pdf(cohort):
     assert image_count(reader) == 2  # predictions and progress; no explanation chart
     explained = build_report_context(model_set, card, row, mine, explain_outcome=KEPT)
     assert explained.explanation_sentences and explained.explanation_effects
+
+
+# before the fix, 19, 20, 47, 48, 106 and 107 alerts each ended on a disclaimer-only page
+@pytest.mark.parametrize("n_alerts, pages", [(0, 1), (19, 2), (20, 2), (47, 3), (48, 3),
+                                             (106, 4), (107, 4)])
+def test_no_page_holds_only_the_disclaimer_and_it_is_printed_once_a_page(n_alerts, pages):
+    """Issue 30: the story ended with a copy of the disclaimer that, when the last section
+    filled its page, spilled onto a page of its own: blank but the
+    disclaimer, printed twice there. Now the footer alone carries it, once per page."""
+    ctx = minimal_context(alerts=[f"Session {i} alert line" for i in range(n_alerts)])
+    texts = page_text(read(render_patient_report(ctx)))
+    assert len(texts) == pages
+    disclaimer = " ".join(DISCLAIMER.split())
+    for number, text in enumerate(texts, start=1):
+        assert text.count(disclaimer) == 1, (number, text[:200])
+        words = body_words(text)
+        assert words[:2] == ["page", f"{number}"] and len(words) > 4, (number, text[:200])
+    assert "Model card (summary)" in texts[-1]  # the last section ends the last page
+
+
+def test_the_recorded_decisions_are_in_the_report(db):
+    """The clinician's decisions (what, who, when, why) print with the screen's suggestion,
+    reasons as typed (escaped, never markup)."""
+    repo.add_patient(db, {"patient_id": "KAP-00009", "name": "Sam Synthetic", **defaults()})
+    repo.record_decision(db, "KAP-00009", decision="do_not_proceed",
+                         suggested="proceed_with_cautions", clinician="dr-rivera",
+                         role="clinician", model_version="v-test",
+                         reason="BP 172/104 <b>today</b>; recheck in two weeks")
+    db.commit()
+    lines = decision_lines(db, "KAP-00009")
+    assert len(lines) == 1 and "do not proceed, by dr-rivera (clinician)" in lines[0]
+    text = " ".join(page_text(read(render_patient_report(minimal_context(decisions=lines)))))
+    assert "Clinician decisions (append-only record)" in text
+    assert "do not proceed, by dr-rivera (clinician); suggested by the screen: proceed " \
+           "with cautions; model v-test. Reason: BP 172/104 <b>today</b>; recheck" in text
+    when = repo.decisions_for(db, "KAP-00009")[0].created_at
+    from base.clock import clinic_text
+    assert clinic_text(when) in text
+
+
+def test_a_report_without_decisions_says_so():
+    text = " ".join(page_text(read(render_patient_report(minimal_context()))))
+    assert "No decision recorded for this patient yet." in text

@@ -104,8 +104,8 @@ def train_first_model(registry_dir: Path, progress: Progress | None = None,
     version = registry.register(result.model_set, result.card)
     registry.promote(version, by="first run (ensure_model)",
                      reason="no model yet: the first model is promoted", audit=audit)
-    log.warning("first model %s trained on %d generated patients in %.1f s", version, n,
-                time.perf_counter() - started)
+    log.info("first model %s trained on %d generated patients in %.1f s", version, n,
+             time.perf_counter() - started)
     return version
 
 
@@ -121,6 +121,6 @@ def ensure_model(registry_dir: Path | None = None, progress: Progress | None = N
         current = registry.current_version()
         if current:
             return current
-        log.warning("no model yet: training a first one on %d generated patients",
-                    settings.FIRST_MODEL_PATIENTS)
+        log.info("no model yet: training a first one on %d generated patients",
+                 settings.FIRST_MODEL_PATIENTS)
         return train_first_model(registry_dir, progress, audit)

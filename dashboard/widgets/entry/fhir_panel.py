@@ -111,7 +111,7 @@ def _confirm_panel(ws: Workspace) -> None:
 def render(ws: Workspace) -> None:
     """The whole panel: upload, summary, save, what to complete next."""
     st.divider()
-    st.subheader("Import FHIR")
+    st.header("Import FHIR")
     st.write("Upload a FHIR R4 Bundle (.json) or a bulk export (.ndjson). Inputs the file "
              "lacks are saved as gaps — never guessed — and predictions stay hidden until "
              "you fill them in.")

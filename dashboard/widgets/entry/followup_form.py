@@ -109,7 +109,7 @@ def render_plan(ws: Workspace, patient_id: str, current: str | None) -> None:
 def render(ws: Workspace, patient_id: str, nxt: NextSession, attended: int,
            current_plan: str | None) -> None:
     """The follow-up section's three forms (once an induction session is recorded)."""
-    st.subheader("Follow-up after the series")
+    st.header("Follow-up after the series")
     if not attended:
         st.info("Follow-up is recorded after the induction series; no session is recorded.")
         return

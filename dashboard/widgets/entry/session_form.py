@@ -117,7 +117,7 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induc
     if maintenance:
         st.markdown("**Record a maintenance session**")
     else:
-        st.subheader("Record a session")
+        st.header("Record a session")
     st.caption("Every field starts empty: enter this session's values (PCL-5, product and "
                "notes may stay empty). Nothing is copied unless you press a button below.")
     copied = _actions(prefix, nxt)

@@ -64,7 +64,7 @@ def render_durability(patient_id: str | None = None, *, cohort: pd.DataFrame | N
     if data is None and engine is not None:  # one patient's records, or the whole store's
         data = followup_data(engine) if patient_id is None else svc.load_followup(engine,
                                                                                    patient_id)
-    st.subheader("Durability and long-term follow-up")
+    st.header("Durability and long-term follow-up")
     if patient_id is None:
         _render_cohort(data, role, key)
     else:

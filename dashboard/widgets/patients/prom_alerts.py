@@ -26,7 +26,7 @@ def render(ws: SignedInWorkspace, patient_id: str | None = None, key: str = "pro
     rows = proms.open_alerts(ws.engine, patient_id)
     if not rows:
         return 0
-    st.subheader(f"Urgent: {len(rows)} patient questionnaire alert(s) to acknowledge")
+    st.header(f"Urgent: {len(rows)} patient questionnaire alert(s) to acknowledge")
     st.caption("Answered by the patient at home. The patient was shown crisis resources and "
                "told the answers are not monitored in real time; contact them.")
     for alert in rows:

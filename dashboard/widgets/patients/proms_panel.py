@@ -17,7 +17,7 @@ from models.clinical.prom_schedule import Schedule
 
 def render_patient(ws: SignedInWorkspace, patient_id: str) -> None:
     """The patient's questionnaire schedule and a form to send links."""
-    st.subheader("Patient questionnaires")
+    st.header("Patient questionnaires")
     table, missing = proms.occasions_table(ws.engine, patient_id)
     for reason in missing:
         st.info(plain(f"Not scheduled: {reason}."))

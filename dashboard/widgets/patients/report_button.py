@@ -2,8 +2,9 @@
 
 The PDF is built only when the clinician clicks (``st.download_button`` with a callable),
 then cached per patient, patient version, sessions and model version, so a second click
-is instant and an edit or a new model gives a fresh report. A patient with a gap in a
-model input gets no report: it would print predictions made from placeholders (issue 7).
+is instant and an edit, a recorded decision or a new model gives a fresh report. A patient
+with a gap in a model input gets no report: it would print predictions made from placeholders
+(issue 7).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from models.contract.schema import ID_COLUMN, NAME_COLUMN
 from records.audit import trail as audit
 from records.db import session_factory
 from records.gaps import prediction_blockers
-from records.repository import get_patient, sessions_frame
+from records.repository import decisions_for, get_patient, sessions_frame
 from records.security.policy import IDENTIFIED, may_access
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ MIME = "application/pdf"
 def build_pdf(ws: Workspace, patient_id: str) -> bytes:
     """The report PDF for one stored patient, from the store and the current model."""
     from interop.reports.context import build_report_context
+    from interop.reports.decisions import decision_lines
     from interop.reports.followup import followup_lines
     from interop.reports.patient_report import (
         render_patient_report,  # reportlab only when asked for
@@ -47,8 +49,10 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
         row = {**patient.features(), ID_COLUMN: patient.patient_id, NAME_COLUMN: patient.name}
         sessions = sessions_frame(session, patient_id)
         followup = followup_lines(session, patient_id)
+        decisions = decision_lines(session, patient_id)  # what the clinician decided
     context = build_report_context(ws.model_set, ws.card, row, sessions,
-                                   model_version=ws.version, followup=followup)
+                                   model_version=ws.version, followup=followup,
+                                   decisions=decisions)
     pdf = render_patient_report(context)
     log.info("PDF report for %s (model %s): %d bytes", patient_id, ws.version, len(pdf))
     return pdf
@@ -56,7 +60,9 @@ def build_pdf(ws: Workspace, patient_id: str) -> bytes:
 
 @st.cache_data(max_entries=32, show_spinner=False)  # runs inside the click callback
 def _cached_pdf(_ws: Workspace, store: str, patient_id: str, model_version: str,
-                patient_version: int, sessions: tuple, followup: tuple[int, ...]) -> bytes:
+                patient_version: int, sessions: tuple, followup: tuple[int, ...],
+                decisions: tuple[int, ...] = ()) -> bytes:
+    """``decisions`` (the patient's decision ids) is only a cache key: a new one, new PDF."""
     return build_pdf(_ws, patient_id)
 
 
@@ -68,6 +74,11 @@ def _cached_bundle(_ws: Workspace, store: str, patient_id: str, model_version: s
     with session_factory(_ws.engine)() as session:
         bundle = patient_bundle(session, patient_id, _ws.model_set, _ws.card, model_version)
     return (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _decision_ids(ws: Workspace, patient_id: str) -> tuple[int, ...]:
+    with session_factory(ws.engine)() as session:
+        return tuple(d.id for d in decisions_for(session, patient_id))
 
 
 def _patient_version(ws: Workspace, patient_id: str) -> int:
@@ -96,7 +107,8 @@ def render(ws: Workspace, cohort: pd.DataFrame, patient_id: str | None,
     def data() -> bytes:  # runs on click only; every export is audited when signed in
         sessions = sessions_fingerprint(ws.engine)
         pdf = _cached_pdf(ws, store, patient_id, ws.version, version, sessions,
-                          store_stamp(ws.engine))  # follow-up recorded: a new PDF
+                          store_stamp(ws.engine),  # follow-up recorded: a new PDF
+                          _decision_ids(ws, patient_id))  # so does a decision
         audit.record_now(ws.engine, actor, "export", IDENTIFIED, patient_id=patient_id,
                          detail=f"PDF report, model {ws.version}")
         with session_factory(ws.engine)() as session:  # the printed prediction, monitored

@@ -54,7 +54,7 @@ def run_change(ws: SignedInWorkspace, form: FormInstance, values: dict, work: ob
 def render_sessions(ws: SignedInWorkspace) -> None:
     """Active sign-in sessions (or every recent one) with a revoke button."""
     actor = actor_of(ws)
-    st.subheader("Sign-in sessions")
+    st.header("Sign-in sessions")
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
         st.success(flash)

@@ -76,7 +76,7 @@ def _identity_forms(ws: SignedInWorkspace, issuers: list[str], usernames: list[s
 
 def render(ws: SignedInWorkspace, usernames: list[str]) -> None:
     """The allow-list and the fhirUser mappings, with their forms."""
-    st.subheader("EHR launch (SMART)")
+    st.header("EHR launch (SMART)")
     st.caption(f"Register KAP-CDS with the EHR as a public SMART client with the redirect URI "
                f"`{smart_settings().redirect_uri}` and the scopes `{EHR_SCOPES}` (EHR launch) "
                f"or `{STANDALONE_SCOPES}` (standalone). See docs/ehr-integration.md.")

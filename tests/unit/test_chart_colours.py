@@ -1,0 +1,87 @@
+"""Charts that colour-blind clinicians read as well as anyone (issue 30): the categorical
+colours come from the Okabe-Ito palette, and the explanation charts say in words what their
+colours mean; the waterfall's baseline and total bars are drawn whole.
+
+Pure plotly figures (dashboard.charts), inspected as data: no browser, no Streamlit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.charts import durability, explain, style
+
+LABELS = {"dose": "Dose", "age": "Age"}
+
+
+def _bar_ends(figure: object) -> list[float]:
+    """Both ends of every waterfall bar: absolute and total bars start at 0, steps at the
+    running sum."""
+    trace = figure.data[0]  # type: ignore[attr-defined]
+    ends, running = [], 0.0
+    for measure, x in zip(trace.measure, trace.x, strict=True):
+        if measure == "relative":
+            ends += [running, running + x]
+            running += x
+        else:  # absolute (the baseline) or total (this patient): a bar from zero
+            running = x if measure == "absolute" else running
+            ends += [0.0, running]
+    return ends
+
+
+@pytest.mark.parametrize("base, steps, scale", [
+    (82.0, {"dose": 4.0, "age": -2.5}, "probability"),  # far from 0: the old zoom cut it
+    (8.0, {"dose": -3.0, "age": -2.0}, "probability"),
+    (-2.3, {"dose": 0.4, "age": -0.1}, "log-odds"),  # a negative baseline bar
+    (1.2, {"dose": -2.0, "age": -1.0}, "log-odds"),  # crosses zero
+])
+def test_the_waterfall_axis_holds_every_bar_whole(base: float, steps: dict[str, float],
+                                                   scale: str) -> None:
+    figure = explain.shap_waterfall(base, pd.Series(steps), LABELS, scale)
+    low, high = figure.layout.xaxis.range
+    ends = _bar_ends(figure)
+    assert ends[1] == pytest.approx(base) and ends[-1] == pytest.approx(base + sum(steps.values()))
+    assert low <= min(ends) and max(ends) <= high, (low, high, ends)
+    assert low < min(ends) and max(ends) < high  # with room for the number beside each bar
+
+
+def test_the_waterfall_says_what_its_colours_mean() -> None:
+    figure = explain.shap_waterfall(30.0, pd.Series({"dose": 5.0, "age": -2.0}), LABELS)
+    key = " ".join(a.text for a in figure.layout.annotations)
+    assert style.RAISES in key and style.LOWERS in key  # "raises/lowers the chance"
+    trace = figure.data[0]
+    assert trace.increasing.marker.color == style.UP and trace.decreasing.marker.color == style.DOWN
+    assert list(trace.text) == ["30.0", "+5.0", "-2.0", "33.0"]  # the sign says it too
+
+
+def test_contributions_side_by_side_name_both_directions_and_use_the_palette() -> None:
+    effects = pd.DataFrame({"KAP-1": [3.0, -1.0], "KAP-2": [-2.0, 0.5]}, index=["dose", "age"])
+    figure = explain.compare_contributions(effects, LABELS)
+    title = figure.layout.xaxis.title.text
+    assert "raises" in title and "lowers" in title
+    assert [t.name for t in figure.data] == ["KAP-1", "KAP-2"]  # a legend names each colour
+    assert [t.marker.color for t in figure.data] == list(style.PATIENT_COLOURS[:2])
+
+
+def test_categorical_colours_come_from_the_okabe_ito_palette() -> None:
+    palette = set(style.OKABE_ITO.values())
+    assert len(palette) == 8
+    assert {style.UP, style.DOWN} <= palette and set(style.PATIENT_COLOURS) <= palette
+    assert len(set(style.PATIENT_COLOURS)) == len(style.PATIENT_COLOURS)
+    assert set(durability.PLAN_COLOURS.values()) <= palette
+    assert len(set(durability.PLAN_COLOURS.values())) == len(durability.PLAN_COLOURS)
+
+
+def test_the_effect_colours_have_3_to_1_contrast_on_white() -> None:
+    """WCAG 1.4.11: a bar or line that carries meaning needs 3:1 against the background."""
+    def luminance(hex_colour: str) -> float:
+        channels = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+        linear = np.where(channels <= 0.03928, channels / 12.92,
+                          ((channels + 0.055) / 1.055) ** 2.4)
+        return float(linear @ [0.2126, 0.7152, 0.0722])
+
+    for colour in (style.UP, style.DOWN, *style.PATIENT_COLOURS,
+                   *durability.PLAN_COLOURS.values()):
+        assert 1.05 / (luminance(colour) + 0.05) >= 3.0, colour
