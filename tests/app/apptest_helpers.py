@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -107,3 +108,21 @@ def shown_text(at: AppTest) -> str:
     for frame in at.get("dataframe"):
         parts.append(frame.value.to_csv())
     return "\n".join(parts)
+
+
+def wait_for_job(job_id: str, timeout: float = 400) -> Any:
+    """The lab job ``job_id`` once the worker finished it (AssertionError after ``timeout``)."""
+    from records import jobs
+
+    engine = make_engine()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with session_factory(engine)() as session:
+                job = jobs.get_job(session, job_id)
+            if job.status in jobs.FINISHED:
+                return job
+            time.sleep(1)
+        raise AssertionError(f"job {job_id} is still {job.status}: {job.message}")
+    finally:
+        engine.dispose()

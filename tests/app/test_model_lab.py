@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
 
 import pytest
-from apptest_helpers import plotly_figures, sign_in, texts
+from apptest_helpers import plotly_figures, sign_in, texts, wait_for_job
 from promotion_support import worse_candidate
 from streamlit.testing.v1 import AppTest
 
@@ -17,7 +16,6 @@ from base import settings
 from dashboard.services.lab import versions as service_lab
 from dashboard.widgets.components import BANNER_TEXT
 from models.store.registry import Registry
-from records import jobs
 from records.audit import trail as audit
 from records.db import make_engine, session_factory
 
@@ -53,7 +51,7 @@ def test_background_training_then_promote(page: AppTest) -> None:
         page.number_input(key="ml_n").set_value(300).run()
         page.number_input(key="ml_boot").set_value(10).run()
         page.button(key="ml_train").click().run()
-        job = _wait_for_job(page.session_state["ml_job"])  # run by the worker process
+        job = wait_for_job(page.session_state["ml_job"])  # run by the worker process
         assert job.status == "done", job.error
         page.run()
         assert f"Registered candidate version {job.result_version}" in texts(page.success)
@@ -150,20 +148,6 @@ def test_promotion_names_what_it_greys_and_worsens_and_needs_a_reason(page: AppT
     finally:
         registry.promote(original)
 
-
-def _wait_for_job(job_id: str, timeout: float = 300):
-    engine = make_engine()
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with session_factory(engine)() as session:
-                job = jobs.get_job(session, job_id)
-            if job.status in jobs.FINISHED:
-                return job
-            time.sleep(1)
-        raise AssertionError(f"job {job_id} is still {job.status}: {job.message}")
-    finally:
-        engine.dispose()
 
 
 def test_invalid_upload_lists_row_errors_and_uses_nothing() -> None:

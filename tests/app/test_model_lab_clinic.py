@@ -8,17 +8,14 @@ on the session's store (data_samples/, 2,000 patients)."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
-from apptest_helpers import as_read, sign_in, texts
+from apptest_helpers import as_read, sign_in, texts, wait_for_job
 from streamlit.testing.v1 import AppTest
 
 from base import settings
 from models.store.registry import Registry
-from records import jobs
-from records.db import make_engine, session_factory
 
 VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "model_lab.py"
 
@@ -30,20 +27,6 @@ def page(kapcds_home: Path) -> AppTest:
     assert not at.exception, [e.value for e in at.exception]
     return at
 
-
-def _wait_for_job(job_id: str, timeout: float = 400):
-    engine = make_engine()
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with session_factory(engine)() as session:
-                job = jobs.get_job(session, job_id)
-            if job.status in jobs.FINISHED:
-                return job
-            time.sleep(1)
-        raise AssertionError(f"job {job_id} is still {job.status}: {job.message}")
-    finally:
-        engine.dispose()
 
 
 def _has_n(text: str) -> int:
@@ -65,7 +48,7 @@ def test_update_on_the_clinic_shows_step_reason_riley_and_evaluation(page: AppTe
     page.multiselect(key="ml_upd_outcomes").set_value(["response"]).run()
     page.number_input(key="ml_upd_boot").set_value(10).run()
     page.button(key="ml_update").click().run()
-    job = _wait_for_job(page.session_state["ml_job"])
+    job = wait_for_job(page.session_state["ml_job"])
     assert job.status == "done", job.error
     assert job.data == {"source": "store"} and job.parameters["method"] == "auto"
     page.run()
@@ -94,7 +77,7 @@ def test_an_explicit_step_the_data_cannot_support_is_refused_with_numbers(
     page.selectbox(key="ml_upd_method").set_value("refit").run()
     page.multiselect(key="ml_upd_outcomes").set_value(["dropout"]).run()
     page.button(key="ml_update").click().run()
-    job = _wait_for_job(page.session_state["ml_job"])
+    job = wait_for_job(page.session_state["ml_job"])
     assert job.status == "failed" and "refit refused" in job.error
     page.run()
     shown = as_read(texts(page.error))
@@ -112,7 +95,7 @@ def test_train_on_the_clinics_patients(page: AppTest) -> None:
     assert "kapcds train --from-store" in texts(page.caption)
     page.number_input(key="ml_boot").set_value(10).run()
     page.button(key="ml_train").click().run()
-    job = _wait_for_job(page.session_state["ml_job"], timeout=600)
+    job = wait_for_job(page.session_state["ml_job"], timeout=600)
     assert job.status == "done", job.error
     _, card = registry.load(job.result_version)
     assert card["training_data"]["source"] == "the clinic's store"

@@ -134,28 +134,27 @@ def browser(server: str, chromium_browser: object) -> object:
     return chromium_browser
 
 
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    """A fresh page (own context: own Streamlit session) at a desktop size."""
-    context = browser.new_context(viewport={"width": 1500, "height": 2200})  # type: ignore
+def _fresh_page(browser: object, width: int, height: int) -> Iterator[object]:
+    """A page in its own context (its own Streamlit session), closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore
     page = context.new_page()
     page.set_default_timeout(90_000)
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A fresh page at a tall desktop size (Streamlit scrolls inside its own container)."""
+    yield from _fresh_page(browser, 1500, 2200)
 
 
 @pytest.fixture
 def small(browser: object) -> Iterator[object]:
-    """A fresh page (own Streamlit session) at a 1280×800 laptop screen."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    try:
-        yield page
-    finally:
-        context.close()
+    """A fresh page at a 1280×800 laptop screen."""
+    yield from _fresh_page(browser, 1280, 800)
 
 
 def screenshot(page: object, name: str) -> Path:
