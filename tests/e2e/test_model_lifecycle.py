@@ -105,7 +105,7 @@ def test_train_close_restart_compare_promote_monitor(dashboard: Dashboard, brows
     window, page = _new_page(browser, url, "Model lab")
     page.get_by_text("generate a synthetic cohort").click()
     _idle(page)
-    patients = page.get_by_label("Patients")
+    patients = page.get_by_role("spinbutton", name="Patients", exact=True)
     patients.fill("300")
     patients.press("Enter")
     boot = page.get_by_label("Bootstrap resamples (CIs)")
@@ -114,7 +114,7 @@ def test_train_close_restart_compare_promote_monitor(dashboard: Dashboard, brows
     _idle(page)
     page.get_by_role("button", name="Train in the background").click()
     _idle(page)
-    expect(page.get_by_text("Training jobs")).to_be_visible()
+    expect(page.get_by_text("Training jobs", exact=True)).to_be_visible()
     job = page.get_by_text(f"by {SCIENTIST}").first
     expect(job).to_be_visible()
     job.scroll_into_view_if_needed()

@@ -59,8 +59,8 @@ def render_form(engine: Any, username: str, versions: list[str], labels: dict[st
                           format_func=updating.METHOD_LABELS.get)
     chosen = st.multiselect("Outcomes (none chosen: every outcome)", [o.name for o in OUTCOMES],
                             key=KEYS["outcomes"], format_func=lambda n: outcome(n).label)
-    n_boot = st.number_input("Bootstrap resamples (CIs)", 10, 1000, 200, 10,
-                             key="ml_upd_boot")
+    n_boot = st.number_input("Bootstrap resamples of the update (CIs)", 10, 1000, 200, 10,
+                             key="ml_upd_boot")  # a label of its own: one per page
     st.caption("Older ended series fit the update, the most recent 30 % judge it. A step is "
                "refused when Riley et al.'s sample-size criteria are not met; the result is a "
                "candidate, never promoted here.")
