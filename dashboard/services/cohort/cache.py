@@ -114,6 +114,7 @@ def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataF
     present = keys.index[keys.index.isin(table.index)]
     if not table.index.equals(present):
         table = table.loc[present]
+    table.index = table.index.rename(ID_COLUMN)  # as a read from the file names it (no copy)
     keys = keys.loc[present]
     _write(path, table, keys, fingerprint, ws)
     n_built = len(stale)
