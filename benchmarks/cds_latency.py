@@ -143,6 +143,20 @@ def _measure(url: str, key: Any, body: bytes, calls: int, concurrency: int = 1) 
         return list(pool.map(lambda token: _one(url, body, token), tokens))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The server process's user + system CPU time so far (Linux /proc): per call, it says
+    what a call costs whatever else the machine is running."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _checkpoints(home: Path) -> int:
+    from base import settings
+
+    path = settings.audit_checkpoint_file()
+    return len(path.read_bytes().splitlines()) if path.is_file() else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
@@ -182,15 +196,19 @@ def main() -> int:
                 body = _body(hook, "bench-1")
                 _measure(url, key, body, 10, 2)  # warm-up: model load, first predict
                 for run in range(args.repeats):
-                    load = os.getloadavg()
+                    load, cpu, anchored = os.getloadavg(), _cpu_seconds(proc.pid), \
+                        _checkpoints(home)
                     started = time.perf_counter()
                     times = sorted(_measure(url, key, body, args.calls, args.concurrency))
                     wall = time.perf_counter() - started
+                    cpu = (_cpu_seconds(proc.pid) - cpu) * 1000 / len(times)
+                    anchored = _checkpoints(home) - anchored
                     pct = statistics.quantiles(times, n=100)
                     log.info("%s run %d: %d calls, %d at a time, %.0f calls/s | p50 %.1f ms  "
-                             "p95 %.1f ms  p99 %.1f ms  max %.1f ms | load before %.2f %.2f "
-                             "%.2f, after %.2f", hook, run + 1, len(times), args.concurrency,
-                             len(times) / wall, pct[49], pct[94], pct[98], times[-1], *load,
+                             "p95 %.1f ms  p99 %.1f ms  max %.1f ms | server CPU %.1f ms/call, "
+                             "%d checkpoints | load before %.2f %.2f %.2f, after %.2f", hook,
+                             run + 1, len(times), args.concurrency, len(times) / wall,
+                             pct[49], pct[94], pct[98], times[-1], cpu, anchored, *load,
                              os.getloadavg()[0])
         finally:
             proc.terminate()

@@ -52,6 +52,18 @@ def _rows_for(session: Session, stmt: Select, id_column: ColumnElement,
                 id_column.in_(wanted[start:start + ID_CHUNK]))).all()]
 
 
+def patient_columns(session: Session, columns: Sequence[str],
+                    patient_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """``patient_id`` and the named feature columns of every patient (or of ``patient_ids``):
+    for the store-wide summaries that need two columns of 100,000 patients, not every
+    feature (issue 31: the session alerts before the cohort table exists)."""
+    table = Patient.__table__
+    names = [ID_COLUMN, *columns]
+    stmt = select(*[table.c[name] for name in names]).order_by(table.c.patient_id)
+    rows = _rows_for(session, stmt, table.c.patient_id, patient_ids)
+    return typed_frame(names, [tuple(row) for row in rows], {**ID_TYPES, **FEATURE_TYPES})
+
+
 def patients_frame(session: Session, *, predictable_only: bool = False,
                    patient_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Every patient (or those of ``patient_ids``): ``patient_id``, ``name``, each schema

@@ -24,9 +24,10 @@ pending = resources.cohort_pending(ws)
 if pending:  # a fresh server or a new model: being prepared
     cols[2].metric("Eligible (screen)", "being computed")
     st.info("The store's screens and predictions are being computed for this model "
-            "version (once per version). Candidate review lists patients already and "
-            "predicts the ones it shows; filters and pages that need every patient fill in "
-            "when it is done.")
+            "version (once per version). Candidate review and Treatment progress list "
+            "patients already and predict the ones they show, and the session alerts below "
+            "come from the store; filters and pages that need every patient fill in when it "
+            "is done.")
 else:
     cohort = resources.cohort(ws)
     eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
@@ -38,20 +39,21 @@ components.model_card(ws.card, ws.version, expanded=True)
 if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
     proms_panel.render_clinic(ws)  # due / overdue / completed, completion rate
 
-if not pending:  # the alerts read the store once the cohort is ready
-    st.header("Session alerts now")
-    alerts, checked = resources.alerts_overview(ws, only_in_treatment=True)
-    counts = service_cohort.alert_counts(alerts)
-    st.caption(f"Alerts raised at the latest session of the {checked:,} patients still in "
-               f"treatment; {alerts['patient_id'].nunique():,} have at least one. Thresholds "
-               "marked unsourced are clinic settings, not evidence.")
-    if counts.empty:
-        st.info("No session alerts for patients still in treatment.")
-    else:
-        st.dataframe(counts, hide_index=True, width="stretch")
-    if may_open(ws.actor.role, "cohort"):
-        st.page_link("views/cohort.py", label="See who: Cohort overview → alerts",
-                     icon=":material/notifications:")
+# The alerts come from the store's sessions, never from predictions: shown at once, also
+# while the predictions are being computed (issue 31).
+st.header("Session alerts now")
+alerts, checked = resources.alerts_overview(ws, only_in_treatment=True, built=not pending)
+counts = service_cohort.alert_counts(alerts)
+st.caption(f"Alerts raised at the latest session of the {checked:,} patients still in "
+           f"treatment; {alerts['patient_id'].nunique():,} have at least one. Thresholds "
+           "marked unsourced are clinic settings, not evidence.")
+if counts.empty:
+    st.info("No session alerts for patients still in treatment.")
+else:
+    st.dataframe(counts, hide_index=True, width="stretch")
+if may_open(ws.actor.role, "cohort"):
+    st.page_link("views/cohort.py", label="See who: Cohort overview → alerts",
+                 icon=":material/notifications:")
 
 st.header("Pages")
 for key, text in (

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.charts.sessions import bp_chart, phq9_trajectory, side_effects_chart
 from dashboard.services.entry.followup import plan_now
+from dashboard.services.patients import roster
 from dashboard.services.patients.progress import (
     CARRIED_COLUMN,
     PAST_PLAN_COLUMN,
@@ -22,9 +23,24 @@ from dashboard.widgets.patients.durability import render_durability
 
 PAGE = "progress"  # this page's key in records.security.policy (and its URL)
 ws = components.start_page(PAGE, "Treatment progress")
-cohort = resources.cohort(ws)
+# A fresh server predicts the whole store in the background (about a minute at 100,000
+# patients); one patient's progress needs only that patient's row, so the page does not
+# wait: the picker pages the store and the chosen patient is predicted now (issue 31).
+cohort = resources.cohort_if_built(ws)
+if cohort is None:
+    search = st.text_input("Search by patient id or name", key="pr_search",
+                           placeholder="e.g. KAP-00012 or a surname")
+    store = roster.store_page(ws, search, 1, [
+        st.session_state.get("pr_patient"), st.session_state.get(components.PATIENT_KEY),
+        st.query_params.get(components.PATIENT_PARAM)])
+    cohort, listed, reachable = store.rows, store.ids, store.reachable
+    st.caption(f"{store.matching:,} of {store.total:,} patients match"
+               + (f"; the first {len(listed):,} are listed: search to find another"
+                  if store.matching > len(listed) else ""))
+else:
+    listed, reachable = list(cohort.index), None
 
-patient_id = components.patient_picker(cohort, cohort.index, key="pr_patient")
+patient_id = components.patient_picker(cohort, listed, key="pr_patient", reachable=reachable)
 if patient_id is None:
     st.info("The store has no patients yet; add one on the Data entry page.")
     st.stop()

@@ -139,11 +139,15 @@ def cohort_explanations(ws: Workspace) -> dict[str, service_cohort.CohortExplana
 
 @st.cache_resource(max_entries=4)
 def _alerts(_ws: Workspace, store: str, patients: tuple[int, str], sessions: tuple[int, str],
-            only_in_treatment: bool) -> tuple[pd.DataFrame, int]:
-    return service_cohort.alerts_overview(_ws, cohort(_ws), only_in_treatment)
+            only_in_treatment: bool, built: bool) -> tuple[pd.DataFrame, int]:
+    return service_cohort.alerts_overview(_ws, cohort(_ws) if built else None,
+                                          only_in_treatment)
 
 
-def alerts_overview(ws: Workspace, only_in_treatment: bool) -> tuple[pd.DataFrame, int]:
-    """Latest-session alerts across patients, recomputed only when the store changes."""
+def alerts_overview(ws: Workspace, only_in_treatment: bool,
+                    built: bool = True) -> tuple[pd.DataFrame, int]:
+    """Latest-session alerts across patients, recomputed only when the store changes;
+    ``built`` False: without waiting for the cohort table (the same alerts, from the
+    store's columns: issue 31)."""
     return _alerts(ws, _store(ws), patients_fingerprint(ws.engine),
-                   sessions_fingerprint(ws.engine), only_in_treatment)
+                   sessions_fingerprint(ws.engine), only_in_treatment, built)

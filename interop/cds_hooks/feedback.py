@@ -31,15 +31,21 @@ def allow_cors(app: FastAPI, settings: CdsSettings) -> None:
 
 
 def record_issued(engine: Engine | None, service_id: str, cards: list[dict[str, Any]],
-                  issuer: str, patient_id: str) -> None:
-    """Keep every returned card's uuid and type, so feedback can be counted per type."""
-    if engine is None or not cards:
+                  issuer: str, patient_id: str, audit: dict[str, Any]) -> None:
+    """Audit the call (``audit``: ``records.audit.trail.record``'s arguments) and keep every
+    returned card's uuid and type, so feedback can be counted per type: one transaction, so
+    the record of what was shown and its audit entry are saved together (and one commit,
+    not two, per call: issue 31)."""
+    if engine is None:
         return
+    from records.audit.trail import record
     from records.cds_feedback import record_cards
     from records.db import session_factory
 
     with session_factory(engine)() as session:
-        record_cards(session, service_id, cards, issuer, f"Patient/{patient_id}")
+        record(session, **audit)
+        if cards:
+            record_cards(session, service_id, cards, issuer, f"Patient/{patient_id}")
         session.commit()
 
 

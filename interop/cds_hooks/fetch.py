@@ -18,7 +18,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, cast, or_, select
 
 from interop.cds_hooks.cards import PREFETCH
 from interop.cds_hooks.settings import Issuer
@@ -179,9 +179,16 @@ def stored_patient(engine: Engine | None, fhir_id: str, *, origins: tuple[str, .
     from records.tables.clinical import Patient
 
     wanted = {i for i in identifiers if not i.startswith("|")}
+    # Only rows whose stored JSON text holds the FHIR id or an identifier can match: the
+    # store narrows them down (a scan in SQL, not every imported patient loaded as an
+    # object per call: issue 31); ``_same_patient`` then decides exactly.
+    text = cast(Patient.import_source, String)
+    needles = [fhir_id, *(json.dumps(i)[1:-1] for i in sorted(wanted))]
     with session_factory(engine)() as session:
-        rows = session.scalars(select(Patient).where(Patient.import_source.isnot(None))
-                               .order_by(Patient.id.desc()))
+        rows = session.scalars(select(Patient).where(
+            Patient.import_source.isnot(None),
+            or_(*(text.contains(n, autoescape=True) for n in needles)))
+            .order_by(Patient.id.desc()))
         row = next((r for r in rows if _same_patient(r.import_source or {}, fhir_id,
                                                      set(origins), wanted)), None)
         if row is None:

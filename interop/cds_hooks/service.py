@@ -156,10 +156,16 @@ def _audit(engine: Engine | None, caller: Caller | None, action: str, category: 
     if engine is None:
         return
     from records.audit.trail import record_now
+
+    record_now(engine, _actor(caller), action, category, **details)
+
+
+def _actor(caller: Caller | None) -> Any:
+    """Who a CDS call is audited as: the verified issuer, else "cds:unauthenticated"."""
     from records.security.policy import SYSTEM_ROLE, Actor
 
     who = f"cds:{caller.iss}" if caller else "cds:unauthenticated"
-    record_now(engine, Actor(who[:64], SYSTEM_ROLE), action, category, **details)
+    return Actor(who[:64], SYSTEM_ROLE)
 
 
 def _hook(body: Any, hook: str = "patient-view") -> str:
@@ -257,11 +263,12 @@ class _HookCall:
                                self.gate or gate_for(model.card if model else None))
         except (BadHookRequest, FetchError, ValueError) as exc:  # JSONDecodeError included
             return self.failed(caller, 412 if isinstance(exc, FetchError) else 400, str(exc))
-        _audit(self.engine, caller, "prediction_view", IDENTIFIED, patient_id=data.kap_id,
-               detail=f"CDS Hooks {self.service_id} for FHIR Patient/{patient_id} (hookInstance "
+        record_issued(self.engine, self.service_id, cards, caller.iss, patient_id, {
+            "actor": _actor(caller), "action": "prediction_view", "category": IDENTIFIED,
+            "patient_id": data.kap_id,
+            "detail": f"CDS Hooks {self.service_id} for FHIR Patient/{patient_id} (hookInstance "
                       f"{str(body.get('hookInstance'))[:64]}): {len(cards)} cards, "
-                      f"{len(data.missing)} inputs missing")
-        record_issued(self.engine, self.service_id, cards, caller.iss, patient_id)
+                      f"{len(data.missing)} inputs missing"})
         return JSONResponse({"cards": cards})
 
 

@@ -19,6 +19,12 @@ sequence number that the store records too: a checkpoint file cut short, emptied
 is behind the store, which ``verify`` reports and the writer refuses to paper over. Each
 line also goes to the optional second sink (``records.audit.anchor_sink``) that the database
 writer cannot rewrite.
+
+Group commit (issue 31): the commits of one process take turns at writing checkpoints, and a
+commit whose newest entry a checkpoint of this process already covers writes none: while one
+checkpoint is signed and fsynced, the transactions committed meanwhile are covered by the
+next one. Every commit still returns only once its entries are anchored; twenty concurrent
+CDS calls then write a handful of checkpoints instead of twenty.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -52,6 +59,9 @@ _PENDING = "kapcds_checkpoint"
 _CHAIN = AuditChain.__table__
 _LOG = AuditEntry.__table__
 _ANCHOR = AuditAnchor.__table__
+_NEWEST = "kapcds_checkpoint_newest"
+_TURN = threading.Lock()  # this process's checkpoint writers take turns (group commit)
+_covered: dict[tuple[str, str], tuple[int, int]] = {}  # (file, store URL) -> (seq, entries)
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ def request(session: Session, action: str, entry_id: int) -> None:
     from sqlalchemy import event
 
     session.info.setdefault(_PENDING, set()).add(action)
+    session.info[_NEWEST] = max(entry_id, session.info.get(_NEWEST, 0))
     if not event.contains(session, "after_commit", _after_commit):
         event.listen(session, "after_commit", _after_commit)
         event.listen(session, "after_rollback", _after_rollback)
@@ -99,15 +110,18 @@ def request(session: Session, action: str, entry_id: int) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_NEWEST, None)
 
 
 def _after_commit(session: Session) -> None:
     reasons = session.info.pop(_PENDING, None)
+    newest = session.info.pop(_NEWEST, None)
     if not reasons:
         return
     try:
         engine = session.get_bind()
-        write(engine, ",".join(sorted(reasons)), epoch="restore" in reasons)  # type: ignore[arg-type]
+        write(engine, ",".join(sorted(reasons)), epoch="restore" in reasons,  # type: ignore[arg-type]
+              covering=None if "restore" in reasons else newest)
     except Exception:  # noqa: BLE001 - the committed work stands; the failure is logged loudly
         log.exception("could not write the audit checkpoint")
 
@@ -183,8 +197,33 @@ def _segment(engine: Engine, after: Checkpoint | None) -> tuple[int, str, list[s
     return int(head.entries), previous, hashes
 
 
-def write(engine: Engine, reason: str, epoch: bool = False) -> Checkpoint | None:
-    """Append a signed checkpoint of ``engine``'s chain (None if not anchored or refused)."""
+def write(engine: Engine, reason: str, epoch: bool = False,
+          covering: int | None = None) -> Checkpoint | None:
+    """Append a signed checkpoint of ``engine``'s chain (None if not anchored or refused).
+
+    ``covering``: the newest entry the caller needs anchored; when a checkpoint this process
+    wrote already reaches it, nothing is written (group commit) and None is returned."""
+    key = (str(settings.audit_checkpoint_file()), str(engine.url))
+    with _TURN:
+        if covering is not None and _already_covered(engine, key, covering):
+            return None
+        written = _write(engine, reason, epoch)
+        if written is not None:
+            _covered[key] = (written.seq, written.entries)
+        return written
+
+
+def _already_covered(engine: Engine, key: tuple[str, str], covering: int) -> bool:
+    """True when this process's newest checkpoint reaches ``covering`` and is still the
+    store's newest (a restore or another process's checkpoint since then: not trusted)."""
+    seq, entries = _covered.get(key, (0, 0))
+    if seq == 0 or entries < covering:
+        return False
+    identity = store_identity(engine)
+    return identity is not None and identity[1] == seq
+
+
+def _write(engine: Engine, reason: str, epoch: bool) -> Checkpoint | None:
     identity = store_identity(engine)
     if identity is None:
         log.error("not anchoring the audit chain: the store has no audit_anchor row "

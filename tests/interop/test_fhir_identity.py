@@ -157,3 +157,19 @@ def test_cds_hooks_matches_a_stored_patient_by_source_and_id_or_identifier(db: S
                           origins=("https://ehr-a.example/fhir/",))[0] == kap_id
     assert stored_patient(engine, "different-id",
                           identifiers=("urn:mrn:clinic-a|42",))[0] == kap_id
+
+
+def test_cds_hooks_finds_identifiers_with_non_ascii_and_wildcard_characters(db: Session):
+    """The store narrows the candidates by the JSON text of ``import_source`` (issue 31):
+    identifiers that JSON escapes, and SQL wildcards, still match exactly themselves."""
+    from interop.cds_hooks.fetch import stored_patient
+
+    ident = [{"system": "urn:mrn:klinik-ö", "value": "Müller_%7"}]
+    result = import_bundle(local([_patient("ehr-7", identifier=ident)]),
+                           source="https://ehr-b.example/fhir")
+    kap_id = store_import(db, result).patient.patient_id
+    engine = db.get_bind()
+    assert stored_patient(engine, "x", identifiers=("urn:mrn:klinik-ö|Müller_%7",))[0] == kap_id
+    assert stored_patient(engine, "x", identifiers=("urn:mrn:klinik-ö|MüllerX%7",)) is None
+    assert stored_patient(engine, "x", identifiers=("urn:mrn:klinik-ö|Müller_X7",)) is None
+    assert stored_patient(engine, "ehr-7", origins=("https://ehr-b.example/fhir",))[0] == kap_id

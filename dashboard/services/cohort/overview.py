@@ -26,7 +26,7 @@ from models.contract.schema import (
 )
 from models.inference.explain import explain_frame
 from records.db import session_factory
-from records.frames import series_progress, session_count, sessions_frame
+from records.frames import patient_columns, series_progress, session_count, sessions_frame
 from records.repository import patient_count
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,10 @@ def recorded_sessions(ws: Workspace) -> int:
         return session_count(session)
 
 
-def alerts_overview(ws: Workspace, cohort: pd.DataFrame,
+ALERT_INPUTS = ("planned_sessions", "phq9_baseline")  # what the latest-session alerts read
+
+
+def alerts_overview(ws: Workspace, cohort: pd.DataFrame | None,
                     only_in_treatment: bool = True) -> tuple[pd.DataFrame, int]:
     """Alerts raised at each patient's latest session, and how many patients were checked.
 
@@ -177,10 +180,14 @@ def alerts_overview(ws: Workspace, cohort: pd.DataFrame,
     latest session and series progress (highest session, stopped at any) directly: a
     latest-session alert depends on that session and the baseline alone, so reading every
     session (600,000 rows at 100,000 patients, 9 s) is not needed; equal to the alerts
-    computed from every session (tested).
+    computed from every session (tested). ``cohort`` None (its build still runs): the plan
+    and baseline these alerts need are read from the store, so the alerts never wait for
+    the predictions.
     """
     with session_factory(ws.engine)() as session:
         progress = series_progress(session)
+        if cohort is None:
+            cohort = patient_columns(session, ALERT_INPUTS)
         ids = (in_treatment(cohort, progress) if only_in_treatment
                else pd.Index(progress[ID_COLUMN]))
         latest = sessions_frame(session, patient_ids=list(ids), latest_only=True)
