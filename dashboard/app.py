@@ -20,6 +20,12 @@ from records.errors import storage_problem
 # A local icon: a Material-symbol icon is fetched from a font CDN (fails offline, console errors).
 ICON = Path(__file__).parent / "static" / "favicon.png"
 st.set_page_config(page_title="KAP-CDS", page_icon=str(ICON), layout="wide")
+# WCAG 2.4.7: Streamlit draws no focus ring on its menu links and some controls, so a
+# keyboard user cannot see where they are (found by the keyboard walk-through, issue 30).
+# Constant CSS only (tests/security/test_no_unsafe_html.py), only for keyboard focus.
+st.html("<style>a:focus-visible, button:focus-visible, [role='tab']:focus-visible, "
+        "[role='option']:focus-visible, summary:focus-visible {outline: 3px solid #0072B2 "
+        "!important; outline-offset: 2px !important;}</style>")
 try:
     resources.workspace()  # first start: migrate + seed the store, train a first model
 except Exception as error:  # noqa: BLE001 - shown to the user instead of a traceback

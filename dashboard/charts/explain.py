@@ -11,7 +11,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.style import DOWN, LOWERS, NEUTRAL, PATIENT_COLOURS, RAISES, UP, layout
+from dashboard.charts.style import (
+    DOWN,
+    LOWERS,
+    NEUTRAL,
+    PATIENT_COLOURS,
+    RAISES,
+    UP,
+    VALUE_SCALE,
+    layout,
+)
 
 # What the waterfall's colours mean, in words on the chart: colour is never the only carrier
 # (WCAG 1.4.1); the signed numbers on the bars say it as well.
@@ -104,10 +113,10 @@ def beeswarm(points: pd.DataFrame, title: str = "", seed: int = 0) -> go.Figure:
         x=points["contribution"], y=y, mode="markers", text=points["text"],
         customdata=points["feature"],
         hovertemplate="%{customdata}: %{text}<br>effect %{x:+.1f} points<extra></extra>",
-        marker={"size": 4, "color": points["value"], "colorscale": "RdBu_r", "cmin": 0,
+        marker={"size": 4, "color": points["value"], "colorscale": VALUE_SCALE, "cmin": 0,
                 "cmax": 1, "opacity": 0.7,
-                "colorbar": {"title": {"text": "value"}, "tickvals": [0, 1],
-                             "ticktext": ["low", "high"]}}))
+                "colorbar": {"title": {"text": "input's value"}, "tickvals": [0, 1],
+                             "ticktext": ["low (dark blue)", "high (yellow)"]}}))
     fig.update_yaxes(tickvals=list(range(len(features))), ticktext=features,
                      autorange="reversed")
     fig.update_xaxes(title="effect on the probability (percentage points)", zeroline=True,

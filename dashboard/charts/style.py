@@ -24,6 +24,11 @@ RAISES, LOWERS = "raises the chance", "lowers the chance"
 
 BAND = "rgba(0, 114, 178, 0.18)"
 
+# A value scale (low -> high, e.g. the beeswarm's input values): cividis runs dark blue to
+# yellow, readable with every colour-vision deficiency and still ordered in greyscale
+# (Nuñez, Anderton & Renslow 2018); a red-blue scale is neither.
+VALUE_SCALE = "Cividis"
+
 
 PATIENT_COLOURS = tuple(OKABE_ITO[c] for c in ("blue", "vermillion", "bluish green",
                                                "reddish purple"))  # each >= 3:1 on white

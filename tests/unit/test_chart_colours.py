@@ -85,3 +85,29 @@ def test_the_effect_colours_have_3_to_1_contrast_on_white() -> None:
     for colour in (style.UP, style.DOWN, *style.PATIENT_COLOURS,
                    *durability.PLAN_COLOURS.values()):
         assert 1.05 / (luminance(colour) + 0.05) >= 3.0, colour
+
+
+def _relative_luminance(colour: str) -> float:
+    """Of '#rrggbb' or 'rgb(r, g, b)', as plotly writes scale colours."""
+    values = ([int(colour[i:i + 2], 16) for i in (1, 3, 5)] if colour.startswith("#") else
+              [float(v) for v in colour[colour.index("(") + 1:-1].split(",")[:3]])
+    channels = np.array(values) / 255
+    linear = np.where(channels <= 0.03928, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def test_the_beeswarm_value_scale_is_ordered_without_hue() -> None:
+    """The beeswarm colours each dot by the input's value: its scale must read low -> high
+    in lightness alone (every colour-vision deficiency, greyscale print), as cividis does; a
+    red-blue diverging scale goes light in the middle and fails. The colour bar says it."""
+    points = pd.DataFrame({"feature": ["Dose", "Age"], "contribution": [1.0, -2.0],
+                           "text": ["0.5 mg/kg", "40"], "value": [0.2, 0.9]})
+    marker = explain.beeswarm(points).data[0].marker
+    lightness = [_relative_luminance(colour) for _, colour in marker.colorscale]
+    assert all(b > a for a, b in zip(lightness, lightness[1:])), lightness
+    assert list(marker.colorbar.ticktext) == ["low (dark blue)", "high (yellow)"]
+    import plotly.graph_objects as go  # the old red-blue scale fails the same check
+
+    red_blue = go.Scattergl(marker={"colorscale": "RdBu_r"}).marker.colorscale
+    old = [_relative_luminance(colour) for _, colour in red_blue]
+    assert not all(b > a for a, b in zip(old, old[1:]))
