@@ -104,10 +104,10 @@ def test_the_beeswarm_value_scale_is_ordered_without_hue() -> None:
                            "text": ["0.5 mg/kg", "40"], "value": [0.2, 0.9]})
     marker = explain.beeswarm(points).data[0].marker
     lightness = [_relative_luminance(colour) for _, colour in marker.colorscale]
-    assert all(b > a for a, b in zip(lightness, lightness[1:])), lightness
+    assert all(b > a for a, b in zip(lightness, lightness[1:], strict=False)), lightness
     assert list(marker.colorbar.ticktext) == ["low (dark blue)", "high (yellow)"]
     import plotly.graph_objects as go  # the old red-blue scale fails the same check
 
     red_blue = go.Scattergl(marker={"colorscale": "RdBu_r"}).marker.colorscale
     old = [_relative_luminance(colour) for _, colour in red_blue]
-    assert not all(b > a for a, b in zip(old, old[1:]))
+    assert not all(b > a for a, b in zip(old, old[1:], strict=False))
