@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from browsing import open_menu, sign_in, wait_idle
-from conftest import CHROMIUM
+from conftest import CHROMIUM, ROOT
 from playwright.sync_api import Page, expect
 from replica_stack import (
     ADMIN_PASSWORD,
@@ -53,7 +53,7 @@ CDS_CALLS = 24
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, e2e_home: Path) -> Iterator[Stack]:
     require(Path(NGINX).exists(), f"nginx not found ({NGINX}): apt-get install -y nginx")
     require(CHROMIUM.exists(), f"{CHROMIUM} not found: apt-get install -y chromium")
     admin_url = os.environ.get("KAPCDS_TEST_POSTGRES_URL", "")
@@ -74,7 +74,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     proxy_port, *ports = free_ports(5)
     stack.env["KAPCDS_CDS_BASE_URL"] = f"http://127.0.0.1:{proxy_port}"  # the EHR's URL
     try:
-        _prepare(stack)
+        _prepare(stack, e2e_home)
         for i, home in enumerate(stack.homes):
             dash, cds = ports[i], ports[2 + i]
             stack.start("dashboard", [sys.executable, "-m", "kapcds.cli", "dashboard",
@@ -93,18 +93,30 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         drop_database(admin_url, database)
 
 
-def _prepare(stack: Stack) -> None:
-    """Seed the store and train the first model once (home A); home B gets a copy of the
-    signed registry, as a second machine would."""
-    first, second = stack.homes
-    first.mkdir()
-    subprocess.run([sys.executable, "-c", "from dashboard.services.startup import "
-                    "ensure_ready; ensure_ready()"], env=stack.env_for(first),
-                   cwd=Path(__file__).resolve().parents[2], check=True, timeout=900)
-    second.mkdir()
-    shutil.copytree(first / "registry", second / "registry")
+def _prepare(stack: Stack, e2e_home: Path) -> None:
+    """Seed the PostgreSQL store with the model the e2e session's server trained (trained
+    here, as the server fixture would, when this test runs alone): its registry is copied to
+    both homes, as to two machines, and its key is the replicas' shared key."""
+    env = {**os.environ, "KAPCDS_HOME": str(e2e_home), "KAPCDS_BCRYPT_ROUNDS": "4",
+           "KAPCDS_ADMIN_PASSWORD": "e2e administrator password"}
+    env.pop("KAPCDS_DATABASE_URL", None)
+    if not (e2e_home / "registry").is_dir():
+        _ensure_ready(env)
+    shared = Path(stack.env["KAPCDS_SIGNING_KEY_FILE"]).parent
+    for name in ("signing.key", "signing.pub"):
+        shutil.copy2(e2e_home / "keys" / name, shared / name)
+    for home in stack.homes:
+        home.mkdir()
+        shutil.copytree(e2e_home / "registry", home / "registry")
+    _ensure_ready(stack.env_for(stack.homes[0]))  # seeds the store; the model is there
     stack.kapcds("users", "add", USER, "--role", "clinician", "--password-stdin",
                  stdin=PASSWORD + "\n")
+
+
+def _ensure_ready(env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-c", "from dashboard.services.startup import "
+                    "ensure_ready; ensure_ready()"], env=env, cwd=ROOT, check=True,
+                   timeout=900)
 
 
 def _served_by(stack: Stack, replica_key: str) -> set[str]:
@@ -163,6 +175,7 @@ def test_replicas_share_signin_saves_cohort_build_and_audit_chain(
     context.set_default_timeout(90_000)
     page = context.new_page()
     sign_in(page, stack.proxy, USER, PASSWORD)
+    assert _wait(lambda: "kapcds_session" in {c["name"] for c in context.cookies()}, 60)
     cookies = {c["name"]: c["value"] for c in context.cookies()}
     served = _served_by(stack, cookies[REPLICA_COOKIE])
     assert len(served) == 1, served  # sticky: page, assets and WebSocket on one dashboard
@@ -185,8 +198,8 @@ def test_replicas_share_signin_saves_cohort_build_and_audit_chain(
     assert _wait(lambda: all(_cohort_files(h) for h in stack.homes)), "no cohort files"
     rows = stack.sql("SELECT key, builds, holder FROM shared_builds")
     assert [(r[1], r[2]) for r in rows] == [(1, None)], rows
-    assert "read from the build another replica published" in "".join(
-        (h / "dashboard.log").read_text() for h in stack.homes)
+    builds = stack.sql("SELECT detail FROM audit_log WHERE action = 'cohort_build'")
+    assert len(builds) == 1 and "published under the store's lease" in builds[0][0], builds
 
     # Concurrent writers: CDS calls through the proxy to both services, and a save.
     with ThreadPoolExecutor(max_workers=6) as pool:

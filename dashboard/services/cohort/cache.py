@@ -171,9 +171,14 @@ def _update(ws: Workspace, build_rows: BuildRows, path: Path, cached: _Cached | 
     table.index = table.index.rename(ID_COLUMN)  # as a read from the file names it (no copy)
     keys = keys.loc[present]
     body = _write(path, table, keys, fingerprint, ws)
-    lease.publish(fingerprint, body)
+    leased = lease.held
+    published = lease.publish(fingerprint, body)
     n_built = len(stale)
     log.info("cohort table: %d from the cache, %d built", len(table) - n_built, n_built)
+    shared.audit_build(ws, f"cohort table {lease.key} at {fingerprint}: {n_built} rows built, "
+                 f"{len(table) - n_built} from the cache, by {lease.holder}; "
+                 + ("published under the store's lease" if published else
+                    "lease lost, not published" if leased else "built without the lease"))
     return table
 
 

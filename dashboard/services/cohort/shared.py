@@ -26,7 +26,7 @@ from dashboard.services.workspace import Workspace
 from records import shared_builds
 from records.audit.checkpoints import store_name
 from records.audit.trail import record_now
-from records.security.policy import SECURITY, SYSTEM_ROLE, Actor
+from records.security.policy import MODEL, SECURITY, SYSTEM_ROLE, Actor
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +113,13 @@ def fetch(ws: Workspace, key: str) -> tuple[str, bytes] | None:
     except Exception:  # noqa: BLE001 - the build goes on; the log line above stands
         log.exception("could not audit the rejected shared cohort table")
     return None
+
+
+def audit_build(ws: Workspace, detail: str) -> None:
+    """One audit entry per build, so the builds of one store state can be counted across
+    replicas (with or without the lease)."""
+    try:
+        record_now(ws.engine, Actor("system:cohort-cache", SYSTEM_ROLE), "cohort_build", MODEL,
+                   detail=detail[:2000])
+    except Exception:  # noqa: BLE001 - the table is built; the log says so
+        log.exception("could not audit the cohort build")
