@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from browsing import open_menu, sign_in, wait_idle
 from conftest import CHROMIUM, ROOT
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from replica_stack import (
     ADMIN_PASSWORD,
     NGINX,
@@ -149,12 +149,18 @@ def _edit_bmi(page: Page, value: str | None) -> None:
     page.get_by_role("option", name=re.compile(f"^{PATIENT} ")).click()
     page.wait_for_timeout(1000)
     wait_idle(page)
-    field = page.get_by_label("Body-mass index (kg/m²)", exact=True)
     if value is None:
         return
-    field.fill(value)
+    _bmi(page).fill(value)
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_text(re.compile(f"Patient {PATIENT} saved"))).to_be_visible()
+
+
+def _bmi(page: Page) -> Locator:
+    """The BMI field of the Edit patient form (Add patient has one too)."""
+    form = page.get_by_test_id("stForm").filter(
+        has=page.get_by_role("button", name="Save changes"))
+    return form.get_by_label("Body-mass index (kg/m²)", exact=True)
 
 
 def _cds_call(stack: Stack, number: int) -> int:
@@ -213,7 +219,7 @@ def test_replicas_share_signin_saves_cohort_build_and_audit_chain(
 
     # The save, seen on the other dashboard.
     _edit_bmi(there, None)
-    expect(there.get_by_label("Body-mass index (kg/m²)", exact=True)).to_have_value(
+    expect(_bmi(there)).to_have_value(
         re.compile(f"^{re.escape(BMI)}"))
 
     audited = stack.sql("SELECT COUNT(*) FROM audit_log WHERE action = 'prediction_view' "
