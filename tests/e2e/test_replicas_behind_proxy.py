@@ -14,6 +14,7 @@ and fails under CI=true.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -44,6 +45,7 @@ from replica_stack import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
 from cds_support import EhrKey, hook_body, issuers_file, prefetch_for  # noqa: E402
 
+log = logging.getLogger(__name__)
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
 
@@ -74,7 +76,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, e2e_home: Path) -> Iterator[
     proxy_port, *ports = free_ports(5)
     stack.env["KAPCDS_CDS_BASE_URL"] = f"http://127.0.0.1:{proxy_port}"  # the EHR's URL
     try:
+        started = time.monotonic()
         _prepare(stack, e2e_home)
+        log.info("replica stack: model and store ready after %.0f s", time.monotonic() - started)
         for i, home in enumerate(stack.homes):
             dash, cds = ports[i], ports[2 + i]
             stack.start("dashboard", [sys.executable, "-m", "kapcds.cli", "dashboard",
@@ -86,6 +90,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, e2e_home: Path) -> Iterator[
             stack.dashboards.append(f"http://127.0.0.1:{dash}")
             stack.cds.append(f"http://127.0.0.1:{cds}")
         start_nginx(stack, proxy_port, ports[:2], ports[2:])
+        log.info("replica stack: 4 processes and nginx up after %.0f s",
+                 time.monotonic() - started)
         stack.ehr_key = key
         yield stack
     finally:
@@ -101,7 +107,9 @@ def _prepare(stack: Stack, e2e_home: Path) -> None:
            "KAPCDS_ADMIN_PASSWORD": "e2e administrator password"}
     env.pop("KAPCDS_DATABASE_URL", None)
     if not (e2e_home / "registry").is_dir():
+        started = time.monotonic()
         _ensure_ready(env)
+        log.info("replica stack: first model trained in %.0f s", time.monotonic() - started)
     shared = Path(stack.env["KAPCDS_SIGNING_KEY_FILE"]).parent
     for name in ("signing.key", "signing.pub"):
         shutil.copy2(e2e_home / "keys" / name, shared / name)
@@ -180,6 +188,7 @@ def test_replicas_share_signin_saves_cohort_build_and_audit_chain(
     context = chromium_browser.new_context(viewport={"width": 1500, "height": 2200})  # type: ignore
     context.set_default_timeout(90_000)
     page = context.new_page()
+    started = time.monotonic()
     sign_in(page, stack.proxy, USER, PASSWORD)
     assert _wait(lambda: "kapcds_session" in {c["name"] for c in context.cookies()}, 60)
     cookies = {c["name"]: c["value"] for c in context.cookies()}
@@ -198,6 +207,7 @@ def test_replicas_share_signin_saves_cohort_build_and_audit_chain(
     expect(there.get_by_test_id("stSidebarNav")).to_be_visible()
     expect(there.get_by_role("textbox", name="Password")).to_have_count(0)
 
+    log.info("replicas: signed in on both after %.0f s", time.monotonic() - started)
     # One cohort build for one store state: both replicas open the cohort.
     open_menu(page, "Cohort overview")
     open_menu(there, "Cohort overview")
@@ -207,6 +217,7 @@ def test_replicas_share_signin_saves_cohort_build_and_audit_chain(
     builds = stack.sql("SELECT detail FROM audit_log WHERE action = 'cohort_build'")
     assert len(builds) == 1 and "published under the store's lease" in builds[0][0], builds
 
+    log.info("replicas: cohort on both after %.0f s", time.monotonic() - started)
     # Concurrent writers: CDS calls through the proxy to both services, and a save.
     with ThreadPoolExecutor(max_workers=6) as pool:
         calls = pool.map(lambda n: _cds_call(stack, n), range(CDS_CALLS))
@@ -217,6 +228,8 @@ def test_replicas_share_signin_saves_cohort_build_and_audit_chain(
                      if "/cds-services/kapcds-patient-view" in line}
     assert cds_upstreams == {u.removeprefix("http://") for u in stack.cds}
 
+    log.info("replicas: %d CDS calls and a save after %.0f s", CDS_CALLS,
+             time.monotonic() - started)
     # The save, seen on the other dashboard.
     _edit_bmi(there, None)
     expect(_bmi(there)).to_have_value(
@@ -227,6 +240,7 @@ def test_replicas_share_signin_saves_cohort_build_and_audit_chain(
     assert audited == CDS_CALLS
     verified = stack.kapcds("audit", "verify", check=False)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    log.info("replicas: save seen and chain verified after %.0f s", time.monotonic() - started)
     heads = stack.sql("SELECT COUNT(*) FROM audit_chain")[0][0]
     assert heads == 1
     context.close()
