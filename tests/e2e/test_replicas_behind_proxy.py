@@ -157,6 +157,7 @@ def _edit_bmi(page: Page, value: str | None) -> None:
     page.get_by_role("option", name=re.compile(f"^{PATIENT} ")).click()
     page.wait_for_timeout(1000)
     wait_idle(page)
+    expect(_bmi(page)).to_have_count(1)  # the previous patient's form has gone
     if value is None:
         return
     _bmi(page).fill(value)

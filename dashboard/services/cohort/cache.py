@@ -82,7 +82,8 @@ def cached_cohort(ws: Workspace, build_rows: BuildRows) -> pd.DataFrame:
 
     ``build_rows(ws, patients)`` turns stored rows (``records.frames.patients_frame``)
     into cohort rows; it runs only for patients new or changed since the file was written.
-    An unreadable file is ignored and rebuilt.
+    An unreadable file is ignored: replaced by the verified table published in the store,
+    or rebuilt.
     """
     path = cache_file(ws)
     with _lock(path):  # one builder per file; a second caller then reads what it wrote
