@@ -88,6 +88,12 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def build_lease_seconds() -> int:
+    """How long a build lease in the store lasts unrenewed (``KAPCDS_BUILD_LEASE_SECONDS``,
+    default 120): a crashed builder holds the other replicas up this long at most."""
+    return max(5, _env_int("KAPCDS_BUILD_LEASE_SECONDS", 120))
+
+
 def _env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip().lower()
     if not value:

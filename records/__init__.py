@@ -15,6 +15,7 @@ from records.errors import (
     StaleRecordError,
 )
 from records.migrate import upgrade
+from records.tables.builds import SharedBuild  # noqa: F401  (on Base.metadata)
 from records.tables.cds import CdsCard, CdsFeedback  # on Base.metadata too
 from records.tables.edge import AuditAnchor, CdsTokenUse, SigninThrottle  # noqa: F401  (on Base.metadata)
 from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan

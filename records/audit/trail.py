@@ -55,6 +55,7 @@ ACTIONS = (
     "integrity_failure", "signin_limited", "cds_refused", "cds_error",  # issue 24
     "cds_feedback", "smart_issuer", "smart_identity",  # issue 26
     "urgent_alert_push",  # issue 23: suicide-risk alerts e-mailed to on-call (HAZ-009)
+    "cohort_build",  # issue 31: each cohort table build, under the store's lease or not
 )
 _CHAIN = AuditChain.__table__
 _LOG = AuditEntry.__table__

@@ -4,6 +4,7 @@ and the append-only guard.
 
 __all__ = [
     "append_only",
+    "builds",
     "cds",
     "clinical",
     "edge",

@@ -19,6 +19,7 @@ from models.contract.schema import NAME_COLUMN, feature_names
 from records import make_engine, session_factory, upgrade
 from records.frames import patients_frame
 from records.repository import add_patient, get_patient, update_patient
+from records.tables.builds import SharedBuild
 from records.tables.clinical import Patient, TreatmentPlan
 
 LOGGER = "dashboard.services.cohort.cache"
@@ -89,9 +90,22 @@ def test_added_edited_and_removed_patients_alone_are_rebuilt(small: Workspace,
 def test_an_unreadable_cache_is_rebuilt(small: Workspace, caplog: pytest.LogCaptureFixture):
     first = cohort_table(small)
     cache_file(small).write_bytes(b"ARROW1 not an Arrow file")
+    with small.engine.begin() as conn:  # nor is there a verified copy in the store (issue 31)
+        conn.execute(delete(SharedBuild))
     with caplog.at_level(logging.INFO, logger=LOGGER):
         again = cohort_table(small)
     assert "unreadable; rebuilding" in caplog.text and "0 from the cache, 40 built" in caplog.text
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_an_unreadable_cache_is_replaced_by_the_stores_verified_copy(
+        small: Workspace, caplog: pytest.LogCaptureFixture):
+    first = cohort_table(small)
+    cache_file(small).write_bytes(b"ARROW1 not an Arrow file")
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        again = cohort_table(small)
+    assert "40 read from the build another replica published" in caplog.text
+    assert "40 built" not in caplog.text.split("unreadable")[-1]
     pd.testing.assert_frame_equal(again, first)
 
 

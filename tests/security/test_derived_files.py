@@ -69,7 +69,8 @@ def test_crafted_cohort_cache_is_discarded_audited_and_rebuilt(
         shown = cached_cohort(ws, _build)
     assert (shown["response_probability"] == 0.2).all(), "the crafted numbers were shown"
     assert "failed its integrity check" in caplog.text
-    assert "0 from the cache, 3 built" in caplog.text
+    # rebuilt from the verified table published in the store (issue 31), not from the file
+    assert "3 read from the build another replica published" in caplog.text
     with session_factory(ws.engine)() as session:
         actions = session.scalars(select(AuditEntry.action)).all()
     assert "integrity_failure" in actions

@@ -11,6 +11,10 @@ OOD flags, gap marks), which makes the row-wise update equal to a rebuild (teste
 Arrow IPC holds data only (nothing executes on load); the file is owner-only, like the
 store, because it names patients.
 
+Replicas on one store (issue 31): the build runs under a lease row in the store and its
+bytes are published there (``dashboard.services.cohort.shared``), so another process, whose
+own file is missing or older, reads them instead of building the same store state again.
+
 Nothing read back is trusted unverified (issue 24): the file starts with an HMAC (the
 installation's key, ``base.signing.SigningKey.mac``) over the model version, the card's
 date, the store and the Arrow bytes, which carry the store fingerprint. A file whose tag does
@@ -26,6 +30,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,7 @@ from sqlalchemy.orm import Session
 from base.files import write_atomically
 from base.settings import home_dir
 from base.signing import installation_key
+from dashboard.services.cohort import shared
 from dashboard.services.workspace import Workspace
 from models.contract.schema import ID_COLUMN
 from records.audit.trail import record_now
@@ -76,7 +82,8 @@ def cached_cohort(ws: Workspace, build_rows: BuildRows) -> pd.DataFrame:
 
     ``build_rows(ws, patients)`` turns stored rows (``records.frames.patients_frame``)
     into cohort rows; it runs only for patients new or changed since the file was written.
-    An unreadable file is ignored and rebuilt.
+    An unreadable file is ignored: replaced by the verified table published in the store,
+    or rebuilt.
     """
     path = cache_file(ws)
     with _lock(path):  # one builder per file; a second caller then reads what it wrote
@@ -93,12 +100,60 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataFrame:
+    """The local file if it is at the store's state; else the table another replica
+    published in the store; else built here under the store's lease (issue 31)."""
     cached = _read(path, ws)
-    with session_factory(ws.engine)() as session:
-        fingerprint = store_fingerprint(session)
+    key = shared.build_key(ws, FORMAT)
+    lease = shared.Lease(ws, key)
+    deadline = time.monotonic() + shared.wait_seconds()
+    rejected = None  # a published table that failed its check: not fetched again
+    while True:
+        with session_factory(ws.engine)() as session:
+            fingerprint = store_fingerprint(session)
         if cached is not None and cached.fingerprint == fingerprint:
             log.info("cohort table: %d from the cache, 0 built", len(cached.table))
             return cached.table
+        theirs = shared.published_fingerprint(ws, key)
+        if theirs not in (None, rejected) and (cached is None or theirs != cached.fingerprint):
+            installed = _install(path, ws, key)
+            if installed is None:
+                rejected = theirs
+            else:
+                cached = installed  # the store's state, or the base to update
+                continue
+        if lease.claim():
+            break
+        if time.monotonic() > deadline:
+            log.warning("cohort build %s still leased by another replica after %d s: "
+                        "building here without the lease", key, shared.wait_seconds())
+            break
+        time.sleep(shared.POLL_SECONDS)
+    try:
+        return _update(ws, build_rows, path, cached, lease)
+    finally:
+        lease.release()  # a build that failed before publishing lets the others in
+
+
+def _install(path: Path, ws: Workspace, key: str) -> _Cached | None:
+    """Write the table published in the store as this process's cohort file, and read it."""
+    found = shared.fetch(ws, key)
+    if found is None:
+        return None
+    _, body = found
+    _store_file(path, body, ws)
+    read = _read(path, ws)
+    if read is not None:
+        log.info("cohort table: %d read from the build another replica published",
+                 len(read.table))
+    return read
+
+
+def _update(ws: Workspace, build_rows: BuildRows, path: Path, cached: _Cached | None,
+            lease: shared.Lease) -> pd.DataFrame:
+    """Build the rows new or changed since ``cached`` (all without it), write the file and
+    publish it under the lease."""
+    with session_factory(ws.engine)() as session:
+        fingerprint = store_fingerprint(session)
         keys = patient_keys(session).set_index(ID_COLUMN)
         stale = keys.index
         if cached is not None:
@@ -107,7 +162,7 @@ def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataF
                                                              == keys["updated_at"])
             stale = keys.index[~same.to_numpy(dtype=bool)]
         parts = [] if cached is None else [cached.table.drop(index=stale, errors="ignore")]
-        parts += _built(ws, build_rows, session, list(stale))
+        parts += _built(ws, build_rows, session, list(stale), lease.renew)
     table = pd.concat(parts) if len(parts) > 1 else parts[0]
     del parts  # each full copy of the table is ~150 MiB at 100,000 patients: one at a time
     # in store order; a patient removed between the two reads (another writer) is left out
@@ -116,23 +171,33 @@ def _cached_cohort(ws: Workspace, build_rows: BuildRows, path: Path) -> pd.DataF
         table = table.loc[present]
     table.index = table.index.rename(ID_COLUMN)  # as a read from the file names it (no copy)
     keys = keys.loc[present]
-    _write(path, table, keys, fingerprint, ws)
+    body = _write(path, table, keys, fingerprint, ws)
+    leased = lease.held
+    published = lease.publish(fingerprint, body)
     n_built = len(stale)
     log.info("cohort table: %d from the cache, %d built", len(table) - n_built, n_built)
+    shared.audit_build(ws, f"cohort table {lease.key} at {fingerprint}: {n_built} rows built, "
+                 f"{len(table) - n_built} from the cache, by {lease.holder}; "
+                 + ("published under the store's lease" if published else
+                    "lease lost, not published" if leased else "built without the lease"))
     return table
 
 
 BUILD_CHUNK = 20_000  # patients read and predicted at a time
 
 
-def _built(ws: Workspace, build_rows: BuildRows, session: Session,
-           stale: list[str]) -> list[pd.DataFrame]:
+def _built(ws: Workspace, build_rows: BuildRows, session: Session, stale: list[str],
+           renew: Callable[[], None]) -> list[pd.DataFrame]:
     """Cohort rows of the ``stale`` patients, read and built ``BUILD_CHUNK`` at a time:
     reading 100,000 stored rows at once held ~400 MiB of row objects beside the model,
     which set the server's peak memory (issue 31). Rows are independent, so the chunks
     are the rows one build would make."""
-    return [build_rows(ws, patients_frame(session, patient_ids=stale[i:i + BUILD_CHUNK]))
-            for i in range(0, len(stale), BUILD_CHUNK)]
+    parts = []
+    for i in range(0, len(stale), BUILD_CHUNK):
+        parts.append(build_rows(ws, patients_frame(session,
+                                                   patient_ids=stale[i:i + BUILD_CHUNK])))
+        renew()  # the store's lease: still building
+    return parts
 
 
 @dataclass
@@ -204,7 +269,8 @@ def _split(texts: pd.Series) -> list[list[str]]:
 
 
 def _write(path: Path, table: pd.DataFrame, keys: pd.DataFrame, fingerprint: str,
-           ws: Workspace) -> None:
+           ws: Workspace) -> bytes:
+    """Write the cohort file; its Arrow bytes (to publish)."""
     # straight from the table, without a pandas copy of it (issue 31: the copies of the
     # write phase set the fresh server's peak memory)
     lists = [name for name in table.columns if table[name].dtype == object
@@ -221,8 +287,14 @@ def _write(path: Path, table: pd.DataFrame, keys: pd.DataFrame, fingerprint: str
                                            b"kapcds.fingerprint": fingerprint.encode()})
     buffer = pa.BufferOutputStream()
     feather.write_feather(arrow, buffer, compression="lz4")
+    body = buffer.getvalue().to_pybytes()
+    _store_file(path, body, ws)
+    return body
+
+
+def _store_file(path: Path, body: bytes, ws: Workspace) -> None:
+    """The Arrow bytes behind this installation's tag for this model and store."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # owner-only (it holds patient ids and predictions); readers see the old or the new file
-    body = buffer.getvalue().to_pybytes()
     tag = installation_key().mac(PURPOSE, _context(ws) + body)
     write_atomically(path, MAGIC + tag.encode("ascii") + b"\n" + body)
