@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
 from typing import Any
 
@@ -126,3 +127,22 @@ def wait_for_job(job_id: str, timeout: float = 400) -> Any:
         raise AssertionError(f"job {job_id} is still {job.status}: {job.message}")
     finally:
         engine.dispose()
+
+
+def hold_cohort_build(monkeypatch: Any) -> threading.Event:
+    """As on a fresh server of a large store (issue 31): the background build of the
+    cohort table waits until the returned event is set, and the sample store counts as large
+    (``WAIT_BELOW`` 0), so pages take their no-waiting paths. Set the event when done."""
+    from dashboard.widgets import resources
+
+    release = threading.Event()
+    built = resources.cohort_table
+
+    def slow_build(ws: Workspace) -> Any:
+        release.wait(timeout=120)
+        return built(ws)
+
+    monkeypatch.setattr(resources, "cohort_table", slow_build)
+    monkeypatch.setattr(resources, "WAIT_BELOW", 0)
+    resources._prepare_cohort.clear()  # as on a fresh server
+    return release

@@ -4,14 +4,12 @@ carries the signed-in user and role with its time in the clinic's zone (issue 12
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 import pytest
-from apptest_helpers import USERS, plotly_figures, texts
+from apptest_helpers import USERS, hold_cohort_build, plotly_figures, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.lab.quality import shown_outcomes
@@ -200,16 +198,7 @@ def test_the_list_opens_before_the_store_is_predicted(
     from dashboard.widgets import resources
 
     full = cohort_table(workspace)
-    release = threading.Event()
-    built = resources.cohort_table
-
-    def slow_build(ws: Workspace) -> pd.DataFrame:
-        release.wait(timeout=120)
-        return built(ws)
-
-    monkeypatch.setattr(resources, "cohort_table", slow_build)
-    monkeypatch.setattr(resources, "WAIT_BELOW", 0)  # the sample store behaves as a large one
-    resources._prepare_cohort.clear()  # as on a fresh server
+    release = hold_cohort_build(monkeypatch)  # the sample store behaves as a large one
     try:
         at = open_page("candidate_review")
         assert resources.cohort_pending(workspace, wait_s=0)  # still building

@@ -5,12 +5,10 @@ latest session from the store at once and says the predictions are being compute
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
-import pandas as pd
 import pytest
-from apptest_helpers import texts
+from apptest_helpers import hold_cohort_build, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.patients.listing import cohort_table
@@ -23,16 +21,7 @@ def building(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     """A fresh server whose background build has not finished (held until the test ends)."""
     from dashboard.widgets import resources
 
-    release = threading.Event()
-    built = resources.cohort_table
-
-    def slow_build(ws: Workspace) -> pd.DataFrame:
-        release.wait(timeout=120)
-        return built(ws)
-
-    monkeypatch.setattr(resources, "cohort_table", slow_build)
-    monkeypatch.setattr(resources, "WAIT_BELOW", 0)  # the sample store behaves as a large one
-    resources._prepare_cohort.clear()  # as on a fresh server
+    release = hold_cohort_build(monkeypatch)
     try:
         yield
         assert resources.cohort_pending(workspace, wait_s=0)  # the page did not wait
