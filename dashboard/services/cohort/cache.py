@@ -46,10 +46,8 @@ from base.signing import installation_key
 from dashboard.services.cohort import shared
 from dashboard.services.workspace import Workspace
 from models.contract.schema import ID_COLUMN
-from records.audit.trail import record_now
 from records.db import session_factory
 from records.frames import patient_keys, patients_frame, store_fingerprint
-from records.security.policy import SECURITY, SYSTEM_ROLE, Actor
 
 log = logging.getLogger(__name__)
 
@@ -219,12 +217,8 @@ def _verified(path: Path, ws: Workspace) -> bytes | None:
               "for model %s and this store): discarded as unreadable; rebuilding from the "
               "store", path, ws.version)
     path.unlink(missing_ok=True)
-    try:
-        record_now(ws.engine, Actor("system:cohort-cache", SYSTEM_ROLE), "integrity_failure",
-                   SECURITY, outcome="failure",
-                   detail=f"cohort cache {path.name} failed its HMAC check; discarded")
-    except Exception:  # noqa: BLE001 - the rebuild goes on; the log line above stands
-        log.exception("could not audit the discarded cohort cache")
+    shared.audit_integrity_failure(
+        ws, f"cohort cache {path.name} failed its HMAC check; discarded")
     return None
 
 

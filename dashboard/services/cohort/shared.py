@@ -106,13 +106,18 @@ def fetch(ws: Workspace, key: str) -> tuple[str, bytes] | None:
     log.error("the cohort table published in the store for %s failed its integrity check "
               "(not written by this installation for this model and store): ignored; "
               "building from the store", key)
+    audit_integrity_failure(ws, f"shared cohort table {key} failed its HMAC check; ignored")
+    return None
+
+
+def audit_integrity_failure(ws: Workspace, detail: str) -> None:
+    """Audit a cohort table (file or published copy) that failed its HMAC check; a failure
+    to audit is logged, never raised: the build goes on and the caller's log line stands."""
     try:
         record_now(ws.engine, Actor("system:cohort-cache", SYSTEM_ROLE), "integrity_failure",
-                   SECURITY, outcome="failure",
-                   detail=f"shared cohort table {key} failed its HMAC check; ignored")
-    except Exception:  # noqa: BLE001 - the build goes on; the log line above stands
-        log.exception("could not audit the rejected shared cohort table")
-    return None
+                   SECURITY, outcome="failure", detail=detail)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("could not audit the rejected cohort table")
 
 
 def audit_build(ws: Workspace, detail: str) -> None:
