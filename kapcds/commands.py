@@ -37,8 +37,14 @@ def _generate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from kapcds.promotion import promote_trained
     from training.lifecycle.first_run import train_and_register
+    from training.parallel import THREADS_ENV
 
     source = "the store" if getattr(args, "from_store", False) else args.data
+    # One command on the machine, so its independent steps may use every core (the
+    # library default stays serial for the dashboard's worker; training.parallel).
+    if getattr(args, "threads", None):
+        os.environ[THREADS_ENV] = str(args.threads)
+    os.environ.setdefault(THREADS_ENV, "auto")
     with audited("model_training", "model", f"from {source}") as note:
         with progress_bar("training") as update:
             if getattr(args, "from_store", False):
@@ -198,6 +204,9 @@ def _register_data_and_training(sub: argparse._SubParsersAction) -> None:
                    help="fit the outcome boosters in-process or on Dask (see docs/scaling.md)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address for --engine "
                    "dask, e.g. tcp://host:8786 (default: a local 2-worker cluster)")
+    p.add_argument("--threads", default=None, help="independent training steps run side by "
+                   "side, a number or 'auto' (the usable cores); the models are the same "
+                   "either way (default: KAPCDS_TRAIN_THREADS, else auto)")
     p.set_defaults(handler=_train)
 
 
