@@ -37,16 +37,11 @@ def _generate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from kapcds.promotion import promote_trained
     from training.lifecycle.first_run import train_and_register
-    from training.parallel import THREADS_ENV
+    from training.parallel import command_threads
 
     source = "the store" if getattr(args, "from_store", False) else args.data
-    # One command on the machine, so its independent steps may use every core (the
-    # library default stays serial for the dashboard's worker; training.parallel).
-    if getattr(args, "threads", None):
-        os.environ[THREADS_ENV] = str(args.threads)
-    os.environ.setdefault(THREADS_ENV, "auto")
     with audited("model_training", "model", f"from {source}") as note:
-        with progress_bar("training") as update:
+        with progress_bar("training") as update, command_threads(getattr(args, "threads", None)):
             if getattr(args, "from_store", False):
                 from kapcds.updating import train_from_store
                 from training.lifecycle.first_run import cli_user
