@@ -8,7 +8,7 @@ Row numbers are file line numbers (header = line 1, first data row = line 2).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
 
@@ -138,19 +138,7 @@ def _convert(col: _Column, raw: pd.Series, lines: np.ndarray,
     if col.dtype in ("int", "float"):
         if numbers is None:
             num = pd.to_numeric(np.where(empty, "nan", arr), errors="coerce").astype(float)
-        bad = ~empty & ~np.isfinite(num)
-        report(bad, "{v!r} is not a number; expected {a}")
-        ok = ~empty & ~bad
-        if col.dtype == "int":
-            frac = ok & (np.mod(np.where(ok, num, 0), 1) != 0)
-            report(frac, "{v!r} is not a whole number; expected {a}")
-            ok &= ~frac
-        low = -np.inf if col.min is None else col.min
-        high = np.inf if col.max is None else col.max
-        report(ok & ((num < low) | (num > high)), "{v} is outside the allowed range ({a})")
-        if col.dtype == "int" and not col.nullable:  # nullable ints come back as float64
-            return np.where(ok, num, 0).astype("int64")
-        return num
+        return _checked_numbers(col, num, empty, report)
     if col.dtype == "bool":
         lower = [t.lower() for t in distinct]
         report(~empty & per_row(np.array([t not in _TRUE | _FALSE for t in lower], dtype=bool)),
@@ -166,6 +154,25 @@ def _convert(col: _Column, raw: pd.Series, lines: np.ndarray,
                "{v!r} is not an allowed value; expected {a}")
         return mapped
     return arr
+
+
+def _checked_numbers(col: _Column, num: np.ndarray, empty: np.ndarray,
+                     report: Callable[[np.ndarray, str], None]) -> np.ndarray:
+    """The number rules of one column (finite, whole for ints, in range) on its parsed
+    values (NaN where not a number); ints without empty cells come back as int64."""
+    bad = ~empty & ~np.isfinite(num)
+    report(bad, "{v!r} is not a number; expected {a}")
+    ok = ~empty & ~bad
+    if col.dtype == "int":
+        frac = ok & (np.mod(np.where(ok, num, 0), 1) != 0)
+        report(frac, "{v!r} is not a whole number; expected {a}")
+        ok &= ~frac
+    low = -np.inf if col.min is None else col.min
+    high = np.inf if col.max is None else col.max
+    report(ok & ((num < low) | (num > high)), "{v} is outside the allowed range ({a})")
+    if col.dtype == "int" and not col.nullable:  # nullable ints come back as float64
+        return np.where(ok, num, 0).astype("int64")
+    return num
 
 
 def _duplicates(out: pd.DataFrame, keys: list[str], lines: np.ndarray, label: str,
