@@ -23,6 +23,7 @@ from benchmarks import (  # noqa: F401  (they register)
     dask_measures,
     shap_measures,
     system_measures,
+    train_end_to_end,
 )
 from benchmarks.common import MEASURES, Context, format_table, machine_info, peak_rss_mb
 from benchmarks.scale_table import update as update_scale_table

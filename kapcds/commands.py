@@ -37,10 +37,11 @@ def _generate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from kapcds.promotion import promote_trained
     from training.lifecycle.first_run import train_and_register
+    from training.parallel import command_threads
 
     source = "the store" if getattr(args, "from_store", False) else args.data
     with audited("model_training", "model", f"from {source}") as note:
-        with progress_bar("training") as update:
+        with progress_bar("training") as update, command_threads(getattr(args, "threads", None)):
             if getattr(args, "from_store", False):
                 from kapcds.updating import train_from_store
                 from training.lifecycle.first_run import cli_user
@@ -198,6 +199,9 @@ def _register_data_and_training(sub: argparse._SubParsersAction) -> None:
                    help="fit the outcome boosters in-process or on Dask (see docs/scaling.md)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address for --engine "
                    "dask, e.g. tcp://host:8786 (default: a local 2-worker cluster)")
+    p.add_argument("--threads", default=None, help="independent training steps run side by "
+                   "side, a number or 'auto' (the usable cores); the models are the same "
+                   "either way (default: KAPCDS_TRAIN_THREADS, else auto)")
     p.set_defaults(handler=_train)
 
 

@@ -15,7 +15,7 @@ from models.contract.validation import validate_patients, validate_sessions
 def load_patients(path: Path | str, require_outcomes: bool = False) -> pd.DataFrame:
     """Read and validate a patients CSV (every error in the file reported at once)."""
     path = Path(path)
-    return validate_patients(read_csv_strict(path), require_outcomes=require_outcomes,
+    return validate_patients(read_csv_strict(path, arrow=True), require_outcomes=require_outcomes,
                              source=path.name)
 
 
@@ -26,7 +26,7 @@ def load_dataset(folder: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise FileNotFoundError(f"data folder {folder} does not exist")
     patients = load_patients(folder / "patients.csv", require_outcomes=True)
     sessions_path = folder / "sessions.csv"
-    sessions = validate_sessions(read_csv_strict(sessions_path),
+    sessions = validate_sessions(read_csv_strict(sessions_path, arrow=True),
                                  known_patient_ids=patients["patient_id"],
                                  source=sessions_path.name)
     return patients, sessions
@@ -42,5 +42,5 @@ def load_followup(folder: Path | str, known_patient_ids: Iterable[str] | None = 
     if not path.is_file():
         return None
     check = validate_followup_sessions if sessions else validate_followup
-    return check(read_csv_strict(path), known_patient_ids=known_patient_ids,
+    return check(read_csv_strict(path, arrow=True), known_patient_ids=known_patient_ids,
                  source=path.name)

@@ -8,7 +8,9 @@ threads and still give the same models, bit for bit, as running them one after a
 nothing is shared between them but read-only frames (``tests/model/test_parallel_training``
 compares every booster).
 
-Off by default (``KAPCDS_TRAIN_THREADS`` turns it on): on the shared 2-core machine of
+Off by default in the library (``KAPCDS_TRAIN_THREADS`` turns it on), on by default for
+``kapcds train`` (``command_threads``: one command that may use the machine; issue 31.2,
+benchmarks/README.md): on the shared 2-core machine of
 session 4 (load 2-5 from other work) the threaded runs at 100,000 patients took 47.9, 67.6,
 69.4, 84.7 and 87.5 s against 60.8, 64.1 and 72.2 s serial in the same minutes, and used
 5-9 CPU-seconds more; at load 1.6 it was 35.8 s against 52.3 s. It is for a machine with
@@ -28,7 +30,9 @@ count (``models.learners.lgbm_params.booster_threads``). A ``predict`` with Ligh
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from models.kernels.fastshap_kernels import NUMBA_AVAILABLE
@@ -93,3 +97,23 @@ def training_executor(params: dict[str, Any] | None) -> Executor:
     if threads < 2 or booster_threads(params or {}) != 1 or not NUMBA_AVAILABLE:
         return InlineExecutor()
     return ThreadPoolExecutor(threads, thread_name_prefix="kapcds-train")
+
+
+@contextmanager
+def command_threads(threads: str | None) -> Iterator[None]:
+    """Within: ``threads`` ("2", "auto"), else ``KAPCDS_TRAIN_THREADS`` if set, else "auto".
+
+    For ``kapcds train``: one command with the machine to itself may use every core for the
+    independent steps (same models: the module docstring); the library default stays
+    serial (the dashboard's worker trains beside the app). Restored on exit.
+    """
+    before = os.environ.get(THREADS_ENV)
+    os.environ[THREADS_ENV] = str(threads) if threads else (before or "auto")
+    try:
+        training_threads()  # a bad value stops here, before any work
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(THREADS_ENV, None)
+        else:
+            os.environ[THREADS_ENV] = before

@@ -101,10 +101,13 @@ class _Steps:
 
     def __init__(self, total: int, progress: Progress | None) -> None:
         self.total, self.step, self.progress = total, 0, progress
+        self.last = time.perf_counter()
 
     def __call__(self, message: str) -> None:
         self.step += 1
-        log.info("[%d/%d] %s", self.step, self.total, message)
+        now = time.perf_counter()  # the step's wall-clock seconds (benchmarks read them)
+        log.info("[%d/%d] %s (%.2f s)", self.step, self.total, message, now - self.last)
+        self.last = now
         if self.progress is not None:
             self.progress(self.step, self.total, message)
 

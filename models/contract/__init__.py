@@ -3,6 +3,7 @@ input, patient identifiers and located input errors.
 """
 
 __all__ = [
+    "arrow_cells",
     "csv_input",
     "directions",
     "features",

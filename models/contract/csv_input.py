@@ -6,9 +6,11 @@ import) names the line a user sees in their editor.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +34,15 @@ class LineNumbers(tuple):
         return self
 
 
-def read_csv_strict(path: str | Path) -> pd.DataFrame:
+def read_csv_strict(path: str | Path, arrow: bool = False) -> pd.DataFrame:
     """Read a CSV with every cell as a string, refusing files that cannot be trusted.
 
     Uses the csv module (not pandas) so each record keeps its true file line number, which
-    is stored in ``df.attrs["line_numbers"]`` and used in every later error message.
+    is stored in ``df.attrs["line_numbers"]`` and used in every later error message; plain
+    files (``_plain_frame``) are parsed by pyarrow into the same frame. With ``arrow`` the
+    cells of such a file stay pyarrow strings (``pd.ArrowDtype``), for the validation
+    engine's compiled number parsing (``models.contract.arrow_cells``): the training loader
+    of large cohorts; the validators return the usual types either way.
     """
     path = Path(path)
     source = path.name
@@ -58,6 +64,9 @@ def read_csv_strict(path: str | Path) -> pd.DataFrame:
         raise fail(f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start} "
                    f"(line {line}); UTF-8 is required (re-save the file as CSV UTF-8)",
                    line) from exc
+    fast = _plain_frame(data, text, source, arrow)
+    if fast is not None:
+        return fast
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[tuple[int, list[str]]] = []  # (first line of the record, cells)
     start = 1
@@ -86,6 +95,75 @@ def read_csv_strict(path: str | Path) -> pd.DataFrame:
     df.attrs.update(source=source, **{LINES: LineNumbers(line for line, _ in records[1:])})
     log.debug("read %s: %d rows, %d columns", source, len(df), len(header))
     return df
+
+
+# A quoted field as the csv module reads it (doubled quotes inside; here no line break
+# inside): from a field start to a field end. A quote left after removing these is one the
+# two parsers might read differently, so the fast path leaves that file to the csv module.
+# (Matched on "\n" + text: the lookbehind after the opening quote is 4x faster than one
+# before it, which the regex engine tries at every character.)
+_QUOTED_FIELD = re.compile(r'"(?<=[,\n]")(?:[^"\r\n]|"")*"(?=[,\r\n]|\Z)')
+
+
+def _plain_frame(data: bytes, text: str, source: str,
+                 arrow: bool = False) -> pd.DataFrame | None:
+    """The same frame as the csv-module path, read by pyarrow's parser (~10x faster on
+    100,000-patient cohorts), for the files where both must agree: no NUL, no bare carriage
+    return, no line break inside a quoted field and no stray quote, no blank line before
+    the last record, a clean header, the same number of fields on every line and no record
+    of empty cells; data record k is then file line k + 2. None otherwise: the csv-module
+    path reads the file (and names the line of each problem)."""
+    if "\x00" in text or text.count("\r") != text.count("\r\n") or text[:1] in "\r\n":
+        return None
+    records = text.rstrip("\r\n")
+    if "\n\n" in records or "\n\r\n" in records:
+        return None
+    if '"' in text and '"' in _QUOTED_FIELD.sub("", "\n" + text):
+        return None
+    header = [name.strip() for name in next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]))]
+    if not all(header) or len(set(header)) != len(header):
+        return None
+    table = _arrow_strings(data, len(header))
+    if table is None or table.num_rows == 0 or _has_empty_record(table):
+        return None
+    df = table.rename_columns(header).to_pandas(types_mapper=pd.ArrowDtype if arrow else None)
+    df.attrs.update(source=source, **{LINES: LineNumbers(range(2, len(df) + 2))})
+    log.debug("read %s (pyarrow): %d rows, %d columns", source, len(df), len(header))
+    return df
+
+
+def _arrow_strings(data: bytes, n_columns: int):
+    """Every data record of ``data`` as a pyarrow table of strings (no nulls), or None when
+    pyarrow refuses the file (e.g. a line with another number of fields)."""
+    from pyarrow import ArrowInvalid, string
+    from pyarrow import csv as arrow_csv
+
+    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    names = [f"f{i}" for i in range(n_columns)]
+    try:
+        return arrow_csv.read_csv(
+            io.BytesIO(body),
+            read_options=arrow_csv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=arrow_csv.ParseOptions(newlines_in_values=False),
+            convert_options=arrow_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False, null_values=[]))
+    except ArrowInvalid:
+        return None
+
+
+def _has_empty_record(table) -> bool:
+    """Whether a record has only blank cells (the csv-module path skips those lines)."""
+    import pyarrow.compute as pc
+
+    first = pc.equal(pc.utf8_trim_whitespace(table.column(0)), "")
+    if not pc.any(first).as_py():  # such a record starts with a blank cell
+        return False
+    empty = None
+    for column in table.columns:
+        blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+        empty = blank if empty is None else pc.and_(empty, blank)
+    return bool(pc.any(empty).as_py())
 
 
 def line_numbers(df: pd.DataFrame) -> np.ndarray:

@@ -8,7 +8,7 @@ Row numbers are file line numbers (header = line 1, first data row = line 2).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
 
@@ -25,6 +25,7 @@ from models.clinical.session_monitoring import (
 )
 from models.clinical.session_record import SESSION_TIME, validate_session_times
 from models.contract import schema
+from models.contract.arrow_cells import arrow_codes, arrow_numbers, plain_text
 from models.contract.csv_input import line_numbers
 from models.contract.input_errors import InputValidationError, RowError
 from models.contract.schema import (
@@ -79,8 +80,12 @@ def _check_ids(out: pd.DataFrame, lines: np.ndarray, errors: list[RowError]) -> 
     """The patient id rule (``models.contract.identifiers``) on every non-empty id."""
     if ID_COLUMN not in out.columns:
         return
-    for pos, value in enumerate(out[ID_COLUMN]):
-        problem = patient_id_problem(value) if value not in ("", None) else None
+    ids = out[ID_COLUMN].tolist()  # each distinct id checked once (sessions repeat them)
+    problems = {value: patient_id_problem(value) for value in set(ids) - {"", None}}
+    if not any(problems.values()):
+        return
+    for pos, value in enumerate(ids):
+        problem = problems.get(value)
         if problem:
             errors.append(RowError(int(lines[pos]), ID_COLUMN, problem))
 
@@ -99,47 +104,75 @@ def _convert(col: _Column, raw: pd.Series, lines: np.ndarray,
              errors: list[RowError]) -> np.ndarray:
     """Check one column lazily (appending to ``errors``) and return its typed values.
 
-    Works on plain arrays rather than pandas Series: a one-row form stays fast.
+    Works on plain arrays rather than pandas Series: a one-row form stays fast. Cells held
+    by pyarrow (``read_csv_strict(arrow=True)``) are trimmed and parsed by its kernels, the
+    yes/no and category rules run once per distinct cell, and the cells become Python
+    strings only for a message.
     """
-    text = _as_text(raw)
-    arr = np.array(text, dtype=object)
-    empty = arr == ""
+    numbers = arrow_numbers(raw) if col.dtype in ("int", "float") else None
+    coded = arrow_codes(raw) if numbers is None else None
+    text: list[str] = []
+    if numbers is not None:
+        num, empty = numbers
+    else:
+        # ``distinct`` holds each cell's text once; ``codes`` picks a row's (the identity
+        # without pyarrow, where ``distinct`` is every cell).
+        codes, distinct = coded if coded is not None else (None, _as_text(plain_text(raw)))
+        values = np.array(distinct, dtype=object)
+        arr = values if codes is None else values[codes]
+        empty = arr == ""
 
     def report(mask: np.ndarray, message: str) -> None:
-        for pos in np.flatnonzero(mask):
+        positions = np.flatnonzero(mask)
+        if len(positions) and not text:
+            text.extend(_as_text(plain_text(raw)))
+        for pos in positions:
             errors.append(RowError(int(lines[pos]), col.name,
                                    message.format(v=text[pos], a=col.allowed)))
+
+    def per_row(per_value: np.ndarray) -> np.ndarray:
+        return per_value if codes is None else per_value[codes]
 
     if not col.nullable:
         report(empty, "missing value; expected {a}")
     if col.dtype in ("int", "float"):
-        num = pd.to_numeric(np.where(empty, "nan", arr), errors="coerce").astype(float)
-        bad = ~empty & ~np.isfinite(num)
-        report(bad, "{v!r} is not a number; expected {a}")
-        ok = ~empty & ~bad
-        if col.dtype == "int":
-            frac = ok & (np.mod(np.where(ok, num, 0), 1) != 0)
-            report(frac, "{v!r} is not a whole number; expected {a}")
-            ok &= ~frac
-        low = -np.inf if col.min is None else col.min
-        high = np.inf if col.max is None else col.max
-        report(ok & ((num < low) | (num > high)), "{v} is outside the allowed range ({a})")
-        if col.dtype == "int" and not col.nullable:  # nullable ints come back as float64
-            return np.where(ok, num, 0).astype("int64")
-        return num
+        if numbers is None:
+            num = pd.to_numeric(np.where(empty, "nan", arr), errors="coerce").astype(float)
+        return _checked_numbers(col, num, empty, report)
     if col.dtype == "bool":
-        lower = [t.lower() for t in text]
-        report(~empty & np.array([t not in _TRUE | _FALSE for t in lower], dtype=bool),
+        lower = [t.lower() for t in distinct]
+        report(~empty & per_row(np.array([t not in _TRUE | _FALSE for t in lower], dtype=bool)),
                "{v!r} is not a yes/no value; expected {a}")
-        flags = np.array([t in _TRUE for t in lower], dtype=bool)
+        flags = per_row(np.array([t in _TRUE for t in lower], dtype=bool))
         return flags if not col.nullable else np.where(empty, None, flags)
     if col.categories:
         canonical = {c.lower(): c for c in col.categories}
-        mapped = np.array([canonical.get(t.lower(), t) for t in text], dtype=object)
-        report(~empty & np.array([t.lower() not in canonical for t in text], dtype=bool),
+        mapped = per_row(np.array([canonical.get(t.lower(), t) for t in distinct],
+                                  dtype=object))
+        report(~empty & per_row(np.array([t.lower() not in canonical for t in distinct],
+                                         dtype=bool)),
                "{v!r} is not an allowed value; expected {a}")
         return mapped
     return arr
+
+
+def _checked_numbers(col: _Column, num: np.ndarray, empty: np.ndarray,
+                     report: Callable[[np.ndarray, str], None]) -> np.ndarray:
+    """The number rules of one column (finite, whole for ints, in range) on its parsed
+    values (NaN where not a number); ints without empty cells come back as int64."""
+    bad = ~empty & ~np.isfinite(num)
+    report(bad, "{v!r} is not a number; expected {a}")
+    ok = ~empty & ~bad
+    if col.dtype == "int":
+        frac = ok & (np.mod(np.where(ok, num, 0), 1) != 0)
+        report(frac, "{v!r} is not a whole number; expected {a}")
+        ok &= ~frac
+    low = -np.inf if col.min is None else col.min
+    high = np.inf if col.max is None else col.max
+    report(ok & ((num < low) | (num > high)), "{v} is outside the allowed range ({a})")
+    if col.dtype == "int" and not col.nullable:  # nullable ints come back as float64
+        return np.where(ok, num, 0).astype("int64")
+    return num
 
 
 def _duplicates(out: pd.DataFrame, keys: list[str], lines: np.ndarray, label: str,
@@ -183,7 +216,8 @@ def _validate(df: pd.DataFrame, columns: list[_Column]) -> tuple[pd.DataFrame, l
     if len(df) == 0:
         errors.append(RowError(None, None, "no data rows"))
     typed = {c.name: _convert(c, df[c.name], lines, errors) for c in present}
-    out = pd.DataFrame({name: typed.get(name, df[name]) for name in df.columns}, index=df.index)
+    out = pd.DataFrame({name: typed[name] if name in typed else plain_text(df[name])
+                        for name in df.columns}, index=df.index)
     for sys_, dia in _bp_pairs(c.name for c in present):
         bad = (out[dia] >= out[sys_]).to_numpy() & ~np.isin(
             lines, [e.row for e in errors if e.column in (sys_, dia)])
@@ -259,10 +293,11 @@ def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None 
                 errors)
     if known_patient_ids is not None and ID_COLUMN in df.columns:
         known = {str(p) for p in known_patient_ids}
-        for pos, pid in enumerate(out[ID_COLUMN]):
-            if pid and pid not in known and not patient_id_problem(pid):
-                errors.append(RowError(int(lines[pos]), ID_COLUMN,
-                                       f"unknown patient_id {pid!r} (not among the patients)"))
+        ids = out[ID_COLUMN].tolist()
+        unknown = {pid for pid in set(ids) - known if pid and not patient_id_problem(pid)}
+        errors += [RowError(int(lines[pos]), ID_COLUMN,
+                            f"unknown patient_id {pid!r} (not among the patients)")
+                   for pos, pid in enumerate(ids) if unknown and pid in unknown]
     _raise_if(errors, source, "session", len(df))
     return out
 

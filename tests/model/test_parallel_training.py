@@ -3,6 +3,7 @@ another (``training.parallel``), and the pool is used only when that is safe."""
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -65,3 +66,22 @@ def test_inline_executor_keeps_the_error_for_result() -> None:
     future = InlineExecutor().submit(lambda: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         future.result()
+
+
+def test_command_threads_default_to_auto_and_are_restored(monkeypatch) -> None:
+    """``kapcds train`` runs the steps on the usable cores unless told otherwise, and
+    leaves the library default (serial) as it found it."""
+    from training.parallel import THREADS_ENV, command_threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    with command_threads(None):
+        assert os.environ[THREADS_ENV] == "auto"
+    assert THREADS_ENV not in os.environ and training_threads() == 1
+    with command_threads("1"):
+        assert training_threads() == 1
+    monkeypatch.setenv(THREADS_ENV, "3")
+    with command_threads(None):  # the user's setting wins over the default
+        assert training_threads() == 3
+    with pytest.raises(ValueError), command_threads("many"):
+        pass
+    assert os.environ[THREADS_ENV] == "3"

@@ -47,16 +47,20 @@ def train_and_register(data_dir: Path, registry_dir: Path, promote: bool,
 
     ``trained_by`` goes into the card (default: the OS user, marked as the CLI).
     """
+    started = time.perf_counter()
     patients, sessions = load_dataset(data_dir)
     followup = load_followup(data_dir, known_patient_ids=patients["patient_id"])
+    log.info("stage read and validate: %.2f s", time.perf_counter() - started)
     result = trainer(patients, sessions, params=params, seed=seed, progress=progress,
                      data_description={"source": str(Path(data_dir).resolve()),
                                        "synthetic": True,
                                        **generator_record(Path(data_dir))},
                      followup=followup)
     result.card["trained_by"] = trained_by or cli_user()
+    started = time.perf_counter()
     registry = Registry(registry_dir)
     version = registry.register(result.model_set, result.card)
+    log.info("stage register (write, sign): %.2f s", time.perf_counter() - started)
     if promote:
         registry.promote(version, by=result.card["trained_by"],
                          reason="kapcds train --promote", audit=audit)
