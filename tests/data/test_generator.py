@@ -143,3 +143,21 @@ def test_committed_samples_pass_the_validation_layer():
                                  known_patient_ids=patients["patient_id"])
     assert len(patients) == settings.SAMPLE_PATIENTS
     assert len(sessions) == patients["sessions_attended"].astype(int).sum()
+
+
+def test_session_blood_pressure_stays_recordable_for_the_lowest_screening_values():
+    """At 100,000 patients a low screening BP plus session noise gave a systolic 59 and a
+    diastolic 29, which the session validator refuses (the cohort could not be trained on):
+    every simulated value lies within what a session record accepts."""
+    from training.generator.cohort_sessions import simulate_series
+    from training.generator.settings import EffectSettings
+
+    patients = generate_cohort(400, seed=3).patients.copy()
+    low = next(f for f in FEATURES if f.name == "systolic_bp").min
+    patients["systolic_bp"] = low
+    patients["diastolic_bp"] = next(f for f in FEATURES if f.name == "diastolic_bp").min
+    series = simulate_series(patients, np.random.default_rng(0), EffectSettings())
+    for field in SESSION_FIELDS:
+        if field.name in ("sbp_pre", "dbp_pre", "sbp_post", "dbp_post"):
+            values = series[field.name]
+            assert field.min <= np.nanmin(values) and np.nanmax(values) <= field.max, field.name

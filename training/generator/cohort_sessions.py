@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.contract.schema import ROUTE_TYPICAL_DOSE
+from models.contract.schema import ROUTE_TYPICAL_DOSE, SESSION_FIELDS
 from training.generator.settings import EffectSettings
 from training.outcomes import hypertensive_event, outcomes_from_summaries
 
@@ -136,10 +136,19 @@ def _blood_pressure(p, rng, s, route, relative_dose, cadss):
             + rng.normal(0, s.sbp_rise_sd, (n, k_max)))
     sbp_post = np.clip(np.round(sbp_pre + rise), 70, 250)
     dbp_post = np.clip(np.round(dbp_pre + 0.6 * rise + rng.normal(0, 4, (n, k_max))), 35, 150)
-    # Pulse pressure stays physiological: diastolic at least 15 mmHg below systolic.
-    dbp_pre = np.minimum(dbp_pre, sbp_pre - 15)
-    dbp_post = np.minimum(dbp_post, sbp_post - 15)
-    return sbp_pre, dbp_pre, sbp_post, dbp_post, rise
+    # Pulse pressure stays physiological: diastolic at least 15 mmHg below systolic; every
+    # value within what a session record accepts (a low baseline plus noise gave a systolic
+    # 59 and a diastolic 29 at 100,000 patients, which the validator then refused).
+    sbp_pre = _within("sbp_pre", sbp_pre)
+    dbp_pre = _within("dbp_pre", np.minimum(dbp_pre, sbp_pre - 15))
+    dbp_post = _within("dbp_post", np.minimum(dbp_post, sbp_post - 15))
+    return sbp_pre, dbp_pre, _within("sbp_post", sbp_post), dbp_post, rise
+
+
+def _within(name: str, values: np.ndarray) -> np.ndarray:
+    """``values`` clipped to the session field's allowed range (models.contract.schema)."""
+    field = next(f for f in SESSION_FIELDS if f.name == name)
+    return np.clip(values, field.min, field.max)
 
 
 def _attendance(p, rng, s, k, planned, baseline, phq9, cadss, nausea, vomiting, bp_event):
