@@ -173,9 +173,9 @@ async def _fill_session(page: Page, form: Locator, day: int) -> None:
         await day_box.fill(str(day))
 
 
-async def record_session(page: Page, patient_id: str, day: int) -> tuple[float, int]:
-    """Treatment progress: choose the patient, enter a session, save; seconds from the
-    click until "Session N saved." shows, and N."""
+async def prepare_session(page: Page, patient_id: str, day: int) -> int:
+    """Treatment progress: choose the patient and enter every field of "Record a
+    session" (not timed: the clinician's typing); returns the session's number."""
     box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text("Patient", exact=True))
     await _pick(page, box.first, patient_id, re.compile(f"^{re.escape(patient_id)} "))
     heading = page.get_by_role("heading", name=re.compile(rf"· {re.escape(patient_id)}$"))
@@ -186,12 +186,23 @@ async def record_session(page: Page, patient_id: str, day: int) -> tuple[float, 
     form = page.get_by_test_id("stForm").filter(
         has=page.get_by_role("button", name="Save session"))
     await _fill_session(page, form, day)
+    return number
+
+
+async def save_session(page: Page, number: int) -> float:
+    """Press "Save session"; seconds until "Session N saved." shows."""
     started = time.perf_counter()
     await page.get_by_role("button", name="Save session").click()
     await expect(page.get_by_text(f"Session {number} saved.")).to_be_visible(timeout=TIMEOUT_MS)
     seconds = time.perf_counter() - started
     await wait_idle(page)
-    return seconds, number
+    return seconds
+
+
+async def record_session(page: Page, patient_id: str, day: int) -> tuple[float, int]:
+    """Enter and save a session; seconds from the click until it says saved, and N."""
+    number = await prepare_session(page, patient_id, day)
+    return await save_session(page, number), number
 
 
 async def what_if(page: Page, rng: random.Random) -> float:

@@ -52,14 +52,18 @@ def prepare_home(home: Path, accounts: list[str]) -> None:
     """Seed the store and train a model if the home is new; add the clinician accounts
     (through the records API, in one process, as ``kapcds users add`` does one by one)."""
     home.mkdir(parents=True, exist_ok=True)
-    env = server_env(home)
     if not (home / "kapcds.sqlite3").exists():
         log.info("bootstrapping %s (store and first model)", home)
     subprocess.run([sys.executable, "-c", "from dashboard.services.startup import "
-                    "ensure_ready; ensure_ready()"], env=env, cwd=ROOT, check=True,
+                    "ensure_ready; ensure_ready()"], env=server_env(home), cwd=ROOT, check=True,
                    timeout=STARTUP_TIMEOUT)
-    subprocess.run([sys.executable, "-c", ADD_USERS, *accounts, PASSWORD], env=env, cwd=ROOT,
-                   check=True, timeout=300)
+    add_clinicians(home, accounts)
+
+
+def add_clinicians(home: Path, accounts: list[str]) -> None:
+    """Clinician accounts with ``PASSWORD`` (those already there are kept as they are)."""
+    subprocess.run([sys.executable, "-c", ADD_USERS, *accounts, PASSWORD],
+                   env=server_env(home), cwd=ROOT, check=True, timeout=300)
 
 
 def free_port() -> int:
