@@ -234,6 +234,31 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"interaction": kind, **stats} for kind, stats in result["per_interaction"].items()]
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The result as the README's tables (interactions, then the run's facts)."""
+    lines = ["| interaction | n | p50 | p95 | max |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['interaction']} | {r['n']} | {r['p50_s']:.2f} s | {r['p95_s']:.2f} s | "
+              f"{r['max_s']:.2f} s |" for r in rows(result)]
+    facts = [("sessions × minutes", f"{result['sessions']} × {result['minutes']:g} "
+              f"(think {result['think_s']:g} s; wall {result['wall_s']:.0f} s)"),
+             ("interactions done (timed, after the warm-up round)",
+              f"{result['interactions']} in {result['rounds']} rounds"),
+             ("errors (exceptions, timeouts > 90 s, exception boxes)", str(result["errors"])),
+             ("peak RSS, server + children (server VmHWM)",
+              f"{result['peak_rss_mib']:,} MiB ({result['server_vmhwm_mib']:,} MiB)"),
+             ("RSS warm with 1 session / all sessions (per extra session)",
+              f"{result['rss_one_session_mib']:,} / {result['rss_all_sessions_mib']:,} MiB "
+              f"({result['rss_per_extra_session_mib']:g} MiB)"),
+             ("writes the clients saw saved / new rows in the store",
+              f"{result['writes_expected']} / {result['writes_stored']} (stored once "
+              f"{result['stored_once']}, missing {result['missing']}, duplicated "
+              f"{result['duplicated']})"),
+             ("/proc/loadavg before / at the timed start / after",
+              " / ".join(" ".join(str(result[k]).split()[:3])
+                         for k in ("load_before", "load_at_start", "load_after")))]
+    return "\n".join([*lines, "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in facts)])
+
+
 @register("load_clinicians")
 def load_clinicians(ctx: Context) -> dict[str, Any]:
     """20 clinicians for 5 minutes (2 for 1 minute with --quick)."""
@@ -260,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     write_atomically(args.out, json.dumps(result, indent=2) + "\n")
     summary = {k: v for k, v in result.items() if k not in ("rss_samples", "error_messages")}
     log.info("result: %s", json.dumps(summary, indent=1))
+    log.info("as markdown:\n%s", markdown(result))
     log.info("wrote %s", args.out)
     return 0 if result["errors"] == 0 and result["missing"] == result["duplicated"] == 0 else 1
 
