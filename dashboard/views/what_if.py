@@ -47,7 +47,11 @@ else:
 st.caption("Trainee view: de-identified patients only (stable pseudonyms; no names, ids or "
            "notes).")
 
-if st.session_state.get("wi_loaded") != loaded:  # a new starting point resets every input
+# A new starting point resets every input; so does coming back to this page: Streamlit
+# drops the state of widgets a run did not draw, so after another page the inputs would
+# otherwise be drawn empty (0: every input refused) while "wi_loaded" is still set.
+if st.session_state.get("wi_loaded") != loaded or any(
+        PREFIX + name not in st.session_state for name in baseline):
     for name, value in baseline.items():
         st.session_state[PREFIX + name] = value
     st.session_state["wi_name"] = ""  # a name typed for another start is not carried over

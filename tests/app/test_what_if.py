@@ -9,6 +9,7 @@ from apptest_helpers import plotly_figures, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.patients.listing import cohort_table
+from dashboard.services.patients.whatif import deidentified_patients, inputs_from
 from dashboard.widgets.components import BANNER_TEXT
 from models.contract.schema import NAME_COLUMN, feature
 
@@ -106,3 +107,21 @@ def test_tables_show_whole_percentages(page: AppTest) -> None:
     compared = next(d.value for d in page.dataframe if "changed inputs" in d.value.index)
     cells = compared.drop(index="changed inputs").to_numpy().ravel()
     assert all(str(c).endswith("%") and len(str(c)) <= 5 for c in cells), cells
+
+
+
+def test_coming_back_shows_the_starting_point_not_zeros(kapcds_home: Path, workspace) -> None:
+    """Streamlit drops the state of the widgets a run did not draw, and keeps plain keys:
+    back on this page after another one, "wi_loaded" was still set, so the inputs were not
+    reset and were drawn as 0, every one refused and nothing predicted (HAZ-260, found by
+    the load test). Coming back draws the starting point's values again."""
+    first = deidentified_patients(cohort_table(workspace)).index[0]  # the default pick
+    at = sign_in(AppTest.from_file(str(VIEW), default_timeout=180), "trainee")
+    at.session_state["wi_loaded"] = f"patient:{first}"  # what outlives another page's run
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, texts(at.error)  # no "0 years is outside the allowed range"
+    baseline = inputs_from(deidentified_patients(cohort_table(workspace)).loc[first])
+    for name in ("age", "dose_mg_per_kg", "route", "sessions_per_week"):
+        assert at.session_state[f"wi_in_{name}"] == baseline[name]
+    assert any("scenario" in d.value.columns for d in at.dataframe)  # predicted
