@@ -54,6 +54,9 @@ def ensure_private_file(path: Path) -> None:
         log.warning("tightened %s to owner-only access (0600)", path)
 
 
+SQLITE_POOL = 40  # connections kept, and as many more at peak, per SQLite file engine
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default: ``KAPCDS_DATABASE_URL`` or the per-user SQLite file).
 
@@ -66,6 +69,13 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     is_sqlite = make_url(url).get_backend_name() == "sqlite"
     if is_sqlite:  # wait for the single writer rather than fail after pysqlite's 5 s
         kwargs["connect_args"] = {"timeout": 30, **kwargs.get("connect_args", {})}
+        # A connection to a SQLite file is a file handle, and the file allows one writer
+        # whatever the pool: a pool as large as the dashboard's busy threads. SQLAlchemy's
+        # 5 + 10 made the 16th of twenty clinicians signing in at once (each holds its
+        # connection through the password hash) fail after 30 s (issue 31 load test).
+        if make_url(url).database not in (None, "", ":memory:"):
+            kwargs.setdefault("pool_size", SQLITE_POOL)
+            kwargs.setdefault("max_overflow", SQLITE_POOL)
     else:
         kwargs.setdefault("pool_pre_ping", True)  # a dashboard outlives server restarts
     engine = create_engine(url, **kwargs)
