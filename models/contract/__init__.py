@@ -3,6 +3,7 @@ input, patient identifiers and located input errors.
 """
 
 __all__ = [
+    "doses",
     "csv_input",
     "directions",
     "features",
