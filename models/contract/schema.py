@@ -37,7 +37,7 @@ class Feature:
     label: str
     help: str
     group: Group
-    default: float | int | bool | str
+    default: float | int | bool | str | None
     unit: str = ""
     min: float | None = None
     max: float | None = None
@@ -233,7 +233,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("esketamine_dose_mg", "float", "Esketamine dose", "Intranasal esketamine dose per "
             "session in mg, never per kg: 56 or 84 mg in the label (clinical-reference.md §6), "
             "28 mg = one device (a cautious start; *unsourced*). Empty for ketamine routes.",
-            "treatment", float("nan"), "mg", 28, 84, modifiable=True, nullable=True),
+            "treatment", None, "mg", 28, 84, modifiable=True, nullable=True),
     Feature("psychotherapy", "category", "Psychotherapy", "Psychotherapy alongside the "
             "sessions.", "treatment", "integrated", categories=("none", "supportive",
             "integrated"), category_labels=("none", "supportive only",
