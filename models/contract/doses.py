@@ -8,6 +8,8 @@ Every entry path (validation, forms, imports, CDS orders) asks these functions.
 
 from __future__ import annotations
 
+import numpy as np
+
 from models.contract.schema import (
     DOSE_FEATURE_BY_ROUTE,
     DOSE_FEATURES,
@@ -93,3 +95,28 @@ def dose_fields(route: object, value: object) -> dict[str, float | None]:
 def dose_unit(route: object) -> str:
     """The unit a route is dosed in."""
     return "mg" if str(route) == ESKETAMINE_ROUTE else "mg/kg"
+
+
+def not_applicable(name: str, route: object) -> bool:
+    """True for the dose column a route is not dosed in (shown nowhere for that patient)."""
+    return name in DOSE_FEATURES and name != dose_feature_for(route)
+
+
+def fold_not_applicable(contributions: np.ndarray, values: np.ndarray,
+                        columns: list[str]) -> np.ndarray:
+    """Explanation values with the empty dose column's share moved onto the given dose.
+
+    A tree sends a missing dose down its own branch, so the not-applicable column gets a
+    SHAP value; it belongs to "the dose this patient has" (the route's unit), and showing
+    it as a separate value would display an empty dose. Row sums are unchanged (additivity).
+    ``contributions`` and ``values`` are (rows, columns) in ``columns`` order.
+    """
+    if not set(DOSE_FEATURES) <= set(columns):
+        return contributions
+    a, b = (columns.index(name) for name in DOSE_FEATURES)
+    out = np.array(contributions, dtype=float, copy=True)
+    for empty, given in ((a, b), (b, a)):
+        rows = np.isnan(values[:, empty]) & ~np.isnan(values[:, given])
+        out[rows, given] += out[rows, empty]
+        out[rows, empty] = 0.0
+    return out

@@ -56,7 +56,7 @@ class Feature:
     def format_value(self, value: object) -> str:
         """Render a value in clinical units, e.g. ``34 kg/m²`` or ``yes``."""
         if value is None or (isinstance(value, float) and value != value):
-            return "missing"
+            return "not applicable" if self.nullable else "missing"
         if self.dtype == "bool":
             return "yes" if bool(value) else "no"
         if self.dtype == "category":
@@ -230,7 +230,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("dose_mg_per_kg", "float", "Dose", "Ketamine dose per session (IV, IM, "
             "oral/sublingual), per kg; limits depend on the route. Empty for intranasal "
             "esketamine.", "treatment", 0.5, "mg/kg", 0.2, 3.0, modifiable=True, nullable=True),
-    Feature("esketamine_dose_mg", "float", "Esketamine dose", "Intranasal esketamine dose per "
+    Feature("esketamine_dose_mg", "float", "Dose", "Intranasal esketamine dose per "
             "session in mg, never per kg: 56 or 84 mg in the label (clinical-reference.md §6), "
             "28 mg = one device (a cautious start; *unsourced*). Empty for ketamine routes.",
             "treatment", None, "mg", 28, 84, modifiable=True, nullable=True),
