@@ -8,6 +8,9 @@ Every entry path (validation, forms, imports, CDS orders) asks these functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from models.contract.schema import (
@@ -81,8 +84,7 @@ def dose_text(route: object, mg_per_kg: object, esketamine_mg: object) -> str:
     """The dose in the clinician's unit for its route, e.g. ``84 mg`` or ``0.5 mg/kg``."""
     if str(route) == ESKETAMINE_ROUTE:
         return "—" if is_missing(esketamine_mg) else f"{float(esketamine_mg):g} mg"
-    return "—" if is_missing(mg_per_kg) else f"{float(mg_per_kg):.2f}".rstrip("0").rstrip(".") \
-        + " mg/kg"
+    return "—" if is_missing(mg_per_kg) else f"{float(mg_per_kg):.2f} mg/kg"
 
 
 def dose_fields(route: object, value: object) -> dict[str, float | None]:
@@ -119,4 +121,21 @@ def fold_not_applicable(contributions: np.ndarray, values: np.ndarray,
         rows = np.isnan(values[:, empty]) & ~np.isnan(values[:, given])
         out[rows, given] += out[rows, empty]
         out[rows, empty] = 0.0
+    return out
+
+
+def complete_doses(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values with the dose column the route is not dosed in set empty (None).
+
+    An import or a CDS request that knows the route has, by that, the other unit's dose:
+    not applicable (not missing). A value in the wrong unit is dropped here, never
+    converted; the route's own dose is left as it is (missing if not given).
+    """
+    out = dict(values)
+    route = out.get("route")
+    if is_missing(route) or str(route) not in ROUTES:
+        return out
+    for name in DOSE_FEATURES:
+        if not_applicable(name, route):
+            out[name] = None
     return out

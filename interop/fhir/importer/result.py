@@ -15,6 +15,7 @@ from typing import Any
 from models.clinical.eligibility import REQUIRED_INPUTS
 from models.clinical.session_alerts import SUICIDE_RISK, item9_alert, suicide_risk_message
 from models.contract import schema
+from models.contract.doses import complete_doses
 
 log = logging.getLogger(__name__)
 ENTERED = "entered by clinician"
@@ -114,7 +115,7 @@ def complete(result: ImportResult, values: Mapping[str, Any]) -> ImportResult:
     changed = [k for k, v in entered.items() if k in result.patient and result.patient[k] != v]
     if changed:
         log.info("clinician changed imported value(s): %s", ", ".join(changed))
-    patient = {**result.patient, **entered}
+    patient = complete_doses({**result.patient, **entered})
     names = schema.feature_names()
     evidence = {**result.evidence, **{k: [ENTERED] for k in entered
                                       if k not in result.patient or k in changed}}
