@@ -139,3 +139,9 @@ def complete_doses(values: Mapping[str, Any]) -> dict[str, Any]:
         if not_applicable(name, route):
             out[name] = None
     return out
+
+
+# Where a label stands without its value (chart rows, column headers, cohort summaries) the
+# two dose inputs are told apart by unit; next to a value both read "Dose" ("Dose 84 mg").
+DOSE_LABELS = {"dose_mg_per_kg": "Dose (ketamine, mg/kg)",
+               "esketamine_dose_mg": "Dose (esketamine, mg)"}
