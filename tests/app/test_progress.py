@@ -125,7 +125,7 @@ def test_an_esketamine_session_is_recorded_in_mg_and_shown_as_mg(
         open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
     """HAZ-240: the esketamine dose is a 28/56/84 mg choice, stored without mg/kg and shown
     as "56 mg" in the session table."""
-    pid = "KAP-00031"
+    pid = "KAP-00015"  # an esketamine patient within the plan
     at = _open(open_page, pid)
     prefix = _prefix(at, pid)
     at.selectbox(key=f"{prefix}_route").set_value("intranasal_esketamine").run()
