@@ -129,8 +129,10 @@ with import_tab:
     st.markdown("**Follow-up after the series**")
     st.write("Follow-up visits (patient_id; day_after_series and/or visit_at; any of phq9, "
              "gad7, craving_score, moca, blunting_score, urinary_symptoms, notes; an empty "
-             "cell is a screen not done) and, with a kind column, maintenance doses (route, "
-             "dose_mg_per_kg). All or nothing, like the files above.")
+             "cell is a screen not done) and, with a kind column, maintenance doses (route and "
+             "its dose: dose_mg_per_kg for ketamine, esketamine_dose_mg — 28, 56 or 84 mg, "
+             "never per kg — for intranasal esketamine). All or nothing, like the files "
+             "above.")
     followup_file = st.file_uploader("Follow-up CSV", type=["csv"], key="imp_followup")
     fu_form = form_instance("followup_import")
     import_followup = st.button("Import follow-up", key=fu_form.key("imp_fu_go"))
