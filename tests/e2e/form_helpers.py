@@ -14,7 +14,9 @@ from datetime import date, timedelta
 from browsing import pick_option, wait_idle
 from playwright.sync_api import Locator, Page, expect
 
-SESSION_NUMBERS = {"Dose (mg/kg)": "0.5", "PHQ-9 (points)": "11", "PHQ-9 item 9 (points)": "0",
+# the dose field follows the route chosen above the form (HAZ-240): IV ketamine in mg/kg
+IV_DOSE = "Dose (mg/kg, 0.2–1 for this route)"
+SESSION_NUMBERS = {IV_DOSE: "0.5", "PHQ-9 (points)": "11", "PHQ-9 item 9 (points)": "0",
                    "GAD-7 (points)": "8", "C-SSRS ideation (points)": "0",
                    "Systolic BP before (mmHg)": "124", "Diastolic BP before (mmHg)": "80",
                    "Heart rate before (beats/min)": "70", "Systolic BP ~40 min (mmHg)": "134",
@@ -45,6 +47,14 @@ def choose(page: Page, scope: Locator, label: str, option: str) -> None:
     box = scope.get_by_test_id("stSelectbox").filter(
         has=page.get_by_text(label, exact=True))
     pick_option(page, box, option)
+
+
+def choose_route(page: Page, form: Locator, option: str) -> None:
+    """Pick the route in the selectbox drawn just above ``form`` (outside it, so the dose
+    field in the form follows the route), then wait for the rerun."""
+    pick_option(page, form.locator("xpath=preceding::*[@data-testid='stSelectbox'][1]"),
+                option)
+    wait_idle(page)
 
 
 def yes_no(scope: Locator, label: str, answer: str) -> None:
@@ -109,11 +119,11 @@ def fill_session(page: Page, numbers: Mapping[str, str] | None = None,
     so a 2-hour monitoring window lies in the past at any hour), 10:30, and the
     monitoring record unless told not to."""
     form = session_form(page)
+    choose_route(page, form, "intravenous ketamine")  # first: the dose field follows it
     when = on or (date.today() - timedelta(days=1)).isoformat()
     type_moment(page, form, "stDateInput", "Date", when)
     type_moment(page, form, "stTimeInput", "Time", "10:30")
     fill_numbers(form, {**SESSION_NUMBERS, **(numbers or {})})
-    choose(page, form, "Route", "intravenous ketamine")
     for label in SESSION_YES_NO:
         yes_no(form, label, "no")
     if day is not None:

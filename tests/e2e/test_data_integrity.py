@@ -65,7 +65,7 @@ def test_session_form_starts_empty_and_refuses_to_save(small: Page, server: str)
     pick_patient(small, "KAP-00005")  # 1 of 10 sessions attended
     form = session_form(small)
     for label in ("PHQ-9 (points)", "GAD-7 (points)", "Systolic BP before (mmHg)",
-                  "Heart rate ~40 min (beats/min)", "Dose (mg/kg)"):
+                  "Heart rate ~40 min (beats/min)"):
         field = form.get_by_label(label, exact=True)
         expect(field).to_have_count(1)  # the previous patient's form has gone
         expect(field).to_have_value("")
@@ -90,9 +90,11 @@ def test_add_patient_starts_empty_and_refuses(small: Page, server: str) -> None:
     _open(small, server, "data_entry")
     form = small.get_by_test_id("stForm").filter(
         has=small.get_by_role("button", name="Add patient"))
-    for label in ("Age (years)", "Baseline PHQ-9 (points)", "Screening systolic BP (mmHg)",
-                  "Dose (mg/kg)"):
+    for label in ("Age (years)", "Baseline PHQ-9 (points)", "Screening systolic BP (mmHg)"):
         expect(form.get_by_label(label, exact=True)).to_have_value("")
+    # no dose field before a route is chosen: its unit follows the route (HAZ-240)
+    expect(form.get_by_text("Dose: choose the route first (its unit follows the route).")) \
+        .to_be_visible()
     _shot(small, "data_entry_empty", form.get_by_label("Age (years)", exact=True))
     small.get_by_role("textbox", name="Name").fill("Ada Browser")
     fill_numbers(form, {"Age (years)": "51"})

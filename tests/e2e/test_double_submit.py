@@ -13,12 +13,21 @@ import pandas as pd
 import pytest
 from browsing import open_menu, pick_option, sign_in, wait_idle
 from conftest import PASSWORD, SCREENSHOTS, USER
-from form_helpers import fill_session, pick_patient, session_form, type_moment, yes_no
+from form_helpers import (
+    IV_DOSE,
+    choose_route,
+    fill_session,
+    pick_patient,
+    session_form,
+    type_moment,
+    yes_no,
+)
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from base.settings import DATA_SAMPLES_DIR
-from models.contract.schema import FEATURES, defaults
+from models.contract.doses import not_applicable
+from models.contract.schema import FEATURES, defaults, feature
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=90_000)
@@ -80,10 +89,16 @@ def _choose(page: Page, scope: Locator, label: str, option: str) -> None:
 
 
 def _fill_patient(page: Page, form: Locator, name: str) -> None:
-    form.get_by_role("textbox", name="Name").fill(name)
     values = {**defaults(), "age": 44, "phq9_baseline": 18}
+    # the route first, above the form: the dose field follows it (HAZ-240)
+    choose_route(page, form, feature("route").category_label(values["route"]))
+    form.get_by_role("textbox", name="Name").fill(name)
     for spec in FEATURES:
+        if spec.name == "route" or not_applicable(spec.name, values["route"]):
+            continue
         label, value = _label(spec.label, spec.unit), values[spec.name]
+        if spec.name == "dose_mg_per_kg":
+            label = IV_DOSE
         if spec.dtype == "bool":
             yes_no(form, label, "yes" if value else "no")
         elif spec.dtype == "category":

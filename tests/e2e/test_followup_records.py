@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, USER, screenshot
 from form_helpers import (
+    IV_DOSE,
     SESSION_NUMBERS,
     SESSION_YES_NO,
     choose,
+    choose_route,
     fill_monitoring,
     fill_numbers,
     pick_patient,
@@ -167,13 +169,13 @@ def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder:
 
     _tab(page, "Maintenance session")
     form = _form(page, "Save maintenance session")
-    expect(form.get_by_label("Dose (mg/kg)", exact=True)).to_be_visible()
+    choose_route(page, form, "intravenous ketamine")  # above the form; the dose follows it
+    expect(form.get_by_label(IV_DOSE, exact=True)).to_be_visible()
     # yesterday at 10:30: the 2-hour monitoring window lies in the past at any hour
     type_moment(page, form, "stDateInput", "Date",
                 (date.today() - timedelta(days=1)).isoformat())
     type_moment(page, form, "stTimeInput", "Time", "10:30")
     fill_numbers(form, SESSION_NUMBERS)
-    choose(page, form, "Route", "intravenous ketamine")
     for label in SESSION_YES_NO:
         yes_no(form, label, "no")
     fill_monitoring(page, form=form)  # a maintenance dose is monitored like any other
