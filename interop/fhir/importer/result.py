@@ -119,10 +119,10 @@ def complete(result: ImportResult, values: Mapping[str, Any]) -> ImportResult:
     names = schema.feature_names()
     evidence = {**result.evidence, **{k: [ENTERED] for k in entered
                                       if k not in result.patient or k in changed}}
+    found = [n for n in names if n in patient and n in evidence]  # not the emptied dose unit
     return replace(result, patient={n: patient[n] for n in names if n in patient},
-                   found=[n for n in names if n in patient],
-                   missing=[n for n in names if n not in patient],
-                   evidence={n: evidence[n] for n in names if n in patient})
+                   found=found, missing=[n for n in names if n not in patient],
+                   evidence={n: evidence[n] for n in found})
 
 
 def item9_text(result: ImportResult) -> str | None:
