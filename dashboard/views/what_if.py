@@ -205,8 +205,9 @@ def _dependence(current: dict) -> None:
     d1, d2 = st.columns(2)
     inputs = [f.name for f in FEATURES if f.model_input
               and not not_applicable(f.name, current.get("route"))]
+    dose = dose_feature_for(current.get("route"))  # esketamine mg: no model input yet
     dep_feature = d1.selectbox("Input", inputs,
-                               index=inputs.index(dose_feature_for(current.get("route"))),
+                               index=inputs.index(dose if dose in inputs else "route"),
                                key="wi_dep_feature", format_func=lambda n: feature(n).label)
     dep_outcome = d2.selectbox("Outcome", OUTCOME_NAMES, key="wi_dep_outcome",
                                format_func=lambda n: outcome(n).label)

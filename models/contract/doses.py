@@ -110,15 +110,25 @@ def fold_not_applicable(contributions: np.ndarray, values: np.ndarray,
 
     A tree sends a missing dose down its own branch, so the not-applicable column gets a
     SHAP value; it belongs to "the dose this patient has" (the route's unit), and showing
-    it as a separate value would display an empty dose. Row sums are unchanged (additivity).
-    ``contributions`` and ``values`` are (rows, columns) in ``columns`` order.
+    it as a separate value would display an empty dose. When the given dose is no model
+    column (esketamine mg is not a model input yet), the share goes to ``route``: an
+    empty mg/kg dose says "not a ketamine route". Row sums are unchanged (additivity).
+    ``contributions`` and ``values`` are (rows, columns) in ``columns`` order; rows where
+    both doses are empty (unknown) are left as they are.
     """
-    if not set(DOSE_FEATURES) <= set(columns):
-        return contributions
-    a, b = (columns.index(name) for name in DOSE_FEATURES)
     out = np.array(contributions, dtype=float, copy=True)
-    for empty, given in ((a, b), (b, a)):
-        rows = np.isnan(values[:, empty]) & ~np.isnan(values[:, given])
+    for empty_name, given_name in (DOSE_FEATURES, DOSE_FEATURES[::-1]):
+        if empty_name not in columns:
+            continue
+        empty = columns.index(empty_name)
+        if given_name in columns:
+            given = columns.index(given_name)
+            rows = np.isnan(values[:, empty]) & ~np.isnan(values[:, given])
+        elif "route" in columns:
+            given = columns.index("route")
+            rows = np.isnan(values[:, empty]) & ~np.isnan(values[:, given])
+        else:
+            continue
         out[rows, given] += out[rows, empty]
         out[rows, empty] = 0.0
     return out

@@ -20,12 +20,13 @@ def test_every_sentence_names_the_dose_in_the_routes_unit(trained, route: str) -
     given = "esketamine_dose_mg" if route == ESK else "dose_mg_per_kg"
     for outcome in trained.model_set.outcomes:
         explanation = explain_patient(trained.model_set, row, outcome)
-        assert explanation.effects[empty] == 0.0  # its share is in the given dose
+        if empty in explanation.effects:  # its share is in the given dose (or the route)
+            assert explanation.effects[empty] == 0.0
         assert explanation.base + explanation.contributions.sum() == pytest.approx(
             explanation.logit)
         text = " ".join(sentences(explanation, row, outcome, top=len(explanation.effects)))
         assert "nan" not in text.split() and "not applicable" not in text
-        if explanation.effects[given] != 0.0:
+        if explanation.effects.get(given, 0.0) != 0.0:
             unit = "mg" if route == ESK else "mg/kg"
             assert f"Dose {row[given]:g} {unit}" in text
             if route == ESK:
@@ -36,7 +37,9 @@ def test_batch_explanations_fold_the_empty_dose_for_every_row(trained) -> None:
     rows = trained.test_patients.head(200)
     explanation = explain_frame(trained.model_set, rows, "nausea_vomiting")
     esk = (rows["route"] == ESK).to_numpy()
+    assert esk.any() and (~esk).any()
     assert (explanation.contributions["dose_mg_per_kg"].to_numpy()[esk] == 0).all()
-    assert (explanation.contributions["esketamine_dose_mg"].to_numpy()[~esk] == 0).all()
+    if "esketamine_dose_mg" in explanation.contributions:  # a model input or not (schema)
+        assert (explanation.contributions["esketamine_dose_mg"].to_numpy()[~esk] == 0).all()
     total = explanation.base + explanation.contributions.sum(axis=1).to_numpy()
     np.testing.assert_allclose(total, explanation.logit.to_numpy(), atol=1e-9)

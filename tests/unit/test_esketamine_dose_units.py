@@ -121,3 +121,11 @@ def test_fold_moves_the_empty_dose_share_onto_the_given_dose_and_keeps_sums() ->
     np.testing.assert_allclose(folded[0], [0.1, 0.0, 0.25])
     np.testing.assert_allclose(folded[1], [0.2, 0.12, 0.0])
     np.testing.assert_allclose(folded[2], shap[2])  # both empty (unknown): left as they were
+
+
+def test_without_the_mg_column_the_empty_mg_per_kg_share_goes_to_the_route() -> None:
+    columns = ["route", "dose_mg_per_kg"]
+    values = np.array([[2.0, np.nan], [0.0, 0.5]])
+    shap = np.array([[0.1, 0.3], [0.2, 0.1]])
+    folded = fold_not_applicable(shap, values, columns)
+    np.testing.assert_allclose(folded, [[0.4, 0.0], [0.2, 0.1]])
