@@ -26,7 +26,7 @@ def test_every_sentence_names_the_dose_in_the_routes_unit(trained, route: str) -
             explanation.logit)
         text = " ".join(sentences(explanation, row, outcome, top=len(explanation.effects)))
         assert "nan" not in text.split() and "not applicable" not in text
-        if explanation.effects.get(given, 0.0) != 0.0:
+        if abs(explanation.effects.get(given, 0.0)) > 5e-4:  # as sentences() picks them
             unit = "mg" if route == ESK else "mg/kg"
             assert f"Dose {row[given]:g} {unit}" in text
             if route == ESK:
