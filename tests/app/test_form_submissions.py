@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from apptest_helpers import n_patients, n_sessions, texts
@@ -158,9 +158,12 @@ def test_followup_visit_and_plan_save_once(open_page: Callable[[str], AppTest],
     visit = _instance(at, f"followup_visit_{pid}")
     prefix = visit.key(f"fu_{pid}")
 
+    # a moment just past, whatever the hour (08:00 today was in the future after midnight)
+    seen = (datetime.now() - timedelta(minutes=5)).replace(second=0, microsecond=0)
+
     def enter_visit() -> None:
-        at.date_input(key=f"{prefix}_date").set_value(date.today())
-        at.time_input(key=f"{prefix}_time").set_value(time(8, 0))
+        at.date_input(key=f"{prefix}_date").set_value(seen.date())
+        at.time_input(key=f"{prefix}_time").set_value(seen.time())
         at.number_input(key=f"{prefix}_phq9").set_value(7)
         if f"{prefix}_day" in at.session_state:
             at.number_input(key=f"{prefix}_day").set_value(30)
