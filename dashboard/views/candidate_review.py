@@ -76,9 +76,8 @@ with left:
                 "predicted risk, which are being computed for this model version; the "
                 "list fills in when that is done.", icon=":material/hourglass_top:")
     if cohort is None:  # paged by the store; only the rows shown are predicted, now
-        store = roster.store_page(ws, search, int(st.session_state.get("cr_page", 1)), [
-            st.session_state.get("cr_patient"), st.session_state.get(components.PATIENT_KEY),
-            st.query_params.get(components.PATIENT_PARAM)], empty=waiting)
+        store = roster.store_page(ws, search, int(st.session_state.get("cr_page", 1)),
+                                  components.kept_patients("cr_patient"), empty=waiting)
         n_found, n_all, rows, reachable = store.matching, store.total, store.rows, store.reachable
     else:
         found = find_patients(cohort, search, statuses, risk_outcome, risk_min / 100)

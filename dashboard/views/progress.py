@@ -30,9 +30,7 @@ cohort = resources.cohort_if_built(ws)
 if cohort is None:
     search = st.text_input("Search by patient id or name", key="pr_search",
                            placeholder="e.g. KAP-00012 or a surname")
-    store = roster.store_page(ws, search, 1, [
-        st.session_state.get("pr_patient"), st.session_state.get(components.PATIENT_KEY),
-        st.query_params.get(components.PATIENT_PARAM)])
+    store = roster.store_page(ws, search, 1, components.kept_patients("pr_patient"))
     cohort, listed, reachable = store.rows, store.ids, store.reachable
     st.caption(f"{store.matching:,} of {store.total:,} patients match"
                + (f"; the first {len(listed):,} are listed: search to find another"

@@ -89,6 +89,13 @@ def _linked_patient(options: list[str], key: str,
     return None
 
 
+def kept_patients(key: str) -> list[str | None]:
+    """The patients a picker with ``key`` may keep open off its page: its own earlier
+    choice, the one open on another page, and a ``?patient=`` link (any may be None)."""
+    return [st.session_state.get(key), st.session_state.get(PATIENT_KEY),
+            st.query_params.get(PATIENT_PARAM)]
+
+
 def patient_picker(cohort: pd.DataFrame, ids: Sequence[str], key: str,
                    label: str = "Patient", reachable: pd.Index | None = None) -> str | None:
     """Pick one of ``ids`` (id — name); remembers the choice across pages.
