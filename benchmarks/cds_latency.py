@@ -133,14 +133,18 @@ def _one(url: str, body: bytes, token: str) -> float:
     return elapsed
 
 
-def _measure(url: str, key: Any, body: bytes, calls: int, concurrency: int = 1) -> list[float]:
+def _measure(urls: list[str], key: Any, body: bytes, calls: int,
+             concurrency: int = 1) -> list[float]:
     """Every call's latency (ms): ``concurrency`` clients, each sending its next request
-    when its last is answered, until ``calls`` are answered."""
+    when its last is answered, until ``calls`` are answered; call i goes to server
+    i mod len(urls) (round robin, as the proxy of docs/scaling.md does). One JWT audience
+    for all servers: the same service, as an EHR sees it behind a proxy."""
     from concurrent.futures import ThreadPoolExecutor
 
-    tokens = _tokens(url, key, calls)
+    tokens = _tokens(urls[0], key, calls)
+    jobs = [(urls[i % len(urls)], token) for i, token in enumerate(tokens)]
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        return list(pool.map(lambda token: _one(url, body, token), tokens))
+        return list(pool.map(lambda job: _one(job[0], body, job[1]), jobs))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -157,14 +161,72 @@ def _checkpoints(home: Path) -> int:
     return len(path.read_bytes().splitlines()) if path.is_file() else 0
 
 
-def main() -> int:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_servers(home: Path, count: int, port: int) -> list[Any]:
+    """``count`` serve-cds processes on one store and data folder (shared signing key and
+    checkpoint file), each on its own port; all take tokens for the first one's address
+    (one service as the EHR sees it behind a proxy)."""
+    exe = Path(sys.executable).with_name("kapcds")
+    ports = [port + index if port else _free_port() for index in range(count)]
+    audience = f"http://127.0.0.1:{ports[0]}"
+    procs = []
+    for server_port in ports:
+        server_log = (home / f"serve-cds-{server_port}.log").open("wb")  # a pipe nobody reads
+        env = {**os.environ, "KAPCDS_CDS_BASE_URL": audience}
+        proc = subprocess.Popen([str(exe), "serve-cds", "--port", str(server_port),
+                                 "--registry", str(home / "registry")], env=env,
+                                stdout=subprocess.DEVNULL, stderr=server_log)
+        server_log.close()
+        proc.base = f"http://127.0.0.1:{server_port}"  # type: ignore[attr-defined]
+        procs.append(proc)
+    for proc in procs:
+        _wait(proc.base, proc)
+    return procs
+
+
+def _run_hook(hook: str, procs: list[Any], key: Any, home: Path,
+              args: argparse.Namespace) -> None:
+    urls = [f"{proc.base}/cds-services/{SERVICE[hook]}" for proc in procs]
+    body = _body(hook, "bench-1")
+    _measure(urls, key, body, 10 * len(urls), 2)  # warm-up: model load, first predict
+    for run in range(args.repeats):
+        load, anchored = os.getloadavg(), _checkpoints(home)
+        cpu = sum(_cpu_seconds(proc.pid) for proc in procs)
+        started = time.perf_counter()
+        times = sorted(_measure(urls, key, body, args.calls, args.concurrency))
+        wall = time.perf_counter() - started
+        cpu = (sum(_cpu_seconds(proc.pid) for proc in procs) - cpu) * 1000 / len(times)
+        anchored = _checkpoints(home) - anchored
+        pct = statistics.quantiles(times, n=100)
+        log.info("%s run %d: %d calls, %d at a time, %d server(s), %.0f calls/s | p50 %.1f ms"
+                 "  p95 %.1f ms  p99 %.1f ms  max %.1f ms | server CPU %.1f ms/call, "
+                 "%d checkpoints | load before %.2f %.2f %.2f, after %.2f", hook, run + 1,
+                 len(times), args.concurrency, len(procs), len(times) / wall, pct[49],
+                 pct[94], pct[98], times[-1], cpu, anchored, *load, os.getloadavg()[0])
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--hooks", default="patient-view,order-sign")
     parser.add_argument("--repeats", type=int, default=3, help="runs per hook (medians)")
-    parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
-    args = parser.parse_args()
+    parser.add_argument("--port", type=int, default=0, help="first server port (default: "
+                        "free ones)")
+    parser.add_argument("--servers", type=int, default=1, help="serve-cds processes on the "
+                        "one store, called round robin (default 1)")
+    parser.add_argument("--database-url", default=None, help="an EMPTY PostgreSQL database "
+                        "for the store (default: SQLite in the throwaway folder)")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = _arguments()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import jwt
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -177,45 +239,20 @@ def main() -> int:
         os.environ.update({"KAPCDS_HOME": str(home), "KAPCDS_ADMIN_PASSWORD": PASSWORD,
                            "KAPCDS_CDS_ISSUERS": str(home / "issuers.json")})
         os.environ.pop("KAPCDS_DATABASE_URL", None)
+        if args.database_url:
+            os.environ["KAPCDS_DATABASE_URL"] = args.database_url
         _prepare(home, "bench-1")
-        port = args.port
-        if not port:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                port = sock.getsockname()[1]
-        exe = Path(sys.executable).with_name("kapcds")
-        server_log = (home / "serve-cds.log").open("wb")  # a pipe nobody reads would fill
-        proc = subprocess.Popen([str(exe), "serve-cds", "--port", str(port), "--registry",
-                                 str(home / "registry")], stdout=subprocess.DEVNULL,
-                                stderr=server_log)
+        procs = _start_servers(home, args.servers, args.port)
         try:
-            base = f"http://127.0.0.1:{port}"
-            _wait(base, proc)
             for hook in [h.strip() for h in args.hooks.split(",") if h.strip()]:
-                url = f"{base}/cds-services/{SERVICE[hook]}"
-                body = _body(hook, "bench-1")
-                _measure(url, key, body, 10, 2)  # warm-up: model load, first predict
-                for run in range(args.repeats):
-                    load, cpu, anchored = os.getloadavg(), _cpu_seconds(proc.pid), \
-                        _checkpoints(home)
-                    started = time.perf_counter()
-                    times = sorted(_measure(url, key, body, args.calls, args.concurrency))
-                    wall = time.perf_counter() - started
-                    cpu = (_cpu_seconds(proc.pid) - cpu) * 1000 / len(times)
-                    anchored = _checkpoints(home) - anchored
-                    pct = statistics.quantiles(times, n=100)
-                    log.info("%s run %d: %d calls, %d at a time, %.0f calls/s | p50 %.1f ms  "
-                             "p95 %.1f ms  p99 %.1f ms  max %.1f ms | server CPU %.1f ms/call, "
-                             "%d checkpoints | load before %.2f %.2f %.2f, after %.2f", hook,
-                             run + 1, len(times), args.concurrency, len(times) / wall,
-                             pct[49], pct[94], pct[98], times[-1], cpu, anchored, *load,
-                             os.getloadavg()[0])
+                _run_hook(hook, procs, key, home, args)
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            server_log.close()
-            tail = (home / "serve-cds.log").read_text(errors="replace").splitlines()[-5:]
-            log.info("serve-cds log ends: %s", " | ".join(tail))
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=20)
+            for path in sorted(home.glob("serve-cds-*.log")):
+                tail = path.read_text(errors="replace").splitlines()[-5:]
+                log.info("%s ends: %s", path.name, " | ".join(tail))
     return 0
 
 

@@ -88,8 +88,7 @@ prom_alerts.render(ws, key="co_prom")  # clinicians: urgent answers from patient
 st.header("Alerts at the latest session")
 scope = st.radio("Patients", ["still in treatment", "everyone with sessions"],
                  horizontal=True, key="co_scope")
-alerts, checked = resources.alerts_overview(ws, only_in_treatment=scope == "still in treatment",
-                                            built=cohort is not None)
+alerts, checked = resources.alerts_overview(ws, only_in_treatment=scope == "still in treatment")
 st.caption(f"{components.counted(checked, 'patient')} checked; "
            f"{alerts['patient_id'].nunique():,} with alerts.")
 if checked == 0 and scope == "still in treatment":

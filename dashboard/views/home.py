@@ -20,8 +20,8 @@ if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
 cols = st.columns(3)
 cols[0].metric("Patients in the store", f"{service_cohort.stored_patients(ws):,}")
 cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")
-pending = resources.cohort_pending(ws)
-if pending:  # a fresh server or a new model: being prepared
+cohort = resources.cohort_if_built(ws)
+if cohort is None:  # a fresh server or a new model: being prepared
     cols[2].metric("Eligible (screen)", "being computed")
     st.info("The store's screens and predictions are being computed for this model "
             "version (once per version). Candidate review and Treatment progress list "
@@ -29,7 +29,6 @@ if pending:  # a fresh server or a new model: being prepared
             "come from the store; filters and pages that need every patient fill in when it "
             "is done.")
 else:
-    cohort = resources.cohort(ws)
     eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
     cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
 
@@ -42,7 +41,7 @@ if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
 # The alerts come from the store's sessions, never from predictions: shown at once, also
 # while the predictions are being computed (issue 31).
 st.header("Session alerts now")
-alerts, checked = resources.alerts_overview(ws, only_in_treatment=True, built=not pending)
+alerts, checked = resources.alerts_overview(ws, only_in_treatment=True)
 counts = service_cohort.alert_counts(alerts)
 st.caption(f"Alerts raised at the latest session of the {checked:,} patients still in "
            f"treatment; {alerts['patient_id'].nunique():,} have at least one. Thresholds "

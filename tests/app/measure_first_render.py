@@ -122,6 +122,18 @@ def _one(total: int) -> dict[str, float]:
     return result
 
 
+def _forget_shared_builds() -> None:
+    """Empty the store's published cohort tables (issue 31.4), so a "fresh" server builds
+    its table instead of installing the one a previous run published."""
+    from sqlalchemy import delete
+
+    from dashboard.services.startup import ensure_ready
+    from records.tables.builds import SharedBuild
+
+    with ensure_ready().engine.begin() as connection:
+        connection.execute(delete(SharedBuild))
+
+
 def _rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -137,9 +149,10 @@ def _measure(total: int, home: str, fresh: bool) -> dict[str, float]:
     env = {**os.environ, "KAPCDS_HOME": home, "KAPCDS_BCRYPT_ROUNDS": "4",
            "KAPCDS_ADMIN_PASSWORD": "measure-first-render admin password"}
     _child(["--populate", str(total)], env)
-    if fresh:  # a fresh server: no cohort table on disk yet
+    if fresh:  # a fresh server: no cohort table on disk, none published in the store
         for path in (Path(home) / "cache").glob("cohort-*"):
             path.unlink()
+        _child(["--forget-builds"], env)
     first = _child(["--child", str(total)], env)
     again = _child(["--child", str(total)], env)
     assert first is not None and again is not None
@@ -153,8 +166,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON line per size")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--populate", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--forget-builds", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.forget_builds:
+        _forget_shared_builds()
+        return
     if args.populate:
         _populate(args.populate)
         return
