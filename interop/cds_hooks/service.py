@@ -69,13 +69,19 @@ class _Models:
 
     def __init__(self, registry_dir: Path | None) -> None:
         self._dir, self._lock, self._info = registry_dir, threading.Lock(), None
+        self._registry: Any = None
 
     def current(self) -> ModelInfo | None:
         if self._dir is None:
             return None
         from models.store.registry import Registry
 
-        registry = Registry(self._dir)
+        # one Registry per service: it reads and parses the signing key once, not per call
+        # (7 % of a call's CPU at 20 at once); the promotion record is still read and its
+        # signature checked on every call, so a promotion or a tampered CURRENT shows at once
+        if self._registry is None:
+            self._registry = Registry(self._dir)
+        registry = self._registry
         version = registry.current_version()
         if version is None:
             return None
