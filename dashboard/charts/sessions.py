@@ -1,5 +1,8 @@
 """Session figures: PHQ-9 against the expected band, blood pressure, side effects.
 
+Colours from the Okabe-Ito palette with at least 3:1 on white (WCAG 1.4.11), each line also
+told apart by its dash and named in the legend or an annotation (issue 30).
+
 Thresholds come from ``models.contract.schema`` and ``models.clinical.session_alerts`` so a line
 drawn on a
 chart is the number that raises the alert. Pure plotly builders (no Streamlit).
@@ -11,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.charts.style import BAND, DOWN, SIDE_EFFECTS, UP, layout
+from dashboard.charts.style import BAND, DOWN, NEUTRAL, OKABE_ITO, SIDE_EFFECTS, UP, layout
 from models.contract.schema import (
     CADSS_SIGNIFICANT,
     POST_DOSE_DBP_ALERT,
@@ -36,20 +39,22 @@ def phq9_trajectory(sessions: pd.DataFrame, band: pd.DataFrame, baseline: float,
     observed_x = [0, *sessions["session_number"].tolist()]
     observed_y = [baseline, *sessions["phq9"].tolist()]
     fig.add_trace(go.Scatter(x=observed_x, y=observed_y, mode="lines+markers",
-                             name="observed PHQ-9", line={"color": "#222222"},
+                             name="observed PHQ-9", line={"color": OKABE_ITO["black"]},
                              marker={"size": 8}))
     if reported is not None and len(reported):
         fig.add_trace(go.Scatter(x=reported["x"], y=reported["phq9"], mode="markers",
                                  name="patient-reported PHQ-9 (by link)",
                                  marker={"size": 11, "symbol": "diamond-open",
-                                         "color": "#b03a2e", "line": {"width": 2}},
+                                         "color": OKABE_ITO["reddish purple"],
+                                         "line": {"width": 2}},
                                  text=reported["answered"],
                                  hovertemplate="patient-reported %{y} · %{text}"
                                                "<extra></extra>"))
-    fig.add_hline(y=baseline * (1 - RESPONSE_DROP), line={"dash": "dot", "color": "#27ae60"},
+    fig.add_hline(y=baseline * (1 - RESPONSE_DROP),
+                  line={"dash": "dot", "color": OKABE_ITO["bluish green"]},
                   annotation_text="response (50 % below baseline)",
                   annotation_position="top left")
-    fig.add_hline(y=REMISSION_BELOW, line={"dash": "dot", "color": "#8e44ad"},
+    fig.add_hline(y=REMISSION_BELOW, line={"dash": "dot", "color": NEUTRAL},
                   annotation_text=f"remission (< {REMISSION_BELOW})",
                   annotation_position="bottom left")
     fig.update_xaxes(title="session (0 = baseline)", dtick=1)
@@ -63,9 +68,9 @@ def bp_chart(sessions: pd.DataFrame, title: str = "Blood pressure before and ~40
     fig = go.Figure()
     x = sessions["session_number"]
     for column, name, colour, dash in (
-            ("sbp_pre", "systolic before", "#e59866", "dot"),
+            ("sbp_pre", "systolic before", OKABE_ITO["reddish purple"], "dot"),
             ("sbp_post", "systolic after", UP, "solid"),
-            ("dbp_pre", "diastolic before", "#85c1e9", "dot"),
+            ("dbp_pre", "diastolic before", OKABE_ITO["bluish green"], "dot"),
             ("dbp_post", "diastolic after", DOWN, "solid")):
         fig.add_trace(go.Scatter(x=x, y=sessions[column], name=name, mode="lines+markers",
                                  line={"color": colour, "dash": dash}))
@@ -84,7 +89,7 @@ def side_effects_chart(sessions: pd.DataFrame,
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4],
                         vertical_spacing=0.08)
     x = sessions["session_number"]
-    colours = [UP if v >= CADSS_SIGNIFICANT else "#a9cce3" for v in sessions["cadss"]]
+    colours = [UP if v >= CADSS_SIGNIFICANT else DOWN for v in sessions["cadss"]]
     fig.add_trace(go.Bar(x=x, y=sessions["cadss"], marker_color=colours, name="CADSS",
                          showlegend=False), row=1, col=1)
     fig.add_hline(y=CADSS_SIGNIFICANT, line={"dash": "dash", "color": UP}, row=1, col=1,
@@ -92,7 +97,7 @@ def side_effects_chart(sessions: pd.DataFrame,
     for effect in SIDE_EFFECTS:
         present = sessions[effect].astype(bool)
         fig.add_trace(go.Scatter(x=x[present], y=[effect] * int(present.sum()), mode="markers",
-                                 marker={"size": 12, "color": "#d35400", "symbol": "square"},
+                                 marker={"size": 12, "color": UP, "symbol": "square"},
                                  name=effect, showlegend=False), row=2, col=1)
     fig.update_yaxes(title="CADSS (points)", row=1, col=1)
     fig.update_yaxes(categoryorder="array", categoryarray=list(SIDE_EFFECTS), type="category",

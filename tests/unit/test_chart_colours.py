@@ -111,3 +111,44 @@ def test_the_beeswarm_value_scale_is_ordered_without_hue() -> None:
     red_blue = go.Scattergl(marker={"colorscale": "RdBu_r"}).marker.colorscale
     old = [_relative_luminance(colour) for _, colour in red_blue]
     assert not all(b > a for a, b in zip(old, old[1:], strict=False))
+
+
+def _session_figures() -> list[object]:
+    from dashboard.charts import sessions
+
+    rows = pd.DataFrame({"session_number": [1, 2], "phq9": [18, 12], "sbp_pre": [128, 131],
+                         "sbp_post": [150, 184], "dbp_pre": [80, 82], "dbp_post": [92, 111],
+                         "cadss": [12, 25], **{e: [True, False] for e in style.SIDE_EFFECTS}})
+    band = pd.DataFrame({"session_number": [1, 2], "q10": [14, 9], "q50": [17, 13],
+                         "q90": [20, 17]})
+    reported = pd.DataFrame({"x": [1.5], "phq9": [15], "answered": ["2026-12-01"]})
+    return [sessions.phq9_trajectory(rows, band, 20.0, reported=reported),
+            sessions.bp_chart(rows), sessions.side_effects_chart(rows)]
+
+
+def _figure_colours(figure: object) -> list[str]:
+    """Every line, marker and shape colour a figure sets (fills excepted: the band)."""
+    out: list[str] = []
+    for trace in figure.data:  # type: ignore[attr-defined]
+        line = getattr(trace, "line", None)
+        if line is not None and line.color:
+            out.append(line.color)
+        colour = getattr(trace.marker, "color", None) if hasattr(trace, "marker") else None
+        out += [c for c in ([colour] if isinstance(colour, str) else list(colour or ()))]
+    out += [shape.line.color for shape in figure.layout.shapes if shape.line.color]  # type: ignore[attr-defined]
+    return out
+
+
+def test_session_charts_draw_in_the_palette_with_3_to_1_contrast() -> None:
+    """Treatment progress's PHQ-9, blood pressure and side-effect charts: every line, marker
+    and alert line in Okabe-Ito (or the neutral grey), each at least 3:1 on white; the two
+    lines of one measure (before/after) differ in dash as well as colour."""
+    allowed = set(style.OKABE_ITO.values()) | {style.NEUTRAL}
+    for figure in _session_figures():
+        for colour in _figure_colours(figure):
+            assert colour in allowed, colour
+            assert 1.05 / (_relative_luminance(colour) + 0.05) >= 3.0, colour
+    bp = _session_figures()[1]
+    dashes = {t.name: t.line.dash for t in bp.data}
+    assert dashes["systolic before"] != dashes["systolic after"]
+    assert dashes["diastolic before"] != dashes["diastolic after"]
