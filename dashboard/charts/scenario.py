@@ -16,11 +16,13 @@ def dependence_chart(curve: pd.DataFrame, current: object, x_title: str,
     x = [str(v) for v in curve["value"]] if curve["value"].dtype == object else curve["value"]
     fig = go.Figure()
     if "cohort_mean" in curve:
+        # the band's two edges: one legend entry, two named series in the text alternative
         fig.add_trace(go.Scatter(x=x, y=curve["cohort_p90"] * 100, mode="lines",
-                                 line={"width": 0}, showlegend=False, hoverinfo="skip"))
+                                 line={"width": 0}, showlegend=False, hoverinfo="skip",
+                                 meta={"series": "cohort 90th centile"}))
         fig.add_trace(go.Scatter(x=x, y=curve["cohort_p10"] * 100, mode="lines",
                                  line={"width": 0}, fill="tonexty", fillcolor=BAND,
-                                 name="cohort 10–90 %"))
+                                 name="cohort 10–90 %", meta={"series": "cohort 10th centile"}))
         fig.add_trace(go.Scatter(x=x, y=curve["cohort_mean"] * 100, mode="lines+markers",
                                  line={"color": NEUTRAL, "dash": "dash"},
                                  name="cohort average (partial dependence)"))

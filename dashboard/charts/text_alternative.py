@@ -46,6 +46,16 @@ def _trace_rows(trace: go.BaseTraceType) -> pd.DataFrame:
     return pd.DataFrame({"x": x[:size], "y": y[:size]})
 
 
+def _series_name(trace: go.BaseTraceType) -> str:
+    """What the data table and summary call a trace: its ``meta["series"]`` when the
+    builder set one (a band's edges share one legend entry but are two series), else its
+    legend name."""
+    meta = getattr(trace, "meta", None)
+    if isinstance(meta, dict) and meta.get("series"):
+        return _text(meta["series"])
+    return _text(getattr(trace, "name", None))
+
+
 def figure_table(fig: go.Figure) -> pd.DataFrame:
     """Every drawn point: series name, x, y (or row/column/value for heat maps)."""
     parts = []
@@ -53,7 +63,7 @@ def figure_table(fig: go.Figure) -> pd.DataFrame:
         rows = _trace_rows(trace)
         if rows.empty:
             continue
-        name = _text(getattr(trace, "name", None)) or f"series {index + 1}"
+        name = _series_name(trace) or f"series {index + 1}"
         rows.insert(0, "series", name)
         parts.append(rows)
     if not parts:

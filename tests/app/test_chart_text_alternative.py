@@ -77,6 +77,8 @@ def test_every_chart_on_a_page_has_its_summary_and_table(open_page, name: str,
             plain = " ".join(re.sub(r"<[^>]+>", " ", title).split())
             assert any(c.value.replace("\\", "").startswith(plain[:20])
                        for c in at.caption), title
+    unnamed = [c.value for c in at.caption if re.search(r"\bseries \d+ \(", c.value)]
+    assert not unnamed, unnamed  # every series a summary lists has a name a reader knows
 
 
 def test_the_table_toggle_shows_the_chart_data(open_page) -> None:
@@ -96,3 +98,26 @@ def test_words_and_numbers_in_one_column_become_text() -> None:
     import pyarrow as pa
 
     pa.Table.from_pandas(table)  # Streamlit's dataframe needs one type per column
+
+
+def test_the_what_if_band_edges_are_named_series_not_series_n() -> None:
+    """The dependence chart's cohort band is two traces under one legend entry: its table and
+    summary name each edge (a clinician read "series 1 (76.6 to 82.1)" and the lower edge
+    alone as "cohort 10–90 %"); no trace of an app chart is left as "series N"."""
+    import pandas as pd
+
+    from dashboard.charts.scenario import dependence_chart
+
+    curve = pd.DataFrame({"value": [0.5, 1.0], "cohort_p10": [0.27, 0.30],
+                          "cohort_p90": [0.80, 0.76], "cohort_mean": [0.55, 0.52],
+                          "patient": [0.34, 0.31]})
+    figure = dependence_chart(curve, 1.0, "Dose mg/kg", "P(response) across the range")
+    series = figure_table(figure)["series"].unique().tolist()
+    assert series == ["cohort 90th centile", "cohort 10th centile",
+                      "cohort average (partial dependence)", "this patient (ICE)"]
+    summary = figure_summary(figure)
+    assert "cohort 90th centile (2 points, 76 to 80)" in summary
+    assert "cohort 10th centile (2 points, 27 to 30)" in summary
+    assert "series " not in summary
+    assert [t.name for t in figure.data if t.showlegend is not False] == [
+        "cohort 10–90 %", "cohort average (partial dependence)", "this patient (ICE)"]

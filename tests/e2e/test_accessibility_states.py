@@ -81,6 +81,31 @@ def test_model_lab_tabs_meet_wcag_aa(small: Page, server: str,
     assert not failures, "\n".join(f"{s}:\n{v}" for s, v in failures.items())
 
 
+def test_what_if_after_a_change_meets_wcag_aa(small: Page, server: str) -> None:
+    """The What-if explorer after an input is stepped (predictions, explanation and the
+    dependence curve redrawn, the "changed from the patient" marks shown), with its sections
+    and chart tables open. The dashboard has no dialogs (no ``st.dialog``) to scan."""
+    source = require_axe()
+    sign_in(small, server, USER, PASSWORD)
+    open_menu(small, "What-if explorer", settle_ms=1500)
+    expect(small.get_by_text("Changed: nothing yet")).to_be_visible()
+    steppers = small.get_by_test_id("stNumberInputStepUp")
+    assert steppers.count() >= 1, "no number input to step on What-if"
+    for index in range(steppers.count()):  # the first input not already at its maximum
+        if steppers.nth(index).is_enabled():
+            steppers.nth(index).click()
+            break
+    wait_idle(small, 1500)
+    expect(small.get_by_text("Changed: nothing yet")).to_have_count(0)  # redrawn with the change
+    expect(small.get_by_text("Thick solid line: this scenario").first).to_be_visible()
+    failures: dict[str, str] = {}
+    _open_everything(small)
+    _scan(small, source, failures, "What-if, after an input was changed")
+    screenshot(small, "a11y_what_if_changed")
+    assert not small.get_by_test_id("stException").count()
+    assert not failures, "\n".join(f"{s}:\n{v}" for s, v in failures.items())
+
+
 def _focus_outline(page: Page) -> str:
     """The focused element's outline or focus ring (box-shadow), as computed."""
     return page.evaluate(
