@@ -12,4 +12,10 @@ export MPLBACKEND=Agg
 bash scripts/install-node-deps.sh  # axe-core (package.json) for the accessibility tests
 bash scripts/install-node-validator.sh  # second FHIR validator (npm `fhir`), tests/interop
 "$BIN/ruff" check .
-"$BIN/pytest" -q -p no:cacheprovider "$@"
+# KAPCDS_TEST_WORKERS=2 runs pytest-xdist workers (the browser tests as one group on one
+# worker, tests/conftest.py; the rest spread); serial by default until a full parallel run
+# has been shown green on a quiet machine. The 25 slowest tests are listed at the end.
+WORKERS=${KAPCDS_TEST_WORKERS:-0}
+PARALLEL=()
+[ "$WORKERS" != "0" ] && PARALLEL=(-n "$WORKERS" --dist loadgroup)
+"$BIN/pytest" -q -p no:cacheprovider --durations=25 "${PARALLEL[@]}" "$@"

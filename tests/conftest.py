@@ -31,3 +31,16 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+BROWSER_GROUP = "browser"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``-n 2 --dist loadgroup``, scripts/run-tests.sh) the browser
+    tests share one worker, in file order: they share one dashboard server and chromium per
+    worker and each starts its own servers on free ports, so two of them at once would only
+    double what the two cores carry. Every other test is spread over the workers."""
+    for item in items:
+        if "tests/e2e/" in item.nodeid or item.nodeid.startswith("e2e/"):
+            item.add_marker(pytest.mark.xdist_group(BROWSER_GROUP))
