@@ -18,10 +18,13 @@ if ws.actor is not None and may_access(ws.actor.role, IDENTIFIED):
     prom_alerts.render(ws, key="home_prom")  # urgent: above everything else
     prom_alerts.render_push_status(ws)  # do urgent alerts reach anyone off this page?
 cols = st.columns(3)
-cols[0].metric("Patients in the store", f"{service_cohort.stored_patients(ws):,}")
+stored = service_cohort.stored_patients(ws)
+cols[0].metric("Patients in the store", f"{stored:,}")
 cols[1].metric("Recorded sessions", f"{service_cohort.recorded_sessions(ws):,}")
-cohort = resources.cohort_if_built(ws)
-if cohort is None:  # a fresh server or a new model: being prepared
+# a small store's build takes about a second: wait that long rather than flash "being
+# computed"; a large one's takes a minute: do not wait at all (issue 31)
+pending = resources.cohort_pending(ws, wait_s=0 if stored >= resources.WAIT_BELOW else 1.0)
+if pending:  # a fresh server or a new model: being prepared
     cols[2].metric("Eligible (screen)", "being computed")
     st.info("The store's screens and predictions are being computed for this model "
             "version (once per version). Candidate review and Treatment progress list "
@@ -29,6 +32,7 @@ if cohort is None:  # a fresh server or a new model: being prepared
             "come from the store; filters and pages that need every patient fill in when it "
             "is done.")
 else:
+    cohort = resources.cohort(ws)
     eligible = cohort["eligibility_status"].isin(["eligible", "eligible_with_cautions"]).sum()
     cols[2].metric("Eligible (screen)", f"{int(eligible):,}")
 
