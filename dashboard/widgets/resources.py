@@ -20,6 +20,7 @@ import streamlit as st
 from base import settings
 from dashboard.charts import style
 from dashboard.services.cohort import overview as service_cohort
+from dashboard.services.patients.followup import FollowupData, load_followup, store_stamp
 from dashboard.services.patients.listing import cohort_table
 from dashboard.services.startup import Ready, current_version, ensure_ready, warm_up
 from dashboard.services.workspace import Workspace, patients_fingerprint, sessions_fingerprint
@@ -152,12 +153,20 @@ def alerts_overview(ws: Workspace, only_in_treatment: bool) -> tuple[pd.DataFram
                    sessions_fingerprint(ws.engine), only_in_treatment)
 
 
+@st.cache_resource(max_entries=2, show_spinner="Reading follow-up records…")
+def _followup(_engine: Any, url: str, stamp: tuple[int, ...]) -> FollowupData | None:
+    return load_followup(_engine)
+
+
+def followup_data(engine: Any) -> FollowupData | None:
+    """The store's follow-up, summarised once per store state (cached, read-only)."""
+    return _followup(engine, str(engine.url), store_stamp(engine))
+
+
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _summaries(_ws: Workspace, store: str, version: str) -> bool:
     """Nested inside a cached function, the calls below show no spinner: this runs in the
     build thread, which has no page to show one on."""
-    from dashboard.widgets.patients.durability import followup_data
-
     alerts_overview(_ws, only_in_treatment=True)
     followup_data(_ws.engine)
     return True

@@ -18,20 +18,11 @@ from dashboard.charts.durability import exposure_figure, km_figure, plan_risk_fi
 from dashboard.services.cohort.export import rows_for
 from dashboard.services.patients import followup as svc
 from dashboard.services.patients.gaps import PREDICTION_GAPS, needs_message
+from dashboard.widgets import resources
 from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.components import plain
 from models.contract.schema import feature
 from records.security.policy import patient_view
-
-
-@st.cache_resource(max_entries=2, show_spinner="Reading follow-up records…")
-def _cached(_engine: Engine, url: str, stamp: tuple[int, ...]) -> svc.FollowupData | None:
-    return svc.load_followup(_engine)
-
-
-def followup_data(engine: Engine) -> svc.FollowupData | None:
-    """The store's follow-up, summarised once per store state (cached, read-only)."""
-    return _cached(engine, str(engine.url), svc.store_stamp(engine))
 
 
 def _routes_table(routes: pd.DataFrame) -> pd.DataFrame:
@@ -58,12 +49,12 @@ def render_durability(patient_id: str | None = None, *, cohort: pd.DataFrame | N
 
     ``cohort`` (patient rows indexed by id) and ``model_set`` (anything with ``.relapse``)
     feed the per-plan relapse prediction; ``sessions`` are the patient's recorded
-    sessions; ``data`` defaults to the store's follow-up (``followup_data(engine)``);
+    sessions; ``data`` defaults to the store's follow-up (``resources.followup_data``);
     ``role`` decides how the cohort alert list shows patients (``rows_for``).
     """
     if data is None and engine is not None:  # one patient's records, or the whole store's
-        data = followup_data(engine) if patient_id is None else svc.load_followup(engine,
-                                                                                   patient_id)
+        data = (resources.followup_data(engine) if patient_id is None
+                else svc.load_followup(engine, patient_id))
     st.header("Durability and long-term follow-up")
     if patient_id is None:
         _render_cohort(data, role, key)
