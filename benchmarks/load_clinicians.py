@@ -149,7 +149,8 @@ class Client:
         await self.think()
 
 
-def _stats(values: list[float]) -> dict[str, Any]:
+def stats(values: list[float]) -> dict[str, Any]:
+    """n, median, 95th centile and maximum of one interaction's times (s)."""
     ordered = sorted(values)
 
     def at(q: float) -> float:
@@ -194,8 +195,10 @@ async def _drive(url: str, sessions: int, minutes: float, think_s: float,
 
 
 def run(sessions: int, minutes: float, home: Path | None = None,
-        think_s: float = 3.0) -> dict[str, Any]:
-    """The whole measurement; a temporary home (removed afterwards) unless one is given."""
+        think_s: float = 3.0, drive: Any = None) -> dict[str, Any]:
+    """The whole measurement; a temporary home (removed afterwards) unless one is given.
+    ``drive`` (default: the browser's) runs the clients: ``benchmarks.load_ws`` passes
+    its websocket driver, with the same arguments and the same returned facts."""
     owned = home is None
     home = home or Path(tempfile.mkdtemp(prefix="kapcds-load-"))
     accounts = [f"load-clinician-{i + 1:02d}" for i in range(sessions)]
@@ -207,7 +210,7 @@ def run(sessions: int, minutes: float, home: Path | None = None,
     url = f"http://127.0.0.1:{server.args[server.args.index('--port') + 1]}"
     started = time.monotonic()
     try:
-        driven = asyncio.run(_drive(url, sessions, minutes, think_s, sampler, home))
+        driven = asyncio.run((drive or _drive)(url, sessions, minutes, think_s, sampler, home))
     finally:
         sampler.stop()
         hwm = sampler.hwm_kib()
@@ -226,7 +229,7 @@ def run(sessions: int, minutes: float, home: Path | None = None,
         "sessions": sessions, "minutes": minutes, "think_s": think_s,
         "wall_s": round(time.monotonic() - started, 1), "rounds": driven["rounds"],
         "interactions": sum(len(v) for k, v in times.items() if k != "sign_in"),
-        "per_interaction": {k: _stats(times[k]) for k in KINDS if times.get(k)},
+        "per_interaction": {k: stats(times[k]) for k in KINDS if times.get(k)},
         "errors": len(errors), "error_messages": errors[:50],
         "peak_rss_mib": round(sampler.peak_tree_kib / 1024), "server_vmhwm_mib": round(hwm / 1024),
         "rss_one_session_mib": round(warm["one_session_kib"] / 1024),

@@ -3,7 +3,8 @@
 Measures register themselves in ``benchmarks.common.MEASURES`` (see ``register``); add a
 module with a registered function and import it below to extend the run (for example the
 dashboard's time to first render, or ``load_clinicians``: 20 browser sessions at once for 5
-minutes, 2 for 1 minute with ``--quick``; Debian's chromium needed).
+minutes, 2 for 1 minute with ``--quick``; Debian's chromium needed; ``load_ws``: the same
+mix over Streamlit's websocket protocol, no browser).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from benchmarks import (  # noqa: F401  (they register)
     dashboard_measures,
     dask_measures,
     load_clinicians,
+    load_ws,
     shap_measures,
     system_measures,
     train_end_to_end,
