@@ -52,8 +52,10 @@ def register_all(sub: argparse._SubParsersAction) -> None:
                        description="Columns: patient_id; day_after_series and/or visit_at "
                        "(ISO 8601, clinic time unless it has an offset); any of phq9, gad7, "
                        "craving_score, moca, blunting_score, urinary_symptoms, notes (empty "
-                       "= not done); optional kind (followup / maintenance) with route and "
-                       "dose_mg_per_kg for maintenance doses. Every problem is reported by "
+                       "= not done); optional kind (followup / maintenance) with route and the "
+                       "dose in its unit for maintenance doses: dose_mg_per_kg for ketamine, "
+                       "esketamine_dose_mg (28, 56 or 84 mg, never per kg) for intranasal "
+                       "esketamine. Every problem is reported by "
                        "row and column and nothing is saved.")
     p.add_argument("file", type=Path, help="the CSV file")
     p.set_defaults(handler=_import_followup)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from records.db import make_engine
 
@@ -46,6 +48,33 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@contextmanager
+def _migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for Alembic; on SQLite with foreign keys off meanwhile.
+
+    SQLite rebuilds a table to change a column (batch mode); dropping a table that others
+    reference fails while foreign keys are on, and the pragma is ignored inside a
+    transaction. So (SQLite's documented procedure) keys are off for the migration, checked
+    with ``PRAGMA foreign_key_check`` before the commit, and turned back on after it.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+
+
 def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -> None:
     """Upgrade the database to ``revision``; a no-op when it is already there.
 
@@ -55,7 +84,7 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
     engine = make_engine(engine_or_url) if owned else engine_or_url
     try:
         config = alembic_config()
-        with engine.begin() as conn:
+        with _migration_connection(engine) as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
         log.info("clinical store at revision %s (%s)", current_revision(engine),
@@ -68,7 +97,7 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
 def downgrade(engine: Engine, revision: str) -> None:
     """Downgrade to ``revision`` (``"base"`` drops everything; for tests and rollbacks)."""
     config = alembic_config()
-    with engine.begin() as conn:
+    with _migration_connection(engine) as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
 

@@ -15,6 +15,7 @@ from typing import get_args
 
 from models.clinical.session_record import ALLOWED_TIME, SESSION_TIME
 from models.contract import schema
+from models.contract.doses import dose_allowed_text
 from models.contract.validation import field_allowed_text
 
 log = logging.getLogger(__name__)
@@ -79,13 +80,19 @@ def render_data_dictionary() -> str:
         out += _table(header, [
             [f"`{f.name}`", f.label, f.dtype, f.unit or "—", _allowed(f), _yes(f.modifiable),
              _yes(f.model_input), f.help] for f in features])
-    out += ["", "### Route-specific dose limits", "",
-            "`dose_mg_per_kg` must also lie within the limits for the patient's route "
-            "(typical practice; *unsourced* as exact bounds).", ""]
+    out += ["", "### Dose units and route-specific limits", "",
+            "Each row has exactly one dose, in its route's unit; the other dose column is "
+            "empty. Ketamine routes: `dose_mg_per_kg` within the route's limits (typical "
+            "practice; *unsourced* as exact bounds). Intranasal esketamine: "
+            "`esketamine_dose_mg`, one of "
+            + ", ".join(f"{d}" for d in schema.ESKETAMINE_DOSES_MG) + " mg per session, never "
+            "per kg (clinical-reference.md §6: 56 or 84 mg in the label; 28 mg = one device). "
+            "The store holds no body weight, so one unit is never converted into the other.",
+            ""]
     route = schema.feature("route")
-    out += _table(["route", "meaning", "min mg/kg", "max mg/kg"], [
-        [f"`{code}`", route.category_label(code), f"{low:g}", f"{high:g}"]
-        for code, (low, high) in schema.ROUTE_DOSE_LIMITS.items()])
+    out += _table(["route", "meaning", "dose column", "allowed"], [
+        [f"`{code}`", route.category_label(code), f"`{schema.DOSE_FEATURE_BY_ROUTE[code]}`",
+         dose_allowed_text(code)] for code in schema.ROUTES])
     out += ["", "## Outcomes", "",
             "One 0/1 column per outcome in `patients.csv` (derived from the session records).",
             ""]

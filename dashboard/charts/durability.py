@@ -69,11 +69,22 @@ def plan_risk_figure(risks: pd.DataFrame,
 def exposure_figure(timeline: pd.DataFrame,
                     thresholds: FollowupThresholds = DEFAULT_THRESHOLDS,
                     title: str = "Cumulative ketamine exposure") -> go.Figure:
-    """Cumulative sessions and mg/kg over follow-up, each with its alert threshold."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("sessions", "mg/kg"))
+    """Cumulative sessions and dose over follow-up: ketamine in mg/kg (with its alert
+    threshold), intranasal esketamine in mg (no threshold: none is sourced); each unit in
+    its own panel, never added together (no body weight)."""
+    panels: list[tuple[str, str, float | None]] = [
+        ("cumulative_sessions", "sessions", thresholds.max_total_sessions)]
+    given = {name: pd.to_numeric(timeline.get(name, pd.Series(dtype=float)),
+                                 errors="coerce").fillna(0).max() > 0
+             for name in ("cumulative_mg_per_kg", "cumulative_esketamine_mg")}
+    if given["cumulative_mg_per_kg"] or not given["cumulative_esketamine_mg"]:
+        panels.append(("cumulative_mg_per_kg", "ketamine mg/kg",
+                       thresholds.max_total_mg_per_kg))
+    if given["cumulative_esketamine_mg"]:
+        panels.append(("cumulative_esketamine_mg", "esketamine mg", None))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels])
     maint = timeline[timeline["kind"] == "maintenance"]
-    for col, name, limit in ((1, "cumulative_sessions", thresholds.max_total_sessions),
-                             (2, "cumulative_mg_per_kg", thresholds.max_total_mg_per_kg)):
+    for col, (name, _, limit) in enumerate(panels, start=1):
         fig.add_trace(go.Scatter(x=timeline["day_after_series"], y=timeline[name],
                                  mode="lines", line_shape="hv", name=name.replace("_", " "),
                                  line={"color": "#2471a3"}, showlegend=False),
@@ -81,8 +92,9 @@ def exposure_figure(timeline: pd.DataFrame,
         fig.add_trace(go.Scatter(x=maint["day_after_series"], y=maint[name], mode="markers",
                                  name="maintenance session", marker={"color": "#8e44ad"},
                                  showlegend=col == 1), row=1, col=col)
-        fig.add_hline(y=limit, line={"dash": "dash", "color": "#c0392b"}, row=1, col=col,
-                      annotation_text=f"alert above {limit:g}")
+        if limit is not None:
+            fig.add_hline(y=limit, line={"dash": "dash", "color": "#c0392b"}, row=1, col=col,
+                          annotation_text=f"alert above {limit:g}")
     fig.update_xaxes(title="days after the series")
     return layout(fig, title, height=340)
 

@@ -34,7 +34,8 @@ from dashboard.widgets.entry.submission import form_instance, renew
 from dashboard.widgets.patients import report_button, source_attributes
 from dashboard.widgets.signin import auth, smart
 from dashboard.widgets.tables import percent_column
-from models.contract.schema import FEATURES, OUTCOMES, feature, outcome
+from models.contract.doses import not_applicable
+from models.contract.schema import DOSE_FEATURES, FEATURES, OUTCOMES, feature, outcome
 from records.gaps import labels
 from records.security.policy import IDENTIFIED
 
@@ -212,6 +213,10 @@ def explanation_panel(patient_id: str, values: dict) -> None:
     e = explained.explanation
     base, steps = ((e.base_proba * 100, e.effects * 100) if scale == "probability"
                    else (e.base, e.contributions))
+    # the dose in the other route's unit is no input of this patient (its share is in the
+    # given dose, models.contract.doses.fold_not_applicable): no bar, no "not applicable"
+    steps = steps.drop([n for n in DOSE_FEATURES if not_applicable(n, values.get("route"))],
+                       errors="ignore")
     show_chart(shap_waterfall(
         base, steps, labels, scale,
         title=f"Why {explained.label.lower()} is predicted at "

@@ -22,6 +22,7 @@ add_tab, edit_tab, import_tab = st.tabs(["Add patient", "Edit patient", "Import 
 with add_tab:
     add = form_instance("add_patient")  # one token per rendered form: one patient per click
     add_prefix = add.key("add")
+    add_route, route_slot = forms.route_picker(None, add_prefix)  # the dose unit follows it
     with st.form(add.key("add_patient")):
         general = st.empty()
         c1, c2 = st.columns(2)
@@ -37,7 +38,8 @@ with add_tab:
         id_slot = c2.empty()
         st.caption("Every field starts empty: enter each value for this patient. Nothing is "
                    "assumed, not even \"no\" for a history item.")
-        values, slots = forms.patient_fields({}, add_prefix)
+        values, slots = forms.patient_fields({}, add_prefix, route=add_route)
+        slots.update(route_slot)
         on_file = st.session_state.get(add.key("same_name_on_file"))
         different: list[str] = []
         if on_file:  # shown once the store found the name: the clinician decides
@@ -76,11 +78,13 @@ with edit_tab:
             st.info("This patient was changed after you opened it.")
         prefix = f"edit_{edit_id}_{base_version}"
         edit = form_instance(f"edit_{edit_id}")
+        edit_route, route_slot = forms.route_picker(stored.get("route"), prefix)
         with st.form(edit.key(f"edit_form_{edit_id}")):
             general = st.empty()
             name = st.text_input("Name", value=stored["name"], key=f"{prefix}_name")
             name_slot = st.empty()
-            values, slots = forms.patient_fields(stored, prefix)
+            values, slots = forms.patient_fields(stored, prefix, route=edit_route)
+            slots.update(route_slot)
             if st.form_submit_button("Save changes", type="primary"):
                 try:
                     version = save_patient(ws, edit_id, {**values, "name": name},
@@ -125,8 +129,10 @@ with import_tab:
     st.markdown("**Follow-up after the series**")
     st.write("Follow-up visits (patient_id; day_after_series and/or visit_at; any of phq9, "
              "gad7, craving_score, moca, blunting_score, urinary_symptoms, notes; an empty "
-             "cell is a screen not done) and, with a kind column, maintenance doses (route, "
-             "dose_mg_per_kg). All or nothing, like the files above.")
+             "cell is a screen not done) and, with a kind column, maintenance doses (route and "
+             "its dose: dose_mg_per_kg for ketamine, esketamine_dose_mg — 28, 56 or 84 mg, "
+             "never per kg — for intranasal esketamine). All or nothing, like the files "
+             "above.")
     followup_file = st.file_uploader("Follow-up CSV", type=["csv"], key="imp_followup")
     fu_form = form_instance("followup_import")
     import_followup = st.button("Import follow-up", key=fu_form.key("imp_fu_go"))

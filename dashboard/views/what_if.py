@@ -22,7 +22,16 @@ from dashboard.widgets.chart_view import show_chart
 from dashboard.widgets.patients import source_attributes
 from dashboard.widgets.signin import auth
 from dashboard.widgets.tables import percent_column
-from models.contract.schema import FEATURES, OUTCOMES, ROUTE_DOSE_LIMITS, feature, outcome
+from models.contract.doses import complete_doses, dose_feature_for, not_applicable
+from models.contract.schema import (
+    DOSE_FEATURES,
+    ESKETAMINE_DOSES_MG,
+    FEATURES,
+    OUTCOMES,
+    ROUTE_DOSE_LIMITS,
+    feature,
+    outcome,
+)
 from models.inference.counterfactual import Target, find_counterfactuals
 from models.inference.dependence import dependence
 from records.security.policy import DEIDENTIFIED
@@ -66,10 +75,20 @@ def _widget(name: str) -> None:
                      format_func=spec.category_label)
     elif spec.dtype == "bool":
         st.checkbox(spec.label, key=key, help=spec.help)
-    elif name == "dose_mg_per_kg":  # out-of-range values are refused below, with the reason
-        lo, hi = ROUTE_DOSE_LIMITS[st.session_state[PREFIX + "route"]]
-        st.number_input(f"{spec.label} ({spec.unit}, {lo:g}–{hi:g} for this route)",
-                        step=0.05, key=key, help=spec.help)
+    elif name in DOSE_FEATURES:  # in the route's unit only; out-of-range refused below
+        route = st.session_state[PREFIX + "route"]
+        if not_applicable(name, route):
+            return  # the other route's unit: no field (never a value per kg for esketamine)
+        if name == "esketamine_dose_mg":
+            if st.session_state.get(key) not in ESKETAMINE_DOSES_MG:
+                st.session_state[key] = None  # chosen, never carried over from mg/kg
+            st.selectbox("Dose (mg per session)", [float(v) for v in ESKETAMINE_DOSES_MG],
+                         key=key, help=spec.help, placeholder="choose",
+                         format_func=lambda mg: f"{mg:g} mg")
+        else:
+            lo, hi = ROUTE_DOSE_LIMITS[route]
+            st.number_input(f"{spec.label} ({spec.unit}, {lo:g}–{hi:g} for this route)",
+                            step=0.05, key=key, help=spec.help)
     elif spec.dtype == "int":
         st.number_input(f"{spec.label} ({spec.unit}, {spec.min:g}–{spec.max:g})", step=1,
                         key=key, help=spec.help)
@@ -188,8 +207,11 @@ def _dependence(current: dict) -> None:
     """How one input moves the prediction, for the scenario as it is now."""
     st.header("How one input moves the prediction")
     d1, d2 = st.columns(2)
-    inputs = [f.name for f in FEATURES if f.model_input]
-    dep_feature = d1.selectbox("Input", inputs, index=inputs.index("dose_mg_per_kg"),
+    inputs = [f.name for f in FEATURES if f.model_input
+              and not not_applicable(f.name, current.get("route"))]
+    dose = dose_feature_for(current.get("route"))  # esketamine mg: no model input yet
+    dep_feature = d1.selectbox("Input", inputs,
+                               index=inputs.index(dose if dose in inputs else "route"),
                                key="wi_dep_feature", format_func=lambda n: feature(n).label)
     dep_outcome = d2.selectbox("Outcome", OUTCOME_NAMES, key="wi_dep_outcome",
                                format_func=lambda n: outcome(n).label)
@@ -220,7 +242,7 @@ def explorer(baseline: dict, loaded: str) -> None:
         for i, name in enumerate(svc.PATIENT):
             with cols[i % 3]:
                 _widget(name)
-    entered = {n: st.session_state[PREFIX + n] for n in svc.FEATURE_NAMES}
+    entered = complete_doses({n: st.session_state.get(PREFIX + n) for n in svc.FEATURE_NAMES})
     problems = svc.scenario_problems(entered)
     if problems:  # never predict from the previous value or a silently moved one
         for problem in problems:

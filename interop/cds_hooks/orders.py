@@ -26,6 +26,8 @@ from interop.cds_hooks.cards import (
 )
 from interop.fhir.importer.medications import drugs_named
 from models.clinical.eligibility import known_exclusions
+from models.contract.doses import dose_allowed_text, dose_feature_for, dose_text
+from models.contract.schema import DOSE_FEATURES, ESKETAMINE_DOSES_MG, ESKETAMINE_ROUTE
 
 ORDER_HOOKS = {"order-select": "kapcds-order-select", "order-sign": "kapcds-order-sign"}
 SERVICES = {"patient-view": SERVICE_ID, **ORDER_HOOKS}  # hook -> service id
@@ -54,8 +56,23 @@ class KetamineOrder:
     reference: str  # "MedicationRequest/<id>"
     drug: str
     route: str | None
-    dose_mg_per_kg: float | None
+    dose_mg_per_kg: float | None  # ketamine routes
     notes: tuple[str, ...] = field(default_factory=tuple)
+    esketamine_dose_mg: float | None = None  # intranasal esketamine: mg, never per kg
+
+    @property
+    def dose_known(self) -> bool:
+        """Whether the order gives a usable dose in its route's unit."""
+        if self.route == ESKETAMINE_ROUTE:
+            return self.esketamine_dose_mg is not None
+        return self.dose_mg_per_kg is not None
+
+    @property
+    def dose_text(self) -> str:
+        """The usable dose in its route's unit, or "not usable"."""
+        if not self.dose_known:
+            return "not usable"
+        return dose_text(self.route, self.dose_mg_per_kg, self.esketamine_dose_mg)
 
 
 def _route(request: dict[str, Any], drug: str) -> str | None:
@@ -72,20 +89,41 @@ def _route(request: dict[str, Any], drug: str) -> str | None:
     return "intranasal_esketamine" if drug == "esketamine" else None
 
 
-def _dose(request: dict[str, Any], weight_kg: float | None) -> tuple[float | None, str | None]:
+def _quantity(request: dict[str, Any]) -> tuple[object, str]:
     dosage = (request.get("dosageInstruction") or [{}])[0] or {}
     rate = (dosage.get("doseAndRate") or [{}])[0] or {}
     quantity = rate.get("doseQuantity") or {}
-    value, unit = quantity.get("value"), str(quantity.get("code") or quantity.get("unit") or "")
+    return quantity.get("value"), str(quantity.get("code") or quantity.get("unit") or "")
+
+
+def _dose(request: dict[str, Any], route: str | None, weight_kg: float | None
+          ) -> tuple[dict[str, float | None], str | None]:
+    """Both dose fields of one order (the route's unit set, the other None) and a note.
+
+    Intranasal esketamine is ordered in mg and kept in mg (28/56/84; no weight needed); a
+    per-kg esketamine order is refused. Ketamine mg/kg is kept; ketamine mg needs the
+    patient's weight (the conversion is said in a note) or is refused.
+    """
+    none: dict[str, float | None] = {"dose_mg_per_kg": None, "esketamine_dose_mg": None}
+    value, unit = _quantity(request)
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        return None, "the order gives no dose"
-    if unit.replace(" ", "").lower() in ("mg/kg", "mg/kg{dose}"):
-        return float(value), None
-    if unit.lower() == "mg":
-        if weight_kg:
-            return float(value) / weight_kg, f"{value:g} mg at {weight_kg:.1f} kg"
-        return None, f"{value:g} mg cannot be expressed per kg: no body weight is recorded"
-    return None, f"dose unit {unit[:20]!r} is not mg or mg/kg"
+        return none, "the order gives no dose"
+    per_kg = unit.replace(" ", "").lower() in ("mg/kg", "mg/kg{dose}")
+    if not per_kg and unit.lower() != "mg":
+        return none, f"dose unit {unit[:20]!r} is not mg or mg/kg"
+    if route == ESKETAMINE_ROUTE:
+        if per_kg:
+            return none, (f"{value:g} mg/kg: intranasal esketamine is dosed in mg "
+                          f"({dose_allowed_text(route)}), not mg/kg")
+        if float(value) not in ESKETAMINE_DOSES_MG:
+            return none, f"{value:g} mg is not an esketamine dose ({dose_allowed_text(route)})"
+        return {**none, "esketamine_dose_mg": float(value)}, None
+    if per_kg:
+        return {**none, "dose_mg_per_kg": float(value)}, None
+    if weight_kg:
+        return ({**none, "dose_mg_per_kg": float(value) / weight_kg},
+                f"{value:g} mg at {weight_kg:.1f} kg")
+    return none, f"{value:g} mg cannot be expressed per kg: no body weight is recorded"
 
 
 def body_weight_kg(resources: list[dict[str, Any]]) -> float | None:
@@ -121,23 +159,30 @@ def ketamine_orders(context: dict[str, Any], resources: list[dict[str, Any]]
         if not drugs:
             continue
         drug = drugs[0].name
-        dose, note = _dose(request, weight)
+        route = _route(request, drug)
+        dose, note = _dose(request, route, weight)
         out.append(KetamineOrder(f"MedicationRequest/{str(request.get('id') or '')[:64]}",
-                                 drug, _route(request, drug), dose,
-                                 (note,) if note else ()))
+                                 drug, route, dose["dose_mg_per_kg"], (note,) if note else (),
+                                 dose["esketamine_dose_mg"]))
     return out
 
 
 def _with_order(data: PatientData, order: KetamineOrder) -> PatientData:
     """The patient as ordered: the order's route and dose instead of the planned ones."""
     features = dict(data.features)
-    missing = [m for m in data.missing if m not in ("route", "dose_mg_per_kg")]
-    for name, value in (("route", order.route), ("dose_mg_per_kg", order.dose_mg_per_kg)):
-        features.pop(name, None)
-        if value is None:
-            missing.append(name)
-        else:
-            features[name] = value
+    missing = [m for m in data.missing if m not in ("route", *DOSE_FEATURES)]
+    features.pop("route", None)
+    if order.route is None:
+        missing.append("route")
+    else:
+        features["route"] = order.route
+    unit = dose_feature_for(order.route)
+    for name, value in (("dose_mg_per_kg", order.dose_mg_per_kg),
+                        ("esketamine_dose_mg", order.esketamine_dose_mg)):
+        features[name] = value  # the other route's unit stays empty (None), not missing
+    if not order.dose_known:
+        features.pop(unit, None)
+        missing.append(unit)
     return replace(data, features=features, missing=missing)
 
 
@@ -162,13 +207,12 @@ def _delete_card(order: KetamineOrder, exclusions: list[Any], version: str | Non
 
 def _order_note(order: KetamineOrder, version: str | None) -> dict[str, Any]:
     route = order.route.replace("_", " ") if order.route else "not stated"
-    dose = f"{order.dose_mg_per_kg:.2f} mg/kg" if order.dose_mg_per_kg is not None \
-        else "not usable"
+    dose = order.dose_text
     notes = "".join(f"\n- {n}" for n in order.notes)
     return card(f"Ketamine order checked: {order.drug}, {route}, {dose}",
                 f"The screen and the risks below are for this order ({order.reference}): "
                 f"route {route}, dose {dose}.{notes}",
-                "warning" if order.dose_mg_per_kg is None or order.route is None else "info",
+                "warning" if not order.dose_known or order.route is None else "info",
                 version)
 
 

@@ -55,6 +55,7 @@ from interop.cds_hooks.orders import SERVICES, hook_cards
 from interop.cds_hooks.settings import CdsSettings
 from models.clinical.quality_gate import gate_for
 from models.contract import schema
+from models.contract.doses import complete_doses
 
 log = logging.getLogger(__name__)
 WORKERS = 4  # hook calls run at once (each may hold two store connections; the pool has 15)
@@ -142,6 +143,7 @@ def patient_data(resources: list[dict[str, Any]], patient_id: str,
         # a record imported from a file is not known to be this EHR's patient: its KAP id
         # is not sent back in a card link (issue 24)
         shown = issuer is not None and source.get("issuer") == issuer
+    features = complete_doses(features)  # the route's other dose unit: empty, not missing
     names = schema.feature_names()
     observed = {k: v for k, v in (extras.get("observed_at") or {}).items()
                 if k in features and k not in from_store}

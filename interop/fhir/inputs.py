@@ -18,6 +18,7 @@ from interop.fhir.importer.parse import Entry
 from interop.fhir.session_codes import BASE, resource_id
 from interop.fhir.util import NO_SCREENING_TIME, Draft, codings, set_time
 from models.contract import schema
+from models.contract.doses import is_missing
 
 INPUT_SYSTEM = f"{BASE}/CodeSystem/input"
 CATEGORY_SYSTEM = f"{BASE}/CodeSystem/input-category"  # + "/<feature>"
@@ -47,7 +48,7 @@ def input_observations(patient_row: Mapping[str, Any], measured_at: Mapping[str,
     out = []
     for spec in schema.FEATURES:
         value = patient_row.get(spec.name)
-        if spec.name in skipped or value is None:
+        if spec.name in skipped or is_missing(value):  # e.g. the other route's dose unit
             continue
         out.append(set_time({"resourceType": "Observation",
                              "id": resource_id("Observation", pid, "input", spec.name),

@@ -47,7 +47,8 @@ LOINC: dict[str, tuple[str, str]] = {
     "spo2": ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
 }
 # Schema unit text -> UCUM code.
-UCUM_FOR_UNIT = {"%": "%", "mmHg": "mm[Hg]", "beats/min": "/min", "mg/kg": "mg/kg", "min": "min",
+UCUM_FOR_UNIT = {"%": "%", "mmHg": "mm[Hg]", "beats/min": "/min", "mg/kg": "mg/kg", "mg": "mg",
+                 "min": "min",
                  "points": "{score}", "days since first session": "d", "": "1"}
 
 

@@ -22,6 +22,7 @@ from models.clinical.quality_gate import UNRELIABLE, gate_table, outcome_quality
 from models.clinical.risk_wording import outcome_risk
 from models.clinical.session_alerts import response_status, session_alerts
 from models.contract import schema
+from models.contract.doses import dose_text, not_applicable
 from models.inference.explain import describe, explain_patient, sentences
 from models.store.modelset import ModelSet
 
@@ -31,6 +32,14 @@ KEY_INPUTS = ("age", "sex", "bmi", "primary_diagnosis", "phq9_baseline", "gad7_b
               "systolic_bp", "diastolic_bp", "heart_rate", "failed_ad_trials", "benzo_dose_mg",
               "route", "dose_mg_per_kg", "psychotherapy", "sessions_per_week",
               "planned_sessions")
+
+
+def _input_text(name: str, values: Mapping[str, Any]) -> str:
+    """A key input as text; the dose in its route's unit ("56 mg", "0.50 mg/kg")."""
+    if name == "dose_mg_per_kg":
+        return dose_text(values.get("route"), values.get("dose_mg_per_kg"),
+                         values.get("esketamine_dose_mg"))
+    return schema.feature(name).format_value(values[name])
 
 
 def eligibility_reasons(result: EligibilityResult) -> list[str]:
@@ -118,7 +127,8 @@ def _explanation(model_set: ModelSet, values: dict[str, Any], name: str,
         explanation.effects.abs().sort_values(ascending=False, kind="stable").index)
     effects = effects[effects.abs() > 5e-4].head(top)
     return (sentences(explanation, values, name, top=5),
-            [(describe(n, values[n]), float(v)) for n, v in effects.items()])
+            [(describe(n, values[n]), float(v)) for n, v in effects.items()
+             if not not_applicable(n, values.get("route"))])  # no empty-dose line
 
 
 def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
@@ -166,8 +176,8 @@ def build_report_context(model_set: ModelSet, card: Mapping[str, Any],
         baseline_phq9=baseline, progress_status=status,
         alerts=list(alerts) if alerts is not None else computed_alerts,
         ood=model_set.ood.explain_flags(values), model_card=card_lines(card, version),
-        inputs=[(schema.feature(n).label, schema.feature(n).format_value(values[n]))
-                for n in KEY_INPUTS], generated_at=generated_at, followup=list(followup),
+        inputs=[(schema.feature(n).label, _input_text(n, values)) for n in KEY_INPUTS],
+        generated_at=generated_at, followup=list(followup),
         decisions=list(decisions))
     log.info("report context for %s: %s, %d sessions, %d alerts", pid, result.status,
              len(sessions), len(context.alerts))

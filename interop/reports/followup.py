@@ -42,8 +42,11 @@ def followup_lines(session: Session, patient_id: str) -> list[str]:
     for item in exposure_by_route(sessions, rows).itertuples(index=False):
         route = item.route if item.route == "all routes" else \
             feature("route").category_label(item.route)
-        lines.append(f"Exposure, {route} ({item.phase}): {int(item.sessions)} session(s), "
-                     f"{float(item.mg_per_kg):.2f} mg/kg.")
+        doses = [f"{float(v):{f}} {unit}" for v, unit, f in (
+            (item.mg_per_kg, "mg/kg", ".2f"), (item.esketamine_mg, "mg esketamine", ".0f"))
+            if not pd.isna(v)]  # each unit summed on its own, never converted
+        lines.append(f"Exposure, {route} ({item.phase}): {int(item.sessions)} session(s)"
+                     + (f", {' + '.join(doses)}" if doses else "") + ".")
     alerts = followup_alerts(rows) if len(rows) else pd.DataFrame()
     lines += [f"Day {a.day_after_series} · {a.kind} ({a.severity}): {a.message}"
               for a in alerts.itertuples(index=False)]

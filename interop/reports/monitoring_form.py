@@ -34,6 +34,7 @@ from models.clinical.session_monitoring import (
     minutes_between,
     monitoring_warnings,
 )
+from models.contract.doses import dose_text
 from models.contract.schema import feature
 from records.repository import get_patient, sessions_frame
 
@@ -73,6 +74,12 @@ def _sae_text(row: Mapping[str, Any]) -> str:
     return _text(row.get("sae_description"))
 
 
+def _dose(row: Mapping[str, Any]) -> str:
+    """The dose in its route's unit: esketamine mg, ketamine mg/kg (HAZ-240)."""
+    text = dose_text(row.get("route"), row.get("dose_mg_per_kg"), row.get("esketamine_dose_mg"))
+    return NOT_RECORDED if text == "—" else text
+
+
 def _session_lines(row: Mapping[str, Any]) -> list[tuple[str, str]]:
     route = row.get("route")
     lot = row.get("lot_number")
@@ -81,7 +88,7 @@ def _session_lines(row: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [("Session date and time", _when(row.get("session_at"))),
             ("Route", NOT_RECORDED if is_blank(route) else feature("route").category_label(
                 str(route))),
-            ("Dose", _text(row.get("dose_mg_per_kg"), "mg/kg")),
+            ("Dose", NOT_RECORDED if is_blank(route) else _dose(row)),
             (label("product"), _text(row.get("product"))), (label("lot_number"), lot_text)]
 
 

@@ -19,8 +19,8 @@ import pandas as pd
 
 from base.settings import clinic_timezone
 from models.clinical.session_record import validate_session_times
-from models.contract import schema
 from models.contract.csv_input import line_numbers
+from models.contract.doses import dose_problems
 from models.contract.followup_schema import (
     RELAPSE_ABOVE,
     RELAPSE_CONSECUTIVE,
@@ -29,7 +29,7 @@ from models.contract.followup_schema import (
     followup_field,
 )
 from models.contract.input_errors import RowError
-from models.contract.schema import ID_COLUMN, SessionField
+from models.contract.schema import DOSE_FEATURES, ID_COLUMN, SessionField
 from models.contract.validation import _check_ids, _column, _raise_if, _validate
 
 VISIT_TIME = "visit_at"
@@ -46,6 +46,7 @@ ROW_FIELDS: tuple[SessionField, ...] = (
     *(followup_field(name) for name in SCREENS),
     followup_field("route"),
     followup_field("dose_mg_per_kg"),
+    followup_field("esketamine_dose_mg"),
 )
 ROW_COLUMNS = (*(f.name for f in ROW_FIELDS), VISIT_TIME, "notes")
 
@@ -68,23 +69,21 @@ def _row_rules(out: pd.DataFrame, lines: np.ndarray) -> list[RowError]:
     plain.attrs = {}  # pandas deep-copies attrs (thousands of line numbers) per row access
     for line, row in zip(lines, plain.to_dict("records"), strict=True):
         line, kind = int(line), row.get("kind") or "followup"
-        has = {c for c in (*MEASURES, "notes", "route", "dose_mg_per_kg")
+        has = {c for c in (*MEASURES, "notes", "route", *DOSE_FEATURES)
                if c in row and not _blank(row[c])}
         if kind == "maintenance":
-            errors += [RowError(line, c, "missing value; a maintenance dose needs its route "
-                                "and dose") for c in ("route", "dose_mg_per_kg") if c not in has]
+            if "route" not in has:
+                errors.append(RowError(line, "route", "missing value; a maintenance dose needs "
+                                       "its route and dose"))
             errors += [RowError(line, c, "a maintenance dose row carries no scales or screens; "
                                 "record them as a follow-up visit")
                        for c in MEASURES if c in has]
-            if {"route", "dose_mg_per_kg"} <= has and row["route"] in schema.ROUTE_DOSE_LIMITS:
-                low, high = schema.ROUTE_DOSE_LIMITS[row["route"]]
-                if not low <= float(row["dose_mg_per_kg"]) <= high:
-                    errors.append(RowError(line, "dose_mg_per_kg", f"{row['dose_mg_per_kg']:g} "
-                                           f"mg/kg is outside the limits for route "
-                                           f"{row['route']} ({low:g} to {high:g} mg/kg)"))
+            if "route" in has:  # the dose in its route's unit (HAZ-240)
+                errors += [RowError(line, name, message) for name, message in dose_problems(
+                    row["route"], row.get("dose_mg_per_kg"), row.get("esketamine_dose_mg"))]
         else:
             errors += [RowError(line, c, "a follow-up visit has no dose; use kind maintenance "
-                                "for a dose") for c in ("route", "dose_mg_per_kg") if c in has]
+                                "for a dose") for c in ("route", *DOSE_FEATURES) if c in has]
             if not has & {*MEASURES, "notes"}:
                 errors.append(RowError(line, "phq9", "nothing recorded; enter at least one "
                                        "scale or screen (or a note)"))

@@ -18,7 +18,15 @@ from models.clinical.followup_record import MEASURES, relapse_status, visit_week
 from models.contract.schema import ID_COLUMN
 
 ROW_COLUMNS = [ID_COLUMN, "kind", "week", "day_after_series", "route", "dose_mg_per_kg",
-               *MEASURES, "cumulative_sessions", "cumulative_mg_per_kg", "visit_at"]
+               "esketamine_dose_mg", *MEASURES, "cumulative_sessions", "cumulative_mg_per_kg",
+               "cumulative_esketamine_mg", "visit_at"]
+
+
+def _dose_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """One dose column as numbers, empty (NaN) where absent (e.g. rows stored before 0019)."""
+    if name not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    return pd.to_numeric(frame[name], errors="coerce").astype(float)
 
 
 def induction(sessions: pd.DataFrame) -> pd.DataFrame:
@@ -29,12 +37,16 @@ def induction(sessions: pd.DataFrame) -> pd.DataFrame:
 
 
 def series_ends(sessions: pd.DataFrame) -> pd.DataFrame:
-    """Per patient: end-of-series PHQ-9 and day, induction sessions and mg/kg."""
+    """Per patient: end-of-series PHQ-9 and day, induction sessions, ketamine mg/kg and
+    esketamine mg (each summed in its own unit; never converted)."""
     ordered = induction(sessions).sort_values([ID_COLUMN, "session_number"])
+    ordered = ordered.assign(dose_mg_per_kg=_dose_column(ordered, "dose_mg_per_kg"),
+                             esketamine_dose_mg=_dose_column(ordered, "esketamine_dose_mg"))
     return ordered.groupby(ID_COLUMN, sort=False).agg(
         phq9_end_of_series=("phq9", "last"), end_day=("day", "last"),
         induction_sessions=("session_number", "count"),
-        induction_mg_per_kg=("dose_mg_per_kg", "sum"))
+        induction_mg_per_kg=("dose_mg_per_kg", "sum"),
+        induction_esketamine_mg=("esketamine_dose_mg", "sum"))
 
 
 def _maintenance_sessions(sessions: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:
@@ -45,13 +57,16 @@ def _maintenance_sessions(sessions: pd.DataFrame, ends: pd.DataFrame) -> pd.Data
     return pd.DataFrame({ID_COLUMN: rows[ID_COLUMN].to_numpy(), "kind": "maintenance",
                          "day_after_series": rows["day"].to_numpy(dtype=float) - end_day,
                          "route": rows["route"].to_numpy(),
-                         "dose_mg_per_kg": rows["dose_mg_per_kg"].to_numpy(dtype=float),
+                         "dose_mg_per_kg": _dose_column(rows, "dose_mg_per_kg").to_numpy(),
+                         "esketamine_dose_mg": _dose_column(rows, "esketamine_dose_mg")
+                         .to_numpy(),
                          "visit_at": rows["session_at"].to_numpy()})
 
 
 def followup_rows(sessions: pd.DataFrame, visits: pd.DataFrame,
                   doses: pd.DataFrame) -> pd.DataFrame:
-    """Visits and maintenance doses in time order with cumulative sessions and mg/kg."""
+    """Visits and maintenance doses in time order with cumulative sessions, ketamine mg/kg
+    and esketamine mg."""
     ends = series_ends(sessions)
     parts = [visits[[c for c in ROW_COLUMNS if c in visits]].assign(kind="followup"),
              doses.assign(kind="maintenance").rename(columns={"dose_at": "visit_at"}),
@@ -66,13 +81,17 @@ def followup_rows(sessions: pd.DataFrame, visits: pd.DataFrame,
     frame["day_after_series"] = pd.to_numeric(frame["day_after_series"]).astype("Int64")
     frame["week"] = [visit_week(d) for d in frame["day_after_series"]]
     is_dose = (frame["kind"] == "maintenance").astype(int)
-    dose = pd.to_numeric(frame["dose_mg_per_kg"], errors="coerce").fillna(0.0)
+    dose = _dose_column(frame, "dose_mg_per_kg").fillna(0.0)
+    mg = _dose_column(frame, "esketamine_dose_mg").fillna(0.0)
     start = ends.reindex(frame[ID_COLUMN])
     frame["cumulative_sessions"] = (start["induction_sessions"].fillna(0).to_numpy(dtype=int)
                                     + is_dose.groupby(frame[ID_COLUMN]).cumsum().to_numpy())
     frame["cumulative_mg_per_kg"] = (start["induction_mg_per_kg"].fillna(0).to_numpy(float)
                                      + (dose * is_dose).groupby(frame[ID_COLUMN]).cumsum()
                                      .to_numpy()).round(4)
+    frame["cumulative_esketamine_mg"] = (
+        start["induction_esketamine_mg"].fillna(0).to_numpy(float)
+        + (mg * is_dose).groupby(frame[ID_COLUMN]).cumsum().to_numpy()).round(4)
     return frame
 
 
@@ -93,8 +112,10 @@ def followup_summary(patients: pd.DataFrame, sessions: pd.DataFrame, rows: pd.Da
     visits = dict(tuple(rows[rows["kind"] == "followup"].groupby(ID_COLUMN, sort=False)))
     doses = rows[rows["kind"] == "maintenance"]
     dose_count = doses.groupby(ID_COLUMN, sort=False).size()
-    dose_sum = pd.to_numeric(doses["dose_mg_per_kg"]).groupby(doses[ID_COLUMN],
-                                                               sort=False).sum()
+    dose_sum = _dose_column(doses, "dose_mg_per_kg").groupby(doses[ID_COLUMN],
+                                                              sort=False).sum()
+    mg_sum = _dose_column(doses, "esketamine_dose_mg").groupby(doses[ID_COLUMN],
+                                                              sort=False).sum()
     no_visits = rows.iloc[:0]
     out = []
     for pid in ids:
@@ -115,28 +136,35 @@ def followup_summary(patients: pd.DataFrame, sessions: pd.DataFrame, rows: pd.Da
                     "total_sessions": attended + n_doses,
                     "total_mg_per_kg": float(ends["induction_mg_per_kg"].get(pid, 0.0))
                     + float(dose_sum.get(pid, 0.0)),
+                    "total_esketamine_mg": float(ends["induction_esketamine_mg"].get(pid, 0.0))
+                    + float(mg_sum.get(pid, 0.0)),
                     "status": status.text})
     frame = pd.DataFrame(out, columns=[ID_COLUMN, "series_completed", "maintenance_schedule",
                                        "phq9_end_of_series", "responder", "followup_weeks",
                                        "relapse", "days_to_relapse", "relapse_8w",
                                        "maintenance_sessions", "total_sessions",
-                                       "total_mg_per_kg", "status"])
+                                       "total_mg_per_kg", "total_esketamine_mg", "status"])
     return frame.set_index(frame[ID_COLUMN].rename(None))
 
 
 def exposure_by_route(sessions: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """Sessions and mg/kg per route and phase (induction, maintenance), with a total row."""
+    """Sessions per route and phase (induction, maintenance) with the dose summed in the
+    route's unit: ``mg_per_kg`` for ketamine, ``esketamine_mg`` for intranasal esketamine
+    (the other column empty; no weight, so never added together), with a total row."""
     ind = induction(sessions)
+    maint = rows[rows["kind"] == "maintenance"]
     parts = [pd.DataFrame({"route": ind["route"], "phase": "induction",
-                           "mg": pd.to_numeric(ind["dose_mg_per_kg"])}),
-             pd.DataFrame({"route": rows.loc[rows["kind"] == "maintenance", "route"],
-                           "phase": "maintenance",
-                           "mg": pd.to_numeric(rows.loc[rows["kind"] == "maintenance",
-                                                        "dose_mg_per_kg"])})]
+                           "per_kg": _dose_column(ind, "dose_mg_per_kg"),
+                           "mg": _dose_column(ind, "esketamine_dose_mg")}),
+             pd.DataFrame({"route": maint["route"], "phase": "maintenance",
+                           "per_kg": _dose_column(maint, "dose_mg_per_kg"),
+                           "mg": _dose_column(maint, "esketamine_dose_mg")})]
     both = pd.concat(parts, ignore_index=True)
-    table = both.groupby(["route", "phase"]).agg(sessions=("mg", "size"),
-                                                 mg_per_kg=("mg", "sum")).reset_index()
+    table = both.groupby(["route", "phase"]).agg(
+        sessions=("route", "size"), mg_per_kg=("per_kg", lambda v: v.sum(min_count=1)),
+        esketamine_mg=("mg", lambda v: v.sum(min_count=1))).reset_index()
     total = pd.DataFrame([{"route": "all routes", "phase": "induction + maintenance",
                            "sessions": int(table["sessions"].sum()),
-                           "mg_per_kg": float(table["mg_per_kg"].sum())}])
+                           "mg_per_kg": table["mg_per_kg"].sum(min_count=1),
+                           "esketamine_mg": table["esketamine_mg"].sum(min_count=1)}])
     return pd.concat([table, total], ignore_index=True).round({"mg_per_kg": 2})

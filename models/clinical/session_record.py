@@ -31,7 +31,7 @@ from models.contract.input_errors import RowError
 SESSION_TIME = "session_at"
 CARRIED_FORWARD = "carried_forward"
 PAST_PLAN = "past_plan_confirmed"
-CARRY_FIELDS = ("dose_mg_per_kg", "route")
+CARRY_FIELDS = ("dose_mg_per_kg", "esketamine_dose_mg", "route")
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 FUTURE_SLACK = timedelta(minutes=10)  # clocks differ a little between a PC and the server
 ALLOWED_TIME = ("a date and time such as 2026-11-25 14:05 (clinic time) or "

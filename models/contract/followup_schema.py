@@ -45,7 +45,10 @@ FOLLOWUP_FIELDS: tuple[SessionField, ...] = (
                  0, 7 * FOLLOWUP_WEEKS + 7),
     SessionField("route", "category", "Route", nullable=True,
                  categories=schema_feature("route").categories),
-    SessionField("dose_mg_per_kg", "float", "Dose", "mg/kg", 0.05, 3.0, nullable=True),
+    SessionField("dose_mg_per_kg", "float", "Dose", "mg/kg", 0.05, 3.0, nullable=True,
+                 help="Ketamine maintenance dose; empty for intranasal esketamine."),
+    SessionField("esketamine_dose_mg", "float", "Esketamine dose", "mg", 28, 84, nullable=True,
+                 help="Intranasal esketamine maintenance dose: 28, 56 or 84 mg, never per kg."),
     SessionField("phq9", "int", "PHQ-9", "points", 0, 27, nullable=True),
     SessionField("craving_score", "int", "Craving/dependency score", "points", 0, 10,
                  nullable=True, help="0–10 self-rating of craving for ketamine "
@@ -58,7 +61,10 @@ FOLLOWUP_FIELDS: tuple[SessionField, ...] = (
     SessionField("urinary_symptoms", "bool", "Urinary symptoms", nullable=True,
                  help="Frequency, urgency or pain on passing urine (ketamine cystitis)."),
     SessionField("cumulative_sessions", "int", "Sessions so far", "sessions", 0, 60),
-    SessionField("cumulative_mg_per_kg", "float", "Cumulative dose", "mg/kg", 0, 200),
+    SessionField("cumulative_mg_per_kg", "float", "Cumulative dose", "mg/kg", 0, 200,
+                 help="Ketamine sessions only (esketamine is counted in mg, not per kg)."),
+    SessionField("cumulative_esketamine_mg", "float", "Cumulative esketamine", "mg", 0, 6000,
+                 help="Intranasal esketamine sessions only."),
 )
 
 # Columns of followup.csv: one row per patient.
@@ -80,7 +86,10 @@ FOLLOWUP_PATIENT_FIELDS: tuple[SessionField, ...] = (
     SessionField("maintenance_sessions", "int", "Maintenance sessions", "sessions", 0, 40,
                  nullable=True),
     SessionField("total_sessions", "int", "Total sessions", "sessions", 0, 60),
-    SessionField("total_mg_per_kg", "float", "Cumulative dose", "mg/kg", 0, 200),
+    SessionField("total_mg_per_kg", "float", "Cumulative dose", "mg/kg", 0, 200,
+                 help="Ketamine sessions only (esketamine is counted in mg, not per kg)."),
+    SessionField("total_esketamine_mg", "float", "Cumulative esketamine", "mg", 0, 6000,
+                 help="Intranasal esketamine sessions only."),
     SessionField("maintenance_per_week", "float", "Maintenance sessions per week",
                  "per week", 0, 7, nullable=True),
     SessionField("craving_score", "int", "Craving/dependency score (last)", "points", 0, 10,

@@ -37,7 +37,7 @@ class Feature:
     label: str
     help: str
     group: Group
-    default: float | int | bool | str
+    default: float | int | bool | str | None
     unit: str = ""
     min: float | None = None
     max: float | None = None
@@ -45,6 +45,7 @@ class Feature:
     category_labels: tuple[str, ...] = ()
     modifiable: bool = False
     model_input: bool = True
+    nullable: bool = False  # missing = not applicable (e.g. the dose of the other route's unit)
 
     def category_label(self, value: str) -> str:
         """Clinical wording of a category code (falls back to the code)."""
@@ -55,7 +56,7 @@ class Feature:
     def format_value(self, value: object) -> str:
         """Render a value in clinical units, e.g. ``34 kg/m²`` or ``yes``."""
         if value is None or (isinstance(value, float) and value != value):
-            return "missing"
+            return "not applicable" if self.nullable else "missing"
         if self.dtype == "bool":
             return "yes" if bool(value) else "no"
         if self.dtype == "category":
@@ -112,15 +113,27 @@ ROUTE_LABELS = (
     "intravenous ketamine", "intramuscular ketamine", "intranasal esketamine",
     "oral/sublingual ketamine",
 )
-# Route-specific dose limits in mg/kg (intranasal esketamine 56–84 mg expressed per kg).
-# Typical clinic practice; *unsourced* as exact bounds, kept here as settings.
+# Ketamine routes are dosed per kg; intranasal esketamine in fixed mg per session, never per
+# kg (clinical-reference.md §6: "56 or 84 mg per session in the label"). The store holds no
+# body weight, so one unit is never converted into the other: each route has its own feature.
+ESKETAMINE_ROUTE = "intranasal_esketamine"
+KETAMINE_ROUTES = tuple(r for r in ROUTES if r != ESKETAMINE_ROUTE)
+DOSE_FEATURE_BY_ROUTE = {r: ("esketamine_dose_mg" if r == ESKETAMINE_ROUTE else "dose_mg_per_kg")
+                         for r in ROUTES}
+DOSE_FEATURES = ("dose_mg_per_kg", "esketamine_dose_mg")
+# Route-specific ketamine dose limits in mg/kg. Typical clinic practice; *unsourced* as exact
+# bounds, kept here as settings. Intranasal esketamine has no mg/kg limit: see below.
 ROUTE_DOSE_LIMITS: dict[str, tuple[float, float]] = {
     "iv": (0.2, 1.0),
     "im": (0.3, 1.0),
-    "intranasal_esketamine": (0.5, 1.5),
     "oral_sublingual": (0.5, 3.0),
 }
-ROUTE_TYPICAL_DOSE = {"iv": 0.5, "im": 0.6, "intranasal_esketamine": 1.0, "oral_sublingual": 1.5}
+ROUTE_TYPICAL_DOSE = {"iv": 0.5, "im": 0.6, "oral_sublingual": 1.5}
+# Intranasal esketamine per session: 56 or 84 mg in the label (clinical-reference.md §6); one
+# device holds 28 mg, so 28 mg is accepted too (a cautious start; *unsourced* here).
+ESKETAMINE_DOSES_MG = (28, 56, 84)
+ESKETAMINE_TYPICAL_MG = 56
+
 
 DIAGNOSES = ("trd", "chronic_anxiety", "ptsd", "suicidality", "chronic_pain")
 DIAGNOSIS_LABELS = (
@@ -214,8 +227,18 @@ FEATURES: tuple[Feature, ...] = (
             0.0, "mg/day diazepam-eq.", 0, 60, modifiable=True),
     Feature("route", "category", "Route", "How ketamine is given.", "treatment", "iv",
             categories=ROUTES, category_labels=ROUTE_LABELS, modifiable=True),
-    Feature("dose_mg_per_kg", "float", "Dose", "Per-session dose; limits depend on the route.",
-            "treatment", 0.5, "mg/kg", 0.2, 3.0, modifiable=True),
+    Feature("dose_mg_per_kg", "float", "Dose", "Ketamine dose per session (IV, IM, "
+            "oral/sublingual), per kg; limits depend on the route. Empty for intranasal "
+            "esketamine.", "treatment", 0.5, "mg/kg", 0.2, 3.0, modifiable=True, nullable=True),
+    Feature("esketamine_dose_mg", "float", "Dose", "Intranasal esketamine dose per "
+            "session in mg, never per kg: 56 or 84 mg in the label (clinical-reference.md §6), "
+            "28 mg = one device (a cautious start; *unsourced*). Empty for ketamine routes.",
+            "treatment", None, "mg", 28, 84, modifiable=True, nullable=True,
+            # Not a model input yet: with it, the nausea model trained on the 2,000-patient
+            # sample was overconfident on fresh patients (calibration slope 0.67 against
+            # 0.86 without it; tests/model/test_calibration.py needs >= 0.8). The models
+            # read the route (and mg/kg, empty for esketamine) as before.
+            model_input=False),
     Feature("psychotherapy", "category", "Psychotherapy", "Psychotherapy alongside the "
             "sessions.", "treatment", "integrated", categories=("none", "supportive",
             "integrated"), category_labels=("none", "supportive only",
@@ -248,7 +271,10 @@ SESSION_FIELDS: tuple[SessionField, ...] = (
     SessionField("session_number", "int", "Session", "", 1, 40),
     SessionField("day", "int", "Day", "days since first session", 0, 400),
     SessionField("route", "category", "Route", categories=ROUTES),
-    SessionField("dose_mg_per_kg", "float", "Dose", "mg/kg", 0.05, 3.0),
+    SessionField("dose_mg_per_kg", "float", "Dose", "mg/kg", 0.05, 3.0, nullable=True,
+                 help="ketamine routes; empty for intranasal esketamine"),
+    SessionField("esketamine_dose_mg", "float", "Esketamine dose", "mg", 28, 84, nullable=True,
+                 help="intranasal esketamine only: 28, 56 or 84 mg; empty otherwise"),
     SessionField("phq9", "int", "PHQ-9", "points", 0, 27),
     SessionField("phq9_item9", "int", "PHQ-9 item 9", "points", 0, 3),
     SessionField("gad7", "int", "GAD-7", "points", 0, 21),
@@ -331,6 +357,7 @@ def schema_hash() -> str:
         "features": [asdict(f) for f in FEATURES],
         "outcomes": [asdict(o) for o in OUTCOMES],
         "route_dose_limits": ROUTE_DOSE_LIMITS,
+        "esketamine_doses_mg": ESKETAMINE_DOSES_MG,
     }
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

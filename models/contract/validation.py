@@ -27,6 +27,7 @@ from models.clinical.session_record import SESSION_TIME, validate_session_times
 from models.contract import schema
 from models.contract.arrow_cells import arrow_codes, arrow_numbers, plain_text
 from models.contract.csv_input import line_numbers
+from models.contract.doses import dose_problems
 from models.contract.input_errors import InputValidationError, RowError
 from models.contract.schema import (
     ID_COLUMN,
@@ -228,6 +229,36 @@ def _validate(df: pd.DataFrame, columns: list[_Column]) -> tuple[pd.DataFrame, l
     return out, errors
 
 
+def with_dose_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """An older file (before esketamine had its own mg column) read with that column empty."""
+    if "dose_mg_per_kg" not in df.columns or "esketamine_dose_mg" in df.columns:
+        return df
+    out = df.copy()
+    out.insert(list(df.columns).index("dose_mg_per_kg") + 1, "esketamine_dose_mg", "")
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def dose_errors(df: pd.DataFrame, out: pd.DataFrame, lines: np.ndarray,
+                errors: list[RowError], limits: bool = True) -> None:
+    """Each row's dose in its route's unit (``models.contract.doses``): esketamine in mg,
+    ketamine in mg/kg, the other dose column empty. A file without ``esketamine_dose_mg``
+    (older exports) is read as having it empty."""
+    if "route" not in df.columns or "dose_mg_per_kg" not in df.columns:
+        return
+    flagged = {(e.row, e.column) for e in errors}
+    empty = pd.Series(np.nan, index=out.index)
+    esk = out["esketamine_dose_mg"] if "esketamine_dose_mg" in out.columns else empty
+    for pos, (rte, per_kg, mg) in enumerate(zip(out["route"], out["dose_mg_per_kg"], esk,
+                                               strict=True)):
+        line = int(lines[pos])
+        if (line, "route") in flagged:
+            continue
+        errors += [RowError(line, name, message)
+                   for name, message in dose_problems(rte, per_kg, mg, limits)
+                   if (line, name) not in flagged]
+
+
 def _raise_if(errors: list[RowError], source: str | None, what: str, n: int) -> None:
     if errors:
         exc = InputValidationError(errors, source)
@@ -243,6 +274,7 @@ def validate_patients(df: pd.DataFrame, require_outcomes: bool = False,
     ``source`` (default: the file name recorded by ``read_csv_strict``) prefixes messages.
     """
     source = source or df.attrs.get("source")
+    df = with_dose_columns(df)
     columns = [_ID] + [_column(f) for f in schema.FEATURES]
     if require_outcomes:
         columns += [_Column(name, "int", "0 or 1", 0, 1) for name in schema.outcome_names()]
@@ -250,18 +282,7 @@ def validate_patients(df: pd.DataFrame, require_outcomes: bool = False,
     lines = line_numbers(df)
     _check_ids(out, lines, errors)
     _duplicates(out, [ID_COLUMN], lines, ID_COLUMN, errors)
-    dose, route = schema.feature("dose_mg_per_kg"), schema.feature("route")
-    if {dose.name, route.name} <= set(df.columns):
-        flagged = {(e.row, e.column) for e in errors}
-        for pos, (value, rte) in enumerate(zip(out[dose.name], out[route.name], strict=True)):
-            line = int(lines[pos])
-            if rte not in schema.ROUTE_DOSE_LIMITS or (line, dose.name) in flagged:
-                continue
-            low, high = schema.ROUTE_DOSE_LIMITS[rte]
-            if not low <= value <= high:
-                errors.append(RowError(line, dose.name, f"{value:g} {dose.unit} is outside the "
-                                       f"limits for route {rte} ({low:g} to {high:g} "
-                                       f"{dose.unit})"))
+    dose_errors(df, out, lines, errors)
     _raise_if(errors, source, "patient", len(df))
     return out
 
@@ -280,6 +301,7 @@ def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None 
     values without an offset are read in ``zone`` (default: the clinic's zone).
     """
     source = source or df.attrs.get("source")
+    df = with_dose_columns(df)
     out, errors = _validate(df, [_column(f) for f in schema.SESSION_FIELDS])
     lines = line_numbers(df)
     _check_ids(out, lines, errors)
@@ -289,6 +311,7 @@ def validate_sessions(df: pd.DataFrame, known_patient_ids: Iterable[str] | None 
         out[SESSION_TIME] = pd.Series(times, index=out.index, dtype=object)
         errors += time_errors
     _monitoring_columns(df, out, lines, zone or clinic_timezone(), errors)
+    dose_errors(df, out, lines, errors, limits=False)
     _duplicates(out, [ID_COLUMN, "session_number"], lines, "(patient_id, session_number)",
                 errors)
     if known_patient_ids is not None and ID_COLUMN in df.columns:

@@ -34,7 +34,16 @@ import numpy as np
 import pandas as pd
 
 from models.contract.directions import never_raise
-from models.contract.schema import ROUTE_DOSE_LIMITS, feature, modifiable_feature_names, outcome
+from models.contract.doses import dose_feature_for, is_missing, not_applicable
+from models.contract.schema import (
+    DOSE_FEATURES,
+    ESKETAMINE_DOSES_MG,
+    ESKETAMINE_ROUTE,
+    ROUTE_DOSE_LIMITS,
+    feature,
+    modifiable_feature_names,
+    outcome,
+)
 from models.store.modelset import ModelSet
 
 log = logging.getLogger(__name__)
@@ -42,7 +51,6 @@ log = logging.getLogger(__name__)
 DOSE_STEPS = 6  # dose grid points per route between its limits
 BENZO_GRID = (0.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 PLANNED_GRID = (4, 6, 8, 10, 12)
-DOSE = "dose_mg_per_kg"
 ROUTE = "route"
 
 
@@ -116,7 +124,10 @@ def _numeric_grid(name: str, current: object) -> list[float] | list[int]:
 
 
 def dose_grid(route: str, current: float | None = None) -> list[float]:
-    """Allowed doses for a route: evenly spaced between its limits (+ the current dose)."""
+    """Allowed doses for a route in its unit: esketamine's fixed mg steps (28/56/84), ketamine
+    evenly spaced between the route's mg/kg limits (+ the current dose)."""
+    if route == ESKETAMINE_ROUTE:
+        return [float(v) for v in ESKETAMINE_DOSES_MG]
     lo, hi = ROUTE_DOSE_LIMITS[route]
     values = {round(float(v), 3) for v in np.linspace(lo, hi, DOSE_STEPS)}
     if current is not None and lo <= float(current) <= hi:
@@ -126,7 +137,7 @@ def dose_grid(route: str, current: float | None = None) -> list[float]:
 
 def candidate_plans(patient: Mapping[str, object]) -> pd.DataFrame:
     """Every allowed combination of the modifiable inputs (one row per plan)."""
-    others = [n for n in modifiable_feature_names() if n not in (ROUTE, DOSE)]
+    others = [n for n in modifiable_feature_names() if n not in (ROUTE, *DOSE_FEATURES)]
     axes: list[list[object]] = []
     for name in others:
         spec = feature(name)
@@ -137,10 +148,13 @@ def candidate_plans(patient: Mapping[str, object]) -> pd.DataFrame:
     rest = pd.DataFrame(list(itertools.product(*axes)), columns=others)
     blocks = []
     for route in feature(ROUTE).categories:
-        current = patient.get(DOSE) if patient.get(ROUTE) == route else None
-        doses = dose_grid(route, current)  # type: ignore[arg-type]
-        block = rest.merge(pd.DataFrame({ROUTE: route, DOSE: doses}), how="cross")
-        blocks.append(block)
+        unit = dose_feature_for(route)
+        current = patient.get(unit) if patient.get(ROUTE) == route else None
+        doses = dose_grid(route, None if is_missing(current) else current)  # type: ignore
+        other = next(n for n in DOSE_FEATURES if n != unit)
+        block = rest.merge(pd.DataFrame({ROUTE: route, unit: doses, other: np.nan}),
+                           how="cross")
+        blocks.append(block[[*others, ROUTE, *DOSE_FEATURES]])
     return pd.concat(blocks, ignore_index=True)
 
 
@@ -151,6 +165,8 @@ def _distances(plans: pd.DataFrame, patient: Mapping[str, object]) -> tuple[np.n
     for name in plans.columns:
         spec = feature(name)
         current = patient.get(name)
+        if name in DOSE_FEATURES:  # the two dose columns count as one input, below
+            continue
         if spec.dtype == "category":
             changed = (plans[name].astype(str) != str(current)).to_numpy()
             step = changed.astype(float)
@@ -162,7 +178,28 @@ def _distances(plans: pd.DataFrame, patient: Mapping[str, object]) -> tuple[np.n
             step = np.nan_to_num(step, nan=1.0)
         n_changed += changed
         distance += step
-    return n_changed, distance
+    changed, step = _dose_distance(plans, patient)
+    return n_changed + changed, distance + step
+
+
+def _dose_distance(plans: pd.DataFrame, patient: Mapping[str, object]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The dose as one input: a change within its unit scaled by the range, a change of unit
+    (ketamine per kg <-> esketamine mg, which goes with a route change) one full step."""
+    changed = np.zeros(len(plans), dtype=bool)
+    step = np.zeros(len(plans))
+    routes = plans[ROUTE].astype(str).to_numpy()
+    for name in DOSE_FEATURES:
+        spec = feature(name)
+        here = np.array([dose_feature_for(r) == name for r in routes])
+        current = patient.get(name)
+        cur = np.nan if is_missing(current) else float(current)  # type: ignore[arg-type]
+        values = plans[name].to_numpy(dtype=float)
+        moved = here & ~np.isclose(values, cur)
+        changed |= moved
+        step += np.where(moved, np.nan_to_num(np.abs(values - cur) / (spec.max - spec.min),
+                                              nan=1.0), 0.0)
+    return changed.astype(int), step
 
 
 def _patient_frame(patient: Mapping[str, object], plans: pd.DataFrame) -> pd.DataFrame:
@@ -218,7 +255,8 @@ def find_counterfactuals(model_set: ModelSet, patient: Mapping[str, object],
     for i in order[ok[order]]:
         row = plans.iloc[i]
         changes = {name: (patient.get(name), _native(row[name])) for name in plans.columns
-                   if _differs(feature(name).dtype, patient.get(name), row[name])}
+                   if _differs(feature(name).dtype, patient.get(name), row[name])
+                   and not not_applicable(name, row[ROUTE])}
         if _dominated(changes, result.options):
             continue
         result.options.append(Option(changes, int(n_changed[i]), float(distance[i]),
@@ -233,11 +271,12 @@ def find_counterfactuals(model_set: ModelSet, patient: Mapping[str, object],
 def _differs(dtype: str, current: object, new: object) -> bool:
     if dtype == "category":
         return str(current) != str(new)
-    if current is None:
-        return True
+    if is_missing(current) or is_missing(new):
+        return is_missing(current) != is_missing(new)
     return not np.isclose(float(current), float(new))  # type: ignore[arg-type]
 
 
 def _native(value: object) -> object:
-    """numpy scalars -> plain Python (for session state and display)."""
-    return value.item() if isinstance(value, np.generic) else value
+    """numpy scalars -> plain Python (for session state and display); NaN -> None."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if is_missing(value) else value

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.contract.schema import ROUTE_DOSE_LIMITS, feature
+from models.contract.doses import dose_feature_for, not_applicable
+from models.contract.schema import DOSE_FEATURES, ESKETAMINE_DOSES_MG, ROUTE_DOSE_LIMITS, feature
 from models.store.modelset import ModelSet
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def value_grid(name: str, patient: Mapping[str, object], n_points: int = N_POINT
         return list(spec.categories)
     if spec.dtype == "bool":
         return [False, True]
+    if name == "esketamine_dose_mg":  # fixed mg steps, never a continuum
+        return [float(v) for v in ESKETAMINE_DOSES_MG]
     lo, hi = float(spec.min), float(spec.max)  # type: ignore[arg-type]
     if name == "dose_mg_per_kg" and patient.get("route") in ROUTE_DOSE_LIMITS:
         lo, hi = ROUTE_DOSE_LIMITS[str(patient["route"])]
@@ -69,7 +72,10 @@ def dependence(model_set: ModelSet, patient: Mapping[str, object], cohort: pd.Da
     columns = [c for c in row.columns if c in cohort.columns]
     pool = cohort[columns]
     note = f"cohort: a random sample of up to {sample_size} patients"
-    if name == "dose_mg_per_kg" and "route" in pool:
+    if not_applicable(name, patient.get("route")):
+        raise ValueError(f"{name} is not how route {patient.get('route')} is dosed "
+                         f"(use {dose_feature_for(patient.get('route'))})")
+    if name in DOSE_FEATURES and "route" in pool:
         pool = pool[pool["route"].astype(str) == str(patient.get("route"))]
         note += " on the same route"
     sample = pool.sample(min(sample_size, len(pool)), random_state=seed) if len(pool) else pool

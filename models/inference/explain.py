@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from models.contract.doses import fold_not_applicable
 from models.inference.attribution import (  # noqa: F401  (re-exported for callers)
     Explanation,
     PatientExplanation,
@@ -64,6 +65,7 @@ def _explanation(name: str, model, matrix: np.ndarray, index: pd.Index) -> Expla
     explainer = model.fast_explainer()
     values = explainer.shap_values_matrix(matrix)
     raw, expected = values[:, :-1], values[:, -1]
+    raw = fold_not_applicable(raw, matrix, list(model.feature_names_))
     base = float(model.a_ * expected[0] + model.b_)
     columns = aggregate_to_clinical(pd.DataFrame(raw * model.a_, index=index,
                                                  columns=model.feature_names_))
@@ -99,8 +101,8 @@ def _patient(name: str, model, matrix: np.ndarray, label: object) -> PatientExpl
     values = model.fast_explainer().shap_values_matrix(matrix)[0]
     base = float(model.a_ * values[-1] + model.b_)
     logit_value = float(model.logit_matrix(matrix)[0])
-    contributions = values[:-1] * model.a_
     columns = list(model.feature_names_)
+    contributions = fold_not_applicable(values[None, :-1], matrix[:1], columns)[0] * model.a_
     clinical = clinical_map(tuple(columns))
     delta = logit_value - base
     p, p_base = float(sigmoid(logit_value)), float(sigmoid(base))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.contract.doses import fold_not_applicable
 from models.contract.features import to_model_frame
 from models.contract.followup_schema import (
     FOLLOWUP_FEATURES,
@@ -24,7 +25,7 @@ from models.contract.followup_schema import (
     RELAPSE_ABOVE,
     followup_feature,
 )
-from models.contract.schema import model_feature_names
+from models.contract.schema import DOSE_FEATURES, model_feature_names
 from models.inference.attribution import (
     Explanation,
     PatientExplanation,
@@ -154,6 +155,12 @@ class RelapseModel:
         model = self.model_
         X = relapse_frame(df)
         raw, expected = model.raw_contributions(X)
+        names = list(model.feature_names_)  # the empty dose's share onto the given one
+        doses = np.full((len(X), len(names)), 0.0)
+        for name in DOSE_FEATURES:
+            if name in X:
+                doses[:, names.index(name)] = X[name].to_numpy(dtype=float)
+        raw = fold_not_applicable(raw, doses, names)
         base = float(model.a_ * expected[0] + model.b_)
         columns = aggregate_to_clinical(pd.DataFrame(raw * model.a_, index=df.index,
                                                      columns=model.feature_names_))

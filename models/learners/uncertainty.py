@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from models.learners.calibration import PLATT_PRIOR_SD, class_weights, fit_platt, logit, sigmoid
@@ -75,8 +77,12 @@ def reference_design(X: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, Any, A
             len(X), MAX_REFERENCE_ROWS, replace=False))
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     numeric = [c for c in X.columns if c not in categorical]
+    # A not-applicable input (the dose in the other route's unit) is NaN: standardised on
+    # the given values, then set to their mean (0); the route's one-hot column carries it.
+    scale = make_pipeline(StandardScaler(), SimpleImputer(strategy="constant", fill_value=0.0,
+                                                          keep_empty_features=True))
     encode = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
-                                ("num", StandardScaler(), numeric)])
+                                ("num", scale, numeric)])
     fit_design = encode.fit_transform(_plain(X.iloc[fit_rows]))
     return fit_rows, fit_design, encode.transform(_plain(X))
 

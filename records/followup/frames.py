@@ -17,7 +17,8 @@ from records.tables.followup import FollowupDose, FollowupVisit, MaintenancePlan
 
 VISIT_COLUMNS = ("id", "visit_at", "day_after_series", *MEASURES, "notes", "source",
                  "is_synthetic", "recorded_by", "recorded_at", "version")
-DOSE_COLUMNS = ("id", "dose_at", "day_after_series", "route", "dose_mg_per_kg", "source",
+DOSE_COLUMNS = ("id", "dose_at", "day_after_series", "route", "dose_mg_per_kg",
+                "esketamine_dose_mg", "source",
                 "is_synthetic", "recorded_at")
 PLAN_COLUMNS = ("id", "schedule", "effective_on", "reason", "recorded_by", "source",
                 "is_synthetic", "recorded_at")
@@ -55,7 +56,8 @@ def visits_frame(session: Session, patient_id: str | None = None) -> pd.DataFram
 def doses_frame(session: Session, patient_id: str | None = None) -> pd.DataFrame:
     """Maintenance doses stored without a session record, by patient and day."""
     frame = _read(session, FollowupDose, DOSE_COLUMNS, ("day_after_series", "id"), patient_id)
-    frame["dose_mg_per_kg"] = frame["dose_mg_per_kg"].astype(float)
+    for name in ("dose_mg_per_kg", "esketamine_dose_mg"):  # NaN = the other route's unit
+        frame[name] = pd.to_numeric(frame[name]).astype(float)
     return frame
 
 

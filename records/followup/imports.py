@@ -117,7 +117,9 @@ def _rows(typed: pd.DataFrame, pks: list[int], days: list[int | None], source: s
                   "is_synthetic": synthetic[pos], "recorded_at": now}
         if (row.get("kind") or "followup") == "maintenance":
             doses.append({**common, "dose_at": moment, "route": str(row["route"]),
-                          "dose_mg_per_kg": float(row["dose_mg_per_kg"])})
+                          "dose_mg_per_kg": python_value(row.get("dose_mg_per_kg"), "float"),
+                          "esketamine_dose_mg": python_value(row.get("esketamine_dose_mg"),
+                                                             "float")})
             continue
         values = {c: python_value(row.get(c), "bool" if c == "urinary_symptoms" else "int")
                   for c in MEASURES}

@@ -89,8 +89,9 @@ def _columns(specs: Any, nullable: Any = lambda spec: False) -> dict[str, Any]:
     return {s.name: mapped_column(column_type(s.dtype), nullable=nullable(s)) for s in specs}
 
 
-PatientFeatures: type = type("PatientFeatures", (), _columns(FEATURES))
-PlanFields: type = type("PlanFields", (), _columns(f for f in FEATURES if f.name in PLAN_FIELDS))
+PatientFeatures: type = type("PatientFeatures", (), _columns(FEATURES, lambda s: s.nullable))
+PlanFields: type = type("PlanFields", (), _columns(
+    (f for f in FEATURES if f.name in PLAN_FIELDS), lambda s: s.nullable))
 SessionFields: type = type("SessionFields", (), _columns(
     (f for f in SESSION_FIELDS if f.name in SESSION_COLUMNS), lambda spec: spec.nullable))
 # The REMS-style monitoring record (revision 0009): every column NULL = not recorded.

@@ -102,7 +102,8 @@ class FollowupDose(Base):
     dose_at: Mapped[datetime | None] = mapped_column(nullable=True)
     day_after_series: Mapped[int] = mapped_column(Integer)
     route: Mapped[str] = mapped_column(String(CATEGORY_LENGTH))
-    dose_mg_per_kg: Mapped[float] = mapped_column(Float)
+    dose_mg_per_kg: Mapped[float | None] = mapped_column(Float, nullable=True)  # ketamine
+    esketamine_dose_mg: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0019
     source: Mapped[str] = mapped_column(String(16))
     is_synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

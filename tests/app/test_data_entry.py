@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from base.settings import DATA_SAMPLES_DIR
 from dashboard.services.workspace import Workspace
-from models.contract.schema import FEATURES, defaults
+from models.contract.doses import not_applicable
+from models.contract.schema import DOSE_FEATURES, FEATURES, defaults
 from records.db import session_factory
 from records.repository import get_patient, update_patient
 
@@ -23,15 +24,19 @@ ADD = "FormSubmitter:add_patient-Add patient"
 
 
 def _enter_patient(at: AppTest, values: dict[str, Any], skip: tuple[str, ...] = ()) -> None:
-    """Enter every schema feature on the Add patient form (but ``skip``), as a clinician."""
+    """Enter every schema feature on the Add patient form (but ``skip``), as a clinician:
+    the route first (above the form), then the dose in that route's unit."""
+    if "route" not in skip:
+        at.selectbox(key="add_route").set_value(values["route"]).run()
     for spec in FEATURES:
-        if spec.name in skip:
+        if spec.name in skip or spec.name == "route" or not_applicable(spec.name,
+                                                                        values["route"]):
             continue
         key, value = f"add_{spec.name}", values[spec.name]
         if spec.dtype == "bool":
             at.radio(key=key).set_value(bool(value))
-        elif spec.dtype == "category":
-            at.selectbox(key=key).set_value(value)
+        elif spec.dtype == "category" or spec.name == "esketamine_dose_mg":
+            at.selectbox(key=key).set_value(int(value) if spec.dtype == "float" else value)
         else:
             at.number_input(key=key).set_value(value)
 
@@ -40,8 +45,33 @@ def test_add_patient_starts_empty(open_page: Callable[[str], AppTest]) -> None:
     at = open_page("data_entry")
     assert at.text_input(key="add_name").value == ""
     for spec in FEATURES:
+        if spec.name in DOSE_FEATURES:  # no dose field before a route is chosen (its unit)
+            assert not [w for w in at.number_input if w.key == f"add_{spec.name}"]
+            continue
         kind = {"bool": at.radio, "category": at.selectbox}.get(spec.dtype, at.number_input)
         assert kind(key=f"add_{spec.name}").value is None, spec.name
+    assert "choose the route first" in texts(at.caption)
+
+
+def test_esketamine_is_entered_in_mg_from_a_select_and_stored_without_mg_per_kg(
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
+    """HAZ-240: choosing intranasal esketamine turns the dose into a 28/56/84 mg choice;
+    the stored patient has the mg and no mg/kg value."""
+    at = open_page("data_entry")
+    at.selectbox(key="add_route").set_value("intranasal_esketamine").run()
+    dose = at.selectbox(key="add_esketamine_dose_mg")
+    assert dose.options == ["28 mg", "56 mg", "84 mg"] and dose.value is None
+    assert not [w for w in at.number_input if w.key == "add_dose_mg_per_kg"]
+    entered = {**defaults(), "route": "intranasal_esketamine", "dose_mg_per_kg": None,
+               "esketamine_dose_mg": 56.0}
+    _enter_patient(at, entered)  # the route first: choosing it reruns the page
+    at.text_input(key="add_name").set_value("Esme Testcase")
+    at.form_submit_button(key=ADD).click().run()
+    assert not at.exception and "added" in texts(at.success)
+    new_id = re.search(r"Patient (\S+) added", texts(at.success)).group(1)  # type: ignore
+    with session_factory(workspace.engine)() as session:
+        stored = get_patient(session, new_id).features()  # type: ignore[union-attr]
+    assert (stored["esketamine_dose_mg"], stored["dose_mg_per_kg"]) == (56.0, None)
 
 
 def test_name_and_age_only_is_refused_next_to_each_empty_field(
@@ -57,7 +87,9 @@ def test_name_and_age_only_is_refused_next_to_each_empty_field(
     assert "Required: enter an integer from 0 to 27 points." in errors  # PHQ-9
     assert "Required: choose one of the options." in errors  # sex
     assert "Required: answer yes or no." in errors  # e.g. pregnant
-    assert len(errors) == len(FEATURES) - 1 + 1  # one per empty feature, plus the summary
+    # one per empty feature (no dose is asked before the route: its unit follows the route),
+    # plus the summary
+    assert len(errors) == len(FEATURES) - 1 - len(DOSE_FEATURES) + 1
     assert n_patients(workspace) == before
 
 
@@ -65,8 +97,8 @@ def test_add_patient(open_page: Callable[[str], AppTest], workspace: Workspace) 
     at = open_page("data_entry")
     before = n_patients(workspace)
     entered = {**defaults(), "age": 51, "phq9_baseline": 21, "pregnant": False}
-    at.text_input(key="add_name").set_value("Ada Testcase")
     _enter_patient(at, entered)
+    at.text_input(key="add_name").set_value("Ada Testcase")
     at.form_submit_button(key=ADD).click().run()
     assert not at.exception
     assert "added" in texts(at.success)

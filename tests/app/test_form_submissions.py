@@ -23,6 +23,7 @@ from test_progress import _fill, _open, _prefix, _save
 from dashboard.services.patients.listing import assess_patient, cohort_table
 from dashboard.services.workspace import Workspace
 from dashboard.widgets.entry.submission import STATE_PREFIX, FormInstance
+from models.contract.doses import not_applicable
 from models.contract.schema import FEATURES, defaults
 from records.db import session_factory
 from records.followup.record import list_visits
@@ -44,8 +45,12 @@ def _replay(at: AppTest, old: FormInstance) -> None:
 
 
 def _enter_patient(at: AppTest, prefix: str, name: str, values: dict[str, Any]) -> None:
+    """The route first (above the form: it reruns the page), then the form's fields."""
+    at.selectbox(key=f"{prefix}_route").set_value(values["route"]).run()
     at.text_input(key=f"{prefix}_name").set_value(name)
     for spec in FEATURES:
+        if spec.name == "route" or not_applicable(spec.name, values["route"]):
+            continue
         key, value = f"{prefix}_{spec.name}", values[spec.name]
         if spec.dtype == "bool":
             at.radio(key=key).set_value(bool(value))

@@ -53,11 +53,17 @@ def _prefix(at: AppTest, pid: str) -> str:
 def _fill(at: AppTest, prefix: str, skip: tuple[str, ...] = (), **values: Any) -> None:
     """Enter every required field of the session form (but ``skip``), like a clinician."""
     entered = {**VALUES, **values}
+    route = entered.get("route", "iv")
+    if "route" not in skip:  # above the form, first: the dose field follows it (a rerun)
+        at.selectbox(key=f"{prefix}_route").set_value(route).run()
     for name in REQUIRED_NUMBERS:
-        if name not in skip and not (name == "dose_mg_per_kg" and "route" in skip):
+        if name == "dose_mg_per_kg" and (route == "intranasal_esketamine" or "route" in skip):
+            continue
+        if name not in skip:
             at.number_input(key=f"{prefix}_{name}").set_value(entered[name])
-    if "route" not in skip:
-        at.selectbox(key=f"{prefix}_route").set_value(entered.get("route", "iv"))
+    if route == "intranasal_esketamine" and "route" not in skip:
+        at.selectbox(key=f"{prefix}_esketamine_dose_mg").set_value(
+            int(entered.get("esketamine_dose_mg", 56)))
     for name in YES_NO:
         if name not in skip:
             at.radio(key=f"{prefix}_{name}").set_value(bool(entered.get(name, False)))
@@ -93,7 +99,9 @@ def test_form_starts_empty_and_refuses_to_save_naming_each_field(
     at = _open(open_page, pid)
     prefix = _prefix(at, pid)
     for name in REQUIRED_NUMBERS:
-        assert at.number_input(key=f"{prefix}_{name}").value is None, name
+        if name != "dose_mg_per_kg":  # no dose field before the route (its unit follows it)
+            assert at.number_input(key=f"{prefix}_{name}").value is None, name
+    assert not [w for w in at.number_input if w.key == f"{prefix}_dose_mg_per_kg"]
     assert at.number_input(key=f"{prefix}_pcl5").value is None
     assert at.selectbox(key=f"{prefix}_route").value is None
     assert all(at.radio(key=f"{prefix}_{name}").value is None for name in YES_NO)
@@ -109,8 +117,31 @@ def test_form_starts_empty_and_refuses_to_save_naming_each_field(
     assert "Required: answer yes or no." in errors  # yes/no items
     assert "Enter the date and time of the session (clinic time)." in errors
     assert "Required: choose one of the options." in errors
-    assert len(errors) >= len(REQUIRED_NUMBERS) + len(YES_NO) + 1  # one under each field
+    assert len(errors) >= len(REQUIRED_NUMBERS) - 1 + len(YES_NO) + 1  # one under each field
     assert n_sessions(workspace, pid) == rows
+
+
+def test_an_esketamine_session_is_recorded_in_mg_and_shown_as_mg(
+        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
+    """HAZ-240: the esketamine dose is a 28/56/84 mg choice, stored without mg/kg and shown
+    as "56 mg" in the session table."""
+    pid = "KAP-00015"  # an esketamine patient within the plan
+    at = _open(open_page, pid)
+    prefix = _prefix(at, pid)
+    at.selectbox(key=f"{prefix}_route").set_value("intranasal_esketamine").run()
+    assert at.selectbox(key=f"{prefix}_esketamine_dose_mg").options == ["28 mg", "56 mg",
+                                                                        "84 mg"]
+    assert not [w for w in at.number_input if w.key == f"{prefix}_dose_mg_per_kg"]
+    _fill(at, prefix, route="intranasal_esketamine", esketamine_dose_mg=56)
+    at.text_input(key=f"{prefix}_lot_number").set_value("ESK-1")  # REMS: the device lot
+    _save(at)
+    assert "saved." in texts(at.success), [as_read(e.value) for e in at.error]
+    with session_factory(workspace.engine)() as session:
+        stored = sessions_for(session, pid)[-1]
+    assert (stored.esketamine_dose_mg, stored.dose_mg_per_kg) == (56.0, None)
+    table = next(d.value for d in at.dataframe if "Dose" in d.value.columns)
+    assert table["Dose"].iloc[-1] == "56 mg"
+    assert "mg/kg" not in " ".join(c for c in table.columns if "Dose" in c)
 
 
 def test_recording_a_session_adds_a_row_and_a_point(open_page: Callable[[str], AppTest],

@@ -49,7 +49,7 @@ def test_esketamine_needs_a_lot_number_and_an_sae_a_description(
     at = _open(open_page, pid)
     prefix = _prefix(at, pid)
     rows = n_sessions(workspace, pid)
-    _fill(at, prefix, route="intranasal_esketamine", dose_mg_per_kg=1.0,
+    _fill(at, prefix, route="intranasal_esketamine", esketamine_dose_mg=56,
           serious_adverse_event=True)
     _save(at)
     errors = as_read(texts(at.error))

@@ -31,6 +31,21 @@ def test_next_session_has_no_measurement_and_offers_copies_explicitly() -> None:
     assert first.day_from_dates and [o.source for o in first.carry] == ["plan"]
 
 
+def test_esketamine_copies_and_shows_its_dose_in_mg_never_per_kg() -> None:
+    row = pd.Series({**ROW, "route": "intranasal_esketamine", "dose_mg_per_kg": None,
+                     "esketamine_dose_mg": 84.0})
+    sessions = _sessions(2, route=["intranasal_esketamine"] * 2, dose_mg_per_kg=[None] * 2,
+                         esketamine_dose_mg=[56.0, 56.0])
+    nxt = next_session(row, sessions)
+    assert [o.values for o in nxt.carry] == [
+        {"route": "intranasal_esketamine", "esketamine_dose_mg": 56},
+        {"route": "intranasal_esketamine", "esketamine_dose_mg": 84}]
+    assert "dose 84 mg" in nxt.carry[1].summary
+    table = sessions_table(sessions, 6)
+    assert table["Dose"].tolist() == ["56 mg", "56 mg"]
+    assert not any("mg/kg" in str(c) for c in table.columns)
+
+
 def test_gaps_in_the_plan_are_never_offered_or_compared() -> None:
     row = pd.Series({**ROW, "data_gaps": ["route", "planned_sessions"]})
     nxt = next_session(row, _sessions(7))

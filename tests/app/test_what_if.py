@@ -125,3 +125,17 @@ def test_coming_back_shows_the_starting_point_not_zeros(kapcds_home: Path, works
     for name in ("age", "dose_mg_per_kg", "route", "sessions_per_week"):
         assert at.session_state[f"wi_in_{name}"] == baseline[name]
     assert any("scenario" in d.value.columns for d in at.dataframe)  # predicted
+
+
+def test_esketamine_is_explored_in_mg_steps_never_per_kg(page: AppTest) -> None:
+    """HAZ-240: choosing intranasal esketamine turns the dose into a 28/56/84 mg choice."""
+    page.selectbox(key="wi_in_route").set_value("iv").run()
+    page.number_input(key="wi_in_dose_mg_per_kg").set_value(0.5).run()
+    page.selectbox(key="wi_in_route").set_value("intranasal_esketamine").run()
+    dose = page.selectbox(key="wi_in_esketamine_dose_mg")
+    assert dose.options == ["28 mg", "56 mg", "84 mg"]
+    assert not [w for w in page.number_input if w.key == "wi_in_dose_mg_per_kg"]
+    dose.set_value(84.0).run()
+    assert not page.exception
+    shown = texts(page.caption) + texts(page.markdown)
+    assert "→ 84 mg" in shown and " nan" not in shown

@@ -28,6 +28,19 @@ def test_committed_samples_regenerate_identically(tmp_path):
         assert filecmp.cmp(tmp_path / name, settings.DATA_SAMPLES_DIR / name, shallow=False), name
 
 
+def test_each_patient_has_one_dose_in_the_unit_of_its_route(cohort):
+    """Esketamine in fixed mg (56/84, the label), ketamine per kg; never both, never per kg."""
+    patients, sessions = cohort.patients, cohort.sessions
+    for frame in (patients, sessions):
+        esk = frame["route"] == "intranasal_esketamine"
+        assert frame.loc[esk, "dose_mg_per_kg"].isna().all()
+        assert set(frame.loc[esk, "esketamine_dose_mg"]) == {56.0, 84.0}
+        assert frame.loc[~esk, "esketamine_dose_mg"].isna().all()
+        assert frame.loc[~esk, "dose_mg_per_kg"].notna().all()
+    assert 0.5 < (patients.loc[patients["route"] == "intranasal_esketamine",
+                               "esketamine_dose_mg"] == 56).mean() < 1
+
+
 def test_same_seed_same_cohort_other_seed_differs():
     a = generate_cohort(300, seed=3)
     b = generate_cohort(300, seed=3)
@@ -56,7 +69,8 @@ def test_values_stay_inside_schema_ranges(cohort):
         if spec.dtype == "category":
             assert set(column) <= set(spec.categories), spec.name
         elif spec.dtype in ("int", "float"):
-            assert column.between(spec.min, spec.max).all(), spec.name
+            given = column.dropna() if spec.nullable else column
+            assert given.between(spec.min, spec.max).all(), spec.name
     for spec in SESSION_FIELDS:
         if spec.dtype in ("int", "float"):
             values = cohort.sessions[spec.name].dropna().astype(float)

@@ -62,15 +62,35 @@ def test_ketamine_and_esketamine_orders_are_recognised_with_route_and_dose() -> 
     assert [(o.reference, o.drug, o.route) for o in orders] == [
         ("MedicationRequest/mr-ket", "ketamine", "iv"),
         ("MedicationRequest/mr-esk", "esketamine", "intranasal_esketamine")]
-    assert orders[0].dose_mg_per_kg == 0.5
-    assert orders[1].dose_mg_per_kg == pytest.approx(56 / 80)
+    assert (orders[0].dose_mg_per_kg, orders[0].esketamine_dose_mg) == (0.5, None)
+    # esketamine stays in mg (HAZ-240): the weight is not used, nothing is put per kg
+    assert (orders[1].dose_mg_per_kg, orders[1].esketamine_dose_mg) == (None, 56.0)
+    assert orders[1].notes == ()
     assert body_weight_kg([WEIGHT]) == 80
 
 
-def test_a_dose_in_mg_without_a_weight_is_missing_and_said_so() -> None:
-    (order,) = ketamine_orders(_draft(SPRAVATO), [])
-    assert order.dose_mg_per_kg is None
+def test_a_ketamine_dose_in_mg_needs_a_weight_or_is_missing_and_said_so() -> None:
+    iv_mg = dict(IV_KETAMINE, dosageInstruction=[{
+        "route": {"coding": [{"system": SNOMED, "code": "47625008"}]},
+        "doseAndRate": [{"doseQuantity": {"value": 40, "code": "mg"}}]}])
+    (order,) = ketamine_orders(_draft(iv_mg), [])
+    assert order.dose_mg_per_kg is None and not order.dose_known
     assert "no body weight is recorded" in order.notes[0]
+    (weighed,) = ketamine_orders(_draft(iv_mg), [WEIGHT])
+    assert weighed.dose_mg_per_kg == pytest.approx(40 / 80)
+
+
+def test_an_esketamine_order_per_kg_or_off_the_device_steps_is_refused() -> None:
+    per_kg = dict(SPRAVATO, dosageInstruction=[{
+        "route": {"coding": [{"system": SNOMED, "code": "46713006"}]},
+        "doseAndRate": [{"doseQuantity": {"value": 1.0, "code": "mg/kg"}}]}])
+    (order,) = ketamine_orders(_draft(per_kg), [WEIGHT])
+    assert (order.dose_mg_per_kg, order.esketamine_dose_mg) == (None, None)
+    assert "dosed in mg" in order.notes[0] and "not mg/kg" in order.notes[0]
+    odd = dict(SPRAVATO, dosageInstruction=[{"doseAndRate": [{"doseQuantity": {
+        "value": 70, "code": "mg"}}]}])
+    (order,) = ketamine_orders(_draft(odd), [])
+    assert order.esketamine_dose_mg is None and "28, 56 or 84 mg" in order.notes[0]
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +133,21 @@ def test_an_eligible_patient_gets_the_risks_for_the_ordered_route_and_dose(model
     assert not any("suggestions" in c for c in cards)
     assert cards[0]["summary"] == "Ketamine order checked: ketamine, im, 0.70 mg/kg"
     assert any(c["summary"].startswith("Side-effect risks") for c in cards)
+
+
+def test_an_esketamine_84_mg_order_is_checked_in_mg_without_a_weight(model, eligible):
+    order = dict(SPRAVATO, dosageInstruction=[{
+        "route": {"coding": [{"system": SNOMED, "code": "46713006"}]},
+        "doseAndRate": [{"doseQuantity": {"value": 84, "code": "mg"}}]}])
+    cards = order_cards(eligible, ketamine_orders(_draft(order), []), model,
+                        "https://kap.example")
+    validate({"cards": cards}, "response")
+    assert cards[0]["summary"] == ("Ketamine order checked: esketamine, intranasal esketamine, "
+                                   "84 mg")
+    assert cards[0]["indicator"] == "info"
+    assert "mg/kg" not in cards[0]["detail"]
+    assert any(c["summary"].startswith("Side-effect risks") for c in cards)
+    assert not any("model input(s) missing" in c["summary"] for c in cards)
 
 
 def test_no_ketamine_in_the_draft_orders_means_no_cards(model, eligible) -> None:

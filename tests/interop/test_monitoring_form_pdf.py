@@ -45,7 +45,8 @@ def _text(pdf: bytes) -> str:
 
 def test_a_full_record_prints_its_values_warnings_and_text_as_text() -> None:
     row = {**OLD_SESSION, **RECORD, "route": "intranasal_esketamine", "minutes_to_discharge": 75,
-           "session_at": DOSE, "concomitant_medications": "sertraline 100 mg"}
+           "session_at": DOSE, "concomitant_medications": "sertraline 100 mg",
+           "dose_mg_per_kg": None, "esketamine_dose_mg": 84.0}
     text = _text(render_monitoring_form("KAP-00009", "Sam <i>Synthetic</i>", row))
     assert "Session monitoring record: Sam <i>Synthetic</i> (KAP-00009), session 2" in text
     assert "Blood pressure before discharge 184/96 mmHg" in text
@@ -53,6 +54,7 @@ def test_a_full_record_prints_its_values_warnings_and_text_as_text() -> None:
     assert "Sedation (MOAA/S) at ~40 min (points) 3" in text
     assert "Serious adverse event: description <b>syncope</b> & fall" in text
     assert "Lot number ESK<1>" in text
+    assert "Dose 84 mg" in text and "mg/kg" not in text  # esketamine in mg (HAZ-240)
     assert "Monitoring time (dose → ready to leave) 75 min" in text
     assert "Monitoring was 75 min (dose → ready to leave), shorter than the 2 h" in text
     assert "Discharge BP 184/96 mmHg is at or above the alert threshold 180/110." in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -110,6 +111,11 @@ def test_full_report_from_the_model_layer(cohort):
     assert "Post-dose BP" in text and "Model card (summary)" in text
     assert image_count(reader) >= 3  # predictions, explanation, progress charts
     assert "20250601T000000Z-test00" in text
+    # HAZ-240: an esketamine patient's dose in mg, never per kg, never an empty dose
+    mg = f"{row['esketamine_dose_mg']:g} mg"
+    assert ("Dose", mg) in ctx.inputs and f"Dose {mg}" in text
+    assert "mg/kg" not in text and not re.search(r"\bnan\b", text)
+    assert "not applicable" not in text
 
 
 def test_report_for_a_patient_without_sessions(trained, cohort):

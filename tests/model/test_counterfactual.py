@@ -27,6 +27,10 @@ def test_candidate_plans_respect_limits(patient: dict) -> None:
     for route, (lo, hi) in ROUTE_DOSE_LIMITS.items():
         doses = plans.loc[plans["route"] == route, "dose_mg_per_kg"]
         assert len(doses) and doses.between(lo, hi).all()
+        assert plans.loc[plans["route"] == route, "esketamine_dose_mg"].isna().all()
+    esketamine = plans[plans["route"] == "intranasal_esketamine"]  # mg steps, never per kg
+    assert set(esketamine["esketamine_dose_mg"]) == {28.0, 56.0, 84.0}
+    assert esketamine["dose_mg_per_kg"].isna().all()
     for name in ("sessions_per_week", "planned_sessions", "benzo_dose_mg"):
         spec = feature(name)
         assert plans[name].between(spec.min, spec.max).all()
@@ -47,8 +51,13 @@ def test_options_reach_target_and_change_only_modifiable(trained, patient: dict)
         assert option.predictions["response"] > target.threshold
         fixed = {k: v for k, v in option.plan.items() if k not in allowed}
         assert fixed == {k: v for k, v in patient.items() if k not in allowed}
-        lo, hi = ROUTE_DOSE_LIMITS[option.plan["route"]]
-        assert lo <= option.plan["dose_mg_per_kg"] <= hi
+        if option.plan["route"] == "intranasal_esketamine":
+            assert option.plan["esketamine_dose_mg"] in (28, 56, 84)
+            assert option.plan["dose_mg_per_kg"] is None
+        else:
+            lo, hi = ROUTE_DOSE_LIMITS[option.plan["route"]]
+            assert lo <= option.plan["dose_mg_per_kg"] <= hi
+            assert option.plan["esketamine_dose_mg"] is None
         check = trained.model_set.predict_proba(pd.DataFrame([option.plan]))["response"]
         assert check.iloc[0] == pytest.approx(option.predictions["response"])
 
@@ -76,3 +85,18 @@ def test_dependence_dose_uses_route_limits(trained, patient: dict) -> None:
     assert dep.curve["value"].max() == pytest.approx(hi)
     assert dep.curve[["patient", "cohort_mean"]].notna().all().all()
     assert 0 < dep.n_cohort <= 50
+
+
+def test_dependence_of_an_esketamine_patient_is_over_its_mg_steps(trained) -> None:
+    """HAZ-240: an esketamine patient's dose is varied over 28/56/84 mg; asking for the
+    mg/kg dose of that patient is refused, not answered with a value per kg."""
+    rows = trained.test_patients
+    esk = rows[rows["route"] == "intranasal_esketamine"].iloc[0]
+    patient = esk.drop(labels=["patient_id", "name"]).to_dict()
+    dep = dependence(trained.model_set, patient, trained.cohort.patients, "esketamine_dose_mg",
+                     "nausea_vomiting", sample_size=30)
+    assert dep.curve["value"].tolist() == [28.0, 56.0, 84.0]
+    assert dep.curve[["patient", "cohort_mean"]].notna().all().all()
+    with pytest.raises(ValueError, match="esketamine_dose_mg"):
+        dependence(trained.model_set, patient, trained.cohort.patients, "dose_mg_per_kg",
+                   "response")

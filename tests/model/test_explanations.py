@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import shap
 
-from models.contract.schema import model_feature_names, outcome_names
+from models.contract.doses import fold_not_applicable
+from models.contract.schema import DOSE_FEATURES, model_feature_names, outcome_names
 from models.inference.explain import (
     Explanation,
     explain_frame,
@@ -60,7 +61,15 @@ def test_raw_contributions_match_shap_tree_explainer(trained, sample, explanatio
     np.testing.assert_allclose(ours, reference, atol=1e-9)
     assert expected[0] == pytest.approx(float(np.ravel(explainer.expected_value)[0]), abs=1e-6)
     explanation = explanations[outcome].contributions.iloc[:500]
-    np.testing.assert_allclose(explanation.to_numpy(), theirs * model.a_, atol=1e-6)
+    # the shown explanation moves an empty dose's share onto the given dose or the route
+    # (models.contract.doses.fold_not_applicable, HAZ-240); raw SHAP is unchanged above
+    names = list(model.feature_names_)
+    values = np.zeros((len(X), len(names)))
+    for name in DOSE_FEATURES:
+        if name in names:
+            values[:, names.index(name)] = X[name].to_numpy(dtype=float)
+    folded = fold_not_applicable(theirs, values, names)
+    np.testing.assert_allclose(explanation.to_numpy(), folded * model.a_, atol=1e-6)
 
 
 def test_patient_explanation_matches_the_batch(trained, sample) -> None:

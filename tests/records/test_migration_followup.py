@@ -29,7 +29,8 @@ def _fill_old_store(engine: Engine, patient_row: Row, session_row: Row) -> None:
     meta = MetaData()
     with engine.begin() as conn:
         patients, sessions = (Table(n, meta, autoload_with=conn) for n in ("patients", "sessions"))
-        conn.execute(patients.insert().values(**patient_row(1), is_synthetic=False,
+        row = {k: v for k, v in patient_row(1).items() if k in patients.c}  # as then
+        conn.execute(patients.insert().values(**row, is_synthetic=False,
                                               created_at=WHEN, updated_at=WHEN, version=1,
                                               data_gaps=[]))
         pk = conn.execute(select(patients.c.id)).scalar_one()

@@ -33,7 +33,7 @@ def _fill_old_store(engine: Engine, patient_row: Row, session_row: Row) -> None:
     with engine.begin() as conn:
         patients, sessions, decisions = (Table(n, meta, autoload_with=conn)
                                          for n in ("patients", "sessions", "decisions"))
-        row = patient_row(1)
+        row = {k: v for k, v in patient_row(1).items() if k in patients.c}  # as then
         conn.execute(patients.insert().values(
             **row, is_synthetic=False, created_at=WHEN,
             updated_at=WHEN, version=1, data_gaps=[]))

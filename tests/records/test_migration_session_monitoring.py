@@ -38,7 +38,8 @@ def _fill_old_store(engine: Engine, patient_row: Row, session_row: Row) -> None:
                               for n in ("patients", "sessions"))
         for number in (1, 2):
             conn.execute(patients.insert().values(
-                **patient_row(number), is_synthetic=False, created_at=WHEN, updated_at=WHEN,
+                **{k: v for k, v in patient_row(number).items() if k in patients.c},
+                is_synthetic=False, created_at=WHEN, updated_at=WHEN,
                 version=1, data_gaps=[]))
         pks = dict(conn.execute(select(patients.c.patient_id, patients.c.id)).all())
         for pid, number in (("KAP-00001", 1), ("KAP-00001", 2), ("KAP-00002", 1)):

@@ -61,7 +61,8 @@ def test_a_form_session_without_monitoring_is_refused_field_by_field(
 
 def test_lot_is_required_for_esketamine_and_a_description_for_an_sae(
         db: Session, patient: str, make_session: Row) -> None:
-    row = {**make_session(patient, 1, route="intranasal_esketamine", dose_mg_per_kg=1.0,
+    row = {**make_session(patient, 1, route="intranasal_esketamine", dose_mg_per_kg=None,
+                          esketamine_dose_mg=56,
                           minutes_to_discharge=None), **monitoring(serious_adverse_event=True)}
     with pytest.raises(InputValidationError) as caught:
         repo.add_session(db, patient, row, require_monitoring=True)

@@ -27,8 +27,14 @@ def test_every_feature_outcome_and_session_field_is_documented() -> None:
         assert f"| `{o.name}` | {o.label} | {o.kind} |" in text
     for s in schema.SESSION_FIELDS:
         assert f"| `{s.name}` | {s.label} |" in text
-    for route, (low, high) in schema.ROUTE_DOSE_LIMITS.items():
-        assert f"| `{route}` |" in text and f"| {low:g} | {high:g} |" in text
+    for route in schema.ROUTES:  # each route's dose column and what it allows (HAZ-240)
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{route}` |"))
+        assert f"`{schema.DOSE_FEATURE_BY_ROUTE[route]}`" in row
+        if route in schema.ROUTE_DOSE_LIMITS:
+            low, high = schema.ROUTE_DOSE_LIMITS[route]
+            assert f"{low:g} to {high:g} mg/kg" in row
+        else:
+            assert "28, 56 or 84 mg per session" in row and "mg/kg" not in row
 
 
 def test_feature_tables_follow_schema_group_order() -> None:

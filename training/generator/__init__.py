@@ -5,6 +5,7 @@ follow-up) with its effect settings from clinical-reference.md.
 __all__ = [
     "cohort_patients",
     "cohort_sessions",
+    "dosing",
     "followup",
     "followup_records",
     "generate",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.contract.schema import DIAGNOSES, ROUTE_DOSE_LIMITS, ROUTE_TYPICAL_DOSE, ROUTES
+from models.contract.schema import DIAGNOSES, ROUTES
+from training.generator.dosing import draw_doses
 
 _FIRST = (
     "Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn",
@@ -40,6 +41,7 @@ PATIENT_COLUMNS = (
     "ace_score", "systolic_bp", "diastolic_bp", "heart_rate", "hypertension", "heart_disease",
     "liver_disease", "vascular_contraindication", "raised_icp", "pregnant", "maoi",
     "stimulant", "opioid", "support_system", "benzo_dose_mg", "route", "dose_mg_per_kg",
+    "esketamine_dose_mg",
     "psychotherapy", "sessions_per_week", "planned_sessions",
 )
 
@@ -118,17 +120,13 @@ def _vitals(n: int, rng: np.random.Generator, v: dict[str, np.ndarray]) -> dict[
 
 
 def _dosing(n: int, rng: np.random.Generator, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Benzodiazepine dose, route and ketamine dose within the route's limits."""
+    """Benzodiazepine dose, route and the dose in the route's unit (``dosing.draw_doses``)."""
     benzo_use = rng.random(n) < 0.28 + 0.2 * v["dx_chronic_anxiety"]
     benzo = np.where(benzo_use, np.clip(np.exp(rng.normal(np.log(6), 0.7, n)), 1, 60), 0.0)
     benzo = np.round(benzo * 2) / 2
 
     route = _choice(rng, ROUTES, (0.55, 0.1, 0.2, 0.15), n)
-    typical = np.array([ROUTE_TYPICAL_DOSE[r] for r in route])
-    low = np.array([ROUTE_DOSE_LIMITS[r][0] for r in route])
-    high = np.array([ROUTE_DOSE_LIMITS[r][1] for r in route])
-    dose = np.round(np.clip(typical * np.exp(rng.normal(0, 0.18, n)), low, high) * 20) / 20
-    return {"benzo_dose_mg": benzo, "route": route, "dose_mg_per_kg": dose}
+    return {"benzo_dose_mg": benzo, "route": route, **draw_doses(route, rng)}
 
 
 def _rare_and_plan(n: int, rng: np.random.Generator,
@@ -168,10 +166,7 @@ def shift_population(features: pd.DataFrame, population, rng: np.random.Generato
         out["systolic_bp"] - 20).astype(int)
     if population.route_mix is not None:
         route = _choice(rng, ROUTES, population.route_mix, n)
-        typical = np.array([ROUTE_TYPICAL_DOSE[r] for r in route])
-        low = np.array([ROUTE_DOSE_LIMITS[r][0] for r in route])
-        high = np.array([ROUTE_DOSE_LIMITS[r][1] for r in route])
         out["route"] = route
-        out["dose_mg_per_kg"] = np.round(
-            np.clip(typical * np.exp(rng.normal(0, 0.18, n)), low, high) * 20) / 20
+        for name, values in draw_doses(route, rng).items():
+            out[name] = values
     return out

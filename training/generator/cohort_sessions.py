@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.contract.schema import ROUTE_TYPICAL_DOSE, SESSION_FIELDS
+from models.contract.schema import SESSION_FIELDS
+from training.generator.dosing import relative_dose as dose_relative
 from training.generator.settings import EffectSettings
 from training.outcomes import hypertensive_event, outcomes_from_summaries
 
@@ -34,7 +35,7 @@ def _lookup(mapping: dict[str, float], values: np.ndarray) -> np.ndarray:
 def improvement_logit(p: pd.DataFrame, s: EffectSettings) -> np.ndarray:
     """Linear predictor of a patient's latent maximal improvement (before patient noise)."""
     route = p["route"].to_numpy()
-    relative_dose = p["dose_mg_per_kg"].to_numpy() / _lookup(ROUTE_TYPICAL_DOSE, route)
+    relative_dose = dose_relative(p)
     esketamine_old = (route == "intranasal_esketamine") & (p["age"].to_numpy() >= 65)
     return (
         s.improvement_intercept
@@ -63,7 +64,7 @@ def simulate_series(p: pd.DataFrame, rng: np.random.Generator, s: EffectSettings
     k_max = int(p["planned_sessions"].max())
     k = np.arange(1, k_max + 1)[None, :]
     route = p["route"].to_numpy()
-    relative_dose = (p["dose_mg_per_kg"].to_numpy() / _lookup(ROUTE_TYPICAL_DOSE, route))[:, None]
+    relative_dose = dose_relative(p)[:, None]
     baseline = p["phq9_baseline"].to_numpy(dtype=float)[:, None]
     planned = p["planned_sessions"].to_numpy()
 

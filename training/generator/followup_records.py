@@ -19,6 +19,7 @@ from models.contract.followup_schema import (
     followup_patient_field_names,
 )
 from models.contract.schema import ID_COLUMN
+from training.generator.dosing import exposure_units
 from training.generator.followup import (
     FollowupSettings,
     assign_schedules,
@@ -34,14 +35,20 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def end_of_series(patients: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
-    """Per patient: last attended PHQ-9 and day, sessions attended, induction mg/kg."""
+    """Per patient: last attended PHQ-9 and day, sessions attended, induction mg/kg (ketamine),
+    induction mg (esketamine) and the generator-only exposure (``dosing.exposure_units``)."""
     ordered = sessions.sort_values([ID_COLUMN, "session_number"])
+    ordered = ordered.assign(_exposure=exposure_units(
+        ordered["route"].to_numpy(), ordered["dose_mg_per_kg"], ordered["esketamine_dose_mg"]))
     summary = ordered.groupby(ID_COLUMN, sort=False).agg(
         phq9_end_of_series=("phq9", "last"), last_day=("day", "last"),
-        attended=("session_number", "count"), induction_mg_per_kg=("dose_mg_per_kg", "sum"))
+        attended=("session_number", "count"), induction_mg_per_kg=("dose_mg_per_kg", "sum"),
+        induction_esketamine_mg=("esketamine_dose_mg", "sum"),
+        induction_exposure=("_exposure", "sum"))
     summary = summary.reindex(patients[ID_COLUMN].astype(str))
     missing = summary["attended"].isna().to_numpy()
-    summary.loc[missing, ["last_day", "attended", "induction_mg_per_kg"]] = 0
+    summary.loc[missing, ["last_day", "attended", "induction_mg_per_kg",
+                          "induction_esketamine_mg", "induction_exposure"]] = 0
     summary.loc[missing, "phq9_end_of_series"] = patients["phq9_baseline"].to_numpy()[missing]
     return summary
 
@@ -61,7 +68,7 @@ def draw_screens(p: pd.DataFrame, sim: dict[str, np.ndarray], attended: np.ndarr
     arrays are (patients, len(SCREEN_WEEKS)), NaN where the visit was not observed.
     """
     n = len(p)
-    dose = p["dose_mg_per_kg"].to_numpy(dtype=float)
+    dose = exposure_units(p["route"].to_numpy(), p["dose_mg_per_kg"], p["esketamine_dose_mg"])
     days = _maintenance_days(sim)
     cols = list(SCREEN_WEEKS)
     visit_day = sim["day"][:, cols]
@@ -118,6 +125,7 @@ def _sessions_rows(ids: np.ndarray, p: pd.DataFrame, sim: dict[str, np.ndarray],
         "_row": np.concatenate([si, bi])})
     maint["route"] = p["route"].to_numpy()[maint["_row"]]
     maint["dose_mg_per_kg"] = p["dose_mg_per_kg"].to_numpy(dtype=float)[maint["_row"]]
+    maint["esketamine_dose_mg"] = p["esketamine_dose_mg"].to_numpy(dtype=float)[maint["_row"]]
     frame = pd.concat([visits, maint.drop(columns="_row")], ignore_index=True)
     return frame
 
@@ -128,11 +136,14 @@ def _finish_sessions(frame: pd.DataFrame, start: pd.DataFrame) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     is_maint = (frame["kind"] == "maintenance").astype(int)
     dose = frame["dose_mg_per_kg"].fillna(0.0)
+    mg = frame["esketamine_dose_mg"].fillna(0.0)
     first = start.loc[frame[ID_COLUMN]]
     frame["cumulative_sessions"] = (first["attended"].to_numpy()
                                     + is_maint.groupby(frame[ID_COLUMN]).cumsum().to_numpy())
     frame["cumulative_mg_per_kg"] = (first["induction_mg_per_kg"].to_numpy()
                                      + dose.groupby(frame[ID_COLUMN]).cumsum().to_numpy())
+    frame["cumulative_esketamine_mg"] = (first["induction_esketamine_mg"].to_numpy()
+                                         + mg.groupby(frame[ID_COLUMN]).cumsum().to_numpy())
     for name in ("week", "day_after_series", "phq9", "craving_score", "moca",
                  "blunting_score", "cumulative_sessions"):
         frame[name] = frame[name].round().astype("Int64")
@@ -154,7 +165,7 @@ def generate_followup(patients: pd.DataFrame, sessions: pd.DataFrame,
     sim = simulate_followup(followed, rng, s)
     f_start = start.loc[ids[done]]
     screens = draw_screens(followed, sim, f_start["attended"].to_numpy(),
-                           f_start["induction_mg_per_kg"].to_numpy(), rng, s)
+                           f_start["induction_exposure"].to_numpy(), rng, s)
     rows = _finish_sessions(_sessions_rows(ids[done], followed, sim, screens), start)
 
     out = pd.DataFrame({ID_COLUMN: ids, "series_completed": done})
@@ -165,12 +176,15 @@ def generate_followup(patients: pd.DataFrame, sessions: pd.DataFrame,
     per = _per_patient(sim, screens, followed, rows)
     for name, values in per.items():
         out[name] = pd.Series(values, index=np.nonzero(done)[0])
-    totals = rows.groupby(ID_COLUMN)[["cumulative_sessions", "cumulative_mg_per_kg"]].last()
+    totals = rows.groupby(ID_COLUMN)[["cumulative_sessions", "cumulative_mg_per_kg",
+                                      "cumulative_esketamine_mg"]].last()
     out["followup_weeks"] = out["followup_weeks"].fillna(0)
     out["total_sessions"] = totals["cumulative_sessions"].reindex(ids).fillna(
         pd.Series(start["attended"].to_numpy(), index=ids)).to_numpy()
     out["total_mg_per_kg"] = totals["cumulative_mg_per_kg"].reindex(ids).fillna(
         pd.Series(start["induction_mg_per_kg"].to_numpy(), index=ids)).round(4).to_numpy()
+    out["total_esketamine_mg"] = totals["cumulative_esketamine_mg"].reindex(ids).fillna(
+        pd.Series(start["induction_esketamine_mg"].to_numpy(), index=ids)).round(4).to_numpy()
     return _finish_patients(out), rows
 
 

@@ -129,6 +129,7 @@ def _sessions_frame(features: pd.DataFrame, series: dict[str, np.ndarray]) -> pd
         "session_number": session_idx + 1,
         "route": features["route"].to_numpy()[patient_idx],
         "dose_mg_per_kg": features["dose_mg_per_kg"].to_numpy()[patient_idx],
+        "esketamine_dose_mg": features["esketamine_dose_mg"].to_numpy()[patient_idx],
     })
     for name in ("day", "phq9", "phq9_item9", "gad7", "pcl5", "cssrs", "sbp_pre", "dbp_pre",
                  "hr_pre", "sbp_post", "dbp_post", "hr_post", "cadss", "minutes_to_discharge"):

@@ -63,11 +63,14 @@ def feature_profile(patients: pd.DataFrame) -> dict[str, dict[str, Any]]:
         column = patients[spec.name]
         if spec.dtype in ("int", "float"):
             values = column.astype(float).to_numpy()
-            edges = np.unique(np.quantile(values, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
-            shares = np.bincount(np.searchsorted(edges, values, side="right"),
-                                 minlength=len(edges) + 1) / len(values)
+            given = values[~np.isnan(values)]  # empty: the other route's dose unit
+            edges = np.unique(np.quantile(given, np.linspace(0, 1, PSI_BINS + 1)[1:-1])) \
+                if len(given) else np.array([])
+            shares = np.bincount(np.searchsorted(edges, given, side="right"),
+                                 minlength=len(edges) + 1) / max(len(values), 1)
             profile[spec.name] = {"kind": "numeric", "edges": edges.tolist(),
-                                  "shares": shares.tolist()}
+                                  "shares": shares.tolist(),
+                                  "empty": float(np.isnan(values).mean()) if len(values) else 0.0}
         else:
             shares = column.astype(str).value_counts(normalize=True)
             profile[spec.name] = {"kind": "category", "shares": shares.to_dict()}
@@ -90,9 +93,13 @@ def drift_table(profile: dict[str, dict[str, Any]], recent: pd.DataFrame) -> pd.
         column = recent[spec.name]
         if entry["kind"] == "numeric":
             edges = np.asarray(entry["edges"], float)
-            counts = np.bincount(np.searchsorted(edges, column.astype(float), side="right"),
+            values = column.astype(float).to_numpy()
+            given = values[~np.isnan(values)]
+            counts = np.bincount(np.searchsorted(edges, given, side="right"),
                                  minlength=len(edges) + 1)
-            psi = _psi(entry["shares"], counts / max(len(column), 1))
+            n = max(len(values), 1)
+            psi = _psi([*entry["shares"], entry.get("empty", 0.0)],  # older cards: no empty
+                       [*(counts / n), (len(values) - len(given)) / n])
         else:
             levels = sorted(set(entry["shares"]) | set(column.astype(str)))
             observed = column.astype(str).value_counts(normalize=True)

@@ -16,6 +16,7 @@ from dashboard.services.lab.quality import shown_outcomes
 from dashboard.services.patients.gaps import predictable, predictable_mask
 from dashboard.services.workspace import STATUS_LABELS, Workspace, probability_column
 from models.clinical.session_alerts import cohort_alerts, in_treatment
+from models.contract.doses import DOSE_LABELS
 from models.contract.schema import (
     DIAGNOSES,
     DIAGNOSIS_LABELS,
@@ -134,11 +135,15 @@ def explain_cohort_outcome(ws: Workspace, sample: pd.DataFrame, name: str) -> Co
     parts = []
     for fname in top:
         spec = feature(fname)
-        parts.append(pd.DataFrame({
-            "feature": spec.label, "contribution": contributions[fname].to_numpy(),
+        part = pd.DataFrame({
+            "feature": DOSE_LABELS.get(fname, spec.label),
+            "contribution": contributions[fname].to_numpy(),
             "value": _colour_values(inputs, fname),
-            "text": [spec.format_value(v) for v in inputs[fname]]}))
-    importance.index = [feature(f).label for f in importance.index]
+            "text": [spec.format_value(v) for v in inputs[fname]]})
+        if fname in DOSE_LABELS:  # patients on the other route have no dose in this unit
+            part = part[inputs[fname].notna().to_numpy()]
+        parts.append(part)
+    importance.index = [DOSE_LABELS.get(f, feature(f).label) for f in importance.index]
     return CohortExplanation(name, importance, pd.concat(parts, ignore_index=True), len(sample))
 
 

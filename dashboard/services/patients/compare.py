@@ -13,6 +13,7 @@ from dashboard.services.patients.gaps import (
 )
 from dashboard.services.patients.listing import patient_row
 from dashboard.services.workspace import Workspace, probability_column
+from models.contract.doses import dose_feature_for, dose_text
 from models.contract.schema import FEATURES, OUTCOMES
 from models.inference.explain import explain_frame
 
@@ -33,11 +34,22 @@ MAX_COMPARE = 4
 NOT_RECORDED = "not recorded"
 
 
+SHOWN_FEATURES = [f for f in FEATURES if f.name != "esketamine_dose_mg"]  # one Dose row
+
+
 def _shown_values(row: pd.Series) -> list[str]:
-    """Each input in clinical units; a gap says so instead of showing its placeholder."""
+    """Each input in clinical units; a gap says so instead of showing its placeholder. The
+    dose is one row, each patient's in the unit of its route ("56 mg", "0.50 mg/kg")."""
     missing = set(row.get(GAPS, []) or [])
-    return [NOT_RECORDED if f.name in missing else f.format_value(row[f.name])
-            for f in FEATURES]
+    out = []
+    for f in SHOWN_FEATURES:
+        if f.name == "dose_mg_per_kg":
+            name = dose_feature_for(row.get("route"))
+            out.append(NOT_RECORDED if name in missing else dose_text(
+                row.get("route"), row.get("dose_mg_per_kg"), row.get("esketamine_dose_mg")))
+        else:
+            out.append(NOT_RECORDED if f.name in missing else f.format_value(row[f.name]))
+    return out
 
 
 def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str],
@@ -52,7 +64,7 @@ def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str]
         raise ValueError(f"{name}: the quality gate withholds this outcome's explanation")
     rows = [patient_row(cohort, pid) for pid in ids]
     inputs = pd.DataFrame({pid: _shown_values(r) for pid, r in zip(ids, rows, strict=True)},
-                          index=[f.label for f in FEATURES])
+                          index=[f.label for f in SHOWN_FEATURES])
     passing = [o for o in OUTCOMES if o.name in shown]
     risks = pd.DataFrame({pid: [float(r[probability_column(o.name)]) for o in passing]
                           for pid, r in zip(ids, rows, strict=True)},
@@ -60,6 +72,9 @@ def compare_patients(ws: Workspace, cohort: pd.DataFrame, patient_ids: list[str]
     frame = cohort.loc[ids, [f.name for f in FEATURES]]
     contributions = explain_frame(ws.model_set, frame, name).effects.T * 100  # points
     contributions.columns = ids
+    if "esketamine_dose_mg" in contributions.index:  # one dose row (the other unit's is 0)
+        contributions.loc["dose_mg_per_kg"] += contributions.loc["esketamine_dose_mg"]
+        contributions = contributions.drop(index="esketamine_dose_mg")
     for pid, r in zip(ids, rows, strict=True):  # placeholders explain nothing (issue 7)
         if r.get(PREDICTION_GAPS):
             contributions[pid] = float("nan")

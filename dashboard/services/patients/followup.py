@@ -172,9 +172,10 @@ def relapse_text(data: FollowupData | None, patient_id: str) -> str | None:
 
 
 def route_exposure(data: FollowupData | None, patient_id: str) -> pd.DataFrame:
-    """Sessions and mg/kg by route and phase for one patient (induction + maintenance)."""
+    """Sessions and dose (ketamine mg/kg, esketamine mg) by route and phase for one patient
+    (induction + maintenance)."""
     if data is None or data.sessions.empty:
-        return pd.DataFrame(columns=["route", "phase", "sessions", "mg_per_kg"])
+        return pd.DataFrame(columns=["route", "phase", "sessions", "mg_per_kg", "esketamine_mg"])
     return exposure_by_route(data.sessions[data.sessions[ID_COLUMN] == patient_id],
                              patient_visits(data, patient_id))
 
@@ -210,12 +211,12 @@ def patient_visits(data: FollowupData | None, patient_id: str) -> pd.DataFrame:
 
 
 def exposure_timeline(visits: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative sessions and mg/kg by day after the series (from visits and sessions)."""
+    """Cumulative sessions, ketamine mg/kg and esketamine mg by day after the series."""
+    columns = ["day_after_series", "cumulative_sessions", "cumulative_mg_per_kg",
+               "cumulative_esketamine_mg", "kind"]
     if visits.empty:
-        return pd.DataFrame(columns=["day_after_series", "cumulative_sessions",
-                                     "cumulative_mg_per_kg", "kind"])
-    return visits[["day_after_series", "cumulative_sessions", "cumulative_mg_per_kg",
-                   "kind"]].reset_index(drop=True)
+        return pd.DataFrame(columns=columns)
+    return visits.reindex(columns=columns).reset_index(drop=True)
 
 
 def screen_results(visits: pd.DataFrame) -> pd.DataFrame:

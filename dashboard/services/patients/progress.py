@@ -18,7 +18,8 @@ from dashboard.services.patients.listing import patient_row
 from dashboard.services.workspace import Workspace
 from models.clinical.session_alerts import Alert, response_status, session_alerts
 from models.clinical.session_record import is_past_plan
-from models.contract.schema import FEATURES, NAME_COLUMN, SESSION_FIELDS, feature
+from models.contract.doses import dose_feature_for, dose_text, is_missing
+from models.contract.schema import DOSE_FEATURES, FEATURES, NAME_COLUMN, SESSION_FIELDS, feature
 from records.db import session_factory
 from records.repository import sessions_frame
 
@@ -59,7 +60,10 @@ def _plan_text(row: pd.Series) -> str:
     def shown(name: str, text: str) -> str:
         return f"{feature(name).label.lower()} not recorded" if name in missing else text
 
-    parts = [shown(n, feature(n).format_value(row[n])) for n in ("route", "dose_mg_per_kg")]
+    dose_name = dose_feature_for(row["route"])
+    parts = [shown("route", feature("route").format_value(row["route"])),
+             shown(dose_name, "dose " + dose_text(row["route"], row.get("dose_mg_per_kg"),
+                                                   row.get("esketamine_dose_mg")))]
     parts.append(shown("sessions_per_week", f"{int(row['sessions_per_week'])}×/week"))
     parts.append(shown("planned_sessions", f"{int(row['planned_sessions'])} sessions planned"))
     parts.append(shown("psychotherapy", "psychotherapy: "
@@ -73,7 +77,7 @@ class CarryOption:
 
     label: str  # the button's text
     source: str  # stored in carried_forward, e.g. "session 5" or "plan"
-    values: dict[str, Any]  # dose_mg_per_kg and route
+    values: dict[str, Any]  # route and its dose (dose_mg_per_kg or esketamine_dose_mg)
     summary: str  # what was copied, for the note under the buttons
 
 
@@ -96,9 +100,20 @@ class NextSession:
         return self.planned is not None and is_past_plan(self.number, self.planned)
 
 
-def _dose_route_text(dose: Any, route: Any) -> str:
-    return (f"dose {feature('dose_mg_per_kg').format_value(dose)}, route "
-            f"{feature('route').format_value(route)}")
+def _carry(label: str, source: str, row: pd.Series) -> CarryOption:
+    """Route and the dose in its unit (esketamine mg as a whole number, as the form shows)."""
+    route, name = str(row["route"]), dose_feature_for(row["route"])
+    value = float(row[name])
+    values = {"route": route, name: int(value) if name == "esketamine_dose_mg" else value}
+    text = (f"dose {dose_text(route, row.get('dose_mg_per_kg'), row.get('esketamine_dose_mg'))}"
+            f", route {feature('route').format_value(route)}")
+    return CarryOption(label, source, values, text)
+
+
+def _carryable(row: pd.Series) -> bool:
+    """Whether a row has a route and its dose to copy (never a placeholder or an empty one)."""
+    name = dose_feature_for(row.get("route"))
+    return not is_missing(row.get("route")) and not is_missing(row.get(name))
 
 
 def next_session(row: pd.Series, sessions: pd.DataFrame) -> NextSession:
@@ -108,16 +123,11 @@ def next_session(row: pd.Series, sessions: pd.DataFrame) -> NextSession:
     if not sessions.empty:
         last = sessions.sort_values("session_number").iloc[-1]
         source = f"session {int(last['session_number'])}"
-        options.append(CarryOption(
-            "Use last session's dose and route", source,
-            {"dose_mg_per_kg": float(last["dose_mg_per_kg"]), "route": str(last["route"])},
-            _dose_route_text(last["dose_mg_per_kg"], last["route"])))
+        if _carryable(last):
+            options.append(_carry("Use last session's dose and route", source, last))
     gaps = set(row.get(GAPS, []) or [])
-    if not gaps & {"dose_mg_per_kg", "route"}:  # never offer to copy a placeholder
-        options.append(CarryOption(
-            "Use the planned dose and route", "plan",
-            {"dose_mg_per_kg": float(row["dose_mg_per_kg"]), "route": str(row["route"])},
-            _dose_route_text(row["dose_mg_per_kg"], row["route"])))
+    if not gaps & {*DOSE_FEATURES, "route"} and _carryable(row):  # never copy a placeholder
+        options.append(_carry("Use the planned dose and route", "plan", row))
     first_dated = sessions.empty or bool(
         pd.notna(sessions.sort_values("session_number")["session_at"].iloc[0]))
     number = int(sessions["session_number"].max()) + 1 if not sessions.empty else 1
@@ -181,9 +191,16 @@ def sessions_table(sessions: pd.DataFrame, planned: int | None) -> pd.DataFrame:
     earlier record and whether it was recorded past the plan."""
     labels = {}
     for spec in SESSION_FIELDS:
-        if spec.name in sessions.columns and spec.name != "patient_id":
+        if spec.name in sessions.columns and spec.name not in ("patient_id", "esketamine_dose_mg"):
             labels[spec.name] = f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+    if "dose_mg_per_kg" in labels:
+        labels["dose_mg_per_kg"] = DOSE_COLUMN  # one column, each row in its route's unit
     table = sessions[list(labels)].copy()
+    if "dose_mg_per_kg" in table:
+        table["dose_mg_per_kg"] = [dose_text(r, a, b) for r, a, b in zip(
+            sessions["route"], sessions["dose_mg_per_kg"],
+            sessions.get("esketamine_dose_mg", pd.Series([None] * len(sessions))),
+            strict=True)]
     if "route" in table:
         table["route"] = table["route"].map(feature("route").category_label)
     table = table.rename(columns=labels).reset_index(drop=True)
@@ -207,6 +224,7 @@ def sessions_table(sessions: pd.DataFrame, planned: int | None) -> pd.DataFrame:
 
 
 CARRIED_COLUMN = "Carried forward"
+DOSE_COLUMN = "Dose"  # "0.50 mg/kg" (ketamine) or "56 mg" (intranasal esketamine)
 PAST_PLAN_COLUMN = "Past the plan"
 
 

@@ -19,14 +19,15 @@ import pandas as pd
 from dashboard.services.lab.quality import shown_outcomes
 from dashboard.services.patients.gaps import predictable
 from models.clinical.risk_wording import percent_text, percent_value, percent_values
-from models.contract.schema import (
-    FEATURES,
-    ID_COLUMN,
-    OUTCOMES,
-    ROUTE_DOSE_LIMITS,
-    defaults,
-    feature,
+from models.contract.doses import (
+    DOSE_LABELS,
+    complete_doses,
+    dose_problems,
+    dose_text,
+    is_missing,
+    not_applicable,
 )
+from models.contract.schema import DOSE_FEATURES, FEATURES, ID_COLUMN, OUTCOMES, defaults, feature
 from models.inference.counterfactual import CounterfactualResult
 from models.inference.explain import explain_frame
 from models.store.modelset import ModelSet
@@ -39,6 +40,8 @@ FEATURE_NAMES = [f.name for f in FEATURES]
 CLINIC = [f.name for f in FEATURES if f.modifiable]
 PATIENT = [f.name for f in FEATURES if not f.modifiable]
 LABELS = {f.name: f.label for f in FEATURES}
+# The two dose units apart wherever labels stand alone (chart rows, tables)
+LABELS.update(DOSE_LABELS)
 
 
 def deidentified_patients(cohort: pd.DataFrame, key: bytes | None = None) -> pd.DataFrame:
@@ -68,8 +71,11 @@ def inputs_from(row: pd.Series | Mapping[str, object] | None) -> dict[str, objec
             value = row.get(name) if hasattr(row, "get") else None
             if value is not None and not (isinstance(value, float) and np.isnan(value)):
                 values[name] = _native(value)
+    values = complete_doses(values)  # the other route's dose: empty, never the default
     for spec in FEATURES:
-        if spec.dtype == "bool":
+        if is_missing(values.get(spec.name)) and spec.nullable:
+            values[spec.name] = None
+        elif spec.dtype == "bool":
             values[spec.name] = bool(values[spec.name])
         elif spec.dtype == "int":
             values[spec.name] = int(round(float(values[spec.name])))  # type: ignore[arg-type]
@@ -83,7 +89,7 @@ def scenario_problems(values: Mapping[str, object]) -> list[str]:
     range, or a dose outside the chosen route's limits (nothing is moved silently)."""
     problems = []
     for spec in FEATURES:
-        if spec.dtype not in ("int", "float"):
+        if spec.dtype not in ("int", "float") or spec.name in DOSE_FEATURES:
             continue
         value = values.get(spec.name)
         if value is None:
@@ -91,13 +97,10 @@ def scenario_problems(values: Mapping[str, object]) -> list[str]:
         elif not spec.min <= float(value) <= spec.max:  # type: ignore[arg-type]
             problems.append(f"{spec.label}: {spec.format_value(value)} is outside the allowed "
                             f"range ({spec.allowed_text()})")
-    route, dose = values.get("route"), values.get("dose_mg_per_kg")
-    if route in ROUTE_DOSE_LIMITS and dose is not None:
-        lo, hi = ROUTE_DOSE_LIMITS[str(route)]
-        if not lo <= float(dose) <= hi:  # type: ignore[arg-type]
-            problems.append(f"{feature('dose_mg_per_kg').label}: {float(dose):g} mg/kg is "
-                            f"outside the limits for {feature('route').category_label(route)}"
-                            f" ({lo:g}–{hi:g} mg/kg)")
+    route = values.get("route")
+    for _, message in dose_problems(route, values.get("dose_mg_per_kg"),
+                                    values.get("esketamine_dose_mg")):
+        problems.append(f"Dose ({feature('route').category_label(str(route))}): {message}")
     return problems
 
 
@@ -139,9 +142,12 @@ def explain_scenarios(model_set: ModelSet, baseline: Mapping[str, object],
     before, after = explanation.effects.iloc[0], explanation.effects.iloc[1]
     rows = []
     for name in before.index:
-        spec = feature(name)
-        rows.append({"input": spec.label, "baseline value": spec.format_value(baseline[name]),
-                     "scenario value": spec.format_value(scenario[name]),
+        if name in DOSE_FEATURES:  # one row each for the unit used by either plan
+            if not_applicable(name, baseline.get("route")) and not_applicable(
+                    name, scenario.get("route")):
+                continue
+        rows.append({"input": LABELS[name], "baseline value": _shown(name, baseline),
+                     "scenario value": _shown(name, scenario),
                      "baseline effect": before[name] * 100, "scenario effect": after[name] * 100,
                      "change": (after[name] - before[name]) * 100})
     table = pd.DataFrame(rows)
@@ -153,13 +159,31 @@ def explain_scenarios(model_set: ModelSet, baseline: Mapping[str, object],
                                table.reset_index(drop=True))
 
 
+def _shown(name: str, values: Mapping[str, object]) -> str:
+    """A value as the clinician reads it; the dose in the plan's own unit ("—" if none)."""
+    if name in DOSE_FEATURES:
+        return dose_text(values.get("route"), values.get("dose_mg_per_kg"),
+                         values.get("esketamine_dose_mg")) if not not_applicable(
+            name, values.get("route")) else "—"
+    return feature(name).format_value(values.get(name))
+
+
 def changed_inputs(baseline: Mapping[str, object], scenario: Mapping[str, object]) -> list[str]:
-    """'Dose: 0.5 mg/kg → 0.8 mg/kg' for each input that differs."""
+    """'Dose: 0.50 mg/kg → 0.80 mg/kg' (or '0.50 mg/kg → 56 mg') for each input that differs."""
     out = []
     for spec in FEATURES:
-        before, after = baseline.get(spec.name), scenario.get(spec.name)
-        if spec.format_value(before) != spec.format_value(after):
-            out.append(f"{spec.label}: {spec.format_value(before)} → {spec.format_value(after)}")
+        if spec.name == "esketamine_dose_mg":
+            continue  # the dose is one line, in each plan's unit
+        if spec.name == "dose_mg_per_kg":
+            before = dose_text(baseline.get("route"), baseline.get("dose_mg_per_kg"),
+                               baseline.get("esketamine_dose_mg"))
+            after = dose_text(scenario.get("route"), scenario.get("dose_mg_per_kg"),
+                              scenario.get("esketamine_dose_mg"))
+        else:
+            before = spec.format_value(baseline.get(spec.name))
+            after = spec.format_value(scenario.get(spec.name))
+        if before != after:
+            out.append(f"{spec.label}: {before} → {after}")
     return out
 
 

@@ -18,7 +18,17 @@ import streamlit as st
 
 from dashboard.services.entry.form_errors import GENERAL, FormErrors
 from dashboard.widgets.components import field_errors
-from models.contract.schema import FEATURES, Feature, SessionField, feature
+from models.contract.doses import dose_allowed_text
+from models.contract.schema import (
+    DOSE_FEATURES,
+    ESKETAMINE_DOSES_MG,
+    ESKETAMINE_ROUTE,
+    FEATURES,
+    ROUTE_DOSE_LIMITS,
+    Feature,
+    SessionField,
+    feature,
+)
 from models.contract.validation import field_allowed_text
 
 GROUP_TITLES = {
@@ -91,20 +101,71 @@ def session_input(spec: SessionField, value: Any, key: str) -> Any:
                         help_text, _category_label(spec.name))
 
 
-def patient_fields(values: Mapping[str, Any], prefix: str,
-                   columns: int = 3) -> tuple[dict[str, Any], Placeholders]:
-    """Every schema feature grouped as in the schema; returns values and error slots."""
-    out: dict[str, Any] = {}
+def route_picker(value: Any, prefix: str) -> tuple[Any, Placeholders]:
+    """The route, drawn above (outside) a form, so the dose input in the form follows it:
+    a rerun on each change, which a field inside a form would not get. Key ``{prefix}_route``.
+    """
+    route = feature_input(feature("route"), value, f"{prefix}_route")
+    slots: Placeholders = {"route": st.empty()}
+    st.caption("The dose below follows the route: ketamine in mg/kg, intranasal esketamine "
+               "in mg (28, 56 or 84 mg per session), never per kg.")
+    return route, slots
+
+
+def dose_input(route: Any, values: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The dose in the chosen route's unit (HAZ-240): for intranasal esketamine a choice of
+    28/56/84 mg, for a ketamine route a number in mg/kg with the route's limits in the
+    label; the other unit's field is empty (None). Without a route, no dose is asked."""
+    none: dict[str, Any] = {name: None for name in DOSE_FEATURES}
+    if route == ESKETAMINE_ROUTE:
+        current = values.get("esketamine_dose_mg")
+        options = list(ESKETAMINE_DOSES_MG)
+        index = options.index(int(current)) if not _missing(current) and float(
+            current) in ESKETAMINE_DOSES_MG else None
+        chosen = st.selectbox(
+            "Dose (mg per session)", options, index=index, key=f"{prefix}_esketamine_dose_mg",
+            format_func=lambda mg: f"{mg} mg", placeholder="choose",
+            help=f"{feature('esketamine_dose_mg').help} Allowed: {dose_allowed_text(route)}.")
+        return {**none, "esketamine_dose_mg": None if chosen is None else float(chosen)}
+    if route not in ROUTE_DOSE_LIMITS:
+        st.caption("Dose: choose the route first (its unit follows the route).")
+        return none
+    lo, hi = ROUTE_DOSE_LIMITS[str(route)]
+    spec = feature("dose_mg_per_kg")
+    value = _number(f"Dose (mg/kg, {lo:g}–{hi:g} for this route)", values.get(spec.name),
+                    "float", f"{prefix}_{spec.name}",
+                    f"{spec.help} Allowed: {dose_allowed_text(route)}.")
+    return {**none, "dose_mg_per_kg": value}
+
+
+def _dose_here(out: dict[str, Any], slots: Placeholders, route: Any,
+               values: Mapping[str, Any], prefix: str) -> None:
+    out.update(dose_input(route, values, prefix))
+    slot = st.empty()
+    slots.update({name: slot for name in DOSE_FEATURES})
+
+
+def patient_fields(values: Mapping[str, Any], prefix: str, columns: int = 3,
+                   route: Any = None) -> tuple[dict[str, Any], Placeholders]:
+    """Every schema feature grouped as in the schema; returns values and error slots.
+
+    The route comes from ``route_picker`` above the form (given here as ``route``); the
+    dose is one input in that route's unit (``dose_input``)."""
+    out: dict[str, Any] = {"route": route}
     slots: Placeholders = {}
     groups: dict[str, list[Feature]] = {}
     for spec in FEATURES:
-        groups.setdefault(spec.group, []).append(spec)
+        if spec.name not in ("route", "esketamine_dose_mg"):
+            groups.setdefault(spec.group, []).append(spec)
     for group, in_group in groups.items():
         specs = sorted(in_group, key=lambda f: f.dtype == "bool")  # yes/no boxes last
         st.markdown(f"**{GROUP_TITLES.get(group, group)}**")
         cols = st.columns(columns)
         for i, spec in enumerate(specs):
             with cols[i % columns]:
+                if spec.name == "dose_mg_per_kg":
+                    _dose_here(out, slots, route, values, prefix)
+                    continue
                 out[spec.name] = feature_input(spec, values.get(spec.name),
                                                f"{prefix}_{spec.name}")
                 slots[spec.name] = st.empty()
@@ -112,13 +173,21 @@ def patient_fields(values: Mapping[str, Any], prefix: str,
 
 
 def session_fields(specs: list[SessionField], values: Mapping[str, Any], prefix: str,
-                   columns: int = 4) -> tuple[dict[str, Any], Placeholders]:
-    """The given session fields in a grid; returns values and error slots."""
+                   columns: int = 4, route: Any = None) -> tuple[dict[str, Any], Placeholders]:
+    """The given session fields in a grid; returns values and error slots. With a route
+    field among ``specs`` the route comes from ``route_picker`` (given as ``route``) and
+    the dose is one input in its unit (``dose_input``)."""
     out: dict[str, Any] = {}
     slots: Placeholders = {}
+    shown = [s for s in specs if s.name not in ("route", "esketamine_dose_mg")]
+    if len(shown) != len(specs):
+        out["route"] = route
     cols = st.columns(columns)
-    for i, spec in enumerate(specs):
+    for i, spec in enumerate(shown):
         with cols[i % columns]:
+            if spec.name == "dose_mg_per_kg" and "route" in out:
+                _dose_here(out, slots, route, values, prefix)
+                continue
             out[spec.name] = session_input(spec, values.get(spec.name), f"{prefix}_{spec.name}")
             slots[spec.name] = st.empty()
     return out, slots

@@ -121,11 +121,13 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induc
     st.caption("Every field starts empty: enter this session's values (PCL-5, product and "
                "notes may stay empty). Nothing is copied unless you press a button below.")
     copied = _actions(prefix, nxt)
+    route, route_slot = forms.route_picker(None, prefix)  # the dose unit follows the route
     with st.form(form.key(f"session_form_{patient_id}" + ("_maintenance" if maintenance
                                                             else ""))):
         general = st.empty()
         day, at, number, day_index, slots = _when_row(prefix, nxt)
-        values, measured_slots = forms.session_fields(MEASURED, {}, prefix)
+        values, measured_slots = forms.session_fields(MEASURED, {}, prefix, route=route)
+        measured_slots.update(route_slot)
         record, record_slots = monitoring_fields.render(prefix)
         confirmed, slots[PAST_PLAN] = (False, st.empty()) if maintenance else _past_plan(prefix)
         notes = st.text_area("Notes (optional)", key=f"{prefix}_notes")

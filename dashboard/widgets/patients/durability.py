@@ -35,12 +35,16 @@ def followup_data(engine: Engine) -> svc.FollowupData | None:
 
 
 def _routes_table(routes: pd.DataFrame) -> pd.DataFrame:
-    """Exposure by route in clinical wording (route labels, mg/kg to two decimals)."""
+    """Exposure by route in clinical wording: ketamine in mg/kg (two decimals), esketamine in
+    mg; a unit a route is not dosed in is shown as a dash, never as a number or "nan"."""
     label = feature("route").category_label
+    esk = routes["esketamine_mg"] if "esketamine_mg" in routes else [None] * len(routes)
     return pd.DataFrame({
         "Route": [r if r == "all routes" else label(r) for r in routes["route"]],
         "Phase": routes["phase"].to_numpy(), "Sessions": routes["sessions"].astype(int),
-        "Cumulative dose (mg/kg)": [f"{v:.2f}" for v in routes["mg_per_kg"]]}).set_index("Route")
+        "Ketamine (mg/kg)": ["—" if pd.isna(v) else f"{v:.2f}" for v in routes["mg_per_kg"]],
+        "Esketamine (mg)": ["—" if pd.isna(v) else f"{v:.0f}" for v in esk],
+    }).set_index("Route")
 
 
 def _show_alerts(alerts: pd.DataFrame) -> None:

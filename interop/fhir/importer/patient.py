@@ -42,6 +42,7 @@ from interop.fhir.refs import (
 )
 from interop.fhir.util import Draft, parse_time
 from models.contract import schema
+from models.contract.doses import complete_doses
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +183,10 @@ def build_result(patient: Entry | None, entries: list[Entry], *, warnings: list[
     names = schema.feature_names()
     found = [n for n in names if n in draft.values]
     sources = sorted({r for refs in draft.evidence.values() for r in refs})
+    values = complete_doses({n: draft.values[n] for n in found})  # other route's unit: empty
     result = ImportResult(
-        patient={n: draft.values[n] for n in found}, found=found,
-        missing=[n for n in names if n not in draft.values], warnings=draft.warnings,
+        patient={n: values[n] for n in names if n in values}, found=found,
+        missing=[n for n in names if n not in values], warnings=draft.warnings,
         source_ids=sources, name=name, fhir_patient_id=found_id or fhir_id,
         identifiers=patient_identifiers(patient.resource if patient else None),
         evidence={n: draft.evidence[n] for n in found}, ignored=dict(ignored),

@@ -15,6 +15,7 @@ from typing import Any
 from models.clinical.eligibility import REQUIRED_INPUTS
 from models.clinical.session_alerts import SUICIDE_RISK, item9_alert, suicide_risk_message
 from models.contract import schema
+from models.contract.doses import complete_doses
 
 log = logging.getLogger(__name__)
 ENTERED = "entered by clinician"
@@ -114,14 +115,14 @@ def complete(result: ImportResult, values: Mapping[str, Any]) -> ImportResult:
     changed = [k for k, v in entered.items() if k in result.patient and result.patient[k] != v]
     if changed:
         log.info("clinician changed imported value(s): %s", ", ".join(changed))
-    patient = {**result.patient, **entered}
+    patient = complete_doses({**result.patient, **entered})
     names = schema.feature_names()
     evidence = {**result.evidence, **{k: [ENTERED] for k in entered
                                       if k not in result.patient or k in changed}}
+    found = [n for n in names if n in patient and n in evidence]  # not the emptied dose unit
     return replace(result, patient={n: patient[n] for n in names if n in patient},
-                   found=[n for n in names if n in patient],
-                   missing=[n for n in names if n not in patient],
-                   evidence={n: evidence[n] for n in names if n in patient})
+                   found=found, missing=[n for n in names if n not in patient],
+                   evidence={n: evidence[n] for n in found})
 
 
 def item9_text(result: ImportResult) -> str | None:

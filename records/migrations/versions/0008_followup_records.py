@@ -94,6 +94,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint("ck_sessions_phase", "sessions", type_="check")
-    op.drop_column("sessions", "phase")  # SQLite >= 3.35 drops columns in place
+        op.drop_column("sessions", "phase")
+    else:  # a rebuild (0019 and later) made the column CHECK a table CHECK: rebuild again
+        with op.batch_alter_table("sessions", recreate="always") as batch:
+            batch.drop_constraint("ck_sessions_phase", type_="check")
+            batch.drop_column("phase")
     for table in ("followup_doses", "maintenance_plans", "followup_visits"):
         op.drop_table(table)
