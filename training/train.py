@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from models.contract.directions import with_monotone
 from models.contract.features import to_model_frame
-from models.contract.schema import ID_COLUMN, model_feature_names, outcome_names, schema_hash
+from models.contract.schema import ID_COLUMN, model_columns, outcome_names, schema_hash
 from models.learners.estimators import DEFAULT_PARAMS, OutcomeModel, TrajectoryModel
 from models.learners.ood import OODDetector
 from models.learners.uncertainty import N_MEMBERS, ProbabilityInterval, reference_design
@@ -199,7 +199,7 @@ def _fit_and_evaluate(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Data
     with training_executor(params) as pool:
         fits = _submit_outcomes(pool, fit_outcome, params, seed, X, patients, split)
         models = _collect_outcomes(fits, patients, train, summary, report)
-        trajectory, ood = pool.submit(_fit_support_models, patients, sessions, X, seen,
+        trajectory, ood = pool.submit(_fit_support_models, patients, sessions, seen,
                                       seed).result()
         report("trained PHQ-9 trajectory model")
         report("fitted out-of-distribution detector")
@@ -207,7 +207,7 @@ def _fit_and_evaluate(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Data
         intervals = {name: job.result() for name, job in jobs.items()}
         report(f"fitted per-patient intervals ({N_MEMBERS} bootstrap members per outcome)")
     model_set = ModelSet(outcome_models=models, trajectory=trajectory, ood=ood,
-                         feature_names=model_feature_names(), schema_hash=schema_hash(),
+                         feature_names=model_columns(), schema_hash=schema_hash(),
                          train_summary=summary, intervals=intervals)
     if followup is not None:
         model_set.relapse, relapse_report, summary["relapse"] = train_relapse(
@@ -288,7 +288,7 @@ def submit_intervals(pool: Executor, models: dict[str, OutcomeModel], X: pd.Data
             for name, model in models.items()}
 
 
-def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.DataFrame,
+def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame,
                         seen: pd.Index, seed: int) -> tuple[TrajectoryModel, OODDetector]:
     """The PHQ-9 trajectory model and the OOD ranges on the patients the boosters saw.
 
@@ -298,7 +298,7 @@ def _fit_support_models(patients: pd.DataFrame, sessions: pd.DataFrame, X: pd.Da
     seen_ids = set(patients.loc[seen, ID_COLUMN].astype(str))
     seen_sessions = sessions[sessions[ID_COLUMN].astype(str).isin(seen_ids)]
     trajectory = TrajectoryModel(seed=seed).fit(patients.loc[seen], seen_sessions)
-    ood = OODDetector().fit(X.loc[seen])
+    ood = OODDetector().fit(patients.loc[seen])  # the recorded inputs, dose in its unit
     return trajectory, ood
 
 

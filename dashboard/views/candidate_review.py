@@ -214,7 +214,7 @@ def explanation_panel(patient_id: str, values: dict) -> None:
     base, steps = ((e.base_proba * 100, e.effects * 100) if scale == "probability"
                    else (e.base, e.contributions))
     # the dose in the other route's unit is no input of this patient (its share is in the
-    # given dose, models.contract.doses.fold_not_applicable): no bar, no "not applicable"
+    # recorded dose, models.contract.doses.dose_contributions): no bar, no "not applicable"
     steps = steps.drop([n for n in DOSE_FEATURES if not_applicable(n, values.get("route"))],
                        errors="ignore")
     show_chart(shap_waterfall(

@@ -209,7 +209,7 @@ def _dependence(current: dict) -> None:
     d1, d2 = st.columns(2)
     inputs = [f.name for f in FEATURES if f.model_input
               and not not_applicable(f.name, current.get("route"))]
-    dose = dose_feature_for(current.get("route"))  # esketamine mg: no model input yet
+    dose = dose_feature_for(current.get("route"))  # in the route's own unit
     dep_feature = d1.selectbox("Input", inputs,
                                index=inputs.index(dose if dose in inputs else "route"),
                                key="wi_dep_feature", format_func=lambda n: feature(n).label)

@@ -12,13 +12,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from models.contract.schema import (
     DOSE_FEATURE_BY_ROUTE,
     DOSE_FEATURES,
     ESKETAMINE_DOSES_MG,
     ESKETAMINE_ROUTE,
+    ESKETAMINE_TYPICAL_MG,
+    RELATIVE_DOSE,
     ROUTE_DOSE_LIMITS,
+    ROUTE_LABELS,
+    ROUTE_TYPICAL_DOSE,
     ROUTES,
 )
 
@@ -80,6 +85,34 @@ def dose_problems(route: object, mg_per_kg: object, esketamine_mg: object,
     return out
 
 
+# A number in the other unit: an esketamine dose at or below the largest mg/kg a ketamine
+# route allows reads as per kg; a ketamine dose at or above the smallest esketamine mg step
+# reads as mg. The ranges do not overlap, so such a value is refused by name, never converted.
+_PER_KG_AT_MOST = max(high for _, high in ROUTE_DOSE_LIMITS.values())
+_MG_AT_LEAST = min(ESKETAMINE_DOSES_MG)
+
+
+def wrong_unit(route: object, value: object, limits: bool = True) -> tuple[str, str] | None:
+    """(field, message) when the dose given for ``route`` is a number in the other route's
+    unit (0.5 for esketamine, 56 for IV ketamine), else None. The message names the unit
+    and the doses the route allows (``limits=False``: a session's mg/kg, no route limits)."""
+    route = str(route)
+    if route not in ROUTES or is_missing(value):
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    if route == ESKETAMINE_ROUTE:
+        if number in ESKETAMINE_DOSES_MG or number > _PER_KG_AT_MOST:
+            return None
+        return ("esketamine_dose_mg", f"{number:g} is not an esketamine dose: intranasal "
+                f"esketamine is dosed in mg ({dose_allowed_text(route)}), never per kg")
+    if number < _MG_AT_LEAST:
+        return None
+    allowed = f" ({dose_allowed_text(route)})" if limits else ""
+    label = ROUTE_LABELS[ROUTES.index(route)]
+    return ("dose_mg_per_kg", f"{number:g} is not a dose of {label}: ketamine is dosed in "
+            f"mg/kg{allowed}; a dose in mg (28, 56 or 84) is for intranasal esketamine only")
+
+
 def dose_text(route: object, mg_per_kg: object, esketamine_mg: object) -> str:
     """The dose in the clinician's unit for its route, e.g. ``84 mg`` or ``0.5 mg/kg``."""
     if str(route) == ESKETAMINE_ROUTE:
@@ -104,34 +137,63 @@ def not_applicable(name: str, route: object) -> bool:
     return name in DOSE_FEATURES and name != dose_feature_for(route)
 
 
-def fold_not_applicable(contributions: np.ndarray, values: np.ndarray,
-                        columns: list[str]) -> np.ndarray:
-    """Explanation values with the empty dose column's share moved onto the given dose.
+def relative_doses(route: object, mg_per_kg: object, esketamine_mg: object) -> np.ndarray:
+    """The models' one dose input: the recorded dose relative to its route's typical dose.
 
-    A tree sends a missing dose down its own branch, so the not-applicable column gets a
-    SHAP value; it belongs to "the dose this patient has" (the route's unit), and showing
-    it as a separate value would display an empty dose. When the given dose is no model
-    column (esketamine mg is not a model input yet), the share goes to ``route``: an
-    empty mg/kg dose says "not a ketamine route". Row sums are unchanged (additivity).
-    ``contributions`` and ``values`` are (rows, columns) in ``columns`` order; rows where
-    both doses are empty (unknown) are left as they are.
+    Ketamine: mg/kg / ``ROUTE_TYPICAL_DOSE`` (IV 0.5 mg/kg = 1.0); intranasal esketamine:
+    mg / 56 (56 mg = 1.0, 84 mg = 1.5). Each row reads only its route's own dose column
+    (the other unit is never converted or read); NaN where the route is unknown or its dose
+    missing. The synthetic generator's outcome mechanics use the same quantity
+    (``training.generator.dosing``). Arguments are equal-length sequences.
     """
-    out = np.array(contributions, dtype=float, copy=True)
-    for empty_name, given_name in (DOSE_FEATURES, DOSE_FEATURES[::-1]):
-        if empty_name not in columns:
-            continue
-        empty = columns.index(empty_name)
-        if given_name in columns:
-            given = columns.index(given_name)
-            rows = np.isnan(values[:, empty]) & ~np.isnan(values[:, given])
-        elif "route" in columns:
-            given = columns.index("route")
-            rows = np.isnan(values[:, empty]) & ~np.isnan(values[:, given])
-        else:
-            continue
-        out[rows, given] += out[rows, empty]
-        out[rows, empty] = 0.0
-    return out
+    routes = pd.Series(np.asarray(route, dtype=object)).astype(str)
+    per_kg = pd.to_numeric(pd.Series(np.asarray(mg_per_kg, dtype=object)),
+                           errors="coerce").to_numpy(dtype=float)
+    mg = pd.to_numeric(pd.Series(np.asarray(esketamine_mg, dtype=object)),
+                       errors="coerce").to_numpy(dtype=float)
+    typical = routes.map(ROUTE_TYPICAL_DOSE).to_numpy(dtype=float)
+    esketamine = (routes == ESKETAMINE_ROUTE).to_numpy()
+    return np.where(esketamine, mg / ESKETAMINE_TYPICAL_MG, per_kg / typical)
+
+
+def routes_from_codes(codes: np.ndarray) -> np.ndarray:
+    """Route names of a model matrix's route column (schema category codes; "" if NaN)."""
+    names = np.array([*ROUTES, ""], dtype=object)
+    codes = np.asarray(codes, dtype=float)
+    index = np.where(np.isfinite(codes), codes, len(ROUTES)).astype(int)
+    return names[np.clip(index, 0, len(ROUTES))]
+
+
+def dose_contributions(contributions: np.ndarray, columns: list[str],
+                       routes: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Explanation values per model column -> per clinical input, for the dose.
+
+    The models read one ``RELATIVE_DOSE``; a clinician recorded, and reads, the dose in the
+    route's unit. Its share goes to that recorded dose (``dose_mg_per_kg`` for ketamine
+    routes, ``esketamine_dose_mg`` for esketamine; 0 on the other, which is shown nowhere
+    for that patient), so every explanation says "Dose 84 mg" or "Dose 0.5 mg/kg", never a
+    relative dose. Row sums are unchanged (additivity). ``contributions`` is (rows,
+    columns); ``routes`` the route of each row. Returns the values and their column names.
+    """
+    if RELATIVE_DOSE not in columns:
+        return np.asarray(contributions, dtype=float), list(columns)
+    values = np.asarray(contributions, dtype=float)
+    j = columns.index(RELATIVE_DOSE)
+    esketamine = np.asarray([str(r) == ESKETAMINE_ROUTE for r in routes], dtype=bool)
+    share = values[:, j]
+    split = {"dose_mg_per_kg": np.where(esketamine, 0.0, share),
+             "esketamine_dose_mg": np.where(esketamine, share, 0.0)}
+    out = np.column_stack([values[:, :j], *(split[n] for n in DOSE_FEATURES), values[:, j + 1:]])
+    return out, [*columns[:j], *DOSE_FEATURES, *columns[j + 1:]]
+
+
+def matrix_dose_contributions(contributions: np.ndarray, matrix: np.ndarray,
+                              columns: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``dose_contributions`` with each row's route read from the model matrix."""
+    if RELATIVE_DOSE not in columns or "route" not in columns:
+        return dose_contributions(contributions, columns, np.full(len(matrix), ""))
+    routes = routes_from_codes(np.asarray(matrix)[:, columns.index("route")])
+    return dose_contributions(contributions, columns, routes)
 
 
 def complete_doses(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -121,6 +121,11 @@ KETAMINE_ROUTES = tuple(r for r in ROUTES if r != ESKETAMINE_ROUTE)
 DOSE_FEATURE_BY_ROUTE = {r: ("esketamine_dose_mg" if r == ESKETAMINE_ROUTE else "dose_mg_per_kg")
                          for r in ROUTES}
 DOSE_FEATURES = ("dose_mg_per_kg", "esketamine_dose_mg")
+# The models read one dose column, derived from the recorded one: the dose relative to the
+# route's typical dose (ketamine mg/kg / ROUTE_TYPICAL_DOSE, esketamine mg / 56), so 56 and
+# 84 mg differ to the model as 1.0 and 1.5 do. Never stored, entered or shown (explanations
+# give its share to the recorded dose, in the route's unit: models.contract.doses).
+RELATIVE_DOSE = "relative_dose"
 # Route-specific ketamine dose limits in mg/kg. Typical clinic practice; *unsourced* as exact
 # bounds, kept here as settings. Intranasal esketamine has no mg/kg limit: see below.
 ROUTE_DOSE_LIMITS: dict[str, tuple[float, float]] = {
@@ -233,12 +238,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("esketamine_dose_mg", "float", "Dose", "Intranasal esketamine dose per "
             "session in mg, never per kg: 56 or 84 mg in the label (clinical-reference.md §6), "
             "28 mg = one device (a cautious start; *unsourced*). Empty for ketamine routes.",
-            "treatment", None, "mg", 28, 84, modifiable=True, nullable=True,
-            # Not a model input yet: with it, the nausea model trained on the 2,000-patient
-            # sample was overconfident on fresh patients (calibration slope 0.67 against
-            # 0.86 without it; tests/model/test_calibration.py needs >= 0.8). The models
-            # read the route (and mg/kg, empty for esketamine) as before.
-            model_input=False),
+            "treatment", None, "mg", 28, 84, modifiable=True, nullable=True),
     Feature("psychotherapy", "category", "Psychotherapy", "Psychotherapy alongside the "
             "sessions.", "treatment", "integrated", categories=("none", "supportive",
             "integrated"), category_labels=("none", "supportive only",
@@ -327,8 +327,22 @@ def feature_names() -> list[str]:
 
 
 def model_feature_names() -> list[str]:
-    """The inputs the ML models use (screening-only flags are left to the eligibility rules)."""
+    """The clinical inputs the ML models use (screening-only flags are left to the
+    eligibility rules): what must be known before a prediction is shown."""
     return [f.name for f in FEATURES if f.model_input]
+
+
+def model_columns() -> list[str]:
+    """The columns the ML models read: the clinical inputs with the two dose columns (one
+    per unit, the other empty) replaced by one ``RELATIVE_DOSE`` where the first stood
+    (``models.contract.features.to_model_frame``)."""
+    out: list[str] = []
+    for name in model_feature_names():
+        if name not in DOSE_FEATURES:
+            out.append(name)
+        elif RELATIVE_DOSE not in out:
+            out.append(RELATIVE_DOSE)
+    return out
 
 
 def modifiable_feature_names() -> list[str]:

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from models.contract.doses import fold_not_applicable
+from models.contract.doses import matrix_dose_contributions
 from models.inference.attribution import (  # noqa: F401  (re-exported for callers)
     Explanation,
     PatientExplanation,
@@ -65,10 +65,9 @@ def _explanation(name: str, model, matrix: np.ndarray, index: pd.Index) -> Expla
     explainer = model.fast_explainer()
     values = explainer.shap_values_matrix(matrix)
     raw, expected = values[:, :-1], values[:, -1]
-    raw = fold_not_applicable(raw, matrix, list(model.feature_names_))
+    raw, names = matrix_dose_contributions(raw, matrix, list(model.feature_names_))
     base = float(model.a_ * expected[0] + model.b_)
-    columns = aggregate_to_clinical(pd.DataFrame(raw * model.a_, index=index,
-                                                 columns=model.feature_names_))
+    columns = aggregate_to_clinical(pd.DataFrame(raw * model.a_, index=index, columns=names))
     logits = model.logit_matrix(matrix)
     return Explanation(
         outcome=name, base=base, base_proba=float(sigmoid(base)), contributions=columns,
@@ -101,8 +100,9 @@ def _patient(name: str, model, matrix: np.ndarray, label: object) -> PatientExpl
     values = model.fast_explainer().shap_values_matrix(matrix)[0]
     base = float(model.a_ * values[-1] + model.b_)
     logit_value = float(model.logit_matrix(matrix)[0])
-    columns = list(model.feature_names_)
-    contributions = fold_not_applicable(values[None, :-1], matrix[:1], columns)[0] * model.a_
+    split, columns = matrix_dose_contributions(values[None, :-1], matrix[:1],
+                                               list(model.feature_names_))
+    contributions = split[0] * model.a_
     clinical = clinical_map(tuple(columns))
     delta = logit_value - base
     p, p_base = float(sigmoid(logit_value)), float(sigmoid(base))

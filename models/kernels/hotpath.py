@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.contract.doses import relative_doses
 from models.contract.features import to_model_frame
-from models.contract.schema import FEATURES
+from models.contract.schema import DOSE_FEATURES, FEATURES, RELATIVE_DOSE
 
 SMALL_FRAME = 32  # rows; above this the column-wise pandas conversion is cheaper
 _SPECS = {spec.name: spec for spec in FEATURES}
@@ -54,10 +55,44 @@ def _number(value: Any) -> float:
     raise _NotPlain
 
 
+def _source_names(names: list[str]) -> list[str]:
+    """The recorded columns behind model columns ``names``: ``RELATIVE_DOSE`` is read from
+    the route and both dose columns (appended at the end)."""
+    if RELATIVE_DOSE not in names:
+        return names
+    extra = [n for n in ("route", *DOSE_FEATURES) if n not in names]
+    return [*names, *extra]
+
+
+def _with_relative_dose(rows: list[list[Any]] | np.ndarray,
+                        names: list[str]) -> tuple[list[list[Any]], list[str]]:
+    """Rows over ``_source_names(names)`` -> rows over ``names`` with the relative dose
+    (``models.contract.doses.relative_doses``, as ``to_model_frame`` computes it)."""
+    sources = _source_names(names)
+    if sources is names:
+        return rows, names  # type: ignore[return-value]
+    pick = [sources.index(n) for n in ("route", *DOSE_FEATURES)]
+    for row in rows:
+        for i in pick[1:]:
+            if row[i] is not None and not isinstance(row[i], _PLAIN_NUMBERS):
+                raise _NotPlain
+    dose = relative_doses(*([row[i] for row in rows] for i in pick))
+    j = names.index(RELATIVE_DOSE)
+    return [[*row[:j], float(d), *row[j + 1:len(names)]] for row, d in zip(rows, dose,
+                                                                            strict=True)], names
+
+
 def plain_matrix(rows: list[list[Any]] | np.ndarray, names: list[str]) -> np.ndarray | None:
-    """Rows of raw values (columns ``names``) as model codes; None if any is not plain."""
+    """Rows of raw values (columns ``names``) as model codes; None if any is not plain.
+
+    With ``RELATIVE_DOSE`` among ``names`` the rows hold ``_source_names(names)``: the
+    relative dose is computed here from the route and the recorded dose."""
+    try:
+        rows, names = _with_relative_dose(rows, names)
+    except _NotPlain:
+        return None
     out = np.empty((len(rows), len(names)), dtype=np.float64)
-    convert = [(_code if _SPECS[n].dtype == "category" else None) for n in names]
+    convert = [(_code if n in _CATEGORY_CODES else None) for n in names]
     try:
         for i, row in enumerate(rows):
             for j, (name, value) in enumerate(zip(names, row, strict=True)):
@@ -72,7 +107,7 @@ def _direct_ok(model: Any, names: list[str]) -> bool:
     known = _direct.get(model)
     if known is None:
         explainer = model.fast_explainer()
-        schema = [list(_SPECS[n].categories) for n in names if _SPECS[n].dtype == "category"]
+        schema = [list(_SPECS[n].categories) for n in names if n in _CATEGORY_CODES]
         trained = [list(c) for c in (explainer.pandas_categorical or [])]
         known = list(model.feature_names_) == list(names) and trained == schema
         _direct[model] = known
@@ -80,16 +115,18 @@ def _direct_ok(model: Any, names: list[str]) -> bool:
 
 
 def _direct_matrix(df: pd.DataFrame | Mapping[str, Any], names: list[str]) -> np.ndarray | None:
+    sources = [n for n in _source_names(names)]
     if isinstance(df, pd.DataFrame):
         if len(df) > SMALL_FRAME or not df.columns.is_unique:
             return None
-        positions = df.columns.get_indexer(names)
+        positions = df.columns.get_indexer([n if n != RELATIVE_DOSE else "route"
+                                            for n in sources])
         if (positions < 0).any():
             return None
-        return plain_matrix(df.to_numpy(dtype=object)[:, positions], names)
-    if any(n not in df for n in names):
+        return plain_matrix(df.to_numpy(dtype=object)[:, positions].tolist(), names)
+    if any(n not in df for n in sources if n != RELATIVE_DOSE):
         return None
-    return plain_matrix([[df[n] for n in names]], names)
+    return plain_matrix([[df.get(n) for n in sources]], names)
 
 
 def outcome_matrices(model_set: Any, df: pd.DataFrame | Mapping[str, Any]

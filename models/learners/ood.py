@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from models.contract.features import to_model_frame
+from models.contract.features import to_input_frame
 from models.contract.schema import FEATURES, Feature
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class OODDetector:
 
     def fit(self, X_frame: pd.DataFrame) -> OODDetector:
         """Learn ranges and the distance threshold from the training patients."""
-        X = to_model_frame(X_frame)
+        X = to_input_frame(X_frame)
         self.ranges_: dict[str, tuple[float, float]] = {}
         self.categories_: dict[str, list[str]] = {}
         for spec in _model_specs():
@@ -113,7 +113,7 @@ class OODDetector:
 
     def distances(self, df: pd.DataFrame) -> np.ndarray:
         """Distance of each row to its nearest training patient."""
-        X = to_model_frame(df)
+        X = to_input_frame(df)
         distances, _ = self.nn_.kneighbors(self._embed(X), n_neighbors=1)
         return distances[:, 0]
 
@@ -123,7 +123,7 @@ class OODDetector:
         ``ood_overall`` is true when any input is outside the training range or the
         patient is farther from every training patient than ``quantile`` of them were.
         """
-        X = to_model_frame(df)
+        X = to_input_frame(df)
         distance = self.distances(X)
         hits = pd.DataFrame(False, index=X.index, columns=[s.name for s in _model_specs()])
         for name, (lo, hi) in self.ranges_.items():
@@ -138,7 +138,7 @@ class OODDetector:
     def explain_flags(self, row: pd.Series | dict) -> list[str]:
         """Plain sentences for one patient's flags, with the value and the training range."""
         series = pd.Series(row)
-        frame = to_model_frame(series.to_frame().T)
+        frame = to_input_frame(series.to_frame().T)
         sentences = []
         for spec, kind, value in self._row_issues(frame.astype(object).iloc[0]):
             if kind == "unseen":

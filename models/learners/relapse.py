@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.contract.doses import fold_not_applicable
+from models.contract.doses import dose_contributions
 from models.contract.features import to_model_frame
 from models.contract.followup_schema import (
     FOLLOWUP_FEATURES,
@@ -25,7 +25,7 @@ from models.contract.followup_schema import (
     RELAPSE_ABOVE,
     followup_feature,
 )
-from models.contract.schema import DOSE_FEATURES, model_feature_names
+from models.contract.schema import model_columns
 from models.inference.attribution import (
     Explanation,
     PatientExplanation,
@@ -50,8 +50,9 @@ RELAPSE_PARAMS: dict[str, Any] = {"num_leaves": 5, "min_data_in_leaf": 40,
 
 
 def relapse_feature_names() -> list[str]:
-    """The relapse model's inputs: schema features, follow-up inputs, the derived share."""
-    return model_feature_names() + FOLLOWUP_INPUTS + [END_FRACTION]
+    """The relapse model's inputs: the outcome models' columns, follow-up inputs, the derived
+    share."""
+    return model_columns() + FOLLOWUP_INPUTS + [END_FRACTION]
 
 
 def relapse_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -155,15 +156,11 @@ class RelapseModel:
         model = self.model_
         X = relapse_frame(df)
         raw, expected = model.raw_contributions(X)
-        names = list(model.feature_names_)  # the empty dose's share onto the given one
-        doses = np.full((len(X), len(names)), 0.0)
-        for name in DOSE_FEATURES:
-            if name in X:
-                doses[:, names.index(name)] = X[name].to_numpy(dtype=float)
-        raw = fold_not_applicable(raw, doses, names)
+        raw, names = dose_contributions(raw, list(model.feature_names_),  # in the route's unit
+                                        X["route"].astype(object).to_numpy())
         base = float(model.a_ * expected[0] + model.b_)
         columns = aggregate_to_clinical(pd.DataFrame(raw * model.a_, index=df.index,
-                                                     columns=model.feature_names_))
+                                                     columns=names))
         logits = model.predict_logit(X)
         proba = 1.0 / (1.0 + np.exp(-logits))
         return Explanation(

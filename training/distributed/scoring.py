@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.clinical.quality_gate import withhold_unreliable
-from models.contract.doses import fold_not_applicable
+from models.contract.doses import matrix_dose_contributions
 from models.contract.schema import ID_COLUMN
 from models.inference.attribution import aggregate_to_clinical
 from models.inference.predict import SHAP_SEPARATOR, predict_frame
@@ -88,9 +88,10 @@ def _shap_blocks(model_set: Any, patients: pd.DataFrame,
         explainer = explainers.get(name) or model.fast_explainer()
         values = explainer.shap_values_matrix(matrices[name])
         base = float(model.a_ * values[0, -1] + model.b_) if len(values) else np.nan
-        raw = fold_not_applicable(values[:, :-1], matrices[name], list(model.feature_names_))
+        raw, names = matrix_dose_contributions(values[:, :-1], matrices[name],
+                                               list(model.feature_names_))
         contributions = aggregate_to_clinical(pd.DataFrame(
-            raw * model.a_, index=patients.index, columns=model.feature_names_))
+            raw * model.a_, index=patients.index, columns=names))
         block = contributions.add_prefix(f"{name}{SHAP_SEPARATOR}")
         block.insert(0, f"{name}_base", base)
         blocks.append(block)

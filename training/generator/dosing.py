@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models.contract.doses import relative_doses
 from models.contract.schema import (
     ESKETAMINE_ROUTE,
     ESKETAMINE_TYPICAL_MG,
@@ -43,13 +44,11 @@ def draw_doses(route: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndar
 
 
 def relative_dose(p: pd.DataFrame) -> np.ndarray:
-    """Dose / the route's typical dose (esketamine: mg / 56), for the outcome mechanics."""
-    route = p["route"].to_numpy()
-    esketamine = route == ESKETAMINE_ROUTE
-    typical = np.array([ROUTE_TYPICAL_DOSE.get(r, 1.0) for r in route])
-    per_kg = p["dose_mg_per_kg"].to_numpy(dtype=float) / typical
-    mg = p["esketamine_dose_mg"].to_numpy(dtype=float) / ESKETAMINE_TYPICAL_MG
-    return np.where(esketamine, mg, per_kg)
+    """Dose / the route's typical dose (esketamine: mg / 56), for the outcome mechanics: the
+    models' own dose input (``models.contract.doses.relative_doses``), so the model can
+    learn what the generator does with the dose."""
+    return relative_doses(p["route"].to_numpy(), p["dose_mg_per_kg"].to_numpy(),
+                          p["esketamine_dose_mg"].to_numpy())
 
 
 def exposure_units(route: np.ndarray, mg_per_kg: np.ndarray, mg: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from models.contract.features import to_model_frame
-from models.contract.schema import FEATURES, model_feature_names
+from models.contract.schema import FEATURES, RELATIVE_DOSE, model_columns
 from models.learners.estimators import OutcomeModel
 from models.store.modelset import ModelSet
 from training.evaluate import metrics_with_ci
@@ -93,8 +93,9 @@ def step_parameters(step: str) -> int:
     if step == "revision":
         return 1 + REVISION_TREES * int(REVISION_PARAMS["num_leaves"])
     if step == "refit":
-        inputs = [f for f in FEATURES if f.model_input]
-        return sum(len(f.categories) - 1 if f.dtype == "category" else 1 for f in inputs)
+        specs = {f.name: f for f in FEATURES}
+        return sum(1 if name == RELATIVE_DOSE or specs[name].dtype != "category"
+                   else len(specs[name].categories) - 1 for name in model_columns())
     raise ValueError(f"unknown updating step {step!r}")
 
 
@@ -181,7 +182,7 @@ def update_model_set(model_set: ModelSet, fit: pd.DataFrame, test: pd.DataFrame,
     """Every outcome (or ``outcomes``); a new model set when any outcome changed. With
     ``auto`` every outcome is fitted first so that Holm's procedure can set the level of
     each outcome's closed test from all the gate p-values (``closed_test.holm_levels``)."""
-    if list(model_set.feature_names) != model_feature_names():
+    if list(model_set.feature_names) != model_columns():
         raise ValueError("the model set's inputs differ from this schema; retrain instead")
     names = outcomes or model_set.outcomes
     results: dict[str, OutcomeUpdate] = {}
