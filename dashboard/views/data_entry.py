@@ -22,7 +22,6 @@ add_tab, edit_tab, import_tab = st.tabs(["Add patient", "Edit patient", "Import 
 with add_tab:
     add = form_instance("add_patient")  # one token per rendered form: one patient per click
     add_prefix = add.key("add")
-    add_route, route_slot = forms.route_picker(None, add_prefix)  # the dose unit follows it
     with st.form(add.key("add_patient")):
         general = st.empty()
         c1, c2 = st.columns(2)
@@ -38,8 +37,7 @@ with add_tab:
         id_slot = c2.empty()
         st.caption("Every field starts empty: enter each value for this patient. Nothing is "
                    "assumed, not even \"no\" for a history item.")
-        values, slots = forms.patient_fields({}, add_prefix, route=add_route)
-        slots.update(route_slot)
+        values, slots = forms.patient_fields({}, add_prefix)
         on_file = st.session_state.get(add.key("same_name_on_file"))
         different: list[str] = []
         if on_file:  # shown once the store found the name: the clinician decides
@@ -78,13 +76,11 @@ with edit_tab:
             st.info("This patient was changed after you opened it.")
         prefix = f"edit_{edit_id}_{base_version}"
         edit = form_instance(f"edit_{edit_id}")
-        edit_route, route_slot = forms.route_picker(stored.get("route"), prefix)
         with st.form(edit.key(f"edit_form_{edit_id}")):
             general = st.empty()
             name = st.text_input("Name", value=stored["name"], key=f"{prefix}_name")
             name_slot = st.empty()
-            values, slots = forms.patient_fields(stored, prefix, route=edit_route)
-            slots.update(route_slot)
+            values, slots = forms.patient_fields(stored, prefix)
             if st.form_submit_button("Save changes", type="primary"):
                 try:
                     version = save_patient(ws, edit_id, {**values, "name": name},

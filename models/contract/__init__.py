@@ -4,6 +4,7 @@ input, patient identifiers and located input errors.
 
 __all__ = [
     "arrow_cells",
+    "dose_rows",
     "doses",
     "csv_input",
     "directions",

@@ -27,7 +27,7 @@ from models.clinical.session_record import SESSION_TIME, validate_session_times
 from models.contract import schema
 from models.contract.arrow_cells import arrow_codes, arrow_numbers, plain_text
 from models.contract.csv_input import line_numbers
-from models.contract.doses import dose_problems
+from models.contract.dose_rows import dose_errors, with_dose_columns
 from models.contract.input_errors import InputValidationError, RowError
 from models.contract.schema import (
     ID_COLUMN,
@@ -227,36 +227,6 @@ def _validate(df: pd.DataFrame, columns: list[_Column]) -> tuple[pd.DataFrame, l
                                    f"is not below systolic {out[sys_].iloc[pos]:g} ({sys_})"))
     out.attrs = dict(df.attrs)
     return out, errors
-
-
-def with_dose_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """An older file (before esketamine had its own mg column) read with that column empty."""
-    if "dose_mg_per_kg" not in df.columns or "esketamine_dose_mg" in df.columns:
-        return df
-    out = df.copy()
-    out.insert(list(df.columns).index("dose_mg_per_kg") + 1, "esketamine_dose_mg", "")
-    out.attrs = dict(df.attrs)
-    return out
-
-
-def dose_errors(df: pd.DataFrame, out: pd.DataFrame, lines: np.ndarray,
-                errors: list[RowError], limits: bool = True) -> None:
-    """Each row's dose in its route's unit (``models.contract.doses``): esketamine in mg,
-    ketamine in mg/kg, the other dose column empty. A file without ``esketamine_dose_mg``
-    (older exports) is read as having it empty."""
-    if "route" not in df.columns or "dose_mg_per_kg" not in df.columns:
-        return
-    flagged = {(e.row, e.column) for e in errors}
-    empty = pd.Series(np.nan, index=out.index)
-    esk = out["esketamine_dose_mg"] if "esketamine_dose_mg" in out.columns else empty
-    for pos, (rte, per_kg, mg) in enumerate(zip(out["route"], out["dose_mg_per_kg"], esk,
-                                               strict=True)):
-        line = int(lines[pos])
-        if (line, "route") in flagged:
-            continue
-        errors += [RowError(line, name, message)
-                   for name, message in dose_problems(rte, per_kg, mg, limits)
-                   if (line, name) not in flagged]
 
 
 def _raise_if(errors: list[RowError], source: str | None, what: str, n: int) -> None:

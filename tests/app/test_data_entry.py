@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import pytest
 from apptest_helpers import as_read, n_patients, texts
 from streamlit.testing.v1 import AppTest
 
 from base.settings import DATA_SAMPLES_DIR
 from dashboard.services.workspace import Workspace
-from models.contract.doses import not_applicable
+from models.contract.doses import dose_feature_for, dose_fields
 from models.contract.schema import DOSE_FEATURES, FEATURES, defaults
 from records.db import session_factory
 from records.repository import get_patient, update_patient
@@ -24,54 +25,88 @@ ADD = "FormSubmitter:add_patient-Add patient"
 
 
 def _enter_patient(at: AppTest, values: dict[str, Any], skip: tuple[str, ...] = ()) -> None:
-    """Enter every schema feature on the Add patient form (but ``skip``), as a clinician:
-    the route first (above the form), then the dose in that route's unit."""
-    if "route" not in skip:
-        at.selectbox(key="add_route").set_value(values["route"]).run()
+    """Enter every schema feature on the Add patient form (but ``skip``), as a clinician,
+    without a run in between (a form sends everything at once): the route is a field like
+    any other and the dose is one number in the route's unit (``add_dose``)."""
     for spec in FEATURES:
-        if spec.name in skip or spec.name == "route" or not_applicable(spec.name,
-                                                                        values["route"]):
+        if spec.name in skip or spec.name == "esketamine_dose_mg":
             continue
         key, value = f"add_{spec.name}", values[spec.name]
-        if spec.dtype == "bool":
+        if spec.name == "dose_mg_per_kg":
+            at.number_input(key="add_dose").set_value(values[dose_feature_for(values["route"])])
+        elif spec.dtype == "bool":
             at.radio(key=key).set_value(bool(value))
-        elif spec.dtype == "category" or spec.name == "esketamine_dose_mg":
-            at.selectbox(key=key).set_value(int(value) if spec.dtype == "float" else value)
+        elif spec.dtype == "category":
+            at.selectbox(key=key).set_value(value)
         else:
             at.number_input(key=key).set_value(value)
+
+
+def _stored(workspace: Workspace, at: AppTest) -> dict[str, Any]:
+    new_id = re.search(r"Patient (\S+) added", texts(at.success)).group(1)  # type: ignore
+    with session_factory(workspace.engine)() as session:
+        return get_patient(session, new_id).features()  # type: ignore[union-attr]
 
 
 def test_add_patient_starts_empty(open_page: Callable[[str], AppTest]) -> None:
     at = open_page("data_entry")
     assert at.text_input(key="add_name").value == ""
     for spec in FEATURES:
-        if spec.name in DOSE_FEATURES:  # no dose field before a route is chosen (its unit)
-            assert not [w for w in at.number_input if w.key == f"add_{spec.name}"]
+        if spec.name in DOSE_FEATURES:  # one Dose field, its unit follows the route
             continue
         kind = {"bool": at.radio, "category": at.selectbox}.get(spec.dtype, at.number_input)
         assert kind(key=f"add_{spec.name}").value is None, spec.name
-    assert "choose the route first" in texts(at.caption)
+    dose = at.number_input(key="add_dose")
+    assert dose.value is None and "mg/kg for ketamine" in dose.label and "28, 56 or 84" in \
+        dose.label
 
 
-def test_esketamine_is_entered_in_mg_from_a_select_and_stored_without_mg_per_kg(
-        open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
-    """HAZ-240: choosing intranasal esketamine turns the dose into a 28/56/84 mg choice;
-    the stored patient has the mg and no mg/kg value."""
+@pytest.mark.parametrize("route, dose", [("intranasal_esketamine", 56.0), ("im", 0.6)])
+def test_everything_typed_before_and_after_the_route_is_stored(
+        open_page: Callable[[str], AppTest], workspace: Workspace, route: str,
+        dose: float) -> None:
+    """HAZ-240 and issue 30: the route is inside the form, so choosing it reruns nothing and
+    loses nothing: name, every value, then the route, then the dose, one submit; the dose
+    is stored in the route's unit (esketamine in mg without mg/kg) and every value as typed."""
     at = open_page("data_entry")
-    at.selectbox(key="add_route").set_value("intranasal_esketamine").run()
-    dose = at.selectbox(key="add_esketamine_dose_mg")
-    assert dose.options == ["28 mg", "56 mg", "84 mg"] and dose.value is None
-    assert not [w for w in at.number_input if w.key == "add_dose_mg_per_kg"]
-    entered = {**defaults(), "route": "intranasal_esketamine", "dose_mg_per_kg": None,
-               "esketamine_dose_mg": 56.0}
-    _enter_patient(at, entered)  # the route first: choosing it reruns the page
     at.text_input(key="add_name").set_value("Esme Testcase")
+    entered = {**defaults(), "age": 47, "phq9_baseline": 19, "pregnant": False,
+               **dose_fields(route, dose), "route": route}
+    _enter_patient(at, entered, skip=("route",))
+    at.selectbox(key="add_route").set_value(route)
     at.form_submit_button(key=ADD).click().run()
-    assert not at.exception and "added" in texts(at.success)
-    new_id = re.search(r"Patient (\S+) added", texts(at.success)).group(1)  # type: ignore
-    with session_factory(workspace.engine)() as session:
-        stored = get_patient(session, new_id).features()  # type: ignore[union-attr]
-    assert (stored["esketamine_dose_mg"], stored["dose_mg_per_kg"]) == (56.0, None)
+    assert not at.exception and "added" in texts(at.success), texts(at.error)
+    assert _stored(workspace, at) == entered
+    unit = "esketamine_dose_mg" if route == "intranasal_esketamine" else "dose_mg_per_kg"
+    assert {n: entered[n] for n in DOSE_FEATURES} == {n: (dose if n == unit else None)
+                                                      for n in DOSE_FEATURES}
+
+
+@pytest.mark.parametrize("route, dose, message", [
+    ("intranasal_esketamine", 0.5, "0.5 is not an esketamine dose: intranasal esketamine is "
+     "dosed in mg (28, 56 or 84 mg per session), never per kg"),
+    ("intranasal_esketamine", 60.0, "60 mg is not an esketamine dose; allowed 28, 56 or 84 mg "
+     "per session"),
+    ("iv", 56.0, "56 is not a dose of intravenous ketamine: ketamine is dosed in mg/kg (0.2 "
+     "to 1 mg/kg)")])
+def test_a_dose_in_the_other_unit_is_refused_by_name(
+        open_page: Callable[[str], AppTest], workspace: Workspace, route: str, dose: float,
+        message: str) -> None:
+    """The ranges do not overlap (mg/kg at most 3, esketamine at least 28 mg): a value is
+    never reinterpreted; the message names the route's unit and its allowed doses, once,
+    under the Dose field; every other typed value stays in the form."""
+    at = open_page("data_entry")
+    before = n_patients(workspace)
+    at.text_input(key="add_name").set_value("Una Testcase")
+    _enter_patient(at, {**defaults(), "route": route, **dose_fields(route, dose)})
+    at.form_submit_button(key=ADD).click().run()
+    errors = [as_read(e.value) for e in at.error]
+    assert sum(message in e for e in errors) == 1, errors
+    assert not any("outside the allowed range" in e for e in errors), errors
+    assert n_patients(workspace) == before
+    assert at.number_input(key="add_dose").value == dose
+    assert at.text_input(key="add_name").value == "Una Testcase"
+    assert at.selectbox(key="add_route").value == route
 
 
 def test_name_and_age_only_is_refused_next_to_each_empty_field(
@@ -87,7 +122,7 @@ def test_name_and_age_only_is_refused_next_to_each_empty_field(
     assert "Required: enter an integer from 0 to 27 points." in errors  # PHQ-9
     assert "Required: choose one of the options." in errors  # sex
     assert "Required: answer yes or no." in errors  # e.g. pregnant
-    # one per empty feature (no dose is asked before the route: its unit follows the route),
+    # one per empty feature (the dose follows the route, whose own error stands for both),
     # plus the summary
     assert len(errors) == len(FEATURES) - 1 - len(DOSE_FEATURES) + 1
     assert n_patients(workspace) == before

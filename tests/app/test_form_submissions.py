@@ -23,7 +23,7 @@ from test_progress import _fill, _open, _prefix, _save
 from dashboard.services.patients.listing import assess_patient, cohort_table
 from dashboard.services.workspace import Workspace
 from dashboard.widgets.entry.submission import STATE_PREFIX, FormInstance
-from models.contract.doses import not_applicable
+from models.contract.doses import dose_feature_for
 from models.contract.schema import FEATURES, defaults
 from records.db import session_factory
 from records.followup.record import list_visits
@@ -45,14 +45,16 @@ def _replay(at: AppTest, old: FormInstance) -> None:
 
 
 def _enter_patient(at: AppTest, prefix: str, name: str, values: dict[str, Any]) -> None:
-    """The route first (above the form: it reruns the page), then the form's fields."""
-    at.selectbox(key=f"{prefix}_route").set_value(values["route"]).run()
+    """Every field of the form, the route among them; the dose in the one Dose field."""
     at.text_input(key=f"{prefix}_name").set_value(name)
     for spec in FEATURES:
-        if spec.name == "route" or not_applicable(spec.name, values["route"]):
+        if spec.name == "esketamine_dose_mg":
             continue
         key, value = f"{prefix}_{spec.name}", values[spec.name]
-        if spec.dtype == "bool":
+        if spec.name == "dose_mg_per_kg":
+            at.number_input(key=f"{prefix}_dose").set_value(
+                values[dose_feature_for(values["route"])])
+        elif spec.dtype == "bool":
             at.radio(key=key).set_value(bool(value))
         elif spec.dtype == "category":
             at.selectbox(key=key).set_value(value)

@@ -15,13 +15,15 @@ from apptest_helpers import as_read, n_sessions, plotly_figures, texts, trace
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.workspace import Workspace
+from models.contract.doses import dose_feature_for
+from models.contract.schema import ESKETAMINE_ROUTE as ESK
 from records.db import session_factory
 from records.repository import sessions_for, sessions_frame
 
-REQUIRED_NUMBERS = ("dose_mg_per_kg", "phq9", "phq9_item9", "gad7", "cssrs", "sbp_pre",
+REQUIRED_NUMBERS = ("dose", "phq9", "phq9_item9", "gad7", "cssrs", "sbp_pre",
                     "dbp_pre", "hr_pre", "sbp_post", "dbp_post", "hr_post", "cadss")
 YES_NO = ("nausea", "vomiting", "headache", "dizziness", "sedation", "dropout_after")
-VALUES: dict[str, Any] = {"dose_mg_per_kg": 0.5, "phq9": 11, "phq9_item9": 0, "gad7": 8,
+VALUES: dict[str, Any] = {"dose": 0.5, "phq9": 11, "phq9_item9": 0, "gad7": 8,
                           "cssrs": 0, "sbp_pre": 124, "dbp_pre": 80, "hr_pre": 70,
                           "sbp_post": 134, "dbp_post": 84, "hr_post": 76, "cadss": 6}
 # The monitoring record (tests/app/test_session_monitoring_form.py tests it on its own).
@@ -51,19 +53,15 @@ def _prefix(at: AppTest, pid: str) -> str:
 
 
 def _fill(at: AppTest, prefix: str, skip: tuple[str, ...] = (), **values: Any) -> None:
-    """Enter every required field of the session form (but ``skip``), like a clinician."""
+    """Enter every required field of the session form (but ``skip``), like a clinician,
+    without a run in between: the route is a field of the form and the dose one number
+    (``{prefix}_dose``) in the route's unit, 0.5 mg/kg unless told."""
     entered = {**VALUES, **values}
-    route = entered.get("route", "iv")
-    if "route" not in skip:  # above the form, first: the dose field follows it (a rerun)
-        at.selectbox(key=f"{prefix}_route").set_value(route).run()
+    if "route" not in skip:
+        at.selectbox(key=f"{prefix}_route").set_value(entered.get("route", "iv"))
     for name in REQUIRED_NUMBERS:
-        if name == "dose_mg_per_kg" and (route == "intranasal_esketamine" or "route" in skip):
-            continue
         if name not in skip:
             at.number_input(key=f"{prefix}_{name}").set_value(entered[name])
-    if route == "intranasal_esketamine" and "route" not in skip:
-        at.selectbox(key=f"{prefix}_esketamine_dose_mg").set_value(
-            int(entered.get("esketamine_dose_mg", 56)))
     for name in YES_NO:
         if name not in skip:
             at.radio(key=f"{prefix}_{name}").set_value(bool(entered.get(name, False)))
@@ -98,10 +96,8 @@ def test_form_starts_empty_and_refuses_to_save_naming_each_field(
     pid = "KAP-00026"
     at = _open(open_page, pid)
     prefix = _prefix(at, pid)
-    for name in REQUIRED_NUMBERS:
-        if name != "dose_mg_per_kg":  # no dose field before the route (its unit follows it)
-            assert at.number_input(key=f"{prefix}_{name}").value is None, name
-    assert not [w for w in at.number_input if w.key == f"{prefix}_dose_mg_per_kg"]
+    for name in REQUIRED_NUMBERS:  # the dose too: one field, its unit follows the route
+        assert at.number_input(key=f"{prefix}_{name}").value is None, name
     assert at.number_input(key=f"{prefix}_pcl5").value is None
     assert at.selectbox(key=f"{prefix}_route").value is None
     assert all(at.radio(key=f"{prefix}_{name}").value is None for name in YES_NO)
@@ -123,16 +119,13 @@ def test_form_starts_empty_and_refuses_to_save_naming_each_field(
 
 def test_an_esketamine_session_is_recorded_in_mg_and_shown_as_mg(
         open_page: Callable[[str], AppTest], workspace: Workspace) -> None:
-    """HAZ-240: the esketamine dose is a 28/56/84 mg choice, stored without mg/kg and shown
-    as "56 mg" in the session table."""
+    """HAZ-240: the one Dose field takes 56 for intranasal esketamine: stored in mg without
+    mg/kg, shown as "56 mg" in the session table; the route chosen last loses nothing."""
     pid = "KAP-00015"  # an esketamine patient within the plan
     at = _open(open_page, pid)
     prefix = _prefix(at, pid)
-    at.selectbox(key=f"{prefix}_route").set_value("intranasal_esketamine").run()
-    assert at.selectbox(key=f"{prefix}_esketamine_dose_mg").options == ["28 mg", "56 mg",
-                                                                        "84 mg"]
-    assert not [w for w in at.number_input if w.key == f"{prefix}_dose_mg_per_kg"]
-    _fill(at, prefix, route="intranasal_esketamine", esketamine_dose_mg=56)
+    _fill(at, prefix, skip=("route",), dose=56.0)
+    at.selectbox(key=f"{prefix}_route").set_value("intranasal_esketamine")
     at.text_input(key=f"{prefix}_lot_number").set_value("ESK-1")  # REMS: the device lot
     _save(at)
     assert "saved." in texts(at.success), [as_read(e.value) for e in at.error]
@@ -172,13 +165,14 @@ def test_copying_dose_and_route_is_explicit_and_stored(open_page: Callable[[str]
     with session_factory(workspace.engine)() as session:
         last = sessions_for(session, pid)[-1]
     at.button(key=f"{prefix}_carry_session {last.session_number}").click().run()
-    assert at.number_input(key=f"{prefix}_dose_mg_per_kg").value == pytest.approx(
-        last.dose_mg_per_kg)
+    copied = getattr(last, dose_feature_for(last.route))  # in the route's unit
+    assert at.number_input(key=f"{prefix}_dose").value == pytest.approx(copied)
     assert at.selectbox(key=f"{prefix}_route").value == last.route
     assert f"Copied from session {last.session_number}" in texts(at.info)
     assert at.number_input(key=f"{prefix}_phq9").value is None  # measurements stay empty
-    _fill(at, prefix, skip=("route",))
-    at.number_input(key=f"{prefix}_dose_mg_per_kg").set_value(last.dose_mg_per_kg + 0.05)
+    _fill(at, prefix, skip=("route", "dose"))
+    changed = (84.0 if copied == 56 else 56.0) if last.route == ESK else copied + 0.05
+    at.number_input(key=f"{prefix}_dose").set_value(changed)
     _save(at)
     with session_factory(workspace.engine)() as session:
         stored = sessions_for(session, pid)[-1]

@@ -14,7 +14,9 @@ from datetime import date, timedelta
 from browsing import pick_option, wait_idle
 from playwright.sync_api import Locator, Page, expect
 
-SESSION_NUMBERS = {"Dose (mg/kg)": "0.5", "PHQ-9 (points)": "11", "PHQ-9 item 9 (points)": "0",
+# one Dose field whose unit follows the route chosen in the same form (HAZ-240)
+DOSE = "Dose — mg/kg for ketamine routes; mg for intranasal esketamine (28, 56 or 84)"
+SESSION_NUMBERS = {DOSE: "0.5", "PHQ-9 (points)": "11", "PHQ-9 item 9 (points)": "0",
                    "GAD-7 (points)": "8", "C-SSRS ideation (points)": "0",
                    "Systolic BP before (mmHg)": "124", "Diastolic BP before (mmHg)": "80",
                    "Heart rate before (beats/min)": "70", "Systolic BP ~40 min (mmHg)": "134",

@@ -12,6 +12,7 @@ import pytest
 from browsing import open_menu, sign_in
 from conftest import PASSWORD, SCREENSHOTS, USER
 from form_helpers import (
+    DOSE,
     fill_numbers,
     fill_session,
     pick_patient,
@@ -65,7 +66,7 @@ def test_session_form_starts_empty_and_refuses_to_save(small: Page, server: str)
     pick_patient(small, "KAP-00005")  # 1 of 10 sessions attended
     form = session_form(small)
     for label in ("PHQ-9 (points)", "GAD-7 (points)", "Systolic BP before (mmHg)",
-                  "Heart rate ~40 min (beats/min)", "Dose (mg/kg)"):
+                  "Heart rate ~40 min (beats/min)", DOSE):
         field = form.get_by_label(label, exact=True)
         expect(field).to_have_count(1)  # the previous patient's form has gone
         expect(field).to_have_value("")
@@ -91,7 +92,7 @@ def test_add_patient_starts_empty_and_refuses(small: Page, server: str) -> None:
     form = small.get_by_test_id("stForm").filter(
         has=small.get_by_role("button", name="Add patient"))
     for label in ("Age (years)", "Baseline PHQ-9 (points)", "Screening systolic BP (mmHg)",
-                  "Dose (mg/kg)"):
+                  DOSE):
         expect(form.get_by_label(label, exact=True)).to_have_value("")
     _shot(small, "data_entry_empty", form.get_by_label("Age (years)", exact=True))
     small.get_by_role("textbox", name="Name").fill("Ada Browser")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from browsing import open_menu, pick_option, sign_in, wait_idle
 from conftest import PASSWORD, SCREENSHOTS, USER
-from form_helpers import fill_session, pick_patient, session_form, type_moment, yes_no
+from form_helpers import DOSE, fill_session, pick_patient, session_form, type_moment, yes_no
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -83,7 +83,11 @@ def _fill_patient(page: Page, form: Locator, name: str) -> None:
     form.get_by_role("textbox", name="Name").fill(name)
     values = {**defaults(), "age": 44, "phq9_baseline": 18}
     for spec in FEATURES:
+        if spec.name == "esketamine_dose_mg":  # one Dose field: IV, so in mg/kg
+            continue
         label, value = _label(spec.label, spec.unit), values[spec.name]
+        if spec.name == "dose_mg_per_kg":
+            label = DOSE
         if spec.dtype == "bool":
             yes_no(form, label, "yes" if value else "no")
         elif spec.dtype == "category":

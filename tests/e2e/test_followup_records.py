@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, USER, screenshot
 from form_helpers import (
+    DOSE,
     SESSION_NUMBERS,
     SESSION_YES_NO,
     choose,
@@ -167,7 +168,7 @@ def test_followup_relapse_maintenance_and_km(page: Page, server: str, responder:
 
     _tab(page, "Maintenance session")
     form = _form(page, "Save maintenance session")
-    expect(form.get_by_label("Dose (mg/kg)", exact=True)).to_be_visible()
+    expect(form.get_by_label(DOSE, exact=True)).to_be_visible()
     # yesterday at 10:30: the 2-hour monitoring window lies in the past at any hour
     type_moment(page, form, "stDateInput", "Date",
                 (date.today() - timedelta(days=1)).isoformat())

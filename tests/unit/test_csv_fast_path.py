@@ -111,3 +111,46 @@ def test_files_the_fast_path_would_misread_go_the_csv_module_way(tmp_path: Path,
     fast = read_csv_strict(path, arrow=True)
     pd.testing.assert_frame_equal(fast, slow, check_exact=True)
     assert list(line_numbers(fast)) == list(line_numbers(slow))
+
+
+@pytest.mark.parametrize("what", ["patients", "sessions"])
+def test_dose_units_give_the_same_row_and_field_errors_on_both_readers(tmp_path: Path,
+                                                                       what: str) -> None:
+    """HAZ-240 rules (models.contract.dose_rows) on typed cells: the same messages, rows and
+    fields whether pyarrow or the csv module read the file, a file without the mg column
+    included."""
+    esk = "intranasal_esketamine"
+    rows = patient_rows(7) if what == "patients" else session_rows(7)
+    changes = [{"route": esk, "dose_mg_per_kg": "", "esketamine_dose_mg": 0.5},  # per kg
+               {"route": esk, "dose_mg_per_kg": 1.0, "esketamine_dose_mg": ""},  # wrong column
+               {"route": esk, "dose_mg_per_kg": "", "esketamine_dose_mg": 60},   # off the steps
+               {"route": "iv", "dose_mg_per_kg": 56, "esketamine_dose_mg": ""},  # mg as mg/kg
+               {"route": "iv", "dose_mg_per_kg": 0.5, "esketamine_dose_mg": 56},  # both
+               {"route": esk, "dose_mg_per_kg": "", "esketamine_dose_mg": 84},   # fine
+               {"route": "im", "dose_mg_per_kg": "", "esketamine_dose_mg": ""}]  # none
+    for row, change in zip(rows, changes, strict=True):
+        row.update(change)
+    path = write(tmp_path, rows, f"{what}.csv")
+    call = validate_patients if what == "patients" else validate_sessions
+    assert fast_taken(path)
+    fast = errors_of(call, read_csv_strict(path, arrow=True))
+    slow = errors_of(call, slow_read(path))
+    seen = [(e.row, e.column, e.message) for e in fast]
+    assert seen == [(e.row, e.column, e.message) for e in slow]
+    by_row = {row: [(c, m) for r, c, m in seen if r == row] for row in range(2, 9)}
+    assert by_row[2] == [("esketamine_dose_mg", "0.5 is not an esketamine dose: intranasal "
+                          "esketamine is dosed in mg (28, 56 or 84 mg per session), never "
+                          "per kg")]
+    assert [c for c, _ in by_row[3]] == ["dose_mg_per_kg", "esketamine_dose_mg"]
+    assert by_row[4] == [("esketamine_dose_mg", "60 mg is not an esketamine dose; allowed "
+                          "28, 56 or 84 mg per session")]
+    assert by_row[5][0][0] == "dose_mg_per_kg" and by_row[5][0][1].startswith(
+        "56 is not a dose of intravenous ketamine: ketamine is dosed in mg/kg")
+    assert len(by_row[5]) == 1 and "outside the allowed range" not in by_row[5][0][1]
+    assert by_row[6] == [("esketamine_dose_mg", next(m for c, m in by_row[6]))]
+    assert by_row[7] == [] and [c for c, _ in by_row[8]] == ["dose_mg_per_kg"]
+    older = pd.DataFrame(rows).drop(columns=["esketamine_dose_mg"])  # before the mg column
+    old_path = write(tmp_path, older.to_dict("records"), f"old_{what}.csv")
+    old_fast = errors_of(call, read_csv_strict(old_path, arrow=True))
+    assert [(e.row, e.column, e.message) for e in old_fast] == [
+        (e.row, e.column, e.message) for e in errors_of(call, slow_read(old_path))]

@@ -101,10 +101,10 @@ class NextSession:
 
 
 def _carry(label: str, source: str, row: pd.Series) -> CarryOption:
-    """Route and the dose in its unit (esketamine mg as a whole number, as the form shows)."""
+    """Route and the dose in its unit (the form's one Dose field takes either)."""
     route, name = str(row["route"]), dose_feature_for(row["route"])
     value = float(row[name])
-    values = {"route": route, name: int(value) if name == "esketamine_dose_mg" else value}
+    values = {"route": route, name: value}
     text = (f"dose {dose_text(route, row.get('dose_mg_per_kg'), row.get('esketamine_dose_mg'))}"
             f", route {feature('route').format_value(route)}")
     return CarryOption(label, source, values, text)

@@ -18,11 +18,9 @@ import streamlit as st
 
 from dashboard.services.entry.form_errors import GENERAL, FormErrors
 from dashboard.widgets.components import field_errors
-from models.contract.doses import dose_allowed_text
+from models.contract.doses import dose_allowed_text, dose_feature_for, dose_fields
 from models.contract.schema import (
     DOSE_FEATURES,
-    ESKETAMINE_DOSES_MG,
-    ESKETAMINE_ROUTE,
     FEATURES,
     ROUTE_DOSE_LIMITS,
     Feature,
@@ -101,62 +99,44 @@ def session_input(spec: SessionField, value: Any, key: str) -> Any:
                         help_text, _category_label(spec.name))
 
 
-def route_picker(value: Any, prefix: str) -> tuple[Any, Placeholders]:
-    """The route, drawn above (outside) a form, so the dose input in the form follows it:
-    a rerun on each change, which a field inside a form would not get. Key ``{prefix}_route``.
-    """
-    route = feature_input(feature("route"), value, f"{prefix}_route")
-    slots: Placeholders = {"route": st.empty()}
-    st.caption("The dose below follows the route: ketamine in mg/kg, intranasal esketamine "
-               "in mg (28, 56 or 84 mg per session), never per kg.")
-    return route, slots
+DOSE_KEY = "dose"  # the one dose field of a form: f"{prefix}_dose"
+DOSE_LABEL = "Dose — mg/kg for ketamine routes; mg for intranasal esketamine (28, 56 or 84)"
+DOSE_HELP = ("Ketamine (IV, IM, oral/sublingual) per kg within the route's limits: "
+             + "; ".join(f"{feature('route').category_label(r)} {dose_allowed_text(r)}"
+                         for r in ROUTE_DOSE_LIMITS)
+             + ". Intranasal esketamine in mg per session: 28, 56 or 84 mg, never per kg. "
+             "The unit follows the route chosen in this form when you save; a number in the "
+             "other unit is refused, never converted.")
 
 
-def dose_input(route: Any, values: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    """The dose in the chosen route's unit (HAZ-240): for intranasal esketamine a choice of
-    28/56/84 mg, for a ketamine route a number in mg/kg with the route's limits in the
-    label; the other unit's field is empty (None). Without a route, no dose is asked."""
-    none: dict[str, Any] = {name: None for name in DOSE_FEATURES}
-    if route == ESKETAMINE_ROUTE:
-        current = values.get("esketamine_dose_mg")
-        options = list(ESKETAMINE_DOSES_MG)
-        index = options.index(int(current)) if not _missing(current) and float(
-            current) in ESKETAMINE_DOSES_MG else None
-        chosen = st.selectbox(
-            "Dose (mg per session)", options, index=index, key=f"{prefix}_esketamine_dose_mg",
-            format_func=lambda mg: f"{mg} mg", placeholder="choose",
-            help=f"{feature('esketamine_dose_mg').help} Allowed: {dose_allowed_text(route)}.")
-        return {**none, "esketamine_dose_mg": None if chosen is None else float(chosen)}
-    if route not in ROUTE_DOSE_LIMITS:
-        st.caption("Dose: choose the route first (its unit follows the route).")
-        return none
-    lo, hi = ROUTE_DOSE_LIMITS[str(route)]
-    spec = feature("dose_mg_per_kg")
-    value = _number(f"Dose (mg/kg, {lo:g}–{hi:g} for this route)", values.get(spec.name),
-                    "float", f"{prefix}_{spec.name}",
-                    f"{spec.help} Allowed: {dose_allowed_text(route)}.")
-    return {**none, "dose_mg_per_kg": value}
+def dose_field(values: Mapping[str, Any], prefix: str) -> Any:
+    """One Dose number (HAZ-240), inside the form with the route: choosing the route reruns
+    nothing, so nothing typed is lost. Its unit follows the route at saving
+    (``entered_doses``); it starts with the recorded dose in the recorded route's unit (an
+    edit or a correction), else empty."""
+    route = values.get("route")
+    recorded = None if _missing(route) else values.get(dose_feature_for(route))
+    return _number(DOSE_LABEL, recorded, "float", f"{prefix}_{DOSE_KEY}", DOSE_HELP)
 
 
-def _dose_here(out: dict[str, Any], slots: Placeholders, route: Any,
-               values: Mapping[str, Any], prefix: str) -> None:
-    out.update(dose_input(route, values, prefix))
-    slot = st.empty()
+def entered_doses(out: dict[str, Any], dose: Any, slots: Placeholders, slot: Any) -> None:
+    """The one dose into the column of the route chosen (the other one empty), both
+    columns' messages in the dose field's slot."""
+    out.update(dose_fields(out.get("route"), dose))
     slots.update({name: slot for name in DOSE_FEATURES})
 
 
-def patient_fields(values: Mapping[str, Any], prefix: str, columns: int = 3,
-                   route: Any = None) -> tuple[dict[str, Any], Placeholders]:
-    """Every schema feature grouped as in the schema; returns values and error slots.
-
-    The route comes from ``route_picker`` above the form (given here as ``route``); the
-    dose is one input in that route's unit (``dose_input``)."""
-    out: dict[str, Any] = {"route": route}
+def patient_fields(values: Mapping[str, Any], prefix: str,
+                   columns: int = 3) -> tuple[dict[str, Any], Placeholders]:
+    """Every schema feature grouped as in the schema; returns values and error slots. The
+    two dose columns are one Dose field (``dose_field``) whose unit follows the route."""
+    out: dict[str, Any] = {}
     slots: Placeholders = {}
     groups: dict[str, list[Feature]] = {}
     for spec in FEATURES:
-        if spec.name not in ("route", "esketamine_dose_mg"):
+        if spec.name != "esketamine_dose_mg":
             groups.setdefault(spec.group, []).append(spec)
+    dose, dose_slot = None, None
     for group, in_group in groups.items():
         specs = sorted(in_group, key=lambda f: f.dtype == "bool")  # yes/no boxes last
         st.markdown(f"**{GROUP_TITLES.get(group, group)}**")
@@ -164,32 +144,33 @@ def patient_fields(values: Mapping[str, Any], prefix: str, columns: int = 3,
         for i, spec in enumerate(specs):
             with cols[i % columns]:
                 if spec.name == "dose_mg_per_kg":
-                    _dose_here(out, slots, route, values, prefix)
+                    dose, dose_slot = dose_field(values, prefix), st.empty()
                     continue
                 out[spec.name] = feature_input(spec, values.get(spec.name),
                                                f"{prefix}_{spec.name}")
                 slots[spec.name] = st.empty()
+    entered_doses(out, dose, slots, dose_slot)
     return out, slots
 
 
 def session_fields(specs: list[SessionField], values: Mapping[str, Any], prefix: str,
-                   columns: int = 4, route: Any = None) -> tuple[dict[str, Any], Placeholders]:
-    """The given session fields in a grid; returns values and error slots. With a route
-    field among ``specs`` the route comes from ``route_picker`` (given as ``route``) and
-    the dose is one input in its unit (``dose_input``)."""
+                   columns: int = 4) -> tuple[dict[str, Any], Placeholders]:
+    """The given session fields in a grid; returns values and error slots. With the dose
+    among ``specs`` the two dose columns are one Dose field whose unit follows the route."""
     out: dict[str, Any] = {}
     slots: Placeholders = {}
-    shown = [s for s in specs if s.name not in ("route", "esketamine_dose_mg")]
-    if len(shown) != len(specs):
-        out["route"] = route
+    shown = [s for s in specs if s.name != "esketamine_dose_mg"]
+    dose, dose_slot = None, None
     cols = st.columns(columns)
     for i, spec in enumerate(shown):
         with cols[i % columns]:
-            if spec.name == "dose_mg_per_kg" and "route" in out:
-                _dose_here(out, slots, route, values, prefix)
+            if spec.name == "dose_mg_per_kg":
+                dose, dose_slot = dose_field(values, prefix), st.empty()
                 continue
             out[spec.name] = session_input(spec, values.get(spec.name), f"{prefix}_{spec.name}")
             slots[spec.name] = st.empty()
+    if dose_slot is not None:
+        entered_doses(out, dose, slots, dose_slot)
     return out, slots
 
 

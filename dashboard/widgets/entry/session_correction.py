@@ -52,12 +52,10 @@ def render_correction(ws: Workspace, patient_id: str, numbers: Sequence[int]) ->
         st.caption(f"Correcting version {base} (stored: version {current}).")
         prefix = f"sc_{patient_id}_{number}_{base}"
         form = form_instance(f"sc_{patient_id}_{number}")
-        route, route_slot = forms.route_picker(stored.get("route"), prefix)
         with st.form(form.key(f"sc_form_{patient_id}_{number}")):
             general = st.empty()
             day, at, time_slot = _when(prefix, stored.get(SESSION_TIME))
-            values, slots = forms.session_fields(EDITABLE, stored, prefix, route=route)
-            slots.update(route_slot)
+            values, slots = forms.session_fields(EDITABLE, stored, prefix)
             slots[SESSION_TIME] = time_slot
             notes = st.text_area("Notes", value=stored.get("notes") or "", key=f"{prefix}_notes")
             if st.form_submit_button("Save correction"):

@@ -25,7 +25,7 @@ from dashboard.services.workspace import Workspace
 from dashboard.widgets.entry import forms, monitoring_fields
 from dashboard.widgets.entry.submission import form_instance, renew
 from models.clinical.session_record import EARLIEST, PAST_PLAN, SESSION_TIME
-from models.contract.schema import SESSION_FIELDS
+from models.contract.schema import DOSE_FEATURES, SESSION_FIELDS
 
 # minutes_to_discharge follows from the monitoring record's dose and ready times
 MEASURED = [f for f in SESSION_FIELDS
@@ -36,8 +36,9 @@ WARN_KEY = "pr_flash_warnings"  # the saved monitoring record's warnings, shown 
 
 def _copy(prefix: str, option: CarryOption) -> None:
     """Put an option's dose and route in the form and remember what was copied."""
-    for name, value in option.values.items():
-        st.session_state[f"{prefix}_{name}"] = value
+    for name, value in option.values.items():  # the dose into the form's one Dose field
+        field = forms.DOSE_KEY if name in DOSE_FEATURES else name
+        st.session_state[f"{prefix}_{field}"] = value
     st.session_state[f"{prefix}_copied"] = {
         "summary": f"Copied from {option.source}: {option.summary}.",
         "values": {name: (value, option.source) for name, value in option.values.items()}}
@@ -121,13 +122,11 @@ def render(ws: Workspace, patient_id: str, nxt: NextSession, phase: str = "induc
     st.caption("Every field starts empty: enter this session's values (PCL-5, product and "
                "notes may stay empty). Nothing is copied unless you press a button below.")
     copied = _actions(prefix, nxt)
-    route, route_slot = forms.route_picker(None, prefix)  # the dose unit follows the route
     with st.form(form.key(f"session_form_{patient_id}" + ("_maintenance" if maintenance
                                                             else ""))):
         general = st.empty()
         day, at, number, day_index, slots = _when_row(prefix, nxt)
-        values, measured_slots = forms.session_fields(MEASURED, {}, prefix, route=route)
-        measured_slots.update(route_slot)
+        values, measured_slots = forms.session_fields(MEASURED, {}, prefix)
         record, record_slots = monitoring_fields.render(prefix)
         confirmed, slots[PAST_PLAN] = (False, st.empty()) if maintenance else _past_plan(prefix)
         notes = st.text_area("Notes (optional)", key=f"{prefix}_notes")
