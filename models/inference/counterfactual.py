@@ -94,6 +94,7 @@ class CounterfactualResult:
     already_met: bool = False
     n_searched: int = 0
     message: str = ""
+    current: dict[str, object] = field(default_factory=dict)  # the plan searched from
 
     @property
     def reachable(self) -> bool:
@@ -229,7 +230,8 @@ def find_counterfactuals(model_set: ModelSet, patient: Mapping[str, object],
     targets = list(targets)
     patient = dict(patient)
     base = model_set.predict_proba(pd.DataFrame([patient])).iloc[0]
-    result = CounterfactualResult(targets, {k: float(v) for k, v in base.items()})
+    result = CounterfactualResult(targets, {k: float(v) for k, v in base.items()},
+                                  current=patient)
     if all(t.met(np.array([base[t.outcome]]))[0] for t in targets):
         result.already_met = True
         result.message = "The current plan already meets the target."

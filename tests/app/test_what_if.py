@@ -9,9 +9,10 @@ from apptest_helpers import plotly_figures, sign_in, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard.services.patients.listing import cohort_table
-from dashboard.services.patients.whatif import deidentified_patients, inputs_from
+from dashboard.services.patients.whatif import deidentified_patients, inputs_from, options_table
 from dashboard.widgets.components import BANNER_TEXT
-from models.contract.schema import NAME_COLUMN, feature
+from models.contract.schema import ESKETAMINE_ROUTE, NAME_COLUMN, feature
+from models.inference.counterfactual import CounterfactualResult, Option, Target
 
 VIEW = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "what_if.py"
 
@@ -138,4 +139,28 @@ def test_esketamine_is_explored_in_mg_steps_never_per_kg(page: AppTest) -> None:
     dose.set_value(84.0).run()
     assert not page.exception
     shown = texts(page.caption) + texts(page.markdown)
-    assert "→ 84 mg" in shown and " nan" not in shown
+    assert "→ 84 mg" in shown and " nan" not in shown and "not applicable" not in shown
+    at_84 = _scenario(page)
+    page.selectbox(key="wi_in_esketamine_dose_mg").set_value(56.0).run()
+    assert _scenario(page) != at_84  # the models read the dose: 56 and 84 mg differ
+    labels = " ".join(str(v) for d in page.dataframe if "input" in d.value.columns
+                      for v in d.value["input"])
+    assert "Dose (esketamine, mg)" in labels
+
+
+def test_counterfactual_options_give_each_plans_dose_in_its_unit() -> None:
+    """Issue 30 (d): a move from IV to esketamine reads "Dose: 0.50 mg/kg → 56 mg", never
+    "not applicable → 56 mg"."""
+    current = {"route": "iv", "dose_mg_per_kg": 0.5, "esketamine_dose_mg": None}
+    plan = {"route": ESKETAMINE_ROUTE, "dose_mg_per_kg": None, "esketamine_dose_mg": 56.0}
+    option = Option({"route": ("iv", ESKETAMINE_ROUTE), "esketamine_dose_mg": (None, 56.0)},
+                    2, 1.5, {}, plan)
+    result = CounterfactualResult([Target("response", "above", 0.6)], {}, [option],
+                                  current=current)
+    changes = options_table(result, None)["changes"].iloc[0]
+    assert changes == ("Route: intravenous ketamine → intranasal esketamine; "
+                       "Dose: 0.50 mg/kg → 56 mg")
+    back = CounterfactualResult([Target("response", "above", 0.6)], {}, [Option(
+        {"route": (ESKETAMINE_ROUTE, "iv"), "dose_mg_per_kg": (None, 0.5)}, 2, 1.5, {},
+        current)], current=plan)
+    assert options_table(back, None)["changes"].iloc[0].endswith("Dose: 56 mg → 0.50 mg/kg")

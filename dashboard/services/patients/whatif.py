@@ -210,9 +210,8 @@ def options_table(result: CounterfactualResult,
     shown = shown_outcomes(card)
     rows = []
     for rank, option in enumerate(result.options, start=1):
-        changes = "; ".join(
-            f"{feature(n).label}: {feature(n).format_value(old)} → {feature(n).format_value(new)}"
-            for n, (old, new) in option.changes.items())
+        changes = "; ".join(_option_change(n, old, new, result.current, option.plan)
+                            for n, (old, new) in option.changes.items())
         row: dict[str, object] = {"option": rank, "changes": changes,
                                   "inputs changed": option.n_changed,
                                   "distance": round(option.distance, 3)}
@@ -222,3 +221,15 @@ def options_table(result: CounterfactualResult,
                 row[spec.label] = None if value is None else percent_value(value)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _option_change(name: str, old: object, new: object, current: Mapping[str, object],
+                   plan: Mapping[str, object]) -> str:
+    """'Route: … → …', and the dose in each plan's own unit ('Dose: 0.50 mg/kg → 56 mg'):
+    the dose a route is not dosed in is never a value, nor 'not applicable'."""
+    if name in DOSE_FEATURES:
+        before, after = (dose_text(v.get("route"), v.get("dose_mg_per_kg"),
+                                   v.get("esketamine_dose_mg")) for v in (current, plan))
+        return f"Dose: {before} → {after}"
+    spec = feature(name)
+    return f"{spec.label}: {spec.format_value(old)} → {spec.format_value(new)}"
