@@ -89,12 +89,9 @@ def render_data_dictionary() -> str:
             "per kg (clinical-reference.md §6: 56 or 84 mg in the label; 28 mg = one device). "
             "The store holds no body weight, so one unit is never converted into the other. "
             "The models read both through one derived input, never stored or shown: "
-            f"`{schema.RELATIVE_DOSE}`, the dose relative to the route's typical dose "
-            "(ketamine mg/kg ÷ "
-            + ", ".join(f"{r} {v:g}" for r, v in schema.ROUTE_TYPICAL_DOSE.items())
-            + f" mg/kg; esketamine mg ÷ {schema.ESKETAMINE_TYPICAL_MG}, so 84 mg is 1.5). "
-            "Explanations give its effect to the dose as recorded (\"Dose 84 mg\", "
-            "\"Dose 0.50 mg/kg\").",
+            f"`{schema.MODEL_DOSE}`, ketamine mg/kg as recorded and esketamine mg ÷ "
+            f"{schema.ESKETAMINE_TYPICAL_MG} (56 mg = 1.0, 84 mg = 1.5). Explanations give "
+            "its effect to the dose as recorded (\"Dose 84 mg\", \"Dose 0.50 mg/kg\").",
             ""]
     route = schema.feature("route")
     out += _table(["route", "meaning", "dose column", "allowed"], [

@@ -20,7 +20,7 @@ from models.contract.schema import (
     ESKETAMINE_DOSES_MG,
     ESKETAMINE_ROUTE,
     ESKETAMINE_TYPICAL_MG,
-    RELATIVE_DOSE,
+    MODEL_DOSE,
     ROUTE_DOSE_LIMITS,
     ROUTE_LABELS,
     ROUTE_TYPICAL_DOSE,
@@ -138,13 +138,13 @@ def not_applicable(name: str, route: object) -> bool:
 
 
 def relative_doses(route: object, mg_per_kg: object, esketamine_mg: object) -> np.ndarray:
-    """The models' one dose input: the recorded dose relative to its route's typical dose.
+    """The recorded dose relative to its route's typical dose (the generator's mechanics).
 
     Ketamine: mg/kg / ``ROUTE_TYPICAL_DOSE`` (IV 0.5 mg/kg = 1.0); intranasal esketamine:
     mg / 56 (56 mg = 1.0, 84 mg = 1.5). Each row reads only its route's own dose column
     (the other unit is never converted or read); NaN where the route is unknown or its dose
-    missing. The synthetic generator's outcome mechanics use the same quantity
-    (``training.generator.dosing``). Arguments are equal-length sequences.
+    missing. The synthetic generator's outcome mechanics (``training.generator.dosing``);
+    the models read ``model_doses``. Arguments are equal-length sequences.
     """
     routes = pd.Series(np.asarray(route, dtype=object)).astype(str)
     per_kg = pd.to_numeric(pd.Series(np.asarray(mg_per_kg, dtype=object)),
@@ -154,6 +154,30 @@ def relative_doses(route: object, mg_per_kg: object, esketamine_mg: object) -> n
     typical = routes.map(ROUTE_TYPICAL_DOSE).to_numpy(dtype=float)
     esketamine = (routes == ESKETAMINE_ROUTE).to_numpy()
     return np.where(esketamine, mg / ESKETAMINE_TYPICAL_MG, per_kg / typical)
+
+
+def model_doses(route: object, mg_per_kg: object, esketamine_mg: object) -> np.ndarray:
+    """The models' one dose input (``schema.MODEL_DOSE``): ketamine mg/kg as recorded,
+    intranasal esketamine mg / 56 (56 mg = 1.0, 84 mg = 1.5: the generator's relative dose
+    of esketamine, ``relative_doses``). Each row reads only its route's own column (the
+    other unit is never converted or read); NaN where the route is unknown or its dose
+    missing.
+
+    Why not ``relative_doses`` for ketamine too (mg/kg / the route's typical dose)? Tried
+    (issue 30 b): on the 2,000-patient sample the nausea model then learned a falling dose
+    effect among ketamine patients (esketamine's 56 mg, all at exactly 1.0 with the
+    esketamine route's higher nausea, sat in the middle of the ketamine doses) and the
+    planted-direction and monitoring tests failed; ketamine in mg/kg as recorded keeps the
+    ketamine models as they were and gives esketamine its dose.
+    """
+    routes = pd.Series(np.asarray(route, dtype=object)).astype(str)
+    per_kg = pd.to_numeric(pd.Series(np.asarray(mg_per_kg, dtype=object)),
+                           errors="coerce").to_numpy(dtype=float)
+    mg = pd.to_numeric(pd.Series(np.asarray(esketamine_mg, dtype=object)),
+                       errors="coerce").to_numpy(dtype=float)
+    known = routes.isin(ROUTES).to_numpy()
+    esketamine = (routes == ESKETAMINE_ROUTE).to_numpy()
+    return np.where(esketamine, mg / ESKETAMINE_TYPICAL_MG, np.where(known, per_kg, np.nan))
 
 
 def routes_from_codes(codes: np.ndarray) -> np.ndarray:
@@ -168,17 +192,18 @@ def dose_contributions(contributions: np.ndarray, columns: list[str],
                        routes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Explanation values per model column -> per clinical input, for the dose.
 
-    The models read one ``RELATIVE_DOSE``; a clinician recorded, and reads, the dose in the
-    route's unit. Its share goes to that recorded dose (``dose_mg_per_kg`` for ketamine
-    routes, ``esketamine_dose_mg`` for esketamine; 0 on the other, which is shown nowhere
-    for that patient), so every explanation says "Dose 84 mg" or "Dose 0.5 mg/kg", never a
-    relative dose. Row sums are unchanged (additivity). ``contributions`` is (rows,
-    columns); ``routes`` the route of each row. Returns the values and their column names.
+    The models read one ``MODEL_DOSE`` (``model_doses``); a clinician recorded, and reads,
+    the dose in the route's unit. Its share goes to that recorded dose (``dose_mg_per_kg``
+    for ketamine routes, ``esketamine_dose_mg`` for esketamine; 0 on the other, which is
+    shown nowhere for that patient), so every explanation says "Dose 84 mg" or "Dose 0.5
+    mg/kg", never the model's own number. Row sums are unchanged (additivity).
+    ``contributions`` is (rows, columns); ``routes`` the route of each row. Returns the
+    values and their column names.
     """
-    if RELATIVE_DOSE not in columns:
+    if MODEL_DOSE not in columns:
         return np.asarray(contributions, dtype=float), list(columns)
     values = np.asarray(contributions, dtype=float)
-    j = columns.index(RELATIVE_DOSE)
+    j = columns.index(MODEL_DOSE)
     esketamine = np.asarray([str(r) == ESKETAMINE_ROUTE for r in routes], dtype=bool)
     share = values[:, j]
     split = {"dose_mg_per_kg": np.where(esketamine, 0.0, share),
@@ -190,7 +215,7 @@ def dose_contributions(contributions: np.ndarray, columns: list[str],
 def matrix_dose_contributions(contributions: np.ndarray, matrix: np.ndarray,
                               columns: list[str]) -> tuple[np.ndarray, list[str]]:
     """``dose_contributions`` with each row's route read from the model matrix."""
-    if RELATIVE_DOSE not in columns or "route" not in columns:
+    if MODEL_DOSE not in columns or "route" not in columns:
         return dose_contributions(contributions, columns, np.full(len(matrix), ""))
     routes = routes_from_codes(np.asarray(matrix)[:, columns.index("route")])
     return dose_contributions(contributions, columns, routes)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from models.contract.doses import dose_feature_for, relative_doses
+from models.contract.doses import dose_feature_for, model_doses
 from models.contract.schema import (
     DOSE_FEATURES,
     FEATURES,
-    RELATIVE_DOSE,
+    MODEL_DOSE,
     model_columns,
     model_feature_names,
 )
@@ -54,9 +54,9 @@ def _with_unneeded_doses(df: pd.DataFrame) -> pd.DataFrame:
 
 def to_model_frame(df: pd.DataFrame) -> pd.DataFrame:
     """The columns the models read (``schema.model_columns``): the clinical inputs with
-    the recorded dose turned into one ``RELATIVE_DOSE`` (``doses.relative_doses``)."""
+    the recorded dose turned into one ``MODEL_DOSE`` (``doses.model_doses``)."""
     inputs = to_input_frame(df)
-    dose = relative_doses(inputs["route"].astype(object), *(inputs[n] for n in DOSE_FEATURES))
+    dose = model_doses(inputs["route"].astype(object), *(inputs[n] for n in DOSE_FEATURES))
     out = inputs.drop(columns=list(DOSE_FEATURES))
-    out[RELATIVE_DOSE] = dose
+    out[MODEL_DOSE] = dose
     return out[model_columns()]

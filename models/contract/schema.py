@@ -121,11 +121,11 @@ KETAMINE_ROUTES = tuple(r for r in ROUTES if r != ESKETAMINE_ROUTE)
 DOSE_FEATURE_BY_ROUTE = {r: ("esketamine_dose_mg" if r == ESKETAMINE_ROUTE else "dose_mg_per_kg")
                          for r in ROUTES}
 DOSE_FEATURES = ("dose_mg_per_kg", "esketamine_dose_mg")
-# The models read one dose column, derived from the recorded one: the dose relative to the
-# route's typical dose (ketamine mg/kg / ROUTE_TYPICAL_DOSE, esketamine mg / 56), so 56 and
-# 84 mg differ to the model as 1.0 and 1.5 do. Never stored, entered or shown (explanations
-# give its share to the recorded dose, in the route's unit: models.contract.doses).
-RELATIVE_DOSE = "relative_dose"
+# The models read one dose column, derived from the recorded one and never stored, entered
+# or shown: ketamine mg/kg as recorded, intranasal esketamine mg / 56 (its dose relative to
+# the label's 56 mg, so 56 and 84 mg are 1.0 and 1.5 to the model; models.contract.doses
+# model_doses). Explanations give its share to the recorded dose, in the route's unit.
+MODEL_DOSE = "model_dose"
 # Route-specific ketamine dose limits in mg/kg. Typical clinic practice; *unsourced* as exact
 # bounds, kept here as settings. Intranasal esketamine has no mg/kg limit: see below.
 ROUTE_DOSE_LIMITS: dict[str, tuple[float, float]] = {
@@ -334,14 +334,14 @@ def model_feature_names() -> list[str]:
 
 def model_columns() -> list[str]:
     """The columns the ML models read: the clinical inputs with the two dose columns (one
-    per unit, the other empty) replaced by one ``RELATIVE_DOSE`` where the first stood
+    per unit, the other empty) replaced by one ``MODEL_DOSE`` where the first stood
     (``models.contract.features.to_model_frame``)."""
     out: list[str] = []
     for name in model_feature_names():
         if name not in DOSE_FEATURES:
             out.append(name)
-        elif RELATIVE_DOSE not in out:
-            out.append(RELATIVE_DOSE)
+        elif MODEL_DOSE not in out:
+            out.append(MODEL_DOSE)
     return out
 
 

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.contract.doses import relative_doses
+from models.contract.doses import model_doses
 from models.contract.features import to_model_frame
-from models.contract.schema import DOSE_FEATURES, FEATURES, RELATIVE_DOSE
+from models.contract.schema import DOSE_FEATURES, FEATURES, MODEL_DOSE
 
 SMALL_FRAME = 32  # rows; above this the column-wise pandas conversion is cheaper
 _SPECS = {spec.name: spec for spec in FEATURES}
@@ -56,18 +56,18 @@ def _number(value: Any) -> float:
 
 
 def _source_names(names: list[str]) -> list[str]:
-    """The recorded columns behind model columns ``names``: ``RELATIVE_DOSE`` is read from
+    """The recorded columns behind model columns ``names``: ``MODEL_DOSE`` is read from
     the route and both dose columns (appended at the end)."""
-    if RELATIVE_DOSE not in names:
+    if MODEL_DOSE not in names:
         return names
     extra = [n for n in ("route", *DOSE_FEATURES) if n not in names]
     return [*names, *extra]
 
 
-def _with_relative_dose(rows: list[list[Any]] | np.ndarray,
+def _with_model_dose(rows: list[list[Any]] | np.ndarray,
                         names: list[str]) -> tuple[list[list[Any]], list[str]]:
-    """Rows over ``_source_names(names)`` -> rows over ``names`` with the relative dose
-    (``models.contract.doses.relative_doses``, as ``to_model_frame`` computes it)."""
+    """Rows over ``_source_names(names)`` -> rows over ``names`` with the model dose
+    (``models.contract.doses.model_doses``, as ``to_model_frame`` computes it)."""
     sources = _source_names(names)
     if sources is names:
         return rows, names  # type: ignore[return-value]
@@ -76,8 +76,8 @@ def _with_relative_dose(rows: list[list[Any]] | np.ndarray,
         for i in pick[1:]:
             if row[i] is not None and not isinstance(row[i], _PLAIN_NUMBERS):
                 raise _NotPlain
-    dose = relative_doses(*([row[i] for row in rows] for i in pick))
-    j = names.index(RELATIVE_DOSE)
+    dose = model_doses(*([row[i] for row in rows] for i in pick))
+    j = names.index(MODEL_DOSE)
     return [[*row[:j], float(d), *row[j + 1:len(names)]] for row, d in zip(rows, dose,
                                                                             strict=True)], names
 
@@ -85,10 +85,10 @@ def _with_relative_dose(rows: list[list[Any]] | np.ndarray,
 def plain_matrix(rows: list[list[Any]] | np.ndarray, names: list[str]) -> np.ndarray | None:
     """Rows of raw values (columns ``names``) as model codes; None if any is not plain.
 
-    With ``RELATIVE_DOSE`` among ``names`` the rows hold ``_source_names(names)``: the
-    relative dose is computed here from the route and the recorded dose."""
+    With ``MODEL_DOSE`` among ``names`` the rows hold ``_source_names(names)``: the
+    model dose is computed here from the route and the recorded dose."""
     try:
-        rows, names = _with_relative_dose(rows, names)
+        rows, names = _with_model_dose(rows, names)
     except _NotPlain:
         return None
     out = np.empty((len(rows), len(names)), dtype=np.float64)
@@ -119,12 +119,12 @@ def _direct_matrix(df: pd.DataFrame | Mapping[str, Any], names: list[str]) -> np
     if isinstance(df, pd.DataFrame):
         if len(df) > SMALL_FRAME or not df.columns.is_unique:
             return None
-        positions = df.columns.get_indexer([n if n != RELATIVE_DOSE else "route"
+        positions = df.columns.get_indexer([n if n != MODEL_DOSE else "route"
                                             for n in sources])
         if (positions < 0).any():
             return None
         return plain_matrix(df.to_numpy(dtype=object)[:, positions].tolist(), names)
-    if any(n not in df for n in sources if n != RELATIVE_DOSE):
+    if any(n not in df for n in sources if n != MODEL_DOSE):
         return None
     return plain_matrix([[df.get(n) for n in sources]], names)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.contract.schema import RELATIVE_DOSE
+from models.contract.schema import MODEL_DOSE
 from models.inference.explain import explain_frame, explain_patient, sentences
 
 ESK = "intranasal_esketamine"
@@ -41,7 +41,7 @@ def test_batch_explanations_give_the_dose_to_the_routes_unit_for_every_row(train
     esk = (rows["route"] == ESK).to_numpy()
     assert esk.any() and (~esk).any()
     contributions = explanation.contributions
-    assert RELATIVE_DOSE not in contributions  # the model's column is never shown
+    assert MODEL_DOSE not in contributions  # the model's column is never shown
     assert (contributions["dose_mg_per_kg"].to_numpy()[esk] == 0).all()
     assert (contributions["esketamine_dose_mg"].to_numpy()[~esk] == 0).all()
     assert (contributions["esketamine_dose_mg"].to_numpy()[esk] != 0).any()

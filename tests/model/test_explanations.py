@@ -8,7 +8,7 @@ import pytest
 import shap
 
 from models.contract.doses import dose_contributions
-from models.contract.schema import DOSE_FEATURES, RELATIVE_DOSE, model_feature_names, outcome_names
+from models.contract.schema import DOSE_FEATURES, MODEL_DOSE, model_feature_names, outcome_names
 from models.inference.explain import (
     Explanation,
     explain_frame,
@@ -61,11 +61,11 @@ def test_raw_contributions_match_shap_tree_explainer(trained, sample, explanatio
     np.testing.assert_allclose(ours, reference, atol=1e-9)
     assert expected[0] == pytest.approx(float(np.ravel(explainer.expected_value)[0]), abs=1e-6)
     explanation = explanations[outcome].contributions.iloc[:500]
-    # the shown explanation gives the model's one relative dose to the dose recorded in the
+    # the shown explanation gives the model's one dose column to the dose recorded in the
     # route's unit (models.contract.doses.dose_contributions, HAZ-240); raw SHAP as above
     shown, names = dose_contributions(theirs, list(model.feature_names_),
                                       X["route"].astype(object).to_numpy())
-    assert RELATIVE_DOSE not in names and set(DOSE_FEATURES) <= set(names)
+    assert MODEL_DOSE not in names and set(DOSE_FEATURES) <= set(names)
     assert list(explanation.columns) == names
     np.testing.assert_allclose(explanation.to_numpy(), shown * model.a_, atol=1e-6)
 

@@ -15,6 +15,7 @@ from models.contract.doses import (
     dose_fields,
     dose_problems,
     dose_text,
+    model_doses,
     relative_doses,
 )
 from models.contract.features import to_model_frame
@@ -114,31 +115,35 @@ def test_dose_text_and_fields_keep_the_unit_of_the_route() -> None:
     assert dose_problems("oral_sublingual", 1.5, None) == []
 
 
-def test_the_models_read_one_relative_dose_from_the_routes_own_column() -> None:
-    """84 mg is 1.5 x the esketamine 56 mg, IV 0.75 mg/kg 1.5 x its typical 0.5 mg/kg; the
-    other unit's column is never read (a stray value in it changes nothing)."""
-    got = relative_doses(["iv", ESK, ESK, "im", "oral_sublingual", ESK, "nope"],
-                         [0.75, 9.0, None, 0.6, 1.5, None, 0.5],
-                         [None, 84.0, 28.0, 56.0, None, None, None])
-    np.testing.assert_allclose(got, [1.5, 1.5, 0.5, 1.0, 1.0, np.nan, np.nan])
+def test_the_models_read_one_dose_from_the_routes_own_column() -> None:
+    """Esketamine mg / 56 (84 mg = 1.5), ketamine mg/kg as recorded; the other unit's column
+    is never read (a stray value in it changes nothing). The generator's relative dose
+    divides ketamine by the route's typical dose as well."""
+    routes = ["iv", ESK, ESK, "im", "oral_sublingual", ESK, "nope"]
+    per_kg = [0.75, 9.0, None, 0.6, 1.5, None, 0.5]
+    mg = [None, 84.0, 28.0, 56.0, None, None, None]
+    np.testing.assert_allclose(model_doses(routes, per_kg, mg),
+                               [0.75, 1.5, 0.5, 0.6, 1.5, np.nan, np.nan])
+    np.testing.assert_allclose(relative_doses(routes, per_kg, mg),
+                               [1.5, 1.5, 0.5, 1.0, 1.0, np.nan, np.nan])
     frame = to_model_frame(_patients({"route": ESK, "dose_mg_per_kg": None,
                                       "esketamine_dose_mg": 84.0}, {"dose_mg_per_kg": 0.5}))
     assert list(frame.columns) == schema.model_columns()
     assert not set(schema.DOSE_FEATURES) & set(frame.columns)
-    np.testing.assert_allclose(frame[schema.RELATIVE_DOSE], [1.5, 0.5 / 0.5])
+    np.testing.assert_allclose(frame[schema.MODEL_DOSE], [1.5, 0.5])
 
 
 def test_a_dose_column_no_row_needs_may_be_absent_but_a_needed_one_may_not() -> None:
     ketamine = _patients({"dose_mg_per_kg": 0.5}).drop(columns=["esketamine_dose_mg"])
-    assert to_model_frame(ketamine)[schema.RELATIVE_DOSE].tolist() == [1.0]
+    assert to_model_frame(ketamine)[schema.MODEL_DOSE].tolist() == [0.5]
     esketamine = _patients({"route": ESK, "esketamine_dose_mg": 56.0}).drop(
         columns=["esketamine_dose_mg"])
     with pytest.raises(KeyError, match="esketamine_dose_mg"):
         to_model_frame(esketamine)
 
 
-def test_the_relative_dose_share_goes_to_the_recorded_dose_and_keeps_sums() -> None:
-    columns = ["age", schema.RELATIVE_DOSE, "bmi"]
+def test_the_model_dose_share_goes_to_the_recorded_dose_and_keeps_sums() -> None:
+    columns = ["age", schema.MODEL_DOSE, "bmi"]
     shap = np.array([[0.1, 0.3, -0.05], [0.2, 0.1, 0.02]])
     out, names = dose_contributions(shap, columns, np.array([ESK, "iv"], dtype=object))
     assert names == ["age", "dose_mg_per_kg", "esketamine_dose_mg", "bmi"]

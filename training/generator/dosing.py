@@ -44,9 +44,8 @@ def draw_doses(route: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndar
 
 
 def relative_dose(p: pd.DataFrame) -> np.ndarray:
-    """Dose / the route's typical dose (esketamine: mg / 56), for the outcome mechanics: the
-    models' own dose input (``models.contract.doses.relative_doses``), so the model can
-    learn what the generator does with the dose."""
+    """Dose / the route's typical dose (esketamine: mg / 56), for the outcome mechanics
+    (``models.contract.doses.relative_doses``; for esketamine the models' own dose input)."""
     return relative_doses(p["route"].to_numpy(), p["dose_mg_per_kg"].to_numpy(),
                           p["esketamine_dose_mg"].to_numpy())
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from models.contract.features import to_model_frame
-from models.contract.schema import FEATURES, RELATIVE_DOSE, model_columns
+from models.contract.schema import FEATURES, MODEL_DOSE, model_columns
 from models.learners.estimators import OutcomeModel
 from models.store.modelset import ModelSet
 from training.evaluate import metrics_with_ci
@@ -94,7 +94,7 @@ def step_parameters(step: str) -> int:
         return 1 + REVISION_TREES * int(REVISION_PARAMS["num_leaves"])
     if step == "refit":
         specs = {f.name: f for f in FEATURES}
-        return sum(1 if name == RELATIVE_DOSE or specs[name].dtype != "category"
+        return sum(1 if name == MODEL_DOSE or specs[name].dtype != "category"
                    else len(specs[name].categories) - 1 for name in model_columns())
     raise ValueError(f"unknown updating step {step!r}")
 
