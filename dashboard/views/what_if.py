@@ -58,9 +58,12 @@ st.caption("Trainee view: de-identified patients only (stable pseudonyms; no nam
 
 # A new starting point resets every input; so does coming back to this page: Streamlit
 # drops the state of widgets a run did not draw, so after another page the inputs would
-# otherwise be drawn empty (0: every input refused) while "wi_loaded" is still set.
+# otherwise be drawn empty (0: every input refused) while "wi_loaded" is still set. The
+# dose in the other route's unit is not drawn either (HAZ-240): its state is gone after a
+# route change, which is no reason to reset the scenario (the dose field is drawn empty).
 if st.session_state.get("wi_loaded") != loaded or any(
-        PREFIX + name not in st.session_state for name in baseline):
+        PREFIX + name not in st.session_state for name in baseline
+        if name not in DOSE_FEATURES):
     for name, value in baseline.items():
         st.session_state[PREFIX + name] = value
     st.session_state["wi_name"] = ""  # a name typed for another start is not carried over
@@ -79,6 +82,8 @@ def _widget(name: str) -> None:
         route = st.session_state[PREFIX + "route"]
         if not_applicable(name, route):
             return  # the other route's unit: no field (never a value per kg for esketamine)
+        if key not in st.session_state:  # dropped while the other unit was shown: empty
+            st.session_state[key] = None
         if name == "esketamine_dose_mg":
             if st.session_state.get(key) not in ESKETAMINE_DOSES_MG:
                 st.session_state[key] = None  # chosen, never carried over from mg/kg

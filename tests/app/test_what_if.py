@@ -164,3 +164,22 @@ def test_counterfactual_options_give_each_plans_dose_in_its_unit() -> None:
         {"route": (ESKETAMINE_ROUTE, "iv"), "dose_mg_per_kg": (None, 0.5)}, 2, 1.5, {},
         current)], current=plan)
     assert options_table(back, None)["changes"].iloc[0].endswith("Dose: 56 mg → 0.50 mg/kg")
+
+
+def test_switching_route_and_back_keeps_the_other_changes(page: AppTest) -> None:
+    """The dose field of the other unit is not drawn, so Streamlit drops its state: that must
+    not reset the scenario (it reset every input to the starting point after a route
+    change away from the patient's route)."""
+    therapy = page.selectbox(key="wi_in_psychotherapy")
+    changed = next(o for o in feature("psychotherapy").categories if o != therapy.value)
+    therapy.set_value(changed).run()
+    page.selectbox(key="wi_in_route").set_value("intranasal_esketamine").run()
+    page.selectbox(key="wi_in_esketamine_dose_mg").set_value(84.0).run()
+    page.selectbox(key="wi_in_route").set_value("im").run()
+    page.number_input(key="wi_in_dose_mg_per_kg").set_value(0.6).run()
+    page.selectbox(key="wi_in_route").set_value("intranasal_esketamine").run()
+    assert not page.exception
+    assert page.session_state["wi_in_psychotherapy"] == changed
+    assert page.session_state["wi_in_route"] == "intranasal_esketamine"
+    page.selectbox(key="wi_in_esketamine_dose_mg").set_value(56.0).run()
+    assert any("scenario" in d.value.columns for d in page.dataframe)
