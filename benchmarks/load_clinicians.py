@@ -26,6 +26,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -282,27 +283,34 @@ def load_clinicians(ctx: Context) -> dict[str, Any]:
     return {**result, "rows": rows(result)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=20, help="browser sessions at once")
+def cli(argv: list[str] | None, run_mix: Callable[..., dict[str, Any]], clients: str,
+        results: Path, description: str) -> int:
+    """The command line both load tests share (browser and websocket): run the mix, write
+    the JSON, log the summary and the markdown table; exit 1 on any error or lost write."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sessions", type=int, default=20, help=f"{clients} at once")
     parser.add_argument("--minutes", type=float, default=5.0, help="duration of the mix")
     parser.add_argument("--think", type=float, default=3.0,
                         help="mean pause between one clinician's interactions (s)")
     parser.add_argument("--quick", action="store_true", help="2 sessions for 1 minute")
     parser.add_argument("--home", type=Path, default=None,
                         help="KAPCDS_HOME to use and keep (default: a temporary one)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results path")
+    parser.add_argument("--out", type=Path, default=results, help="JSON results path")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     sessions, minutes = (2, 1.0) if args.quick else (args.sessions, args.minutes)
-    result = run(sessions, minutes, args.home, args.think)
+    result = run_mix(sessions, minutes, args.home, args.think)
     write_atomically(args.out, json.dumps(result, indent=2) + "\n")
     summary = {k: v for k, v in result.items() if k not in ("rss_samples", "error_messages")}
     log.info("result: %s", json.dumps(summary, indent=1))
     log.info("as markdown:\n%s", markdown(result))
     log.info("wrote %s", args.out)
     return 0 if result["errors"] == 0 and result["missing"] == result["duplicated"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    return cli(argv, run, "browser sessions", RESULTS, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ errors, server RSS, the writes counted in the store, the load average.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import logging
 import random
 import time
@@ -29,7 +27,6 @@ from typing import Any
 
 import websockets
 
-from base.files import write_atomically
 from benchmarks import load_clinicians as browser
 from benchmarks import load_server as srv
 from benchmarks import ws_flows as flows
@@ -177,25 +174,7 @@ def load_ws(ctx: Context) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=20, help="websocket sessions at once")
-    parser.add_argument("--minutes", type=float, default=5.0, help="duration of the mix")
-    parser.add_argument("--think", type=float, default=3.0,
-                        help="mean pause between one clinician's interactions (s)")
-    parser.add_argument("--quick", action="store_true", help="2 sessions for 1 minute")
-    parser.add_argument("--home", type=Path, default=None,
-                        help="KAPCDS_HOME to use and keep (default: a temporary one)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results path")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    sessions, minutes = (2, 1.0) if args.quick else (args.sessions, args.minutes)
-    result = run(sessions, minutes, args.home, args.think)
-    write_atomically(args.out, json.dumps(result, indent=2) + "\n")
-    summary = {k: v for k, v in result.items() if k not in ("rss_samples", "error_messages")}
-    log.info("result: %s", json.dumps(summary, indent=1))
-    log.info("as markdown:\n%s", browser.markdown(result))
-    log.info("wrote %s", args.out)
-    return 0 if result["errors"] == 0 and result["missing"] == result["duplicated"] == 0 else 1
+    return browser.cli(argv, run, "websocket sessions", RESULTS, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
