@@ -26,7 +26,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,33 @@ def stats(values: list[float]) -> dict[str, Any]:
             "max_s": round(ordered[-1], 2)}
 
 
+async def schedule(clients: list[Any], sampler: srv.RssSampler, minutes: float,
+                   sign_in: Callable[[Any, float], Awaitable[None]]) -> dict[str, Any]:
+    """How both load tests run their clients: one warm round alone (RSS with one session),
+    the others arriving ``ARRIVAL_S`` apart for their warm round (RSS with all), then every
+    client in rounds for ``minutes``; the warm rounds are not timed (but their sign-ins are)."""
+    warm: dict[str, int] = {"before_kib": sampler.now_kib()}
+    await sign_in(clients[0], 0.0)
+    await clients[0].round()
+    warm["one_session_kib"] = sampler.now_kib()
+    await asyncio.gather(*(sign_in(c, ARRIVAL_S * i) for i, c in enumerate(clients[1:])))
+    await asyncio.gather(*(c.round() for c in clients[1:]))
+    warm["all_sessions_kib"] = sampler.now_kib()
+    for client in clients:
+        client.tally.times = {"sign_in": client.tally.times.get("sign_in", [])}
+    load_start = Path("/proc/loadavg").read_text().strip()
+    deadline = time.monotonic() + minutes * 60
+    rounds = [0]
+
+    async def loop(client: Any) -> None:
+        while time.monotonic() < deadline:
+            await client.round()
+            rounds[0] += 1
+
+    await asyncio.gather(*(loop(c) for c in clients))
+    return {"clients": clients, "warm": warm, "rounds": rounds[0], "load_start": load_start}
+
+
 async def _drive(url: str, sessions: int, minutes: float, think_s: float,
                  sampler: srv.RssSampler, home: Path) -> dict[str, Any]:
     from playwright.async_api import async_playwright
@@ -171,28 +198,10 @@ async def _drive(url: str, sessions: int, minutes: float, think_s: float,
                                                    args=CHROMIUM_ARGS)
         clients = [Client(i, await browser.new_context(viewport={"width": 1280, "height": 900}),
                           url, pool[i::sessions], everyone, think_s) for i in range(sessions)]
-        warm: dict[str, int] = {"before_kib": sampler.now_kib()}
-        await clients[0].sign_in("load-clinician-01")
-        await clients[0].round()
-        warm["one_session_kib"] = sampler.now_kib()
-        await asyncio.gather(*(c.sign_in(f"load-clinician-{c.index + 1:02d}", ARRIVAL_S * i)
-                               for i, c in enumerate(clients[1:])))
-        await asyncio.gather(*(c.round() for c in clients[1:]))
-        warm["all_sessions_kib"] = sampler.now_kib()
-        for client in clients:  # the warm-up round is not timed with the run
-            client.tally.times = {"sign_in": client.tally.times.get("sign_in", [])}
-        load_start = Path("/proc/loadavg").read_text().strip()
-        deadline = time.monotonic() + minutes * 60
-        rounds = [0]
-
-        async def loop(client: Client) -> None:
-            while time.monotonic() < deadline:
-                await client.round()
-                rounds[0] += 1
-
-        await asyncio.gather(*(loop(c) for c in clients))
+        result = await schedule(clients, sampler, minutes, lambda c, delay: c.sign_in(
+            f"load-clinician-{c.index + 1:02d}", delay))
         await browser.close()
-    return {"clients": clients, "warm": warm, "rounds": rounds[0], "load_start": load_start}
+    return result
 
 
 def run(sessions: int, minutes: float, home: Path | None = None,

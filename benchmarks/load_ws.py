@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -132,29 +131,11 @@ async def drive(url: str, sessions: int, minutes: float, think_s: float,
     others arriving ``ARRIVAL_S`` apart for their warm round, then all for ``minutes``."""
     pool, everyone = srv.work_pool(home)
     clients = [Client(i, url, pool[i::sessions], everyone, think_s) for i in range(sessions)]
-    warm: dict[str, int] = {"before_kib": sampler.now_kib()}
-    await clients[0].sign_in()
-    await clients[0].round()
-    warm["one_session_kib"] = sampler.now_kib()
-    await asyncio.gather(*(c.sign_in(browser.ARRIVAL_S * i)
-                           for i, c in enumerate(clients[1:])))
-    await asyncio.gather(*(c.round() for c in clients[1:]))
-    warm["all_sessions_kib"] = sampler.now_kib()
-    for client in clients:  # the warm-up round is not timed with the run
-        client.tally.times = {"sign_in": client.tally.times.get("sign_in", [])}
-    load_start = Path("/proc/loadavg").read_text().strip()
-    deadline = time.monotonic() + minutes * 60
-    rounds = [0]
-
-    async def loop(client: Client) -> None:
-        while time.monotonic() < deadline:
-            await client.round()
-            rounds[0] += 1
-
-    await asyncio.gather(*(loop(c) for c in clients))
+    result = await browser.schedule(clients, sampler, minutes,
+                                    lambda client, delay: client.sign_in(delay))
     for client in clients:
         await client.session.close()
-    return {"clients": clients, "warm": warm, "rounds": rounds[0], "load_start": load_start}
+    return result
 
 
 def run(sessions: int, minutes: float, home: Path | None = None,

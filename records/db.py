@@ -66,14 +66,15 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     path = _sqlite_file(url)
     if path is not None:
         ensure_private_file(path)
-    is_sqlite = make_url(url).get_backend_name() == "sqlite"
+    parsed = make_url(url)
+    is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite:  # wait for the single writer rather than fail after pysqlite's 5 s
         kwargs["connect_args"] = {"timeout": 30, **kwargs.get("connect_args", {})}
         # A connection to a SQLite file is a file handle, and the file allows one writer
         # whatever the pool: a pool as large as the dashboard's busy threads. SQLAlchemy's
         # 5 + 10 made the 16th of twenty clinicians signing in at once (each holds its
         # connection through the password hash) fail after 30 s (issue 31 load test).
-        if make_url(url).database not in (None, "", ":memory:"):
+        if parsed.database not in (None, "", ":memory:"):
             kwargs.setdefault("pool_size", SQLITE_POOL)
             kwargs.setdefault("max_overflow", SQLITE_POOL)
     else:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from sqlalchemy import Engine
 
 from base import settings
 from dashboard.charts import style
@@ -154,11 +155,11 @@ def alerts_overview(ws: Workspace, only_in_treatment: bool) -> tuple[pd.DataFram
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading follow-up records…")
-def _followup(_engine: Any, url: str, stamp: tuple[int, ...]) -> FollowupData | None:
+def _followup(_engine: Engine, url: str, stamp: tuple[int, ...]) -> FollowupData | None:
     return load_followup(_engine)
 
 
-def followup_data(engine: Any) -> FollowupData | None:
+def followup_data(engine: Engine) -> FollowupData | None:
     """The store's follow-up, summarised once per store state (cached, read-only)."""
     return _followup(engine, str(engine.url), store_stamp(engine))
 

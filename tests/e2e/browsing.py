@@ -14,6 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from benchmarks.load_server import stop_server
 from dashboard.widgets.components import BANNER_TEXT
 
 BANNER = BANNER_TEXT  # every signed-in page shows it
@@ -65,11 +66,7 @@ def open_menu(page: Page, title: str, settle_ms: int = 300) -> None:
 
 def stop_process(process: subprocess.Popen) -> None:
     """Terminate a server the test started; kill it if it does not stop within 15 s."""
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_server(process)
 
 
 def server_home(tmp_path_factory: object) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from benchmarks.load_server import free_port
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +43,8 @@ def _require_chromium() -> None:
 
 def _free_port() -> int:
     """A free port; within ``KAPCDS_E2E_PORTS`` (e.g. ``8610-8619``) when set, for machines
-    where each test run is given its own range."""
-    if os.environ.get("KAPCDS_E2E_PORTS"):
-        first, last = (int(p) for p in os.environ["KAPCDS_E2E_PORTS"].split("-"))
-        for port in range(first, last + 1):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-        raise RuntimeError(f"no free port in KAPCDS_E2E_PORTS={first}-{last}")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    where each test run is given its own range (the load benchmarks' helper: one rule)."""
+    return free_port()
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
